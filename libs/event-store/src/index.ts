@@ -1,0 +1,6 @@
+export * from './checkpoint.js';
+export * from './errors.js';
+export * from './types.js';
+export { LIMITS, validateAppend } from './validation.js';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store.js';
+export { EVENT_STORE_MIGRATIONS } from './postgres/schema.js';

@@ -1,0 +1,81 @@
+import pg from 'pg';
+
+export const EVENTS_CHANNEL = 'herald_events';
+
+/**
+ * Wakes followers of the log when an append commits (LISTEN/NOTIFY). Followers also poll,
+ * so a lost notification or a dropped listening connection only delays them.
+ */
+export class Notifier {
+  private client: pg.Client | undefined;
+  private starting: Promise<void> | undefined;
+  private readonly waiters = new Set<() => void>();
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly connectionString: string) {}
+
+  /** Resolves on the next notification, after `timeoutMs`, or when `signal` aborts. */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    this.ensureListening();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done, { once: true });
+      this.waiters.add(done);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.wakeAll();
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private ensureListening(): void {
+    if (this.client || this.starting || this.closed) return;
+    this.starting = this.listen().finally(() => (this.starting = undefined));
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'herald-notifier' });
+    const lost = (): void => {
+      if (this.client === client) this.client = undefined;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      this.wakeAll();
+      if (!this.closed && !this.reconnectTimer) {
+        this.reconnectTimer = setTimeout(() => {
+          this.reconnectTimer = undefined;
+          if (this.waiters.size > 0) this.ensureListening();
+        }, 1_000);
+      }
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', () => this.wakeAll());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      if (this.closed) {
+        await client.end();
+        return;
+      }
+      this.client = client;
+    } catch {
+      lost();
+    }
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+}

@@ -1,0 +1,577 @@
+/**
+ * The event store on PostgreSQL: the embedded default and a production option.
+ *
+ * Writes go through a group commit: appends that arrive together share one transaction
+ * (one multi-row insert, one fsync), each still atomic and checked on its own.
+ * Reads of the global log use a visibility rule (rows of transactions older than every
+ * running one) so that subscribers never skip an event that commits late.
+ */
+import type pg from 'pg';
+import { createPool, isTransientPgError, runMigrations } from '@herald/database';
+import { encodeCheckpoint, decodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
+import {
+  DuplicateEventId,
+  EventStoreUnavailable,
+  StreamNotFound,
+  WrongExpectedRevision,
+} from '../errors.js';
+import type {
+  AppendResult,
+  EventFilter,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadAllPage,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamInfo,
+  StreamMetadata,
+  SubscribeOptions,
+} from '../types.js';
+import {
+  assertExpectedRevision,
+  assertReadStreamOptions,
+  assertStreamId,
+  readLimit,
+  validateAppend,
+  type SerializedEvent,
+} from '../validation.js';
+import { EVENTS_CHANNEL, Notifier } from './notifier.js';
+import { EVENT_STORE_MIGRATIONS } from './schema.js';
+
+export interface PostgresEventStoreOptions {
+  readonly connectionString: string;
+  readonly poolSize?: number;
+  /** How often an idle subscriber looks for events when no notification came. */
+  readonly pollIntervalMs?: number;
+  /** Group-commit transactions that may run at once. */
+  readonly maxConcurrentBatches?: number;
+  /** Events in one group-commit transaction at most. */
+  readonly maxBatchEvents?: number;
+  /** Called inside each write transaction just before COMMIT; throwing rolls it back. For fault-injection tests. */
+  readonly beforeCommit?: () => Promise<void>;
+  readonly onError?: (error: Error) => void;
+}
+
+interface PendingAppend {
+  readonly streamId: string;
+  readonly events: readonly SerializedEvent[];
+  readonly expected: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface StreamState {
+  revision: number;
+}
+
+interface EventRow {
+  tx: string;
+  pos: string;
+  stream_id: string;
+  stream_revision: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recorded_ms: number;
+}
+
+const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_id, stream_revision::text,
+  event_id::text, type, schema_version, data, metadata,
+  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
+
+const MAX_BATCH_RETRIES = 5;
+
+export class PostgresEventStore implements EventStore {
+  private readonly pool: pg.Pool;
+  private readonly notifier: Notifier;
+  private readonly pollIntervalMs: number;
+  private readonly maxConcurrentBatches: number;
+  private readonly maxBatchEvents: number;
+  private readonly queue: PendingAppend[] = [];
+  private batchesInFlight = 0;
+  private drainScheduled = false;
+  private closed = false;
+
+  constructor(private readonly options: PostgresEventStoreOptions) {
+    this.pool = createPool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      applicationName: 'herald-event-store',
+      onError: (error) => options.onError?.(error),
+    });
+    this.notifier = new Notifier(options.connectionString);
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.maxConcurrentBatches = options.maxConcurrentBatches ?? 3;
+    this.maxBatchEvents = options.maxBatchEvents ?? 2_000;
+  }
+
+  /** Creates or upgrades the schema. */
+  async migrate(): Promise<void> {
+    await this.guard(() => runMigrations(this.pool, EVENT_STORE_MIGRATIONS));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    let serialized: SerializedEvent[];
+    try {
+      serialized = validateAppend(streamId, events, expectedRevision);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.closed) return Promise.reject(new EventStoreUnavailable('the event store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ streamId, events: serialized, expected: expectedRevision, resolve, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    // Let appends issued in the same tick join the batch.
+    setImmediate(() => {
+      this.drainScheduled = false;
+      while (this.queue.length > 0 && this.batchesInFlight < this.maxConcurrentBatches) {
+        const batch = this.takeBatch();
+        this.batchesInFlight++;
+        void this.commit(batch).finally(() => {
+          this.batchesInFlight--;
+          if (this.queue.length > 0) this.scheduleDrain();
+        });
+      }
+    });
+  }
+
+  private takeBatch(): PendingAppend[] {
+    const batch: PendingAppend[] = [];
+    let events = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (batch.length > 0 && events + next.events.length > this.maxBatchEvents) break;
+      batch.push(this.queue.shift()!);
+      events += next.events.length;
+    }
+    return batch;
+  }
+
+  private async commit(batch: PendingAppend[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await this.pool.connect();
+        const settle = await this.writeBatch(client, batch);
+        client.release();
+        settle();
+        return;
+      } catch (error) {
+        client?.release(isBroken(error) ? (error as Error) : undefined);
+        // A racing writer inserted the same event id or stream first, or a deadlock:
+        // rerun the batch, which now sees the other writer's rows (idempotent).
+        const raced = ['23505', '40P01', '40001'].includes((error as { code?: string }).code ?? '');
+        if (raced && attempt < MAX_BATCH_RETRIES) continue;
+        const failure = isTransientPgError(error)
+          ? new EventStoreUnavailable(`append failed: ${(error as Error).message}`, { cause: error })
+          : error;
+        for (const pending of batch) pending.reject(failure);
+        return;
+      }
+    }
+  }
+
+  /**
+   * One group-commit transaction. Returns the function that settles the callers' promises,
+   * to be called only once COMMIT succeeded.
+   */
+  private async writeBatch(client: pg.PoolClient, batch: readonly PendingAppend[]): Promise<() => void> {
+    await client.query('BEGIN');
+    try {
+      const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
+      // Lock the streams in a fixed order so concurrent batches cannot deadlock.
+      await client.query(
+        'INSERT INTO herald_streams (stream_id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING',
+        [streamIds],
+      );
+      const locked = await client.query<{ stream_id: string; revision: string }>(
+        'SELECT stream_id, revision::text FROM herald_streams WHERE stream_id = ANY($1) ORDER BY stream_id FOR UPDATE',
+        [streamIds],
+      );
+      const streams = new Map<string, StreamState>(
+        locked.rows.map((r) => [r.stream_id, { revision: Number(r.revision) }]),
+      );
+      const allIds = batch.flatMap((p) => p.events.map((e) => e.event.eventId.toLowerCase()));
+      const existing = await client.query<{ event_id: string; stream_id: string; stream_revision: string; tx: string; pos: string }>(
+        `SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
+           FROM herald_events WHERE event_id = ANY($1::uuid[])`,
+        [allIds],
+      );
+      const recorded = new Map(existing.rows.map((r) => [r.event_id, r]));
+
+      type Outcome =
+        | { kind: 'write'; firstRow: number; lastRevision: number }
+        | { kind: 'done'; result: AppendResult }
+        | { kind: 'sameAs'; index: number }
+        | { kind: 'fail'; error: Error };
+      const outcomes: Outcome[] = [];
+      const rows = { stream: [] as string[], revision: [] as number[], id: [] as string[], type: [] as string[], version: [] as number[], data: [] as string[], metadata: [] as string[] };
+      // Event ids written earlier in this batch: id -> index of the append that wrote it.
+      const inBatch = new Map<string, number>();
+
+      for (const [index, pending] of batch.entries()) {
+        const stream = streams.get(pending.streamId)!;
+        const ids = pending.events.map((e) => e.event.eventId.toLowerCase());
+        const earlier = ids.map((id) => inBatch.get(id));
+        if (earlier.some((i) => i !== undefined)) {
+          const first = earlier[0];
+          const same = first !== undefined && earlier.every((i) => i === first) && batch[first]!.streamId === pending.streamId &&
+            outcomes[first]?.kind === 'write' && batch[first]!.events.length === ids.length;
+          outcomes.push(same ? { kind: 'sameAs', index: first } : { kind: 'fail', error: new DuplicateEventId(ids[earlier.findIndex((i) => i !== undefined)]!, pending.streamId) });
+          continue;
+        }
+        const found = ids.map((id) => recorded.get(id));
+        if (found.some((r) => r !== undefined)) {
+          outcomes.push(idempotentOutcome(pending, found, stream.revision));
+          continue;
+        }
+        const mismatch = checkExpected(pending.expected, stream.revision);
+        if (mismatch) {
+          outcomes.push({ kind: 'fail', error: new WrongExpectedRevision(pending.streamId, pending.expected, stream.revision < 0 ? 'no_stream' : stream.revision) });
+          continue;
+        }
+        const firstRow = rows.id.length;
+        for (const [i, e] of pending.events.entries()) {
+          rows.stream.push(pending.streamId);
+          rows.revision.push(stream.revision + 1 + i);
+          rows.id.push(ids[i]!);
+          rows.type.push(e.event.type);
+          rows.version.push(e.event.schemaVersion);
+          rows.data.push(e.data);
+          rows.metadata.push(e.metadata);
+          inBatch.set(ids[i]!, index);
+        }
+        stream.revision += pending.events.length;
+        outcomes.push({ kind: 'write', firstRow, lastRevision: stream.revision });
+      }
+
+      let positions: { tx: string; pos: string }[] = [];
+      if (rows.id.length > 0) {
+        const inserted = await client.query<{ tx: string; pos: string; event_id: string }>(
+          `INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::jsonb[])
+           RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text`,
+          [rows.stream, rows.revision, rows.id, rows.type, rows.version, rows.data, rows.metadata],
+        );
+        const byId = new Map(inserted.rows.map((r) => [r.event_id, r]));
+        positions = rows.id.map((id) => byId.get(id)!);
+        const touched = [...streams.entries()];
+        await client.query(
+          `UPDATE herald_streams s SET revision = v.revision, deleted = false
+             FROM unnest($1::text[], $2::bigint[]) AS v(stream_id, revision)
+            WHERE s.stream_id = v.stream_id AND s.revision <> v.revision`,
+          [touched.map(([id]) => id), touched.map(([, s]) => s.revision)],
+        );
+        await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, '']);
+      }
+      await this.options.beforeCommit?.();
+      await client.query('COMMIT');
+
+      return () => {
+        const results: (AppendResult | undefined)[] = [];
+        for (const [index, outcome] of outcomes.entries()) {
+          const pending = batch[index]!;
+          switch (outcome.kind) {
+            case 'write': {
+              const last = positions[outcome.firstRow + pending.events.length - 1]!;
+              results[index] = { nextExpectedRevision: outcome.lastRevision, checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)) };
+              pending.resolve(results[index]);
+              break;
+            }
+            case 'sameAs':
+              results[index] = results[outcome.index];
+              pending.resolve(results[index]!);
+              break;
+            case 'done':
+              pending.resolve(outcome.result);
+              break;
+            case 'fail':
+              pending.reject(outcome.error);
+              break;
+            default:
+              outcome satisfies never;
+          }
+        }
+      };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+
+    function idempotentOutcome(
+      pending: PendingAppend,
+      found: ({ stream_id: string; stream_revision: string; tx: string; pos: string } | undefined)[],
+      currentRevision: number,
+    ): Outcome {
+      const first = found[0];
+      const firstRevision = first ? Number(first.stream_revision) : -1;
+      const inPlace =
+        first !== undefined &&
+        found.every((r, i) => r !== undefined && r.stream_id === pending.streamId && Number(r.stream_revision) === firstRevision + i);
+      const atExpected =
+        pending.expected === 'any' || pending.expected === 'stream_exists'
+          ? true
+          : pending.expected === 'no_stream'
+            ? firstRevision === 0
+            : firstRevision === pending.expected + 1;
+      if (inPlace && atExpected) {
+        const last = found[found.length - 1]!;
+        return {
+          kind: 'done',
+          result: { nextExpectedRevision: Number(last.stream_revision), checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)) },
+        };
+      }
+      if (inPlace) {
+        return { kind: 'fail', error: new WrongExpectedRevision(pending.streamId, pending.expected, currentRevision < 0 ? 'no_stream' : currentRevision) };
+      }
+      const clash = found.find((r) => r !== undefined)!;
+      const index = found.indexOf(clash);
+      return { kind: 'fail', error: new DuplicateEventId(pending.events[index]!.event.eventId, pending.streamId) };
+    }
+  }
+
+  // ---------------------------------------------------------------- stream reads
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertStreamId(streamId);
+    assertReadStreamOptions(options);
+    const limit = readLimit(options.limit);
+    const backwards = options.direction === 'backwards';
+    return this.guard(async () => {
+      const info = await this.getStreamInfo(streamId);
+      if (info.deleted || info.revision < 0) throw new StreamNotFound(streamId);
+      const { maxCount, truncateBefore, maxAgeSeconds } = info.metadata;
+      const oldestKept = Math.max(truncateBefore ?? 0, maxCount === undefined ? 0 : info.revision - maxCount + 1);
+      const from =
+        options.from === undefined || options.from === (backwards ? 'end' : 'start')
+          ? backwards ? info.revision : oldestKept
+          : options.from === 'start' ? 0 : options.from === 'end' ? info.revision : options.from;
+      const result = await this.pool.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM herald_events
+          WHERE stream_id = $1 AND stream_revision ${backwards ? '<=' : '>='} $2 AND stream_revision >= $3
+            AND ($4::bigint IS NULL OR recorded_at > now() - make_interval(secs => $4))
+          ORDER BY stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $5`,
+        [streamId, from, oldestKept, maxAgeSeconds ?? null, limit],
+      );
+      return result.rows.map(toRecordedEvent);
+    });
+  }
+
+  async getStreamInfo(streamId: string): Promise<StreamInfo> {
+    assertStreamId(streamId);
+    return this.guard(async () => {
+      const { rows } = await this.pool.query<{ revision: string; deleted: boolean; max_age_seconds: string | null; max_count: string | null; truncate_before: string | null }>(
+        'SELECT revision::text, deleted, max_age_seconds::text, max_count::text, truncate_before::text FROM herald_streams WHERE stream_id = $1',
+        [streamId],
+      );
+      const row = rows[0];
+      if (!row) return { revision: -1, deleted: false, metadata: {} };
+      const metadata: { -readonly [K in keyof StreamMetadata]: StreamMetadata[K] } = {};
+      if (row.max_age_seconds !== null) metadata.maxAgeSeconds = Number(row.max_age_seconds);
+      if (row.max_count !== null) metadata.maxCount = Number(row.max_count);
+      if (row.truncate_before !== null) metadata.truncateBefore = Number(row.truncate_before);
+      return { revision: Number(row.revision), deleted: row.deleted, metadata };
+    });
+  }
+
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
+    assertStreamId(streamId);
+    for (const key of ['maxAgeSeconds', 'maxCount', 'truncateBefore'] as const) {
+      const value = metadata[key];
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= (key === 'truncateBefore' ? 0 : 1))) {
+        throw new RangeError(`${key} must be a positive integer`);
+      }
+    }
+    await this.guard(() =>
+      this.pool.query(
+        `INSERT INTO herald_streams (stream_id, max_age_seconds, max_count, truncate_before) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (stream_id) DO UPDATE SET max_age_seconds = $2, max_count = $3, truncate_before = $4`,
+        [streamId, metadata.maxAgeSeconds ?? null, metadata.maxCount ?? null, metadata.truncateBefore ?? null],
+      ),
+    );
+  }
+
+  async deleteStream(streamId: string, expectedRevision: ExpectedRevision = 'any'): Promise<void> {
+    assertStreamId(streamId);
+    assertExpectedRevision(expectedRevision);
+    await this.guard(async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<{ revision: string }>(
+          'SELECT revision::text FROM herald_streams WHERE stream_id = $1 AND NOT deleted FOR UPDATE',
+          [streamId],
+        );
+        const revision = rows[0] ? Number(rows[0].revision) : -1;
+        if (checkExpected(expectedRevision, revision)) {
+          throw new WrongExpectedRevision(streamId, expectedRevision, revision < 0 ? 'no_stream' : revision);
+        }
+        if (revision < 0) throw new StreamNotFound(streamId);
+        await client.query('UPDATE herald_streams SET deleted = true, truncate_before = revision + 1 WHERE stream_id = $1', [streamId]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- global log
+
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
+    const from = options.from ?? START;
+    const limit = readLimit(options.limit);
+    const [tx, pos] = decodeCheckpoint(from);
+    const { clause, params } = filterClause(options.filter, 4);
+    return this.guard(async () => {
+      // Only rows of transactions older than the oldest one still running are final:
+      // nothing can later commit behind them.
+      const result = await this.pool.query<EventRow & { horizon: string }>(
+        `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+         SELECT h.xmin::text AS horizon, e.* FROM h LEFT JOIN LATERAL (
+           SELECT ${EVENT_COLUMNS} FROM herald_events
+            WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.xmin ${clause}
+            ORDER BY tx_id, global_position LIMIT $3) e ON true`,
+        [tx.toString(), pos.toString(), limit, ...params],
+      );
+      const rows = result.rows;
+      const horizon = BigInt(rows[0]!.horizon);
+      const events = rows[0]!.tx === null ? [] : rows.map(toRecordedEvent);
+      const last = events[events.length - 1]?.globalPosition ?? from;
+      // A short page means everything before the horizon was scanned.
+      const checkpoint = events.length < limit && horizon > 0n
+        ? maxCheckpoint(last, encodeCheckpoint(horizon - 1n, (1n << 63n) - 1n))
+        : last;
+      return { events, checkpoint };
+    });
+  }
+
+  async *subscribeToAll(options: SubscribeOptions = {}): AsyncIterable<ReadAllPage> {
+    const limit = readLimit(options.limit);
+    let from = options.from ?? START;
+    const { signal } = options;
+    while (!signal?.aborted && !this.closed) {
+      const page = await this.readAll({ from, limit, ...(options.filter ? { filter: options.filter } : {}) });
+      if (page.events.length > 0 || page.checkpoint !== from) {
+        from = page.checkpoint;
+        yield page;
+      }
+      if (page.events.length < limit) await this.notifier.wait(this.pollIntervalMs, signal);
+    }
+  }
+
+  async headCheckpoint(): Promise<Checkpoint> {
+    return this.guard(async () => {
+      const { rows } = await this.pool.query<{ tx: string; pos: string }>(
+        `SELECT tx_id::text AS tx, global_position::text AS pos FROM herald_events
+          WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, global_position DESC LIMIT 1`,
+      );
+      const row = rows[0];
+      return row ? encodeCheckpoint(BigInt(row.tx), BigInt(row.pos)) : START;
+    });
+  }
+
+  async countEventsAfter(checkpoint: Checkpoint, max: number): Promise<number> {
+    const [tx, pos] = decodeCheckpoint(checkpoint);
+    return this.guard(async () => {
+      const { rows } = await this.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM herald_events
+          WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) LIMIT $3) AS after`,
+        [tx.toString(), pos.toString(), max],
+      );
+      return rows[0]!.n;
+    });
+  }
+
+  /** True when the database answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.pool.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Let queued appends finish before the pool goes.
+    while (this.queue.length > 0 || this.batchesInFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.notifier.close();
+    await this.pool.end();
+  }
+
+  /** Maps lost connections to EventStoreUnavailable; domain errors pass through. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isTransientPgError(error)) {
+        throw new EventStoreUnavailable(`event store unavailable: ${(error as Error).message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+/** Returns true when `expected` does not match a stream at `revision` (-1: no events). */
+function checkExpected(expected: ExpectedRevision, revision: number): boolean {
+  switch (expected) {
+    case 'any':
+      return false;
+    case 'no_stream':
+      return revision !== -1;
+    case 'stream_exists':
+      return revision < 0;
+    default:
+      return revision !== expected;
+  }
+}
+
+function filterClause(filter: EventFilter | undefined, firstParam: number): { clause: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (filter?.eventTypes) {
+    params.push([...filter.eventTypes]);
+    parts.push(`AND type = ANY($${firstParam + params.length - 1}::text[])`);
+  }
+  if (filter?.streamPrefixes) {
+    params.push(filter.streamPrefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'));
+    parts.push(`AND stream_id LIKE ANY($${firstParam + params.length - 1}::text[])`);
+  }
+  return { clause: parts.join(' '), params };
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata as RecordedEvent['metadata'],
+    streamId: row.stream_id,
+    streamRevision: Number(row.stream_revision),
+    globalPosition: encodeCheckpoint(BigInt(row.tx), BigInt(row.pos)),
+    recordedAt: new Date(row.recorded_ms),
+  };
+}
+
+/** A connection-level failure: the client must not go back to the pool. */
+function isBroken(error: unknown): boolean {
+  return isTransientPgError(error) && !['23505', '40P01', '40001'].includes((error as { code?: string }).code ?? '');
+}

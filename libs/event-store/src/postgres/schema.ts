@@ -1,0 +1,39 @@
+import type { Migration } from '@herald/database';
+
+/**
+ * The event log. `tx_id` is the writing transaction's id (xid8): readers of the global log
+ * only see rows whose transaction is older than every transaction still running, so a row
+ * that commits late can never appear behind a checkpoint a reader already passed.
+ * `data` is `json` (kept byte for byte as written); `metadata` is `jsonb` (queryable:
+ * correlation ids, actors).
+ */
+export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'event-store-001-log',
+    sql: `
+      CREATE TABLE herald_streams (
+        stream_id        text PRIMARY KEY,
+        revision         bigint NOT NULL DEFAULT -1,
+        deleted          boolean NOT NULL DEFAULT false,
+        max_age_seconds  bigint,
+        max_count        bigint,
+        truncate_before  bigint
+      );
+      CREATE TABLE herald_events (
+        tx_id            xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        global_position  bigint GENERATED ALWAYS AS IDENTITY,
+        stream_id        text NOT NULL,
+        stream_revision  bigint NOT NULL,
+        event_id         uuid NOT NULL,
+        type             text NOT NULL,
+        schema_version   integer NOT NULL,
+        data             json NOT NULL,
+        metadata         jsonb NOT NULL,
+        recorded_at      timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (tx_id, global_position),
+        UNIQUE (stream_id, stream_revision),
+        UNIQUE (event_id)
+      );
+    `,
+  },
+];

@@ -1,0 +1,121 @@
+/**
+ * The event store port: what every adapter (PostgreSQL, EventStoreDB) promises.
+ * ARCHITECTURE.md "Event store contract" is the specification; the contract test suite
+ * (`event-store.contract.ts`) is its executable form.
+ */
+import type { Checkpoint } from './checkpoint.js';
+
+/** A stream's revision: the 0-based index of its last event. A conversation's seq. */
+export type StreamRevision = number;
+
+export type ExpectedRevision = StreamRevision | 'no_stream' | 'stream_exists' | 'any';
+
+/** Who, when and why. Adapters store it verbatim; extra keys are kept. */
+export interface EventMetadata {
+  readonly actorId: string;
+  readonly correlationId: string;
+  readonly causationId: string;
+  /** ISO-8601 time the command was decided (the domain's clock, not the store's). */
+  readonly occurredAt: string;
+  readonly clientMessageId?: string;
+  readonly traceparent?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface NewEvent<Type extends string = string, Data = unknown> {
+  readonly eventId: string;
+  readonly type: Type;
+  readonly schemaVersion: number;
+  readonly data: Data;
+  readonly metadata: EventMetadata;
+}
+
+export interface RecordedEvent<Type extends string = string, Data = unknown> extends NewEvent<Type, Data> {
+  readonly streamId: string;
+  readonly streamRevision: StreamRevision;
+  /** Where the event stands in the global log; opaque and sortable. */
+  readonly globalPosition: Checkpoint;
+  readonly recordedAt: Date;
+}
+
+export interface AppendResult {
+  /** Revision of the last event appended: the value to pass as the next expected revision. */
+  readonly nextExpectedRevision: StreamRevision;
+  /** Global position of the last event appended: wait for a follower to reach it to read your writes. */
+  readonly checkpoint: Checkpoint;
+}
+
+export interface ReadStreamOptions {
+  /** First revision to read (inclusive); default: the start going forwards, the end going backwards. */
+  readonly from?: StreamRevision | 'start' | 'end';
+  readonly direction?: 'forwards' | 'backwards';
+  /** At most this many events; default and cap in `LIMITS.maxReadCount`. */
+  readonly limit?: number;
+}
+
+export interface EventFilter {
+  /** Only these event types. */
+  readonly eventTypes?: readonly string[];
+  /** Only streams whose id starts with one of these (e.g. `conversation-`). */
+  readonly streamPrefixes?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /** Read events strictly after this checkpoint; default the start of the log. */
+  readonly from?: Checkpoint;
+  readonly limit?: number;
+  readonly filter?: EventFilter;
+}
+
+export interface ReadAllPage {
+  readonly events: readonly RecordedEvent[];
+  /**
+   * Where to continue from. It can be past the last event returned: events the filter
+   * skipped are behind it too, so a filtered reader does not rescan them.
+   */
+  readonly checkpoint: Checkpoint;
+}
+
+export interface SubscribeOptions extends ReadAllOptions {
+  /** Ends the subscription; the iterator then returns. */
+  readonly signal?: AbortSignal;
+}
+
+/** Retention rules for a stream; events outside them are no longer read from the stream. */
+export interface StreamMetadata {
+  readonly maxAgeSeconds?: number;
+  readonly maxCount?: number;
+  /** Events before this revision are no longer read. */
+  readonly truncateBefore?: StreamRevision;
+}
+
+export interface StreamInfo {
+  /** -1 when the stream has no events. */
+  readonly revision: StreamRevision | -1;
+  readonly deleted: boolean;
+  readonly metadata: StreamMetadata;
+}
+
+export interface EventStore {
+  /** Atomic per call, idempotent by event id. */
+  append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  /** Events of one stream that its retention rules keep; throws StreamNotFound for a missing or deleted stream. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** A page of the global log, in checkpoint order, with no gaps: a later call never returns an event before the page's checkpoint. */
+  readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
+  /**
+   * Follows the global log from a checkpoint: catches up in pages, then waits for new
+   * events. Yields pages in checkpoint order, each event exactly once; a page may be
+   * empty when only the checkpoint advanced (events the filter skipped).
+   */
+  subscribeToAll(options?: SubscribeOptions): AsyncIterable<ReadAllPage>;
+  getStreamInfo(streamId: string): Promise<StreamInfo>;
+  setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void>;
+  /** Soft delete: the stream reads as missing; appending again revives it after its old revision. */
+  deleteStream(streamId: string, expectedRevision?: ExpectedRevision): Promise<void>;
+  /** The checkpoint of the newest event a subscriber can see now (START when empty). */
+  headCheckpoint(): Promise<Checkpoint>;
+  /** How many events lie after a checkpoint, counting at most `max`. */
+  countEventsAfter(checkpoint: Checkpoint, max: number): Promise<number>;
+  close(): Promise<void>;
+}
