@@ -73,6 +73,16 @@ export async function runMigrations(pool: pg.Pool, migrations: readonly Migratio
   return applied;
 }
 
+/** Runs migrations on a short-lived connection of their own. */
+export async function migrateDatabase(connectionString: string, migrations: readonly Migration[]): Promise<string[]> {
+  const pool = createPool({ connectionString, max: 1, applicationName: 'herald-migrations' });
+  try {
+    return await runMigrations(pool, migrations);
+  } finally {
+    await pool.end();
+  }
+}
+
 /** SQLSTATE classes that mean "try again": connection trouble, serialization, deadlock, shutdown. */
 export function isTransientPgError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

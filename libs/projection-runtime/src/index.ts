@@ -1,0 +1,4 @@
+export * from './projection.js';
+export * from './projection-runner.js';
+export * from './schema.js';
+export * from './data-source.js';

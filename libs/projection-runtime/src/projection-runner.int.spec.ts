@@ -1,0 +1,233 @@
+import { migrateDatabase } from '@herald/database';
+import { PostgresEventStore, type NewEvent, type RecordedEvent } from '@herald/event-store';
+import { testDatabaseUrl, uniqueId } from '@herald/testing';
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReadModelDataSource } from './data-source.js';
+import type { Projection } from './projection.js';
+import { ProjectionRunner, resolveParkedEvent } from './projection-runner.js';
+import { PROJECTION_RUNTIME_MIGRATIONS } from './schema.js';
+
+/**
+ * The example projection: how many events each stream has, and the last revision seen.
+ * `hooks.before` lets a test make a batch fail part-way, after some rows were written.
+ */
+function countingProjection(
+  table: string,
+  prefix: string,
+  hooks: { during?: (event: RecordedEvent, manager: EntityManager) => Promise<void> } = {},
+): Projection {
+  return {
+    name: `counts:${table}`,
+    filter: { streamPrefixes: [prefix] },
+    async apply(events, manager) {
+      for (const event of events) {
+        await manager.query(
+          `INSERT INTO ${table} (stream_id, events, last_revision) VALUES ($1, 1, $2)
+           ON CONFLICT (stream_id) DO UPDATE SET events = ${table}.events + 1, last_revision = $2`,
+          [event.streamId, event.streamRevision],
+        );
+        await hooks.during?.(event, manager);
+      }
+    },
+  };
+}
+
+describe('projection runner', () => {
+  let store: PostgresEventStore;
+  let dataSource: DataSource;
+  const runners: ProjectionRunner[] = [];
+
+  beforeAll(async () => {
+    const url = testDatabaseUrl();
+    store = new PostgresEventStore({ connectionString: url, pollIntervalMs: 50 });
+    await store.migrate();
+    dataSource = createReadModelDataSource({ url, poolSize: 20 });
+    await dataSource.initialize();
+    await migrateDatabase(url, PROJECTION_RUNTIME_MIGRATIONS);
+  });
+  afterAll(async () => {
+    await Promise.all(runners.map((r) => r.stop()));
+    await dataSource?.destroy();
+    await store?.close();
+  });
+
+  async function table(): Promise<string> {
+    const name = uniqueId('counts_');
+    await dataSource.query(`CREATE TABLE ${name} (stream_id text PRIMARY KEY, events int NOT NULL, last_revision bigint NOT NULL)`);
+    return name;
+  }
+
+  const counts = async (name: string): Promise<Record<string, number>> =>
+    Object.fromEntries(
+      ((await dataSource.query(`SELECT stream_id, events FROM ${name}`)) as { stream_id: string; events: number }[]).map(
+        (r) => [r.stream_id, r.events],
+      ),
+    );
+
+  function runner(projection: Projection, batchSize = 20): ProjectionRunner {
+    const r = new ProjectionRunner(store, dataSource, projection, {
+      batchSize,
+      initialBackoffMs: 10,
+      maxBackoffMs: 100,
+      recheckMs: 50,
+    });
+    runners.push(r);
+    return r;
+  }
+
+  async function write(prefix: string, streams: number, perStream: number): Promise<string> {
+    let last = '';
+    for (let s = 0; s < streams; s++) {
+      const result = await store.append(`${prefix}${s}`, range(perStream).map(() => event('Counted')), 'any');
+      last = result.checkpoint;
+    }
+    return last;
+  }
+
+  const expected = (prefix: string, streams: number, perStream: number): Record<string, number> =>
+    Object.fromEntries(range(streams).map((s) => [`${prefix}${s}`, perStream]));
+
+  it('applies every event once and stores its checkpoint with the read model', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const last = await write(prefix, 5, 10);
+    const r = runner(countingProjection(t, prefix));
+    r.start();
+    expect(await r.waitFor(last as never, 10_000)).toBe(true);
+    expect(await counts(t)).toEqual(expected(prefix, 5, 10));
+    expect(r.status()).toMatchObject({ name: `counts:${t}`, state: 'running' });
+    const stored = (await dataSource.query('SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1', [`counts:${t}`])) as { checkpoint: string }[];
+    expect(stored[0]!.checkpoint >= last).toBe(true);
+    expect(await r.lag()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a crash in the middle of a batch leaves no partial effect, and the retry applies it exactly once', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    let crashes = 0;
+    let killed = 0;
+    const r = runner(
+      countingProjection(t, prefix, {
+        during: async (event, manager) => {
+          // First: an exception after part of the batch was written.
+          if (event.streamRevision === 5 && event.streamId.endsWith('-1') && crashes === 0) {
+            crashes++;
+            throw new Error('crash mid-batch');
+          }
+          // Then: the connection dies mid-transaction, as when the process is killed.
+          if (event.streamRevision === 7 && event.streamId.endsWith('-2') && killed === 0) {
+            killed++;
+            await manager.query('SELECT pg_terminate_backend(pg_backend_pid())');
+          }
+        },
+      }),
+      25,
+    );
+    const last = await write(prefix, 4, 12);
+    r.start();
+    expect(await r.waitFor(last as never, 15_000)).toBe(true);
+    expect(crashes).toBe(1);
+    expect(killed).toBe(1);
+    expect(await counts(t)).toEqual(expected(prefix, 4, 12));
+  });
+
+  it('a restarted runner resumes from its checkpoint without applying anything twice', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const projection = countingProjection(t, prefix);
+    const first = runner(projection, 7);
+    first.start();
+    const mid = await write(prefix, 3, 10);
+    expect(await first.waitFor(mid as never, 10_000)).toBe(true);
+    await first.stop();
+    const last = await write(`${prefix}b`, 2, 5);
+    const second = runner(projection, 7);
+    second.start();
+    expect(await second.waitFor(last as never, 10_000)).toBe(true);
+    expect(await counts(t)).toEqual({ ...expected(prefix, 3, 10), ...expected(`${prefix}b`, 2, 5) });
+
+    // A rebuild from the start into new tables gives the same read model.
+    const rebuilt = await table();
+    const rebuild = runner({ ...countingProjection(rebuilt, prefix), name: `rebuild:${rebuilt}` }, 3);
+    rebuild.start();
+    expect(await rebuild.waitFor(last as never, 10_000)).toBe(true);
+    expect(await counts(rebuilt)).toEqual(await counts(t));
+  });
+
+  it('runs one instance at a time: the other stands by and takes over when the first stops', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const projection = countingProjection(t, prefix);
+    const a = runner(projection, 5);
+    const b = runner(projection, 5);
+    a.start();
+    await waitUntil(() => a.status().state === 'running');
+    b.start();
+    const last = await write(prefix, 4, 10);
+    expect(await a.waitFor(last as never, 10_000)).toBe(true);
+    await waitUntil(() => b.status().state === 'standby');
+    expect(await counts(t)).toEqual(expected(prefix, 4, 10));
+    await a.stop();
+    const more = await write(`${prefix}x`, 2, 3);
+    expect(await b.waitFor(more as never, 10_000)).toBe(true);
+    expect(b.status().state).toBe('running');
+    expect(await counts(t)).toEqual({ ...expected(prefix, 4, 10), ...expected(`${prefix}x`, 2, 3) });
+  });
+
+  it('parks an event that keeps failing, stops at it, and goes on only when an operator resolves it', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const projection = countingProjection(t, prefix, {
+      during: async (event) => {
+        if (event.type === 'Poison') throw new Error('cannot apply Poison');
+      },
+    });
+    const r = runner(projection, 50);
+    await store.append(`${prefix}0`, [event('Counted'), event('Counted')], 'no_stream');
+    const poison = event('Poison');
+    await store.append(`${prefix}0`, [poison], 1);
+    const last = (await store.append(`${prefix}0`, [event('Counted')], 2)).checkpoint;
+    r.start();
+    await waitUntil(() => r.status().state === 'stopped');
+    const status = r.status();
+    expect(status.parked).toMatchObject({ eventId: poison.eventId, eventType: 'Poison', streamRevision: 2, attempts: 3 });
+    expect(status.parked!.error).toContain('cannot apply Poison');
+    // Events before it are applied, the ones after wait.
+    expect(await counts(t)).toEqual({ [`${prefix}0`]: 2 });
+    const letters = (await dataSource.query(
+      'SELECT event_id::text, resolved_at FROM herald_projection_dead_letters WHERE projection = $1',
+      [projection.name],
+    )) as { event_id: string; resolved_at: Date | null }[];
+    expect(letters).toEqual([{ event_id: poison.eventId, resolved_at: null }]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(r.status().state).toBe('stopped');
+
+    expect(await resolveParkedEvent(dataSource, projection.name, 'skip')).toBe(true);
+    expect(await r.waitFor(last, 10_000)).toBe(true);
+    expect(await counts(t)).toEqual({ [`${prefix}0`]: 3 });
+    expect(r.status().parked).toBeUndefined();
+    expect(await resolveParkedEvent(dataSource, projection.name, 'skip')).toBe(false);
+  });
+});
+
+function event(type: string): NewEvent {
+  return {
+    eventId: randomUUID(),
+    type,
+    schemaVersion: 1,
+    data: {},
+    metadata: { actorId: 'u', correlationId: randomUUID(), causationId: randomUUID(), occurredAt: new Date(0).toISOString() },
+  };
+}
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * Runs one projection: follows the event log from the projection's checkpoint and applies
+ * batches, each in one transaction with the new checkpoint (exactly-once effect).
+ *
+ * - One instance at a time: a session advisory lock per projection name; other instances
+ *   wait in `standby` and take over when the holder goes away.
+ * - Transient failures (connection lost, deadlock) are retried with backoff, forever.
+ * - Any other failure is retried a few times, then the batch is applied event by event to
+ *   find the event that fails; that event is parked in the dead-letter table and the
+ *   projection stops at it (`stopped`) until an operator resolves it. Nothing is skipped
+ *   silently.
+ */
+import { isTransientPgError } from '@herald/database';
+import {
+  compareCheckpoints,
+  parseCheckpoint,
+  START,
+  type Checkpoint,
+  type EventStore,
+  type RecordedEvent,
+} from '@herald/event-store';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { ParkedEvent, Projection, ProjectionState, ProjectionStatus } from './projection.js';
+
+export interface RunnerOptions {
+  /** Events per transaction at most. */
+  readonly batchSize?: number;
+  /** Attempts for a failing batch or event before it is split or parked. */
+  readonly maxAttempts?: number;
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** How often a standby or stopped runner looks again. */
+  readonly recheckMs?: number;
+  readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+class LostLock extends Error {
+  constructor(name: string) {
+    super(`projection ${name}: another instance moved the checkpoint; this one stands down`);
+  }
+}
+
+export class ProjectionRunner {
+  private state: ProjectionState = 'idle';
+  private checkpoint: Checkpoint = START;
+  /** Scanned up to here (can be past `checkpoint` when the filter skipped events). */
+  private scanned: Checkpoint = START;
+  private lastError: string | undefined;
+  private parked: ParkedEvent | undefined;
+  private controller: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly waiters = new Set<() => void>();
+  private readonly batchSize: number;
+  private readonly maxAttempts: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly recheckMs: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly dataSource: DataSource,
+    readonly projection: Projection,
+    private readonly options: RunnerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.initialBackoffMs = options.initialBackoffMs ?? 100;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.recheckMs = options.recheckMs ?? 1_000;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.controller = new AbortController();
+    this.loop = this.run(this.controller.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.controller?.abort();
+    await this.loop;
+    this.loop = undefined;
+    this.state = 'idle';
+    this.wakeWaiters();
+  }
+
+  status(): ProjectionStatus {
+    return {
+      name: this.projection.name,
+      state: this.state,
+      checkpoint: this.scanned,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.parked ? { parked: this.parked } : {}),
+    };
+  }
+
+  /** Events in the log after what this projection has processed (at most `max`). */
+  lag(max = 100_000): Promise<number> {
+    return this.store.countEventsAfter(this.scanned, max);
+  }
+
+  /** Resolves true once the projection has processed up to `checkpoint`, false on timeout. */
+  async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (compareCheckpoints(this.scanned, checkpoint) < 0) {
+      const left = deadline - Date.now();
+      if (left <= 0 || !this.loop) return false;
+      await new Promise<void>((resolve) => {
+        const wake = (): void => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
+      });
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ the loop
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      let lock: QueryRunner | undefined;
+      try {
+        lock = await this.acquireLock(signal);
+        if (!lock) break;
+        failures = 0;
+        if (await this.waitWhileParked(signal)) break;
+        await this.follow(signal, lock);
+      } catch (error) {
+        if (signal.aborted) break;
+        failures++;
+        this.lastError = describe(error);
+        this.state = error instanceof LostLock ? 'standby' : 'retrying';
+        this.log('warn', `projection ${this.projection.name}: ${this.lastError}; retrying`);
+        await sleep(this.backoff(failures), signal);
+      } finally {
+        await this.releaseLock(lock);
+      }
+    }
+  }
+
+  /** Holds the projection's advisory lock on a dedicated connection; undefined when stopped. */
+  private async acquireLock(signal: AbortSignal): Promise<QueryRunner | undefined> {
+    while (!signal.aborted) {
+      const runner = this.dataSource.createQueryRunner();
+      let held = false;
+      try {
+        await runner.connect();
+        const rows = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
+          `herald.projection:${this.projection.name}`,
+        ])) as { locked: boolean }[];
+        held = rows[0]?.locked === true;
+        if (held) return runner;
+      } finally {
+        if (!held) await runner.release().catch(() => undefined);
+      }
+      this.state = 'standby';
+      await sleep(this.recheckMs, signal);
+    }
+    return undefined;
+  }
+
+  private async releaseLock(lock: QueryRunner | undefined): Promise<void> {
+    if (!lock) return;
+    await lock
+      .query('SELECT pg_advisory_unlock(hashtext($1))', [`herald.projection:${this.projection.name}`])
+      .catch(() => undefined);
+    await lock.release().catch(() => undefined);
+  }
+
+  /** While an event is parked, waits for an operator; returns true when stopped meanwhile. */
+  private async waitWhileParked(signal: AbortSignal): Promise<boolean> {
+    for (;;) {
+      const rows = (await this.dataSource.query(
+        `SELECT event_id::text, stream_id, stream_revision::text, event_type, error, attempts
+           FROM herald_projection_dead_letters WHERE projection = $1 AND resolved_at IS NULL`,
+        [this.projection.name],
+      )) as { event_id: string; stream_id: string; stream_revision: string; event_type: string; error: string; attempts: number }[];
+      const row = rows[0];
+      if (!row) {
+        this.parked = undefined;
+        return false;
+      }
+      this.parked = {
+        eventId: row.event_id,
+        streamId: row.stream_id,
+        streamRevision: Number(row.stream_revision),
+        eventType: row.event_type,
+        error: row.error,
+        attempts: row.attempts,
+      };
+      this.state = 'stopped';
+      if (await sleep(this.recheckMs, signal)) return true;
+    }
+  }
+
+  private async follow(signal: AbortSignal, lock: QueryRunner): Promise<void> {
+    this.checkpoint = await this.loadCheckpoint();
+    if (compareCheckpoints(this.scanned, this.checkpoint) < 0) this.scanned = this.checkpoint;
+    this.state = 'running';
+    this.lastError = undefined;
+    this.log('info', `projection ${this.projection.name}: running from ${this.checkpoint}`);
+    const pages = this.store.subscribeToAll({
+      from: this.checkpoint,
+      limit: this.batchSize,
+      signal,
+      ...(this.projection.filter ? { filter: this.projection.filter } : {}),
+    });
+    for await (const page of pages) {
+      // The lock lives on its own connection: if that connection died, so did the lock.
+      await lock.query('SELECT 1');
+      if (page.events.length > 0) {
+        const parked = await this.applyWithRetries(page.events, page.checkpoint, signal);
+        if (parked || signal.aborted) return;
+      }
+      this.advanceScanned(page.checkpoint);
+      this.state = 'running';
+    }
+  }
+
+  /** Returns true when an event was parked (the projection stops at it). */
+  private async applyWithRetries(events: readonly RecordedEvent[], checkpoint: Checkpoint, signal: AbortSignal): Promise<boolean> {
+    const failure = await this.attempt(events, checkpoint, signal);
+    if (!failure) return false;
+    if (events.length === 1) {
+      await this.park(events[0]!, failure);
+      return true;
+    }
+    // Find the event that fails: everything before it is applied, it is parked.
+    for (const event of events) {
+      const single = await this.attempt([event], event.globalPosition, signal);
+      if (signal.aborted) return false;
+      if (single) {
+        await this.park(event, single);
+        return true;
+      }
+      this.advanceScanned(event.globalPosition);
+    }
+    // Every event applied alone (the batch failure was a fluke): store the page's checkpoint.
+    return (await this.attempt([], checkpoint, signal)) !== undefined;
+  }
+
+  /**
+   * Applies a batch, retrying transient errors without limit and others up to
+   * `maxAttempts`. Returns the last error when it gave up, undefined on success.
+   */
+  private async attempt(events: readonly RecordedEvent[], checkpoint: Checkpoint, signal: AbortSignal): Promise<Error | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.applyBatch(events, checkpoint);
+        this.lastError = undefined;
+        return undefined;
+      } catch (error) {
+        if (error instanceof LostLock) throw error;
+        const err = error instanceof Error ? error : new Error(String(error));
+        this.lastError = describe(err);
+        if (signal.aborted) return err;
+        const transient = isTransientPgError(err);
+        if (!transient && attempt >= this.maxAttempts) return err;
+        if (transient) this.state = 'retrying';
+        this.log('warn', `projection ${this.projection.name}: batch failed (attempt ${attempt}): ${this.lastError}`);
+        await sleep(this.backoff(attempt), signal);
+      }
+    }
+  }
+
+  private async applyBatch(events: readonly RecordedEvent[], checkpoint: Checkpoint): Promise<void> {
+    await this.dataSource.transaction(async (manager: EntityManager) => {
+      // Fence: if another instance advanced the checkpoint, this one lost its lock.
+      const rows = (await manager.query(
+        'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1 FOR UPDATE',
+        [this.projection.name],
+      )) as { checkpoint: string }[];
+      const stored = rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
+      if (stored !== this.checkpoint) throw new LostLock(this.projection.name);
+      if (events.length > 0) await this.projection.apply(events, manager);
+      await manager.query(
+        `INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET checkpoint = $2, updated_at = now()`,
+        [this.projection.name, checkpoint],
+      );
+    });
+    this.checkpoint = checkpoint;
+  }
+
+  private async park(event: RecordedEvent, error: Error): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO herald_projection_dead_letters
+         (projection, event_id, stream_id, stream_revision, global_position, event_type, error, attempts)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [this.projection.name, event.eventId, event.streamId, event.streamRevision, event.globalPosition, event.type, describe(error), this.maxAttempts],
+    );
+    this.parked = {
+      eventId: event.eventId,
+      streamId: event.streamId,
+      streamRevision: event.streamRevision,
+      eventType: event.type,
+      error: describe(error),
+      attempts: this.maxAttempts,
+    };
+    this.state = 'stopped';
+    this.log('error', `projection ${this.projection.name}: parked event ${event.eventId} (${event.type}) after ${this.maxAttempts} attempts: ${describe(error)}`);
+  }
+
+  private async loadCheckpoint(): Promise<Checkpoint> {
+    const rows = (await this.dataSource.query('SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1', [
+      this.projection.name,
+    ])) as { checkpoint: string }[];
+    return rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
+  }
+
+  private advanceScanned(checkpoint: Checkpoint): void {
+    if (compareCheckpoints(checkpoint, this.scanned) > 0) this.scanned = checkpoint;
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private backoff(attempt: number): number {
+    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (attempt - 1));
+    return base / 2 + Math.random() * (base / 2);
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.options.log?.(level, message);
+  }
+}
+
+/**
+ * An operator's decision on a parked event: `retry` applies it again (after a fix),
+ * `skip` moves the projection's checkpoint past it. Both are recorded.
+ */
+export async function resolveParkedEvent(dataSource: DataSource, projection: string, resolution: 'retry' | 'skip'): Promise<boolean> {
+  return dataSource.transaction(async (manager) => {
+    // TypeORM answers an UPDATE with [rows, affected].
+    const [updated] = (await manager.query(
+      `UPDATE herald_projection_dead_letters SET resolution = $2, resolved_at = now()
+        WHERE projection = $1 AND resolved_at IS NULL RETURNING global_position`,
+      [projection, resolution],
+    )) as [{ global_position: string }[], number];
+    const parked = updated[0];
+    if (!parked) return false;
+    if (resolution === 'skip') {
+      await manager.query(
+        `INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET checkpoint = $2, updated_at = now()`,
+        [projection, parked.global_position],
+      );
+    }
+    return true;
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Sleeps; returns true when the signal aborted. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(true);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(false);
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

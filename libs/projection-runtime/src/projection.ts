@@ -1,0 +1,44 @@
+import type { EventFilter, RecordedEvent } from '@herald/event-store';
+import type { EntityManager } from 'typeorm';
+
+/**
+ * A read model fed by the event log. The runner calls `apply` with a batch of events in
+ * checkpoint order inside a transaction that also stores the projection's checkpoint, so
+ * each batch takes effect exactly once. `apply` must be deterministic (no clock, no random)
+ * so that a rebuild from the start gives the same read model.
+ */
+export interface Projection {
+  /** Unique and versioned, e.g. `timeline.v1`: a new version rebuilds beside the old. */
+  readonly name: string;
+  /** Only these events are read; default all. */
+  readonly filter?: EventFilter;
+  apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
+}
+
+export type ProjectionState =
+  /** Waiting for the lock another instance holds. */
+  | 'standby'
+  | 'running'
+  /** A transient failure (database unreachable): retrying with backoff. */
+  | 'retrying'
+  /** An event keeps failing: it is parked in the dead-letter table and the projection waits at it. */
+  | 'stopped'
+  | 'idle';
+
+export interface ParkedEvent {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly streamRevision: number;
+  readonly eventType: string;
+  readonly error: string;
+  readonly attempts: number;
+}
+
+export interface ProjectionStatus {
+  readonly name: string;
+  readonly state: ProjectionState;
+  /** Everything up to here is applied (or skipped by the filter). */
+  readonly checkpoint: string;
+  readonly lastError?: string;
+  readonly parked?: ParkedEvent;
+}
