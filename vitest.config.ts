@@ -6,7 +6,7 @@ const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url
 
 export default defineConfig({
   // SWC, not esbuild: Nest's dependency injection needs decorator metadata.
-  plugins: [swc.vite({ module: { type: 'es6' } })],
+  plugins: [swc.vite({ swcrc: false, module: { type: 'es6' } })],
   resolve: {
     alias: {
       '@herald/config': at('./libs/config/src/index.ts'),
@@ -14,6 +14,7 @@ export default defineConfig({
       '@herald/event-store': at('./libs/event-store/src/index.ts'),
       '@herald/projection-runtime': at('./libs/projection-runtime/src/index.ts'),
       '@herald/testing': at('./libs/testing/src/index.ts'),
+      '@herald/nest': at('./libs/nest/src/index.ts'),
       '@herald/events': at('./events/src/index.ts'),
       '@herald/projections': at('./projections/src/index.ts'),
     },

@@ -62,13 +62,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       createPostgresUser: asRoot,
       initdbFlags: ['--encoding=UTF8', '--locale=C'],
       postgresFlags: [
-        '-c', 'listen_addresses=127.0.0.1',
+        '-c',
+        'listen_addresses=127.0.0.1',
         // No Unix socket: /tmp or /var/run may not be writable, and loopback TCP is enough.
-        '-c', 'unix_socket_directories=',
-        '-c', 'max_connections=300',
-        '-c', 'shared_buffers=256MB',
-        '-c', 'wal_buffers=16MB',
-        '-c', 'max_wal_size=2GB',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'max_connections=300',
+        '-c',
+        'shared_buffers=256MB',
+        '-c',
+        'wal_buffers=16MB',
+        '-c',
+        'max_wal_size=2GB',
       ],
       onLog: (message: string) => {
         logLines.push(message);
@@ -204,4 +210,5 @@ function freePort(): Promise<number> {
   });
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error ?? 'exited'));
+const describe = (error: unknown): string =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : 'the server exited';

@@ -32,7 +32,10 @@ export class InvalidAppend extends EventStoreError {
 export class DuplicateEventId extends EventStoreError {
   readonly code = 'EVENT_STORE.DUPLICATE_EVENT_ID';
   override name = 'DuplicateEventId';
-  constructor(readonly eventId: string, readonly streamId: string) {
+  constructor(
+    readonly eventId: string,
+    readonly streamId: string,
+  ) {
     super(`event ${eventId} is already recorded in another place (appending to ${streamId})`);
   }
 }

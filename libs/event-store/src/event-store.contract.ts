@@ -65,7 +65,11 @@ export function describeEventStoreContract(
 
       it('reads forwards and backwards from a revision with a limit', async () => {
         const id = stream();
-        await store.append(id, range(10).map((i) => event('Counted', { i })), 'no_stream');
+        await store.append(
+          id,
+          range(10).map((i) => event('Counted', { i })),
+          'no_stream',
+        );
         const data = (events: RecordedEvent[]): unknown[] => events.map((e) => (e.data as { i: number }).i);
         expect(data(await store.readStream(id, { from: 3, limit: 4 }))).toEqual([3, 4, 5, 6]);
         expect(data(await store.readStream(id, { direction: 'backwards', limit: 3 }))).toEqual([9, 8, 7]);
@@ -93,7 +97,12 @@ export function describeEventStoreContract(
         await store.append(id, [event('A')], 'any');
         const error = await store.append(id, [event('A')], 1).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(WrongExpectedRevision);
-        expect(error).toMatchObject({ streamId: id, expected: 1, actual: 3, code: 'EVENT_STORE.WRONG_EXPECTED_REVISION' });
+        expect(error).toMatchObject({
+          streamId: id,
+          expected: 1,
+          actual: 3,
+          code: 'EVENT_STORE.WRONG_EXPECTED_REVISION',
+        });
         expect((await store.readStream(id)).length).toBe(4);
       });
 
@@ -234,12 +243,18 @@ export function describeEventStoreContract(
     describe('stream metadata and retention', () => {
       it('maxCount and truncateBefore hide older events from readStream', async () => {
         const id = stream();
-        await store.append(id, range(6).map((i) => event('N', { i })), 'no_stream');
+        await store.append(
+          id,
+          range(6).map((i) => event('N', { i })),
+          'no_stream',
+        );
         await store.setStreamMetadata(id, { maxCount: 2 });
         expect((await store.readStream(id)).map((e) => e.streamRevision)).toEqual([4, 5]);
         await store.setStreamMetadata(id, { truncateBefore: 3 });
         expect((await store.readStream(id)).map((e) => e.streamRevision)).toEqual([3, 4, 5]);
-        expect((await store.readStream(id, { direction: 'backwards' })).map((e) => e.streamRevision)).toEqual([5, 4, 3]);
+        expect((await store.readStream(id, { direction: 'backwards' })).map((e) => e.streamRevision)).toEqual([
+          5, 4, 3,
+        ]);
         expect(await store.getStreamInfo(id)).toEqual({ revision: 5, deleted: false, metadata: { truncateBefore: 3 } });
         await expect(store.setStreamMetadata(id, { maxCount: 0 })).rejects.toBeInstanceOf(RangeError);
       });
@@ -276,7 +291,11 @@ export function describeEventStoreContract(
         const controller = new AbortController();
         const seen: string[] = [];
         const done = (async () => {
-          for await (const page of store.subscribeToAll({ from, signal: controller.signal, filter: { streamPrefixes: [cat] } })) {
+          for await (const page of store.subscribeToAll({
+            from,
+            signal: controller.signal,
+            filter: { streamPrefixes: [cat] },
+          })) {
             seen.push(...page.events.map((e) => e.type));
             if (seen.length === 3) controller.abort();
           }
@@ -288,109 +307,110 @@ export function describeEventStoreContract(
         expect(seen).toEqual(['Before', 'Live1', 'Live2']);
       });
 
-      it(
-        'under concurrent, slow and rolled-back writers, delivers every committed event exactly once in checkpoint order, across a restart',
-        async () => {
-          const cat = `${prefix}cc${++n}-`;
-          const WRITERS = 8;
-          const EVENTS_PER_WRITER = 2_700; // 21,600 attempted, about 20,500 commit
-          let rolledBack = 0;
-          let slowed = 0;
-          const writers = await Promise.all(
-            range(WRITERS).map(() =>
-              h.newStore({
-                beforeCommit: async () => {
-                  const dice = Math.random();
-                  if (dice < 0.05) {
-                    rolledBack++;
-                    throw new Error('injected rollback');
-                  }
-                  if (dice < 0.2) {
-                    slowed++;
-                    await new Promise((r) => setTimeout(r, 5 + Math.random() * 40));
-                  }
-                },
-              }),
-            ),
-          );
-          const reader = await h.newStore();
-          const from = await reader.headCheckpoint();
-          const committed = new Set<string>();
-          const seen: RecordedEvent[] = [];
-          let checkpoint: Checkpoint = from;
-
-          const follow = (signal: AbortSignal): Promise<void> =>
-            (async () => {
-              for await (const page of reader.subscribeToAll({ from: checkpoint, signal, limit: 500, filter: { streamPrefixes: [cat] } })) {
-                seen.push(...page.events);
-                checkpoint = page.checkpoint;
-              }
-            })();
-
-          let controller = new AbortController();
-          let following = follow(controller.signal);
-          let restarted = false;
-
-          await Promise.all(
-            writers.map(async (writer, w) => {
-              let written = 0;
-              const revisions = new Map<string, number>();
-              // A few appends in flight per writer so its group commit batches them.
-              const lane = async (l: number): Promise<void> => {
-                while (written < EVENTS_PER_WRITER) {
-                  const streamId = `${cat}${w}.${l}.${written % 7}`;
-                  const events = range(1 + (written % 3)).map(() => event('Written'));
-                  written += events.length;
-                  const expected = revisions.get(streamId) ?? 'no_stream';
-                  try {
-                    const result = await writer.append(streamId, events, expected);
-                    revisions.set(streamId, result.nextExpectedRevision);
-                    for (const e of events) committed.add(e.eventId);
-                  } catch (error) {
-                    if (!(error instanceof Error) || error.message !== 'injected rollback') throw error;
-                  }
-                  if (!restarted && w === 0 && written > EVENTS_PER_WRITER / 2) {
-                    // Stop the subscriber mid-stream and resume from its last checkpoint.
-                    restarted = true;
-                    controller.abort();
-                    await following;
-                    controller = new AbortController();
-                    following = follow(controller.signal);
-                  }
+      it('under concurrent, slow and rolled-back writers, delivers every committed event exactly once in checkpoint order, across a restart', async () => {
+        const cat = `${prefix}cc${++n}-`;
+        const WRITERS = 8;
+        const EVENTS_PER_WRITER = 2_700; // 21,600 attempted, about 20,500 commit
+        let rolledBack = 0;
+        let slowed = 0;
+        const writers = await Promise.all(
+          range(WRITERS).map(() =>
+            h.newStore({
+              beforeCommit: async () => {
+                const dice = Math.random();
+                if (dice < 0.05) {
+                  rolledBack++;
+                  throw new Error('injected rollback');
                 }
-              };
-              await Promise.all(range(4).map(lane));
+                if (dice < 0.2) {
+                  slowed++;
+                  await new Promise((r) => setTimeout(r, 5 + Math.random() * 40));
+                }
+              },
             }),
-          );
-          await waitFor(() => seen.length >= committed.size, 30_000);
-          controller.abort();
-          await following;
+          ),
+        );
+        const reader = await h.newStore();
+        const from = await reader.headCheckpoint();
+        const committed = new Set<string>();
+        const seen: RecordedEvent[] = [];
+        let checkpoint: Checkpoint = from;
 
-          const ids = seen.map((e) => e.eventId);
-          expect(new Set(ids).size).toBe(ids.length); // no duplicates
-          expect(ids.length).toBe(committed.size); // nothing missing, nothing uncommitted
-          for (const id of ids) expect(committed.has(id)).toBe(true);
-          assertOrdered(seen);
-          // Per stream, revisions arrive in order with no gap.
-          const perStream = new Map<string, number>();
-          for (const e of seen) {
-            expect(e.streamRevision).toBe((perStream.get(e.streamId) ?? -1) + 1);
-            perStream.set(e.streamId, e.streamRevision);
-          }
-          expect(committed.size).toBeGreaterThanOrEqual(20_000);
-          expect(restarted).toBe(true);
-          if (h.supportsFaults) {
-            expect(rolledBack).toBeGreaterThan(0);
-            expect(slowed).toBeGreaterThan(0);
-          }
-          console.log(
-            `[event store contract] ${adapter}: ${WRITERS} writers, ${committed.size} events committed, ` +
-              `${rolledBack} transactions rolled back, ${slowed} slowed; subscriber saw each once, in order`,
-          );
-          await Promise.all([...writers, reader].map((s) => s.close()));
-        },
-        180_000,
-      );
+        const follow = (signal: AbortSignal): Promise<void> =>
+          (async () => {
+            for await (const page of reader.subscribeToAll({
+              from: checkpoint,
+              signal,
+              limit: 500,
+              filter: { streamPrefixes: [cat] },
+            })) {
+              seen.push(...page.events);
+              checkpoint = page.checkpoint;
+            }
+          })();
+
+        let controller = new AbortController();
+        let following = follow(controller.signal);
+        let restarted = false;
+
+        await Promise.all(
+          writers.map(async (writer, w) => {
+            let written = 0;
+            const revisions = new Map<string, number>();
+            // A few appends in flight per writer so its group commit batches them.
+            const lane = async (l: number): Promise<void> => {
+              while (written < EVENTS_PER_WRITER) {
+                const streamId = `${cat}${w}.${l}.${written % 7}`;
+                const events = range(1 + (written % 3)).map(() => event('Written'));
+                written += events.length;
+                const expected = revisions.get(streamId) ?? 'no_stream';
+                try {
+                  const result = await writer.append(streamId, events, expected);
+                  revisions.set(streamId, result.nextExpectedRevision);
+                  for (const e of events) committed.add(e.eventId);
+                } catch (error) {
+                  if (!(error instanceof Error) || error.message !== 'injected rollback') throw error;
+                }
+                if (!restarted && w === 0 && written > EVENTS_PER_WRITER / 2) {
+                  // Stop the subscriber mid-stream and resume from its last checkpoint.
+                  restarted = true;
+                  controller.abort();
+                  await following;
+                  controller = new AbortController();
+                  following = follow(controller.signal);
+                }
+              }
+            };
+            await Promise.all(range(4).map(lane));
+          }),
+        );
+        await waitFor(() => seen.length >= committed.size, 30_000);
+        controller.abort();
+        await following;
+
+        const ids = seen.map((e) => e.eventId);
+        expect(new Set(ids).size).toBe(ids.length); // no duplicates
+        expect(ids.length).toBe(committed.size); // nothing missing, nothing uncommitted
+        for (const id of ids) expect(committed.has(id)).toBe(true);
+        assertOrdered(seen);
+        // Per stream, revisions arrive in order with no gap.
+        const perStream = new Map<string, number>();
+        for (const e of seen) {
+          expect(e.streamRevision).toBe((perStream.get(e.streamId) ?? -1) + 1);
+          perStream.set(e.streamId, e.streamRevision);
+        }
+        expect(committed.size).toBeGreaterThanOrEqual(20_000);
+        expect(restarted).toBe(true);
+        if (h.supportsFaults) {
+          expect(rolledBack).toBeGreaterThan(0);
+          expect(slowed).toBeGreaterThan(0);
+        }
+        console.log(
+          `[event store contract] ${adapter}: ${WRITERS} writers, ${committed.size} events committed, ` +
+            `${rolledBack} transactions rolled back, ${slowed} slowed; subscriber saw each once, in order`,
+        );
+        await Promise.all([...writers, reader].map((s) => s.close()));
+      }, 180_000);
     });
   });
 }

@@ -91,7 +91,7 @@ export interface StreamMetadata {
 
 export interface StreamInfo {
   /** -1 when the stream has no events. */
-  readonly revision: StreamRevision | -1;
+  readonly revision: StreamRevision;
   readonly deleted: boolean;
   readonly metadata: StreamMetadata;
 }

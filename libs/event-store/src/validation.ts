@@ -52,11 +52,7 @@ export interface SerializedEvent {
   readonly metadata: string;
 }
 
-export function validateAppend(
-  streamId: unknown,
-  events: unknown,
-  expectedRevision: unknown,
-): SerializedEvent[] {
+export function validateAppend(streamId: unknown, events: unknown, expectedRevision: unknown): SerializedEvent[] {
   assertStreamId(streamId);
   assertExpectedRevision(expectedRevision);
   if (!Array.isArray(events) || events.length === 0) {
@@ -105,7 +101,8 @@ function assertEvent(candidate: unknown, index: number): NewEvent {
   }
   for (const key of REQUIRED_METADATA) {
     const value = (metadata as Record<string, unknown>)[key];
-    if (typeof value !== 'string' || value.length === 0) throw new InvalidAppend(`${at}.metadata.${key} must be a non-empty string`);
+    if (typeof value !== 'string' || value.length === 0)
+      throw new InvalidAppend(`${at}.metadata.${key} must be a non-empty string`);
   }
   if (Number.isNaN(Date.parse((metadata as Record<string, string>).occurredAt ?? ''))) {
     throw new InvalidAppend(`${at}.metadata.occurredAt must be an ISO-8601 time`);

@@ -55,13 +55,15 @@ describe('projection runner', () => {
 
   async function table(): Promise<string> {
     const name = uniqueId('counts_');
-    await dataSource.query(`CREATE TABLE ${name} (stream_id text PRIMARY KEY, events int NOT NULL, last_revision bigint NOT NULL)`);
+    await dataSource.query(
+      `CREATE TABLE ${name} (stream_id text PRIMARY KEY, events int NOT NULL, last_revision bigint NOT NULL)`,
+    );
     return name;
   }
 
   const counts = async (name: string): Promise<Record<string, number>> =>
     Object.fromEntries(
-      ((await dataSource.query(`SELECT stream_id, events FROM ${name}`)) as { stream_id: string; events: number }[]).map(
+      (await dataSource.query<{ stream_id: string; events: number }[]>(`SELECT stream_id, events FROM ${name}`)).map(
         (r) => [r.stream_id, r.events],
       ),
     );
@@ -80,7 +82,11 @@ describe('projection runner', () => {
   async function write(prefix: string, streams: number, perStream: number): Promise<string> {
     let last = '';
     for (let s = 0; s < streams; s++) {
-      const result = await store.append(`${prefix}${s}`, range(perStream).map(() => event('Counted')), 'any');
+      const result = await store.append(
+        `${prefix}${s}`,
+        range(perStream).map(() => event('Counted')),
+        'any',
+      );
       last = result.checkpoint;
     }
     return last;
@@ -98,7 +104,10 @@ describe('projection runner', () => {
     expect(await r.waitFor(last as never, 10_000)).toBe(true);
     expect(await counts(t)).toEqual(expected(prefix, 5, 10));
     expect(r.status()).toMatchObject({ name: `counts:${t}`, state: 'running' });
-    const stored = (await dataSource.query('SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1', [`counts:${t}`])) as { checkpoint: string }[];
+    const stored = await dataSource.query<{ checkpoint: string }[]>(
+      'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
+      [`counts:${t}`],
+    );
     expect(stored[0]!.checkpoint >= last).toBe(true);
     expect(await r.lag()).toBeGreaterThanOrEqual(0);
   });
@@ -180,8 +189,9 @@ describe('projection runner', () => {
     const t = await table();
     const prefix = `${uniqueId('p')}-`;
     const projection = countingProjection(t, prefix, {
-      during: async (event) => {
-        if (event.type === 'Poison') throw new Error('cannot apply Poison');
+      during: (event) => {
+        if (event.type === 'Poison') return Promise.reject(new Error('cannot apply Poison'));
+        return Promise.resolve();
       },
     });
     const r = runner(projection, 50);
@@ -192,14 +202,19 @@ describe('projection runner', () => {
     r.start();
     await waitUntil(() => r.status().state === 'stopped');
     const status = r.status();
-    expect(status.parked).toMatchObject({ eventId: poison.eventId, eventType: 'Poison', streamRevision: 2, attempts: 3 });
+    expect(status.parked).toMatchObject({
+      eventId: poison.eventId,
+      eventType: 'Poison',
+      streamRevision: 2,
+      attempts: 3,
+    });
     expect(status.parked!.error).toContain('cannot apply Poison');
     // Events before it are applied, the ones after wait.
     expect(await counts(t)).toEqual({ [`${prefix}0`]: 2 });
-    const letters = (await dataSource.query(
+    const letters = await dataSource.query<{ event_id: string; resolved_at: Date | null }[]>(
       'SELECT event_id::text, resolved_at FROM herald_projection_dead_letters WHERE projection = $1',
       [projection.name],
-    )) as { event_id: string; resolved_at: Date | null }[];
+    );
     expect(letters).toEqual([{ event_id: poison.eventId, resolved_at: null }]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(r.status().state).toBe('stopped');
@@ -218,7 +233,12 @@ function event(type: string): NewEvent {
     type,
     schemaVersion: 1,
     data: {},
-    metadata: { actorId: 'u', correlationId: randomUUID(), causationId: randomUUID(), occurredAt: new Date(0).toISOString() },
+    metadata: {
+      actorId: 'u',
+      correlationId: randomUUID(),
+      causationId: randomUUID(),
+      occurredAt: new Date(0).toISOString(),
+    },
   };
 }
 

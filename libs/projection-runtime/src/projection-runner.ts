@@ -34,6 +34,15 @@ export interface RunnerOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
+interface DeadLetterRow {
+  event_id: string;
+  stream_id: string;
+  stream_revision: string;
+  event_type: string;
+  error: string;
+  attempts: number;
+}
+
 class LostLock extends Error {
   constructor(name: string) {
     super(`projection ${name}: another instance moved the checkpoint; this one stands down`);
@@ -174,11 +183,11 @@ export class ProjectionRunner {
   /** While an event is parked, waits for an operator; returns true when stopped meanwhile. */
   private async waitWhileParked(signal: AbortSignal): Promise<boolean> {
     for (;;) {
-      const rows = (await this.dataSource.query(
+      const rows = await this.dataSource.query<DeadLetterRow[]>(
         `SELECT event_id::text, stream_id, stream_revision::text, event_type, error, attempts
            FROM herald_projection_dead_letters WHERE projection = $1 AND resolved_at IS NULL`,
         [this.projection.name],
-      )) as { event_id: string; stream_id: string; stream_revision: string; event_type: string; error: string; attempts: number }[];
+      );
       const row = rows[0];
       if (!row) {
         this.parked = undefined;
@@ -222,7 +231,11 @@ export class ProjectionRunner {
   }
 
   /** Returns true when an event was parked (the projection stops at it). */
-  private async applyWithRetries(events: readonly RecordedEvent[], checkpoint: Checkpoint, signal: AbortSignal): Promise<boolean> {
+  private async applyWithRetries(
+    events: readonly RecordedEvent[],
+    checkpoint: Checkpoint,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     const failure = await this.attempt(events, checkpoint, signal);
     if (!failure) return false;
     if (events.length === 1) {
@@ -247,7 +260,11 @@ export class ProjectionRunner {
    * Applies a batch, retrying transient errors without limit and others up to
    * `maxAttempts`. Returns the last error when it gave up, undefined on success.
    */
-  private async attempt(events: readonly RecordedEvent[], checkpoint: Checkpoint, signal: AbortSignal): Promise<Error | undefined> {
+  private async attempt(
+    events: readonly RecordedEvent[],
+    checkpoint: Checkpoint,
+    signal: AbortSignal,
+  ): Promise<Error | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.applyBatch(events, checkpoint);
@@ -270,10 +287,10 @@ export class ProjectionRunner {
   private async applyBatch(events: readonly RecordedEvent[], checkpoint: Checkpoint): Promise<void> {
     await this.dataSource.transaction(async (manager: EntityManager) => {
       // Fence: if another instance advanced the checkpoint, this one lost its lock.
-      const rows = (await manager.query(
+      const rows = await manager.query<{ checkpoint: string }[]>(
         'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1 FOR UPDATE',
         [this.projection.name],
-      )) as { checkpoint: string }[];
+      );
       const stored = rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
       if (stored !== this.checkpoint) throw new LostLock(this.projection.name);
       if (events.length > 0) await this.projection.apply(events, manager);
@@ -291,7 +308,16 @@ export class ProjectionRunner {
       `INSERT INTO herald_projection_dead_letters
          (projection, event_id, stream_id, stream_revision, global_position, event_type, error, attempts)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [this.projection.name, event.eventId, event.streamId, event.streamRevision, event.globalPosition, event.type, describe(error), this.maxAttempts],
+      [
+        this.projection.name,
+        event.eventId,
+        event.streamId,
+        event.streamRevision,
+        event.globalPosition,
+        event.type,
+        describe(error),
+        this.maxAttempts,
+      ],
     );
     this.parked = {
       eventId: event.eventId,
@@ -302,13 +328,17 @@ export class ProjectionRunner {
       attempts: this.maxAttempts,
     };
     this.state = 'stopped';
-    this.log('error', `projection ${this.projection.name}: parked event ${event.eventId} (${event.type}) after ${this.maxAttempts} attempts: ${describe(error)}`);
+    this.log(
+      'error',
+      `projection ${this.projection.name}: parked event ${event.eventId} (${event.type}) after ${this.maxAttempts} attempts: ${describe(error)}`,
+    );
   }
 
   private async loadCheckpoint(): Promise<Checkpoint> {
-    const rows = (await this.dataSource.query('SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1', [
-      this.projection.name,
-    ])) as { checkpoint: string }[];
+    const rows = await this.dataSource.query<{ checkpoint: string }[]>(
+      'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
+      [this.projection.name],
+    );
     return rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
   }
 
@@ -335,14 +365,18 @@ export class ProjectionRunner {
  * An operator's decision on a parked event: `retry` applies it again (after a fix),
  * `skip` moves the projection's checkpoint past it. Both are recorded.
  */
-export async function resolveParkedEvent(dataSource: DataSource, projection: string, resolution: 'retry' | 'skip'): Promise<boolean> {
+export async function resolveParkedEvent(
+  dataSource: DataSource,
+  projection: string,
+  resolution: 'retry' | 'skip',
+): Promise<boolean> {
   return dataSource.transaction(async (manager) => {
     // TypeORM answers an UPDATE with [rows, affected].
-    const [updated] = (await manager.query(
+    const [updated] = await manager.query<[{ global_position: string }[], number]>(
       `UPDATE herald_projection_dead_letters SET resolution = $2, resolved_at = now()
         WHERE projection = $1 AND resolved_at IS NULL RETURNING global_position`,
       [projection, resolution],
-    )) as [{ global_position: string }[], number];
+    );
     const parked = updated[0];
     if (!parked) return false;
     if (resolution === 'skip') {

@@ -9,12 +9,7 @@
 import type pg from 'pg';
 import { createPool, isTransientPgError, runMigrations } from '@herald/database';
 import { encodeCheckpoint, decodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
-import {
-  DuplicateEventId,
-  EventStoreUnavailable,
-  StreamNotFound,
-  WrongExpectedRevision,
-} from '../errors.js';
+import { DuplicateEventId, EventStoreUnavailable, StreamNotFound, WrongExpectedRevision } from '../errors.js';
 import type {
   AppendResult,
   EventFilter,
@@ -61,6 +56,13 @@ interface PendingAppend {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/** What the group commit decided for one append of a batch. */
+type Outcome =
+  | { kind: 'write'; firstRow: number; lastRevision: number }
+  | { kind: 'done'; result: AppendResult }
+  | { kind: 'sameAs'; index: number }
+  | { kind: 'fail'; error: Error };
 
 interface StreamState {
   revision: number;
@@ -116,15 +118,14 @@ export class PostgresEventStore implements EventStore {
 
   // ---------------------------------------------------------------- writes
 
-  append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    let serialized: SerializedEvent[];
-    try {
-      serialized = validateAppend(streamId, events, expectedRevision);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.closed) return Promise.reject(new EventStoreUnavailable('the event store is closed'));
-    return new Promise((resolve, reject) => {
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    expectedRevision: ExpectedRevision,
+  ): Promise<AppendResult> {
+    const serialized = validateAppend(streamId, events, expectedRevision);
+    if (this.closed) throw new EventStoreUnavailable('the event store is closed');
+    return await new Promise((resolve, reject) => {
       this.queue.push({ streamId, events: serialized, expected: expectedRevision, resolve, reject });
       this.scheduleDrain();
     });
@@ -204,20 +205,29 @@ export class PostgresEventStore implements EventStore {
         locked.rows.map((r) => [r.stream_id, { revision: Number(r.revision) }]),
       );
       const allIds = batch.flatMap((p) => p.events.map((e) => e.event.eventId.toLowerCase()));
-      const existing = await client.query<{ event_id: string; stream_id: string; stream_revision: string; tx: string; pos: string }>(
+      const existing = await client.query<{
+        event_id: string;
+        stream_id: string;
+        stream_revision: string;
+        tx: string;
+        pos: string;
+      }>(
         `SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
            FROM herald_events WHERE event_id = ANY($1::uuid[])`,
         [allIds],
       );
       const recorded = new Map(existing.rows.map((r) => [r.event_id, r]));
 
-      type Outcome =
-        | { kind: 'write'; firstRow: number; lastRevision: number }
-        | { kind: 'done'; result: AppendResult }
-        | { kind: 'sameAs'; index: number }
-        | { kind: 'fail'; error: Error };
       const outcomes: Outcome[] = [];
-      const rows = { stream: [] as string[], revision: [] as number[], id: [] as string[], type: [] as string[], version: [] as number[], data: [] as string[], metadata: [] as string[] };
+      const rows = {
+        stream: [] as string[],
+        revision: [] as number[],
+        id: [] as string[],
+        type: [] as string[],
+        version: [] as number[],
+        data: [] as string[],
+        metadata: [] as string[],
+      };
       // Event ids written earlier in this batch: id -> index of the append that wrote it.
       const inBatch = new Map<string, number>();
 
@@ -227,9 +237,20 @@ export class PostgresEventStore implements EventStore {
         const earlier = ids.map((id) => inBatch.get(id));
         if (earlier.some((i) => i !== undefined)) {
           const first = earlier[0];
-          const same = first !== undefined && earlier.every((i) => i === first) && batch[first]!.streamId === pending.streamId &&
-            outcomes[first]?.kind === 'write' && batch[first]!.events.length === ids.length;
-          outcomes.push(same ? { kind: 'sameAs', index: first } : { kind: 'fail', error: new DuplicateEventId(ids[earlier.findIndex((i) => i !== undefined)]!, pending.streamId) });
+          const same =
+            first !== undefined &&
+            earlier.every((i) => i === first) &&
+            batch[first]!.streamId === pending.streamId &&
+            outcomes[first]?.kind === 'write' &&
+            batch[first]!.events.length === ids.length;
+          outcomes.push(
+            same
+              ? { kind: 'sameAs', index: first }
+              : {
+                  kind: 'fail',
+                  error: new DuplicateEventId(ids[earlier.findIndex((i) => i !== undefined)]!, pending.streamId),
+                },
+          );
           continue;
         }
         const found = ids.map((id) => recorded.get(id));
@@ -239,7 +260,14 @@ export class PostgresEventStore implements EventStore {
         }
         const mismatch = checkExpected(pending.expected, stream.revision);
         if (mismatch) {
-          outcomes.push({ kind: 'fail', error: new WrongExpectedRevision(pending.streamId, pending.expected, stream.revision < 0 ? 'no_stream' : stream.revision) });
+          outcomes.push({
+            kind: 'fail',
+            error: new WrongExpectedRevision(
+              pending.streamId,
+              pending.expected,
+              stream.revision < 0 ? 'no_stream' : stream.revision,
+            ),
+          });
           continue;
         }
         const firstRow = rows.id.length;
@@ -286,7 +314,10 @@ export class PostgresEventStore implements EventStore {
           switch (outcome.kind) {
             case 'write': {
               const last = positions[outcome.firstRow + pending.events.length - 1]!;
-              results[index] = { nextExpectedRevision: outcome.lastRevision, checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)) };
+              results[index] = {
+                nextExpectedRevision: outcome.lastRevision,
+                checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)),
+              };
               pending.resolve(results[index]);
               break;
             }
@@ -319,7 +350,10 @@ export class PostgresEventStore implements EventStore {
       const firstRevision = first ? Number(first.stream_revision) : -1;
       const inPlace =
         first !== undefined &&
-        found.every((r, i) => r !== undefined && r.stream_id === pending.streamId && Number(r.stream_revision) === firstRevision + i);
+        found.every(
+          (r, i) =>
+            r !== undefined && r.stream_id === pending.streamId && Number(r.stream_revision) === firstRevision + i,
+        );
       const atExpected =
         pending.expected === 'any' || pending.expected === 'stream_exists'
           ? true
@@ -330,11 +364,21 @@ export class PostgresEventStore implements EventStore {
         const last = found[found.length - 1]!;
         return {
           kind: 'done',
-          result: { nextExpectedRevision: Number(last.stream_revision), checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)) },
+          result: {
+            nextExpectedRevision: Number(last.stream_revision),
+            checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)),
+          },
         };
       }
       if (inPlace) {
-        return { kind: 'fail', error: new WrongExpectedRevision(pending.streamId, pending.expected, currentRevision < 0 ? 'no_stream' : currentRevision) };
+        return {
+          kind: 'fail',
+          error: new WrongExpectedRevision(
+            pending.streamId,
+            pending.expected,
+            currentRevision < 0 ? 'no_stream' : currentRevision,
+          ),
+        };
       }
       const clash = found.find((r) => r !== undefined)!;
       const index = found.indexOf(clash);
@@ -356,8 +400,14 @@ export class PostgresEventStore implements EventStore {
       const oldestKept = Math.max(truncateBefore ?? 0, maxCount === undefined ? 0 : info.revision - maxCount + 1);
       const from =
         options.from === undefined || options.from === (backwards ? 'end' : 'start')
-          ? backwards ? info.revision : oldestKept
-          : options.from === 'start' ? 0 : options.from === 'end' ? info.revision : options.from;
+          ? backwards
+            ? info.revision
+            : oldestKept
+          : options.from === 'start'
+            ? 0
+            : options.from === 'end'
+              ? info.revision
+              : options.from;
       const result = await this.pool.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM herald_events
           WHERE stream_id = $1 AND stream_revision ${backwards ? '<=' : '>='} $2 AND stream_revision >= $3
@@ -372,7 +422,13 @@ export class PostgresEventStore implements EventStore {
   async getStreamInfo(streamId: string): Promise<StreamInfo> {
     assertStreamId(streamId);
     return this.guard(async () => {
-      const { rows } = await this.pool.query<{ revision: string; deleted: boolean; max_age_seconds: string | null; max_count: string | null; truncate_before: string | null }>(
+      const { rows } = await this.pool.query<{
+        revision: string;
+        deleted: boolean;
+        max_age_seconds: string | null;
+        max_count: string | null;
+        truncate_before: string | null;
+      }>(
         'SELECT revision::text, deleted, max_age_seconds::text, max_count::text, truncate_before::text FROM herald_streams WHERE stream_id = $1',
         [streamId],
       );
@@ -419,7 +475,10 @@ export class PostgresEventStore implements EventStore {
           throw new WrongExpectedRevision(streamId, expectedRevision, revision < 0 ? 'no_stream' : revision);
         }
         if (revision < 0) throw new StreamNotFound(streamId);
-        await client.query('UPDATE herald_streams SET deleted = true, truncate_before = revision + 1 WHERE stream_id = $1', [streamId]);
+        await client.query(
+          'UPDATE herald_streams SET deleted = true, truncate_before = revision + 1 WHERE stream_id = $1',
+          [streamId],
+        );
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -453,9 +512,10 @@ export class PostgresEventStore implements EventStore {
       const events = rows[0]!.tx === null ? [] : rows.map(toRecordedEvent);
       const last = events[events.length - 1]?.globalPosition ?? from;
       // A short page means everything before the horizon was scanned.
-      const checkpoint = events.length < limit && horizon > 0n
-        ? maxCheckpoint(last, encodeCheckpoint(horizon - 1n, (1n << 63n) - 1n))
-        : last;
+      const checkpoint =
+        events.length < limit && horizon > 0n
+          ? maxCheckpoint(last, encodeCheckpoint(horizon - 1n, (1n << 63n) - 1n))
+          : last;
       return { events, checkpoint };
     });
   }
@@ -495,16 +555,6 @@ export class PostgresEventStore implements EventStore {
       );
       return rows[0]!.n;
     });
-  }
-
-  /** True when the database answers. */
-  async ping(): Promise<boolean> {
-    try {
-      await this.pool.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,75 @@
+/**
+ * The API app: wires configuration, the event store, the read-model database and the
+ * projection runners of this process. Built with `AppModule.forRoot` so tests can boot it
+ * against their own database and projections.
+ */
+import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { HeraldConfig } from '@herald/config';
+import { migrateDatabase } from '@herald/database';
+import { PostgresEventStore, type EventStore } from '@herald/event-store';
+import { HeraldExceptionFilter, JsonLogger } from '@herald/nest';
+import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
+import { DataSource } from 'typeorm';
+import { HealthController } from './health/health.controller.js';
+import { ProjectionsService } from './projections.service.js';
+import { CONFIG, EVENT_STORE, PROJECTIONS } from './tokens.js';
+
+export interface AppOptions {
+  readonly config: HeraldConfig;
+  /** The PostgreSQL to use (from DATABASE_URL or the embedded server). */
+  readonly databaseUrl: string;
+  readonly logger: JsonLogger;
+  readonly projections?: readonly Projection[];
+}
+
+class Closer implements OnApplicationShutdown {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly dataSource: DataSource,
+  ) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppOptions): DynamicModule {
+    const { config, databaseUrl, logger } = options;
+    return {
+      module: AppModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: JsonLogger, useValue: logger },
+        { provide: PROJECTIONS, useValue: options.projections ?? [] },
+        {
+          provide: EVENT_STORE,
+          useFactory: async (): Promise<EventStore> => {
+            const store = new PostgresEventStore({
+              connectionString: databaseUrl,
+              poolSize: config.databasePoolSize,
+              pollIntervalMs: config.eventStorePollIntervalMs,
+              onError: (error) => logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
+            });
+            await store.migrate();
+            return store;
+          },
+        },
+        {
+          provide: DataSource,
+          useFactory: async (): Promise<DataSource> => {
+            await migrateDatabase(databaseUrl, PROJECTION_RUNTIME_MIGRATIONS);
+            return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
+          },
+        },
+        { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
+        { provide: APP_FILTER, useExisting: HeraldExceptionFilter },
+        ProjectionsService,
+        Closer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * `npm start`: Herald on one machine. Reads the configuration, brings up PostgreSQL
+ * (embedded unless DATABASE_URL is set), serves the API, and on SIGINT/SIGTERM closes the
+ * app before it stops the database.
+ */
+import 'reflect-metadata';
+import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/config';
+import { JsonLogger } from '@herald/nest';
+import { createApp } from './bootstrap.js';
+import { openDatabase } from './database.js';
+
+async function main(): Promise<void> {
+  let config: HeraldConfig;
+  try {
+    config = configFromProcess();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = new JsonLogger(config.logLevel);
+  const database = await openDatabase(config, logger);
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.emit('info', `${signal}: shutting down`, 'Herald');
+    try {
+      await app?.close();
+    } finally {
+      await database.stop();
+      logger.emit('info', 'stopped', 'Herald');
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    app = await createApp({ config, databaseUrl: database.url, logger });
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    logger.emit('fatal', error, 'Herald');
+    await app?.close().catch(() => undefined);
+    await database.stop();
+    process.exit(1);
+  }
+  logger.emit('info', `Herald listening on http://${config.host}:${config.port} (GET /health)`, 'Herald');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Herald failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+/**
+ * Owns the projection runners of this process: starts them when the app is up, stops
+ * them on shutdown, and reports their status and lag for /health.
+ */
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EventStore } from '@herald/event-store';
+import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
+import { JsonLogger } from '@herald/nest';
+import { DataSource } from 'typeorm';
+import { EVENT_STORE, PROJECTIONS } from './tokens.js';
+
+export interface ProjectionHealth extends ProjectionStatus {
+  /** Events in the log after this projection's checkpoint (counted up to 100,000). */
+  readonly lag: number | null;
+}
+
+@Injectable()
+export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly runners: ProjectionRunner[];
+
+  constructor(
+    @Inject(EVENT_STORE) store: EventStore,
+    dataSource: DataSource,
+    @Inject(PROJECTIONS) projections: readonly Projection[],
+    logger: JsonLogger,
+  ) {
+    this.runners = projections.map(
+      (projection) =>
+        new ProjectionRunner(store, dataSource, projection, {
+          log: (level, message) => logger.emit(level, message, 'Projections'),
+        }),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    for (const runner of this.runners) runner.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop()));
+  }
+
+  async health(): Promise<ProjectionHealth[]> {
+    return Promise.all(
+      this.runners.map(async (runner) => ({
+        ...runner.status(),
+        lag: await runner.lag().catch(() => null),
+      })),
+    );
+  }
+}

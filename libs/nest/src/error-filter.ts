@@ -1,0 +1,76 @@
+/**
+ * The one error body Herald answers with: `{ "error": { "code", "message", "details"? } }`.
+ * Domain and port errors carry a code; this filter is the only place that maps codes to
+ * HTTP statuses. Anything unexpected is a 500 whose details stay in the log.
+ */
+import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
+import { EventStoreError } from '@herald/event-store';
+import type { JsonLogger } from './json-logger.js';
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  'EVENT_STORE.WRONG_EXPECTED_REVISION': HttpStatus.CONFLICT,
+  'EVENT_STORE.DUPLICATE_EVENT_ID': HttpStatus.CONFLICT,
+  'EVENT_STORE.INVALID_APPEND': HttpStatus.BAD_REQUEST,
+  'EVENT_STORE.STREAM_NOT_FOUND': HttpStatus.NOT_FOUND,
+  'EVENT_STORE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+const HTTP_CODES: Record<number, string> = {
+  400: 'REQUEST.INVALID',
+  401: 'AUTH.UNAUTHENTICATED',
+  403: 'AUTH.FORBIDDEN',
+  404: 'REQUEST.NOT_FOUND',
+  405: 'REQUEST.METHOD_NOT_ALLOWED',
+  406: 'REQUEST.NOT_ACCEPTABLE',
+  409: 'REQUEST.CONFLICT',
+  413: 'REQUEST.TOO_LARGE',
+  415: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+  422: 'REQUEST.UNPROCESSABLE',
+  429: 'REQUEST.RATE_LIMITED',
+  503: 'SERVICE.UNAVAILABLE',
+};
+
+export function toErrorResponse(exception: unknown): { status: number; body: ErrorBody } {
+  if (exception instanceof EventStoreError) {
+    return {
+      status: STATUS_BY_CODE[exception.code] ?? 500,
+      body: { error: { code: exception.code, message: exception.message } },
+    };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    const message = typeof response === 'string' ? response : (messageOf(response) ?? exception.message);
+    return { status, body: { error: { code: HTTP_CODES[status] ?? `HTTP.${status}`, message } } };
+  }
+  // Fastify's own errors (malformed JSON, body too large, bad content type) carry a 4xx statusCode.
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    const message = exception instanceof Error ? exception.message : 'bad request';
+    return { status: statusCode, body: { error: { code: HTTP_CODES[statusCode] ?? `HTTP.${statusCode}`, message } } };
+  }
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
+}
+
+function messageOf(response: object): string | undefined {
+  const message = (response as { message?: unknown }).message;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.join('; ');
+  return undefined;
+}
+
+@Catch()
+export class HeraldExceptionFilter implements ExceptionFilter {
+  constructor(private readonly logger: JsonLogger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const { status, body } = toErrorResponse(exception);
+    if (status >= 500) this.logger.emit('error', exception, 'HeraldExceptionFilter');
+    const reply = host.switchToHttp().getResponse<{ status(code: number): { send(body: unknown): void } }>();
+    reply.status(status).send(body);
+  }
+}
