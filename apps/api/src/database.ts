@@ -25,6 +25,7 @@ export async function openDatabase(config: HeraldConfig, logger: JsonLogger): Pr
   logger.emit('info', `starting embedded PostgreSQL in ${config.dataDir}`, 'Database');
   const server = await startEmbeddedPostgres({
     dataDir: config.dataDir,
+    port: config.embeddedPostgresPort,
     onLog: (line) => logger.emit('debug', line, 'EmbeddedPostgres'),
   });
   logger.emit('info', `embedded PostgreSQL ready on 127.0.0.1:${server.port}`, 'Database');

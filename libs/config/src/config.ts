@@ -20,6 +20,7 @@ const schema = z.object({
     .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// or postgresql:// URL')
     .optional(),
   HERALD_DATA_DIR: z.string().min(1).default('./.herald'),
+  EMBEDDED_POSTGRES_PORT: port.default(54329),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DATABASE_POOL_SIZE: positiveInt.max(500).default(20),
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
@@ -34,6 +35,8 @@ export interface HeraldConfig {
   /** Unset: Herald starts an embedded PostgreSQL under `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
+  /** Preferred port of the embedded PostgreSQL; another free one is used when it is taken. */
+  readonly embeddedPostgresPort: number;
   readonly logLevel: LogLevel;
   readonly databasePoolSize: number;
   readonly databaseConnectTimeoutMs: number;
@@ -68,6 +71,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     host: c.HOST,
     databaseUrl: c.DATABASE_URL,
     dataDir: c.HERALD_DATA_DIR,
+    embeddedPostgresPort: c.EMBEDDED_POSTGRES_PORT,
     logLevel: c.LOG_LEVEL,
     databasePoolSize: c.DATABASE_POOL_SIZE,
     databaseConnectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS,

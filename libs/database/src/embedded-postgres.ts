@@ -18,7 +18,7 @@ const run = promisify(execFile);
 export interface EmbeddedPostgresOptions {
   /** Herald's data directory; the cluster lives in `<dir>/pg`, its password in `<dir>/pg-password`. */
   readonly dataDir: string;
-  /** Fixed port, or 0 (default) for any free loopback port. */
+  /** Preferred loopback port; when it is taken (or 0) any free port is used. */
   readonly port?: number;
   /** Deletes the cluster on stop (test runs). */
   readonly persistent?: boolean;
@@ -50,7 +50,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let lastError: unknown;
   // A port can be taken between our probe and the server's bind: try a few.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = options.port && options.port > 0 ? options.port : await freePort();
+    const preferred = attempt === 0 && options.port ? options.port : 0;
+    const port = preferred > 0 && (await isFree(preferred)) ? preferred : await freePort();
     const logLines: string[] = [];
     const pg = new EmbeddedPostgres({
       databaseDir: clusterDir,
@@ -97,7 +98,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await pg.stop().catch(() => undefined);
       const text = logLines.join('');
       const portTaken = /could not (bind|create listen socket)|Address already in use/i.test(text);
-      if (!portTaken || (options.port ?? 0) > 0) {
+      if (!portTaken) {
         throw new EmbeddedPostgresError(
           `Embedded PostgreSQL failed to start in ${clusterDir}: ${describe(lastError)}\n${text.slice(-2000)}`,
         );
@@ -193,6 +194,15 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+  });
 }
 
 function freePort(): Promise<number> {

@@ -12,6 +12,8 @@ export class Notifier {
   private readonly waiters = new Set<() => void>();
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private notifying = false;
+  private notifyAgain = false;
 
   constructor(private readonly connectionString: string) {}
 
@@ -29,6 +31,30 @@ export class Notifier {
       signal?.addEventListener('abort', done, { once: true });
       this.waiters.add(done);
     });
+  }
+
+  /**
+   * Tells followers that events were committed: at once in this process, and through
+   * NOTIFY to the others. NOTIFYs are coalesced (at most one in flight) and sent outside
+   * the writing transaction; a lost one only delays followers until their next poll.
+   */
+  publish(pool: pg.Pool): void {
+    this.wakeAll();
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    pool
+      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`)
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifying = false;
+        if (this.notifyAgain && !this.closed) {
+          this.notifyAgain = false;
+          this.publish(pool);
+        }
+      });
   }
 
   async close(): Promise<void> {

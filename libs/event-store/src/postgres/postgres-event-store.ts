@@ -32,7 +32,7 @@ import {
   validateAppend,
   type SerializedEvent,
 } from '../validation.js';
-import { EVENTS_CHANNEL, Notifier } from './notifier.js';
+import { Notifier } from './notifier.js';
 import { EVENT_STORE_MIGRATIONS } from './schema.js';
 
 export interface PostgresEventStoreOptions {
@@ -63,6 +63,19 @@ type Outcome =
   | { kind: 'done'; result: AppendResult }
   | { kind: 'sameAs'; index: number }
   | { kind: 'fail'; error: Error };
+
+interface StreamRow {
+  stream_id: string;
+  revision: string;
+}
+
+interface RecordedRow {
+  event_id: string;
+  stream_id: string;
+  stream_revision: string;
+  tx: string;
+  pos: string;
+}
 
 interface StreamState {
   revision: number;
@@ -138,7 +151,10 @@ export class PostgresEventStore implements EventStore {
     setImmediate(() => {
       this.drainScheduled = false;
       while (this.queue.length > 0 && this.batchesInFlight < this.maxConcurrentBatches) {
-        const batch = this.takeBatch();
+        // Share what is queued among the free connections, so batches overlap rather than
+        // one batch taking everything while the others sit idle.
+        const free = this.maxConcurrentBatches - this.batchesInFlight;
+        const batch = this.takeBatch(Math.ceil(this.queuedEvents() / free));
         this.batchesInFlight++;
         void this.commit(batch).finally(() => {
           this.batchesInFlight--;
@@ -148,12 +164,19 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  private takeBatch(): PendingAppend[] {
+  private queuedEvents(): number {
+    let events = 0;
+    for (const pending of this.queue) events += pending.events.length;
+    return events;
+  }
+
+  private takeBatch(share: number): PendingAppend[] {
+    const limit = Math.min(this.maxBatchEvents, Math.max(1, share));
     const batch: PendingAppend[] = [];
     let events = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (batch.length > 0 && events + next.events.length > this.maxBatchEvents) break;
+      if (batch.length > 0 && events + next.events.length > limit) break;
       batch.push(this.queue.shift()!);
       events += next.events.length;
     }
@@ -189,33 +212,38 @@ export class PostgresEventStore implements EventStore {
    * to be called only once COMMIT succeeded.
    */
   private async writeBatch(client: pg.PoolClient, batch: readonly PendingAppend[]): Promise<() => void> {
-    await client.query('BEGIN');
     try {
       const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
-      // Lock the streams in a fixed order so concurrent batches cannot deadlock.
-      await client.query(
-        'INSERT INTO herald_streams (stream_id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING',
-        [streamIds],
-      );
-      const locked = await client.query<{ stream_id: string; revision: string }>(
-        'SELECT stream_id, revision::text FROM herald_streams WHERE stream_id = ANY($1) ORDER BY stream_id FOR UPDATE',
-        [streamIds],
-      );
-      const streams = new Map<string, StreamState>(
-        locked.rows.map((r) => [r.stream_id, { revision: Number(r.revision) }]),
-      );
       const allIds = batch.flatMap((p) => p.events.map((e) => e.event.eventId.toLowerCase()));
-      const existing = await client.query<{
-        event_id: string;
-        stream_id: string;
-        stream_revision: string;
-        tx: string;
-        pos: string;
-      }>(
-        `SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
-           FROM herald_events WHERE event_id = ANY($1::uuid[])`,
-        [allIds],
-      );
+      // One round trip (simple protocol, several statements): open the transaction, lock
+      // the streams' rows in a fixed order so concurrent batches cannot deadlock, and find
+      // event ids recorded already (idempotent retries). Stream ids and event ids were
+      // validated (letters, digits, _ . : -) and are escaped as well.
+      const literal = (ids: readonly string[], type: string): string =>
+        `ARRAY[${ids.map((id) => client.escapeLiteral(id)).join(',')}]::${type}[]`;
+      const lockStreams = (ids: readonly string[]): string =>
+        `SELECT stream_id, revision::text FROM herald_streams WHERE stream_id = ANY(${literal(ids, 'text')}) ORDER BY stream_id FOR UPDATE`;
+      // The id lookup must come after the locks: a racing append of the same events holds
+      // its streams' locks until it commits, so once we hold them its events are visible.
+      const findRecorded = `SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
+           FROM herald_events WHERE event_id = ANY(${literal(allIds, 'uuid')})`;
+      const results = (await client.query(
+        `BEGIN; ${lockStreams(streamIds)}; ${findRecorded};`,
+      )) as unknown as pg.QueryResult[];
+      const locked = (results[1] as pg.QueryResult<StreamRow>).rows;
+      let existing = results[2] as pg.QueryResult<RecordedRow>;
+      // New streams get their row now (a racing batch may create it first: then lock that).
+      const present = new Set(locked.map((r) => r.stream_id));
+      const missing = streamIds.filter((id) => !present.has(id));
+      if (missing.length > 0) {
+        const created = (await client.query(
+          `INSERT INTO herald_streams (stream_id) SELECT unnest(${literal(missing, 'text')}) ORDER BY 1 ON CONFLICT DO NOTHING;
+           ${lockStreams(missing)}; ${findRecorded};`,
+        )) as unknown as pg.QueryResult[];
+        locked.push(...(created[1] as pg.QueryResult<StreamRow>).rows);
+        existing = created[2] as pg.QueryResult<RecordedRow>;
+      }
+      const streams = new Map<string, StreamState>(locked.map((r) => [r.stream_id, { revision: Number(r.revision) }]));
       const recorded = new Map(existing.rows.map((r) => [r.event_id, r]));
 
       const outcomes: Outcome[] = [];
@@ -287,25 +315,37 @@ export class PostgresEventStore implements EventStore {
 
       let positions: { tx: string; pos: string }[] = [];
       if (rows.id.length > 0) {
+        const touched = [...streams.entries()];
+        // One statement: the events, and the streams' new revisions.
         const inserted = await client.query<{ tx: string; pos: string; event_id: string }>(
-          `INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::jsonb[])
+          `WITH moved AS (
+             UPDATE herald_streams s SET revision = v.revision, deleted = false
+               FROM unnest($8::text[], $9::bigint[]) AS v(stream_id, revision)
+              WHERE s.stream_id = v.stream_id AND s.revision <> v.revision)
+           INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[])
            RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text`,
-          [rows.stream, rows.revision, rows.id, rows.type, rows.version, rows.data, rows.metadata],
+          [
+            rows.stream,
+            rows.revision,
+            rows.id,
+            rows.type,
+            rows.version,
+            rows.data,
+            rows.metadata,
+            touched.map(([id]) => id),
+            touched.map(([, st]) => st.revision),
+          ],
         );
         const byId = new Map(inserted.rows.map((r) => [r.event_id, r]));
         positions = rows.id.map((id) => byId.get(id)!);
-        const touched = [...streams.entries()];
-        await client.query(
-          `UPDATE herald_streams s SET revision = v.revision, deleted = false
-             FROM unnest($1::text[], $2::bigint[]) AS v(stream_id, revision)
-            WHERE s.stream_id = v.stream_id AND s.revision <> v.revision`,
-          [touched.map(([id]) => id), touched.map(([, s]) => s.revision)],
-        );
-        await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, '']);
       }
       await this.options.beforeCommit?.();
+      // No NOTIFY inside this transaction: PostgreSQL serializes the commits of notifying
+      // transactions (a database-wide lock held through the WAL flush), which would undo
+      // the group commit. Followers are told after the commit instead (below).
       await client.query('COMMIT');
+      if (rows.id.length > 0) this.notifier.publish(this.pool);
 
       return () => {
         const results: (AppendResult | undefined)[] = [];

@@ -4,8 +4,8 @@ import type { Migration } from '@herald/database';
  * The event log. `tx_id` is the writing transaction's id (xid8): readers of the global log
  * only see rows whose transaction is older than every transaction still running, so a row
  * that commits late can never appear behind a checkpoint a reader already passed.
- * `data` is `json` (kept byte for byte as written); `metadata` is `jsonb` (queryable:
- * correlation ids, actors).
+ * `data` and `metadata` are `json`: kept byte for byte as written (what a hash chain
+ * needs), and cheaper to write than `jsonb`.
  */
 export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
   {
@@ -28,7 +28,7 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
         type             text NOT NULL,
         schema_version   integer NOT NULL,
         data             json NOT NULL,
-        metadata         jsonb NOT NULL,
+        metadata         json NOT NULL,
         recorded_at      timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (tx_id, global_position),
         UNIQUE (stream_id, stream_revision),

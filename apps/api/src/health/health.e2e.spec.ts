@@ -1,0 +1,144 @@
+import { loadConfig } from '@herald/config';
+import { startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
+import { PostgresEventStore, type NewEvent } from '@herald/event-store';
+import { JsonLogger } from '@herald/nest';
+import type { Projection } from '@herald/projection-runtime';
+import { testDatabaseUrl, uniqueId } from '@herald/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApp } from '../bootstrap.js';
+import type { HealthReport } from './health.controller.js';
+
+const quiet = new JsonLogger('fatal');
+
+function countingProjection(prefix: string, seen: string[]): Projection {
+  return {
+    name: `health-test:${prefix}`,
+    filter: { streamPrefixes: [prefix] },
+    apply: (events) => {
+      seen.push(...events.map((e) => e.eventId));
+      return Promise.resolve();
+    },
+  };
+}
+
+function event(): NewEvent {
+  return {
+    eventId: randomUUID(),
+    type: 'Pinged',
+    schemaVersion: 1,
+    data: {},
+    metadata: {
+      actorId: 'u',
+      correlationId: randomUUID(),
+      causationId: randomUUID(),
+      occurredAt: new Date(0).toISOString(),
+    },
+  };
+}
+
+async function health(app: NestFastifyApplication): Promise<{ status: number; body: HealthReport }> {
+  const response = await app.inject({ method: 'GET', url: '/health' });
+  return { status: response.statusCode, body: response.json<HealthReport>() };
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('GET /health and errors (API on PostgreSQL)', () => {
+  const apps: NestFastifyApplication[] = [];
+  const servers: RunningPostgres[] = [];
+  afterAll(async () => {
+    for (const app of apps) await app.close().catch(() => undefined);
+    for (const server of servers) await server.stop().catch(() => undefined);
+  });
+
+  it('reports the database, the event store position and each projection with its lag', async () => {
+    const url = testDatabaseUrl();
+    const prefix = `${uniqueId('h')}-`;
+    const seen: string[] = [];
+    const app = await createApp({
+      config: loadConfig({}),
+      databaseUrl: url,
+      logger: quiet,
+      projections: [countingProjection(prefix, seen)],
+    });
+    apps.push(app);
+    const store = new PostgresEventStore({ connectionString: url });
+    const { checkpoint } = await store.append(`${prefix}1`, [event(), event()], 'no_stream');
+    await store.close();
+    await eventually(() => Promise.resolve(seen.length === 2));
+    const { status, body } = await health(app);
+    expect(status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(body.database).toEqual({ status: 'up' });
+    expect(body.eventStore.status).toBe('up');
+    expect(body.eventStore.checkpoint! >= checkpoint).toBe(true);
+    expect(body.projections).toHaveLength(1);
+    expect(body.projections[0]).toMatchObject({ name: `health-test:${prefix}`, state: 'running' });
+    expect(typeof body.projections[0]!.lag).toBe('number');
+  });
+
+  it('answers unknown routes and malformed or oversized bodies with the shared error body', async () => {
+    const app = apps[0]!;
+    const notFound = await app.inject({ method: 'GET', url: '/no/such/route' });
+    expect(notFound.statusCode).toBe(404);
+    expect(notFound.json()).toEqual({ error: { code: 'REQUEST.NOT_FOUND', message: expect.any(String) as string } });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/health',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ error: { code: 'REQUEST.INVALID' } });
+    const large = await app.inject({
+      method: 'POST',
+      url: '/health',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ blob: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(large.statusCode).toBe(413);
+    expect(large.json()).toMatchObject({ error: { code: 'REQUEST.TOO_LARGE' } });
+  });
+
+  it('when the database goes away: reports down without crashing, and recovers when it is back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-outage-'));
+    let server = await startEmbeddedPostgres({ dataDir: dir });
+    servers.push(server);
+    const prefix = `${uniqueId('o')}-`;
+    const seen: string[] = [];
+    const app = await createApp({
+      config: loadConfig({}),
+      databaseUrl: server.url,
+      logger: quiet,
+      projections: [countingProjection(prefix, seen)],
+    });
+    apps.push(app);
+    expect((await health(app)).status).toBe(200);
+
+    await server.stop();
+    const down = await health(app);
+    expect(down.status).toBe(503);
+    expect(down.body).toMatchObject({ status: 'down', database: { status: 'down' }, eventStore: { status: 'down' } });
+
+    server = await startEmbeddedPostgres({ dataDir: dir, port: server.port });
+    servers.push(server);
+    await eventually(async () => (await health(app)).status === 200);
+    // The projection follows again: an event written after the outage reaches it.
+    const store = new PostgresEventStore({ connectionString: server.url });
+    await store.append(`${prefix}1`, [event()], 'no_stream');
+    await store.close();
+    await eventually(() => Promise.resolve(seen.length === 1));
+    expect((await health(app)).body.projections[0]).toMatchObject({ state: 'running' });
+  });
+});

@@ -1,0 +1,233 @@
+/**
+ * `npm run bench:store`: the event store on PostgreSQL (embedded unless DATABASE_URL is set).
+ *
+ * Per run: 256 concurrent appenders each append single events with an exact expected
+ * revision to streams of their own (1,000 streams in all); then readAll over everything
+ * written, then a subscription catching up from the start. Before that, in the same go, a
+ * baseline: plain multi-row INSERTs and one-row transactions into a scratch table, so the
+ * figures can be compared on a noisy machine. Several runs; the table shows each run and
+ * the medians; the last line is one JSON object with the median headline figures.
+ *
+ * Environment: BENCH_RUNS (3), BENCH_SECONDS (10, append phase per run), DATABASE_URL.
+ */
+import { configFromProcess } from '@herald/config';
+import { createPool, startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
+import { PostgresEventStore, type Checkpoint, type NewEvent } from '@herald/event-store';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+const APPENDERS = 256;
+const STREAMS = 1_000;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+
+interface RunFigures {
+  appendsPerSec: number;
+  appendP50Ms: number;
+  appendP99Ms: number;
+  readAllPerSec: number;
+  catchUpPerSec: number;
+  baselineBatchedInsertRowsPerSec: number;
+  baselineRowPerTxPerSec: number;
+}
+
+function message(actor: string): NewEvent {
+  return {
+    eventId: randomUUID(),
+    type: 'MessageSent',
+    schemaVersion: 1,
+    data: {
+      messageId: randomUUID(),
+      senderId: actor,
+      text: 'The quick brown fox jumps over the lazy dog, twice: the quick brown fox jumps over the lazy dog.',
+      mentions: [],
+    },
+    metadata: {
+      actorId: actor,
+      correlationId: randomUUID(),
+      causationId: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      clientMessageId: randomUUID(),
+    },
+  };
+}
+
+async function appendPhase(
+  store: PostgresEventStore,
+  run: number,
+): Promise<{ count: number; seconds: number; latencies: number[] }> {
+  const streams = Array.from({ length: STREAMS }, (_, s) => `benchrun${run}x${randomUUID().slice(0, 8)}-${s}`);
+  const revisions = new Map<string, number>();
+  const latencies: number[] = [];
+  let count = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: APPENDERS }, async (_, a) => {
+      // Appender `a` owns streams a, a+256, a+512, ...
+      const own = streams.filter((_, s) => s % APPENDERS === a);
+      for (let i = 0; performance.now() < deadline; i++) {
+        const streamId = own[i % own.length]!;
+        const expected = revisions.get(streamId) ?? 'no_stream';
+        const t0 = performance.now();
+        const result = await store.append(streamId, [message(`user-${a}`)], expected);
+        latencies.push(performance.now() - t0);
+        revisions.set(streamId, result.nextExpectedRevision);
+        count++;
+      }
+    }),
+  );
+  return { count, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+async function readAllPhase(store: PostgresEventStore, from: Checkpoint): Promise<{ count: number; seconds: number }> {
+  let checkpoint = from;
+  let count = 0;
+  const started = performance.now();
+  for (;;) {
+    const page = await store.readAll({ from: checkpoint, limit: 5_000 });
+    if (page.events.length === 0) break;
+    count += page.events.length;
+    checkpoint = page.checkpoint;
+  }
+  return { count, seconds: (performance.now() - started) / 1000 };
+}
+
+async function catchUpPhase(
+  store: PostgresEventStore,
+  from: Checkpoint,
+  head: Checkpoint,
+): Promise<{ count: number; seconds: number }> {
+  const controller = new AbortController();
+  let count = 0;
+  const started = performance.now();
+  for await (const page of store.subscribeToAll({ from, limit: 5_000, signal: controller.signal })) {
+    count += page.events.length;
+    if (page.checkpoint >= head) controller.abort();
+  }
+  return { count, seconds: (performance.now() - started) / 1000 };
+}
+
+/** What PostgreSQL itself does on this machine: multi-row inserts, and one row per transaction. */
+async function baseline(url: string): Promise<{ batched: number; perTx: number }> {
+  const pool = createPool({ connectionString: url, max: 8 });
+  const table = `bench_baseline_${randomUUID().slice(0, 8)}`;
+  await pool.query(
+    `CREATE TABLE ${table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream text, data json)`,
+  );
+  const payload = JSON.stringify(message('u'));
+  const rows = 500;
+  let batchedRows = 0;
+  let started = performance.now();
+  const until = (ms: number): number => performance.now() + ms;
+  let end = until(3_000);
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (performance.now() < end) {
+        await pool.query(`INSERT INTO ${table} (stream, data) SELECT 's', $1::json FROM generate_series(1, ${rows})`, [
+          payload,
+        ]);
+        batchedRows += rows;
+      }
+    }),
+  );
+  const batched = batchedRows / ((performance.now() - started) / 1000);
+  let single = 0;
+  started = performance.now();
+  end = until(3_000);
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (performance.now() < end) {
+        await pool.query(`INSERT INTO ${table} (stream, data) VALUES ('s', $1::json)`, [payload]);
+        single++;
+      }
+    }),
+  );
+  const perTx = single / ((performance.now() - started) / 1000);
+  await pool.query(`DROP TABLE ${table}`);
+  await pool.end();
+  return { batched, perTx };
+}
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main(): Promise<void> {
+  const config = configFromProcess();
+  let server: RunningPostgres | undefined;
+  let dir: string | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    dir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
+    server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+    url = server.url;
+  }
+  const store = new PostgresEventStore({
+    connectionString: url,
+    poolSize: 12,
+    maxConcurrentBatches: Number(process.env.MCB ?? 3),
+  });
+  await store.migrate();
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  );
+  console.log(
+    `database: ${server ? 'embedded PostgreSQL' : 'DATABASE_URL'}; ${APPENDERS} appenders, ${STREAMS} streams, ${SECONDS}s per run, ${RUNS} runs\n`,
+  );
+
+  const runs: RunFigures[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const base = await baseline(url);
+    const from = await store.headCheckpoint();
+    const appended = await appendPhase(store, run);
+    const head = await store.headCheckpoint();
+    const read = await readAllPhase(store, from);
+    const caught = await catchUpPhase(store, from, head);
+    const sorted = appended.latencies.sort((a, b) => a - b);
+    runs.push({
+      appendsPerSec: round(appended.count / appended.seconds),
+      appendP50Ms: round(percentile(sorted, 50), 2),
+      appendP99Ms: round(percentile(sorted, 99), 2),
+      readAllPerSec: round(read.count / read.seconds),
+      catchUpPerSec: round(caught.count / caught.seconds),
+      baselineBatchedInsertRowsPerSec: round(base.batched),
+      baselineRowPerTxPerSec: round(base.perTx),
+    });
+    if (read.count < appended.count) throw new Error(`readAll saw ${read.count} of ${appended.count} events`);
+  }
+
+  const keys = Object.keys(runs[0]!) as (keyof RunFigures)[];
+  const medians = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as unknown as RunFigures;
+  const width = Math.max(...keys.map((k) => k.length));
+  console.log(
+    `${'figure'.padEnd(width)}  ${runs.map((_, i) => `run ${i + 1}`.padStart(10)).join('  ')}  ${'median'.padStart(10)}`,
+  );
+  for (const k of keys) {
+    console.log(
+      `${k.padEnd(width)}  ${runs.map((r) => String(r[k]).padStart(10)).join('  ')}  ${String(medians[k]).padStart(10)}`,
+    );
+  }
+  await store.close();
+  await server?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  console.log(
+    JSON.stringify({
+      appendsPerSec: medians.appendsPerSec,
+      appendP50Ms: medians.appendP50Ms,
+      appendP99Ms: medians.appendP99Ms,
+      readAllPerSec: medians.readAllPerSec,
+      catchUpPerSec: medians.catchUpPerSec,
+      baselineBatchedInsertRowsPerSec: medians.baselineBatchedInsertRowsPerSec,
+      baselineRowPerTxPerSec: medians.baselineRowPerTxPerSec,
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
