@@ -1,24 +1,22 @@
 import swc from 'unplugin-swc';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
+// The path aliases (@herald/...) come from tsconfig.json, their one source.
+const tsconfig = JSON.parse(readFileSync(at('./tsconfig.json'), 'utf8')) as {
+  compilerOptions: { paths: Record<string, [string]> };
+};
+const alias = Object.fromEntries(
+  Object.entries(tsconfig.compilerOptions.paths).map(([name, [target]]) => [name, at(`./${target}`)]),
+);
+
 export default defineConfig({
   // SWC, not esbuild: Nest's dependency injection needs decorator metadata.
   plugins: [swc.vite({ swcrc: false, module: { type: 'es6' } })],
-  resolve: {
-    alias: {
-      '@herald/config': at('./libs/config/src/index.ts'),
-      '@herald/database': at('./libs/database/src/index.ts'),
-      '@herald/event-store': at('./libs/event-store/src/index.ts'),
-      '@herald/projection-runtime': at('./libs/projection-runtime/src/index.ts'),
-      '@herald/testing': at('./libs/testing/src/index.ts'),
-      '@herald/nest': at('./libs/nest/src/index.ts'),
-      '@herald/events': at('./events/src/index.ts'),
-      '@herald/projections': at('./projections/src/index.ts'),
-    },
-  },
+  resolve: { alias },
   test: {
     include: ['{apps,libs,events,projections}/**/*.spec.ts'],
     globalSetup: ['./libs/testing/src/global-setup.ts'],

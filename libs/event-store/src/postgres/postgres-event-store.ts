@@ -67,6 +67,7 @@ type Outcome =
 interface StreamRow {
   stream_id: string;
   revision: string;
+  deleted: boolean;
 }
 
 interface RecordedRow {
@@ -79,6 +80,7 @@ interface RecordedRow {
 
 interface StreamState {
   revision: number;
+  deleted: boolean;
 }
 
 interface EventRow {
@@ -99,6 +101,9 @@ const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_i
   (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
 
 const MAX_BATCH_RETRIES = 5;
+
+/** First key of the two-key advisory locks on streams (its own key space). */
+const STREAM_LOCK_CLASS = 0x48524c44; // "HRLD"
 
 export class PostgresEventStore implements EventStore {
   private readonly pool: pg.Pool;
@@ -216,34 +221,23 @@ export class PostgresEventStore implements EventStore {
       const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
       const allIds = batch.flatMap((p) => p.events.map((e) => e.event.eventId.toLowerCase()));
       // One round trip (simple protocol, several statements): open the transaction, lock
-      // the streams' rows in a fixed order so concurrent batches cannot deadlock, and find
-      // event ids recorded already (idempotent retries). Stream ids and event ids were
-      // validated (letters, digits, _ . : -) and are escaped as well.
-      const literal = (ids: readonly string[], type: string): string =>
-        `ARRAY[${ids.map((id) => client.escapeLiteral(id)).join(',')}]::${type}[]`;
-      const lockStreams = (ids: readonly string[]): string =>
-        `SELECT stream_id, revision::text FROM herald_streams WHERE stream_id = ANY(${literal(ids, 'text')}) ORDER BY stream_id FOR UPDATE`;
-      // The id lookup must come after the locks: a racing append of the same events holds
-      // its streams' locks until it commits, so once we hold them its events are visible.
-      const findRecorded = `SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
-           FROM herald_events WHERE event_id = ANY(${literal(allIds, 'uuid')})`;
+      // the streams, read their revisions, and find event ids recorded already (idempotent
+      // retries). Stream ids and event ids were validated (letters, digits, _ . : -) and
+      // are escaped as well.
       const results = (await client.query(
-        `BEGIN; ${lockStreams(streamIds)}; ${findRecorded};`,
+        `BEGIN;
+         ${lockStreams(client, streamIds)};
+         SELECT id AS stream_id, coalesce(s.deleted, false) AS deleted,
+                coalesce((SELECT max(stream_revision) FROM herald_events e WHERE e.stream_id = id), -1)::text AS revision
+           FROM unnest(${literal(client, streamIds, 'text')}) AS id LEFT JOIN herald_streams s ON s.stream_id = id;
+         SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
+           FROM herald_events WHERE event_id = ANY(${literal(client, allIds, 'uuid')});`,
       )) as unknown as pg.QueryResult[];
-      const locked = (results[1] as pg.QueryResult<StreamRow>).rows;
-      let existing = results[2] as pg.QueryResult<RecordedRow>;
-      // New streams get their row now (a racing batch may create it first: then lock that).
-      const present = new Set(locked.map((r) => r.stream_id));
-      const missing = streamIds.filter((id) => !present.has(id));
-      if (missing.length > 0) {
-        const created = (await client.query(
-          `INSERT INTO herald_streams (stream_id) SELECT unnest(${literal(missing, 'text')}) ORDER BY 1 ON CONFLICT DO NOTHING;
-           ${lockStreams(missing)}; ${findRecorded};`,
-        )) as unknown as pg.QueryResult[];
-        locked.push(...(created[1] as pg.QueryResult<StreamRow>).rows);
-        existing = created[2] as pg.QueryResult<RecordedRow>;
-      }
-      const streams = new Map<string, StreamState>(locked.map((r) => [r.stream_id, { revision: Number(r.revision) }]));
+      const streamRows = (results[2] as pg.QueryResult<StreamRow>).rows;
+      const existing = results[3] as pg.QueryResult<RecordedRow>;
+      const streams = new Map<string, StreamState>(
+        streamRows.map((r) => [r.stream_id, { revision: Number(r.revision), deleted: r.deleted }]),
+      );
       const recorded = new Map(existing.rows.map((r) => [r.event_id, r]));
 
       const outcomes: Outcome[] = [];
@@ -315,28 +309,19 @@ export class PostgresEventStore implements EventStore {
 
       let positions: { tx: string; pos: string }[] = [];
       if (rows.id.length > 0) {
-        const touched = [...streams.entries()];
-        // One statement: the events, and the streams' new revisions.
-        const inserted = await client.query<{ tx: string; pos: string; event_id: string }>(
-          `WITH moved AS (
-             UPDATE herald_streams s SET revision = v.revision, deleted = false
-               FROM unnest($8::text[], $9::bigint[]) AS v(stream_id, revision)
-              WHERE s.stream_id = v.stream_id AND s.revision <> v.revision)
+        // Appending revives a soft-deleted stream.
+        const revived = [...streams.entries()]
+          .filter(([id, st]) => st.deleted && rows.stream.includes(id))
+          .map(([id]) => id);
+        const inserted = await client.query<{ tx: string; pos: string; event_id: string }>({
+          // Prepared once per connection: the plan is reused by every batch.
+          name: 'herald-append',
+          text: `WITH revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]))
            INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[])
            RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text`,
-          [
-            rows.stream,
-            rows.revision,
-            rows.id,
-            rows.type,
-            rows.version,
-            rows.data,
-            rows.metadata,
-            touched.map(([id]) => id),
-            touched.map(([, st]) => st.revision),
-          ],
-        );
+          values: [rows.stream, rows.revision, rows.id, rows.type, rows.version, rows.data, rows.metadata, revived],
+        });
         const byId = new Map(inserted.rows.map((r) => [r.event_id, r]));
         positions = rows.id.map((id) => byId.get(id)!);
       }
@@ -464,21 +449,22 @@ export class PostgresEventStore implements EventStore {
     return this.guard(async () => {
       const { rows } = await this.pool.query<{
         revision: string;
-        deleted: boolean;
+        deleted: boolean | null;
         max_age_seconds: string | null;
         max_count: string | null;
         truncate_before: string | null;
       }>(
-        'SELECT revision::text, deleted, max_age_seconds::text, max_count::text, truncate_before::text FROM herald_streams WHERE stream_id = $1',
+        `SELECT coalesce((SELECT max(stream_revision) FROM herald_events WHERE stream_id = $1), -1)::text AS revision,
+                s.deleted, s.max_age_seconds::text, s.max_count::text, s.truncate_before::text
+           FROM (SELECT 1) AS one LEFT JOIN herald_streams s ON s.stream_id = $1`,
         [streamId],
       );
-      const row = rows[0];
-      if (!row) return { revision: -1, deleted: false, metadata: {} };
+      const row = rows[0]!;
       const metadata: { -readonly [K in keyof StreamMetadata]: StreamMetadata[K] } = {};
       if (row.max_age_seconds !== null) metadata.maxAgeSeconds = Number(row.max_age_seconds);
       if (row.max_count !== null) metadata.maxCount = Number(row.max_count);
       if (row.truncate_before !== null) metadata.truncateBefore = Number(row.truncate_before);
-      return { revision: Number(row.revision), deleted: row.deleted, metadata };
+      return { revision: Number(row.revision), deleted: row.deleted === true, metadata };
     });
   }
 
@@ -505,19 +491,21 @@ export class PostgresEventStore implements EventStore {
     await this.guard(async () => {
       const client = await this.pool.connect();
       try {
-        await client.query('BEGIN');
-        const { rows } = await client.query<{ revision: string }>(
-          'SELECT revision::text FROM herald_streams WHERE stream_id = $1 AND NOT deleted FOR UPDATE',
-          [streamId],
-        );
-        const revision = rows[0] ? Number(rows[0].revision) : -1;
+        const results = (await client.query(
+          `BEGIN; ${lockStreams(client, [streamId])};
+           SELECT coalesce((SELECT max(stream_revision) FROM herald_events WHERE stream_id = ${client.escapeLiteral(streamId)}), -1)::text AS revision,
+                  coalesce((SELECT deleted FROM herald_streams WHERE stream_id = ${client.escapeLiteral(streamId)}), false) AS deleted;`,
+        )) as unknown as pg.QueryResult[];
+        const row = (results[2] as pg.QueryResult<{ revision: string; deleted: boolean }>).rows[0]!;
+        const revision = row.deleted ? -1 : Number(row.revision);
         if (checkExpected(expectedRevision, revision)) {
           throw new WrongExpectedRevision(streamId, expectedRevision, revision < 0 ? 'no_stream' : revision);
         }
         if (revision < 0) throw new StreamNotFound(streamId);
         await client.query(
-          'UPDATE herald_streams SET deleted = true, truncate_before = revision + 1 WHERE stream_id = $1',
-          [streamId],
+          `INSERT INTO herald_streams (stream_id, deleted, truncate_before) VALUES ($1, true, $2)
+           ON CONFLICT (stream_id) DO UPDATE SET deleted = true, truncate_before = $2`,
+          [streamId, revision + 1],
         );
         await client.query('COMMIT');
       } catch (error) {
@@ -617,6 +605,21 @@ export class PostgresEventStore implements EventStore {
       throw error;
     }
   }
+}
+
+/**
+ * Serializes writers of the same streams without writing a row: transaction-level
+ * advisory locks on the streams' hashes, taken in hash order so that concurrent batches
+ * cannot deadlock (a hash collision only makes two streams share a lock).
+ */
+function lockStreams(client: pg.ClientBase, streamIds: readonly string[]): string {
+  return `SELECT pg_advisory_xact_lock(${STREAM_LOCK_CLASS}, k)
+            FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest(${literal(client, streamIds, 'text')}) AS id ORDER BY 1) AS keys`;
+}
+
+/** An array literal of validated ids (letters, digits, _ . : -), escaped all the same. */
+function literal(client: pg.ClientBase, ids: readonly string[], type: 'text' | 'uuid'): string {
+  return `ARRAY[${ids.map((id) => client.escapeLiteral(id)).join(',')}]::${type}[]`;
 }
 
 /** Returns true when `expected` does not match a stream at `revision` (-1: no events). */

@@ -4,6 +4,8 @@ import type { Migration } from '@herald/database';
  * The event log. `tx_id` is the writing transaction's id (xid8): readers of the global log
  * only see rows whose transaction is older than every transaction still running, so a row
  * that commits late can never appear behind a checkpoint a reader already passed.
+ * `herald_streams` holds only what is set on a stream (retention, soft delete): a stream's
+ * revision is its newest event's, and writers of a stream serialize on an advisory lock.
  * `data` and `metadata` are `json`: kept byte for byte as written (what a hash chain
  * needs), and cheaper to write than `jsonb`.
  */
@@ -13,7 +15,6 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE herald_streams (
         stream_id        text PRIMARY KEY,
-        revision         bigint NOT NULL DEFAULT -1,
         deleted          boolean NOT NULL DEFAULT false,
         max_age_seconds  bigint,
         max_count        bigint,
