@@ -3,7 +3,7 @@
  * projection runners of this process. Built with `AppModule.forRoot` so tests can boot it
  * against their own database and projections.
  */
-import { Module, type DynamicModule, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
@@ -23,6 +23,8 @@ export interface AppOptions {
   readonly projections?: readonly Projection[];
 }
 
+/** Closes the stores' connections when the app shuts down (before the database stops). */
+@Injectable()
 class Closer implements OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
