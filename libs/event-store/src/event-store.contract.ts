@@ -116,6 +116,32 @@ export function describeEventStoreContract(
       });
     });
 
+    describe('several store instances (processes) on one stream', () => {
+      it('stay consistent: no gap, correct conflicts, idempotent retries across instances', async () => {
+        const other = await h.newStore();
+        try {
+          const id = stream();
+          const [e1, e2, e3, e4, e5] = range(5).map(() => event('Shared'));
+          expect((await store.append(id, [e1!], 'no_stream')).nextExpectedRevision).toBe(0);
+          expect((await other.append(id, [e2!], 0)).nextExpectedRevision).toBe(1);
+          // This instance last saw revision 0; the stream is at 1.
+          expect((await store.append(id, [e3!], 'any')).nextExpectedRevision).toBe(2);
+          await expect(other.append(id, [e4!], 1)).rejects.toMatchObject({
+            constructor: WrongExpectedRevision,
+            actual: 2,
+          });
+          const fifth = await store.append(id, [e5!], 2);
+          expect(await other.append(id, [e5!], 2)).toEqual(fifth);
+          const read = await other.readStream(id);
+          expect(read.map((e) => [e.streamRevision, e.eventId])).toEqual(
+            [e1, e2, e3, e5].map((e, i) => [i, e!.eventId]),
+          );
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
     describe('idempotency', () => {
       it('a retried append of the same events at the same place succeeds and writes nothing twice', async () => {
         const id = stream();

@@ -67,7 +67,6 @@ type Outcome =
 interface StreamRow {
   stream_id: string;
   revision: string;
-  deleted: boolean;
 }
 
 interface RecordedRow {
@@ -80,7 +79,6 @@ interface RecordedRow {
 
 interface StreamState {
   revision: number;
-  deleted: boolean;
 }
 
 interface EventRow {
@@ -102,6 +100,9 @@ const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_i
 
 const MAX_BATCH_RETRIES = 5;
 
+/** Streams whose revision an event store instance remembers (about 100 bytes each). */
+const MAX_KNOWN_REVISIONS = 100_000;
+
 /** First key of the two-key advisory locks on streams (its own key space). */
 const STREAM_LOCK_CLASS = 0x48524c44; // "HRLD"
 
@@ -115,6 +116,12 @@ export class PostgresEventStore implements EventStore {
   private batchesInFlight = 0;
   private drainScheduled = false;
   private closed = false;
+  /**
+   * Stream revisions this process saw committed, so that an append does not read them
+   * again. Only a hint: the unique (stream, revision) index rejects a write based on a
+   * revision that another process moved, and the batch is retried reading them all.
+   */
+  private readonly knownRevisions = new Map<string, number>();
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = createPool({
@@ -169,6 +176,15 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  private rememberRevision(streamId: string, revision: number): void {
+    if (revision < 0) return;
+    this.knownRevisions.delete(streamId); // re-insert: the Map's order is least recently used first
+    this.knownRevisions.set(streamId, revision);
+    if (this.knownRevisions.size > MAX_KNOWN_REVISIONS) {
+      this.knownRevisions.delete(this.knownRevisions.keys().next().value!);
+    }
+  }
+
   private queuedEvents(): number {
     let events = 0;
     for (const pending of this.queue) events += pending.events.length;
@@ -193,14 +209,16 @@ export class PostgresEventStore implements EventStore {
       let client: pg.PoolClient | undefined;
       try {
         client = await this.pool.connect();
-        const settle = await this.writeBatch(client, batch);
+        // After a conflict, read every revision: one this process knew may be behind.
+        const settle = await this.writeBatch(client, batch, attempt === 1);
         client.release();
         settle();
         return;
       } catch (error) {
         client?.release(isBroken(error) ? (error as Error) : undefined);
-        // A racing writer inserted the same event id or stream first, or a deadlock:
-        // rerun the batch, which now sees the other writer's rows (idempotent).
+        // Another writer took a revision or an event id first (another process, or a
+        // revision known here was behind), or a deadlock: rerun the batch reading every
+        // revision; it then sees the other writer's rows (and retries are idempotent).
         const raced = ['23505', '40P01', '40001'].includes((error as { code?: string }).code ?? '');
         if (raced && attempt < MAX_BATCH_RETRIES) continue;
         const failure = isTransientPgError(error)
@@ -216,28 +234,45 @@ export class PostgresEventStore implements EventStore {
    * One group-commit transaction. Returns the function that settles the callers' promises,
    * to be called only once COMMIT succeeded.
    */
-  private async writeBatch(client: pg.PoolClient, batch: readonly PendingAppend[]): Promise<() => void> {
+  private async writeBatch(
+    client: pg.PoolClient,
+    batch: readonly PendingAppend[],
+    trustKnownRevisions: boolean,
+  ): Promise<() => void> {
     try {
       const streamIds = [...new Set(batch.map((p) => p.streamId))].sort();
       const allIds = batch.flatMap((p) => p.events.map((e) => e.event.eventId.toLowerCase()));
+      // Revisions this process saw committed are reused; the others are read. A known
+      // revision that contradicts an expectation is read too: it may be behind.
+      const streams = new Map<string, StreamState>();
+      if (trustKnownRevisions) {
+        for (const id of streamIds) {
+          const revision = this.knownRevisions.get(id);
+          if (revision !== undefined) streams.set(id, { revision });
+        }
+        for (const pending of batch) {
+          const known = streams.get(pending.streamId);
+          if (known && checkExpected(pending.expected, known.revision)) streams.delete(pending.streamId);
+        }
+      }
+      const toRead = streamIds.filter((id) => !streams.has(id));
       // One round trip (simple protocol, several statements): open the transaction, lock
-      // the streams, read their revisions, and find event ids recorded already (idempotent
-      // retries). Stream ids and event ids were validated (letters, digits, _ . : -) and
-      // are escaped as well.
+      // the streams, read the revisions not known, and find event ids recorded already
+      // (idempotent retries). Stream ids and event ids were validated (letters, digits,
+      // _ . : -) and are escaped as well.
       const results = (await client.query(
         `BEGIN;
          ${lockStreams(client, streamIds)};
-         SELECT id AS stream_id, coalesce(s.deleted, false) AS deleted,
+         SELECT id AS stream_id,
                 coalesce((SELECT max(stream_revision) FROM herald_events e WHERE e.stream_id = id), -1)::text AS revision
-           FROM unnest(${literal(client, streamIds, 'text')}) AS id LEFT JOIN herald_streams s ON s.stream_id = id;
+           FROM unnest(${literal(client, toRead, 'text')}) AS id;
          SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
            FROM herald_events WHERE event_id = ANY(${literal(client, allIds, 'uuid')});`,
       )) as unknown as pg.QueryResult[];
-      const streamRows = (results[2] as pg.QueryResult<StreamRow>).rows;
+      for (const row of (results[2] as pg.QueryResult<StreamRow>).rows) {
+        streams.set(row.stream_id, { revision: Number(row.revision) });
+      }
       const existing = results[3] as pg.QueryResult<RecordedRow>;
-      const streams = new Map<string, StreamState>(
-        streamRows.map((r) => [r.stream_id, { revision: Number(r.revision), deleted: r.deleted }]),
-      );
       const recorded = new Map(existing.rows.map((r) => [r.event_id, r]));
 
       const outcomes: Outcome[] = [];
@@ -309,18 +344,16 @@ export class PostgresEventStore implements EventStore {
 
       let positions: { tx: string; pos: string }[] = [];
       if (rows.id.length > 0) {
-        // Appending revives a soft-deleted stream.
-        const revived = [...streams.entries()]
-          .filter(([id, st]) => st.deleted && rows.stream.includes(id))
-          .map(([id]) => id);
+        // Appending revives a soft-deleted stream (streams without settings have no row).
+        const written = [...new Set(rows.stream)];
         const inserted = await client.query<{ tx: string; pos: string; event_id: string }>({
           // Prepared once per connection: the plan is reused by every batch.
           name: 'herald-append',
-          text: `WITH revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]))
+          text: `WITH revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]) AND deleted)
            INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[])
            RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text`,
-          values: [rows.stream, rows.revision, rows.id, rows.type, rows.version, rows.data, rows.metadata, revived],
+          values: [rows.stream, rows.revision, rows.id, rows.type, rows.version, rows.data, rows.metadata, written],
         });
         const byId = new Map(inserted.rows.map((r) => [r.event_id, r]));
         positions = rows.id.map((id) => byId.get(id)!);
@@ -330,6 +363,7 @@ export class PostgresEventStore implements EventStore {
       // transactions (a database-wide lock held through the WAL flush), which would undo
       // the group commit. Followers are told after the commit instead (below).
       await client.query('COMMIT');
+      for (const [id, stream] of streams) this.rememberRevision(id, stream.revision);
       if (rows.id.length > 0) this.notifier.publish(this.pool);
 
       return () => {
