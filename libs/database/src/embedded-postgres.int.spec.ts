@@ -1,10 +1,10 @@
-import { mkdtemp, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './embedded-postgres.js';
 
 async function query(url: string, sql: string): Promise<unknown[]> {
   const client = new pg.Client(url);
@@ -44,4 +44,17 @@ describe('embedded PostgreSQL', () => {
     expect(await query(server.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     await server.stop();
   });
+
+  // CI runs as root; PostgreSQL itself refuses root, so the server runs as `postgres`.
+  it.skipIf(userInfo().uid !== 0)(
+    'as root: a data directory the postgres user cannot reach is a clear error',
+    async () => {
+      const locked = await mkdtemp(join(tmpdir(), 'herald-locked-'));
+      await chmod(locked, 0o700);
+      await mkdir(join(locked, 'inner'));
+      const error = await startEmbeddedPostgres({ dataDir: join(locked, 'inner', 'data') }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EmbeddedPostgresError);
+      expect((error as Error).message).toContain('cannot reach the data directory');
+    },
+  );
 });

