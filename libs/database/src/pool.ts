@@ -83,12 +83,25 @@ export async function migrateDatabase(connectionString: string, migrations: read
   }
 }
 
-/** SQLSTATE classes that mean "try again": connection trouble, serialization, deadlock, shutdown. */
+/** Node's socket errors when the server is not there (TCP, or a Unix socket that is gone). */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOENT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Errors that mean "try again": connection trouble, serialization, deadlock, shutdown. */
 export function isTransientPgError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     return (
-      code.startsWith('08') || // connection exception
+      NETWORK_ERRORS.has(code) ||
+      code.startsWith('08') || // SQLSTATE connection exception
       code === '40001' || // serialization failure
       code === '40P01' || // deadlock
       code === '57P01' || // admin shutdown
@@ -98,7 +111,7 @@ export function isTransientPgError(error: unknown): boolean {
     );
   }
   const message = error instanceof Error ? error.message : '';
-  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
     message,
   );
 }

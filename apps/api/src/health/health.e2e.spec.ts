@@ -1,6 +1,6 @@
 import { loadConfig } from '@herald/config';
 import { startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
-import { PostgresEventStore, type NewEvent } from '@herald/event-store';
+import { EventStoreUnavailable, PostgresEventStore, type NewEvent } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import type { Projection } from '@herald/projection-runtime';
 import { testDatabaseUrl, uniqueId } from '@herald/testing';
@@ -126,7 +126,11 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     apps.push(app);
     expect((await health(app)).status).toBe(200);
 
+    const writer = new PostgresEventStore({ connectionString: server.url });
+    await writer.append(`${prefix}w`, [event()], 'no_stream');
     await server.stop();
+    // A write while the database is away fails with a typed, retryable error.
+    await expect(writer.append(`${prefix}w`, [event()], 0)).rejects.toBeInstanceOf(EventStoreUnavailable);
     const down = await health(app);
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: 'down', database: { status: 'down' }, eventStore: { status: 'down' } });
@@ -134,11 +138,11 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     server = await startEmbeddedPostgres({ dataDir: dir, port: server.port });
     servers.push(server);
     await eventually(async () => (await health(app)).status === 200);
-    // The projection follows again: an event written after the outage reaches it.
-    const store = new PostgresEventStore({ connectionString: server.url });
-    await store.append(`${prefix}1`, [event()], 'no_stream');
-    await store.close();
-    await eventually(() => Promise.resolve(seen.length === 1));
+    // The same store writes again once the database is back, and the projection follows.
+    expect((await writer.append(`${prefix}w`, [event()], 0)).nextExpectedRevision).toBe(1);
+    await writer.append(`${prefix}1`, [event()], 'no_stream');
+    await writer.close();
+    await eventually(() => Promise.resolve(seen.length === 3));
     expect((await health(app)).body.projections[0]).toMatchObject({ state: 'running' });
   });
 });

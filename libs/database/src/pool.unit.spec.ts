@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { isTransientPgError } from './pool.js';
+
+describe('isTransientPgError', () => {
+  it.each([
+    ['connection refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['socket gone', Object.assign(new Error('connect ENOENT /x/.s.PGSQL.5432'), { code: 'ENOENT' })],
+    ['admin shutdown', Object.assign(new Error('terminating connection'), { code: '57P01' })],
+    ['deadlock', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
+    ['connection exception', Object.assign(new Error('x'), { code: '08006' })],
+    ['terminated', new Error('Connection terminated unexpectedly')],
+  ])('retries %s', (_, error) => expect(isTransientPgError(error)).toBe(true));
+
+  it.each([
+    ['unique violation', Object.assign(new Error('duplicate key'), { code: '23505' })],
+    ['syntax error', Object.assign(new Error('syntax'), { code: '42601' })],
+    ['a plain bug', new TypeError('x is undefined')],
+    ['not an error', 'oops'],
+  ])('does not retry %s', (_, error) => expect(isTransientPgError(error)).toBe(false));
+});
