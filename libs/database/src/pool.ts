@@ -32,6 +32,30 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * Runs `work` on a client of the pool and gives it back. While a client is checked out
+ * the pool does not listen for its errors: a connection lost mid-query would be an
+ * unhandled 'error' event and end the process. The failed query rejects too, which is how
+ * `work` sees it; a client whose connection broke is destroyed rather than reused.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error): void => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } catch (error) {
+    if (!broken && isConnectionError(error)) broken = error as Error;
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 export interface Migration {
   /** Unique and ordered: `<owner>-<nnn>-<what>`. */
   readonly id: string;
@@ -43,34 +67,34 @@ export interface Migration {
  * lock so that several processes starting at once do not race.
  */
 export async function runMigrations(pool: pg.Pool, migrations: readonly Migration[]): Promise<string[]> {
-  const client = await pool.connect();
-  const applied: string[] = [];
-  try {
+  return withClient(pool, async (client) => {
+    const applied: string[] = [];
     await client.query(`SELECT pg_advisory_lock(hashtext('herald.migrations'))`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS herald_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const done = new Set(
-      (await client.query<{ id: string }>('SELECT id FROM herald_migrations')).rows.map((r) => r.id),
-    );
-    for (const migration of migrations) {
-      if (done.has(migration.id)) continue;
-      await client.query('BEGIN');
-      try {
-        await client.query(migration.sql);
-        await client.query('INSERT INTO herald_migrations (id) VALUES ($1)', [migration.id]);
-        await client.query('COMMIT');
-        applied.push(migration.id);
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
+    try {
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS herald_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const done = new Set(
+        (await client.query<{ id: string }>('SELECT id FROM herald_migrations')).rows.map((r) => r.id),
+      );
+      for (const migration of migrations) {
+        if (done.has(migration.id)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO herald_migrations (id) VALUES ($1)', [migration.id]);
+          await client.query('COMMIT');
+          applied.push(migration.id);
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
       }
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(hashtext('herald.migrations'))`).catch(() => undefined);
     }
-  } finally {
-    await client.query(`SELECT pg_advisory_unlock(hashtext('herald.migrations'))`).catch(() => undefined);
-    client.release();
-  }
-  return applied;
+    return applied;
+  });
 }
 
 /** Runs migrations on a short-lived connection of their own. */
@@ -94,6 +118,15 @@ const NETWORK_ERRORS = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
+
+/** The connection itself failed (as opposed to the statement): the client is unusable. */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return NETWORK_ERRORS.has(code) || code.startsWith('08') || code.startsWith('57P');
+  return /Connection terminated|Client has encountered a connection error|Connection ended/i.test(
+    error instanceof Error ? error.message : '',
+  );
+}
 
 /** Errors that mean "try again": connection trouble, serialization, deadlock, shutdown. */
 export function isTransientPgError(error: unknown): boolean {

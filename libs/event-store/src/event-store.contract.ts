@@ -302,6 +302,8 @@ export function describeEventStoreContract(
         await store.deleteStream(id, 1);
         await expect(store.readStream(id)).rejects.toBeInstanceOf(StreamNotFound);
         expect((await store.getStreamInfo(id)).deleted).toBe(true);
+        // Retention settings set after the delete do not bring deleted history back.
+        await store.setStreamMetadata(id, { maxAgeSeconds: 3600 });
         const revived = await store.append(id, [event('C')], 1);
         expect(revived.nextExpectedRevision).toBe(2);
         expect((await store.readStream(id)).map((e) => e.type)).toEqual(['C']);

@@ -7,7 +7,7 @@
  * running one) so that subscribers never skip an event that commits late.
  */
 import type pg from 'pg';
-import { createPool, isTransientPgError, runMigrations } from '@herald/database';
+import { createPool, isTransientPgError, runMigrations, withClient } from '@herald/database';
 import { encodeCheckpoint, decodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
 import { DuplicateEventId, EventStoreUnavailable, StreamNotFound, WrongExpectedRevision } from '../errors.js';
 import type {
@@ -38,6 +38,8 @@ import { EVENT_STORE_MIGRATIONS } from './schema.js';
 export interface PostgresEventStoreOptions {
   readonly connectionString: string;
   readonly poolSize?: number;
+  /** How the connections name themselves to the server (pg_stat_activity). */
+  readonly applicationName?: string;
   /** How often an idle subscriber looks for events when no notification came. */
   readonly pollIntervalMs?: number;
   /** Group-commit transactions that may run at once. */
@@ -127,7 +129,7 @@ export class PostgresEventStore implements EventStore {
     this.pool = createPool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
-      applicationName: 'herald-event-store',
+      applicationName: options.applicationName ?? 'herald-event-store',
       onError: (error) => options.onError?.(error),
     });
     this.notifier = new Notifier(options.connectionString);
@@ -206,24 +208,26 @@ export class PostgresEventStore implements EventStore {
 
   private async commit(batch: PendingAppend[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient | undefined;
       try {
-        client = await this.pool.connect();
         // After a conflict, read every revision: one this process knew may be behind.
-        const settle = await this.writeBatch(client, batch, attempt === 1);
-        client.release();
+        const settle = await withClient(this.pool, (client) => this.writeBatch(client, batch, attempt === 1));
         settle();
         return;
       } catch (error) {
-        client?.release(isBroken(error) ? (error as Error) : undefined);
+        const code = (error as { code?: string }).code ?? '';
         // Another writer took a revision or an event id first (another process, or a
         // revision known here was behind), or a deadlock: rerun the batch reading every
         // revision; it then sees the other writer's rows (and retries are idempotent).
-        const raced = ['23505', '40P01', '40001'].includes((error as { code?: string }).code ?? '');
+        const raced = ['23505', '40P01', '40001'].includes(code);
         if (raced && attempt < MAX_BATCH_RETRIES) continue;
-        const failure = isTransientPgError(error)
-          ? new EventStoreUnavailable(`append failed: ${(error as Error).message}`, { cause: error })
-          : error;
+        if (isTransientPgError(error)) {
+          // The server may have changed under us (failover, restore): forget what we knew.
+          this.knownRevisions.clear();
+        }
+        const failure =
+          raced || isTransientPgError(error)
+            ? new EventStoreUnavailable(`append failed, retry: ${(error as Error).message}`, { cause: error })
+            : error;
         for (const pending of batch) pending.reject(failure);
         return;
       }
@@ -453,10 +457,14 @@ export class PostgresEventStore implements EventStore {
     const limit = readLimit(options.limit);
     const backwards = options.direction === 'backwards';
     return this.guard(async () => {
-      const info = await this.getStreamInfo(streamId);
+      const info = await this.streamState(streamId);
       if (info.deleted || info.revision < 0) throw new StreamNotFound(streamId);
       const { maxCount, truncateBefore, maxAgeSeconds } = info.metadata;
-      const oldestKept = Math.max(truncateBefore ?? 0, maxCount === undefined ? 0 : info.revision - maxCount + 1);
+      const oldestKept = Math.max(
+        info.deletedBefore,
+        truncateBefore ?? 0,
+        maxCount === undefined ? 0 : info.revision - maxCount + 1,
+      );
       const from =
         options.from === undefined || options.from === (backwards ? 'end' : 'start')
           ? backwards
@@ -480,6 +488,12 @@ export class PostgresEventStore implements EventStore {
 
   async getStreamInfo(streamId: string): Promise<StreamInfo> {
     assertStreamId(streamId);
+    const { revision, deleted, metadata } = await this.streamState(streamId);
+    return { revision, deleted, metadata };
+  }
+
+  /** The stream's info plus where a soft delete cut its history. */
+  private async streamState(streamId: string): Promise<StreamInfo & { deletedBefore: number }> {
     return this.guard(async () => {
       const { rows } = await this.pool.query<{
         revision: string;
@@ -487,9 +501,10 @@ export class PostgresEventStore implements EventStore {
         max_age_seconds: string | null;
         max_count: string | null;
         truncate_before: string | null;
+        deleted_before: string | null;
       }>(
         `SELECT coalesce((SELECT max(stream_revision) FROM herald_events WHERE stream_id = $1), -1)::text AS revision,
-                s.deleted, s.max_age_seconds::text, s.max_count::text, s.truncate_before::text
+                s.deleted, s.max_age_seconds::text, s.max_count::text, s.truncate_before::text, s.deleted_before::text
            FROM (SELECT 1) AS one LEFT JOIN herald_streams s ON s.stream_id = $1`,
         [streamId],
       );
@@ -498,7 +513,12 @@ export class PostgresEventStore implements EventStore {
       if (row.max_age_seconds !== null) metadata.maxAgeSeconds = Number(row.max_age_seconds);
       if (row.max_count !== null) metadata.maxCount = Number(row.max_count);
       if (row.truncate_before !== null) metadata.truncateBefore = Number(row.truncate_before);
-      return { revision: Number(row.revision), deleted: row.deleted === true, metadata };
+      return {
+        revision: Number(row.revision),
+        deleted: row.deleted === true,
+        metadata,
+        deletedBefore: row.deleted_before === null ? 0 : Number(row.deleted_before),
+      };
     });
   }
 
@@ -522,33 +542,34 @@ export class PostgresEventStore implements EventStore {
   async deleteStream(streamId: string, expectedRevision: ExpectedRevision = 'any'): Promise<void> {
     assertStreamId(streamId);
     assertExpectedRevision(expectedRevision);
-    await this.guard(async () => {
-      const client = await this.pool.connect();
-      try {
-        const results = (await client.query(
-          `BEGIN; ${lockStreams(client, [streamId])};
-           SELECT coalesce((SELECT max(stream_revision) FROM herald_events WHERE stream_id = ${client.escapeLiteral(streamId)}), -1)::text AS revision,
-                  coalesce((SELECT deleted FROM herald_streams WHERE stream_id = ${client.escapeLiteral(streamId)}), false) AS deleted;`,
-        )) as unknown as pg.QueryResult[];
-        const row = (results[2] as pg.QueryResult<{ revision: string; deleted: boolean }>).rows[0]!;
-        const revision = row.deleted ? -1 : Number(row.revision);
-        if (checkExpected(expectedRevision, revision)) {
-          throw new WrongExpectedRevision(streamId, expectedRevision, revision < 0 ? 'no_stream' : revision);
+    await this.guard(() =>
+      withClient(this.pool, async (client) => {
+        try {
+          const results = (await client.query(
+            `BEGIN; ${lockStreams(client, [streamId])};
+             SELECT coalesce((SELECT max(stream_revision) FROM herald_events WHERE stream_id = ${client.escapeLiteral(streamId)}), -1)::text AS revision,
+                    coalesce((SELECT deleted FROM herald_streams WHERE stream_id = ${client.escapeLiteral(streamId)}), false) AS deleted;`,
+          )) as unknown as pg.QueryResult[];
+          const row = (results[2] as pg.QueryResult<{ revision: string; deleted: boolean }>).rows[0]!;
+          const revision = row.deleted ? -1 : Number(row.revision);
+          if (checkExpected(expectedRevision, revision)) {
+            throw new WrongExpectedRevision(streamId, expectedRevision, revision < 0 ? 'no_stream' : revision);
+          }
+          if (revision < 0) throw new StreamNotFound(streamId);
+          // The deletion point is kept apart from the retention settings, which a later
+          // setStreamMetadata replaces: deleted history stays hidden.
+          await client.query(
+            `INSERT INTO herald_streams (stream_id, deleted, deleted_before) VALUES ($1, true, $2)
+             ON CONFLICT (stream_id) DO UPDATE SET deleted = true, deleted_before = $2`,
+            [streamId, revision + 1],
+          );
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
         }
-        if (revision < 0) throw new StreamNotFound(streamId);
-        await client.query(
-          `INSERT INTO herald_streams (stream_id, deleted, truncate_before) VALUES ($1, true, $2)
-           ON CONFLICT (stream_id) DO UPDATE SET deleted = true, truncate_before = $2`,
-          [streamId, revision + 1],
-        );
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    });
+      }),
+    );
   }
 
   // ---------------------------------------------------------------- global log

@@ -18,7 +18,8 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
         deleted          boolean NOT NULL DEFAULT false,
         max_age_seconds  bigint,
         max_count        bigint,
-        truncate_before  bigint
+        truncate_before  bigint,
+        deleted_before   bigint
       );
       CREATE TABLE herald_events (
         tx_id            xid8 NOT NULL DEFAULT pg_current_xact_id(),
