@@ -32,6 +32,17 @@ describe('embedded PostgreSQL', () => {
     await second.stop();
   });
 
+  it('refuses a data directory that a running Herald is using', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-embedded-'));
+    const first = await startEmbeddedPostgres({ dataDir: dir });
+    try {
+      await expect(startEmbeddedPostgres({ dataDir: dir })).rejects.toThrow(/in use by another running Herald/);
+      expect(await query(first.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await first.stop();
+    }
+  });
+
   it('uses another port when the preferred one is taken', async () => {
     const blocker = createServer();
     blockers.push(blocker);

