@@ -5,16 +5,16 @@ import { EventStoreUnavailable, StreamNotFound } from '../errors.js';
 import { describeEventStoreContract, event } from '../event-store.contract.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 
-describeEventStoreContract('PostgreSQL', async () => {
+describeEventStoreContract('PostgreSQL', () => {
   const url = testDatabaseUrl();
-  return {
+  return Promise.resolve({
     supportsFaults: true,
     newStore: async (faults) => {
       const store = new PostgresEventStore({ connectionString: url, poolSize: 4, pollIntervalMs: 50, ...faults });
       await store.migrate();
       return store;
     },
-  };
+  });
 });
 
 describe('PostgreSQL adapter', () => {

@@ -718,8 +718,3 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     recordedAt: new Date(row.recorded_ms),
   };
 }
-
-/** A connection-level failure: the client must not go back to the pool. */
-function isBroken(error: unknown): boolean {
-  return isTransientPgError(error) && !['23505', '40P01', '40001'].includes((error as { code?: string }).code ?? '');
-}
