@@ -2,7 +2,7 @@
  * Owns the projection runners of this process: starts them when the app is up, stops
  * them on shutdown, and reports their status and lag for /health.
  */
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EventStore } from '@herald/event-store';
 import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
 import { JsonLogger } from '@herald/nest';
@@ -15,7 +15,7 @@ export interface ProjectionHealth extends ProjectionStatus {
 }
 
 @Injectable()
-export class ProjectionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ProjectionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly runners: ProjectionRunner[];
 
   constructor(
@@ -36,7 +36,8 @@ export class ProjectionsService implements OnApplicationBootstrap, OnApplication
     for (const runner of this.runners) runner.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the connections close (onApplicationShutdown): a runner stops between batches. */
+  async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop()));
   }
 

@@ -185,6 +185,36 @@ describe('projection runner', () => {
     expect(await counts(t)).toEqual({ ...expected(prefix, 4, 10), ...expected(`${prefix}x`, 2, 3) });
   });
 
+  it('a runner stopped while it backs off from a failure parks nothing', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    // Fails until the runner has been stopped (as when the failure comes from the shutdown).
+    let healthy = false;
+    let failures = 0;
+    const projection = countingProjection(t, prefix, {
+      during: () => (healthy ? Promise.resolve() : Promise.reject(new Error(`failure ${++failures}`))),
+    });
+    const r = new ProjectionRunner(store, dataSource, projection, {
+      maxAttempts: 2,
+      initialBackoffMs: 5_000,
+      maxBackoffMs: 5_000,
+    });
+    runners.push(r);
+    const last = (await store.append(`${prefix}0`, [event('Counted')], 'no_stream')).checkpoint;
+    r.start();
+    await waitUntil(() => failures > 0);
+    await r.stop();
+    const letters = await dataSource.query<unknown[]>(
+      'SELECT 1 FROM herald_projection_dead_letters WHERE projection = $1',
+      [projection.name],
+    );
+    expect(letters).toEqual([]);
+    healthy = true;
+    r.start();
+    expect(await r.waitFor(last, 10_000)).toBe(true);
+    expect(await counts(t)).toEqual({ [`${prefix}0`]: 1 });
+  });
+
   it('parks an event that keeps failing, stops at it, and goes on only when an operator resolves it', async () => {
     const t = await table();
     const prefix = `${uniqueId('p')}-`;

@@ -55,6 +55,7 @@ export class ProjectionRunner {
   /** Scanned up to here (can be past `checkpoint` when the filter skipped events). */
   private scanned: Checkpoint = START;
   private lastError: string | undefined;
+  private failures = 0;
   private parked: ParkedEvent | undefined;
   private controller: AbortController | undefined;
   private loop: Promise<void> | undefined;
@@ -129,22 +130,21 @@ export class ProjectionRunner {
   // ------------------------------------------------------------------ the loop
 
   private async run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     while (!signal.aborted) {
       let lock: QueryRunner | undefined;
       try {
         lock = await this.acquireLock(signal);
         if (!lock) break;
-        failures = 0;
         if (await this.waitWhileParked(signal)) break;
         await this.follow(signal, lock);
       } catch (error) {
         if (signal.aborted) break;
-        failures++;
+        // Reset only by a page applied: an error that keeps coming backs off further.
+        this.failures++;
         this.lastError = describe(error);
         this.state = error instanceof LostLock ? 'standby' : 'retrying';
         this.log('warn', `projection ${this.projection.name}: ${this.lastError}; retrying`);
-        await sleep(this.backoff(failures), signal);
+        await sleep(this.backoff(this.failures), signal);
       } finally {
         await this.releaseLock(lock);
       }
@@ -226,6 +226,7 @@ export class ProjectionRunner {
         if (parked || signal.aborted) return;
       }
       this.advanceScanned(page.checkpoint);
+      this.failures = 0;
       this.state = 'running';
     }
   }
@@ -236,57 +237,65 @@ export class ProjectionRunner {
     checkpoint: Checkpoint,
     signal: AbortSignal,
   ): Promise<boolean> {
-    const failure = await this.attempt(events, checkpoint, signal);
-    if (!failure) return false;
+    const result = await this.attempt(events, checkpoint, signal);
+    if (result === 'applied' || result === 'stopped') return false;
     if (events.length === 1) {
-      await this.park(events[0]!, failure);
+      await this.park(events[0]!, result);
       return true;
     }
     // Find the event that fails: everything before it is applied, it is parked.
     for (const event of events) {
       const single = await this.attempt([event], event.globalPosition, signal);
-      if (signal.aborted) return false;
-      if (single) {
+      if (single === 'stopped') return false;
+      if (single !== 'applied') {
         await this.park(event, single);
         return true;
       }
       this.advanceScanned(event.globalPosition);
     }
     // Every event applied alone (the batch failure was a fluke): store the page's checkpoint.
-    return (await this.attempt([], checkpoint, signal)) !== undefined;
+    const rest = await this.attempt([], checkpoint, signal);
+    if (rest instanceof Error) throw rest;
+    return false;
   }
 
   /**
    * Applies a batch, retrying transient errors without limit and others up to
-   * `maxAttempts`. Returns the last error when it gave up, undefined on success.
+   * `maxAttempts`. Returns the last error when it gave up; `stopped` when the runner was
+   * stopped meanwhile (then nothing may be parked: the failure may be the shutdown's).
    */
   private async attempt(
     events: readonly RecordedEvent[],
     checkpoint: Checkpoint,
     signal: AbortSignal,
-  ): Promise<Error | undefined> {
+  ): Promise<'applied' | 'stopped' | Error> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.applyBatch(events, checkpoint);
         this.lastError = undefined;
-        return undefined;
+        return 'applied';
       } catch (error) {
         if (error instanceof LostLock) throw error;
+        if (signal.aborted) return 'stopped';
         const err = error instanceof Error ? error : new Error(String(error));
         this.lastError = describe(err);
-        if (signal.aborted) return err;
         const transient = isTransientPgError(err);
         if (!transient && attempt >= this.maxAttempts) return err;
         if (transient) this.state = 'retrying';
         this.log('warn', `projection ${this.projection.name}: batch failed (attempt ${attempt}): ${this.lastError}`);
-        await sleep(this.backoff(attempt), signal);
+        if (await sleep(this.backoff(attempt), signal)) return 'stopped';
       }
     }
   }
 
   private async applyBatch(events: readonly RecordedEvent[], checkpoint: Checkpoint): Promise<void> {
     await this.dataSource.transaction(async (manager: EntityManager) => {
-      // Fence: if another instance advanced the checkpoint, this one lost its lock.
+      // Fence: if another instance advanced the checkpoint, this one lost its lock. The row
+      // must exist for the fence to hold (FOR UPDATE locks nothing that is not there).
+      await manager.query(
+        'INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+        [this.projection.name, START],
+      );
       const rows = await manager.query<{ checkpoint: string }[]>(
         'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1 FOR UPDATE',
         [this.projection.name],
