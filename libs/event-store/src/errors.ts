@@ -29,6 +29,12 @@ export class InvalidAppend extends EventStoreError {
 }
 
 /** An event id that is already recorded elsewhere (another stream or another place). */
+/** A read or a setting with a bad argument (limit, position, retention value). */
+export class InvalidArgument extends EventStoreError {
+  readonly code = 'EVENT_STORE.INVALID_ARGUMENT';
+  override name = 'InvalidArgument';
+}
+
 export class DuplicateEventId extends EventStoreError {
   readonly code = 'EVENT_STORE.DUPLICATE_EVENT_ID';
   override name = 'DuplicateEventId';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCheckpoints, START, type Checkpoint } from './checkpoint.js';
-import { DuplicateEventId, InvalidAppend, StreamNotFound, WrongExpectedRevision } from './errors.js';
+import { DuplicateEventId, InvalidAppend, InvalidArgument, StreamNotFound, WrongExpectedRevision } from './errors.js';
 import type { EventStore, NewEvent, ReadAllPage, RecordedEvent } from './types.js';
 import { LIMITS } from './validation.js';
 
@@ -189,6 +189,7 @@ export function describeEventStoreContract(
           [id, [{ ...event('A'), eventId: 'not-a-uuid' }], 'any'],
           [id, [{ ...event('A'), type: '' }], 'any'],
           [id, [{ ...event('A'), schemaVersion: 0 }], 'any'],
+          [id, [{ ...event('A'), schemaVersion: 2 ** 31 }], 'any'],
           [id, [{ ...event('A'), metadata: { actorId: 'u' } }], 'any'],
           [id, [event('A', { blob: 'x'.repeat(LIMITS.maxEventBytes) })], 'any'],
           [id, [event('A', { text: 'nul\u0000' })], 'any'],
@@ -204,9 +205,27 @@ export function describeEventStoreContract(
         await expect(store.readStream(id)).rejects.toBeInstanceOf(StreamNotFound);
       });
 
+      it('keeps the text "\\u0000" (it is not a NUL character)', async () => {
+        const id = stream();
+        await store.append(id, [event('A', { text: 'escape it as \\u0000 in JSON' })], 'no_stream');
+        expect((await store.readStream(id))[0]!.data).toEqual({ text: 'escape it as \\u0000 in JSON' });
+      });
+
       it('rejects bad read options', async () => {
-        await expect(store.readStream(stream(), { limit: 0 })).rejects.toBeInstanceOf(RangeError);
-        await expect(store.readAll({ limit: LIMITS.maxReadCount + 1 })).rejects.toBeInstanceOf(RangeError);
+        await expect(store.readStream(stream(), { limit: 0 })).rejects.toBeInstanceOf(InvalidArgument);
+        await expect(store.readStream(stream(), { from: -1 })).rejects.toBeInstanceOf(InvalidArgument);
+        await expect(store.readAll({ limit: LIMITS.maxReadCount + 1 })).rejects.toBeInstanceOf(InvalidArgument);
+        for (const from of [
+          '',
+          'nonsense',
+          '0000000000000000-ffffffffffffffff',
+          '0000000000000000-00000000000000000',
+        ]) {
+          await expect(store.readAll({ from: from as Checkpoint })).rejects.toBeInstanceOf(InvalidArgument);
+        }
+        await expect(store.setStreamMetadata(stream(), { maxAgeSeconds: 1e12 })).rejects.toBeInstanceOf(
+          InvalidArgument,
+        );
       });
     });
 
@@ -282,7 +301,7 @@ export function describeEventStoreContract(
           5, 4, 3,
         ]);
         expect(await store.getStreamInfo(id)).toEqual({ revision: 5, deleted: false, metadata: { truncateBefore: 3 } });
-        await expect(store.setStreamMetadata(id, { maxCount: 0 })).rejects.toBeInstanceOf(RangeError);
+        await expect(store.setStreamMetadata(id, { maxCount: 0 })).rejects.toBeInstanceOf(InvalidArgument);
       });
 
       it('maxAgeSeconds hides events older than the age', async () => {

@@ -2,7 +2,8 @@
  * Input checks every adapter applies before it writes anything, so a bad append fails
  * the same way on each store and nothing is half-written.
  */
-import { InvalidAppend } from './errors.js';
+import { InvalidAppend, InvalidArgument } from './errors.js';
+import { isCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { ExpectedRevision, NewEvent, ReadStreamOptions } from './types.js';
 
 /** Documented limits (README "Limits"). */
@@ -14,6 +15,9 @@ export const LIMITS = {
   maxStreamIdLength: 200,
   maxEventTypeLength: 100,
   maxReadCount: 10_000,
+  maxSchemaVersion: 1_000_000,
+  /** Retention by age: at most about a hundred years. */
+  maxAgeSeconds: 100 * 365 * 24 * 3600,
   defaultReadCount: 1_000,
 } as const;
 
@@ -21,6 +25,8 @@ export const LIMITS = {
 const STREAM_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 const EVENT_TYPE = /^[A-Za-z][A-Za-z0-9_.]*$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** `\u0000` preceded by an even number of backslashes: an escaped U+0000, not the text. */
+const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 const REQUIRED_METADATA = ['actorId', 'correlationId', 'causationId', 'occurredAt'] as const;
 
 export function assertStreamId(streamId: unknown): asserts streamId is string {
@@ -91,8 +97,13 @@ function assertEvent(candidate: unknown, index: number): NewEvent {
   if (typeof e.type !== 'string' || e.type.length > LIMITS.maxEventTypeLength || !EVENT_TYPE.test(e.type)) {
     throw new InvalidAppend(`${at}.type must be an identifier of at most ${LIMITS.maxEventTypeLength} characters`);
   }
-  if (typeof e.schemaVersion !== 'number' || !Number.isInteger(e.schemaVersion) || e.schemaVersion < 1) {
-    throw new InvalidAppend(`${at}.schemaVersion must be an integer >= 1`);
+  if (
+    typeof e.schemaVersion !== 'number' ||
+    !Number.isInteger(e.schemaVersion) ||
+    e.schemaVersion < 1 ||
+    e.schemaVersion > LIMITS.maxSchemaVersion
+  ) {
+    throw new InvalidAppend(`${at}.schemaVersion must be an integer from 1 to ${LIMITS.maxSchemaVersion}`);
   }
   if (e.data === undefined) throw new InvalidAppend(`${at}.data is missing`);
   const metadata = e.metadata;
@@ -118,22 +129,31 @@ function serialize(value: unknown, at: string): string {
     throw new InvalidAppend(`${at} is not serializable as JSON: ${(error as Error).message}`);
   }
   if (json === undefined) throw new InvalidAppend(`${at} is not serializable as JSON`);
-  // PostgreSQL's json/jsonb cannot hold U+0000; refuse it here rather than fail mid-write.
-  if (json.includes('\\u0000')) throw new InvalidAppend(`${at} contains a NUL character`);
+  // PostgreSQL cannot store U+0000 in text; refuse it here rather than fail mid-write.
+  // (JSON writes it as \u0000; the text "\u0000" itself is \\u0000 and is fine.)
+  if (ESCAPED_NUL.test(json)) throw new InvalidAppend(`${at} contains a NUL character (U+0000)`);
   return json;
 }
 
 export function readLimit(limit: number | undefined): number {
   if (limit === undefined) return LIMITS.defaultReadCount;
   if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.maxReadCount) {
-    throw new RangeError(`limit must be an integer from 1 to ${LIMITS.maxReadCount}`);
+    throw new InvalidArgument(`limit must be an integer from 1 to ${LIMITS.maxReadCount}`);
   }
   return limit;
+}
+
+/** A checkpoint given to a read: well formed, and within what the stores can hold. */
+export function assertReadCheckpoint(value: unknown): asserts value is Checkpoint {
+  // The second half must fit a signed 64-bit integer (PostgreSQL bigint).
+  if (!isCheckpoint(value) || value.charAt(17) > '7') {
+    throw new InvalidArgument(`not a checkpoint: ${JSON.stringify(String(value).slice(0, 64))}`);
+  }
 }
 
 export function assertReadStreamOptions(options: ReadStreamOptions): void {
   const { from } = options;
   if (from !== undefined && from !== 'start' && from !== 'end' && !(Number.isSafeInteger(from) && from >= 0)) {
-    throw new RangeError(`from must be a revision >= 0, 'start' or 'end'`);
+    throw new InvalidArgument(`from must be a revision >= 0, 'start' or 'end'`);
   }
 }

@@ -9,7 +9,13 @@
 import type pg from 'pg';
 import { createPool, isTransientPgError, runMigrations, withClient } from '@herald/database';
 import { encodeCheckpoint, decodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
-import { DuplicateEventId, EventStoreUnavailable, StreamNotFound, WrongExpectedRevision } from '../errors.js';
+import {
+  DuplicateEventId,
+  EventStoreUnavailable,
+  InvalidArgument,
+  StreamNotFound,
+  WrongExpectedRevision,
+} from '../errors.js';
 import type {
   AppendResult,
   EventFilter,
@@ -26,7 +32,9 @@ import type {
 } from '../types.js';
 import {
   assertExpectedRevision,
+  assertReadCheckpoint,
   assertReadStreamOptions,
+  LIMITS,
   assertStreamId,
   readLimit,
   validateAppend,
@@ -524,10 +532,15 @@ export class PostgresEventStore implements EventStore {
 
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
     assertStreamId(streamId);
-    for (const key of ['maxAgeSeconds', 'maxCount', 'truncateBefore'] as const) {
-      const value = metadata[key];
-      if (value !== undefined && !(Number.isSafeInteger(value) && value >= (key === 'truncateBefore' ? 0 : 1))) {
-        throw new RangeError(`${key} must be a positive integer`);
+    const bounds = {
+      maxAgeSeconds: [1, LIMITS.maxAgeSeconds],
+      maxCount: [1, Number.MAX_SAFE_INTEGER],
+      truncateBefore: [0, Number.MAX_SAFE_INTEGER],
+    } as const;
+    for (const [key, [min, max]] of Object.entries(bounds)) {
+      const value = metadata[key as keyof StreamMetadata];
+      if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+        throw new InvalidArgument(`${key} must be an integer from ${min} to ${max}`);
       }
     }
     await this.guard(() =>
@@ -576,6 +589,7 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
     const from = options.from ?? START;
+    assertReadCheckpoint(from);
     const limit = readLimit(options.limit);
     const [tx, pos] = decodeCheckpoint(from);
     const { clause, params } = filterClause(options.filter, 4);
@@ -629,6 +643,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async countEventsAfter(checkpoint: Checkpoint, max: number): Promise<number> {
+    assertReadCheckpoint(checkpoint);
     const [tx, pos] = decodeCheckpoint(checkpoint);
     return this.guard(async () => {
       const { rows } = await this.pool.query<{ n: number }>(
