@@ -162,6 +162,33 @@ export function describeEventStoreContract(
         expect((await store.readStream(id)).length).toBe(1);
       });
 
+      it('refuses a retry that differs from the original (order, place), also when they race', async () => {
+        const id = stream();
+        const [a, b] = [event('A'), event('B')];
+        const first = await store.append(id, [a, b], 'no_stream');
+        const [same, reordered, elsewhere] = await Promise.allSettled([
+          store.append(id, [a, b], 'no_stream'),
+          store.append(id, [b, a], 'no_stream'),
+          store.append(id, [a, b], 5),
+        ]);
+        expect(same).toEqual({ status: 'fulfilled', value: first });
+        expect(reordered.status === 'rejected' && reordered.reason).toBeInstanceOf(DuplicateEventId);
+        expect(elsewhere.status === 'rejected' && elsewhere.reason).toBeInstanceOf(WrongExpectedRevision);
+        // Racing: the same events in two orders; whichever lands first wins, the other is refused.
+        const racing = stream();
+        const [c, d] = [event('C'), event('D')];
+        const results = await Promise.allSettled([
+          store.append(racing, [c, d], 'any'),
+          store.append(racing, [d, c], 'any'),
+        ]);
+        const won = results.findIndex((r) => r.status === 'fulfilled');
+        const lost = results.find((r) => r.status === 'rejected');
+        expect(won).toBeGreaterThanOrEqual(0);
+        expect(lost?.status === 'rejected' && lost.reason).toBeInstanceOf(DuplicateEventId);
+        const order = won === 0 ? [c, d] : [d, c];
+        expect((await store.readStream(racing)).map((e) => e.eventId)).toEqual(order.map((e) => e.eventId));
+      });
+
       it('refuses an event id already recorded in another stream or another place', async () => {
         const a = stream();
         const b = stream();

@@ -62,6 +62,8 @@ export interface PostgresEventStoreOptions {
 interface PendingAppend {
   readonly streamId: string;
   readonly events: readonly SerializedEvent[];
+  /** Serialized size, for the queue and batch limits. */
+  readonly bytes: number;
   readonly expected: ExpectedRevision;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
@@ -69,10 +71,21 @@ interface PendingAppend {
 
 /** What the group commit decided for one append of a batch. */
 type Outcome =
-  | { kind: 'write'; firstRow: number; lastRevision: number }
+  /** Written in this batch (or a retry of events written earlier in it): the result is its last row's. */
+  | { kind: 'row'; row: number }
+  /** A retry of events an earlier transaction recorded. */
   | { kind: 'done'; result: AppendResult }
-  | { kind: 'sameAs'; index: number }
   | { kind: 'fail'; error: Error };
+
+/** An event id of an append that is already recorded, in the database or this batch. */
+interface Found {
+  streamId: string;
+  revision: number;
+  /** Recorded by an earlier transaction. */
+  recorded?: RecordedRow;
+  /** Written earlier in this batch: its row. */
+  row?: number;
+}
 
 interface StreamRow {
   stream_id: string;
@@ -110,6 +123,12 @@ const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_i
 
 const MAX_BATCH_RETRIES = 5;
 
+/** Appends waiting for a write transaction, in serialized bytes, before new ones are refused. */
+const MAX_QUEUED_BYTES = 256 * 1024 * 1024;
+
+/** Serialized events in one write transaction at most (one append may exceed it alone). */
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
 /** Streams whose revision an event store instance remembers (about 100 bytes each). */
 const MAX_KNOWN_REVISIONS = 100_000;
 
@@ -123,6 +142,7 @@ export class PostgresEventStore implements EventStore {
   private readonly maxConcurrentBatches: number;
   private readonly maxBatchEvents: number;
   private readonly queue: PendingAppend[] = [];
+  private queuedBytes = 0;
   private batchesInFlight = 0;
   private drainScheduled = false;
   private closed = false;
@@ -138,7 +158,11 @@ export class PostgresEventStore implements EventStore {
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
       applicationName: options.applicationName ?? 'herald-event-store',
-      onError: (error) => options.onError?.(error),
+      onError: (error) => {
+        // A connection broke: the server may have changed (failover, restore).
+        this.knownRevisions.clear();
+        options.onError?.(error);
+      },
     });
     this.notifier = new Notifier(options.connectionString);
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
@@ -149,6 +173,20 @@ export class PostgresEventStore implements EventStore {
   /** Creates or upgrades the schema. */
   async migrate(): Promise<void> {
     await this.guard(() => runMigrations(this.pool, EVENT_STORE_MIGRATIONS));
+    // Global order relies on transaction ids growing. A dump restored into a new cluster
+    // can hold ids above the new cluster's counter: new events would then sort before
+    // checkpoints followers already passed, and be missed.
+    const { rows } = await this.guard(() =>
+      this.pool.query<{ behind: boolean }>(
+        `SELECT coalesce((SELECT max(tx_id) FROM herald_events) >= pg_snapshot_xmax(pg_current_snapshot()), false) AS behind`,
+      ),
+    );
+    if (rows[0]?.behind) {
+      throw new Error(
+        'the event log holds transaction ids ahead of this PostgreSQL cluster (was it restored from a dump?): ' +
+          'new events would be invisible to followers. Upgrade clusters with pg_upgrade, not dump and restore.',
+      );
+    }
   }
 
   // ---------------------------------------------------------------- writes
@@ -160,8 +198,15 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     const serialized = validateAppend(streamId, events, expectedRevision);
     if (this.closed) throw new EventStoreUnavailable('the event store is closed');
+    let bytes = 0;
+    for (const e of serialized) bytes += e.data.length + e.metadata.length;
+    // Back-pressure: when the database cannot keep up, say so rather than queue without bound.
+    if (this.queuedBytes + bytes > MAX_QUEUED_BYTES) {
+      throw new EventStoreUnavailable('the event store is overloaded (too many appends waiting); retry later');
+    }
+    this.queuedBytes += bytes;
     return await new Promise((resolve, reject) => {
-      this.queue.push({ streamId, events: serialized, expected: expectedRevision, resolve, reject });
+      this.queue.push({ streamId, events: serialized, bytes, expected: expectedRevision, resolve, reject });
       this.scheduleDrain();
     });
   }
@@ -205,12 +250,16 @@ export class PostgresEventStore implements EventStore {
     const limit = Math.min(this.maxBatchEvents, Math.max(1, share));
     const batch: PendingAppend[] = [];
     let events = 0;
+    let bytes = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (batch.length > 0 && events + next.events.length > limit) break;
+      const full = events + next.events.length > limit || bytes + next.bytes > MAX_BATCH_BYTES;
+      if (batch.length > 0 && full) break;
       batch.push(this.queue.shift()!);
       events += next.events.length;
+      bytes += next.bytes;
     }
+    this.queuedBytes -= bytes;
     return batch;
   }
 
@@ -297,33 +346,20 @@ export class PostgresEventStore implements EventStore {
         data: [] as string[],
         metadata: [] as string[],
       };
-      // Event ids written earlier in this batch: id -> index of the append that wrote it.
+      // Event ids written earlier in this batch: id -> its row.
       const inBatch = new Map<string, number>();
 
-      for (const [index, pending] of batch.entries()) {
+      for (const pending of batch) {
         const stream = streams.get(pending.streamId)!;
         const ids = pending.events.map((e) => e.event.eventId.toLowerCase());
-        const earlier = ids.map((id) => inBatch.get(id));
-        if (earlier.some((i) => i !== undefined)) {
-          const first = earlier[0];
-          const same =
-            first !== undefined &&
-            earlier.every((i) => i === first) &&
-            batch[first]!.streamId === pending.streamId &&
-            outcomes[first]?.kind === 'write' &&
-            batch[first]!.events.length === ids.length;
-          outcomes.push(
-            same
-              ? { kind: 'sameAs', index: first }
-              : {
-                  kind: 'fail',
-                  error: new DuplicateEventId(ids[earlier.findIndex((i) => i !== undefined)]!, pending.streamId),
-                },
-          );
-          continue;
-        }
-        const found = ids.map((id) => recorded.get(id));
-        if (found.some((r) => r !== undefined)) {
+        // Already recorded (a retry), by an earlier transaction or earlier in this batch.
+        const found = ids.map((id): Found | undefined => {
+          const row = inBatch.get(id);
+          if (row !== undefined) return { streamId: rows.stream[row]!, revision: rows.revision[row]!, row };
+          const r = recorded.get(id);
+          return r && { streamId: r.stream_id, revision: Number(r.stream_revision), recorded: r };
+        });
+        if (found.some((f) => f !== undefined)) {
           outcomes.push(idempotentOutcome(pending, found, stream.revision));
           continue;
         }
@@ -339,7 +375,6 @@ export class PostgresEventStore implements EventStore {
           });
           continue;
         }
-        const firstRow = rows.id.length;
         for (const [i, e] of pending.events.entries()) {
           rows.stream.push(pending.streamId);
           rows.revision.push(stream.revision + 1 + i);
@@ -347,11 +382,11 @@ export class PostgresEventStore implements EventStore {
           rows.type.push(e.event.type);
           rows.version.push(e.event.schemaVersion);
           rows.data.push(e.data);
+          inBatch.set(ids[i]!, rows.id.length - 1);
           rows.metadata.push(e.metadata);
-          inBatch.set(ids[i]!, index);
         }
         stream.revision += pending.events.length;
-        outcomes.push({ kind: 'write', firstRow, lastRevision: stream.revision });
+        outcomes.push({ kind: 'row', row: rows.id.length - 1 });
       }
 
       let positions: { tx: string; pos: string }[] = [];
@@ -379,23 +414,17 @@ export class PostgresEventStore implements EventStore {
       if (rows.id.length > 0) this.notifier.publish(this.pool);
 
       return () => {
-        const results: (AppendResult | undefined)[] = [];
         for (const [index, outcome] of outcomes.entries()) {
           const pending = batch[index]!;
           switch (outcome.kind) {
-            case 'write': {
-              const last = positions[outcome.firstRow + pending.events.length - 1]!;
-              results[index] = {
-                nextExpectedRevision: outcome.lastRevision,
-                checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)),
-              };
-              pending.resolve(results[index]);
+            case 'row': {
+              const at = positions[outcome.row]!;
+              pending.resolve({
+                nextExpectedRevision: rows.revision[outcome.row]!,
+                checkpoint: encodeCheckpoint(BigInt(at.tx), BigInt(at.pos)),
+              });
               break;
             }
-            case 'sameAs':
-              results[index] = results[outcome.index];
-              pending.resolve(results[index]!);
-              break;
             case 'done':
               pending.resolve(outcome.result);
               break;
@@ -412,19 +441,13 @@ export class PostgresEventStore implements EventStore {
       throw error;
     }
 
-    function idempotentOutcome(
-      pending: PendingAppend,
-      found: ({ stream_id: string; stream_revision: string; tx: string; pos: string } | undefined)[],
-      currentRevision: number,
-    ): Outcome {
+    /** A retry: the same events at the same place succeed with the first result. */
+    function idempotentOutcome(pending: PendingAppend, found: (Found | undefined)[], currentRevision: number): Outcome {
       const first = found[0];
-      const firstRevision = first ? Number(first.stream_revision) : -1;
+      const firstRevision = first ? first.revision : -1;
       const inPlace =
         first !== undefined &&
-        found.every(
-          (r, i) =>
-            r !== undefined && r.stream_id === pending.streamId && Number(r.stream_revision) === firstRevision + i,
-        );
+        found.every((f, i) => f !== undefined && f.streamId === pending.streamId && f.revision === firstRevision + i);
       const atExpected =
         pending.expected === 'any' || pending.expected === 'stream_exists'
           ? true
@@ -433,13 +456,15 @@ export class PostgresEventStore implements EventStore {
             : firstRevision === pending.expected + 1;
       if (inPlace && atExpected) {
         const last = found[found.length - 1]!;
-        return {
-          kind: 'done',
-          result: {
-            nextExpectedRevision: Number(last.stream_revision),
-            checkpoint: encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)),
-          },
-        };
+        return last.recorded
+          ? {
+              kind: 'done',
+              result: {
+                nextExpectedRevision: last.revision,
+                checkpoint: encodeCheckpoint(BigInt(last.recorded.tx), BigInt(last.recorded.pos)),
+              },
+            }
+          : { kind: 'row', row: last.row! };
       }
       if (inPlace) {
         return {
@@ -451,8 +476,7 @@ export class PostgresEventStore implements EventStore {
           ),
         };
       }
-      const clash = found.find((r) => r !== undefined)!;
-      const index = found.indexOf(clash);
+      const index = found.findIndex((f) => f !== undefined);
       return { kind: 'fail', error: new DuplicateEventId(pending.events[index]!.event.eventId, pending.streamId) };
     }
   }
