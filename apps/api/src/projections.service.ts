@@ -9,7 +9,8 @@ import { JsonLogger } from '@herald/nest';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE, PROJECTIONS } from './tokens.js';
 
-export interface ProjectionHealth extends ProjectionStatus {
+/** What /health tells anyone about a projection; errors and parked events go to the log. */
+export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state' | 'checkpoint'> {
   /** Events in the log after this projection's checkpoint (counted up to 100,000). */
   readonly lag: number | null;
 }
@@ -43,10 +44,10 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
 
   async health(): Promise<ProjectionHealth[]> {
     return Promise.all(
-      this.runners.map(async (runner) => ({
-        ...runner.status(),
-        lag: await runner.lag().catch(() => null),
-      })),
+      this.runners.map(async (runner) => {
+        const { name, state, checkpoint } = runner.status();
+        return { name, state, checkpoint, lag: await runner.lag().catch(() => null) };
+      }),
     );
   }
 }

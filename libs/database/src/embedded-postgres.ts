@@ -72,6 +72,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         // sender the receiver's share of the TCP stack. TCP stays open for psql and tools.
         '-c',
         `unix_socket_directories=${socketDir ?? ''}`,
+        // Failed statements are not copied into the server log: they can carry message text.
+        '-c',
+        'log_min_error_statement=panic',
         '-c',
         'max_connections=300',
         '-c',
@@ -95,7 +98,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       onError: (error: unknown) => options.onLog?.(String(error)),
     });
     try {
-      if (!existsSync(join(clusterDir, 'PG_VERSION'))) await pg.initialise();
+      if (!existsSync(join(clusterDir, 'PG_VERSION'))) await initialisePrivately(pg, dataDir);
       await pg.start();
       await ensureDatabase(pg);
       return {
@@ -118,6 +121,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   }
   throw new EmbeddedPostgresError(`Embedded PostgreSQL found no free port: ${describe(lastError)}`);
+}
+
+/**
+ * initdb reads the superuser password from a file the library writes to the temp
+ * directory, where other users could read it. Point the temp directory at Herald's data
+ * directory for the while: it cannot be listed by others (0700, or 0711 as root so that
+ * the postgres user can pass through it).
+ */
+async function initialisePrivately(pg: EmbeddedPostgres, dataDir: string): Promise<void> {
+  const tmp = process.env.TMPDIR;
+  process.env.TMPDIR = dataDir;
+  try {
+    await pg.initialise();
+  } finally {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  }
 }
 
 async function ensureDatabase(pg: EmbeddedPostgres): Promise<void> {

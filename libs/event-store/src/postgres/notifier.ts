@@ -17,9 +17,16 @@ export class Notifier {
 
   constructor(private readonly connectionString: string) {}
 
-  /** Resolves on the next notification, after `timeoutMs`, or when `signal` aborts. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /** Counts notifications, so a waiter can tell whether one came since it last looked. */
+  generation = 0;
+
+  /**
+   * Resolves on the next notification (at once if one came after `since`, a `generation`
+   * read earlier), after `timeoutMs`, or when `signal` aborts.
+   */
+  wait(timeoutMs: number, signal?: AbortSignal, since = this.generation): Promise<void> {
     this.ensureListening();
+    if (this.generation !== since || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -102,6 +109,7 @@ export class Notifier {
   }
 
   private wakeAll(): void {
+    this.generation++;
     for (const wake of [...this.waiters]) wake();
   }
 }

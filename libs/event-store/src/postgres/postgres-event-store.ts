@@ -123,6 +123,9 @@ const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_i
 
 const MAX_BATCH_RETRIES = 5;
 
+/** How soon a follower first looks again when committed events wait behind a running transaction. */
+const HELD_RECHECK_MS = 5;
+
 /** Appends waiting for a write transaction, in serialized bytes, before new ones are refused. */
 const MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 
@@ -612,6 +615,11 @@ export class PostgresEventStore implements EventStore {
   // ---------------------------------------------------------------- global log
 
   async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
+    return (await this.readPage(options)).page;
+  }
+
+  /** A page of the log, and whether committed events wait behind the visibility horizon. */
+  private async readPage(options: ReadAllOptions): Promise<{ page: ReadAllPage; held: boolean }> {
     const from = options.from ?? START;
     assertReadCheckpoint(from);
     const limit = readLimit(options.limit);
@@ -620,12 +628,14 @@ export class PostgresEventStore implements EventStore {
     return this.guard(async () => {
       // Only rows of transactions older than the oldest one still running are final:
       // nothing can later commit behind them.
-      const result = await this.pool.query<EventRow & { horizon: string }>(
+      const result = await this.pool.query<EventRow & { horizon: string; held: boolean }>(
         `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-         SELECT h.xmin::text AS horizon, e.* FROM h LEFT JOIN LATERAL (
-           SELECT ${EVENT_COLUMNS} FROM herald_events
-            WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.xmin ${clause}
-            ORDER BY tx_id, global_position LIMIT $3) e ON true`,
+         SELECT h.xmin::text AS horizon,
+                EXISTS (SELECT 1 FROM herald_events WHERE tx_id >= h.xmin) AS held, e.*
+           FROM h LEFT JOIN LATERAL (
+             SELECT ${EVENT_COLUMNS} FROM herald_events
+              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.xmin ${clause}
+              ORDER BY tx_id, global_position LIMIT $3) e ON true`,
         [tx.toString(), pos.toString(), limit, ...params],
       );
       const rows = result.rows;
@@ -637,7 +647,7 @@ export class PostgresEventStore implements EventStore {
         events.length < limit && horizon > 0n
           ? maxCheckpoint(last, encodeCheckpoint(horizon - 1n, (1n << 63n) - 1n))
           : last;
-      return { events, checkpoint };
+      return { page: { events, checkpoint }, held: rows[0]!.held };
     });
   }
 
@@ -645,13 +655,26 @@ export class PostgresEventStore implements EventStore {
     const limit = readLimit(options.limit);
     let from = options.from ?? START;
     const { signal } = options;
+    let heldWait = 0;
     while (!signal?.aborted && !this.closed) {
-      const page = await this.readAll({ from, limit, ...(options.filter ? { filter: options.filter } : {}) });
+      // A notification that arrives while we read is not lost: the wait below sees it.
+      const notified = this.notifier.generation;
+      const { page, held } = await this.readPage({
+        from,
+        limit,
+        ...(options.filter ? { filter: options.filter } : {}),
+      });
       if (page.events.length > 0 || page.checkpoint !== from) {
         from = page.checkpoint;
         yield page;
       }
-      if (page.events.length < limit) await this.notifier.wait(this.pollIntervalMs, signal);
+      if (page.events.length < limit) {
+        // Committed events wait behind a transaction still running (any writer's, a
+        // projection's): look again soon rather than at the next poll, backing off while
+        // that transaction lasts.
+        heldWait = held ? Math.min(this.pollIntervalMs, heldWait === 0 ? HELD_RECHECK_MS : heldWait * 2) : 0;
+        await this.notifier.wait(held ? heldWait : this.pollIntervalMs, signal, notified);
+      }
     }
   }
 
