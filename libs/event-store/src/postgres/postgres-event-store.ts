@@ -629,9 +629,13 @@ export class PostgresEventStore implements EventStore {
       // Only rows of transactions older than the oldest one still running are final:
       // nothing can later commit behind them.
       const result = await this.pool.query<EventRow & { horizon: string; held: boolean }>(
-        `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-         SELECT h.xmin::text AS horizon,
-                EXISTS (SELECT 1 FROM herald_events WHERE tx_id >= h.xmin) AS held, e.*
+        `WITH h AS MATERIALIZED (
+           SELECT x.xmin,
+                  -- the newest row's transaction, found at the end of the index (an EXISTS
+                  -- on tx_id >= xmin gets planned as a scan of the whole table)
+                  coalesce((SELECT tx_id FROM herald_events ORDER BY tx_id DESC LIMIT 1) >= x.xmin, false) AS held
+             FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) AS x)
+         SELECT h.xmin::text AS horizon, h.held, e.*
            FROM h LEFT JOIN LATERAL (
              SELECT ${EVENT_COLUMNS} FROM herald_events
               WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.xmin ${clause}
