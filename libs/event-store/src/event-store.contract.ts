@@ -3,6 +3,7 @@
  * file calls `describeEventStoreContract` with a harness; an adapter whose server is not
  * available passes `skipReason`, and the suite is reported as skipped with it.
  */
+import { eventually, range, testEvent as event } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCheckpoints, START, type Checkpoint } from './checkpoint.js';
@@ -381,7 +382,7 @@ export function describeEventStoreContract(
             if (seen.length === 3) controller.abort();
           }
         })();
-        await waitFor(() => seen.length >= 1);
+        await eventually(() => seen.length >= 1);
         await store.append(`${cat}1`, [event('Live1')], 0);
         await store.append(`${cat}2`, [event('Live2')], 'no_stream');
         await done;
@@ -465,7 +466,7 @@ export function describeEventStoreContract(
             await Promise.all(range(4).map(lane));
           }),
         );
-        await waitFor(() => seen.length >= committed.size, 30_000);
+        await eventually(() => seen.length >= committed.size, 30_000);
         controller.abort();
         await following;
 
@@ -498,35 +499,8 @@ export function describeEventStoreContract(
 
 // ------------------------------------------------------------------ helpers
 
-let clock = Date.parse('2026-01-01T00:00:00Z');
-
-export function event(type: string, data: Record<string, unknown> = {}): NewEvent {
-  return {
-    eventId: randomUUID(),
-    type,
-    schemaVersion: 1,
-    data,
-    metadata: {
-      actorId: 'user-1',
-      correlationId: randomUUID(),
-      causationId: randomUUID(),
-      occurredAt: new Date(clock++).toISOString(),
-    },
-  };
-}
-
-const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
-
 function assertOrdered(events: readonly RecordedEvent[]): void {
   for (let i = 1; i < events.length; i++) {
     expect(compareCheckpoints(events[i - 1]!.globalPosition, events[i]!.globalPosition)).toBe(-1);
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
   }
 }

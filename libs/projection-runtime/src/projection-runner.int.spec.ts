@@ -1,7 +1,6 @@
 import { migrateDatabase } from '@herald/database';
-import { PostgresEventStore, type NewEvent, type RecordedEvent } from '@herald/event-store';
-import { testDatabaseUrl, uniqueId } from '@herald/testing';
-import { randomUUID } from 'node:crypto';
+import { PostgresEventStore, type RecordedEvent } from '@herald/event-store';
+import { eventually, range, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import type { DataSource, EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadModelDataSource } from './data-source.js';
@@ -172,11 +171,11 @@ describe('projection runner', () => {
     const a = runner(projection, 5);
     const b = runner(projection, 5);
     a.start();
-    await waitUntil(() => a.status().state === 'running');
+    await eventually(() => a.status().state === 'running');
     b.start();
     const last = await write(prefix, 4, 10);
     expect(await a.waitFor(last as never, 10_000)).toBe(true);
-    await waitUntil(() => b.status().state === 'standby');
+    await eventually(() => b.status().state === 'standby');
     expect(await counts(t)).toEqual(expected(prefix, 4, 10));
     await a.stop();
     const more = await write(`${prefix}x`, 2, 3);
@@ -202,7 +201,7 @@ describe('projection runner', () => {
     runners.push(r);
     const last = (await store.append(`${prefix}0`, [event('Counted')], 'no_stream')).checkpoint;
     r.start();
-    await waitUntil(() => failures > 0);
+    await eventually(() => failures > 0);
     await r.stop();
     const letters = await dataSource.query<unknown[]>(
       'SELECT 1 FROM herald_projection_dead_letters WHERE projection = $1',
@@ -230,7 +229,7 @@ describe('projection runner', () => {
     await store.append(`${prefix}0`, [poison], 1);
     const last = (await store.append(`${prefix}0`, [event('Counted')], 2)).checkpoint;
     r.start();
-    await waitUntil(() => r.status().state === 'stopped');
+    await eventually(() => r.status().state === 'stopped');
     const status = r.status();
     expect(status.parked).toMatchObject({
       eventId: poison.eventId,
@@ -256,28 +255,3 @@ describe('projection runner', () => {
     expect(await resolveParkedEvent(dataSource, projection.name, 'skip')).toBe(false);
   });
 });
-
-function event(type: string): NewEvent {
-  return {
-    eventId: randomUUID(),
-    type,
-    schemaVersion: 1,
-    data: {},
-    metadata: {
-      actorId: 'u',
-      correlationId: randomUUID(),
-      causationId: randomUUID(),
-      occurredAt: new Date(0).toISOString(),
-    },
-  };
-}
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

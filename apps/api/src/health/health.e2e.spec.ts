@@ -1,11 +1,10 @@
 import { loadConfig } from '@herald/config';
 import { startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
-import { EventStoreUnavailable, PostgresEventStore, type NewEvent } from '@herald/event-store';
+import { EventStoreUnavailable, PostgresEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import type { Projection } from '@herald/projection-runtime';
-import { testDatabaseUrl, uniqueId } from '@herald/testing';
+import { eventually, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,32 +25,9 @@ function countingProjection(prefix: string, seen: string[]): Projection {
   };
 }
 
-function event(): NewEvent {
-  return {
-    eventId: randomUUID(),
-    type: 'Pinged',
-    schemaVersion: 1,
-    data: {},
-    metadata: {
-      actorId: 'u',
-      correlationId: randomUUID(),
-      causationId: randomUUID(),
-      occurredAt: new Date(0).toISOString(),
-    },
-  };
-}
-
 async function health(app: NestFastifyApplication): Promise<{ status: number; body: HealthReport }> {
   const response = await app.inject({ method: 'GET', url: '/health' });
   return { status: response.statusCode, body: response.json<HealthReport>() };
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('GET /health and errors (API on PostgreSQL)', () => {
@@ -74,9 +50,9 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     });
     apps.push(app);
     const store = new PostgresEventStore({ connectionString: url });
-    const { checkpoint } = await store.append(`${prefix}1`, [event(), event()], 'no_stream');
+    const { checkpoint } = await store.append(`${prefix}1`, [event('Pinged'), event('Pinged')], 'no_stream');
     await store.close();
-    await eventually(() => Promise.resolve(seen.length === 2));
+    await eventually(() => seen.length === 2);
     const { status, body } = await health(app);
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
@@ -127,10 +103,10 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     expect((await health(app)).status).toBe(200);
 
     const writer = new PostgresEventStore({ connectionString: server.url });
-    await writer.append(`${prefix}w`, [event()], 'no_stream');
+    await writer.append(`${prefix}w`, [event('Pinged')], 'no_stream');
     await server.stop();
     // A write while the database is away fails with a typed, retryable error.
-    await expect(writer.append(`${prefix}w`, [event()], 0)).rejects.toBeInstanceOf(EventStoreUnavailable);
+    await expect(writer.append(`${prefix}w`, [event('Pinged')], 0)).rejects.toBeInstanceOf(EventStoreUnavailable);
     const down = await health(app);
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: 'down', database: { status: 'down' }, eventStore: { status: 'down' } });
@@ -139,10 +115,10 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     servers.push(server);
     await eventually(async () => (await health(app)).status === 200);
     // The same store writes again once the database is back, and the projection follows.
-    expect((await writer.append(`${prefix}w`, [event()], 0)).nextExpectedRevision).toBe(1);
-    await writer.append(`${prefix}1`, [event()], 'no_stream');
+    expect((await writer.append(`${prefix}w`, [event('Pinged')], 0)).nextExpectedRevision).toBe(1);
+    await writer.append(`${prefix}1`, [event('Pinged')], 'no_stream');
     await writer.close();
-    await eventually(() => Promise.resolve(seen.length === 3));
+    await eventually(() => seen.length === 3);
     expect((await health(app)).body.projections[0]).toMatchObject({ state: 'running' });
   });
 });

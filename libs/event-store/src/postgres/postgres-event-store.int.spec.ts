@@ -1,8 +1,8 @@
-import { testDatabaseUrl, uniqueId } from '@herald/testing';
+import { testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { EventStoreUnavailable, StreamNotFound } from '../errors.js';
-import { describeEventStoreContract, event } from '../event-store.contract.js';
+import { describeEventStoreContract } from '../event-store.contract.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 
 describeEventStoreContract('PostgreSQL', () => {
