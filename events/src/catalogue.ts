@@ -1,0 +1,159 @@
+/**
+ * The catalogue: every event type Herald writes, and the one way to read a stored event
+ * (`readEvent`): upcast to the newest version, then check it against the schema. Readers
+ * (projections, the Kafka relay, audit) only ever see the newest shape.
+ */
+import { z } from 'zod';
+import { CATEGORIES, type Category, type EventData, type EventDefinition } from './define.js';
+import { UserRegistered } from './identity/user-registered.js';
+import { ProfileUpdated } from './identity/profile-updated.js';
+import { DirectConversationStarted } from './conversations/direct-conversation-started.js';
+import { GroupCreated } from './conversations/group-created.js';
+import { GroupRenamed } from './conversations/group-renamed.js';
+import { GroupDetailsChanged } from './conversations/group-details-changed.js';
+import { MemberInvited } from './conversations/member-invited.js';
+import { MemberJoined } from './conversations/member-joined.js';
+import { MemberLeft } from './conversations/member-left.js';
+import { MemberKicked } from './conversations/member-kicked.js';
+import { MemberRoleChanged } from './conversations/member-role-changed.js';
+import { ConversationMuteChanged } from './conversations/conversation-mute-changed.js';
+import { GroupDissolved } from './conversations/group-dissolved.js';
+import { MessageSent } from './messaging/message-sent.js';
+import { MessageEdited } from './messaging/message-edited.js';
+import { MessageDeleted } from './messaging/message-deleted.js';
+import { ReactionAdded } from './messaging/reaction-added.js';
+import { ReactionRemoved } from './messaging/reaction-removed.js';
+
+export const EVENTS = [
+  UserRegistered,
+  ProfileUpdated,
+  DirectConversationStarted,
+  GroupCreated,
+  GroupRenamed,
+  GroupDetailsChanged,
+  MemberInvited,
+  MemberJoined,
+  MemberLeft,
+  MemberKicked,
+  MemberRoleChanged,
+  ConversationMuteChanged,
+  GroupDissolved,
+  MessageSent,
+  MessageEdited,
+  MessageDeleted,
+  ReactionAdded,
+  ReactionRemoved,
+] as const;
+
+type Definitions = (typeof EVENTS)[number];
+export type EventType = Definitions['type'];
+
+/** Any catalogued event's type and payload, as a discriminated union on `type`. */
+export type CatalogueEvent = {
+  [D in Definitions as D['type']]: { readonly type: D['type']; readonly data: EventData<D> };
+}[EventType];
+
+const byType: ReadonlyMap<string, EventDefinition> = new Map(EVENTS.map((d) => [d.type, d]));
+if (byType.size !== EVENTS.length) throw new Error('two event definitions share a type');
+
+export function definitionOf(type: string): EventDefinition | undefined {
+  return byType.get(type);
+}
+
+/** The catalogue's categories and the stream id prefixes that belong to them. */
+export function categoryOfStream(streamId: string): Category | undefined {
+  return (Object.keys(CATEGORIES) as Category[]).find((c) => streamId.startsWith(CATEGORIES[c].streamPrefix));
+}
+
+export const STREAM_PREFIXES: readonly string[] = Object.values(CATEGORIES).map((c) => c.streamPrefix);
+
+/** Who, when and why: the metadata every event carries (extra keys are allowed and kept). */
+export const EventMetadataSchema = z
+  .looseObject({
+    actorId: z.string().min(1).max(200).meta({ description: 'Who caused the event: a user id, or `system`.' }),
+    correlationId: z.string().min(1).max(200).meta({ description: 'The request or workflow the event belongs to.' }),
+    causationId: z.string().min(1).max(200).meta({ description: 'The command or event that caused this one.' }),
+    occurredAt: z.iso.datetime({ offset: true }).meta({ description: 'When it was decided (domain clock).' }),
+    clientMessageId: z.string().max(200).optional().meta({ description: "The client's id for an idempotent send." }),
+    traceparent: z.string().max(200).optional().meta({ description: 'W3C trace context of the command.' }),
+  })
+  .meta({ description: 'Who, when and why.' });
+
+export type CatalogueErrorCode =
+  'EVENT.UNKNOWN_TYPE' | 'EVENT.UNKNOWN_VERSION' | 'EVENT.UNKNOWN_STREAM' | 'EVENT.INVALID';
+
+/** A stored event the catalogue cannot read: unknown type, a version newer than known, or a payload off its schema. */
+export class CatalogueError extends Error {
+  constructor(
+    readonly code: CatalogueErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CatalogueError';
+  }
+}
+
+export interface StoredEventShape {
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+  readonly metadata?: unknown;
+}
+
+export interface ReadEvent {
+  readonly definition: EventDefinition;
+  /** Always the definition's current version. */
+  readonly schemaVersion: number;
+  /**
+   * The payload in the newest shape. Validated, but not rewritten by the schema: fields a
+   * newer writer added are kept, so a copy (e.g. in Kafka) holds what the store holds.
+   */
+  readonly data: Record<string, unknown>;
+}
+
+/** Upcasts a stored event to its type's current version and validates it; throws CatalogueError. */
+export function readEvent(event: StoredEventShape): ReadEvent {
+  const definition = byType.get(event.type);
+  if (!definition) throw new CatalogueError('EVENT.UNKNOWN_TYPE', `unknown event type ${JSON.stringify(event.type)}`);
+  const version = event.schemaVersion;
+  if (!Number.isInteger(version) || version < 1 || version > definition.version) {
+    throw new CatalogueError(
+      'EVENT.UNKNOWN_VERSION',
+      `${definition.type} version ${version} is not known (current: ${definition.version})`,
+    );
+  }
+  if (!isRecord(event.data)) throw new CatalogueError('EVENT.INVALID', `${definition.type}: data is not an object`);
+  const data = upcast(definition, version, event.data);
+  const checked = definition.schema.safeParse(data);
+  if (!checked.success) {
+    throw new CatalogueError('EVENT.INVALID', `${definition.type} v${definition.version}: ${describe(checked.error)}`);
+  }
+  if (event.metadata !== undefined) {
+    const meta = EventMetadataSchema.safeParse(event.metadata);
+    if (!meta.success)
+      throw new CatalogueError('EVENT.INVALID', `${definition.type} metadata: ${describe(meta.error)}`);
+  }
+  return { definition, schemaVersion: definition.version, data };
+}
+
+/** Brings a payload of `version` up to the definition's current version, one upcaster at a time. */
+export function upcast(
+  definition: EventDefinition,
+  version: number,
+  data: Record<string, unknown>,
+): Record<string, unknown> {
+  let current = data;
+  for (let v = version; v < definition.version; v++) current = definition.upcasters[v - 1]!(current);
+  return current;
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

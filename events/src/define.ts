@@ -1,0 +1,65 @@
+/**
+ * How an event type is declared: its name, current version, stream category, runtime
+ * schema for the current version, and the upcasters that bring older stored payloads up
+ * to it. Plain TypeScript and zod only: integrations read this package.
+ */
+import { z } from 'zod';
+
+/** Stream categories: the stream id prefix and the topic family an event belongs to. */
+export const CATEGORIES = {
+  /** `user-<userId>`: a user's identity, profile and contacts. */
+  user: { streamPrefix: 'user-', topic: 'identity', description: 'Users, profiles, contacts and blocks.' },
+  /** `conversation-<conversationId>`: a conversation and its messages; the stream revision is the seq. */
+  conversation: {
+    streamPrefix: 'conversation-',
+    topic: 'conversations',
+    description: 'Direct and group conversations, membership and messages, in seq order.',
+  },
+} as const;
+
+export type Category = keyof typeof CATEGORIES;
+
+/** Turns the payload of version `n` into the payload of version `n + 1`. */
+export type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
+
+export interface EventDefinition<Type extends string = string, Schema extends z.ZodType = z.ZodType> {
+  readonly type: Type;
+  /** The current version; stored events of older versions are upcast to it on read. */
+  readonly version: number;
+  readonly category: Category;
+  /** What happened, for the catalogue page and the AsyncAPI document. */
+  readonly description: string;
+  /** The payload (`data`) of the current version. */
+  readonly schema: Schema;
+  /** `upcasters[n - 1]` turns version n into n + 1; so there are `version - 1` of them. */
+  readonly upcasters: readonly Upcaster[];
+}
+
+export function defineEvent<const Type extends string, Schema extends z.ZodType>(
+  definition: Omit<EventDefinition<Type, Schema>, 'upcasters'> & { readonly upcasters?: readonly Upcaster[] },
+): EventDefinition<Type, Schema> {
+  const upcasters = definition.upcasters ?? [];
+  if (!Number.isInteger(definition.version) || definition.version < 1) {
+    throw new Error(`${definition.type}: version must be a positive integer`);
+  }
+  if (upcasters.length !== definition.version - 1) {
+    throw new Error(`${definition.type}: version ${definition.version} needs ${definition.version - 1} upcaster(s)`);
+  }
+  return { ...definition, upcasters };
+}
+
+/** The payload type of an event definition. */
+export type EventData<D> = D extends EventDefinition<string, infer S> ? z.output<S> : never;
+
+/**
+ * Marks a field as personal data. Personal fields get the same treatment in every copy
+ * of an event (store, Kafka, exports): the crypto-shredding issue encrypts them at the
+ * source, so every copy holds the same ciphertext. The JSON Schemas carry `x-personal`.
+ */
+export function personal<S extends z.ZodType>(schema: S, description: string): S {
+  return schema.meta({ description, 'x-personal': true });
+}
+
+// Field types shared by event payloads.
+export const id = (description: string): z.ZodUUID => z.uuid().meta({ description });
+export const MAX_MESSAGE_TEXT = 16_384;
