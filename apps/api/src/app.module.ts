@@ -1,6 +1,6 @@
 /**
  * The API app: wires configuration, the event store, the read-model database and the
- * projection runners of this process. Built with `AppModule.forRoot` so tests can boot it
+ * followers of this process (projections, and the Kafka relay when KAFKA_BROKERS is set). Built with `AppModule.forRoot` so tests can boot it
  * against their own database and projections.
  */
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
@@ -10,10 +10,11 @@ import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, type EventStore } from '@herald/event-store';
 import { HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
+import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/relay';
 import { DataSource } from 'typeorm';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
-import { CONFIG, EVENT_STORE, PROJECTIONS } from './tokens.js';
+import { CONFIG, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
   readonly config: HeraldConfig;
@@ -23,14 +24,19 @@ export interface AppOptions {
   readonly projections?: readonly Projection[];
 }
 
-/** Closes the stores' connections when the app shuts down (before the database stops). */
+/**
+ * Closes the connections when the app shuts down: after the followers stopped
+ * (beforeApplicationShutdown), before the database stops.
+ */
 @Injectable()
 class Closer implements OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly dataSource: DataSource,
+    @Inject(INTEGRATION_PRODUCER) private readonly producer: IntegrationProducer | null,
   ) {}
   async onApplicationShutdown(): Promise<void> {
+    await this.producer?.close();
     await this.store.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
@@ -46,7 +52,21 @@ export class AppModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
-        { provide: PROJECTIONS, useValue: options.projections ?? [] },
+        {
+          provide: INTEGRATION_PRODUCER,
+          useFactory: (): IntegrationProducer | null =>
+            config.kafka
+              ? new KafkaJsProducer(config.kafka, (level, message) => logger.emit(level, message, 'Relay'))
+              : null,
+        },
+        {
+          provide: PROJECTIONS,
+          inject: [INTEGRATION_PRODUCER],
+          useFactory: (producer: IntegrationProducer | null): Projection[] => [
+            ...(options.projections ?? []),
+            ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
+          ],
+        },
         {
           provide: EVENT_STORE,
           useFactory: async (): Promise<EventStore> => {

@@ -2,3 +2,5 @@
 export const CONFIG = Symbol('HeraldConfig');
 export const EVENT_STORE = Symbol('EventStore');
 export const PROJECTIONS = Symbol('Projections');
+/** The Kafka producer of the in-process relay, or null when KAFKA_BROKERS is unset. */
+export const INTEGRATION_PRODUCER = Symbol('INTEGRATION_PRODUCER');

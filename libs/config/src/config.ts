@@ -9,6 +9,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Every variable, its default and its meaning; the README's configuration table mirrors this. */
 const schema = z.object({
@@ -25,9 +26,47 @@ const schema = z.object({
   DATABASE_POOL_SIZE: positiveInt.max(500).default(20),
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
   EVENT_STORE_POLL_INTERVAL_MS: positiveInt.default(250),
+  KAFKA_BROKERS: z
+    .string()
+    .transform((v) => v.split(',').map((b) => b.trim()))
+    .pipe(z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port[,host:port...]')).min(1))
+    .optional(),
+  KAFKA_CLIENT_ID: z.string().min(1).max(100).default('herald'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/, 'letters, digits, _ and -, in dot-separated parts')
+    .max(100)
+    .default('herald'),
+  KAFKA_TOPIC_PARTITIONS: positiveInt.max(10_000).default(12),
+  KAFKA_REPLICATION_FACTOR: positiveInt.max(100).default(3),
+  KAFKA_CREATE_TOPICS: flag.default(true),
+  KAFKA_IDEMPOTENT: flag.default(true),
+  KAFKA_SSL: flag.default(false),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'KAFKA_SASL_PASSWORD']);
+
+/** Where the Kafka relay produces; absent when KAFKA_BROKERS is unset (no relay). */
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topicPrefix: string;
+  /** For topics the relay creates; existing topics are left as they are. */
+  readonly topicPartitions: number;
+  readonly replicationFactor: number;
+  /** Off only for brokers that cannot (librdkafka's mock cluster in tests). */
+  readonly createTopics: boolean;
+  readonly idempotent: boolean;
+  readonly ssl: boolean;
+  readonly sasl?: {
+    readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    readonly username: string;
+    readonly password: string;
+  };
+}
 
 export interface HeraldConfig {
   readonly port: number;
@@ -41,6 +80,7 @@ export interface HeraldConfig {
   readonly databasePoolSize: number;
   readonly databaseConnectTimeoutMs: number;
   readonly eventStorePollIntervalMs: number;
+  readonly kafka: KafkaConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -54,7 +94,18 @@ export class ConfigError extends Error {
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): HeraldConfig {
   // An empty variable means "not set", as in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(present);
+  const parsed = schema
+    .superRefine((c, ctx) => {
+      const sasl = [c.KAFKA_SASL_MECHANISM, c.KAFKA_SASL_USERNAME, c.KAFKA_SASL_PASSWORD];
+      if (sasl.some((v) => v !== undefined) && sasl.some((v) => v === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['KAFKA_SASL_MECHANISM'],
+          message: 'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD go together',
+        });
+      }
+    })
+    .safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
@@ -76,6 +127,27 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     databasePoolSize: c.DATABASE_POOL_SIZE,
     databaseConnectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS,
     eventStorePollIntervalMs: c.EVENT_STORE_POLL_INTERVAL_MS,
+    kafka: c.KAFKA_BROKERS
+      ? {
+          brokers: c.KAFKA_BROKERS,
+          clientId: c.KAFKA_CLIENT_ID,
+          topicPrefix: c.KAFKA_TOPIC_PREFIX,
+          topicPartitions: c.KAFKA_TOPIC_PARTITIONS,
+          replicationFactor: c.KAFKA_REPLICATION_FACTOR,
+          createTopics: c.KAFKA_CREATE_TOPICS,
+          idempotent: c.KAFKA_IDEMPOTENT,
+          ssl: c.KAFKA_SSL,
+          ...(c.KAFKA_SASL_MECHANISM && c.KAFKA_SASL_USERNAME && c.KAFKA_SASL_PASSWORD
+            ? {
+                sasl: {
+                  mechanism: c.KAFKA_SASL_MECHANISM,
+                  username: c.KAFKA_SASL_USERNAME,
+                  password: c.KAFKA_SASL_PASSWORD,
+                },
+              }
+            : {}),
+        }
+      : undefined,
   };
 }
 

@@ -13,7 +13,40 @@ describe('configuration', () => {
       databasePoolSize: 20,
       databaseConnectTimeoutMs: 30_000,
       eventStorePollIntervalMs: 250,
+      kafka: undefined,
     });
+  });
+
+  it('turns the Kafka relay on with KAFKA_BROKERS, with defaults for real clusters', () => {
+    expect(loadConfig({ KAFKA_BROKERS: 'k1:9092, k2:9092' }).kafka).toEqual({
+      brokers: ['k1:9092', 'k2:9092'],
+      clientId: 'herald',
+      topicPrefix: 'herald',
+      topicPartitions: 12,
+      replicationFactor: 3,
+      createTopics: true,
+      idempotent: true,
+      ssl: false,
+    });
+    const mock = loadConfig({ KAFKA_BROKERS: 'localhost:1', KAFKA_CREATE_TOPICS: 'false', KAFKA_IDEMPOTENT: '0' });
+    expect(mock.kafka).toMatchObject({ createTopics: false, idempotent: false });
+  });
+
+  it('names wrong Kafka variables and never echoes the SASL password', () => {
+    const problems = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+        return '';
+      } catch (error) {
+        return (error as ConfigError).message;
+      }
+    };
+    expect(problems({ KAFKA_BROKERS: 'no-port' })).toContain('KAFKA_BROKERS');
+    expect(problems({ KAFKA_TOPIC_PREFIX: 'has space' })).toContain('KAFKA_TOPIC_PREFIX');
+    expect(problems({ KAFKA_IDEMPOTENT: 'yes' })).toContain('KAFKA_IDEMPOTENT');
+    const sasl = problems({ KAFKA_BROKERS: 'k:1', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' });
+    expect(sasl).toContain('go together');
+    expect(sasl).not.toContain('hunter2');
   });
 
   it('reads and coerces variables; an empty one counts as unset', () => {

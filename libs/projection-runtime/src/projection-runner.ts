@@ -4,7 +4,8 @@
  *
  * - One instance at a time: a session advisory lock per projection name; other instances
  *   wait in `standby` and take over when the holder goes away.
- * - Transient failures (connection lost, deadlock) are retried with backoff, forever.
+ * - Transient failures (connection lost, deadlock, or what the projection calls transient)
+ *   are retried with backoff, forever.
  * - Any other failure is retried a few times, then the batch is applied event by event to
  *   find the event that fails; that event is parked in the dead-letter table and the
  *   projection stops at it (`stopped`) until an operator resolves it. Nothing is skipped
@@ -279,7 +280,7 @@ export class ProjectionRunner {
         if (signal.aborted) return 'stopped';
         const err = error instanceof Error ? error : new Error(String(error));
         this.lastError = describe(err);
-        const transient = isTransientPgError(err);
+        const transient = isTransientPgError(err) || this.projection.isTransient?.(err) === true;
         if (!transient && attempt >= this.maxAttempts) return err;
         if (transient) this.state = 'retrying';
         this.log('warn', `projection ${this.projection.name}: batch failed (attempt ${attempt}): ${this.lastError}`);

@@ -13,6 +13,12 @@ export interface Projection {
   /** Only these events are read; default all. */
   readonly filter?: EventFilter;
   apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
+  /**
+   * Failures outside the database that will pass (a broker that is unreachable): retried
+   * with backoff for as long as they last, never parked. Database errors are judged by
+   * the runner itself.
+   */
+  isTransient?(error: Error): boolean;
 }
 
 export type ProjectionState =
