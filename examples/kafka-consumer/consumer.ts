@@ -83,7 +83,7 @@ export class HeraldConsumer {
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => log(`kafka: ${entry.log.message}`),
     });
-    const consumer = kafka.consumer({ groupId: this.options.groupId });
+    const consumer = kafka.consumer({ groupId: this.options.groupId, maxWaitTimeInMs: 1_000 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: this.options.topics, fromBeginning: true });
@@ -98,9 +98,10 @@ export class HeraldConsumer {
     });
     await consumer.run({
       autoCommit: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         for (const message of batch.messages) {
-          if (!isRunning() || isStale()) break;
+          if (!payload.isRunning() || payload.isStale()) break;
           const delivery: Delivery = {
             topic: batch.topic,
             partition: batch.partition,
@@ -109,10 +110,10 @@ export class HeraldConsumer {
           };
           await this.receive(message.value, delivery);
           this.state.offsets[`${batch.topic}:${batch.partition}`] = String(BigInt(message.offset) + 1n);
-          resolveOffset(message.offset);
+          payload.resolveOffset(message.offset);
         }
         await saveState(this.options.stateFile, this.state);
-        await heartbeat();
+        await payload.heartbeat();
       },
     });
   }

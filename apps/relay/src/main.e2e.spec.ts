@@ -32,8 +32,13 @@ interface Run {
 }
 
 function startRelay(env: Record<string, string>): Run {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KAFKA_') && k !== 'DATABASE_URL'));
-  const child = spawn(process.execPath, [MAIN], { env: { ...base, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('KAFKA_') && k !== 'DATABASE_URL'),
+  );
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...base, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const run: Run = { child, output: '', exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   child.stdout.on('data', (chunk: Buffer) => (run.output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (run.output += chunk.toString()));
@@ -84,7 +89,9 @@ describe.skipIf(unavailable !== undefined)(`relay app against Kafka (${unavailab
         const events: NewEvent[] = [];
         written.set(streamId, events);
         while (writing) {
-          const batch = range(1 + (events.length % 3)).map(() => catalogueEvents.messageSent(conversationId, randomUUID(), 'hi'));
+          const batch = range(1 + (events.length % 3)).map(() =>
+            catalogueEvents.messageSent(conversationId, randomUUID(), 'hi'),
+          );
           await store.append(streamId, batch, events.length === 0 ? 'no_stream' : events.length - 1);
           events.push(...batch);
           await new Promise((r) => setTimeout(r, 5));

@@ -85,7 +85,10 @@ async function main(): Promise<void> {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
-  log('info', `relay to ${config.kafka.brokers.join(',')} (prefix ${config.kafka.topicPrefix}); health on port ${config.port}`);
+  log(
+    'info',
+    `relay to ${config.kafka.brokers.join(',')} (prefix ${config.kafka.topicPrefix}); health on port ${config.port}`,
+  );
 }
 
 main().catch((error: unknown) => {

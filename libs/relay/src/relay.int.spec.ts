@@ -2,7 +2,12 @@ import type { KafkaConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, type NewEvent } from '@herald/event-store';
 import { asyncApiDocument, eventJsonSchema, EVENTS, MessageSent, topicName, type WireEvent } from '@herald/events';
-import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, ProjectionRunner, resolveParkedEvent } from '@herald/projection-runtime';
+import {
+  createReadModelDataSource,
+  PROJECTION_RUNTIME_MIGRATIONS,
+  ProjectionRunner,
+  resolveParkedEvent,
+} from '@herald/projection-runtime';
 import {
   catalogueEvents,
   collectRecords,
@@ -55,7 +60,10 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
     await migrateDatabase(url, PROJECTION_RUNTIME_MIGRATIONS);
     const dataSource = await createReadModelDataSource({ url, poolSize: 6 }).initialize();
     const prefix = `t${randomUUID().slice(0, 8)}`;
-    cleanup.push(() => store.close(), () => dataSource.destroy());
+    cleanup.push(
+      () => store.close(),
+      () => dataSource.destroy(),
+    );
     const startRelay = (): ProjectionRunner => {
       const producer = new KafkaJsProducer(kafkaConfig(mock.brokers, prefix));
       const runner = new ProjectionRunner(store, dataSource, kafkaRelay(producer, prefix), {
@@ -82,7 +90,11 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
   }
 
   /** Appends `perStream` events to each of `streams` conversations, from concurrent writers. */
-  async function appendConversations(store: PostgresEventStore, streams: number, perStream: number): Promise<Map<string, NewEvent[]>> {
+  async function appendConversations(
+    store: PostgresEventStore,
+    streams: number,
+    perStream: number,
+  ): Promise<Map<string, NewEvent[]>> {
     const written = new Map<string, NewEvent[]>();
     await Promise.all(
       range(streams).map(async () => {
@@ -90,7 +102,7 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
         const streamId = `conversation-${conversationId}`;
         const events: NewEvent[] = [];
         written.set(streamId, events);
-        for (let i = 0; i < perStream; ) {
+        for (let i = 0; i < perStream;) {
           const batch = range(Math.min(1 + (i % 4), perStream - i)).map(() =>
             catalogueEvents.messageSent(conversationId, randomUUID(), `message ${i} in ${conversationId} ✓`),
           );
@@ -120,7 +132,10 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
     const delivered = firstDeliveries(records);
     for (const [streamId, events] of written) {
       const got = delivered.get(streamId) ?? [];
-      expect(got.map((e) => e.eventId), streamId).toEqual(events.map((e) => e.eventId));
+      expect(
+        got.map((e) => e.eventId),
+        streamId,
+      ).toEqual(events.map((e) => e.eventId));
       expect(got.map((e) => e.streamRevision)).toEqual(range(events.length));
     }
   }
@@ -233,7 +248,11 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
     const runner = startRelay();
     const before = await appendConversations(store, 1, 5);
     const [streamId] = [...before.keys()];
-    const bad = { ...catalogueEvents.messageSent(randomUUID(), randomUUID(), 'x'), type: MessageSent.type, schemaVersion: 9 };
+    const bad = {
+      ...catalogueEvents.messageSent(randomUUID(), randomUUID(), 'x'),
+      type: MessageSent.type,
+      schemaVersion: 9,
+    };
     await store.append(streamId!, [bad], 4);
     await eventually(() => runner.status().state === 'stopped');
     expect(runner.status().parked).toMatchObject({ eventId: bad.eventId, eventType: 'MessageSent' });
