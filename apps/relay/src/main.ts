@@ -43,10 +43,7 @@ async function main(): Promise<void> {
   await migrateDatabase(config.databaseUrl, PROJECTION_RUNTIME_MIGRATIONS);
   const dataSource = await createReadModelDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
   const producer = new KafkaJsProducer(config.kafka, log);
-  const runner = new ProjectionRunner(store, dataSource, kafkaRelay(producer, config.kafka.topicPrefix), {
-    batchSize: 1000,
-    log,
-  });
+  const runner = new ProjectionRunner(store, dataSource, kafkaRelay(producer, config.kafka.topicPrefix), { log });
 
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url !== '/health') {

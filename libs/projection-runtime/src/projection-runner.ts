@@ -73,7 +73,7 @@ export class ProjectionRunner {
     readonly projection: Projection,
     private readonly options: RunnerOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? projection.batchSize ?? 500;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.initialBackoffMs = options.initialBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;

@@ -12,6 +12,8 @@ export interface Projection {
   readonly name: string;
   /** Only these events are read; default all. */
   readonly filter?: EventFilter;
+  /** Events per transaction at most, when this projection wants other than the runner's default. */
+  readonly batchSize?: number;
   apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
   /**
    * Failures outside the database that will pass (a broker that is unreachable): retried
