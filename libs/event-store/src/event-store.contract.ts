@@ -288,6 +288,34 @@ export function describeEventStoreContract(
         expect(after.events).toHaveLength(0);
       });
 
+      it('a filtered reader makes progress through events it skips, in pages of bounded work', async () => {
+        const from = await store.headCheckpoint();
+        const cat = `${prefix}f${++n}-`;
+        await store.append(
+          `${cat}skipped`,
+          range(200).map(() => event('Skipped')),
+          'no_stream',
+        );
+        const wanted = event('Wanted');
+        await store.append(`${cat}wanted`, [wanted], 'no_stream');
+        const filter = { streamPrefixes: [`${cat}wanted`] };
+        // Concurrent tests' events are in the log too: read on until the wanted event shows.
+        let checkpoint = from;
+        for (let found = false; !found;) {
+          const page = await store.readAll({ from: checkpoint, limit: 5, filter });
+          expect(compareCheckpoints(page.checkpoint, checkpoint)).toBeGreaterThan(0);
+          found = page.events.some((e) => e.eventId === wanted.eventId);
+          checkpoint = page.checkpoint;
+        }
+        const controller = new AbortController();
+        const delivered: string[] = [];
+        for await (const page of store.subscribeToAll({ from, limit: 5, filter, signal: controller.signal })) {
+          delivered.push(...page.events.map((e) => e.eventId));
+          if (delivered.includes(wanted.eventId)) controller.abort();
+        }
+        expect(delivered).toEqual([wanted.eventId]);
+      });
+
       it('pages through the log with no gap and no repeat', async () => {
         const from = await store.headCheckpoint();
         const cat = `${prefix}p${++n}-`;

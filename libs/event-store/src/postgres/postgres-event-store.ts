@@ -123,6 +123,9 @@ const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_i
 
 const MAX_BATCH_RETRIES = 5;
 
+/** A filtered page scans at most this many times its limit of log entries. */
+const SCAN_FACTOR = 4;
+
 /** How soon a follower first looks again when committed events wait behind a running transaction. */
 const HELD_RECHECK_MS = 5;
 
@@ -620,40 +623,62 @@ export class PostgresEventStore implements EventStore {
     return (await this.readPage(options)).page;
   }
 
-  /** A page of the log, and whether committed events wait behind the visibility horizon. */
-  private async readPage(options: ReadAllOptions): Promise<{ page: ReadAllPage; held: boolean }> {
+  /**
+   * A page of the log; whether committed events wait behind the visibility horizon; and
+   * whether the scan reached the horizon (`caughtUp`), so that a follower should wait.
+   *
+   * The scan walks the log in order and stops after `SCAN_FACTOR × limit` entries even when
+   * the filter matched fewer: a filtered page costs the same whatever the filter, and the
+   * planner never gets the chance to fetch and sort everything after the checkpoint (which
+   * it picks when it misjudges how many rows a filter keeps).
+   */
+  private async readPage(options: ReadAllOptions): Promise<{ page: ReadAllPage; held: boolean; caughtUp: boolean }> {
     const from = options.from ?? START;
     assertReadCheckpoint(from);
     const limit = readLimit(options.limit);
+    const scan = options.filter ? limit * SCAN_FACTOR : limit;
     const [tx, pos] = decodeCheckpoint(from);
-    const { clause, params } = filterClause(options.filter, 4);
+    const { clause, params } = filterClause(options.filter, 5);
     return this.guard(async () => {
       // Only rows of transactions older than the oldest one still running are final:
       // nothing can later commit behind them.
-      const result = await this.pool.query<EventRow & { horizon: string; held: boolean }>(
+      const result = await this.pool.query<
+        EventRow & { horizon: string; held: boolean; scanned: number; last_tx: string | null; last_pos: string | null }
+      >(
         `WITH h AS MATERIALIZED (
            SELECT x.xmin,
                   -- the newest row's transaction, found at the end of the index (an EXISTS
                   -- on tx_id >= xmin gets planned as a scan of the whole table)
                   coalesce((SELECT tx_id FROM herald_events ORDER BY tx_id DESC LIMIT 1) >= x.xmin, false) AS held
-             FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) AS x)
-         SELECT h.xmin::text AS horizon, h.held, e.*
+             FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) AS x),
+         s AS MATERIALIZED (
+           SELECT tx_id, global_position, (true ${clause}) AS hit
+             FROM herald_events, h
+            WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.xmin
+            ORDER BY tx_id, global_position LIMIT $4),
+         last AS (SELECT tx_id, global_position FROM s ORDER BY tx_id DESC, global_position DESC LIMIT 1)
+         SELECT h.xmin::text AS horizon, h.held, (SELECT count(*) FROM s)::int AS scanned,
+                (SELECT tx_id::text FROM last) AS last_tx, (SELECT global_position::text FROM last) AS last_pos, e.*
            FROM h LEFT JOIN LATERAL (
-             SELECT ${EVENT_COLUMNS} FROM herald_events
-              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.xmin ${clause}
-              ORDER BY tx_id, global_position LIMIT $3) e ON true`,
-        [tx.toString(), pos.toString(), limit, ...params],
+             SELECT ${EVENT_COLUMNS} FROM s JOIN herald_events USING (tx_id, global_position)
+              WHERE s.hit ORDER BY tx_id, global_position LIMIT $3) e ON true`,
+        [tx.toString(), pos.toString(), limit, scan, ...params],
       );
       const rows = result.rows;
-      const horizon = BigInt(rows[0]!.horizon);
-      const events = rows[0]!.tx === null ? [] : rows.map(toRecordedEvent);
-      const last = events[events.length - 1]?.globalPosition ?? from;
-      // A short page means everything before the horizon was scanned.
-      const checkpoint =
-        events.length < limit && horizon > 0n
-          ? maxCheckpoint(last, encodeCheckpoint(horizon - 1n, (1n << 63n) - 1n))
-          : last;
-      return { page: { events, checkpoint }, held: rows[0]!.held };
+      const first = rows[0]!;
+      const horizon = BigInt(first.horizon);
+      const events = first.tx === null ? [] : rows.map(toRecordedEvent);
+      const caughtUp = first.scanned < scan;
+      const scannedTo =
+        first.last_tx === null ? from : encodeCheckpoint(BigInt(first.last_tx), BigInt(first.last_pos ?? '0'));
+      let checkpoint: Checkpoint;
+      if (events.length === limit) checkpoint = events[events.length - 1]!.globalPosition;
+      else if (!caughtUp) checkpoint = scannedTo;
+      // Everything before the horizon was scanned: a filtered reader need not look there again.
+      else
+        checkpoint =
+          horizon > 0n ? maxCheckpoint(scannedTo, encodeCheckpoint(horizon - 1n, (1n << 63n) - 1n)) : scannedTo;
+      return { page: { events, checkpoint }, held: first.held, caughtUp: caughtUp && events.length < limit };
     });
   }
 
@@ -665,7 +690,7 @@ export class PostgresEventStore implements EventStore {
     while (!signal?.aborted && !this.closed) {
       // A notification that arrives while we read is not lost: the wait below sees it.
       const notified = this.notifier.generation;
-      const { page, held } = await this.readPage({
+      const { page, held, caughtUp } = await this.readPage({
         from,
         limit,
         ...(options.filter ? { filter: options.filter } : {}),
@@ -674,7 +699,7 @@ export class PostgresEventStore implements EventStore {
         from = page.checkpoint;
         yield page;
       }
-      if (page.events.length < limit) {
+      if (caughtUp) {
         // Committed events wait behind a transaction still running (any writer's, a
         // projection's): look again soon rather than at the next poll, backing off while
         // that transaction lasts.
