@@ -219,7 +219,7 @@ export class ProjectionRunner {
       signal,
       ...(this.projection.filter ? { filter: this.projection.filter } : {}),
     });
-    for await (const page of pages) {
+    for await (const page of readAhead(pages)) {
       // The lock lives on its own connection: if that connection died, so did the lock.
       await lock.query('SELECT 1');
       if (page.events.length > 0) {
@@ -398,6 +398,27 @@ export async function resolveParkedEvent(
     }
     return true;
   });
+}
+
+/**
+ * Yields what `source` yields, asking it for the next item while the consumer is still busy
+ * with this one: the next page is read from the log while the current one is applied.
+ */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next = iterator.next();
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) return;
+      next = iterator.next();
+      // Awaited on the next turn; until then a failure must not count as unhandled.
+      next.catch(() => undefined);
+      yield result.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
 }
 
 function describe(error: unknown): string {
