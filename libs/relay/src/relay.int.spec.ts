@@ -48,7 +48,7 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
   });
 
   /** A relay (and its own empty database) with a fresh topic prefix. */
-  async function setUp(): Promise<{
+  async function setUp(overrides: Partial<KafkaConfig> = {}): Promise<{
     store: PostgresEventStore;
     dataSource: DataSource;
     prefix: string;
@@ -65,7 +65,7 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
       () => dataSource.destroy(),
     );
     const startRelay = (): ProjectionRunner => {
-      const producer = new KafkaJsProducer(kafkaConfig(mock.brokers, prefix));
+      const producer = new KafkaJsProducer({ ...kafkaConfig(mock.brokers, prefix), ...overrides });
       const runner = new ProjectionRunner(store, dataSource, kafkaRelay(producer, prefix), {
         batchSize: 200,
         initialBackoffMs: 50,
@@ -240,6 +240,19 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
     await eventually(() => second.status().state === 'running');
     await eventually(() => distinct(records) === total(before) + total(after));
     expectAllInOrder(records, new Map([...before, ...after]));
+  });
+
+  it('a broker that refuses to create topics keeps the relay retrying at its position, parking nothing', async () => {
+    // The mock cluster cannot create topics through the admin API (it names no controller).
+    const { store, startRelay } = await setUp({ createTopics: true });
+    await appendConversations(store, 1, 3);
+    const runner = startRelay();
+    await eventually(() => runner.status().state === 'retrying' && runner.status().lastError !== undefined);
+    expect(runner.status().lastError).toContain('IntegrationStreamUnavailable');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(runner.status()).toMatchObject({ state: 'retrying', checkpoint: '0000000000000000-0000000000000000' });
+    expect(runner.status().parked).toBeUndefined();
+    expect(await runner.lag()).toBe(3);
   });
 
   it('stops at an event the catalogue cannot read, publishing everything before it, until an operator decides', async () => {
