@@ -213,13 +213,17 @@ export class ProjectionRunner {
     this.state = 'running';
     this.lastError = undefined;
     this.log('info', `projection ${this.projection.name}: running from ${this.checkpoint}`);
-    const pages = this.store.subscribeToAll({
-      from: this.checkpoint,
-      limit: this.batchSize,
+    const pages = readAhead(
+      (reading) =>
+        this.store.subscribeToAll({
+          from: this.checkpoint,
+          limit: this.batchSize,
+          signal: reading,
+          ...(this.projection.filter ? { filter: this.projection.filter } : {}),
+        }),
       signal,
-      ...(this.projection.filter ? { filter: this.projection.filter } : {}),
-    });
-    for await (const page of readAhead(pages)) {
+    );
+    for await (const page of pages) {
       // The lock lives on its own connection: if that connection died, so did the lock.
       await lock.query('SELECT 1');
       if (page.events.length > 0) {
@@ -291,24 +295,18 @@ export class ProjectionRunner {
 
   private async applyBatch(events: readonly RecordedEvent[], checkpoint: Checkpoint): Promise<void> {
     await this.dataSource.transaction(async (manager: EntityManager) => {
-      // Fence: if another instance advanced the checkpoint, this one lost its lock. The row
-      // must exist for the fence to hold (FOR UPDATE locks nothing that is not there).
-      await manager.query(
-        'INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
-        [this.projection.name, START],
-      );
-      const rows = await manager.query<{ checkpoint: string }[]>(
-        'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1 FOR UPDATE',
-        [this.projection.name],
-      );
-      const stored = rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
-      if (stored !== this.checkpoint) throw new LostLock(this.projection.name);
       if (events.length > 0) await this.projection.apply(events, manager);
-      await manager.query(
-        `INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET checkpoint = $2, updated_at = now()`,
-        [this.projection.name, checkpoint],
+      // Fence, as a compare-and-set at the end: if another instance moved the checkpoint,
+      // this one lost its lock and everything it did here rolls back. Nothing before this
+      // statement locks or writes on the runner's behalf, so a slow `apply` that writes
+      // nothing to the database (the Kafka relay) takes no transaction id meanwhile and
+      // holds back no follower (they read below the oldest running transaction id).
+      const [, updated] = await manager.query<[unknown, number]>(
+        `UPDATE herald_projection_checkpoints SET checkpoint = $3, updated_at = now()
+          WHERE name = $1 AND checkpoint = $2`,
+        [this.projection.name, this.checkpoint, checkpoint],
       );
+      if (updated !== 1) throw new LostLock(this.projection.name);
     });
     this.checkpoint = checkpoint;
   }
@@ -345,6 +343,11 @@ export class ProjectionRunner {
   }
 
   private async loadCheckpoint(): Promise<Checkpoint> {
+    // The row must exist for the compare-and-set fence in applyBatch.
+    await this.dataSource.query(
+      'INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+      [this.projection.name, START],
+    );
     const rows = await this.dataSource.query<{ checkpoint: string }[]>(
       'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
       [this.projection.name],
@@ -401,11 +404,16 @@ export async function resolveParkedEvent(
 }
 
 /**
- * Yields what `source` yields, asking it for the next item while the consumer is still busy
- * with this one: the next page is read from the log while the current one is applied.
+ * Yields what the opened source yields, asking it for the next item while the consumer is
+ * still busy with this one: the next page is read from the log while the current one is
+ * applied. The source gets a signal of its own, aborted when the consumer stops early,
+ * so a read waiting for new events does not keep the consumer from returning.
  */
-async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
-  const iterator = source[Symbol.asyncIterator]();
+async function* readAhead<T>(open: (signal: AbortSignal) => AsyncIterable<T>, outer: AbortSignal): AsyncGenerator<T> {
+  const reading = new AbortController();
+  const abort = (): void => reading.abort();
+  outer.addEventListener('abort', abort, { once: true });
+  const iterator = open(reading.signal)[Symbol.asyncIterator]();
   let next = iterator.next();
   try {
     for (;;) {
@@ -417,6 +425,9 @@ async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
       yield result.value;
     }
   } finally {
+    reading.abort();
+    outer.removeEventListener('abort', abort);
+    await next.catch(() => undefined);
     await iterator.return?.();
   }
 }

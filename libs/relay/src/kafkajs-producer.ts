@@ -11,6 +11,14 @@ import { IntegrationStreamUnavailable, RecordRejected, type IntegrationProducer 
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
 
+/**
+ * One produce request carries at most about this much. Kafka's `max.message.bytes` (1 MB
+ * by default) limits a partition's whole record batch, not one record, and kafkajs puts all
+ * of a partition's records of one request in one batch: a page of one busy conversation
+ * would be refused. Chunks go one after the other, so order is kept.
+ */
+export const MAX_REQUEST_BYTES = 900_000;
+
 /** Broker answers that concern the record itself, not the broker's state. */
 const RECORD_ERRORS = new Set(['MESSAGE_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE', 'RECORD_LIST_TOO_LARGE']);
 
@@ -19,6 +27,8 @@ export type KafkaLog = (level: 'info' | 'warn' | 'error', message: string) => vo
 export class KafkaJsProducer implements IntegrationProducer {
   private readonly kafka: InstanceType<typeof Kafka>;
   private producer: kafkajs.Producer | undefined;
+  /** Set while connected (or connecting); cleared after a failure so the next send reconnects. */
+  private connection: Promise<void> | undefined;
   private topicsReady = false;
 
   constructor(
@@ -43,20 +53,11 @@ export class KafkaJsProducer implements IntegrationProducer {
   }
 
   async send(records: readonly WireRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const byTopic = new Map<string, kafkajs.Message[]>();
-    for (const r of records) {
-      const messages = byTopic.get(r.topic) ?? [];
-      messages.push({ key: r.key, value: r.value, headers: r.headers });
-      byTopic.set(r.topic, messages);
-    }
     try {
-      const producer = await this.connected();
-      await producer.sendBatch({
-        acks: -1,
-        timeout: 3_000,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      for (const chunk of chunks(records)) {
+        const producer = await this.connected();
+        await producer.sendBatch({ acks: -1, timeout: 3_000, topicMessages: byTopic(chunk) });
+      }
     } catch (error) {
       if (isRecordError(error)) throw new RecordRejected(describe(error), { cause: error });
       // Start afresh next time: a producer that lost its brokers may hold stale metadata.
@@ -70,29 +71,30 @@ export class KafkaJsProducer implements IntegrationProducer {
   }
 
   private async connected(): Promise<kafkajs.Producer> {
-    if (!this.producer) {
-      const producer = this.kafka.producer({
+    if (!this.connection) {
+      // One producer object for the process (kafkajs warns each time an idempotent one is made).
+      this.producer ??= this.kafka.producer({
         idempotent: this.config.idempotent,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: !this.config.createTopics,
         createPartitioner: Partitioners.DefaultPartitioner,
         retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 1_000 },
       });
-      this.producer = producer;
-      await producer.connect();
+      this.connection = this.producer.connect();
     }
+    await this.connection;
     if (this.config.createTopics && !this.topicsReady) {
       await this.createTopics();
       this.topicsReady = true;
     }
-    return this.producer;
+    return this.producer!;
   }
 
   /** Creates the topics that are missing; existing ones keep their settings. */
   private async createTopics(): Promise<void> {
     const admin = this.kafka.admin();
-    await admin.connect();
     try {
+      await admin.connect();
       const existing = new Set(await admin.listTopics());
       const missing = allTopics(this.config.topicPrefix).filter((t) => !existing.has(t));
       if (missing.length === 0) return;
@@ -111,11 +113,38 @@ export class KafkaJsProducer implements IntegrationProducer {
   }
 
   private async disconnect(): Promise<void> {
-    const producer = this.producer;
-    this.producer = undefined;
+    this.connection = undefined;
     this.topicsReady = false;
-    await producer?.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
   }
+}
+
+/** Splits records, in order, into requests of at most MAX_REQUEST_BYTES (a bigger record goes alone). */
+export function* chunks(records: readonly WireRecord[]): Generator<readonly WireRecord[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    let size = Buffer.byteLength(r.key) + Buffer.byteLength(r.value) + 64;
+    for (const [name, value] of Object.entries(r.headers)) size += name.length + Buffer.byteLength(value) + 8;
+    if (i > start && bytes + size > MAX_REQUEST_BYTES) {
+      yield records.slice(start, i);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < records.length) yield records.slice(start);
+}
+
+function byTopic(records: readonly WireRecord[]): kafkajs.TopicMessages[] {
+  const topics = new Map<string, kafkajs.Message[]>();
+  for (const r of records) {
+    const messages = topics.get(r.topic) ?? [];
+    messages.push({ key: r.key, value: r.value, headers: r.headers });
+    topics.set(r.topic, messages);
+  }
+  return [...topics].map(([topic, messages]) => ({ topic, messages }));
 }
 
 function saslOptions(sasl: NonNullable<KafkaConfig['sasl']>): kafkajs.SASLOptions {
