@@ -1,0 +1,318 @@
+/**
+ * The conversation decider: given a conversation's state and a command, the events that
+ * happen, or a ConversationError. Pure: the actor, the time and new ids come in with the
+ * command. Conversation and messaging share the stream, so one decider covers both.
+ */
+import { MAX_MESSAGE_TEXT, type CatalogueEvent } from '@herald/events';
+import { sentKey, type Conversation, type Role } from './conversation.js';
+import { ConversationError, notFound } from './errors.js';
+
+export const MAX_GROUP_MEMBERS = 100_000;
+export const MAX_INITIAL_MEMBERS = 1_000;
+
+interface Mentions {
+  readonly userIds: readonly string[];
+  readonly all: boolean;
+}
+
+interface Attachment {
+  readonly url: string;
+  readonly name: string;
+  readonly mimeType: string;
+  readonly sizeBytes: number;
+}
+
+export type ConversationCommand = { readonly actorId: string } & (
+  | { readonly type: 'StartDirectConversation'; readonly conversationId: string; readonly otherUserId: string }
+  | {
+      readonly type: 'CreateGroup';
+      readonly conversationId: string;
+      readonly name: string;
+      readonly description?: string;
+      readonly memberIds: readonly string[];
+    }
+  | { readonly type: 'RenameGroup'; readonly name: string }
+  | { readonly type: 'ChangeGroupDetails'; readonly description?: string | null; readonly announcement?: string | null }
+  | { readonly type: 'InviteMember'; readonly userId: string }
+  | { readonly type: 'AcceptInvitation' }
+  | { readonly type: 'JoinViaLink' }
+  | { readonly type: 'LeaveGroup' }
+  | { readonly type: 'KickMember'; readonly userId: string }
+  | { readonly type: 'ChangeRole'; readonly userId: string; readonly role: 'admin' | 'member' }
+  | { readonly type: 'TransferOwnership'; readonly userId: string }
+  | { readonly type: 'MuteConversation'; readonly muted: boolean; readonly until?: string | null }
+  | { readonly type: 'DissolveGroup' }
+  | {
+      readonly type: 'SendMessage';
+      readonly messageId: string;
+      readonly clientMessageId: string;
+      readonly text: string;
+      readonly replyToMessageId?: string;
+      readonly mentions: Mentions;
+      readonly attachments: readonly Attachment[];
+    }
+  | { readonly type: 'EditMessage'; readonly messageId: string; readonly text: string; readonly mentions: Mentions }
+  | { readonly type: 'DeleteMessage'; readonly messageId: string }
+  | { readonly type: 'AddReaction'; readonly messageId: string; readonly emoji: string }
+  | { readonly type: 'RemoveReaction'; readonly messageId: string; readonly emoji: string }
+);
+
+const isAdmin = (role: Role | undefined): boolean => role === 'owner' || role === 'admin';
+
+export function decide(command: ConversationCommand, state: Conversation): CatalogueEvent[] {
+  const conversationId = state.id;
+  const actor = command.actorId;
+
+  // Creation commands: the conversation must not exist yet (direct ones: creating twice is fine).
+  if (command.type === 'StartDirectConversation') {
+    if (command.otherUserId === actor)
+      throw new ConversationError('CONVERSATION.INVALID', 'A direct conversation needs two different users');
+    if (state.kind !== null) return [];
+    const memberIds = [actor, command.otherUserId].sort() as [string, string];
+    return [{ type: 'DirectConversationStarted', data: { conversationId, memberIds } }];
+  }
+  if (command.type === 'CreateGroup') {
+    if (state.kind !== null)
+      throw new ConversationError('CONVERSATION.ALREADY_EXISTS', 'This conversation exists already');
+    const memberIds = [...new Set(command.memberIds)].filter((id) => id !== actor);
+    if (memberIds.length > MAX_INITIAL_MEMBERS) {
+      throw new ConversationError(
+        'CONVERSATION.INVALID',
+        `At most ${MAX_INITIAL_MEMBERS} members at creation; invite the rest`,
+      );
+    }
+    return [
+      {
+        type: 'GroupCreated',
+        data: {
+          conversationId,
+          ownerId: actor,
+          name: command.name,
+          ...(command.description !== undefined ? { description: command.description } : {}),
+          memberIds,
+        },
+      },
+    ];
+  }
+
+  if (state.kind === null) throw notFound();
+  const me = state.members.get(actor);
+
+  // Joining is the one thing a non-member may do, and only with an invitation or a link.
+  if (command.type === 'AcceptInvitation' || command.type === 'JoinViaLink') {
+    if (state.kind !== 'group') throw notFound();
+    if (state.dissolved) throw new ConversationError('CONVERSATION.DISSOLVED', 'This group was dissolved');
+    if (me) throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'You are a member already');
+    if (command.type === 'AcceptInvitation' && !state.invited.has(actor)) throw notFound();
+    if (state.members.size >= MAX_GROUP_MEMBERS) {
+      throw new ConversationError('CONVERSATION.INVALID', `A group has at most ${MAX_GROUP_MEMBERS} members`);
+    }
+    return [
+      {
+        type: 'MemberJoined',
+        data: { conversationId, userId: actor, via: command.type === 'AcceptInvitation' ? 'invitation' : 'link' },
+      },
+    ];
+  }
+
+  // Everything else: members only, and nothing writes to a dissolved group.
+  if (!me) throw notFound();
+  if (state.dissolved) throw new ConversationError('CONVERSATION.DISSOLVED', 'This group was dissolved');
+  const requireGroup = (): void => {
+    if (state.kind !== 'group') throw new ConversationError('CONVERSATION.INVALID', 'Only groups have this');
+  };
+  const requireAdmin = (): void => {
+    requireGroup();
+    if (!isAdmin(me.role)) throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only admins may do this');
+  };
+  const message = (messageId: string): { authorId: string; deleted: boolean; reactions: ReadonlySet<string> } => {
+    const found = state.messages.get(messageId);
+    if (!found) throw new ConversationError('MESSAGE.NOT_FOUND', 'No such message in this conversation');
+    return found;
+  };
+  const checkMentions = (mentions: Mentions): void => {
+    if (mentions.all && !(state.kind === 'group' && isAdmin(me.role))) {
+      throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only admins may mention @all');
+    }
+    const strangers = mentions.userIds.filter((id) => !state.members.has(id));
+    if (strangers.length > 0) throw new ConversationError('CONVERSATION.INVALID', 'Mentions must name members');
+  };
+  const checkText = (text: string): void => {
+    if (text.length > MAX_MESSAGE_TEXT) {
+      throw new ConversationError('CONVERSATION.INVALID', `A message has at most ${MAX_MESSAGE_TEXT} characters`);
+    }
+  };
+
+  switch (command.type) {
+    case 'RenameGroup':
+      requireAdmin();
+      return state.name === command.name
+        ? []
+        : [{ type: 'GroupRenamed', data: { conversationId, name: command.name } }];
+    case 'ChangeGroupDetails':
+      requireAdmin();
+      return [
+        {
+          type: 'GroupDetailsChanged',
+          data: {
+            conversationId,
+            ...(command.description !== undefined ? { description: command.description } : {}),
+            ...(command.announcement !== undefined ? { announcement: command.announcement } : {}),
+          },
+        },
+      ];
+    case 'InviteMember':
+      requireGroup();
+      if (state.members.has(command.userId))
+        throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'That user is a member already');
+      if (state.invited.has(command.userId)) return [];
+      return [{ type: 'MemberInvited', data: { conversationId, userId: command.userId, invitedBy: actor } }];
+    case 'LeaveGroup':
+      requireGroup();
+      if (me.role === 'owner') {
+        throw new ConversationError(
+          'CONVERSATION.OWNER_CANNOT_LEAVE',
+          'Transfer ownership or dissolve the group first',
+        );
+      }
+      return [{ type: 'MemberLeft', data: { conversationId, userId: actor } }];
+    case 'KickMember': {
+      requireAdmin();
+      const target = state.members.get(command.userId);
+      if (!target) throw new ConversationError('CONVERSATION.INVALID', 'That user is not a member');
+      if (command.userId === actor)
+        throw new ConversationError('CONVERSATION.INVALID', 'Leave rather than kick yourself');
+      if (target.role === 'owner' || (target.role === 'admin' && me.role !== 'owner')) {
+        throw new ConversationError(
+          'CONVERSATION.FORBIDDEN',
+          'Only the owner may remove an admin, and nobody the owner',
+        );
+      }
+      return [{ type: 'MemberKicked', data: { conversationId, userId: command.userId, kickedBy: actor } }];
+    }
+    case 'ChangeRole': {
+      requireGroup();
+      if (me.role !== 'owner') throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the owner changes roles');
+      const target = state.members.get(command.userId);
+      if (!target) throw new ConversationError('CONVERSATION.INVALID', 'That user is not a member');
+      if (target.role === 'owner') throw new ConversationError('CONVERSATION.INVALID', 'Transfer ownership instead');
+      if (target.role === command.role) return [];
+      return [
+        {
+          type: 'MemberRoleChanged',
+          data: { conversationId, userId: command.userId, role: command.role, changedBy: actor },
+        },
+      ];
+    }
+    case 'TransferOwnership': {
+      requireGroup();
+      if (me.role !== 'owner')
+        throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the owner transfers ownership');
+      if (!state.members.has(command.userId) || command.userId === actor) {
+        throw new ConversationError('CONVERSATION.INVALID', 'The new owner must be another member');
+      }
+      return [
+        {
+          type: 'MemberRoleChanged',
+          data: { conversationId, userId: command.userId, role: 'owner', changedBy: actor },
+        },
+        { type: 'MemberRoleChanged', data: { conversationId, userId: actor, role: 'admin', changedBy: actor } },
+      ];
+    }
+    case 'MuteConversation':
+      return [
+        {
+          type: 'ConversationMuteChanged',
+          data: {
+            conversationId,
+            userId: actor,
+            muted: command.muted,
+            ...(command.muted ? { until: command.until ?? null } : {}),
+          },
+        },
+      ];
+    case 'DissolveGroup':
+      requireGroup();
+      if (me.role !== 'owner')
+        throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the owner dissolves a group');
+      return [{ type: 'GroupDissolved', data: { conversationId, dissolvedBy: actor } }];
+    case 'SendMessage': {
+      // A retry of a send that happened: nothing new (the caller answers with the first result).
+      if (state.sent.has(sentKey(actor, command.clientMessageId))) return [];
+      if (state.messages.has(command.messageId))
+        throw new ConversationError('CONVERSATION.INVALID', 'That message id is taken');
+      checkText(command.text);
+      if (command.text.trim() === '' && command.attachments.length === 0) {
+        throw new ConversationError('CONVERSATION.INVALID', 'A message needs text or an attachment');
+      }
+      checkMentions(command.mentions);
+      if (command.replyToMessageId !== undefined) message(command.replyToMessageId);
+      return [
+        {
+          type: 'MessageSent',
+          data: {
+            conversationId,
+            messageId: command.messageId,
+            senderId: actor,
+            text: command.text,
+            ...(command.replyToMessageId !== undefined ? { replyToMessageId: command.replyToMessageId } : {}),
+            mentions: { userIds: [...new Set(command.mentions.userIds)], all: command.mentions.all },
+            attachments: [...command.attachments],
+          },
+        },
+      ];
+    }
+    case 'EditMessage': {
+      const target = message(command.messageId);
+      if (target.authorId !== actor)
+        throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the author edits a message');
+      if (target.deleted) throw new ConversationError('MESSAGE.DELETED', 'That message was deleted');
+      checkText(command.text);
+      checkMentions(command.mentions);
+      return [
+        {
+          type: 'MessageEdited',
+          data: {
+            conversationId,
+            messageId: command.messageId,
+            text: command.text,
+            mentions: { ...command.mentions, userIds: [...new Set(command.mentions.userIds)] },
+          },
+        },
+      ];
+    }
+    case 'DeleteMessage': {
+      const target = message(command.messageId);
+      if (target.authorId !== actor && !(state.kind === 'group' && isAdmin(me.role))) {
+        throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the author or an admin deletes a message');
+      }
+      if (target.deleted) return [];
+      return [{ type: 'MessageDeleted', data: { conversationId, messageId: command.messageId, deletedBy: actor } }];
+    }
+    case 'AddReaction': {
+      const target = message(command.messageId);
+      if (target.deleted) throw new ConversationError('MESSAGE.DELETED', 'That message was deleted');
+      if (target.reactions.has(`${command.emoji} ${actor}`)) return [];
+      return [
+        {
+          type: 'ReactionAdded',
+          data: { conversationId, messageId: command.messageId, userId: actor, emoji: command.emoji },
+        },
+      ];
+    }
+    case 'RemoveReaction': {
+      const target = message(command.messageId);
+      if (!target.reactions.has(`${command.emoji} ${actor}`)) return [];
+      return [
+        {
+          type: 'ReactionRemoved',
+          data: { conversationId, messageId: command.messageId, userId: actor, emoji: command.emoji },
+        },
+      ];
+    }
+    default: {
+      const unhandled: never = command;
+      return unhandled;
+    }
+  }
+}

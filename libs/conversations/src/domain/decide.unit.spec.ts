@@ -1,0 +1,327 @@
+import type { CatalogueEvent } from '@herald/events';
+import { describe, expect, it } from 'vitest';
+import { evolve, initialConversation, type Conversation } from './conversation.js';
+import { decide, type ConversationCommand } from './decide.js';
+import { ConversationError } from './errors.js';
+
+const C = '11111111-1111-4111-8111-111111111111';
+const [OWNER, ADMIN, BOB, CAROL, DAVE] = [
+  'aaaaaaaa-0000-4000-8000-000000000001',
+  'aaaaaaaa-0000-4000-8000-000000000002',
+  'aaaaaaaa-0000-4000-8000-000000000003',
+  'aaaaaaaa-0000-4000-8000-000000000004',
+  'aaaaaaaa-0000-4000-8000-000000000005',
+] as const;
+const M1 = 'bbbbbbbb-0000-4000-8000-000000000001';
+const M2 = 'bbbbbbbb-0000-4000-8000-000000000002';
+const noMentions = { userIds: [], all: false };
+
+/** given(events).when(command) → then events, or thenFails(code). */
+function given(...history: (CatalogueEvent & { clientMessageId?: string })[]) {
+  const state = history.reduce<Conversation>(
+    (s, e, seq) => evolve(s, { event: e, seq, ...(e.clientMessageId ? { clientMessageId: e.clientMessageId } : {}) }),
+    initialConversation(C),
+  );
+  return {
+    when: (command: ConversationCommand) => ({
+      then: (expected: CatalogueEvent[]) => expect(decide(command, state)).toEqual(expected),
+      thenFails: (code: string) => {
+        let error: unknown;
+        try {
+          decide(command, state);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(ConversationError);
+        expect((error as ConversationError).code).toBe(code);
+      },
+    }),
+  };
+}
+
+const group = (): CatalogueEvent => ({
+  type: 'GroupCreated',
+  data: { conversationId: C, ownerId: OWNER, name: 'team', memberIds: [ADMIN, BOB] },
+});
+const madeAdmin: CatalogueEvent = {
+  type: 'MemberRoleChanged',
+  data: { conversationId: C, userId: ADMIN, role: 'admin', changedBy: OWNER },
+};
+const sent = (messageId: string, senderId: string, clientMessageId = messageId) => ({
+  type: 'MessageSent' as const,
+  data: { conversationId: C, messageId, senderId, text: 'hi', mentions: noMentions, attachments: [] },
+  clientMessageId,
+});
+const send = (
+  actorId: string,
+  messageId = M2,
+  extra: Partial<Extract<ConversationCommand, { type: 'SendMessage' }>> = {},
+) =>
+  ({
+    type: 'SendMessage',
+    actorId,
+    messageId,
+    clientMessageId: `c-${messageId}`,
+    text: 'hello',
+    mentions: noMentions,
+    attachments: [],
+    ...extra,
+  }) as ConversationCommand;
+
+describe('conversation decider', () => {
+  describe('direct conversations', () => {
+    it('start once per pair; starting again decides nothing', () => {
+      given()
+        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: OWNER })
+        .then([{ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } }]);
+      given({ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } })
+        .when({ type: 'StartDirectConversation', actorId: OWNER, conversationId: C, otherUserId: BOB })
+        .then([]);
+      given()
+        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: BOB })
+        .thenFails('CONVERSATION.INVALID');
+    });
+
+    it('have no admins: @all, invitations and renames are refused', () => {
+      const dm: CatalogueEvent = {
+        type: 'DirectConversationStarted',
+        data: { conversationId: C, memberIds: [OWNER, BOB] },
+      };
+      given(dm)
+        .when(send(BOB, M2, { mentions: { userIds: [], all: true } }))
+        .thenFails('CONVERSATION.FORBIDDEN');
+      given(dm).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).thenFails('CONVERSATION.INVALID');
+      given(dm).when({ type: 'RenameGroup', actorId: BOB, name: 'x' }).thenFails('CONVERSATION.INVALID');
+      given(dm).when(send(CAROL)).thenFails('CONVERSATION.NOT_FOUND');
+    });
+  });
+
+  describe('groups', () => {
+    it('are created with the creator as owner, members deduplicated, only once', () => {
+      given()
+        .when({
+          type: 'CreateGroup',
+          actorId: OWNER,
+          conversationId: C,
+          name: 'team',
+          memberIds: [ADMIN, BOB, BOB, OWNER],
+        })
+        .then([group()]);
+      given(group())
+        .when({ type: 'CreateGroup', actorId: OWNER, conversationId: C, name: 'x', memberIds: [] })
+        .thenFails('CONVERSATION.ALREADY_EXISTS');
+    });
+
+    it('are managed by admins only', () => {
+      given(group()).when({ type: 'RenameGroup', actorId: BOB, name: 'mine' }).thenFails('CONVERSATION.FORBIDDEN');
+      given(group(), madeAdmin)
+        .when({ type: 'RenameGroup', actorId: ADMIN, name: 'renamed' })
+        .then([{ type: 'GroupRenamed', data: { conversationId: C, name: 'renamed' } }]);
+      given(group()).when({ type: 'RenameGroup', actorId: OWNER, name: 'team' }).then([]);
+      given(group(), madeAdmin)
+        .when({ type: 'ChangeGroupDetails', actorId: ADMIN, announcement: 'read me' })
+        .then([{ type: 'GroupDetailsChanged', data: { conversationId: C, announcement: 'read me' } }]);
+    });
+
+    it('take members by invitation (accepted by the invitee) or by link, never twice', () => {
+      const invited: CatalogueEvent = {
+        type: 'MemberInvited',
+        data: { conversationId: C, userId: CAROL, invitedBy: BOB },
+      };
+      given(group()).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).then([invited]);
+      given(group(), invited).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).then([]);
+      given(group()).when({ type: 'AcceptInvitation', actorId: CAROL }).thenFails('CONVERSATION.NOT_FOUND');
+      given(group(), invited)
+        .when({ type: 'AcceptInvitation', actorId: CAROL })
+        .then([{ type: 'MemberJoined', data: { conversationId: C, userId: CAROL, via: 'invitation' } }]);
+      given(group())
+        .when({ type: 'JoinViaLink', actorId: DAVE })
+        .then([{ type: 'MemberJoined', data: { conversationId: C, userId: DAVE, via: 'link' } }]);
+      given(group()).when({ type: 'JoinViaLink', actorId: BOB }).thenFails('CONVERSATION.ALREADY_MEMBER');
+      given(group()).when({ type: 'InviteMember', actorId: CAROL, userId: DAVE }).thenFails('CONVERSATION.NOT_FOUND');
+    });
+
+    it('let members leave (not the owner) and admins kick members (only the owner kicks admins)', () => {
+      given(group())
+        .when({ type: 'LeaveGroup', actorId: BOB })
+        .then([{ type: 'MemberLeft', data: { conversationId: C, userId: BOB } }]);
+      given(group()).when({ type: 'LeaveGroup', actorId: OWNER }).thenFails('CONVERSATION.OWNER_CANNOT_LEAVE');
+      given(group(), madeAdmin)
+        .when({ type: 'KickMember', actorId: ADMIN, userId: BOB })
+        .then([{ type: 'MemberKicked', data: { conversationId: C, userId: BOB, kickedBy: ADMIN } }]);
+      given(group()).when({ type: 'KickMember', actorId: BOB, userId: ADMIN }).thenFails('CONVERSATION.FORBIDDEN');
+      given(group(), madeAdmin)
+        .when({ type: 'KickMember', actorId: ADMIN, userId: OWNER })
+        .thenFails('CONVERSATION.FORBIDDEN');
+      given(group(), madeAdmin)
+        .when({ type: 'KickMember', actorId: OWNER, userId: ADMIN })
+        .then([{ type: 'MemberKicked', data: { conversationId: C, userId: ADMIN, kickedBy: OWNER } }]);
+    });
+
+    it('a member who left or was kicked can do nothing more (and learns nothing)', () => {
+      const left: CatalogueEvent = { type: 'MemberLeft', data: { conversationId: C, userId: BOB } };
+      given(group(), left).when(send(BOB)).thenFails('CONVERSATION.NOT_FOUND');
+      given(group(), left)
+        .when({ type: 'MuteConversation', actorId: BOB, muted: true })
+        .thenFails('CONVERSATION.NOT_FOUND');
+      const kicked: CatalogueEvent = {
+        type: 'MemberKicked',
+        data: { conversationId: C, userId: BOB, kickedBy: OWNER },
+      };
+      given(group(), kicked)
+        .when({ type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' })
+        .thenFails('CONVERSATION.NOT_FOUND');
+    });
+
+    it('have roles set by the owner, who can hand ownership over', () => {
+      given(group()).when({ type: 'ChangeRole', actorId: OWNER, userId: ADMIN, role: 'admin' }).then([madeAdmin]);
+      given(group(), madeAdmin)
+        .when({ type: 'ChangeRole', actorId: ADMIN, userId: BOB, role: 'admin' })
+        .thenFails('CONVERSATION.FORBIDDEN');
+      given(group())
+        .when({ type: 'TransferOwnership', actorId: OWNER, userId: BOB })
+        .then([
+          { type: 'MemberRoleChanged', data: { conversationId: C, userId: BOB, role: 'owner', changedBy: OWNER } },
+          { type: 'MemberRoleChanged', data: { conversationId: C, userId: OWNER, role: 'admin', changedBy: OWNER } },
+        ]);
+    });
+
+    it('once dissolved, take nothing more', () => {
+      const dissolved: CatalogueEvent = { type: 'GroupDissolved', data: { conversationId: C, dissolvedBy: OWNER } };
+      given(group()).when({ type: 'DissolveGroup', actorId: ADMIN }).thenFails('CONVERSATION.FORBIDDEN');
+      given(group()).when({ type: 'DissolveGroup', actorId: OWNER }).then([dissolved]);
+      given(group(), dissolved).when(send(BOB)).thenFails('CONVERSATION.DISSOLVED');
+      given(group(), dissolved).when({ type: 'JoinViaLink', actorId: DAVE }).thenFails('CONVERSATION.DISSOLVED');
+    });
+  });
+
+  describe('messages', () => {
+    it('are sent by members, once per client message id (a retry decides nothing)', () => {
+      given(group())
+        .when(send(BOB, M1, { clientMessageId: 'x1', text: 'hello', replyToMessageId: undefined }))
+        .then([
+          {
+            type: 'MessageSent',
+            data: {
+              conversationId: C,
+              messageId: M1,
+              senderId: BOB,
+              text: 'hello',
+              mentions: noMentions,
+              attachments: [],
+            },
+          },
+        ]);
+      given(group(), sent(M1, BOB, 'x1'))
+        .when(send(BOB, M2, { clientMessageId: 'x1' }))
+        .then([]);
+      // The same client id from someone else is another message.
+      expect(
+        decide(
+          send(OWNER, M2, { clientMessageId: 'x1' }),
+          [group(), sent(M1, BOB, 'x1')].reduce<Conversation>(
+            (s, e, seq) => evolve(s, { event: e, seq, clientMessageId: 'x1' }),
+            initialConversation(C),
+          ),
+        ),
+      ).toHaveLength(1);
+      given(group()).when(send(CAROL)).thenFails('CONVERSATION.NOT_FOUND');
+      given().when(send(BOB)).thenFails('CONVERSATION.NOT_FOUND');
+    });
+
+    it('check size, content, replies and mentions', () => {
+      given(group())
+        .when(send(BOB, M2, { text: 'x'.repeat(16_385) }))
+        .thenFails('CONVERSATION.INVALID');
+      given(group())
+        .when(send(BOB, M2, { text: '  ' }))
+        .thenFails('CONVERSATION.INVALID');
+      given(group())
+        .when(send(BOB, M2, { replyToMessageId: M1 }))
+        .thenFails('MESSAGE.NOT_FOUND');
+      given(group(), sent(M1, OWNER))
+        .when(send(BOB, M2, { replyToMessageId: M1 }))
+        .then([
+          {
+            type: 'MessageSent',
+            data: {
+              conversationId: C,
+              messageId: M2,
+              senderId: BOB,
+              text: 'hello',
+              replyToMessageId: M1,
+              mentions: noMentions,
+              attachments: [],
+            },
+          },
+        ]);
+      given(group())
+        .when(send(BOB, M2, { mentions: { userIds: [CAROL], all: false } }))
+        .thenFails('CONVERSATION.INVALID');
+      given(group())
+        .when(send(BOB, M2, { mentions: { userIds: [], all: true } }))
+        .thenFails('CONVERSATION.FORBIDDEN');
+      expect(
+        decide(send(OWNER, M2, { mentions: { userIds: [BOB, BOB], all: true } }), given_(group()))[0],
+      ).toMatchObject({
+        data: { mentions: { userIds: [BOB], all: true } },
+      });
+    });
+
+    it('are edited by their author only, deleted by the author or an admin', () => {
+      const edit = (actorId: string): ConversationCommand => ({
+        type: 'EditMessage',
+        actorId,
+        messageId: M1,
+        text: 'better',
+        mentions: noMentions,
+      });
+      given(group(), sent(M1, BOB))
+        .when(edit(BOB))
+        .then([
+          { type: 'MessageEdited', data: { conversationId: C, messageId: M1, text: 'better', mentions: noMentions } },
+        ]);
+      given(group(), sent(M1, BOB)).when(edit(OWNER)).thenFails('CONVERSATION.FORBIDDEN');
+      const deleted: CatalogueEvent = {
+        type: 'MessageDeleted',
+        data: { conversationId: C, messageId: M1, deletedBy: ADMIN },
+      };
+      given(group(), madeAdmin, sent(M1, BOB))
+        .when({ type: 'DeleteMessage', actorId: ADMIN, messageId: M1 })
+        .then([deleted]);
+      given(group(), sent(M1, OWNER))
+        .when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 })
+        .thenFails('CONVERSATION.FORBIDDEN');
+      given(group(), sent(M1, BOB), deleted).when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 }).then([]);
+      given(group(), sent(M1, BOB), deleted).when(edit(BOB)).thenFails('MESSAGE.DELETED');
+    });
+
+    it('take one reaction per emoji per user', () => {
+      const add = (actorId: string, emoji = '👍'): ConversationCommand => ({
+        type: 'AddReaction',
+        actorId,
+        messageId: M1,
+        emoji,
+      });
+      const added: CatalogueEvent = {
+        type: 'ReactionAdded',
+        data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' },
+      };
+      given(group(), sent(M1, OWNER)).when(add(BOB)).then([added]);
+      given(group(), sent(M1, OWNER), added).when(add(BOB)).then([]);
+      given(group(), sent(M1, OWNER), added)
+        .when(add(OWNER))
+        .then([{ ...added, data: { ...added.data, userId: OWNER } }]);
+      given(group(), sent(M1, OWNER), added)
+        .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' })
+        .then([{ type: 'ReactionRemoved', data: added.data }]);
+      given(group(), sent(M1, OWNER))
+        .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' })
+        .then([]);
+    });
+  });
+});
+
+function given_(...history: CatalogueEvent[]): Conversation {
+  return history.reduce<Conversation>((s, e, seq) => evolve(s, { event: e, seq }), initialConversation(C));
+}
