@@ -4,7 +4,22 @@
  * (projections, the Kafka relay, audit) only ever see the newest shape.
  */
 import { z } from 'zod';
-import { CATEGORIES, type Category, type EventData, type EventDefinition } from './define.js';
+import {
+  CATEGORIES,
+  INTERNAL_CATEGORIES,
+  type Category,
+  type EventData,
+  type EventDefinition,
+  type InternalCategory,
+} from './define.js';
+import {
+  PasswordSet,
+  SessionRefreshed,
+  SessionRevoked,
+  SessionStarted,
+  SignInAttempted,
+  UsernameClaimed,
+} from './internal/identity.js';
 import { UserRegistered } from './identity/user-registered.js';
 import { ProfileUpdated } from './identity/profile-updated.js';
 import { DirectConversationStarted } from './conversations/direct-conversation-started.js';
@@ -45,7 +60,17 @@ export const EVENTS = [
   ReactionRemoved,
 ] as const;
 
-type Definitions = (typeof EVENTS)[number];
+/** Internal events: never relayed and no published schema, whatever stream they are in. */
+export const INTERNAL_EVENTS = [
+  UsernameClaimed,
+  PasswordSet,
+  SignInAttempted,
+  SessionStarted,
+  SessionRefreshed,
+  SessionRevoked,
+] as const;
+
+type Definitions = (typeof EVENTS)[number] | (typeof INTERNAL_EVENTS)[number];
 export type EventType = Definitions['type'];
 
 /** Any catalogued event's type and payload, as a discriminated union on `type`. */
@@ -53,19 +78,35 @@ export type CatalogueEvent = {
   [D in Definitions as D['type']]: { readonly type: D['type']; readonly data: EventData<D> };
 }[EventType];
 
-const byType: ReadonlyMap<string, EventDefinition> = new Map(EVENTS.map((d) => [d.type, d]));
-if (byType.size !== EVENTS.length) throw new Error('two event definitions share a type');
+/** The events of one stream category, e.g. `EventIn<'conversation'>`. */
+export type EventIn<C extends Category | InternalCategory> = Extract<
+  CatalogueEvent,
+  { readonly type: Extract<Definitions, { readonly category: C }>['type'] }
+>;
+
+const ALL: readonly EventDefinition[] = [...EVENTS, ...INTERNAL_EVENTS];
+const byType: ReadonlyMap<string, EventDefinition> = new Map(ALL.map((d) => [d.type, d]));
+if (byType.size !== ALL.length) throw new Error('two event definitions share a type');
 
 export function definitionOf(type: string): EventDefinition | undefined {
   return byType.get(type);
 }
 
-/** The catalogue's categories and the stream id prefixes that belong to them. */
+/** The public category a stream belongs to (undefined for internal and unknown streams). */
 export function categoryOfStream(streamId: string): Category | undefined {
   return (Object.keys(CATEGORIES) as Category[]).find((c) => streamId.startsWith(CATEGORIES[c].streamPrefix));
 }
 
+/** Stream id prefixes of the public categories: the streams the integration stream carries. */
 export const STREAM_PREFIXES: readonly string[] = Object.values(CATEGORIES).map((c) => c.streamPrefix);
+
+/** The event types the integration stream carries (internal ones in public streams are skipped). */
+export const PUBLIC_EVENT_TYPES: readonly string[] = EVENTS.map((d) => d.type);
+
+/** Stream id prefixes of the internal categories. */
+export const INTERNAL_STREAM_PREFIXES: readonly string[] = Object.values(INTERNAL_CATEGORIES).map(
+  (c) => c.streamPrefix,
+);
 
 /** Who, when and why: the metadata every event carries (extra keys are allowed and kept). */
 export const EventMetadataSchema = z

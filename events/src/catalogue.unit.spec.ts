@@ -15,6 +15,9 @@ import {
   readEvent,
   upcast,
   UserRegistered,
+  INTERNAL_EVENTS,
+  PUBLIC_EVENT_TYPES,
+  toWireRecord,
 } from './index.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -98,6 +101,27 @@ describe('event catalogue', () => {
       'data.attachments[].name',
     ]);
     expect(personalFields(eventJsonSchema(UserRegistered))).toEqual(['data.username', 'data.displayName']);
+  });
+
+  it('keeps internal events (password and refresh-token hashes) out of everything published', () => {
+    const published = [...generatedFiles().values()].join('\n');
+    for (const d of INTERNAL_EVENTS) {
+      expect(published).not.toContain(d.type);
+      expect(PUBLIC_EVENT_TYPES).not.toContain(d.type);
+    }
+    const stored = {
+      eventId: '0b9d8f86-4f4e-4b7a-8d3e-2b1c5a6f7e81',
+      type: 'PasswordSet',
+      schemaVersion: 1,
+      data: { userId: '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87', passwordHash: '$argon2id$v=19$x' },
+      metadata: { actorId: 'a', correlationId: 'c', causationId: 'c', occurredAt: '2026-01-01T00:00:00Z' },
+      streamId: 'user-5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87',
+      streamRevision: 1,
+      globalPosition: '0-0',
+      recordedAt: new Date(),
+    };
+    expect(readEvent(stored).data).toEqual(stored.data);
+    expect(() => toWireRecord(stored)).toThrow(CatalogueError);
   });
 
   it('the AsyncAPI 3 document is valid', async () => {

@@ -20,7 +20,7 @@ const toJsonSchema = (schema: z.ZodType): JsonSchema =>
 export const schemaFileName = (d: Pick<EventDefinition, 'type' | 'version'>): string => `${d.type}.v${d.version}.json`;
 
 /** The JSON Schema of a record value carrying this event. */
-export function eventJsonSchema(definition: EventDefinition): JsonSchema {
+export function eventJsonSchema(definition: EventDefinition<string, z.ZodType, Category>): JsonSchema {
   const data = toJsonSchema(definition.schema);
   const metadata = toJsonSchema(EventMetadataSchema);
   delete data.$schema;
@@ -80,7 +80,7 @@ export function personalFields(schema: JsonSchema, path = ''): string[] {
   return [...new Set(found)];
 }
 
-function headersSchema(definition: EventDefinition): JsonSchema {
+function headersSchema(definition: EventDefinition<string, z.ZodType, Category>): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   for (const [name, description] of Object.entries(HEADERS)) properties[name] = { type: 'string', description };
   properties.ce_specversion = { ...properties.ce_specversion, const: '1.0' };

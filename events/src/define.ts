@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-/** Stream categories: the stream id prefix and the topic family an event belongs to. */
+/** Public stream categories: the stream id prefix and the topic family their events go to. */
 export const CATEGORIES = {
   /** `user-<userId>`: a user's identity, profile and contacts. */
   user: { streamPrefix: 'user-', topic: 'identity', description: 'Users, profiles, contacts and blocks.' },
@@ -17,16 +17,32 @@ export const CATEGORIES = {
   },
 } as const;
 
+/**
+ * Internal stream categories, whose events are never relayed and have no published schema.
+ * (Internal event types can also live in public streams: see INTERNAL_EVENTS.)
+ */
+export const INTERNAL_CATEGORIES = {
+  /** `username-<name>`: who holds a user name (names are unique). */
+  username: { streamPrefix: 'username-', description: 'Claims on user names, which are unique.' },
+  /** `session-<sessionId>`: a sign-in session and its rotating refresh token (as a hash). */
+  session: { streamPrefix: 'session-', description: 'Sign-in sessions and their refresh tokens.' },
+} as const;
+
 export type Category = keyof typeof CATEGORIES;
+export type InternalCategory = keyof typeof INTERNAL_CATEGORIES;
 
 /** Turns the payload of version `n` into the payload of version `n + 1`. */
 export type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
 
-export interface EventDefinition<Type extends string = string, Schema extends z.ZodType = z.ZodType> {
+export interface EventDefinition<
+  Type extends string = string,
+  Schema extends z.ZodType = z.ZodType,
+  C extends Category | InternalCategory = Category | InternalCategory,
+> {
   readonly type: Type;
   /** The current version; stored events of older versions are upcast to it on read. */
   readonly version: number;
-  readonly category: Category;
+  readonly category: C;
   /** What happened, for the catalogue page and the AsyncAPI document. */
   readonly description: string;
   /** The payload (`data`) of the current version. */
@@ -35,9 +51,13 @@ export interface EventDefinition<Type extends string = string, Schema extends z.
   readonly upcasters: readonly Upcaster[];
 }
 
-export function defineEvent<const Type extends string, Schema extends z.ZodType>(
-  definition: Omit<EventDefinition<Type, Schema>, 'upcasters'> & { readonly upcasters?: readonly Upcaster[] },
-): EventDefinition<Type, Schema> {
+export function defineEvent<
+  const Type extends string,
+  Schema extends z.ZodType,
+  const C extends Category | InternalCategory,
+>(
+  definition: Omit<EventDefinition<Type, Schema, C>, 'upcasters'> & { readonly upcasters?: readonly Upcaster[] },
+): EventDefinition<Type, Schema, C> {
   const upcasters = definition.upcasters ?? [];
   if (!Number.isInteger(definition.version) || definition.version < 1) {
     throw new Error(`${definition.type}: version must be a positive integer`);
@@ -49,7 +69,8 @@ export function defineEvent<const Type extends string, Schema extends z.ZodType>
 }
 
 /** The payload type of an event definition. */
-export type EventData<D> = D extends EventDefinition<string, infer S> ? z.output<S> : never;
+export type EventData<D> =
+  D extends EventDefinition<string, infer S, Category | InternalCategory> ? z.output<S> : never;
 
 /**
  * Marks a field as personal data. Personal fields get the same treatment in every copy

@@ -20,3 +20,11 @@ export { MessageEdited } from './messaging/message-edited.js';
 export { MessageDeleted } from './messaging/message-deleted.js';
 export { ReactionAdded, Emoji } from './messaging/reaction-added.js';
 export { ReactionRemoved } from './messaging/reaction-removed.js';
+export {
+  UsernameClaimed,
+  PasswordSet,
+  SignInAttempted,
+  SessionStarted,
+  SessionRefreshed,
+  SessionRevoked,
+} from './internal/identity.js';

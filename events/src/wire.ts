@@ -4,7 +4,9 @@
  * exactly this; the AsyncAPI document and the JSON Schemas describe exactly this.
  */
 import { CATEGORIES, type Category } from './define.js';
-import { CatalogueError, categoryOfStream, readEvent } from './catalogue.js';
+import { CatalogueError, categoryOfStream, PUBLIC_EVENT_TYPES, readEvent } from './catalogue.js';
+
+const PUBLIC_TYPES = new Set(PUBLIC_EVENT_TYPES);
 
 /** The topics' contract version: it changes only if the envelope or headers change incompatibly. */
 export const TOPIC_VERSION = 1;
@@ -81,6 +83,9 @@ export function toWireRecord(event: RecordedEventShape, prefix = DEFAULT_TOPIC_P
   const category = categoryOfStream(event.streamId);
   if (!category)
     throw new CatalogueError('EVENT.UNKNOWN_STREAM', `stream ${event.streamId} is in no catalogued category`);
+  if (!PUBLIC_TYPES.has(event.type)) {
+    throw new CatalogueError('EVENT.UNKNOWN_TYPE', `${event.type} is internal: it is never published`);
+  }
   const read = readEvent(event);
   const value: WireEvent = {
     eventId: event.eventId,

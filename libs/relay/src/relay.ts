@@ -6,7 +6,7 @@
  * never leaves a gap), backoff while the broker is down, and a parked event (the relay
  * stops at it) when an event cannot be published at all.
  */
-import { STREAM_PREFIXES, toWireRecord } from '@herald/events';
+import { PUBLIC_EVENT_TYPES, STREAM_PREFIXES, toWireRecord } from '@herald/events';
 import type { Projection } from '@herald/projection-runtime';
 import { IntegrationStreamUnavailable, type IntegrationProducer } from './producer.js';
 
@@ -15,8 +15,9 @@ export const relayName = (topicPrefix: string): string => `relay.kafka.${topicPr
 export function kafkaRelay(producer: IntegrationProducer, topicPrefix: string): Projection {
   return {
     name: relayName(topicPrefix),
-    // Only the catalogued categories are the public contract.
-    filter: { streamPrefixes: STREAM_PREFIXES },
+    // Only the public categories and event types are the contract (a user's password hash
+    // is an internal event in the user's stream).
+    filter: { streamPrefixes: STREAM_PREFIXES, eventTypes: PUBLIC_EVENT_TYPES },
     // Larger batches than a read model's: a produce round trip costs more than a statement.
     batchSize: 1000,
     async apply(events) {

@@ -22,6 +22,9 @@ function event(type: string, actorId: string, data: Record<string, unknown>): Ne
 export const catalogueEvents = {
   userRegistered: (userId: string, username: string): NewEvent =>
     event('UserRegistered', userId, { userId, username, displayName: `User ${username}` }),
+  /** Internal: lives in the user's stream, never published. */
+  passwordSet: (userId: string): NewEvent =>
+    event('PasswordSet', userId, { userId, passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA' }),
   messageSent: (conversationId: string, senderId: string, text: string): NewEvent =>
     event('MessageSent', senderId, {
       conversationId,

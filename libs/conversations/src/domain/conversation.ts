@@ -2,7 +2,9 @@
  * A conversation's state as the command side needs it to decide, folded from its stream
  * (`evolve`). Plain data, no framework: the same fold runs in tests and in the service.
  */
-import type { CatalogueEvent } from '@herald/events';
+import type { EventIn } from '@herald/events';
+
+export type ConversationEvent = EventIn<'conversation'>;
 
 export type Role = 'owner' | 'admin' | 'member';
 
@@ -53,7 +55,7 @@ export const initialConversation = (id: string): Conversation => ({
 export const sentKey = (senderId: string, clientMessageId: string): string => `${senderId} ${clientMessageId}`;
 
 export interface Recorded {
-  readonly event: CatalogueEvent;
+  readonly event: ConversationEvent;
   readonly seq: number;
   readonly clientMessageId?: string;
 }
@@ -140,8 +142,6 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
       });
     case 'GroupDetailsChanged':
     case 'MessageEdited':
-    case 'UserRegistered':
-    case 'ProfileUpdated':
       return next;
     default: {
       const unhandled: never = event;

@@ -3,8 +3,8 @@
  * happen, or a ConversationError. Pure: the actor, the time and new ids come in with the
  * command. Conversation and messaging share the stream, so one decider covers both.
  */
-import { MAX_MESSAGE_TEXT, type CatalogueEvent } from '@herald/events';
-import { sentKey, type Conversation, type Role } from './conversation.js';
+import { MAX_MESSAGE_TEXT } from '@herald/events';
+import { sentKey, type Conversation, type ConversationEvent, type Role } from './conversation.js';
 import { ConversationError, notFound } from './errors.js';
 
 export const MAX_GROUP_MEMBERS = 100_000;
@@ -59,7 +59,7 @@ export type ConversationCommand = { readonly actorId: string } & (
 
 const isAdmin = (role: Role | undefined): boolean => role === 'owner' || role === 'admin';
 
-export function decide(command: ConversationCommand, state: Conversation): CatalogueEvent[] {
+export function decide(command: ConversationCommand, state: Conversation): ConversationEvent[] {
   const conversationId = state.id;
   const actor = command.actorId;
 

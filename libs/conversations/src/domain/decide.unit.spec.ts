@@ -1,6 +1,10 @@
-import type { CatalogueEvent } from '@herald/events';
 import { describe, expect, it } from 'vitest';
-import { evolve, initialConversation, type Conversation } from './conversation.js';
+import {
+  evolve,
+  initialConversation,
+  type Conversation,
+  type ConversationEvent as CatalogueEvent,
+} from './conversation.js';
 import { decide, type ConversationCommand } from './decide.js';
 import { ConversationError } from './errors.js';
 
