@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { IdentityError } from './errors.js';
+import { evolveSession, initialSession, refresh, signOut, type SessionEvent } from './session.js';
+import { evolveUser, initialUser, register, updateProfile, type UserEvent } from './user.js';
+
+const U = '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87';
+const S = '0b9d8f86-4f4e-4b7a-8d3e-2b1c5a6f7e81';
+const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA';
+const h = (c: string): string => c.repeat(64);
+
+const user = (...events: UserEvent[]) => events.reduce(evolveUser, initialUser(U));
+const session = (...events: SessionEvent[]) => events.reduce(evolveSession, initialSession(S));
+const codeOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+    return undefined;
+  } catch (error) {
+    return error instanceof IdentityError ? error.code : 'other';
+  }
+};
+
+const registered: UserEvent[] = [
+  { type: 'UserRegistered', data: { userId: U, username: 'ada', displayName: 'Ada' } },
+  { type: 'PasswordSet', data: { userId: U, passwordHash: HASH } },
+];
+const started: SessionEvent = {
+  type: 'SessionStarted',
+  data: { sessionId: S, userId: U, refreshTokenHash: h('a'), expiresAt: '2026-12-31T00:00:00.000Z' },
+};
+const rotated: SessionEvent = {
+  type: 'SessionRefreshed',
+  data: { sessionId: S, refreshTokenHash: h('b'), expiresAt: '2026-12-31T00:00:00.000Z' },
+};
+const now = '2026-06-01T00:00:00.000Z';
+
+describe('identity', () => {
+  it('registers a user with profile and password hash in one append, once', () => {
+    expect(register({ userId: U, username: 'ada', displayName: 'Ada', passwordHash: HASH }, user())).toEqual(
+      registered,
+    );
+    expect(user(...registered)).toMatchObject({ registered: true, username: 'ada', passwordHash: HASH });
+    expect(
+      codeOf(() => register({ userId: U, username: 'ada', displayName: 'A', passwordHash: HASH }, user(...registered))),
+    ).toBe('USER.INVALID');
+    expect(codeOf(() => register({ userId: U, username: 'A d', displayName: 'A', passwordHash: HASH }, user()))).toBe(
+      'USER.INVALID',
+    );
+  });
+
+  it('updates only the profile fields that change', () => {
+    const ada = user(...registered);
+    expect(updateProfile({ displayName: 'Ada', statusText: 'away' }, ada)).toEqual([
+      { type: 'ProfileUpdated', data: { userId: U, statusText: 'away' } },
+    ]);
+    expect(updateProfile({ displayName: 'Ada' }, ada)).toEqual([]);
+    expect(codeOf(() => updateProfile({ displayName: 'x' }, user()))).toBe('USER.NOT_FOUND');
+  });
+
+  describe('refresh tokens', () => {
+    const presenting = (hash: string, at = now) => ({
+      presentedHash: hash,
+      nextHash: h('c'),
+      now: at,
+      expiresAt: '2027-01-01T00:00:00.000Z',
+    });
+
+    it('rotate: the current one is good once and gives the next', () => {
+      expect(refresh(presenting(h('a')), session(started))).toEqual({
+        events: [
+          {
+            type: 'SessionRefreshed',
+            data: { sessionId: S, refreshTokenHash: h('c'), expiresAt: '2027-01-01T00:00:00.000Z' },
+          },
+        ],
+      });
+    });
+
+    it('a replayed one revokes the whole session', () => {
+      const outcome = refresh(presenting(h('a')), session(started, rotated));
+      expect(outcome.events).toEqual([
+        { type: 'SessionRevoked', data: { sessionId: S, reason: 'refresh_token_reused' } },
+      ]);
+      expect(outcome.refused?.code).toBe('AUTH.REFRESH_TOKEN_REUSED');
+      const after = session(started, rotated, outcome.events[0]!);
+      expect(refresh(presenting(h('b')), after).refused?.code).toBe('AUTH.SESSION_REVOKED');
+    });
+
+    it('refuses unknown and expired tokens, and sessions that do not exist', () => {
+      expect(refresh(presenting(h('z')), session(started)).refused?.code).toBe('AUTH.INVALID_TOKEN');
+      expect(refresh(presenting(h('a'), '2027-01-01T00:00:00.000Z'), session(started)).refused?.code).toBe(
+        'AUTH.SESSION_EXPIRED',
+      );
+      expect(refresh(presenting(h('a')), session()).refused?.code).toBe('AUTH.INVALID_TOKEN');
+    });
+
+    it('signing out revokes the session once', () => {
+      expect(signOut(session(started))).toEqual([
+        { type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out' } },
+      ]);
+      expect(
+        signOut(session(started, { type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out' } })),
+      ).toEqual([]);
+    });
+  });
+});

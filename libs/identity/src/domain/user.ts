@@ -1,0 +1,99 @@
+/**
+ * A user's stream (`user-<id>`): profile (public events) and credentials (internal
+ * events). Folded for sign-in and profile changes; deciders for registering and profiles.
+ */
+import type { EventIn } from '@herald/events';
+import { IdentityError } from './errors.js';
+
+export type UserEvent = EventIn<'user'>;
+
+export interface User {
+  readonly userId: string;
+  readonly registered: boolean;
+  readonly username: string | null;
+  readonly displayName: string | null;
+  readonly avatarUrl: string | null;
+  readonly statusText: string | null;
+  /** argon2id PHC string; never leaves the identity service. */
+  readonly passwordHash: string | null;
+}
+
+export const initialUser = (userId: string): User => ({
+  userId,
+  registered: false,
+  username: null,
+  displayName: null,
+  avatarUrl: null,
+  statusText: null,
+  passwordHash: null,
+});
+
+export function evolveUser(state: User, event: UserEvent): User {
+  switch (event.type) {
+    case 'UserRegistered':
+      return { ...state, registered: true, username: event.data.username, displayName: event.data.displayName };
+    case 'ProfileUpdated':
+      return {
+        ...state,
+        ...(event.data.displayName !== undefined ? { displayName: event.data.displayName } : {}),
+        ...(event.data.avatarUrl !== undefined ? { avatarUrl: event.data.avatarUrl } : {}),
+        ...(event.data.statusText !== undefined ? { statusText: event.data.statusText } : {}),
+      };
+    case 'PasswordSet':
+      return { ...state, passwordHash: event.data.passwordHash };
+    case 'SignInAttempted':
+      return state;
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}
+
+/** User names: 3 to 32 of a-z, 0-9, `_`, `.`, `-`, compared in lower case. */
+export const USERNAME = /^[a-z0-9_.-]{3,32}$/;
+
+export interface Register {
+  readonly userId: string;
+  readonly username: string;
+  readonly displayName: string;
+  readonly passwordHash: string;
+}
+
+/** The events that open a new user's stream, in one append. */
+export function register(command: Register, state: User): UserEvent[] {
+  if (state.registered) throw new IdentityError('USER.INVALID', 'This user exists already');
+  if (!USERNAME.test(command.username)) {
+    throw new IdentityError('USER.INVALID', 'A user name has 3 to 32 characters: a-z, 0-9, _ . -');
+  }
+  return [
+    {
+      type: 'UserRegistered',
+      data: { userId: command.userId, username: command.username, displayName: command.displayName },
+    },
+    { type: 'PasswordSet', data: { userId: command.userId, passwordHash: command.passwordHash } },
+  ];
+}
+
+export interface UpdateProfile {
+  readonly displayName?: string;
+  readonly avatarUrl?: string | null;
+  readonly statusText?: string | null;
+}
+
+export function updateProfile(command: UpdateProfile, state: User): UserEvent[] {
+  if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+  const changed = {
+    ...(command.displayName !== undefined && command.displayName !== state.displayName
+      ? { displayName: command.displayName }
+      : {}),
+    ...(command.avatarUrl !== undefined && command.avatarUrl !== state.avatarUrl
+      ? { avatarUrl: command.avatarUrl }
+      : {}),
+    ...(command.statusText !== undefined && command.statusText !== state.statusText
+      ? { statusText: command.statusText }
+      : {}),
+  };
+  if (Object.keys(changed).length === 0) return [];
+  return [{ type: 'ProfileUpdated', data: { userId: state.userId, ...changed } }];
+}
