@@ -26,6 +26,9 @@ const schema = z.object({
   DATABASE_POOL_SIZE: positiveInt.max(500).default(20),
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
   EVENT_STORE_POLL_INTERVAL_MS: positiveInt.default(250),
+  JWT_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.max(31_536_000).default(2_592_000),
   KAFKA_BROKERS: z
     .string()
     .transform((v) => v.split(',').map((b) => b.trim()))
@@ -47,7 +50,7 @@ const schema = z.object({
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'KAFKA_SASL_PASSWORD']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'KAFKA_SASL_PASSWORD', 'JWT_SECRET']);
 
 /** Where the Kafka relay produces; absent when KAFKA_BROKERS is unset (no relay). */
 export interface KafkaConfig {
@@ -81,6 +84,13 @@ export interface HeraldConfig {
   readonly databaseConnectTimeoutMs: number;
   readonly eventStorePollIntervalMs: number;
   readonly kafka: KafkaConfig | undefined;
+  /**
+   * Signs access tokens (HS256). Unset: the embedded default keeps a generated one in the
+   * data directory; a deployment with several API instances must set the same on each.
+   */
+  readonly jwtSecret: string | undefined;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -127,6 +137,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     databasePoolSize: c.DATABASE_POOL_SIZE,
     databaseConnectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS,
     eventStorePollIntervalMs: c.EVENT_STORE_POLL_INTERVAL_MS,
+    jwtSecret: c.JWT_SECRET,
+    accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
     kafka: c.KAFKA_BROKERS
       ? {
           brokers: c.KAFKA_BROKERS,

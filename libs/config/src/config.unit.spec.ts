@@ -14,6 +14,9 @@ describe('configuration', () => {
       databaseConnectTimeoutMs: 30_000,
       eventStorePollIntervalMs: 250,
       kafka: undefined,
+      jwtSecret: undefined,
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 2_592_000,
     });
   });
 

@@ -1,0 +1,97 @@
+/**
+ * The command side's two moves, shared by every context: fold a stream into a state
+ * (through the catalogue, so old versions arrive upcast and every event is checked), and
+ * append what a decider decided, with who/when/why metadata.
+ */
+import { definitionOf, readEvent, type CatalogueEvent } from '@herald/events';
+import {
+  StreamNotFound,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+} from '@herald/event-store';
+import { randomUUID } from 'node:crypto';
+
+/** Who asks, and the request it belongs to. */
+export interface CommandContext {
+  readonly actorId: string;
+  readonly correlationId: string;
+  /** Defaults to the correlation id (the request caused the events). */
+  readonly causationId?: string;
+  readonly clientMessageId?: string;
+  readonly now: Date;
+}
+
+export interface Folded<S> {
+  readonly state: S;
+  /** The expected revision for the next append: `no_stream` when the stream is new. */
+  readonly revision: number | 'no_stream';
+}
+
+/** Reads a whole stream and folds it; a missing stream gives the initial state. */
+export async function fold<S, E extends CatalogueEvent>(
+  store: EventStore,
+  streamId: string,
+  initial: S,
+  evolve: (state: S, event: E, recorded: { seq: number; occurredAt: string; clientMessageId?: string }) => S,
+): Promise<Folded<S>> {
+  let state = initial;
+  let revision: number | 'no_stream' = 'no_stream';
+  let from = 0;
+  for (;;) {
+    let page;
+    try {
+      page = await store.readStream(streamId, { from, limit: 1000 });
+    } catch (error) {
+      if (error instanceof StreamNotFound) return { state, revision };
+      throw error;
+    }
+    for (const recorded of page) {
+      const { data } = readEvent(recorded);
+      const clientMessageId = recorded.metadata.clientMessageId;
+      state = evolve(state, { type: recorded.type, data } as E, {
+        seq: recorded.streamRevision,
+        occurredAt: recorded.metadata.occurredAt,
+        ...(clientMessageId !== undefined ? { clientMessageId } : {}),
+      });
+      revision = recorded.streamRevision;
+    }
+    if (page.length < 1000) return { state, revision };
+    from = page[page.length - 1]!.streamRevision + 1;
+  }
+}
+
+/**
+ * The events as the store takes them: fresh ids, the type's current version, metadata.
+ * Each is checked against its schema on the way in (a failure is a bug, not bad input).
+ */
+export function toNewEvents(events: readonly CatalogueEvent[], context: CommandContext): NewEvent[] {
+  return events.map((event) => {
+    const schemaVersion = definitionOf(event.type)!.version;
+    readEvent({ type: event.type, schemaVersion, data: event.data });
+    return {
+      eventId: randomUUID(),
+      type: event.type,
+      schemaVersion,
+      data: event.data,
+      metadata: {
+        actorId: context.actorId,
+        correlationId: context.correlationId,
+        causationId: context.causationId ?? context.correlationId,
+        occurredAt: context.now.toISOString(),
+        ...(context.clientMessageId !== undefined ? { clientMessageId: context.clientMessageId } : {}),
+      },
+    };
+  });
+}
+
+export function appendDecided(
+  store: EventStore,
+  streamId: string,
+  events: readonly CatalogueEvent[],
+  expected: ExpectedRevision,
+  context: CommandContext,
+): Promise<AppendResult> {
+  return store.append(streamId, toNewEvents(events, context), expected);
+}

@@ -1,0 +1,271 @@
+/**
+ * Identity's command and query side over the event store: registering, signing in and
+ * out, rotating refresh tokens, profiles, and checking access tokens. No framework: the
+ * API wraps it.
+ */
+import { appendDecided, fold, type CommandContext } from '@herald/commands';
+import { WrongExpectedRevision, type EventStore } from '@herald/event-store';
+import { randomUUID } from 'node:crypto';
+import { IdentityError } from './domain/errors.js';
+import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
+import {
+  evolveUser,
+  initialUser,
+  register,
+  updateProfile,
+  USERNAME,
+  type UpdateProfile,
+  type User,
+  type UserEvent,
+} from './domain/user.js';
+import { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from './passwords.js';
+import { AccessTokens, hashToken, newRefreshToken, sessionOf, type AccessClaims } from './tokens.js';
+import type { EventIn } from '@herald/events';
+
+export interface Tokens {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly accessToken: string;
+  readonly accessTokenExpiresIn: number;
+  readonly refreshToken: string;
+}
+
+export interface Profile {
+  readonly userId: string;
+  readonly username: string;
+  readonly displayName: string;
+  readonly avatarUrl: string | null;
+  readonly statusText: string | null;
+}
+
+/** Where a request comes from, for the sign-in record. */
+export interface RequestContext {
+  readonly correlationId: string;
+  readonly ip?: string;
+  readonly now: Date;
+}
+
+/** How long a user-name claim waits for its user before another registration may take it over. */
+const CLAIM_GRACE_MS = 60_000;
+
+/** How long a session's active/revoked answer is reused: a revoked session stops working within this. */
+const SESSION_CHECK_TTL_MS = 1_000;
+
+export class IdentityService {
+  private readonly sessionChecks = new Map<string, { active: boolean; at: number }>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly accessTokens: AccessTokens,
+    private readonly refreshTtlSeconds: number,
+  ) {}
+
+  async register(
+    input: { username: string; password: string; displayName: string },
+    request: RequestContext,
+  ): Promise<Tokens> {
+    const username = input.username.toLowerCase();
+    if (!USERNAME.test(username)) {
+      throw new IdentityError('USER.INVALID', 'A user name has 3 to 32 characters: a-z, 0-9, _ . -');
+    }
+    checkPassword(input.password);
+    const userId = randomUUID();
+    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const passwordHash = await hashPassword(input.password);
+    await this.claim(username, userId, context);
+    await appendDecided(
+      this.store,
+      `user-${userId}`,
+      register({ userId, username, displayName: input.displayName, passwordHash }, initialUser(userId)),
+      'no_stream',
+      context,
+    );
+    return this.startSession(userId, context);
+  }
+
+  async signIn(input: { username: string; password: string }, request: RequestContext): Promise<Tokens> {
+    const userId = await this.holderOf(input.username.toLowerCase());
+    const user = userId ? (await this.user(userId)).state : undefined;
+    if (!userId || !user?.registered || !user.passwordHash) {
+      await verifyPassword(await decoyHash(), input.password);
+      throw new IdentityError('AUTH.INVALID_CREDENTIALS', 'Wrong user name or password');
+    }
+    const ok = input.password.length <= PASSWORD_MAX && (await verifyPassword(user.passwordHash, input.password));
+    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const sessionId = ok ? randomUUID() : undefined;
+    const attempt: UserEvent = {
+      type: 'SignInAttempted',
+      data: { userId, succeeded: ok, ...(sessionId ? { sessionId } : {}), ...(request.ip ? { ip: request.ip } : {}) },
+    };
+    await appendDecided(this.store, `user-${userId}`, [attempt], 'any', context);
+    if (!ok || !sessionId) throw new IdentityError('AUTH.INVALID_CREDENTIALS', 'Wrong user name or password');
+    return this.startSession(userId, context, sessionId);
+  }
+
+  async refresh(refreshToken: string, request: RequestContext): Promise<Tokens> {
+    const sessionId = sessionOf(refreshToken);
+    if (!sessionId) throw new IdentityError('AUTH.INVALID_TOKEN', 'Unknown refresh token');
+    const { state, revision } = await this.session(sessionId);
+    const next = newRefreshToken(sessionId);
+    const expiresAt = new Date(request.now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
+    const outcome = refresh(
+      { presentedHash: hashToken(refreshToken), nextHash: hashToken(next), now: request.now.toISOString(), expiresAt },
+      state,
+    );
+    const context = { actorId: state.userId ?? 'anonymous', correlationId: request.correlationId, now: request.now };
+    if (outcome.events.length > 0) {
+      try {
+        await appendDecided(this.store, `session-${sessionId}`, outcome.events, revision, context);
+      } catch (error) {
+        // Two refreshes with the same token raced: the loser presented a token already used.
+        if (error instanceof WrongExpectedRevision) return this.refresh(refreshToken, request);
+        throw error;
+      }
+    }
+    if (outcome.refused) {
+      if (outcome.events.some((e) => e.type === 'SessionRevoked')) this.forget(sessionId);
+      throw outcome.refused;
+    }
+    return this.tokens(state.userId!, sessionId, next, request.now);
+  }
+
+  async signOut(claims: AccessClaims, request: RequestContext): Promise<void> {
+    const { state, revision } = await this.session(claims.sessionId);
+    const events = signOut(state);
+    if (events.length > 0) {
+      const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
+      await appendDecided(this.store, `session-${claims.sessionId}`, events, revision, context);
+    }
+    this.forget(claims.sessionId);
+  }
+
+  /** The caller behind an access token, if its session is still active (checked at most once a second). */
+  async authenticate(accessToken: string, now: Date): Promise<AccessClaims> {
+    const claims = await this.accessTokens.verify(accessToken);
+    if (!(await this.sessionActive(claims.sessionId, now))) {
+      throw new IdentityError('AUTH.SESSION_REVOKED', 'This session has ended');
+    }
+    return claims;
+  }
+
+  async profile(userId: string): Promise<Profile> {
+    const { state } = await this.user(userId);
+    if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+    return publicProfile(state);
+  }
+
+  async updateProfile(userId: string, changes: UpdateProfile, request: RequestContext): Promise<Profile> {
+    const { state, revision } = await this.user(userId);
+    const events = updateProfile(changes, state);
+    if (events.length > 0) {
+      const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+      await appendDecided(this.store, `user-${userId}`, events, revision, context);
+    }
+    return publicProfile(events.reduce(evolveUser, state));
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /**
+   * Claims a user name. A claim whose user never came to be (the process died between the
+   * claim and the user's first append) is taken over once it is older than a minute; a
+   * younger one may still be on its way.
+   */
+  private async claim(username: string, userId: string, context: CommandContext): Promise<void> {
+    const streamId = `username-${username}`;
+    const claims = await fold<{ holder: string | null; at: string }, EventIn<'username'>>(
+      this.store,
+      streamId,
+      { holder: null, at: '' },
+      (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
+    );
+    const { holder, at } = claims.state;
+    if (holder) {
+      const abandoned =
+        context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.user(holder)).state.registered;
+      if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
+    }
+    try {
+      await appendDecided(
+        this.store,
+        streamId,
+        [{ type: 'UsernameClaimed', data: { username, userId } }],
+        claims.revision,
+        context,
+      );
+    } catch (error) {
+      if (error instanceof WrongExpectedRevision)
+        throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
+      throw error;
+    }
+  }
+
+  private async holderOf(username: string): Promise<string | undefined> {
+    if (!USERNAME.test(username)) return undefined;
+    const { state } = await fold<{ holder: string | null }, EventIn<'username'>>(
+      this.store,
+      `username-${username}`,
+      { holder: null },
+      (_, event) => ({ holder: event.data.userId }),
+    );
+    return state.holder ?? undefined;
+  }
+
+  private async startSession(userId: string, context: CommandContext, sessionId = randomUUID()): Promise<Tokens> {
+    const refreshToken = newRefreshToken(sessionId);
+    const expiresAt = new Date(context.now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
+    const started: SessionEvent = {
+      type: 'SessionStarted',
+      data: { sessionId, userId, refreshTokenHash: hashToken(refreshToken), expiresAt },
+    };
+    await appendDecided(this.store, `session-${sessionId}`, [started], 'no_stream', context);
+    return this.tokens(userId, sessionId, refreshToken, context.now);
+  }
+
+  private async tokens(userId: string, sessionId: string, refreshToken: string, now: Date): Promise<Tokens> {
+    return {
+      userId,
+      sessionId,
+      accessToken: await this.accessTokens.issue({ userId, sessionId }, now),
+      accessTokenExpiresIn: this.accessTokens.ttlSeconds,
+      refreshToken,
+    };
+  }
+
+  private user(userId: string) {
+    return fold<User, UserEvent>(this.store, `user-${userId}`, initialUser(userId), evolveUser);
+  }
+
+  private session(sessionId: string) {
+    return fold<Session, SessionEvent>(this.store, `session-${sessionId}`, initialSession(sessionId), evolveSession);
+  }
+
+  private async sessionActive(sessionId: string, now: Date): Promise<boolean> {
+    const cached = this.sessionChecks.get(sessionId);
+    if (cached && now.getTime() - cached.at < SESSION_CHECK_TTL_MS) return cached.active;
+    const { state } = await this.session(sessionId);
+    const active =
+      state.userId !== null && !state.revoked && (state.expiresAt === null || now.toISOString() < state.expiresAt);
+    if (this.sessionChecks.size > 100_000) this.sessionChecks.clear();
+    this.sessionChecks.set(sessionId, { active, at: now.getTime() });
+    return active;
+  }
+
+  private forget(sessionId: string): void {
+    this.sessionChecks.set(sessionId, { active: false, at: Number.MAX_SAFE_INTEGER });
+  }
+}
+
+function checkPassword(password: string): void {
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    throw new IdentityError('USER.INVALID', `A password has ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
+  }
+}
+
+const publicProfile = (user: User): Profile => ({
+  userId: user.userId,
+  username: user.username!,
+  displayName: user.displayName!,
+  avatarUrl: user.avatarUrl,
+  statusText: user.statusText,
+});

@@ -1,0 +1,68 @@
+/**
+ * Access tokens (short-lived JWTs, HS256 pinned, `iss`/`aud`/`exp` checked) and refresh
+ * tokens (`<sessionId>.<32 random bytes>`, stored only as a SHA-256 hash).
+ */
+import { jwtVerify, SignJWT, errors } from 'jose';
+import { createHash, randomBytes } from 'node:crypto';
+import { IdentityError } from './domain/errors.js';
+
+const ISSUER = 'herald';
+const AUDIENCE = 'herald-api';
+const ALGORITHM = 'HS256';
+
+export interface AccessClaims {
+  readonly userId: string;
+  readonly sessionId: string;
+}
+
+export class AccessTokens {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    readonly ttlSeconds: number,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  issue(claims: AccessClaims, now: Date): Promise<string> {
+    const iat = Math.floor(now.getTime() / 1000);
+    return new SignJWT({ sid: claims.sessionId })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(claims.userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlSeconds)
+      .sign(this.key);
+  }
+
+  async verify(token: string): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['exp', 'sub', 'sid'],
+      });
+      if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') throw new Error('claims');
+      return { userId: payload.sub, sessionId: payload.sid };
+    } catch (error) {
+      const expired = error instanceof errors.JWTExpired;
+      throw new IdentityError(
+        expired ? 'AUTH.SESSION_EXPIRED' : 'AUTH.INVALID_TOKEN',
+        expired ? 'The access token has expired: refresh it' : 'Invalid access token',
+      );
+    }
+  }
+}
+
+export const newRefreshToken = (sessionId: string): string => `${sessionId}.${randomBytes(32).toString('base64url')}`;
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+/** The session a refresh token belongs to, or undefined when it is not one of ours. */
+export function sessionOf(refreshToken: string): string | undefined {
+  const match = /^([0-9a-f-]{36})\.[A-Za-z0-9_-]{43}$/.exec(refreshToken);
+  return match?.[1];
+}
