@@ -4,7 +4,8 @@
  * against their own database and projections.
  */
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AccessTokens, IdentityService } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, type EventStore } from '@herald/event-store';
@@ -12,6 +13,8 @@ import { HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/relay';
 import { DataSource } from 'typeorm';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthGuard } from './auth/auth.guard.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
 import { CONFIG, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
@@ -22,6 +25,8 @@ export interface AppOptions {
   readonly databaseUrl: string;
   readonly logger: JsonLogger;
   readonly projections?: readonly Projection[];
+  /** Signs access tokens: the config's JWT_SECRET, or the one kept in the data directory. */
+  readonly jwtSecret: string;
 }
 
 /**
@@ -48,7 +53,7 @@ export class AppModule {
     const { config, databaseUrl, logger } = options;
     return {
       module: AppModule,
-      controllers: [HealthController],
+      controllers: [HealthController, AuthController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
@@ -87,6 +92,17 @@ export class AppModule {
             return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
           },
         },
+        {
+          provide: IdentityService,
+          inject: [EVENT_STORE],
+          useFactory: (store: EventStore): IdentityService =>
+            new IdentityService(
+              store,
+              new AccessTokens(options.jwtSecret, config.accessTokenTtlSeconds),
+              config.refreshTokenTtlSeconds,
+            ),
+        },
+        { provide: APP_GUARD, useClass: AuthGuard },
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },
         ProjectionsService,

@@ -8,6 +8,7 @@ import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/confi
 import { JsonLogger } from '@herald/nest';
 import { createApp } from './bootstrap.js';
 import { openDatabase } from './database.js';
+import { jwtSecret } from './secrets.js';
 
 async function main(): Promise<void> {
   let config: HeraldConfig;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
   try {
-    app = await createApp({ config, databaseUrl: database.url, logger });
+    app = await createApp({ config, databaseUrl: database.url, logger, jwtSecret: await jwtSecret(config) });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     logger.emit('fatal', error, 'Herald');

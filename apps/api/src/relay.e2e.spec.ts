@@ -15,6 +15,7 @@ import {
   kafkaMockUnavailable,
   MOCK_CLUSTER_NOTE,
   startKafkaMock,
+  TEST_JWT_SECRET,
 } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ describe.skipIf(unavailable !== undefined)(`API with KAFKA_BROKERS (${unavailabl
       KAFKA_CREATE_TOPICS: 'false',
       KAFKA_IDEMPOTENT: 'false',
     });
-    const app = await createApp({ config, databaseUrl, logger: new JsonLogger('fatal') });
+    const app = await createApp({ config, databaseUrl, logger: new JsonLogger('fatal'), jwtSecret: TEST_JWT_SECRET });
     const store = new PostgresEventStore({ connectionString: databaseUrl, poolSize: 2 });
     const { records, stop } = await collectRecords(mock.brokers, [topicName('user', prefix)]);
     try {

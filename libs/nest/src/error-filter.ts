@@ -18,6 +18,26 @@ const STATUS_BY_CODE: Record<string, number> = {
   'EVENT_STORE.INVALID_ARGUMENT': HttpStatus.BAD_REQUEST,
   'EVENT_STORE.STREAM_NOT_FOUND': HttpStatus.NOT_FOUND,
   'EVENT_STORE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
+  'REQUEST.INVALID': HttpStatus.BAD_REQUEST,
+  'AUTH.INVALID_CREDENTIALS': HttpStatus.UNAUTHORIZED,
+  'AUTH.SESSION_EXPIRED': HttpStatus.UNAUTHORIZED,
+  'AUTH.SESSION_REVOKED': HttpStatus.UNAUTHORIZED,
+  'AUTH.REFRESH_TOKEN_REUSED': HttpStatus.UNAUTHORIZED,
+  'AUTH.INVALID_TOKEN': HttpStatus.UNAUTHORIZED,
+  'AUTH.UNAUTHENTICATED': HttpStatus.UNAUTHORIZED,
+  'USER.USERNAME_TAKEN': HttpStatus.CONFLICT,
+  'USER.NOT_FOUND': HttpStatus.NOT_FOUND,
+  'USER.INVALID': HttpStatus.BAD_REQUEST,
+  'CONVERSATION.NOT_FOUND': HttpStatus.NOT_FOUND,
+  'CONVERSATION.ALREADY_EXISTS': HttpStatus.CONFLICT,
+  'CONVERSATION.FORBIDDEN': HttpStatus.FORBIDDEN,
+  'CONVERSATION.DISSOLVED': HttpStatus.CONFLICT,
+  'CONVERSATION.INVALID': HttpStatus.BAD_REQUEST,
+  'CONVERSATION.NOT_INVITED': HttpStatus.NOT_FOUND,
+  'CONVERSATION.ALREADY_MEMBER': HttpStatus.CONFLICT,
+  'CONVERSATION.OWNER_CANNOT_LEAVE': HttpStatus.CONFLICT,
+  'MESSAGE.NOT_FOUND': HttpStatus.NOT_FOUND,
+  'MESSAGE.DELETED': HttpStatus.CONFLICT,
 };
 
 const HTTP_CODES: Record<number, string> = {
@@ -40,6 +60,15 @@ export function toErrorResponse(exception: unknown): { status: number; body: Err
     return {
       status: STATUS_BY_CODE[exception.code] ?? 500,
       body: { error: { code: exception.code, message: exception.message } },
+    };
+  }
+  // Domain errors (plain classes in framework-free code) carry a code this table knows.
+  const code = (exception as { code?: unknown } | null)?.code;
+  if (exception instanceof Error && typeof code === 'string' && code in STATUS_BY_CODE) {
+    const details = (exception as { details?: unknown }).details;
+    return {
+      status: STATUS_BY_CODE[code]!,
+      body: { error: { code, message: exception.message, ...(details !== undefined ? { details } : {}) } },
     };
   }
   if (exception instanceof HttpException) {

@@ -1,2 +1,3 @@
 export * from './json-logger.js';
 export * from './error-filter.js';
+export * from './validation.js';

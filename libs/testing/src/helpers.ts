@@ -29,3 +29,6 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Signs access tokens in tests (32 characters or more, as the config requires). */
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret';

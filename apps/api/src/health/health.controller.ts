@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Public } from '../auth/auth.guard.js';
 import type { EventStore } from '@herald/event-store';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
@@ -15,6 +16,7 @@ export interface HealthReport {
   readonly projections: readonly ProjectionHealth[];
 }
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

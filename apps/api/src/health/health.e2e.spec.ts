@@ -3,7 +3,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
 import { EventStoreUnavailable, PostgresEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import type { Projection } from '@herald/projection-runtime';
-import { eventually, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
+import { eventually, TEST_JWT_SECRET, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,7 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     const prefix = `${uniqueId('h')}-`;
     const seen: string[] = [];
     const app = await createApp({
+      jwtSecret: TEST_JWT_SECRET,
       config: loadConfig({}),
       databaseUrl: url,
       logger: quiet,
@@ -94,6 +95,7 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     const prefix = `${uniqueId('o')}-`;
     const seen: string[] = [];
     const app = await createApp({
+      jwtSecret: TEST_JWT_SECRET,
       config: loadConfig({}),
       databaseUrl: server.url,
       logger: quiet,

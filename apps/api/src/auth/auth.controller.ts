@@ -1,0 +1,81 @@
+/** Sign-up, sign-in, token refresh, sign-out and the caller's own profile. */
+import { Body, Controller, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
+import {
+  IdentityService,
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  type AccessClaims,
+  type Profile,
+  type Tokens,
+} from '@herald/identity';
+import { parseInput } from '@herald/nest';
+import type { FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { Caller, Public } from './auth.guard.js';
+
+const displayName = z.string().trim().min(1).max(64);
+const RegisterBody = z.strictObject({
+  username: z.string().min(3).max(32),
+  password: z.string().min(PASSWORD_MIN).max(PASSWORD_MAX),
+  displayName,
+});
+const SignInBody = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
+const ProfileBody = z.strictObject({
+  displayName: displayName.optional(),
+  avatarUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .nullable()
+    .optional(),
+  statusText: z.string().max(140).nullable().optional(),
+});
+
+/** The request's correlation id: the client's (`x-correlation-id`, if sane) or a new one. */
+export function requestContext(request: FastifyRequest): { correlationId: string; ip: string; now: Date } {
+  const given = request.headers['x-correlation-id'];
+  const correlationId = typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
+  return { correlationId, ip: request.ip, now: new Date() };
+}
+
+@Controller()
+export class AuthController {
+  constructor(private readonly identity: IdentityService) {}
+
+  @Public()
+  @Post('auth/register')
+  register(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
+    return this.identity.register(parseInput(RegisterBody, body), requestContext(request));
+  }
+
+  @Public()
+  @Post('auth/sign-in')
+  @HttpCode(200)
+  signIn(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
+    return this.identity.signIn(parseInput(SignInBody, body), requestContext(request));
+  }
+
+  @Public()
+  @Post('auth/refresh')
+  @HttpCode(200)
+  refresh(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
+    return this.identity.refresh(parseInput(RefreshBody, body).refreshToken, requestContext(request));
+  }
+
+  @Post('auth/sign-out')
+  @HttpCode(204)
+  async signOut(@Caller() caller: AccessClaims, @Req() request: FastifyRequest): Promise<void> {
+    await this.identity.signOut(caller, requestContext(request));
+  }
+
+  @Get('me')
+  me(@Caller() caller: AccessClaims): Promise<Profile> {
+    return this.identity.profile(caller.userId);
+  }
+
+  @Patch('me')
+  updateMe(@Caller() caller: AccessClaims, @Body() body: unknown, @Req() request: FastifyRequest): Promise<Profile> {
+    return this.identity.updateProfile(caller.userId, parseInput(ProfileBody, body), requestContext(request));
+  }
+}
