@@ -78,6 +78,15 @@ export function describeEventStoreContract(
         expect(data(await store.readStream(id, { from: 10 }))).toEqual([]);
       });
 
+      it('orders by revision as a number, past ten events, both ways', async () => {
+        const id = stream();
+        await store.append(id, range(25).map(() => event('Counted')), 'no_stream');
+        const revisions = (events: RecordedEvent[]): number[] => events.map((e) => e.streamRevision);
+        expect(revisions(await store.readStream(id))).toEqual(range(25));
+        expect(revisions(await store.readStream(id, { direction: 'backwards' }))).toEqual(range(25).reverse());
+        expect(revisions(await store.readStream(id, { from: 8, limit: 5 }))).toEqual([8, 9, 10, 11, 12]);
+      });
+
       it('throws StreamNotFound for a stream that does not exist', async () => {
         await expect(store.readStream(stream())).rejects.toBeInstanceOf(StreamNotFound);
       });

@@ -515,11 +515,12 @@ export class PostgresEventStore implements EventStore {
             : options.from === 'end'
               ? info.revision
               : options.from;
+      // The table's column in ORDER BY: the select list has a text column of the same name.
       const result = await this.pool.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM herald_events
           WHERE stream_id = $1 AND stream_revision ${backwards ? '<=' : '>='} $2 AND stream_revision >= $3
             AND ($4::bigint IS NULL OR recorded_at > now() - make_interval(secs => $4))
-          ORDER BY stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $5`,
+          ORDER BY herald_events.stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $5`,
         [streamId, from, oldestKept, maxAgeSeconds ?? null, limit],
       );
       return result.rows.map(toRecordedEvent);

@@ -1,0 +1,82 @@
+import { PostgresEventStore } from '@herald/event-store';
+import { range, testDatabaseUrl, uniqueId } from '@herald/testing';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConversationService, directConversationId, streamOf } from './conversation.service.js';
+import type { ConversationCommand } from './domain/decide.js';
+
+let store: PostgresEventStore;
+beforeAll(async () => {
+  store = new PostgresEventStore({ connectionString: testDatabaseUrl(), poolSize: 8 });
+  await store.migrate();
+});
+afterAll(async () => {
+  await store.close();
+});
+
+const context = (actorId: string) => ({ actorId, correlationId: uniqueId('c'), now: new Date() });
+const send = (actorId: string, clientMessageId: string, text = 'hi'): ConversationCommand => ({
+  type: 'SendMessage',
+  actorId,
+  messageId: randomUUID(),
+  clientMessageId,
+  text,
+  mentions: { userIds: [], all: false },
+  attachments: [],
+});
+
+describe('conversation service (PostgreSQL)', () => {
+  it('one direct conversation per pair, whoever starts it', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    expect(directConversationId(a, b)).toBe(directConversationId(b, a));
+    const id = directConversationId(a, b);
+    const service = new ConversationService(store);
+    const started = { type: 'StartDirectConversation', conversationId: id } as const;
+    await Promise.all([
+      service.execute(id, { ...started, actorId: a, otherUserId: b }, context(a)),
+      new ConversationService(store).execute(id, { ...started, actorId: b, otherUserId: a }, context(b)),
+    ]);
+    const events = await store.readStream(streamOf(id));
+    expect(events.map((e) => e.type)).toEqual(['DirectConversationStarted']);
+  });
+
+  it('racing retries of one send write it once and all answer with its seq', async () => {
+    const [owner, bob] = [randomUUID(), randomUUID()];
+    const id = randomUUID();
+    const first = new ConversationService(store);
+    await first.execute(
+      id,
+      { type: 'CreateGroup', actorId: owner, conversationId: id, name: 'g', memberIds: [bob] },
+      context(owner),
+    );
+    // Ten retries of one send, through three "API instances" with their own caches.
+    const services = [first, new ConversationService(store), new ConversationService(store)];
+    const outcomes = await Promise.all(
+      range(10).map((i) => services[i % 3]!.execute(id, send(bob, 'client-1'), context(bob))),
+    );
+    expect(new Set(outcomes.map((o) => o.seq))).toEqual(new Set([1]));
+    expect(outcomes.filter((o) => o.events.length > 0)).toHaveLength(1);
+    const events = await store.readStream(streamOf(id));
+    expect(events.map((e) => e.type)).toEqual(['GroupCreated', 'MessageSent']);
+  });
+
+  it('concurrent sends from many members get a gap-free seq each', async () => {
+    const owner = randomUUID();
+    const members = range(6).map(() => randomUUID());
+    const id = randomUUID();
+    const services = range(3).map(() => new ConversationService(store));
+    await services[0]!.execute(
+      id,
+      { type: 'CreateGroup', actorId: owner, conversationId: id, name: 'g', memberIds: members },
+      context(owner),
+    );
+    const outcomes = await Promise.all(
+      members.flatMap((m, i) =>
+        range(5).map((k) => services[(i + k) % 3]!.execute(id, send(m, `c-${k}`, `m${i}-${k}`), context(m))),
+      ),
+    );
+    expect(outcomes.map((o) => o.seq).sort((x, y) => x - y)).toEqual(range(30).map((i) => i + 1));
+    const events = await store.readStream(streamOf(id));
+    expect(events.map((e) => e.streamRevision)).toEqual(range(31));
+  });
+});

@@ -1,0 +1,188 @@
+/**
+ * The conversation command side: decides commands against a conversation's state and
+ * appends the outcome to its stream, whose revision is the seq. Recently used states stay
+ * in memory and catch up from the stream, so a command in a long conversation does not
+ * re-read it. Concurrent writers meet at the expected revision: the loser catches up and
+ * decides again (which is also what makes racing retries of one send write it once).
+ */
+import { toNewEvents, type CommandContext } from '@herald/commands';
+import { readEvent } from '@herald/events';
+import {
+  StreamNotFound,
+  WrongExpectedRevision,
+  type Checkpoint,
+  type EventStore,
+  type NewEvent,
+} from '@herald/event-store';
+import { createHash } from 'node:crypto';
+import {
+  evolve,
+  initialConversation,
+  sentKey,
+  type Conversation,
+  type ConversationEvent,
+} from './domain/conversation.js';
+import { decide, type ConversationCommand } from './domain/decide.js';
+import { ConversationError } from './domain/errors.js';
+
+export interface Outcome {
+  readonly conversationId: string;
+  /** Seq of the last event this command wrote (or of the earlier send a retry repeats). */
+  readonly seq: number;
+  /** Wait for followers to reach this to read the command's effect; undefined when nothing was written. */
+  readonly checkpoint: Checkpoint | undefined;
+  readonly events: readonly ConversationEvent[];
+}
+
+const MAX_ATTEMPTS = 20;
+/** Commands of one conversation written in one append at most. */
+const MAX_BATCH = 200;
+
+export const streamOf = (conversationId: string): string => `conversation-${conversationId}`;
+
+/** The one direct conversation of two users: an id derived from the pair (a version-8 UUID). */
+export function directConversationId(a: string, b: string): string {
+  const hex = createHash('sha256').update([a, b].sort().join(':')).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+interface Pending {
+  readonly command: ConversationCommand;
+  readonly context: CommandContext;
+  readonly resolve: (outcome: Outcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class ConversationService {
+  private readonly states = new Map<string, Conversation>();
+  /** Commands waiting, per conversation, while a batch of that conversation is being written. */
+  private readonly queues = new Map<string, Pending[]>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly cacheSize = 10_000,
+  ) {}
+
+  /**
+   * Decides and appends a command. Commands for one conversation in this process go in
+   * batches: each batch is decided in order against the evolving state and written in one
+   * append, so a busy group costs one write per batch rather than one per message, and the
+   * process never races itself for the next seq.
+   */
+  execute(conversationId: string, command: ConversationCommand, context: CommandContext): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      const queue = this.queues.get(conversationId);
+      const pending = { command, context, resolve, reject };
+      if (queue) {
+        queue.push(pending);
+        return;
+      }
+      this.queues.set(conversationId, [pending]);
+      void this.drain(conversationId);
+    });
+  }
+
+  private async drain(conversationId: string): Promise<void> {
+    for (;;) {
+      const batch = this.queues.get(conversationId)!.splice(0, MAX_BATCH);
+      if (batch.length === 0) {
+        this.queues.delete(conversationId);
+        return;
+      }
+      await this.writeBatch(conversationId, batch);
+    }
+  }
+
+  private async writeBatch(conversationId: string, batch: readonly Pending[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const start = await this.load(conversationId);
+        let state = start;
+        const results: (Omit<Outcome, 'checkpoint'> | Error)[] = [];
+        const writes: NewEvent[] = [];
+        for (const { command, context } of batch) {
+          try {
+            if (command.type === 'SendMessage') {
+              const earlier = state.sent.get(sentKey(command.actorId, command.clientMessageId));
+              if (earlier) {
+                results.push({ conversationId, seq: earlier.seq, events: [] });
+                continue;
+              }
+            }
+            const events = decide(command, state);
+            const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
+            const first = state.seq + 1;
+            state = events.reduce(
+              (s, event, i) => evolve(s, { event, seq: first + i, ...(clientMessageId ? { clientMessageId } : {}) }),
+              state,
+            );
+            writes.push(...toNewEvents(events, { ...context, ...(clientMessageId ? { clientMessageId } : {}) }));
+            results.push({ conversationId, seq: state.seq, events });
+          } catch (error) {
+            results.push(error instanceof Error ? error : new Error(String(error)));
+          }
+        }
+        const checkpoint =
+          writes.length > 0
+            ? (await this.store.append(streamOf(conversationId), writes, start.seq < 0 ? 'no_stream' : start.seq))
+                .checkpoint
+            : undefined;
+        this.remember(state);
+        batch.forEach((pending, i) => {
+          const result = results[i]!;
+          if (result instanceof Error) pending.reject(result);
+          else pending.resolve({ ...result, checkpoint: result.events.length > 0 ? checkpoint : undefined });
+        });
+        return;
+      } catch (error) {
+        // Another process wrote first: catch up and decide the batch again.
+        if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+          continue;
+        }
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+    }
+  }
+
+  /** The state for a query's authorization (members only), caught up with the stream. */
+  async state(conversationId: string): Promise<Conversation> {
+    return this.load(conversationId);
+  }
+
+  private async load(conversationId: string): Promise<Conversation> {
+    let state = this.states.get(conversationId) ?? initialConversation(conversationId);
+    for (;;) {
+      let page;
+      try {
+        page = await this.store.readStream(streamOf(conversationId), { from: state.seq + 1, limit: 1000 });
+      } catch (error) {
+        if (error instanceof StreamNotFound) break;
+        throw error;
+      }
+      for (const recorded of page) {
+        const { data } = readEvent(recorded);
+        const clientMessageId = recorded.metadata.clientMessageId;
+        state = evolve(state, {
+          event: { type: recorded.type, data } as ConversationEvent,
+          seq: recorded.streamRevision,
+          ...(clientMessageId !== undefined ? { clientMessageId } : {}),
+        });
+      }
+      if (page.length < 1000) break;
+    }
+    this.remember(state);
+    return state;
+  }
+
+  private remember(state: Conversation): void {
+    // Least recently used goes first: a Map iterates in insertion order.
+    this.states.delete(state.id);
+    this.states.set(state.id, state);
+    if (this.states.size > this.cacheSize) this.states.delete(this.states.keys().next().value!);
+  }
+}
+
+export { ConversationError };

@@ -1,0 +1,4 @@
+export * from './domain/conversation.js';
+export * from './domain/decide.js';
+export * from './domain/errors.js';
+export * from './conversation.service.js';
