@@ -13,7 +13,16 @@ import { HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/relay';
 import { DataSource } from 'typeorm';
+import { ConversationService } from '@herald/conversations';
+import {
+  membershipProjection,
+  MEMBERSHIP_MIGRATIONS,
+  timelineProjection,
+  TIMELINE_MIGRATIONS,
+} from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
+import { ConversationQueries } from './conversations/conversation.queries.js';
+import { ConversationsController } from './conversations/conversations.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
@@ -24,6 +33,7 @@ export interface AppOptions {
   /** The PostgreSQL to use (from DATABASE_URL or the embedded server). */
   readonly databaseUrl: string;
   readonly logger: JsonLogger;
+  /** Followers to run besides Herald's own read models (tests add theirs). */
   readonly projections?: readonly Projection[];
   /** Signs access tokens: the config's JWT_SECRET, or the one kept in the data directory. */
   readonly jwtSecret: string;
@@ -53,7 +63,7 @@ export class AppModule {
     const { config, databaseUrl, logger } = options;
     return {
       module: AppModule,
-      controllers: [HealthController, AuthController],
+      controllers: [HealthController, AuthController, ConversationsController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
@@ -68,6 +78,8 @@ export class AppModule {
           provide: PROJECTIONS,
           inject: [INTEGRATION_PRODUCER],
           useFactory: (producer: IntegrationProducer | null): Projection[] => [
+            membershipProjection(),
+            timelineProjection(),
             ...(options.projections ?? []),
             ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
           ],
@@ -88,7 +100,11 @@ export class AppModule {
         {
           provide: DataSource,
           useFactory: async (): Promise<DataSource> => {
-            await migrateDatabase(databaseUrl, PROJECTION_RUNTIME_MIGRATIONS);
+            await migrateDatabase(databaseUrl, [
+              ...PROJECTION_RUNTIME_MIGRATIONS,
+              ...MEMBERSHIP_MIGRATIONS,
+              ...TIMELINE_MIGRATIONS,
+            ]);
             return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
           },
         },
@@ -102,6 +118,12 @@ export class AppModule {
               config.refreshTokenTtlSeconds,
             ),
         },
+        {
+          provide: ConversationService,
+          inject: [EVENT_STORE],
+          useFactory: (store: EventStore): ConversationService => new ConversationService(store),
+        },
+        ConversationQueries,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },

@@ -3,7 +3,7 @@
  * them on shutdown, and reports their status and lag for /health.
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import type { EventStore } from '@herald/event-store';
+import type { Checkpoint, EventStore } from '@herald/event-store';
 import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
 import { JsonLogger } from '@herald/nest';
 import { DataSource } from 'typeorm';
@@ -40,6 +40,15 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
   /** Before the connections close (onApplicationShutdown): a runner stops between batches. */
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop()));
+  }
+
+  /**
+   * Read-your-writes: resolves true once every projection of this process has processed
+   * up to `checkpoint` (the one a command answered with), false after `timeoutMs`.
+   */
+  async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
+    const reached = await Promise.all(this.runners.map((r) => r.waitFor(checkpoint, timeoutMs)));
+    return reached.every(Boolean);
   }
 
   async health(): Promise<ProjectionHealth[]> {

@@ -47,16 +47,15 @@ describe.skipIf(unavailable !== undefined)(`API with KAFKA_BROKERS (${unavailabl
 
       const health = async (): Promise<HealthReport> =>
         (await app.inject({ method: 'GET', url: '/health' })).json<HealthReport>();
-      await eventually(async () => (await health()).projections.some((p) => p.lag === 0));
-      expect((await health()).projections).toEqual([
-        expect.objectContaining({ name: relayName(prefix), state: 'running', lag: 0 }),
-      ]);
+      const relay = async () => (await health()).projections.find((p) => p.name === relayName(prefix));
+      await eventually(async () => (await relay())?.lag === 0);
+      expect(await relay()).toMatchObject({ state: 'running', lag: 0 });
 
       mock.pause();
       const later = catalogueEvents.userRegistered(userId, 'grace2');
       await store.append(`user-${userId}`, [later], 0);
       await eventually(async () => (await health()).status === 'degraded', 30_000);
-      expect((await health()).projections[0]).toMatchObject({ state: 'retrying', lag: 1 });
+      expect(await relay()).toMatchObject({ state: 'retrying', lag: 1 });
       mock.resume();
       await eventually(() => records.some((r) => r.headers.ce_id === later.eventId), 30_000);
       await eventually(async () => (await health()).status === 'ok');

@@ -80,7 +80,11 @@ export function describeEventStoreContract(
 
       it('orders by revision as a number, past ten events, both ways', async () => {
         const id = stream();
-        await store.append(id, range(25).map(() => event('Counted')), 'no_stream');
+        await store.append(
+          id,
+          range(25).map(() => event('Counted')),
+          'no_stream',
+        );
         const revisions = (events: RecordedEvent[]): number[] => events.map((e) => e.streamRevision);
         expect(revisions(await store.readStream(id))).toEqual(range(25));
         expect(revisions(await store.readStream(id, { direction: 'backwards' }))).toEqual(range(25).reverse());

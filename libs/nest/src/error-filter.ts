@@ -38,6 +38,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'CONVERSATION.OWNER_CANNOT_LEAVE': HttpStatus.CONFLICT,
   'MESSAGE.NOT_FOUND': HttpStatus.NOT_FOUND,
   'MESSAGE.DELETED': HttpStatus.CONFLICT,
+  'PROJECTIONS.BEHIND': HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 const HTTP_CODES: Record<number, string> = {

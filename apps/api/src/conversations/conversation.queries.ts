@@ -1,0 +1,149 @@
+/**
+ * Reads for conversations, from the membership and timeline read models, with the
+ * caller's access checked on every read: members see a conversation; a member who left or
+ * was kicked still sees its messages up to their leaving, and nothing after. Anyone else
+ * gets NOT_FOUND, whether the conversation exists or not.
+ */
+import { ConversationError } from '@herald/conversations';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+export const MAX_PAGE = 100;
+
+export interface ConversationSummary {
+  readonly conversationId: string;
+  readonly kind: 'direct' | 'group';
+  readonly name: string | null;
+  readonly role: string;
+  readonly muted: boolean;
+  readonly lastSeq: number;
+  readonly messageCount: number;
+  readonly lastActivityAt: string;
+  readonly lastMessage: { readonly messageId: string; readonly senderId: string; readonly preview: string } | null;
+}
+
+export interface MessageView {
+  readonly seq: number;
+  readonly messageId: string;
+  readonly senderId: string;
+  readonly text: string;
+  readonly replyToMessageId: string | null;
+  readonly replyCount: number;
+  readonly mentions: { userIds: string[]; all: boolean };
+  readonly attachments: unknown[];
+  readonly reactions: Record<string, string[]>;
+  readonly sentAt: string;
+  readonly editedAt: string | null;
+  readonly deleted: boolean;
+}
+
+interface Access {
+  readonly role: string;
+  /** The last seq the caller may read (their leaving), or null while a member. */
+  readonly leftSeq: number | null;
+}
+
+@Injectable()
+export class ConversationQueries {
+  constructor(private readonly db: DataSource) {}
+
+  async list(userId: string, limit: number): Promise<ConversationSummary[]> {
+    const rows = await this.db.query<Record<string, unknown>[]>(
+      `SELECT c.conversation_id, c.kind, c.name, m.role, m.muted, c.last_seq::int AS last_seq,
+              c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview
+         FROM rm_members m JOIN rm_conversations c USING (conversation_id)
+        WHERE m.user_id = $1 AND m.left_seq IS NULL
+        ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2`,
+      [userId, limit],
+    );
+    return rows.map((r) => ({
+      conversationId: r.conversation_id as string,
+      kind: r.kind as 'direct' | 'group',
+      name: r.name as string | null,
+      role: r.role as string,
+      muted: r.muted as boolean,
+      lastSeq: r.last_seq as number,
+      messageCount: r.message_count as number,
+      lastActivityAt: (r.last_activity_at as Date).toISOString(),
+      lastMessage: r.last_message_id
+        ? {
+            messageId: r.last_message_id as string,
+            senderId: r.last_sender_id as string,
+            preview: r.last_preview as string,
+          }
+        : null,
+    }));
+  }
+
+  async get(userId: string, conversationId: string): Promise<Record<string, unknown>> {
+    const access = await this.access(userId, conversationId);
+    if (access.leftSeq !== null) throw notFound();
+    const [conversation] = await this.db.query<Record<string, unknown>[]>(
+      `SELECT conversation_id AS "conversationId", kind, name, description, announcement, dissolved,
+              last_seq::int AS "lastSeq", created_at AS "createdAt"
+         FROM rm_conversations WHERE conversation_id = $1`,
+      [conversationId],
+    );
+    const members = await this.db.query<Record<string, unknown>[]>(
+      `SELECT user_id AS "userId", role FROM rm_members
+        WHERE conversation_id = $1 AND left_seq IS NULL ORDER BY joined_seq, user_id LIMIT 1000`,
+      [conversationId],
+    );
+    return { ...conversation, members };
+  }
+
+  /** A page of messages by seq: `before` (older, newest first) or `after` (newer, oldest first). */
+  async messages(
+    userId: string,
+    conversationId: string,
+    page: { before?: number; after?: number; limit: number },
+  ): Promise<{ messages: MessageView[]; nextCursor: number | null }> {
+    const access = await this.access(userId, conversationId);
+    const upTo = access.leftSeq ?? Number.MAX_SAFE_INTEGER;
+    const older = page.after === undefined;
+    const rows = await this.db.query<Record<string, unknown>[]>(
+      `SELECT m.seq::int AS seq, m.message_id, m.sender_id, m.text, m.reply_to, m.reply_count, m.mentions, m.attachments,
+              m.sent_at, m.edited_at, m.deleted,
+              coalesce((SELECT json_object_agg(emoji, users) FROM
+                 (SELECT emoji, json_agg(user_id ORDER BY user_id) AS users FROM rm_reactions r
+                   WHERE r.message_id = m.message_id GROUP BY emoji) x), '{}') AS reactions
+         FROM rm_messages m
+        WHERE m.conversation_id = $1 AND m.seq <= $2
+          AND ${older ? 'm.seq < $3' : 'm.seq > $3'}
+        ORDER BY m.seq ${older ? 'DESC' : 'ASC'} LIMIT $4`,
+      [conversationId, upTo, older ? (page.before ?? Number.MAX_SAFE_INTEGER) : page.after, page.limit + 1],
+    );
+    const more = rows.length > page.limit;
+    const messages = rows.slice(0, page.limit).map(toMessage);
+    return { messages, nextCursor: more ? messages[messages.length - 1]!.seq : null };
+  }
+
+  private async access(userId: string, conversationId: string): Promise<Access> {
+    const [row] = await this.db.query<{ role: string; left_seq: string | null }[]>(
+      'SELECT role, left_seq FROM rm_members WHERE conversation_id = $1 AND user_id = $2',
+      [conversationId, userId],
+    );
+    if (!row) throw notFound();
+    return { role: row.role, leftSeq: row.left_seq === null ? null : Number(row.left_seq) };
+  }
+}
+
+const notFound = (): ConversationError =>
+  new ConversationError('CONVERSATION.NOT_FOUND', 'No such conversation, or you are not a member');
+
+function toMessage(r: Record<string, unknown>): MessageView {
+  return {
+    seq: r.seq as number,
+    messageId: r.message_id as string,
+    senderId: r.sender_id as string,
+    text: r.text as string,
+    replyToMessageId: (r.reply_to as string | null) ?? null,
+    replyCount: r.reply_count as number,
+    mentions: r.mentions as { userIds: string[]; all: boolean },
+    attachments: r.attachments as unknown[],
+    reactions: r.reactions as Record<string, string[]>,
+    sentAt: (r.sent_at as Date).toISOString(),
+    editedAt: r.edited_at ? (r.edited_at as Date).toISOString() : null,
+    deleted: r.deleted as boolean,
+  };
+}

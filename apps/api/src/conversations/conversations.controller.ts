@@ -1,0 +1,443 @@
+/**
+ * Conversations and messages over REST. Commands answer with the seq they produced and a
+ * `checkpoint`; a query given that checkpoint (`?after=` or the `x-herald-after` header)
+ * waits, up to READ_YOUR_WRITES_MS, until the read models have caught up with it.
+ */
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import {
+  ConversationService,
+  directConversationId,
+  type ConversationCommand,
+  type Outcome,
+} from '@herald/conversations';
+import { parseCheckpoint } from '@herald/event-store';
+import { MAX_MESSAGE_TEXT } from '@herald/events';
+import type { AccessClaims } from '@herald/identity';
+import { parseInput, RequestInvalid } from '@herald/nest';
+import type { FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { requestContext } from '../auth/auth.controller.js';
+import { Caller } from '../auth/auth.guard.js';
+import { ProjectionsService } from '../projections.service.js';
+import { ConversationQueries, MAX_PAGE, type ConversationSummary, type MessageView } from './conversation.queries.js';
+
+export const READ_YOUR_WRITES_MS = 5_000;
+
+const uuid = z.uuid();
+const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
+const Attachment = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  name: z.string().min(1).max(255),
+  mimeType: z.string().min(1).max(255),
+  sizeBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+const DirectBody = z.strictObject({ userId: uuid });
+const GroupBody = z.strictObject({
+  name: z.string().trim().min(1).max(128),
+  description: z.string().max(2048).optional(),
+  memberIds: z.array(uuid).max(1000).default([]),
+});
+const GroupChanges = z.strictObject({
+  name: z.string().trim().min(1).max(128).optional(),
+  description: z.string().max(2048).nullable().optional(),
+  announcement: z.string().max(4096).nullable().optional(),
+});
+const SendBody = z.strictObject({
+  clientMessageId: z.string().min(1).max(100),
+  text: z.string().max(MAX_MESSAGE_TEXT).default(''),
+  replyToMessageId: uuid.optional(),
+  mentions: Mentions.default({ userIds: [], all: false }),
+  attachments: z.array(Attachment).max(10).default([]),
+});
+const EditBody = z.strictObject({
+  text: z.string().max(MAX_MESSAGE_TEXT),
+  mentions: Mentions.default({ userIds: [], all: false }),
+});
+const UserBody = z.strictObject({ userId: uuid });
+const RoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
+const MuteBody = z.strictObject({ muted: z.boolean(), until: z.iso.datetime().nullable().optional() });
+const Emoji = z.string().min(1).max(64);
+const PageQuery = z.strictObject({
+  before: z.coerce.number().int().min(0).optional(),
+  after: z.string().optional(),
+  since: z.coerce.number().int().min(-1).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+});
+const ListQuery = z.strictObject({
+  after: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+});
+
+export interface CommandAnswer {
+  readonly conversationId: string;
+  readonly seq: number;
+  readonly checkpoint: string | null;
+}
+
+@Controller('conversations')
+export class ConversationsController {
+  constructor(
+    private readonly conversations: ConversationService,
+    private readonly queries: ConversationQueries,
+    private readonly projections: ProjectionsService,
+  ) {}
+
+  // ------------------------------------------------------------------ queries
+
+  @Get()
+  async list(
+    @Caller() caller: AccessClaims,
+    @Query() query: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<ConversationSummary[]> {
+    const q = parseInput(ListQuery, query, 'query');
+    await this.readYourWrites(q.after, request);
+    return this.queries.list(caller.userId, q.limit);
+  }
+
+  @Get(':id')
+  async get(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Query() query: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    const conversationId = parseInput(uuid, id, 'path');
+    await this.readYourWrites(parseInput(ListQuery, query, 'query').after, request);
+    return this.queries.get(caller.userId, conversationId);
+  }
+
+  /** `?before=<seq>` pages back (newest first); `?since=<seq>` pages forward (oldest first). */
+  @Get(':id/messages')
+  async messages(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Query() query: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<{ messages: MessageView[]; nextCursor: number | null }> {
+    const conversationId = parseInput(uuid, id, 'path');
+    const q = parseInput(PageQuery, query, 'query');
+    if (q.before !== undefined && q.since !== undefined) {
+      throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
+    }
+    await this.readYourWrites(q.after, request);
+    return this.queries.messages(caller.userId, conversationId, {
+      limit: q.limit,
+      ...(q.before !== undefined ? { before: q.before } : {}),
+      ...(q.since !== undefined ? { after: q.since } : {}),
+    });
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  @Post('direct')
+  async direct(
+    @Caller() caller: AccessClaims,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<CommandAnswer> {
+    const { userId } = parseInput(DirectBody, body);
+    const conversationId = directConversationId(caller.userId, userId);
+    return this.run(
+      conversationId,
+      { type: 'StartDirectConversation', actorId: caller.userId, conversationId, otherUserId: userId },
+      request,
+    );
+  }
+
+  @Post('groups')
+  async group(
+    @Caller() caller: AccessClaims,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<CommandAnswer> {
+    const b = parseInput(GroupBody, body);
+    const conversationId = randomUUID();
+    return this.run(
+      conversationId,
+      {
+        type: 'CreateGroup',
+        actorId: caller.userId,
+        conversationId,
+        name: b.name,
+        memberIds: b.memberIds,
+        ...(b.description !== undefined ? { description: b.description } : {}),
+      },
+      request,
+    );
+  }
+
+  @Patch(':id')
+  @HttpCode(200)
+  async change(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    const conversationId = parseInput(uuid, id, 'path');
+    const b = parseInput(GroupChanges, body);
+    let answer: CommandAnswer | undefined;
+    if (b.name !== undefined)
+      answer = await this.run(conversationId, { type: 'RenameGroup', actorId: caller.userId, name: b.name }, request);
+    if (b.description !== undefined || b.announcement !== undefined) {
+      answer = await this.run(
+        conversationId,
+        {
+          type: 'ChangeGroupDetails',
+          actorId: caller.userId,
+          ...(b.description !== undefined ? { description: b.description } : {}),
+          ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
+        },
+        request,
+      );
+    }
+    if (!answer) throw new RequestInvalid('Nothing to change', [{ path: '(root)', problem: 'no field given' }]);
+    return answer;
+  }
+
+  @Delete(':id')
+  dissolve(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.run(parseInput(uuid, id, 'path'), { type: 'DissolveGroup', actorId: caller.userId }, request);
+  }
+
+  @Post(':id/invitations')
+  invite(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    const { userId } = parseInput(UserBody, body);
+    return this.run(parseInput(uuid, id, 'path'), { type: 'InviteMember', actorId: caller.userId, userId }, request);
+  }
+
+  @Post(':id/invitations/accept')
+  @HttpCode(200)
+  accept(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.run(parseInput(uuid, id, 'path'), { type: 'AcceptInvitation', actorId: caller.userId }, request);
+  }
+
+  @Post(':id/leave')
+  @HttpCode(200)
+  leave(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
+    return this.run(parseInput(uuid, id, 'path'), { type: 'LeaveGroup', actorId: caller.userId }, request);
+  }
+
+  @Delete(':id/members/:userId')
+  kick(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Param('userId') userId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      { type: 'KickMember', actorId: caller.userId, userId: parseInput(uuid, userId, 'path') },
+      request,
+    );
+  }
+
+  @Put(':id/members/:userId/role')
+  role(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Param('userId') userId: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    const { role } = parseInput(RoleBody, body);
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      { type: 'ChangeRole', actorId: caller.userId, userId: parseInput(uuid, userId, 'path'), role },
+      request,
+    );
+  }
+
+  @Post(':id/owner')
+  @HttpCode(200)
+  transfer(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    const { userId } = parseInput(UserBody, body);
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      { type: 'TransferOwnership', actorId: caller.userId, userId },
+      request,
+    );
+  }
+
+  @Put(':id/mute')
+  mute(@Caller() caller: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const b = parseInput(MuteBody, body);
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      {
+        type: 'MuteConversation',
+        actorId: caller.userId,
+        muted: b.muted,
+        ...(b.until !== undefined ? { until: b.until } : {}),
+      },
+      request,
+    );
+  }
+
+  @Post(':id/messages')
+  async send(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<CommandAnswer & { messageId: string }> {
+    const conversationId = parseInput(uuid, id, 'path');
+    const b = parseInput(SendBody, body);
+    const outcome = await this.conversations.execute(
+      conversationId,
+      {
+        type: 'SendMessage',
+        actorId: caller.userId,
+        messageId: randomUUID(),
+        clientMessageId: b.clientMessageId,
+        text: b.text,
+        mentions: b.mentions,
+        attachments: b.attachments,
+        ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
+      },
+      { actorId: caller.userId, ...requestContext(request) },
+    );
+    const messageId = await this.messageIdOf(outcome, caller.userId, b.clientMessageId);
+    return { ...answer(outcome), messageId };
+  }
+
+  @Patch(':id/messages/:messageId')
+  edit(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Param('messageId') messageId: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    const b = parseInput(EditBody, body);
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      {
+        type: 'EditMessage',
+        actorId: caller.userId,
+        messageId: parseInput(uuid, messageId, 'path'),
+        text: b.text,
+        mentions: b.mentions,
+      },
+      request,
+    );
+  }
+
+  @Delete(':id/messages/:messageId')
+  remove(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Param('messageId') messageId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      { type: 'DeleteMessage', actorId: caller.userId, messageId: parseInput(uuid, messageId, 'path') },
+      request,
+    );
+  }
+
+  @Put(':id/messages/:messageId/reactions/:emoji')
+  react(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Param('messageId') messageId: string,
+    @Param('emoji') emoji: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      {
+        type: 'AddReaction',
+        actorId: caller.userId,
+        messageId: parseInput(uuid, messageId, 'path'),
+        emoji: parseInput(Emoji, emoji, 'path'),
+      },
+      request,
+    );
+  }
+
+  @Delete(':id/messages/:messageId/reactions/:emoji')
+  unreact(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Param('messageId') messageId: string,
+    @Param('emoji') emoji: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      {
+        type: 'RemoveReaction',
+        actorId: caller.userId,
+        messageId: parseInput(uuid, messageId, 'path'),
+        emoji: parseInput(Emoji, emoji, 'path'),
+      },
+      request,
+    );
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private async run(
+    conversationId: string,
+    command: ConversationCommand,
+    request: FastifyRequest,
+  ): Promise<CommandAnswer> {
+    return answer(
+      await this.conversations.execute(conversationId, command, {
+        actorId: command.actorId,
+        ...requestContext(request),
+      }),
+    );
+  }
+
+  /** The message a send created, or the one an earlier send with the same client id created. */
+  private async messageIdOf(outcome: Outcome, senderId: string, clientMessageId: string): Promise<string> {
+    const sent = outcome.events.find((e) => e.type === 'MessageSent');
+    if (sent?.type === 'MessageSent') return sent.data.messageId;
+    const state = await this.conversations.state(outcome.conversationId);
+    return state.sent.get(`${senderId} ${clientMessageId}`)!.messageId;
+  }
+
+  private async readYourWrites(query: string | undefined, request: FastifyRequest): Promise<void> {
+    const header = request.headers['x-herald-after'];
+    const given = query ?? (typeof header === 'string' ? header : undefined);
+    if (!given) return;
+    let checkpoint;
+    try {
+      checkpoint = parseCheckpoint(given);
+    } catch {
+      throw new RequestInvalid('Invalid checkpoint', [{ path: 'after', problem: 'not a checkpoint this server gave' }]);
+    }
+    if (!(await this.projections.waitFor(checkpoint, READ_YOUR_WRITES_MS))) {
+      throw new ProjectionsBehind();
+    }
+  }
+}
+
+/** The read models did not reach the checkpoint in time: try again shortly (503). */
+export class ProjectionsBehind extends Error {
+  readonly code = 'PROJECTIONS.BEHIND';
+  constructor() {
+    super(`The read models have not caught up with that checkpoint within ${READ_YOUR_WRITES_MS} ms; retry`);
+  }
+}
+
+const answer = (outcome: Outcome): CommandAnswer => ({
+  conversationId: outcome.conversationId,
+  seq: outcome.seq,
+  checkpoint: outcome.checkpoint ?? null,
+});

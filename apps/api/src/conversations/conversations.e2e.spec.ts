@@ -1,0 +1,243 @@
+import { loadConfig } from '@herald/config';
+import { JsonLogger } from '@herald/nest';
+import { freshDatabase, range, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../bootstrap.js';
+
+let app: NestFastifyApplication;
+
+beforeAll(async () => {
+  // A database of its own: read-your-writes waits on this app's projections, which must be the active ones.
+  app = await createApp({
+    config: loadConfig({}),
+    databaseUrl: await freshDatabase(),
+    logger: new JsonLogger('fatal'),
+    jwtSecret: TEST_JWT_SECRET,
+  });
+});
+afterAll(async () => {
+  await app.close();
+});
+
+interface User {
+  userId: string;
+  token: string;
+}
+interface Answer {
+  conversationId: string;
+  seq: number;
+  checkpoint: string | null;
+  messageId?: string;
+}
+
+async function user(name: string): Promise<User> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { username: uniqueId(name).toLowerCase(), password: 'password-1', displayName: name },
+  });
+  const body = response.json<{ userId: string; accessToken: string }>();
+  return { userId: body.userId, token: body.accessToken };
+}
+
+async function call<T = Answer>(
+  who: User,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: object,
+) {
+  const response = await app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${who.token}` },
+    ...(payload ? { payload } : {}),
+  });
+  return { status: response.statusCode, body: response.json<T>() };
+}
+
+const send = (who: User, conversationId: string, text: string, extra: object = {}) =>
+  call(who, 'POST', `/conversations/${conversationId}/messages`, { clientMessageId: randomUUID(), text, ...extra });
+
+describe('conversations over HTTP', () => {
+  it('a direct conversation and a group, read back right after each write', async () => {
+    const [ada, bob, cy] = await Promise.all([user('ada'), user('bob'), user('cy')]);
+
+    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId });
+    expect(dm.status).toBe(201);
+    const again = await call(bob, 'POST', '/conversations/direct', { userId: ada.userId });
+    expect(again.body.conversationId).toBe(dm.body.conversationId);
+
+    const hello = await send(ada, dm.body.conversationId, 'hello bob');
+    expect(hello.body).toMatchObject({ seq: 1 });
+    const page = await call<{ messages: { text: string; seq: number; senderId: string }[] }>(
+      bob,
+      'GET',
+      `/conversations/${dm.body.conversationId}/messages?after=${hello.body.checkpoint}`,
+    );
+    expect(page.body.messages).toMatchObject([{ seq: 1, text: 'hello bob', senderId: ada.userId }]);
+
+    const group = await call(ada, 'POST', '/conversations/groups', { name: 'team', memberIds: [bob.userId] });
+    const id = group.body.conversationId;
+    await call(ada, 'POST', `/conversations/${id}/invitations`, { userId: cy.userId });
+    const joined = await call(cy, 'POST', `/conversations/${id}/invitations/accept`);
+    expect(joined.status).toBe(200);
+    const m1 = await send(bob, id, 'first', {});
+    const m2 = await send(cy, id, 'a reply', {
+      replyToMessageId: m1.body.messageId,
+      mentions: { userIds: [bob.userId] },
+    });
+    await call(ada, 'PUT', `/conversations/${id}/messages/${m1.body.messageId}/reactions/${encodeURIComponent('👍')}`);
+    const edited = await call(bob, 'PATCH', `/conversations/${id}/messages/${m1.body.messageId}`, { text: 'first!' });
+    const list = await call<{ conversationId: string; messageCount: number; lastMessage: { preview: string } }[]>(
+      cy,
+      'GET',
+      `/conversations?after=${edited.body.checkpoint}`,
+    );
+    expect(list.body.find((c) => c.conversationId === id)).toMatchObject({
+      messageCount: 2,
+      lastMessage: { preview: 'a reply' },
+    });
+    const messages = await call<{ messages: Record<string, unknown>[] }>(
+      cy,
+      'GET',
+      `/conversations/${id}/messages?after=${edited.body.checkpoint}`,
+    );
+    expect(messages.body.messages).toMatchObject([
+      {
+        messageId: m2.body.messageId,
+        replyToMessageId: m1.body.messageId,
+        mentions: { userIds: [bob.userId], all: false },
+      },
+      { messageId: m1.body.messageId, text: 'first!', replyCount: 1, reactions: { '👍': [ada.userId] } },
+    ]);
+    const details = await call<{ members: { userId: string; role: string }[] }>(
+      cy,
+      'GET',
+      `/conversations/${id}?after=${edited.body.checkpoint}`,
+    );
+    expect(details.body.members.map((m) => m.role).sort()).toEqual(['member', 'member', 'owner']);
+  });
+
+  it('racing retries of one send write it once', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId });
+    const payload = { clientMessageId: 'retry-me', text: 'once' };
+    const answers = await Promise.all(
+      range(8).map(() => call(ada, 'POST', `/conversations/${dm.body.conversationId}/messages`, payload)),
+    );
+    expect(new Set(answers.map((a) => a.body.messageId)).size).toBe(1);
+    expect(new Set(answers.map((a) => a.body.seq))).toEqual(new Set([1]));
+    const last = answers.find((a) => a.body.checkpoint)!.body.checkpoint;
+    const page = await call<{ messages: unknown[] }>(
+      ada,
+      'GET',
+      `/conversations/${dm.body.conversationId}/messages?after=${last}`,
+    );
+    expect(page.body.messages).toHaveLength(1);
+  });
+
+  it('pages by seq both ways', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId });
+    const id = dm.body.conversationId;
+    let last: Answer | undefined;
+    for (const i of range(7)) last = (await send(ada, id, `m${i}`)).body;
+    type Page = { messages: { seq: number }[]; nextCursor: number | null };
+    const newest = await call<Page>(bob, 'GET', `/conversations/${id}/messages?limit=3&after=${last!.checkpoint}`);
+    expect(newest.body.messages.map((m) => m.seq)).toEqual([7, 6, 5]);
+    const older = await call<Page>(
+      bob,
+      'GET',
+      `/conversations/${id}/messages?limit=3&before=${newest.body.nextCursor}`,
+    );
+    expect(older.body.messages.map((m) => m.seq)).toEqual([4, 3, 2]);
+    const forward = await call<Page>(bob, 'GET', `/conversations/${id}/messages?limit=4&since=2`);
+    expect(forward.body).toEqual(expect.objectContaining({ nextCursor: 6 }));
+    expect(forward.body.messages.map((m) => m.seq)).toEqual([3, 4, 5, 6]);
+    const capped = await call(bob, 'GET', `/conversations/${id}/messages?limit=1000`);
+    expect(capped.status).toBe(400);
+  });
+
+  it('members only: outsiders learn nothing; who left keeps history up to leaving; admins manage', async () => {
+    const [ada, bob, eve] = await Promise.all([user('ada'), user('bob'), user('eve')]);
+    const group = await call(ada, 'POST', '/conversations/groups', { name: 'private', memberIds: [bob.userId] });
+    const id = group.body.conversationId;
+    await send(ada, id, 'before bob left');
+    const left = await call(bob, 'POST', `/conversations/${id}/leave`);
+    const after = await send(ada, id, 'after bob left');
+
+    const missing = randomUUID();
+    const denials: unknown[] = [];
+    for (const url of [
+      `/conversations/${id}`,
+      `/conversations/${id}/messages`,
+      `/conversations/${missing}`,
+      `/conversations/${missing}/messages`,
+    ]) {
+      const denied = await call(eve, 'GET', `${url}?after=${after.body.checkpoint}`);
+      expect(denied.status, url).toBe(404);
+      denials.push(denied.body);
+    }
+    // The same answer whether the conversation exists or not.
+    expect(new Set(denials.map((d) => JSON.stringify(d))).size).toBe(1);
+    expect(denials[0]).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
+    expect((await send(eve, id, 'let me in')).status).toBe(404);
+    expect((await send(eve, missing, 'let me in')).status).toBe(404);
+
+    const history = await call<{ messages: { text: string }[] }>(
+      bob,
+      'GET',
+      `/conversations/${id}/messages?after=${after.body.checkpoint}`,
+    );
+    expect(history.body.messages.map((m) => m.text)).toEqual(['before bob left']);
+    expect(left.body.seq).toBeGreaterThan(0);
+    expect((await send(bob, id, 'still here?')).status).toBe(404);
+    expect((await call(bob, 'GET', `/conversations/${id}`)).status).toBe(404);
+
+    await call(ada, 'POST', `/conversations/${id}/invitations`, { userId: eve.userId });
+    await call(eve, 'POST', `/conversations/${id}/invitations/accept`);
+    expect((await call(eve, 'PATCH', `/conversations/${id}`, { name: 'mine now' })).status).toBe(403);
+    expect((await call(eve, 'DELETE', `/conversations/${id}/members/${ada.userId}`)).status).toBe(403);
+    expect(
+      (
+        await call(eve, 'POST', `/conversations/${id}/messages`, {
+          clientMessageId: 'x',
+          text: '@all',
+          mentions: { all: true },
+        })
+      ).status,
+    ).toBe(403);
+    const kicked = await call(ada, 'DELETE', `/conversations/${id}/members/${eve.userId}`);
+    expect(kicked.status).toBe(200);
+    expect((await send(eve, id, 'gone')).status).toBe(404);
+  });
+
+  it('bad input: 4xx with the error body, never a 5xx', async () => {
+    const ada = await user('ada');
+    const group = await call(ada, 'POST', '/conversations/groups', { name: 'g' });
+    const id = group.body.conversationId;
+    const cases: [string, string, object | undefined][] = [
+      ['POST', `/conversations/${id}/messages`, { text: 'no client id' }],
+      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: 'x'.repeat(16_385) }],
+      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: 'hi', extra: 1 }],
+      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: 7 }],
+      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: '' }],
+      ['POST', `/conversations/not-a-uuid/messages`, { clientMessageId: 'a', text: 'hi' }],
+      ['POST', '/conversations/groups', { name: '' }],
+      ['POST', '/conversations/direct', { userId: ada.userId }],
+      ['PATCH', `/conversations/${id}`, {}],
+      ['GET', `/conversations/${id}/messages?limit=0`, undefined],
+      ['GET', `/conversations/${id}/messages?after=not-a-checkpoint`, undefined],
+      ['GET', `/conversations/${id}/messages?bogus=1`, undefined],
+      ['PUT', `/conversations/${id}/messages/${randomUUID()}/reactions/x`, undefined],
+    ];
+    for (const [method, url, payload] of cases) {
+      const response = await call<{ error: { code: string } }>(ada, method as 'GET', url, payload);
+      expect(response.status, `${method} ${url}`).toBeGreaterThanOrEqual(400);
+      expect(response.status, `${method} ${url}`).toBeLessThan(500);
+      expect(typeof response.body.error.code).toBe('string');
+    }
+  });
+});

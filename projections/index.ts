@@ -1,0 +1,2 @@
+export * from './membership/membership.projection.js';
+export * from './timeline/timeline.projection.js';

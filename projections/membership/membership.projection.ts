@@ -1,0 +1,161 @@
+/**
+ * membership.v1: conversations and their members (role, when they joined and left, mute),
+ * plus each conversation's activity (last seq, message count, last message preview) for
+ * the conversation list. Every write is guarded by the event's seq, so applying an event
+ * twice changes nothing; no clock, no random: a rebuild gives the same rows.
+ */
+import { readEvent, type EventIn } from '@herald/events';
+import type { Migration } from '@herald/database';
+import type { Projection } from '@herald/projection-runtime';
+import type { EntityManager } from 'typeorm';
+
+type ConversationEvent = EventIn<'conversation'>;
+
+export const MEMBERSHIP_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'membership-001-tables',
+    sql: `
+      CREATE TABLE rm_conversations (
+        conversation_id    uuid PRIMARY KEY,
+        kind               text NOT NULL CHECK (kind IN ('direct', 'group')),
+        name               text,
+        description        text,
+        announcement       text,
+        dissolved          boolean NOT NULL DEFAULT false,
+        created_at         timestamptz NOT NULL,
+        last_seq           bigint NOT NULL,
+        message_count      bigint NOT NULL DEFAULT 0,
+        last_activity_at   timestamptz NOT NULL,
+        last_message_id    uuid,
+        last_sender_id     uuid,
+        last_preview       text
+      );
+      CREATE TABLE rm_members (
+        conversation_id  uuid NOT NULL,
+        user_id          uuid NOT NULL,
+        role             text NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        joined_seq       bigint NOT NULL,
+        left_seq         bigint,
+        muted            boolean NOT NULL DEFAULT false,
+        muted_until      timestamptz,
+        updated_seq      bigint NOT NULL,
+        PRIMARY KEY (conversation_id, user_id)
+      );
+      CREATE INDEX rm_members_by_user ON rm_members (user_id, conversation_id);
+    `,
+  },
+];
+
+const PREVIEW_CHARS = 140;
+
+export function membershipProjection(): Projection {
+  return {
+    name: 'membership.v1',
+    filter: { streamPrefixes: ['conversation-'] },
+    async apply(events, manager) {
+      for (const recorded of events) {
+        const { data } = readEvent(recorded);
+        const event = { type: recorded.type, data } as ConversationEvent;
+        await applyOne(manager, event, recorded.streamRevision, recorded.metadata.occurredAt);
+      }
+    },
+  };
+}
+
+async function applyOne(m: EntityManager, event: ConversationEvent, seq: number, at: string): Promise<void> {
+  const member = (conversationId: string, userId: string, role: string): Promise<unknown> =>
+    m.query(
+      `INSERT INTO rm_members (conversation_id, user_id, role, joined_seq, updated_seq) VALUES ($1, $2, $3, $4, $4)
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $3, joined_seq = $4, left_seq = NULL, updated_seq = $4
+         WHERE rm_members.updated_seq < $4`,
+      [conversationId, userId, role, seq],
+    );
+  const touch = (conversationId: string, set: string, params: unknown[]): Promise<unknown> =>
+    m.query(`UPDATE rm_conversations SET ${set}, last_seq = $2 WHERE conversation_id = $1 AND last_seq < $2`, [
+      conversationId,
+      seq,
+      ...params,
+    ]);
+  switch (event.type) {
+    case 'DirectConversationStarted':
+    case 'GroupCreated': {
+      const group = event.type === 'GroupCreated';
+      await m.query(
+        `INSERT INTO rm_conversations (conversation_id, kind, name, description, created_at, last_seq, last_activity_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (conversation_id) DO NOTHING`,
+        [
+          event.data.conversationId,
+          group ? 'group' : 'direct',
+          group ? event.data.name : null,
+          group ? (event.data.description ?? null) : null,
+          at,
+          seq,
+        ],
+      );
+      if (group) {
+        await member(event.data.conversationId, event.data.ownerId, 'owner');
+        for (const id of event.data.memberIds) await member(event.data.conversationId, id, 'member');
+      } else {
+        for (const id of event.data.memberIds) await member(event.data.conversationId, id, 'member');
+      }
+      return;
+    }
+    case 'GroupRenamed':
+      await touch(event.data.conversationId, 'name = $3', [event.data.name]);
+      return;
+    case 'GroupDetailsChanged': {
+      const d = event.data;
+      await touch(
+        d.conversationId,
+        `description = CASE WHEN $3 THEN $4 ELSE description END, announcement = CASE WHEN $5 THEN $6 ELSE announcement END`,
+        [d.description !== undefined, d.description ?? null, d.announcement !== undefined, d.announcement ?? null],
+      );
+      return;
+    }
+    case 'MemberJoined':
+      await member(event.data.conversationId, event.data.userId, 'member');
+      return;
+    case 'MemberLeft':
+    case 'MemberKicked':
+      await m.query(
+        `UPDATE rm_members SET left_seq = $3, updated_seq = $3
+          WHERE conversation_id = $1 AND user_id = $2 AND updated_seq < $3`,
+        [event.data.conversationId, event.data.userId, seq],
+      );
+      return;
+    case 'MemberRoleChanged':
+      await m.query(
+        `UPDATE rm_members SET role = $3, updated_seq = $4
+          WHERE conversation_id = $1 AND user_id = $2 AND updated_seq < $4`,
+        [event.data.conversationId, event.data.userId, event.data.role, seq],
+      );
+      return;
+    case 'ConversationMuteChanged':
+      await m.query(
+        `UPDATE rm_members SET muted = $3, muted_until = $4, updated_seq = $5
+          WHERE conversation_id = $1 AND user_id = $2 AND updated_seq < $5`,
+        [event.data.conversationId, event.data.userId, event.data.muted, event.data.until ?? null, seq],
+      );
+      return;
+    case 'GroupDissolved':
+      await touch(event.data.conversationId, 'dissolved = true', []);
+      return;
+    case 'MessageSent':
+      await touch(
+        event.data.conversationId,
+        `message_count = message_count + 1, last_activity_at = $3, last_message_id = $4, last_sender_id = $5, last_preview = $6`,
+        [at, event.data.messageId, event.data.senderId, event.data.text.slice(0, PREVIEW_CHARS)],
+      );
+      return;
+    case 'MemberInvited':
+    case 'MessageEdited':
+    case 'MessageDeleted':
+    case 'ReactionAdded':
+    case 'ReactionRemoved':
+      return;
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * timeline.v1: the messages of each conversation by seq, with edits, deletions, reactions
+ * and reply counts applied. Idempotent: rows are keyed by seq and message id, a reply
+ * counts only when its row is new, and later changes are guarded by the seq that made them.
+ */
+import { readEvent, type EventIn } from '@herald/events';
+import type { Migration } from '@herald/database';
+import type { Projection } from '@herald/projection-runtime';
+import type { EntityManager } from 'typeorm';
+
+type ConversationEvent = EventIn<'conversation'>;
+
+export const TIMELINE_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'timeline-001-tables',
+    sql: `
+      CREATE TABLE rm_messages (
+        conversation_id  uuid NOT NULL,
+        seq              bigint NOT NULL,
+        message_id       uuid NOT NULL UNIQUE,
+        sender_id        uuid NOT NULL,
+        text             text NOT NULL,
+        reply_to         uuid,
+        reply_count      integer NOT NULL DEFAULT 0,
+        mentions         json NOT NULL,
+        attachments      json NOT NULL,
+        sent_at          timestamptz NOT NULL,
+        edited_at        timestamptz,
+        deleted          boolean NOT NULL DEFAULT false,
+        updated_seq      bigint NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      );
+      CREATE TABLE rm_reactions (
+        message_id  uuid NOT NULL,
+        emoji       text NOT NULL,
+        user_id     uuid NOT NULL,
+        PRIMARY KEY (message_id, emoji, user_id)
+      );
+    `,
+  },
+];
+
+export function timelineProjection(): Projection {
+  return {
+    name: 'timeline.v1',
+    filter: {
+      streamPrefixes: ['conversation-'],
+      eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted', 'ReactionAdded', 'ReactionRemoved'],
+    },
+    async apply(events, manager) {
+      for (const recorded of events) {
+        const { data } = readEvent(recorded);
+        const event = { type: recorded.type, data } as ConversationEvent;
+        await applyOne(manager, event, recorded.streamRevision, recorded.metadata.occurredAt);
+      }
+    },
+  };
+}
+
+async function applyOne(m: EntityManager, event: ConversationEvent, seq: number, at: string): Promise<void> {
+  switch (event.type) {
+    case 'MessageSent': {
+      const d = event.data;
+      const inserted = await m.query<{ message_id: string }[]>(
+        `INSERT INTO rm_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $2) ON CONFLICT DO NOTHING RETURNING message_id`,
+        [
+          d.conversationId,
+          seq,
+          d.messageId,
+          d.senderId,
+          d.text,
+          d.replyToMessageId ?? null,
+          JSON.stringify(d.mentions),
+          JSON.stringify(d.attachments),
+          at,
+        ],
+      );
+      if (inserted.length > 0 && d.replyToMessageId) {
+        await m.query('UPDATE rm_messages SET reply_count = reply_count + 1 WHERE message_id = $1', [
+          d.replyToMessageId,
+        ]);
+      }
+      return;
+    }
+    case 'MessageEdited':
+      await m.query(
+        `UPDATE rm_messages SET text = $2, mentions = $3, edited_at = $4, updated_seq = $5
+          WHERE message_id = $1 AND updated_seq < $5 AND NOT deleted`,
+        [event.data.messageId, event.data.text, JSON.stringify(event.data.mentions), at, seq],
+      );
+      return;
+    case 'MessageDeleted':
+      // The content is no longer shown anywhere it is read from.
+      await m.query(
+        `UPDATE rm_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
+          WHERE message_id = $1 AND updated_seq < $2`,
+        [event.data.messageId, seq],
+      );
+      await m.query('DELETE FROM rm_reactions WHERE message_id = $1', [event.data.messageId]);
+      return;
+    case 'ReactionAdded':
+      await m.query(
+        'INSERT INTO rm_reactions (message_id, emoji, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [event.data.messageId, event.data.emoji, event.data.userId],
+      );
+      return;
+    case 'ReactionRemoved':
+      await m.query('DELETE FROM rm_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3', [
+        event.data.messageId,
+        event.data.emoji,
+        event.data.userId,
+      ]);
+      return;
+    // Membership events are not the timeline's (its filter does not even read them).
+    case 'DirectConversationStarted':
+    case 'GroupCreated':
+    case 'GroupRenamed':
+    case 'GroupDetailsChanged':
+    case 'MemberInvited':
+    case 'MemberJoined':
+    case 'MemberLeft':
+    case 'MemberKicked':
+    case 'MemberRoleChanged':
+    case 'ConversationMuteChanged':
+    case 'GroupDissolved':
+      return;
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}
