@@ -1,2 +1,3 @@
 export * from './membership/membership.projection.js';
 export * from './timeline/timeline.projection.js';
+export * from './inbox/inbox.projection.js';

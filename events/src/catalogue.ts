@@ -38,6 +38,8 @@ import { MessageEdited } from './messaging/message-edited.js';
 import { MessageDeleted } from './messaging/message-deleted.js';
 import { ReactionAdded } from './messaging/reaction-added.js';
 import { ReactionRemoved } from './messaging/reaction-removed.js';
+import { ConversationRead } from './receipts/conversation-read.js';
+import { MessagesDelivered } from './receipts/messages-delivered.js';
 
 export const EVENTS = [
   UserRegistered,
@@ -58,6 +60,8 @@ export const EVENTS = [
   MessageDeleted,
   ReactionAdded,
   ReactionRemoved,
+  ConversationRead,
+  MessagesDelivered,
 ] as const;
 
 /** Internal events: never relayed and no published schema, whatever stream they are in. */

@@ -15,6 +15,13 @@ export const CATEGORIES = {
     topic: 'conversations',
     description: 'Direct and group conversations, membership and messages, in seq order.',
   },
+  /** `receipts-<userId>`: how far a user has read, and had delivered, each conversation. */
+  receipts: {
+    streamPrefix: 'receipts-',
+    topic: 'receipts',
+    description:
+      'Read markers and delivery receipts, per user: kept out of the conversation streams, so reading costs a busy group nothing.',
+  },
 } as const;
 
 /**

@@ -28,3 +28,5 @@ export {
   SessionRefreshed,
   SessionRevoked,
 } from './internal/identity.js';
+export { ConversationRead } from './receipts/conversation-read.js';
+export { MessagesDelivered } from './receipts/messages-delivered.js';

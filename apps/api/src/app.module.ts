@@ -15,6 +15,8 @@ import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/r
 import { DataSource } from 'typeorm';
 import { ConversationService } from '@herald/conversations';
 import {
+  inboxProjection,
+  INBOX_MIGRATIONS,
   membershipProjection,
   MEMBERSHIP_MIGRATIONS,
   timelineProjection,
@@ -80,6 +82,7 @@ export class AppModule {
           useFactory: (producer: IntegrationProducer | null): Projection[] => [
             membershipProjection(),
             timelineProjection(),
+            inboxProjection(),
             ...(options.projections ?? []),
             ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
           ],
@@ -104,6 +107,7 @@ export class AppModule {
               ...PROJECTION_RUNTIME_MIGRATIONS,
               ...MEMBERSHIP_MIGRATIONS,
               ...TIMELINE_MIGRATIONS,
+              ...INBOX_MIGRATIONS,
             ]);
             return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
           },

@@ -23,7 +23,7 @@ import {
   type ConversationEvent,
 } from './domain/conversation.js';
 import { decide, type ConversationCommand } from './domain/decide.js';
-import { ConversationError } from './domain/errors.js';
+import { ConversationError, notFound } from './domain/errors.js';
 
 export interface Outcome {
   readonly conversationId: string;
@@ -145,6 +145,32 @@ export class ConversationService {
         return;
       }
     }
+  }
+
+  /**
+   * Moves the caller's read marker (or delivery receipt) in a conversation to `upToSeq`.
+   * Receipts go to the user's own stream, not the conversation's: reading costs a busy
+   * group nothing, and the inbox projection keeps only the furthest marker.
+   */
+  async receipt(
+    kind: 'read' | 'delivered',
+    conversationId: string,
+    upToSeq: number,
+    context: CommandContext,
+  ): Promise<{ checkpoint: Checkpoint }> {
+    const state = await this.load(conversationId);
+    if (!state.members.has(context.actorId)) throw notFound();
+    if (upToSeq > state.seq) {
+      throw new ConversationError(
+        'CONVERSATION.INVALID',
+        `This conversation has no seq ${upToSeq} yet (last: ${state.seq})`,
+      );
+    }
+    const data = { userId: context.actorId, conversationId, upToSeq };
+    const event =
+      kind === 'read' ? { type: 'ConversationRead' as const, data } : { type: 'MessagesDelivered' as const, data };
+    const result = await this.store.append(`receipts-${context.actorId}`, toNewEvents([event], context), 'any');
+    return { checkpoint: result.checkpoint };
   }
 
   /** The state for a query's authorization (members only), caught up with the stream. */

@@ -5,6 +5,7 @@
  * gets NOT_FOUND, whether the conversation exists or not.
  */
 import { ConversationError } from '@herald/conversations';
+import { EVERYONE } from '@herald/projections';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
@@ -20,6 +21,11 @@ export interface ConversationSummary {
   readonly messageCount: number;
   readonly lastActivityAt: string;
   readonly lastMessage: { readonly messageId: string; readonly senderId: string; readonly preview: string } | null;
+  /** Messages after the caller's read marker, not counting their own. */
+  readonly unreadCount: number;
+  /** Unread messages that mention the caller by name or @all. */
+  readonly mentionCount: number;
+  readonly readSeq: number;
 }
 
 export interface MessageView {
@@ -50,11 +56,18 @@ export class ConversationQueries {
   async list(userId: string, limit: number): Promise<ConversationSummary[]> {
     const rows = await this.db.query<Record<string, unknown>[]>(
       `SELECT c.conversation_id, c.kind, c.name, m.role, m.muted, c.last_seq::int AS last_seq,
-              c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview
+              c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
+              coalesce(ic.message_count - i.read_count, 0)::int AS unread_count,
+              coalesce(i.read_seq, -1)::int AS read_seq,
+              (SELECT count(*) FROM rm_inbox_mentions x
+                WHERE x.conversation_id = c.conversation_id AND x.user_id IN ($1, $3)
+                  AND x.seq > coalesce(i.read_seq, -1) AND x.sender_id <> $1)::int AS mention_count
          FROM rm_members m JOIN rm_conversations c USING (conversation_id)
+         LEFT JOIN rm_inbox_members i ON i.user_id = m.user_id AND i.conversation_id = m.conversation_id
+         LEFT JOIN rm_inbox_conversations ic ON ic.conversation_id = m.conversation_id
         WHERE m.user_id = $1 AND m.left_seq IS NULL
         ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2`,
-      [userId, limit],
+      [userId, limit, EVERYONE],
     );
     return rows.map((r) => ({
       conversationId: r.conversation_id as string,
@@ -72,6 +85,9 @@ export class ConversationQueries {
             preview: r.last_preview as string,
           }
         : null,
+      unreadCount: r.unread_count as number,
+      mentionCount: r.mention_count as number,
+      readSeq: r.read_seq as number,
     }));
   }
 

@@ -58,6 +58,7 @@ const UserBody = z.strictObject({ userId: uuid });
 const RoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
 const MuteBody = z.strictObject({ muted: z.boolean(), until: z.iso.datetime().nullable().optional() });
 const Emoji = z.string().min(1).max(64);
+const ReceiptBody = z.strictObject({ upToSeq: z.number().int().min(0) });
 const PageQuery = z.strictObject({
   before: z.coerce.number().int().min(0).optional(),
   after: z.string().optional(),
@@ -286,6 +287,28 @@ export class ConversationsController {
     );
   }
 
+  @Post(':id/read')
+  @HttpCode(200)
+  async read(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.receipt('read', caller, id, body, request);
+  }
+
+  @Post(':id/delivered')
+  @HttpCode(200)
+  async delivered(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.receipt('delivered', caller, id, body, request);
+  }
+
   @Post(':id/messages')
   async send(
     @Caller() caller: AccessClaims,
@@ -390,6 +413,22 @@ export class ConversationsController {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  private async receipt(
+    kind: 'read' | 'delivered',
+    caller: AccessClaims,
+    id: string,
+    body: unknown,
+    request: FastifyRequest,
+  ) {
+    const conversationId = parseInput(uuid, id, 'path');
+    const { upToSeq } = parseInput(ReceiptBody, body);
+    const { checkpoint } = await this.conversations.receipt(kind, conversationId, upToSeq, {
+      actorId: caller.userId,
+      ...requestContext(request),
+    });
+    return { conversationId, upToSeq, checkpoint };
+  }
 
   private async run(
     conversationId: string,

@@ -241,3 +241,46 @@ describe('conversations over HTTP', () => {
     }
   });
 });
+
+describe('inbox', () => {
+  it('unread and mention counts at each step, whatever the group size costs nothing per member', async () => {
+    const [ada, bob, cy] = await Promise.all([user('ada'), user('bob'), user('cy')]);
+    const group = await call(ada, 'POST', '/conversations/groups', {
+      name: 'inbox',
+      memberIds: [bob.userId, cy.userId],
+    });
+    const id = group.body.conversationId;
+    type Row = { conversationId: string; unreadCount: number; mentionCount: number; readSeq: number };
+    const inbox = async (who: User, after: string | null) => {
+      const list = await call<Row[]>(who, 'GET', `/conversations${after ? `?after=${after}` : ''}`);
+      const row = list.body.find((c) => c.conversationId === id)!;
+      return { unread: row.unreadCount, mentions: row.mentionCount };
+    };
+
+    const m1 = await send(ada, id, 'hello all');
+    expect(await inbox(bob, m1.body.checkpoint)).toEqual({ unread: 1, mentions: 0 });
+    expect(await inbox(ada, m1.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+
+    const m2 = await send(ada, id, 'bob, look', { mentions: { userIds: [bob.userId] } });
+    expect(await inbox(bob, m2.body.checkpoint)).toEqual({ unread: 2, mentions: 1 });
+    expect(await inbox(cy, m2.body.checkpoint)).toEqual({ unread: 2, mentions: 0 });
+
+    const m3 = await send(ada, id, 'everyone!', { mentions: { all: true } });
+    expect(await inbox(cy, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 1 });
+    expect(await inbox(bob, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 2 });
+
+    const read = await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: m2.body.seq });
+    expect(read.status).toBe(200);
+    expect(await inbox(bob, read.body.checkpoint)).toEqual({ unread: 1, mentions: 1 });
+    const reply = await send(bob, id, 'seen');
+    // Sending reads everything before it.
+    expect(await inbox(bob, reply.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    expect(await inbox(ada, reply.body.checkpoint)).toEqual({ unread: 1, mentions: 0 });
+    // A read marker never moves back.
+    const back = await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: 1 });
+    expect(await inbox(bob, back.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    expect((await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: 999 })).status).toBe(400);
+    const [eve] = await Promise.all([user('eve')]);
+    expect((await call(eve, 'POST', `/conversations/${id}/read`, { upToSeq: 1 })).status).toBe(404);
+  });
+});

@@ -61,7 +61,12 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     expect(body.eventStore.status).toBe('up');
     expect(body.eventStore.checkpoint! >= checkpoint).toBe(true);
     // Herald's own read models, and the test's.
-    expect(body.projections.map((p) => p.name)).toEqual(['membership.v1', 'timeline.v1', `health-test:${prefix}`]);
+    expect(body.projections.map((p) => p.name)).toEqual([
+      'membership.v1',
+      'timeline.v1',
+      'inbox.v1',
+      `health-test:${prefix}`,
+    ]);
     const mine = body.projections.find((p) => p.name === `health-test:${prefix}`);
     expect(mine).toMatchObject({ state: 'running' });
     expect(typeof mine!.lag).toBe('number');
