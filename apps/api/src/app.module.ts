@@ -25,6 +25,7 @@ import {
 import { AuthController } from './auth/auth.controller.js';
 import { ConversationQueries } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
+import { PushGateway } from './push/push.gateway.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
@@ -128,6 +129,7 @@ export class AppModule {
           useFactory: (store: EventStore): ConversationService => new ConversationService(store),
         },
         ConversationQueries,
+        PushGateway,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },

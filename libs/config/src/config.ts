@@ -29,6 +29,12 @@ const schema = z.object({
   JWT_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.max(31_536_000).default(2_592_000),
+  WS_ALLOWED_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()))
+    .pipe(z.array(z.url()))
+    .optional(),
+  WS_HEARTBEAT_MS: positiveInt.min(1_000).max(300_000).default(30_000),
   KAFKA_BROKERS: z
     .string()
     .transform((v) => v.split(',').map((b) => b.trim()))
@@ -91,6 +97,9 @@ export interface HeraldConfig {
   readonly jwtSecret: string | undefined;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /** Browser origins allowed to open the WebSocket; a connection without an Origin (not a browser) is always allowed. */
+  readonly wsAllowedOrigins: readonly string[];
+  readonly wsHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -140,6 +149,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     jwtSecret: c.JWT_SECRET,
     accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+    wsAllowedOrigins: c.WS_ALLOWED_ORIGINS ?? [],
+    wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     kafka: c.KAFKA_BROKERS
       ? {
           brokers: c.KAFKA_BROKERS,

@@ -17,6 +17,8 @@ describe('configuration', () => {
       jwtSecret: undefined,
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 2_592_000,
+      wsAllowedOrigins: [],
+      wsHeartbeatMs: 30_000,
     });
   });
 
