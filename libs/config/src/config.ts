@@ -29,6 +29,9 @@ const schema = z.object({
   JWT_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.max(31_536_000).default(2_592_000),
+  RATE_LIMIT_USER_PER_SECOND: positiveInt.max(100_000).default(20),
+  RATE_LIMIT_IP_PER_SECOND: positiveInt.max(100_000).default(50),
+  RATE_LIMIT_SIGN_IN_PER_MINUTE: positiveInt.max(100_000).default(10),
   WS_ALLOWED_ORIGINS: z
     .string()
     .transform((v) => v.split(',').map((o) => o.trim()))
@@ -97,6 +100,12 @@ export interface HeraldConfig {
   readonly jwtSecret: string | undefined;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /** Requests per second per signed-in user (bursts of 3 s worth). */
+  readonly rateLimitUserPerSecond: number;
+  /** Requests per second per client IP address (bursts of 3 s worth). */
+  readonly rateLimitIpPerSecond: number;
+  /** Sign-ups and sign-ins per minute per client IP address (against password guessing). */
+  readonly rateLimitSignInPerMinute: number;
   /** Browser origins allowed to open the WebSocket; a connection without an Origin (not a browser) is always allowed. */
   readonly wsAllowedOrigins: readonly string[];
   readonly wsHeartbeatMs: number;
@@ -149,6 +158,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     jwtSecret: c.JWT_SECRET,
     accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,
+    rateLimitUserPerSecond: c.RATE_LIMIT_USER_PER_SECOND,
+    rateLimitIpPerSecond: c.RATE_LIMIT_IP_PER_SECOND,
+    rateLimitSignInPerMinute: c.RATE_LIMIT_SIGN_IN_PER_MINUTE,
     wsAllowedOrigins: c.WS_ALLOWED_ORIGINS ?? [],
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     kafka: c.KAFKA_BROKERS

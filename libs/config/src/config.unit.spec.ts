@@ -17,6 +17,9 @@ describe('configuration', () => {
       jwtSecret: undefined,
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 2_592_000,
+      rateLimitUserPerSecond: 20,
+      rateLimitIpPerSecond: 50,
+      rateLimitSignInPerMinute: 10,
       wsAllowedOrigins: [],
       wsHeartbeatMs: 30_000,
     });

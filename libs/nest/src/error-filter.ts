@@ -6,6 +6,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import { EventStoreError } from '@herald/event-store';
 import type { JsonLogger } from './json-logger.js';
+import { RateLimited } from './rate-limit.js';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
@@ -39,6 +40,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'MESSAGE.NOT_FOUND': HttpStatus.NOT_FOUND,
   'MESSAGE.DELETED': HttpStatus.CONFLICT,
   'PROJECTIONS.BEHIND': HttpStatus.SERVICE_UNAVAILABLE,
+  'REQUEST.RATE_LIMITED': HttpStatus.TOO_MANY_REQUESTS,
 };
 
 const HTTP_CODES: Record<number, string> = {
@@ -101,7 +103,12 @@ export class HeraldExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const { status, body } = toErrorResponse(exception);
     if (status >= 500) this.logger.emit('error', exception, 'HeraldExceptionFilter');
-    const reply = host.switchToHttp().getResponse<{ status(code: number): { send(body: unknown): void } }>();
+    const reply = host.switchToHttp().getResponse<{
+      status(code: number): { send(body: unknown): void };
+      header(name: string, value: string): unknown;
+    }>();
+    if (exception instanceof RateLimited) reply.header('retry-after', String(exception.retryAfterSeconds));
+    if (status === 503) reply.header('retry-after', '1');
     reply.status(status).send(body);
   }
 }

@@ -12,7 +12,7 @@ import { parseInput } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Caller, Public } from './auth.guard.js';
+import { Caller, Public, SignInLimited } from './auth.guard.js';
 
 const displayName = z.string().trim().min(1).max(64);
 const RegisterBody = z.strictObject({
@@ -44,12 +44,14 @@ export class AuthController {
   constructor(private readonly identity: IdentityService) {}
 
   @Public()
+  @SignInLimited()
   @Post('auth/register')
   register(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
     return this.identity.register(parseInput(RegisterBody, body), requestContext(request));
   }
 
   @Public()
+  @SignInLimited()
   @Post('auth/sign-in')
   @HttpCode(200)
   signIn(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {

@@ -9,7 +9,11 @@ let app: NestFastifyApplication;
 
 beforeAll(async () => {
   app = await createApp({
-    config: loadConfig({}),
+    config: loadConfig({
+      RATE_LIMIT_SIGN_IN_PER_MINUTE: '10000',
+      RATE_LIMIT_USER_PER_SECOND: '10000',
+      RATE_LIMIT_IP_PER_SECOND: '10000',
+    }),
     databaseUrl: testDatabaseUrl(),
     logger: new JsonLogger('fatal'),
     jwtSecret: TEST_JWT_SECRET,
@@ -129,5 +133,47 @@ describe('auth over HTTP', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(huge.statusCode).toBe(413);
+  });
+});
+
+describe('rate limits', () => {
+  it('sign-ins per IP, then requests per user: 429 with Retry-After and the error body', async () => {
+    const limited = await createApp({
+      config: loadConfig({ RATE_LIMIT_SIGN_IN_PER_MINUTE: '3', RATE_LIMIT_USER_PER_SECOND: '2' }),
+      databaseUrl: testDatabaseUrl(),
+      logger: new JsonLogger('fatal'),
+      jwtSecret: TEST_JWT_SECRET,
+    });
+    try {
+      const statuses: number[] = [];
+      let last;
+      for (let i = 0; i < 4; i++) {
+        last = await limited.inject({
+          method: 'POST',
+          url: '/auth/sign-in',
+          payload: { username: 'nobody', password: 'guess-1' },
+        });
+        statuses.push(last.statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      expect(Number(last.headers['retry-after'])).toBeGreaterThan(0);
+      expect(last.json()).toMatchObject({ error: { code: 'REQUEST.RATE_LIMITED' } });
+
+      const tokens = (
+        await app.inject({
+          method: 'POST',
+          url: '/auth/register',
+          payload: { username: uniqueId('rl').toLowerCase(), password: 'password-1', displayName: 'R' },
+        })
+      ).json<Tokens>();
+      const me = () =>
+        limited.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${tokens.accessToken}` } });
+      const codes: number[] = [];
+      for (let i = 0; i < 8; i++) codes.push((await me()).statusCode);
+      expect(codes.slice(0, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(codes).toContain(429);
+    } finally {
+      await limited.close();
+    }
   });
 });

@@ -1,36 +1,59 @@
 /**
  * Every route needs a signed-in caller unless it is marked @Public(): authorization is
  * denied by default. The caller (user and session) is checked on every request, so a
- * revoked session stops working within a second.
+ * revoked session stops working within a second. Rate limits apply here too: per client
+ * IP on every route, per user once signed in, and a tight one per IP on sign-up and
+ * sign-in (@SignInLimited) against password guessing.
  */
-import { createParamDecorator, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  createParamDecorator,
+  Inject,
+  Injectable,
+  SetMetadata,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import type { HeraldConfig } from '@herald/config';
 import { Reflector } from '@nestjs/core';
 import { IdentityError, IdentityService, type AccessClaims } from '@herald/identity';
-import { JsonLogger } from '@herald/nest';
+import { JsonLogger, RateLimiter } from '@herald/nest';
+import { CONFIG } from '../tokens.js';
 import type { FastifyRequest } from 'fastify';
 
 const PUBLIC = 'herald:public';
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC, true);
+const SIGN_IN = 'herald:sign-in';
+export const SignInLimited = (): MethodDecorator => SetMetadata(SIGN_IN, true);
 
 type WithCaller = FastifyRequest & { caller?: AccessClaims };
 
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly perIp: RateLimiter;
+  private readonly perUser: RateLimiter;
+  private readonly signIns: RateLimiter;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly identity: IdentityService,
     private readonly logger: JsonLogger,
-  ) {}
+    @Inject(CONFIG) config: HeraldConfig,
+  ) {
+    this.perIp = new RateLimiter(config.rateLimitIpPerSecond, config.rateLimitIpPerSecond * 3);
+    this.perUser = new RateLimiter(config.rateLimitUserPerSecond, config.rateLimitUserPerSecond * 3);
+    this.signIns = new RateLimiter(config.rateLimitSignInPerMinute / 60, config.rateLimitSignInPerMinute);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<WithCaller>();
+    this.perIp.take(request.ip);
+    if (this.reflector.get<boolean>(SIGN_IN, context.getHandler())) this.signIns.take(request.ip);
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
     try {
       if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'Sign in: send Authorization: Bearer <access token>');
       request.caller = await this.identity.authenticate(token, new Date());
-      return true;
     } catch (error) {
       // Recorded for the security log: where and why, never the token.
       const code = error instanceof IdentityError ? error.code : 'AUTH.INVALID_TOKEN';
@@ -41,6 +64,8 @@ export class AuthGuard implements CanActivate {
       });
       throw error;
     }
+    this.perUser.take(request.caller.userId);
+    return true;
   }
 }
 

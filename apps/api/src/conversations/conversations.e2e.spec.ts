@@ -11,7 +11,11 @@ let app: NestFastifyApplication;
 beforeAll(async () => {
   // A database of its own: read-your-writes waits on this app's projections, which must be the active ones.
   app = await createApp({
-    config: loadConfig({}),
+    config: loadConfig({
+      RATE_LIMIT_SIGN_IN_PER_MINUTE: '10000',
+      RATE_LIMIT_USER_PER_SECOND: '10000',
+      RATE_LIMIT_IP_PER_SECOND: '10000',
+    }),
     databaseUrl: await freshDatabase(),
     logger: new JsonLogger('fatal'),
     jwtSecret: TEST_JWT_SECRET,

@@ -13,7 +13,11 @@ let base: string;
 
 beforeAll(async () => {
   app = await createApp({
-    config: loadConfig({ WS_ALLOWED_ORIGINS: 'https://chat.example.com' }),
+    config: loadConfig({
+      WS_ALLOWED_ORIGINS: 'https://chat.example.com',
+      RATE_LIMIT_SIGN_IN_PER_MINUTE: '10000',
+      RATE_LIMIT_IP_PER_SECOND: '10000',
+    }),
     databaseUrl: await freshDatabase(),
     logger: new JsonLogger('fatal'),
     jwtSecret: TEST_JWT_SECRET,

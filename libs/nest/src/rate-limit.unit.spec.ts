@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { RateLimited, RateLimiter } from './rate-limit.js';
+
+describe('rate limiter', () => {
+  it('allows a burst, then the rate, and says how long to wait', () => {
+    const limiter = new RateLimiter(2, 3);
+    for (let i = 0; i < 3; i++) limiter.take('a', 0);
+    expect(() => limiter.take('a', 0)).toThrow(RateLimited);
+    try {
+      limiter.take('a', 0);
+    } catch (error) {
+      expect((error as RateLimited).retryAfterSeconds).toBe(1);
+    }
+    limiter.take('a', 500); // one token back after half a second at 2/s
+    expect(() => limiter.take('a', 500)).toThrow(RateLimited);
+    limiter.take('b', 0); // other keys are not affected
+  });
+
+  it('keeps at most maxKeys buckets', () => {
+    const limiter = new RateLimiter(1, 1, 2);
+    limiter.take('a', 0);
+    limiter.take('b', 0);
+    limiter.take('c', 0); // drops a
+    limiter.take('a', 0); // a starts afresh
+    expect(() => limiter.take('c', 0)).toThrow(RateLimited);
+  });
+});
