@@ -39,11 +39,24 @@ import { MessageDeleted } from './messaging/message-deleted.js';
 import { ReactionAdded } from './messaging/reaction-added.js';
 import { ReactionRemoved } from './messaging/reaction-removed.js';
 import { ConversationRead } from './receipts/conversation-read.js';
+import {
+  ContactRemoved,
+  ContactRequestAccepted,
+  ContactRequestDeclined,
+  ContactRequested,
+} from './contacts/contact-events.js';
+import { UserBlocked, UserUnblocked } from './identity/user-blocked.js';
 import { MessagesDelivered } from './receipts/messages-delivered.js';
 
 export const EVENTS = [
   UserRegistered,
   ProfileUpdated,
+  UserBlocked,
+  UserUnblocked,
+  ContactRequested,
+  ContactRequestAccepted,
+  ContactRequestDeclined,
+  ContactRemoved,
   DirectConversationStarted,
   GroupCreated,
   GroupRenamed,

@@ -134,7 +134,7 @@ describe('event catalogue', () => {
         ?.channels()
         .all()
         .map((c) => c.address()),
-    ).toEqual(['herald.identity.v1', 'herald.conversations.v1', 'herald.receipts.v1']);
+    ).toEqual(['herald.identity.v1', 'herald.conversations.v1', 'herald.contacts.v1', 'herald.receipts.v1']);
     expect(document?.messages().all()).toHaveLength(EVENTS.length);
   });
 });

@@ -15,6 +15,12 @@ export const CATEGORIES = {
     topic: 'conversations',
     description: 'Direct and group conversations, membership and messages, in seq order.',
   },
+  /** `contact-<pairId>`: the contact relation of two users (requests, acceptance, removal). */
+  contact: {
+    streamPrefix: 'contact-',
+    topic: 'contacts',
+    description: 'Contact requests and contacts between two users; one stream per pair.',
+  },
   /** `receipts-<userId>`: how far a user has read, and had delivered, each conversation. */
   receipts: {
     streamPrefix: 'receipts-',

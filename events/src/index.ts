@@ -30,3 +30,10 @@ export {
 } from './internal/identity.js';
 export { ConversationRead } from './receipts/conversation-read.js';
 export { MessagesDelivered } from './receipts/messages-delivered.js';
+export { UserBlocked, UserUnblocked } from './identity/user-blocked.js';
+export {
+  ContactRequested,
+  ContactRequestAccepted,
+  ContactRequestDeclined,
+  ContactRemoved,
+} from './contacts/contact-events.js';

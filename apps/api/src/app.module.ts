@@ -15,6 +15,8 @@ import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/r
 import { DataSource } from 'typeorm';
 import { ConversationService } from '@herald/conversations';
 import {
+  directoryProjection,
+  DIRECTORY_MIGRATIONS,
   inboxProjection,
   INBOX_MIGRATIONS,
   membershipProjection,
@@ -25,6 +27,7 @@ import {
 import { AuthController } from './auth/auth.controller.js';
 import { ConversationQueries } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
+import { PeopleController } from './people/people.controller.js';
 import { PushGateway } from './push/push.gateway.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { HealthController } from './health/health.controller.js';
@@ -66,7 +69,7 @@ export class AppModule {
     const { config, databaseUrl, logger } = options;
     return {
       module: AppModule,
-      controllers: [HealthController, AuthController, ConversationsController],
+      controllers: [HealthController, AuthController, ConversationsController, PeopleController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: JsonLogger, useValue: logger },
@@ -84,6 +87,7 @@ export class AppModule {
             membershipProjection(),
             timelineProjection(),
             inboxProjection(),
+            directoryProjection(),
             ...(options.projections ?? []),
             ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
           ],
@@ -109,6 +113,7 @@ export class AppModule {
               ...MEMBERSHIP_MIGRATIONS,
               ...TIMELINE_MIGRATIONS,
               ...INBOX_MIGRATIONS,
+              ...DIRECTORY_MIGRATIONS,
             ]);
             return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
           },
@@ -125,8 +130,9 @@ export class AppModule {
         },
         {
           provide: ConversationService,
-          inject: [EVENT_STORE],
-          useFactory: (store: EventStore): ConversationService => new ConversationService(store),
+          inject: [EVENT_STORE, IdentityService],
+          useFactory: (store: EventStore, identity: IdentityService): ConversationService =>
+            new ConversationService(store, (blocker, blocked) => identity.hasBlocked(blocker, blocked)),
         },
         ConversationQueries,
         PushGateway,

@@ -11,7 +11,7 @@ import {
   type ExpectedRevision,
   type NewEvent,
 } from '@herald/event-store';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** Who asks, and the request it belongs to. */
 export interface CommandContext {
@@ -29,16 +29,20 @@ export interface Folded<S> {
   readonly revision: number | 'no_stream';
 }
 
-/** Reads a whole stream and folds it; a missing stream gives the initial state. */
+/**
+ * Reads a stream and folds it; a missing stream gives the initial state. Given an earlier
+ * result (`since`), reads only what came after it.
+ */
 export async function fold<S, E extends CatalogueEvent>(
   store: EventStore,
   streamId: string,
   initial: S,
   evolve: (state: S, event: E, recorded: { seq: number; occurredAt: string; clientMessageId?: string }) => S,
+  since?: Folded<S>,
 ): Promise<Folded<S>> {
-  let state = initial;
-  let revision: number | 'no_stream' = 'no_stream';
-  let from = 0;
+  let state = since?.state ?? initial;
+  let revision: number | 'no_stream' = since?.revision ?? 'no_stream';
+  let from = revision === 'no_stream' ? 0 : revision + 1;
   for (;;) {
     let page;
     try {
@@ -94,4 +98,11 @@ export function appendDecided(
   context: CommandContext,
 ): Promise<AppendResult> {
   return store.append(streamId, toNewEvents(events, context), expected);
+}
+
+/** One id for a pair of users, whichever comes first (a version-8 UUID from their ids). */
+export function pairId(a: string, b: string): string {
+  const hex = createHash('sha256').update([a, b].sort().join(':')).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -5,7 +5,7 @@
  * re-read it. Concurrent writers meet at the expected revision: the loser catches up and
  * decides again (which is also what makes racing retries of one send write it once).
  */
-import { toNewEvents, type CommandContext } from '@herald/commands';
+import { pairId, toNewEvents, type CommandContext } from '@herald/commands';
 import { readEvent } from '@herald/events';
 import {
   StreamNotFound,
@@ -14,7 +14,6 @@ import {
   type EventStore,
   type NewEvent,
 } from '@herald/event-store';
-import { createHash } from 'node:crypto';
 import {
   evolve,
   initialConversation,
@@ -40,12 +39,11 @@ const MAX_BATCH = 200;
 
 export const streamOf = (conversationId: string): string => `conversation-${conversationId}`;
 
-/** The one direct conversation of two users: an id derived from the pair (a version-8 UUID). */
-export function directConversationId(a: string, b: string): string {
-  const hex = createHash('sha256').update([a, b].sort().join(':')).digest('hex');
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
+/** The one direct conversation of two users: an id derived from the pair. */
+export const directConversationId = (a: string, b: string): string => pairId(a, b);
+
+/** Whether `blockerId` has blocked `blockedId` (answered by identity). */
+export type BlockCheck = (blockerId: string, blockedId: string) => Promise<boolean>;
 
 interface Pending {
   readonly command: ConversationCommand;
@@ -61,6 +59,8 @@ export class ConversationService {
 
   constructor(
     private readonly store: EventStore,
+    /** Direct conversations: a user the other has blocked cannot start one or send to it. */
+    private readonly hasBlocked: BlockCheck = () => Promise.resolve(false),
     private readonly cacheSize = 10_000,
   ) {}
 
@@ -110,6 +110,7 @@ export class ConversationService {
                 continue;
               }
             }
+            await this.refuseIfBlocked(command, state);
             const events = decide(command, state);
             const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
             const first = state.seq + 1;
@@ -145,6 +146,17 @@ export class ConversationService {
         return;
       }
     }
+  }
+
+  /** A blocked user gets the answer a stranger gets: the conversation is not found. */
+  private async refuseIfBlocked(command: ConversationCommand, state: Conversation): Promise<void> {
+    const other =
+      command.type === 'StartDirectConversation'
+        ? command.otherUserId
+        : command.type === 'SendMessage' && state.kind === 'direct'
+          ? [...state.members.keys()].find((id) => id !== command.actorId)
+          : undefined;
+    if (other !== undefined && (await this.hasBlocked(other, command.actorId))) throw notFound();
   }
 
   /**

@@ -3,15 +3,25 @@
  * out, rotating refresh tokens, profiles, and checking access tokens. No framework: the
  * API wraps it.
  */
-import { appendDecided, fold, type CommandContext } from '@herald/commands';
+import { appendDecided, fold, pairId, type CommandContext, type Folded } from '@herald/commands';
 import { WrongExpectedRevision, type EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
 import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
 import {
+  decideContact,
+  evolveContact,
+  noContact,
+  type ContactCommand,
+  type ContactEvent,
+  type ContactState,
+} from './domain/contact.js';
+import {
+  block,
   evolveUser,
   initialUser,
   register,
+  unblock,
   updateProfile,
   USERNAME,
   type UpdateProfile,
@@ -53,6 +63,8 @@ const SESSION_CHECK_TTL_MS = 1_000;
 
 export class IdentityService {
   private readonly sessionChecks = new Map<string, { active: boolean; at: number }>();
+  /** Users' folded streams, caught up on each use (their streams grow with every sign-in). */
+  private readonly users = new Map<string, Folded<User>>();
 
   constructor(
     private readonly store: EventStore,
@@ -164,7 +176,69 @@ export class IdentityService {
     return publicProfile(events.reduce(evolveUser, state));
   }
 
+  async block(userId: string, blockedUserId: string, request: RequestContext): Promise<void> {
+    if (!(await this.user(blockedUserId)).state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+    await this.changeUser(userId, (state) => block(blockedUserId, state), request);
+  }
+
+  async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<void> {
+    await this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
+  }
+
+  /** Whether `blockerId` has blocked `blockedId`. */
+  async hasBlocked(blockerId: string, blockedId: string): Promise<boolean> {
+    return (await this.user(blockerId)).state.blocked.has(blockedId);
+  }
+
+  /** Contact requests and contacts, between the caller and another user. */
+  async contact(
+    type: 'Request' | 'Accept' | 'Decline' | 'Remove',
+    actorId: string,
+    otherId: string,
+    request: RequestContext,
+  ): Promise<ContactState['status']> {
+    if (!(await this.user(otherId)).state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+    const streamId = `contact-${pairId(actorId, otherId)}`;
+    const context = { actorId, correlationId: request.correlationId, now: request.now };
+    for (let attempt = 1; ; attempt++) {
+      const { state, revision } = await fold<ContactState, ContactEvent>(
+        this.store,
+        streamId,
+        noContact,
+        evolveContact,
+      );
+      const command: ContactCommand =
+        type === 'Request'
+          ? {
+              type,
+              actorId,
+              otherId,
+              blocked: (await this.hasBlocked(otherId, actorId)) || (await this.hasBlocked(actorId, otherId)),
+            }
+          : { type, actorId, otherId };
+      const events = decideContact(command, state);
+      try {
+        if (events.length > 0) await appendDecided(this.store, streamId, events, revision, context);
+        return events.reduce(evolveContact, state).status;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevision) || attempt >= 5) throw error;
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- internals
+
+  private async changeUser(
+    userId: string,
+    decide: (state: User) => UserEvent[],
+    request: RequestContext,
+  ): Promise<void> {
+    const { state, revision } = await this.user(userId);
+    const events = decide(state);
+    if (events.length === 0) return;
+    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    await appendDecided(this.store, `user-${userId}`, events, revision, context);
+  }
 
   /**
    * Claims a user name. A claim whose user never came to be (the process died between the
@@ -232,8 +306,18 @@ export class IdentityService {
     };
   }
 
-  private user(userId: string) {
-    return fold<User, UserEvent>(this.store, `user-${userId}`, initialUser(userId), evolveUser);
+  private async user(userId: string): Promise<Folded<User>> {
+    const folded = await fold<User, UserEvent>(
+      this.store,
+      `user-${userId}`,
+      initialUser(userId),
+      evolveUser,
+      this.users.get(userId),
+    );
+    this.users.delete(userId);
+    this.users.set(userId, folded);
+    if (this.users.size > 10_000) this.users.delete(this.users.keys().next().value!);
+    return folded;
   }
 
   private session(sessionId: string) {

@@ -65,6 +65,7 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
       'membership.v1',
       'timeline.v1',
       'inbox.v1',
+      'directory.v1',
       `health-test:${prefix}`,
     ]);
     const mine = body.projections.find((p) => p.name === `health-test:${prefix}`);

@@ -16,6 +16,8 @@ export interface User {
   readonly statusText: string | null;
   /** argon2id PHC string; never leaves the identity service. */
   readonly passwordHash: string | null;
+  /** Users this one has blocked. */
+  readonly blocked: ReadonlySet<string>;
 }
 
 export const initialUser = (userId: string): User => ({
@@ -26,6 +28,7 @@ export const initialUser = (userId: string): User => ({
   avatarUrl: null,
   statusText: null,
   passwordHash: null,
+  blocked: new Set(),
 });
 
 export function evolveUser(state: User, event: UserEvent): User {
@@ -43,6 +46,13 @@ export function evolveUser(state: User, event: UserEvent): User {
       return { ...state, passwordHash: event.data.passwordHash };
     case 'SignInAttempted':
       return state;
+    case 'UserBlocked':
+      return { ...state, blocked: new Set(state.blocked).add(event.data.blockedUserId) };
+    case 'UserUnblocked': {
+      const blocked = new Set(state.blocked);
+      blocked.delete(event.data.blockedUserId);
+      return { ...state, blocked };
+    }
     default: {
       const unhandled: never = event;
       return unhandled;
@@ -96,4 +106,16 @@ export function updateProfile(command: UpdateProfile, state: User): UserEvent[] 
   };
   if (Object.keys(changed).length === 0) return [];
   return [{ type: 'ProfileUpdated', data: { userId: state.userId, ...changed } }];
+}
+
+export function block(blockedUserId: string, state: User): UserEvent[] {
+  if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+  if (blockedUserId === state.userId) throw new IdentityError('USER.INVALID', 'You cannot block yourself');
+  if (state.blocked.has(blockedUserId)) return [];
+  return [{ type: 'UserBlocked', data: { userId: state.userId, blockedUserId } }];
+}
+
+export function unblock(blockedUserId: string, state: User): UserEvent[] {
+  if (!state.blocked.has(blockedUserId)) return [];
+  return [{ type: 'UserUnblocked', data: { userId: state.userId, blockedUserId } }];
 }

@@ -1,0 +1,148 @@
+/**
+ * directory.v1: users and their profiles, contacts (both directions of each pair) and
+ * blocks, for lists and lookups. Idempotent: profiles are guarded by the stream revision,
+ * relations are rows keyed by the pair.
+ */
+import { readEvent, type EventIn } from '@herald/events';
+import type { Migration } from '@herald/database';
+import type { Projection } from '@herald/projection-runtime';
+import type { EntityManager } from 'typeorm';
+
+type DirectoryEvent = EventIn<'user'> | EventIn<'contact'>;
+
+export const DIRECTORY_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'directory-001-tables',
+    sql: `
+      CREATE TABLE rm_users (
+        user_id       uuid PRIMARY KEY,
+        username      text NOT NULL UNIQUE,
+        display_name  text NOT NULL,
+        avatar_url    text,
+        status_text   text,
+        revision      bigint NOT NULL
+      );
+      CREATE TABLE rm_contacts (
+        user_id     uuid NOT NULL,
+        contact_id  uuid NOT NULL,
+        status      text NOT NULL CHECK (status IN ('contacts', 'request_sent', 'request_received')),
+        revision    bigint NOT NULL,
+        PRIMARY KEY (user_id, contact_id)
+      );
+      CREATE TABLE rm_blocks (
+        user_id          uuid NOT NULL,
+        blocked_user_id  uuid NOT NULL,
+        PRIMARY KEY (user_id, blocked_user_id)
+      );
+    `,
+  },
+];
+
+export function directoryProjection(): Projection {
+  return {
+    name: 'directory.v1',
+    filter: {
+      streamPrefixes: ['user-', 'contact-'],
+      eventTypes: [
+        'UserRegistered',
+        'ProfileUpdated',
+        'UserBlocked',
+        'UserUnblocked',
+        'ContactRequested',
+        'ContactRequestAccepted',
+        'ContactRequestDeclined',
+        'ContactRemoved',
+      ],
+    },
+    async apply(events, manager) {
+      for (const recorded of events) {
+        const { data } = readEvent(recorded);
+        await applyOne(manager, { type: recorded.type, data } as DirectoryEvent, recorded.streamRevision);
+      }
+    },
+  };
+}
+
+async function applyOne(m: EntityManager, event: DirectoryEvent, revision: number): Promise<void> {
+  const relate = async (a: string, b: string, statusOfA: string | null, statusOfB: string | null): Promise<void> => {
+    for (const [user, contact, status] of [
+      [a, b, statusOfA],
+      [b, a, statusOfB],
+    ] as const) {
+      if (status === null) {
+        await m.query('DELETE FROM rm_contacts WHERE user_id = $1 AND contact_id = $2 AND revision < $3', [
+          user,
+          contact,
+          revision,
+        ]);
+      } else {
+        await m.query(
+          `INSERT INTO rm_contacts (user_id, contact_id, status, revision) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (user_id, contact_id) DO UPDATE SET status = $3, revision = $4 WHERE rm_contacts.revision < $4`,
+          [user, contact, status, revision],
+        );
+      }
+    }
+  };
+  switch (event.type) {
+    case 'UserRegistered':
+      await m.query(
+        `INSERT INTO rm_users (user_id, username, display_name, revision) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        [event.data.userId, event.data.username, event.data.displayName, revision],
+      );
+      return;
+    case 'ProfileUpdated': {
+      const d = event.data;
+      await m.query(
+        `UPDATE rm_users SET
+           display_name = CASE WHEN $3 THEN $4 ELSE display_name END,
+           avatar_url = CASE WHEN $5 THEN $6 ELSE avatar_url END,
+           status_text = CASE WHEN $7 THEN $8 ELSE status_text END,
+           revision = $2
+         WHERE user_id = $1 AND revision < $2`,
+        [
+          d.userId,
+          revision,
+          d.displayName !== undefined,
+          d.displayName ?? null,
+          d.avatarUrl !== undefined,
+          d.avatarUrl ?? null,
+          d.statusText !== undefined,
+          d.statusText ?? null,
+        ],
+      );
+      return;
+    }
+    case 'UserBlocked':
+      await m.query('INSERT INTO rm_blocks (user_id, blocked_user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        event.data.userId,
+        event.data.blockedUserId,
+      ]);
+      return;
+    case 'UserUnblocked':
+      await m.query('DELETE FROM rm_blocks WHERE user_id = $1 AND blocked_user_id = $2', [
+        event.data.userId,
+        event.data.blockedUserId,
+      ]);
+      return;
+    case 'ContactRequested':
+      await relate(event.data.requesterId, event.data.recipientId, 'request_sent', 'request_received');
+      return;
+    case 'ContactRequestAccepted':
+      await relate(event.data.requesterId, event.data.recipientId, 'contacts', 'contacts');
+      return;
+    case 'ContactRequestDeclined':
+      await relate(event.data.requesterId, event.data.recipientId, null, null);
+      return;
+    case 'ContactRemoved':
+      await relate(event.data.userId, event.data.contactId, null, null);
+      return;
+    case 'PasswordSet':
+    case 'SignInAttempted':
+      return;
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}
