@@ -412,6 +412,8 @@ export async function resolveParkedEvent(
 async function* readAhead<T>(open: (signal: AbortSignal) => AsyncIterable<T>, outer: AbortSignal): AsyncGenerator<T> {
   const reading = new AbortController();
   const abort = (): void => reading.abort();
+  // Stopped before the first read: an abort event that already fired will not fire again.
+  if (outer.aborted) reading.abort();
   outer.addEventListener('abort', abort, { once: true });
   const iterator = open(reading.signal)[Symbol.asyncIterator]();
   let next = iterator.next();
