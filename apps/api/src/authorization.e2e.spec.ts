@@ -17,6 +17,15 @@ type Scope = 'public' | 'signed-in' | 'member' | 'history' | 'admin' | 'owner';
 /** Every route, its scope, and a body that would be valid for a member. */
 const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'GET /health': { scope: 'public' },
+  // The OpenAPI document and Swagger UI's files.
+  'GET /docs': { scope: 'public' },
+  'GET /docs/': { scope: 'public' },
+  'GET /docs/LICENSE': { scope: 'public' },
+  'GET /docs/docs/swagger-ui-init.js': { scope: 'public' },
+  'GET /docs/index.html': { scope: 'public' },
+  'GET /docs/json': { scope: 'public' },
+  'GET /docs/swagger-ui-init.js': { scope: 'public' },
+  'GET /docs/yaml': { scope: 'public' },
   'POST /auth/register': { scope: 'public' },
   'POST /auth/refresh': { scope: 'public' },
   'POST /auth/sign-in': { scope: 'public' },

@@ -5,6 +5,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule, type AppOptions } from './app.module.js';
+import { setUpOpenApi } from './openapi.js';
 
 /** Request bodies above this are refused with 413 (README "Limits"). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -15,6 +16,7 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     logger: options.logger,
     abortOnError: false,
   });
+  setUpOpenApi(app);
   await app.init();
   return app;
 }

@@ -12,6 +12,7 @@ import { parseInput } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { ApiInput } from '../openapi.js';
 import { Caller, Public, SignInLimited } from './auth.guard.js';
 
 const displayName = z.string().trim().min(1).max(64);
@@ -45,6 +46,7 @@ export class AuthController {
 
   @Public()
   @SignInLimited()
+  @ApiInput(RegisterBody)
   @Post('auth/register')
   register(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
     return this.identity.register(parseInput(RegisterBody, body), requestContext(request));
@@ -52,6 +54,7 @@ export class AuthController {
 
   @Public()
   @SignInLimited()
+  @ApiInput(SignInBody)
   @Post('auth/sign-in')
   @HttpCode(200)
   signIn(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
@@ -59,6 +62,7 @@ export class AuthController {
   }
 
   @Public()
+  @ApiInput(RefreshBody)
   @Post('auth/refresh')
   @HttpCode(200)
   refresh(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
@@ -76,6 +80,7 @@ export class AuthController {
     return this.identity.profile(caller.userId);
   }
 
+  @ApiInput(ProfileBody)
   @Patch('me')
   updateMe(@Caller() caller: AccessClaims, @Body() body: unknown, @Req() request: FastifyRequest): Promise<Profile> {
     return this.identity.updateProfile(caller.userId, parseInput(ProfileBody, body), requestContext(request));

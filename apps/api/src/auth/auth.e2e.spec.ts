@@ -172,3 +172,25 @@ describe('rate limits', () => {
     }
   });
 });
+
+describe('OpenAPI', () => {
+  it('serves the document, with request bodies from the validating schemas, and Swagger UI', async () => {
+    const response = await app.inject({ method: 'GET', url: '/docs/json' });
+    expect(response.statusCode).toBe(200);
+    const document = response.json<{
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }>
+      >;
+    }>();
+    expect(document.openapi).toMatch(/^3\./);
+    const send = document.paths['/conversations/{id}/messages']?.post;
+    expect(Object.keys(send?.requestBody?.content['application/json']?.schema.properties ?? {})).toEqual(
+      expect.arrayContaining(['clientMessageId', 'text', 'mentions', 'attachments']),
+    );
+    const ui = await app.inject({ method: 'GET', url: '/docs' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toContain('text/html');
+  });
+});

@@ -17,6 +17,7 @@ import { parseInput, RequestInvalid } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { ApiInput } from '../openapi.js';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { ProjectionsService } from '../projections.service.js';
@@ -132,6 +133,7 @@ export class ConversationsController {
 
   // ------------------------------------------------------------------ commands
 
+  @ApiInput(DirectBody)
   @Post('direct')
   async direct(
     @Caller() caller: AccessClaims,
@@ -147,6 +149,7 @@ export class ConversationsController {
     );
   }
 
+  @ApiInput(GroupBody)
   @Post('groups')
   async group(
     @Caller() caller: AccessClaims,
@@ -169,6 +172,7 @@ export class ConversationsController {
     );
   }
 
+  @ApiInput(GroupChanges)
   @Patch(':id')
   @HttpCode(200)
   async change(
@@ -203,6 +207,7 @@ export class ConversationsController {
     return this.run(parseInput(uuid, id, 'path'), { type: 'DissolveGroup', actorId: caller.userId }, request);
   }
 
+  @ApiInput(UserBody)
   @Post(':id/invitations')
   invite(
     @Caller() caller: AccessClaims,
@@ -240,6 +245,7 @@ export class ConversationsController {
     );
   }
 
+  @ApiInput(RoleBody)
   @Put(':id/members/:userId/role')
   role(
     @Caller() caller: AccessClaims,
@@ -256,6 +262,7 @@ export class ConversationsController {
     );
   }
 
+  @ApiInput(UserBody)
   @Post(':id/owner')
   @HttpCode(200)
   transfer(
@@ -272,6 +279,7 @@ export class ConversationsController {
     );
   }
 
+  @ApiInput(MuteBody)
   @Put(':id/mute')
   mute(@Caller() caller: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
     const b = parseInput(MuteBody, body);
@@ -287,6 +295,7 @@ export class ConversationsController {
     );
   }
 
+  @ApiInput(ReceiptBody)
   @Post(':id/read')
   @HttpCode(200)
   async read(
@@ -298,6 +307,7 @@ export class ConversationsController {
     return this.receipt('read', caller, id, body, request);
   }
 
+  @ApiInput(ReceiptBody)
   @Post(':id/delivered')
   @HttpCode(200)
   async delivered(
@@ -309,6 +319,7 @@ export class ConversationsController {
     return this.receipt('delivered', caller, id, body, request);
   }
 
+  @ApiInput(SendBody)
   @Post(':id/messages')
   async send(
     @Caller() caller: AccessClaims,
@@ -336,6 +347,7 @@ export class ConversationsController {
     return { ...answer(outcome), messageId };
   }
 
+  @ApiInput(EditBody)
   @Patch(':id/messages/:messageId')
   edit(
     @Caller() caller: AccessClaims,
