@@ -33,6 +33,7 @@ import { MemberKicked } from './conversations/member-kicked.js';
 import { MemberRoleChanged } from './conversations/member-role-changed.js';
 import { ConversationMuteChanged } from './conversations/conversation-mute-changed.js';
 import { GroupDissolved } from './conversations/group-dissolved.js';
+import { InvitationLinkCreated, InvitationLinkRevoked } from './conversations/invitation-links.js';
 import { MessageSent } from './messaging/message-sent.js';
 import { MessageEdited } from './messaging/message-edited.js';
 import { MessageDeleted } from './messaging/message-deleted.js';
@@ -62,6 +63,8 @@ export const EVENTS = [
   GroupRenamed,
   GroupDetailsChanged,
   MemberInvited,
+  InvitationLinkCreated,
+  InvitationLinkRevoked,
   MemberJoined,
   MemberLeft,
   MemberKicked,

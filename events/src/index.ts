@@ -37,3 +37,4 @@ export {
   ContactRequestDeclined,
   ContactRemoved,
 } from './contacts/contact-events.js';
+export { InvitationLinkCreated, InvitationLinkRevoked } from './conversations/invitation-links.js';

@@ -159,6 +159,8 @@ async function applyOne(m: EntityManager, event: InboxEvent, seq: number): Promi
     case 'GroupRenamed':
     case 'GroupDetailsChanged':
     case 'MemberInvited':
+    case 'InvitationLinkCreated':
+    case 'InvitationLinkRevoked':
     case 'MemberRoleChanged':
     case 'ConversationMuteChanged':
     case 'GroupDissolved':

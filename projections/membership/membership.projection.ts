@@ -148,6 +148,8 @@ async function applyOne(m: EntityManager, event: ConversationEvent, seq: number,
       );
       return;
     case 'MemberInvited':
+    case 'InvitationLinkCreated':
+    case 'InvitationLinkRevoked':
     case 'MessageEdited':
     case 'MessageDeleted':
     case 'ReactionAdded':

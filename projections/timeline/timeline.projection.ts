@@ -118,6 +118,8 @@ async function applyOne(m: EntityManager, event: ConversationEvent, seq: number,
     case 'GroupRenamed':
     case 'GroupDetailsChanged':
     case 'MemberInvited':
+    case 'InvitationLinkCreated':
+    case 'InvitationLinkRevoked':
     case 'MemberJoined':
     case 'MemberLeft':
     case 'MemberKicked':

@@ -59,6 +59,9 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'POST /conversations/:id/invitations': { scope: 'member', body: () => ({ userId: randomUUID() }) },
   'POST /conversations/:id/invitations/accept': { scope: 'signed-in' },
   'POST /conversations/:id/leave': { scope: 'member' },
+  'POST /conversations/:id/links': { scope: 'admin' },
+  'DELETE /conversations/:id/links/:linkId': { scope: 'admin' },
+  'POST /conversations/:id/join': { scope: 'signed-in', body: () => ({ token: 'x'.repeat(43) }) },
   'POST /conversations/:id/owner': { scope: 'owner', body: (ids) => ({ userId: ids.member }) },
   'POST /conversations/:id/read': { scope: 'member', body: () => ({ upToSeq: 0 }) },
   'POST /conversations/:id/delivered': { scope: 'member', body: () => ({ upToSeq: 0 }) },
@@ -157,6 +160,7 @@ describe('authorization matrix', () => {
         .replace(':id', conversationId)
         .replace(':messageId', sent.messageId)
         .replace(':emoji', 'x')
+        .replace(':linkId', 'f'.repeat(64))
         .replace(':userId', owner.userId);
 
     const problems: string[] = [];

@@ -15,7 +15,7 @@ import { MAX_MESSAGE_TEXT } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
 import { parseInput, RequestInvalid } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ApiInput } from '../openapi.js';
 import { requestContext } from '../auth/auth.controller.js';
@@ -60,6 +60,8 @@ const RoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
 const MuteBody = z.strictObject({ muted: z.boolean(), until: z.iso.datetime().nullable().optional() });
 const Emoji = z.string().min(1).max(64);
 const ReceiptBody = z.strictObject({ upToSeq: z.number().int().min(0) });
+const JoinBody = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not an invitation token') });
+const LinkId = z.string().regex(/^[0-9a-f]{64}$/);
 const PageQuery = z.strictObject({
   before: z.coerce.number().int().min(0).optional(),
   after: z.string().optional(),
@@ -223,6 +225,42 @@ export class ConversationsController {
   @HttpCode(200)
   accept(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
     return this.run(parseInput(uuid, id, 'path'), { type: 'AcceptInvitation', actorId: caller.userId }, request);
+  }
+
+  /** A new invitation link; its token is in this answer only (Herald keeps its hash, the link id). */
+  @Post(':id/links')
+  async createLink(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
+    const token = randomBytes(32).toString('base64url');
+    const linkId = createHash('sha256').update(token).digest('hex');
+    const result = await this.run(
+      parseInput(uuid, id, 'path'),
+      { type: 'CreateInvitationLink', actorId: caller.userId, linkHash: linkId },
+      request,
+    );
+    return { ...result, linkId, token };
+  }
+
+  @Delete(':id/links/:linkId')
+  revokeLink(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Param('linkId') linkId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(
+      parseInput(uuid, id, 'path'),
+      { type: 'RevokeInvitationLink', actorId: caller.userId, linkHash: parseInput(LinkId, linkId, 'path') },
+      request,
+    );
+  }
+
+  @ApiInput(JoinBody)
+  @Post(':id/join')
+  @HttpCode(200)
+  join(@Caller() caller: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
+    const { token } = parseInput(JoinBody, body);
+    const linkHash = createHash('sha256').update(token).digest('hex');
+    return this.run(parseInput(uuid, id, 'path'), { type: 'JoinViaLink', actorId: caller.userId, linkHash }, request);
   }
 
   @Post(':id/leave')

@@ -218,6 +218,20 @@ describe('conversations over HTTP', () => {
     expect((await send(eve, id, 'gone')).status).toBe(404);
   });
 
+  it('invitation links: admins make and revoke them; the token lets anyone join until revoked', async () => {
+    const [ada, bob, cy, dan] = await Promise.all([user('ada'), user('bob'), user('cy'), user('dan')]);
+    const group = await call(ada, 'POST', '/conversations/groups', { name: 'open', memberIds: [bob.userId] });
+    const id = group.body.conversationId;
+    expect((await call(bob, 'POST', `/conversations/${id}/links`)).status).toBe(403);
+    const link = await call<{ token: string; linkId: string }>(ada, 'POST', `/conversations/${id}/links`);
+    expect(link.status).toBe(201);
+    expect((await call(cy, 'POST', `/conversations/${id}/join`, { token: link.body.token })).status).toBe(200);
+    expect((await send(cy, id, 'hi, I came by link')).status).toBe(201);
+    expect((await call(dan, 'POST', `/conversations/${id}/join`, { token: 'A'.repeat(43) })).status).toBe(404);
+    await call(ada, 'DELETE', `/conversations/${id}/links/${link.body.linkId}`);
+    expect((await call(dan, 'POST', `/conversations/${id}/join`, { token: link.body.token })).status).toBe(404);
+  });
+
   it('bad input: 4xx with the error body, never a 5xx', async () => {
     const ada = await user('ada');
     const group = await call(ada, 'POST', '/conversations/groups', { name: 'g' });

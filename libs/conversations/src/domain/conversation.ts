@@ -35,6 +35,8 @@ export interface Conversation {
   readonly name: string | null;
   readonly members: ReadonlyMap<string, Member>;
   readonly invited: ReadonlySet<string>;
+  /** Hashes of the invitation links that still let people join. */
+  readonly links: ReadonlySet<string>;
   readonly messages: ReadonlyMap<string, MessageState>;
   /** `senderId clientMessageId` → the message it created, for idempotent retries. */
   readonly sent: ReadonlyMap<string, SentMessage>;
@@ -48,6 +50,7 @@ export const initialConversation = (id: string): Conversation => ({
   name: null,
   members: new Map(),
   invited: new Set(),
+  links: new Set(),
   messages: new Map(),
   sent: new Map(),
 });
@@ -116,6 +119,13 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
     }
     case 'GroupDissolved':
       return { ...next, dissolved: true };
+    case 'InvitationLinkCreated':
+      return { ...next, links: new Set(state.links).add(event.data.linkHash) };
+    case 'InvitationLinkRevoked': {
+      const links = new Set(state.links);
+      links.delete(event.data.linkHash);
+      return { ...next, links };
+    }
     case 'MessageSent': {
       const messages = new Map(state.messages);
       messages.set(event.data.messageId, { authorId: event.data.senderId, deleted: false, reactions: new Set() });

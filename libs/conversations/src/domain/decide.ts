@@ -35,7 +35,9 @@ export type ConversationCommand = { readonly actorId: string } & (
   | { readonly type: 'ChangeGroupDetails'; readonly description?: string | null; readonly announcement?: string | null }
   | { readonly type: 'InviteMember'; readonly userId: string }
   | { readonly type: 'AcceptInvitation' }
-  | { readonly type: 'JoinViaLink' }
+  | { readonly type: 'JoinViaLink'; readonly linkHash: string }
+  | { readonly type: 'CreateInvitationLink'; readonly linkHash: string }
+  | { readonly type: 'RevokeInvitationLink'; readonly linkHash: string }
   | { readonly type: 'LeaveGroup' }
   | { readonly type: 'KickMember'; readonly userId: string }
   | { readonly type: 'ChangeRole'; readonly userId: string; readonly role: 'admin' | 'member' }
@@ -104,6 +106,7 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
     if (state.dissolved) throw new ConversationError('CONVERSATION.DISSOLVED', 'This group was dissolved');
     if (me) throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'You are a member already');
     if (command.type === 'AcceptInvitation' && !state.invited.has(actor)) throw notFound();
+    if (command.type === 'JoinViaLink' && !state.links.has(command.linkHash)) throw notFound();
     if (state.members.size >= MAX_GROUP_MEMBERS) {
       throw new ConversationError('CONVERSATION.INVALID', `A group has at most ${MAX_GROUP_MEMBERS} members`);
     }
@@ -167,6 +170,17 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
         throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'That user is a member already');
       if (state.invited.has(command.userId)) return [];
       return [{ type: 'MemberInvited', data: { conversationId, userId: command.userId, invitedBy: actor } }];
+    case 'CreateInvitationLink':
+      requireAdmin();
+      return [
+        { type: 'InvitationLinkCreated', data: { conversationId, linkHash: command.linkHash, createdBy: actor } },
+      ];
+    case 'RevokeInvitationLink':
+      requireAdmin();
+      if (!state.links.has(command.linkHash)) return [];
+      return [
+        { type: 'InvitationLinkRevoked', data: { conversationId, linkHash: command.linkHash, revokedBy: actor } },
+      ];
     case 'LeaveGroup':
       requireGroup();
       if (me.role === 'owner') {

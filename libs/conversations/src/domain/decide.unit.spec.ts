@@ -17,6 +17,7 @@ const [OWNER, ADMIN, BOB, CAROL, DAVE] = [
   'aaaaaaaa-0000-4000-8000-000000000005',
 ] as const;
 const M1 = 'bbbbbbbb-0000-4000-8000-000000000001';
+const LINK = 'f'.repeat(64);
 const M2 = 'bbbbbbbb-0000-4000-8000-000000000002';
 const noMentions = { userIds: [], all: false };
 
@@ -138,10 +139,29 @@ describe('conversation decider', () => {
       given(group(), invited)
         .when({ type: 'AcceptInvitation', actorId: CAROL })
         .then([{ type: 'MemberJoined', data: { conversationId: C, userId: CAROL, via: 'invitation' } }]);
+      const link: CatalogueEvent = {
+        type: 'InvitationLinkCreated',
+        data: { conversationId: C, linkHash: LINK, createdBy: OWNER },
+      };
       given(group())
-        .when({ type: 'JoinViaLink', actorId: DAVE })
+        .when({ type: 'CreateInvitationLink', actorId: BOB, linkHash: LINK })
+        .thenFails('CONVERSATION.FORBIDDEN');
+      given(group()).when({ type: 'CreateInvitationLink', actorId: OWNER, linkHash: LINK }).then([link]);
+      given(group(), link)
+        .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
         .then([{ type: 'MemberJoined', data: { conversationId: C, userId: DAVE, via: 'link' } }]);
-      given(group()).when({ type: 'JoinViaLink', actorId: BOB }).thenFails('CONVERSATION.ALREADY_MEMBER');
+      given(group()).when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK }).thenFails('CONVERSATION.NOT_FOUND');
+      const revoked: CatalogueEvent = {
+        type: 'InvitationLinkRevoked',
+        data: { conversationId: C, linkHash: LINK, revokedBy: OWNER },
+      };
+      given(group(), link).when({ type: 'RevokeInvitationLink', actorId: OWNER, linkHash: LINK }).then([revoked]);
+      given(group(), link, revoked)
+        .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
+        .thenFails('CONVERSATION.NOT_FOUND');
+      given(group(), link)
+        .when({ type: 'JoinViaLink', actorId: BOB, linkHash: LINK })
+        .thenFails('CONVERSATION.ALREADY_MEMBER');
       given(group()).when({ type: 'InviteMember', actorId: CAROL, userId: DAVE }).thenFails('CONVERSATION.NOT_FOUND');
     });
 
@@ -195,7 +215,9 @@ describe('conversation decider', () => {
       given(group()).when({ type: 'DissolveGroup', actorId: ADMIN }).thenFails('CONVERSATION.FORBIDDEN');
       given(group()).when({ type: 'DissolveGroup', actorId: OWNER }).then([dissolved]);
       given(group(), dissolved).when(send(BOB)).thenFails('CONVERSATION.DISSOLVED');
-      given(group(), dissolved).when({ type: 'JoinViaLink', actorId: DAVE }).thenFails('CONVERSATION.DISSOLVED');
+      given(group(), dissolved)
+        .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
+        .thenFails('CONVERSATION.DISSOLVED');
     });
   });
 
