@@ -3,7 +3,8 @@
  * blocks, for lists and lookups. Idempotent: profiles are guarded by the stream revision,
  * relations are rows keyed by the pair.
  */
-import { readEvent, type EventIn } from '@herald/events';
+import type { EventIn } from '@herald/events';
+import { eachEvent, type Place } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -54,16 +55,11 @@ export function directoryProjection(): Projection {
         'ContactRemoved',
       ],
     },
-    async apply(events, manager) {
-      for (const recorded of events) {
-        const { data } = readEvent(recorded);
-        await applyOne(manager, { type: recorded.type, data } as DirectoryEvent, recorded.streamRevision);
-      }
-    },
+    apply: eachEvent<DirectoryEvent>(applyOne),
   };
 }
 
-async function applyOne(m: EntityManager, event: DirectoryEvent, revision: number): Promise<void> {
+async function applyOne(m: EntityManager, event: DirectoryEvent, { seq: revision }: Place): Promise<void> {
   const relate = async (a: string, b: string, statusOfA: string | null, statusOfB: string | null): Promise<void> => {
     for (const [user, contact, status] of [
       [a, b, statusOfA],

@@ -7,7 +7,8 @@
  * - mention rows written only for the users a message names (one row for @all).
  * Idempotent: conversation writes are guarded by the seq, read markers only move forward.
  */
-import { readEvent, type EventIn } from '@herald/events';
+import type { EventIn } from '@herald/events';
+import { eachEvent, type Place } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -68,16 +69,11 @@ export function inboxProjection(): Projection {
         'MessagesDelivered',
       ],
     },
-    async apply(events, manager) {
-      for (const recorded of events) {
-        const { data } = readEvent(recorded);
-        await applyOne(manager, { type: recorded.type, data } as InboxEvent, recorded.streamRevision);
-      }
-    },
+    apply: eachEvent<InboxEvent>(applyOne),
   };
 }
 
-async function applyOne(m: EntityManager, event: InboxEvent, seq: number): Promise<void> {
+async function applyOne(m: EntityManager, event: InboxEvent, { seq }: Place): Promise<void> {
   const join = (conversationId: string, userId: string): Promise<unknown> =>
     // Whatever was said before joining counts as read.
     m.query(

@@ -4,7 +4,8 @@
  * the conversation list. Every write is guarded by the event's seq, so applying an event
  * twice changes nothing; no clock, no random: a rebuild gives the same rows.
  */
-import { readEvent, type EventIn } from '@herald/events';
+import type { EventIn } from '@herald/events';
+import { eachEvent, type Place } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -52,17 +53,11 @@ export function membershipProjection(): Projection {
   return {
     name: 'membership.v1',
     filter: { streamPrefixes: ['conversation-'] },
-    async apply(events, manager) {
-      for (const recorded of events) {
-        const { data } = readEvent(recorded);
-        const event = { type: recorded.type, data } as ConversationEvent;
-        await applyOne(manager, event, recorded.streamRevision, recorded.metadata.occurredAt);
-      }
-    },
+    apply: eachEvent<ConversationEvent>(applyOne),
   };
 }
 
-async function applyOne(m: EntityManager, event: ConversationEvent, seq: number, at: string): Promise<void> {
+async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occurredAt: at }: Place): Promise<void> {
   const member = (conversationId: string, userId: string, role: string): Promise<unknown> =>
     m.query(
       `INSERT INTO rm_members (conversation_id, user_id, role, joined_seq, updated_seq) VALUES ($1, $2, $3, $4, $4)

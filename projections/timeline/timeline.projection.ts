@@ -3,7 +3,8 @@
  * and reply counts applied. Idempotent: rows are keyed by seq and message id, a reply
  * counts only when its row is new, and later changes are guarded by the seq that made them.
  */
-import { readEvent, type EventIn } from '@herald/events';
+import type { EventIn } from '@herald/events';
+import { eachEvent, type Place } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -47,17 +48,11 @@ export function timelineProjection(): Projection {
       streamPrefixes: ['conversation-'],
       eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted', 'ReactionAdded', 'ReactionRemoved'],
     },
-    async apply(events, manager) {
-      for (const recorded of events) {
-        const { data } = readEvent(recorded);
-        const event = { type: recorded.type, data } as ConversationEvent;
-        await applyOne(manager, event, recorded.streamRevision, recorded.metadata.occurredAt);
-      }
-    },
+    apply: eachEvent<ConversationEvent>(applyOne),
   };
 }
 
-async function applyOne(m: EntityManager, event: ConversationEvent, seq: number, at: string): Promise<void> {
+async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occurredAt: at }: Place): Promise<void> {
   switch (event.type) {
     case 'MessageSent': {
       const d = event.data;

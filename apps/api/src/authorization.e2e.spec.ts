@@ -4,13 +4,10 @@
  * member who left, and a member who is not an admin. Denials to conversations are the
  * same 404 whether the conversation exists or not.
  */
-import { loadConfig } from '@herald/config';
-import { JsonLogger } from '@herald/nest';
-import { freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from './bootstrap.js';
+import { signUp, testApp, type TestUser } from './test-app.js';
 
 type Scope = 'public' | 'signed-in' | 'member' | 'history' | 'admin' | 'owner';
 
@@ -74,16 +71,7 @@ interface Ids {
 
 let app: NestFastifyApplication;
 beforeAll(async () => {
-  app = await createApp({
-    config: loadConfig({
-      RATE_LIMIT_SIGN_IN_PER_MINUTE: '10000',
-      RATE_LIMIT_IP_PER_SECOND: '10000',
-      RATE_LIMIT_USER_PER_SECOND: '10000',
-    }),
-    databaseUrl: await freshDatabase(),
-    logger: new JsonLogger('fatal'),
-    jwtSecret: TEST_JWT_SECRET,
-  });
+  app = await testApp();
 });
 afterAll(async () => {
   await app.close();
@@ -109,15 +97,7 @@ function servedRoutes(): string[] {
   return routes.sort();
 }
 
-async function user(name: string): Promise<{ userId: string; token: string }> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/register',
-    payload: { username: uniqueId(name).toLowerCase(), password: 'password-1', displayName: name },
-  });
-  const body = response.json<{ userId: string; accessToken: string }>();
-  return { userId: body.userId, token: body.accessToken };
-}
+const user = (name: string): Promise<TestUser> => signUp(app, name);
 
 describe('authorization matrix', () => {
   it('every served route is in the matrix, and the matrix names no route that is gone', () => {

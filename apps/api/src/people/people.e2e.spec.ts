@@ -1,37 +1,19 @@
-import { loadConfig } from '@herald/config';
-import { JsonLogger } from '@herald/nest';
-import { eventually, freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
+import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../bootstrap.js';
+import { signUp, testApp, type TestUser } from '../test-app.js';
 
 let app: NestFastifyApplication;
 beforeAll(async () => {
-  app = await createApp({
-    config: loadConfig({ RATE_LIMIT_SIGN_IN_PER_MINUTE: '10000', RATE_LIMIT_IP_PER_SECOND: '10000' }),
-    databaseUrl: await freshDatabase(),
-    logger: new JsonLogger('fatal'),
-    jwtSecret: TEST_JWT_SECRET,
-  });
+  app = await testApp();
 });
 afterAll(async () => {
   await app.close();
 });
 
-interface User {
-  userId: string;
-  token: string;
-}
-async function user(name: string): Promise<User> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/register',
-    payload: { username: uniqueId(name).toLowerCase(), password: 'password-1', displayName: name },
-  });
-  const body = response.json<{ userId: string; accessToken: string }>();
-  return { userId: body.userId, token: body.accessToken };
-}
+type User = TestUser;
+const user = (name: string): Promise<TestUser> => signUp(app, name);
 async function call(who: User, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) {
   const response = await app.inject({
     method,

@@ -1,27 +1,16 @@
-import { loadConfig } from '@herald/config';
-import { JsonLogger } from '@herald/nest';
-import { eventually, freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
+import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createApp } from '../bootstrap.js';
+import { signUp, testApp, type TestUser } from '../test-app.js';
 import { CLOSE, MAX_PAYLOAD } from './push.gateway.js';
 
 let app: NestFastifyApplication;
 let base: string;
 
 beforeAll(async () => {
-  app = await createApp({
-    config: loadConfig({
-      WS_ALLOWED_ORIGINS: 'https://chat.example.com',
-      RATE_LIMIT_SIGN_IN_PER_MINUTE: '10000',
-      RATE_LIMIT_IP_PER_SECOND: '10000',
-    }),
-    databaseUrl: await freshDatabase(),
-    logger: new JsonLogger('fatal'),
-    jwtSecret: TEST_JWT_SECRET,
-  });
+  app = await testApp({ WS_ALLOWED_ORIGINS: 'https://chat.example.com' });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address() as { port: number };
   base = `127.0.0.1:${address.port}`;
@@ -30,10 +19,7 @@ afterAll(async () => {
   await app.close();
 });
 
-interface User {
-  userId: string;
-  token: string;
-}
+type User = TestUser;
 interface Frame {
   type: string;
   conversationId?: string;
@@ -43,15 +29,7 @@ interface Frame {
   event?: { type: string; data: Record<string, unknown> };
 }
 
-async function user(name: string): Promise<User> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/register',
-    payload: { username: uniqueId(name).toLowerCase(), password: 'password-1', displayName: name },
-  });
-  const body = response.json<{ userId: string; accessToken: string }>();
-  return { userId: body.userId, token: body.accessToken };
-}
+const user = (name: string): Promise<TestUser> => signUp(app, name);
 
 async function call(who: User, method: 'POST' | 'DELETE', url: string, payload?: object) {
   const response = await app.inject({
