@@ -31,6 +31,7 @@ import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, ProjectionRun
 import { kafkaRelay, KafkaJsProducer } from '@herald/relay';
 import kafkajs from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { percentile, report, round } from './report.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -42,14 +43,14 @@ const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CONVERSATIONS = 1_000;
 
-interface RunFigures {
+type RunFigures = {
   relayEventsPerSec: number;
   baselineProducerEventsPerSec: number;
   lagP50Ms: number;
   lagP99Ms: number;
   lagMaxMs: number;
   pacedEventsPerSec: number;
-}
+};
 
 function message(conversationId: string, i: number): NewEvent {
   const senderId = randomUUID();
@@ -252,11 +253,6 @@ async function createDatabase(url: string, name: string): Promise<string> {
   return u.toString();
 }
 
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
-
 async function main(): Promise<void> {
   const missing = kafkaMockUnavailable();
   if (missing) throw new Error(`bench:relay needs the mock Kafka cluster: ${missing}`);
@@ -284,17 +280,7 @@ async function main(): Promise<void> {
     await server?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   }
-  const keys = Object.keys(runs[0]!) as (keyof RunFigures)[];
-  const medians = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as unknown as RunFigures;
-  const width = Math.max(...keys.map((k) => k.length));
-  console.log(
-    `${'figure'.padEnd(width)}  ${runs.map((_, i) => `run ${i + 1}`.padStart(10)).join('  ')}  ${'median'.padStart(10)}`,
-  );
-  for (const k of keys) {
-    console.log(
-      `${k.padEnd(width)}  ${runs.map((r) => String(r[k]).padStart(10)).join('  ')}  ${String(medians[k]).padStart(10)}`,
-    );
-  }
+  const medians = report(runs);
   console.log(JSON.stringify(medians));
 }
 

@@ -14,6 +14,7 @@ import { configFromProcess } from '@herald/config';
 import { createPool, startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
 import { PostgresEventStore, type Checkpoint, type NewEvent } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
+import { percentile, report, round } from './report.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ const STREAMS = 1_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
-interface RunFigures {
+type RunFigures = {
   appendsPerSec: number;
   appendP50Ms: number;
   appendP99Ms: number;
@@ -31,7 +32,7 @@ interface RunFigures {
   catchUpPerSec: number;
   baselineBatchedInsertRowsPerSec: number;
   baselineRowPerTxPerSec: number;
-}
+};
 
 function message(actor: string): NewEvent {
   return {
@@ -151,11 +152,6 @@ async function baseline(url: string): Promise<{ batched: number; perTx: number }
   return { batched, perTx };
 }
 
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 10 ** digits;
-
 async function main(): Promise<void> {
   const config = configFromProcess();
   let server: RunningPostgres | undefined;
@@ -200,17 +196,7 @@ async function main(): Promise<void> {
     if (read.count < appended.count) throw new Error(`readAll saw ${read.count} of ${appended.count} events`);
   }
 
-  const keys = Object.keys(runs[0]!) as (keyof RunFigures)[];
-  const medians = Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as unknown as RunFigures;
-  const width = Math.max(...keys.map((k) => k.length));
-  console.log(
-    `${'figure'.padEnd(width)}  ${runs.map((_, i) => `run ${i + 1}`.padStart(10)).join('  ')}  ${'median'.padStart(10)}`,
-  );
-  for (const k of keys) {
-    console.log(
-      `${k.padEnd(width)}  ${runs.map((r) => String(r[k]).padStart(10)).join('  ')}  ${String(medians[k]).padStart(10)}`,
-    );
-  }
+  const medians = report(runs);
   await store.close();
   await server?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
