@@ -23,7 +23,7 @@
  * BENCH_TRACE, DATABASE_URL.
  */
 import { configFromProcess, type KafkaConfig } from '@herald/config';
-import { migrateDatabase, startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
+import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, type NewEvent } from '@herald/event-store';
 import { toWireRecord, topicName, type WireRecord } from '@herald/events';
 import { kafkaMockUnavailable, startKafkaMock } from '@herald/kafka-mock';
@@ -31,10 +31,7 @@ import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, ProjectionRun
 import { kafkaRelay, KafkaJsProducer } from '@herald/relay';
 import kafkajs from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { percentile, report, round } from './report.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { benchDatabase, machine, percentile, report, round } from './report.js';
 import type { DataSource } from 'typeorm';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -257,28 +254,19 @@ async function main(): Promise<void> {
   const missing = kafkaMockUnavailable();
   if (missing) throw new Error(`bench:relay needs the mock Kafka cluster: ${missing}`);
   const config = configFromProcess();
-  let server: RunningPostgres | undefined;
-  let dir: string | undefined;
-  let url = config.databaseUrl;
-  if (!url) {
-    dir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
-    server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
-    url = server.url;
-  }
+  const database = await benchDatabase(config.databaseUrl);
+  const url = database.url;
   const mock = await startKafkaMock();
+  console.log(machine());
   console.log(
-    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
-  );
-  console.log(
-    `database: ${server ? 'embedded PostgreSQL' : 'DATABASE_URL'}; broker: librdkafka mock cluster (3 brokers, kcat); backlog ${BACKLOG}, paced ${RATE}/s for ${SECONDS}s, ${RUNS} runs\n`,
+    `database: ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}; broker: librdkafka mock cluster (3 brokers, kcat); backlog ${BACKLOG}, paced ${RATE}/s for ${SECONDS}s, ${RUNS} runs\n`,
   );
   const runs: RunFigures[] = [];
   try {
     for (let run = 1; run <= RUNS; run++) runs.push(await oneRun(url, mock.brokers, run));
   } finally {
     await mock.stop();
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await database.stop();
   }
   const medians = report(runs);
   console.log(JSON.stringify(medians));

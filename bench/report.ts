@@ -1,4 +1,9 @@
-/** What every benchmark prints: each run, the medians, and their figures as one JSON line. */
+/** What every benchmark shares: its database, the machine line, each run and the medians. */
+import { startEmbeddedPostgres } from '@herald/database';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+
 export const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -19,3 +24,24 @@ export function report<F extends { [K in keyof F]: number }>(runs: readonly F[])
   }
   return medians;
 }
+
+/** The PostgreSQL a benchmark runs on: DATABASE_URL, or a throwaway embedded one. */
+export async function benchDatabase(
+  databaseUrl: string | undefined,
+): Promise<{ url: string; embedded: boolean; stop: () => Promise<void> }> {
+  if (databaseUrl) return { url: databaseUrl, embedded: false, stop: () => Promise.resolve() };
+  const dir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
+  const server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
+  return {
+    url: server.url,
+    embedded: true,
+    stop: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The machine line every benchmark prints first. */
+export const machine = (): string =>
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;

@@ -11,13 +11,10 @@
  * Environment: BENCH_RUNS (3), BENCH_SECONDS (10, append phase per run), DATABASE_URL.
  */
 import { configFromProcess } from '@herald/config';
-import { createPool, startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
+import { createPool } from '@herald/database';
 import { PostgresEventStore, type Checkpoint, type NewEvent } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
-import { percentile, report, round } from './report.js';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { benchDatabase, machine, percentile, report, round } from './report.js';
 
 const APPENDERS = 256;
 const STREAMS = 1_000;
@@ -154,25 +151,17 @@ async function baseline(url: string): Promise<{ batched: number; perTx: number }
 
 async function main(): Promise<void> {
   const config = configFromProcess();
-  let server: RunningPostgres | undefined;
-  let dir: string | undefined;
-  let url = config.databaseUrl;
-  if (!url) {
-    dir = await mkdtemp(join(tmpdir(), 'herald-bench-'));
-    server = await startEmbeddedPostgres({ dataDir: dir, persistent: false });
-    url = server.url;
-  }
+  const database = await benchDatabase(config.databaseUrl);
+  const url = database.url;
   const store = new PostgresEventStore({
     connectionString: url,
     poolSize: 12,
     maxConcurrentBatches: Number(process.env.MCB ?? 3),
   });
   await store.migrate();
+  console.log(machine());
   console.log(
-    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
-  );
-  console.log(
-    `database: ${server ? 'embedded PostgreSQL' : 'DATABASE_URL'}; ${APPENDERS} appenders, ${STREAMS} streams, ${SECONDS}s per run, ${RUNS} runs\n`,
+    `database: ${database.embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'}; ${APPENDERS} appenders, ${STREAMS} streams, ${SECONDS}s per run, ${RUNS} runs\n`,
   );
 
   const runs: RunFigures[] = [];
@@ -198,8 +187,7 @@ async function main(): Promise<void> {
 
   const medians = report(runs);
   await store.close();
-  await server?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await database.stop();
   console.log(
     JSON.stringify({
       appendsPerSec: medians.appendsPerSec,

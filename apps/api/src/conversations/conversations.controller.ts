@@ -425,44 +425,40 @@ export class ConversationsController {
   @Put(':id/messages/:messageId/reactions/:emoji')
   react(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Param('messageId') messageId: string,
-    @Param('emoji') emoji: string,
+    @Param() params: Record<string, string>,
     @Req() request: FastifyRequest,
-  ) {
-    return this.run(
-      parseInput(uuid, id, 'path'),
-      {
-        type: 'AddReaction',
-        actorId: caller.userId,
-        messageId: parseInput(uuid, messageId, 'path'),
-        emoji: parseInput(Emoji, emoji, 'path'),
-      },
-      request,
-    );
+  ): Promise<CommandAnswer> {
+    return this.reaction('AddReaction', caller, params, request);
   }
 
   @Delete(':id/messages/:messageId/reactions/:emoji')
   unreact(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Param('messageId') messageId: string,
-    @Param('emoji') emoji: string,
+    @Param() params: Record<string, string>,
     @Req() request: FastifyRequest,
-  ) {
+  ): Promise<CommandAnswer> {
+    return this.reaction('RemoveReaction', caller, params, request);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private reaction(
+    type: 'AddReaction' | 'RemoveReaction',
+    caller: AccessClaims,
+    params: Record<string, string>,
+    request: FastifyRequest,
+  ): Promise<CommandAnswer> {
     return this.run(
-      parseInput(uuid, id, 'path'),
+      parseInput(uuid, params.id, 'path'),
       {
-        type: 'RemoveReaction',
+        type,
         actorId: caller.userId,
-        messageId: parseInput(uuid, messageId, 'path'),
-        emoji: parseInput(Emoji, emoji, 'path'),
+        messageId: parseInput(uuid, params.messageId, 'path'),
+        emoji: parseInput(Emoji, params.emoji, 'path'),
       },
       request,
     );
   }
-
-  // ------------------------------------------------------------------ helpers
 
   private async receipt(
     kind: 'read' | 'delivered',
