@@ -43,8 +43,9 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Read-your-writes: resolves true once every projection of this process has processed
-   * up to `checkpoint` (the one a command answered with), false after `timeoutMs`.
+   * Read-your-writes: resolves true once every projection's read model holds everything up
+   * to `checkpoint` (the one a command answered with), false after `timeoutMs`. Where
+   * another instance runs a projection, its runner here follows that one's stored checkpoint.
    */
   async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
     const reached = await Promise.all(this.runners.map((r) => r.waitFor(checkpoint, timeoutMs)));

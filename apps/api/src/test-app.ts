@@ -1,7 +1,8 @@
 /**
- * For the API's end-to-end tests: an app on a database of its own (so that read-your-writes
- * waits on this app's projections, which are then the active ones), with rate limits
- * raised for tests that sign up many users, and a quick sign-up.
+ * For the API's end-to-end tests: an app on a database of its own unless given one (several
+ * apps on one database are instances of one deployment: one runs each projection, the
+ * others stand by), with rate limits raised for tests that sign up many users, and a quick
+ * sign-up.
  */
 import { loadConfig } from '@herald/config';
 import { JsonLogger } from '@herald/nest';
@@ -9,7 +10,7 @@ import { freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from './bootstrap.js';
 
-export async function testApp(env: Record<string, string> = {}): Promise<NestFastifyApplication> {
+export async function testApp(env: Record<string, string> = {}, databaseUrl?: string): Promise<NestFastifyApplication> {
   return createApp({
     config: loadConfig({
       RATE_LIMIT_SIGN_IN_PER_MINUTE: '100000',
@@ -17,7 +18,7 @@ export async function testApp(env: Record<string, string> = {}): Promise<NestFas
       RATE_LIMIT_USER_PER_SECOND: '100000',
       ...env,
     }),
-    databaseUrl: await freshDatabase(),
+    databaseUrl: databaseUrl ?? (await freshDatabase()),
     logger: new JsonLogger('fatal'),
     jwtSecret: TEST_JWT_SECRET,
   });

@@ -2,7 +2,7 @@ import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, type RecordedEvent } from '@herald/event-store';
 import { eventually, range, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import type { DataSource, EntityManager } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createReadModelDataSource } from './data-source.js';
 import type { Projection } from './projection.js';
 import { ProjectionRunner, resolveParkedEvent } from './projection-runner.js';
@@ -182,6 +182,75 @@ describe('projection runner', () => {
     expect(await b.waitFor(more as never, 10_000)).toBe(true);
     expect(b.status().state).toBe('running');
     expect(await counts(t)).toEqual({ ...expected(prefix, 4, 10), ...expected(`${prefix}x`, 2, 3) });
+  });
+
+  /**
+   * Runs `test` with another instance of the projection that `active` runs: its own
+   * connections, and slow to try for the lock again, so that it stays the standby throughout.
+   */
+  async function withStandby(
+    active: ProjectionRunner,
+    standbyPollMs: number,
+    test: (standby: ProjectionRunner, its: DataSource) => Promise<void>,
+  ): Promise<void> {
+    await eventually(() => active.status().state === 'running');
+    const its = createReadModelDataSource({ url: testDatabaseUrl(), poolSize: 4 });
+    await its.initialize();
+    const standby = new ProjectionRunner(store, its, active.projection, { recheckMs: 600_000, standbyPollMs });
+    try {
+      standby.start();
+      await eventually(() => standby.status().state === 'standby');
+      await test(standby, its);
+    } finally {
+      await standby.stop();
+      await its.destroy();
+    }
+  }
+
+  it('a standby waits on the checkpoint the active instance stored, and counts events its filter skips', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const a = runner(countingProjection(t, prefix), 5);
+    a.start();
+    await withStandby(a, 20, async (b, itsDataSource) => {
+      // Nobody applies these until A runs again: B's wait can only end through A's work.
+      await a.stop();
+      const last = await write(prefix, 3, 4);
+      const waiting = b.waitFor(last as never, 10_000);
+      a.start();
+      expect(await waiting).toBe(true);
+      const seen = await itsDataSource.query<{ stream_id: string; events: number }[]>(
+        `SELECT stream_id, events FROM ${t}`,
+      );
+      expect(Object.fromEntries(seen.map((r) => [r.stream_id, r.events]))).toEqual(expected(prefix, 3, 4));
+
+      // An event the filter skips moves no stored checkpoint, yet nothing is missing up to it.
+      const skipped = (await store.append(`${uniqueId('other')}-0`, [event('Counted')], 'no_stream')).checkpoint;
+      expect(await b.waitFor(skipped, 10_000)).toBe(true);
+      expect(b.status().state).toBe('standby');
+    });
+  });
+
+  it("a standby's wait times out while the active instance is stopped, with one read per interval however many wait", async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const a = runner(countingProjection(t, prefix), 5);
+    a.start();
+    const pollMs = 50;
+    await withStandby(a, pollMs, async (b, itsDataSource) => {
+      await a.stop();
+      const last = await write(prefix, 1, 2);
+      const reads = vi.spyOn(itsDataSource, 'query');
+      const started = Date.now();
+      const waits = await Promise.all(range(20).map(() => b.waitFor(last as never, 500)));
+      const elapsed = Date.now() - started;
+      expect(waits).toEqual(range(20).map(() => false));
+      const checkpointReads = reads.mock.calls.filter(([sql]) => sql.includes('herald_projection_checkpoints')).length;
+      expect(checkpointReads).toBeGreaterThan(0);
+      // The first read at once, then at most one per interval while anyone waits.
+      expect(checkpointReads).toBeLessThanOrEqual(2 + Math.ceil(elapsed / pollMs));
+      expect(await counts(t)).toEqual({});
+    });
   });
 
   it('a runner stopped while it backs off from a failure parks nothing', async () => {

@@ -3,7 +3,8 @@
  * batches, each in one transaction with the new checkpoint (exactly-once effect).
  *
  * - One instance at a time: a session advisory lock per projection name; other instances
- *   wait in `standby` and take over when the holder goes away.
+ *   wait in `standby` and take over when the holder goes away. Read-your-writes works on
+ *   every instance: a standby's `waitFor` follows the checkpoint the active one stores.
  * - Transient failures (connection lost, deadlock, or what the projection calls transient)
  *   are retried with backoff, forever.
  * - Any other failure is retried a few times, then the batch is applied event by event to
@@ -14,6 +15,7 @@
 import { isTransientPgError } from '@herald/database';
 import {
   compareCheckpoints,
+  maxCheckpoint,
   parseCheckpoint,
   START,
   type Checkpoint,
@@ -32,6 +34,11 @@ export interface RunnerOptions {
   readonly maxBackoffMs?: number;
   /** How often a standby or stopped runner looks again. */
   readonly recheckMs?: number;
+  /**
+   * How often a runner that is not the active one reads the checkpoint the active instance
+   * stored, while someone waits on it (`waitFor`). One read per interval, however many wait.
+   */
+  readonly standbyPollMs?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -42,6 +49,16 @@ interface DeadLetterRow {
   event_type: string;
   error: string;
   attempts: number;
+}
+
+/**
+ * What a runner that is not the active one learned of the active instance's progress: its
+ * read model holds every event up to `through`, and when `pending` is known, nothing the
+ * filter keeps lies between the two (so everything before `pending` is as good as applied).
+ */
+interface Observed {
+  readonly through: Checkpoint;
+  readonly pending?: Checkpoint;
 }
 
 class LostLock extends Error {
@@ -61,11 +78,17 @@ export class ProjectionRunner {
   private controller: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private readonly waiters = new Set<() => void>();
+  /** Holds the lock: then `scanned` is the projection's progress, otherwise `observed` is. */
+  private active = false;
+  private observed: Observed = { through: START };
+  /** The one read of the stored checkpoint that waiters on a non-active runner share. */
+  private polling: Promise<void> | undefined;
   private readonly batchSize: number;
   private readonly maxAttempts: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly recheckMs: number;
+  private readonly standbyPollMs: number;
 
   constructor(
     private readonly store: EventStore,
@@ -78,6 +101,7 @@ export class ProjectionRunner {
     this.initialBackoffMs = options.initialBackoffMs ?? 100;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.recheckMs = options.recheckMs ?? 1_000;
+    this.standbyPollMs = options.standbyPollMs ?? 50;
   }
 
   start(): void {
@@ -92,6 +116,7 @@ export class ProjectionRunner {
     this.loop = undefined;
     this.state = 'idle';
     this.wakeWaiters();
+    await this.polling;
   }
 
   status(): ProjectionStatus {
@@ -109,10 +134,15 @@ export class ProjectionRunner {
     return this.store.countEventsAfter(this.scanned, max);
   }
 
-  /** Resolves true once the projection has processed up to `checkpoint`, false on timeout. */
+  /**
+   * Resolves true once the projection's read model holds everything up to `checkpoint`,
+   * false on timeout (or when the runner is not started). On the active instance that is
+   * this runner's own progress; on another (standby) it is the checkpoint the active one
+   * stored with its read-model rows, which are shared.
+   */
   async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (compareCheckpoints(this.scanned, checkpoint) < 0) {
+    while (!this.reached(checkpoint)) {
       const left = deadline - Date.now();
       if (left <= 0 || !this.loop) return false;
       await new Promise<void>((resolve) => {
@@ -123,8 +153,74 @@ export class ProjectionRunner {
         };
         const timer = setTimeout(wake, left);
         this.waiters.add(wake);
+        this.pollStoredWhileWaited();
       });
     }
+    return true;
+  }
+
+  private reached(checkpoint: Checkpoint): boolean {
+    const { through, pending } = this.observed;
+    return (
+      compareCheckpoints(this.scanned, checkpoint) >= 0 ||
+      compareCheckpoints(through, checkpoint) >= 0 ||
+      (pending !== undefined && compareCheckpoints(checkpoint, pending) < 0)
+    );
+  }
+
+  // ------------------------------------------------------- following the active instance
+
+  /**
+   * While this runner is not the active one and someone waits, reads the active instance's
+   * stored checkpoint every `standbyPollMs`: one loop per runner, whatever the number of
+   * waiters, so the database load stays bounded. It ends when nobody waits any more, when
+   * this runner becomes the active one (its own progress then wakes the waiters), or on stop.
+   */
+  private pollStoredWhileWaited(): void {
+    const signal = this.controller?.signal;
+    if (this.polling || this.active || !signal || signal.aborted) return;
+    const poll = async (): Promise<void> => {
+      try {
+        do {
+          try {
+            if (await this.observeActive()) this.wakeWaiters();
+          } catch {
+            // Database unreachable: look again next time; the waiters time out meanwhile.
+          }
+        } while (!(await sleep(this.standbyPollMs, signal)) && !this.active && this.waiters.size > 0);
+      } finally {
+        // In the same turn as the last check: a waiter that comes next starts a new loop.
+        this.polling = undefined;
+      }
+    };
+    this.polling = poll();
+  }
+
+  /** Reads how far the active instance has applied; true when that moved. */
+  private async observeActive(): Promise<boolean> {
+    const rows = await this.dataSource.query<{ checkpoint: string }[]>(
+      'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
+      [this.projection.name],
+    );
+    const stored = rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
+    const known = this.observed;
+    let through = maxCheckpoint(known.through, stored);
+    let pending = known.pending;
+    // The active instance stores a checkpoint only with events it applies, so events its
+    // filter skips do not move it: what counts too is the next event it will apply. Looked
+    // up again only once the active instance is past the one found before.
+    if (pending === undefined || compareCheckpoints(stored, pending) >= 0) {
+      const page = await this.store.readAll({
+        from: stored,
+        limit: 1,
+        ...(this.projection.filter ? { filter: this.projection.filter } : {}),
+      });
+      const next = page.events[0];
+      if (next) pending = next.globalPosition;
+      else through = maxCheckpoint(through, page.checkpoint);
+    }
+    if (through === known.through && pending === known.pending) return false;
+    this.observed = pending === undefined ? { through } : { through, pending };
     return true;
   }
 
@@ -136,6 +232,7 @@ export class ProjectionRunner {
       try {
         lock = await this.acquireLock(signal);
         if (!lock) break;
+        this.active = true;
         if (await this.waitWhileParked(signal)) break;
         await this.follow(signal, lock);
       } catch (error) {
@@ -147,6 +244,11 @@ export class ProjectionRunner {
         this.log('warn', `projection ${this.projection.name}: ${this.lastError}; retrying`);
         await sleep(this.backoff(this.failures), signal);
       } finally {
+        if (this.active) {
+          this.active = false;
+          // Waiting on this runner's progress is over: they go back to the stored checkpoint.
+          this.wakeWaiters();
+        }
         await this.releaseLock(lock);
       }
     }
@@ -209,7 +311,7 @@ export class ProjectionRunner {
 
   private async follow(signal: AbortSignal, lock: QueryRunner): Promise<void> {
     this.checkpoint = await this.loadCheckpoint();
-    if (compareCheckpoints(this.scanned, this.checkpoint) < 0) this.scanned = this.checkpoint;
+    this.advanceScanned(this.checkpoint);
     this.state = 'running';
     this.lastError = undefined;
     this.log('info', `projection ${this.projection.name}: running from ${this.checkpoint}`);
