@@ -142,11 +142,24 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
         [at, event.data.messageId, event.data.senderId, event.data.text.slice(0, PREVIEW_CHARS)],
       );
       return;
+    // The preview shows the last message as it reads now: edited, or emptied once deleted.
+    case 'MessageEdited':
+      await touch(
+        event.data.conversationId,
+        'last_preview = CASE WHEN last_message_id = $3 THEN $4 ELSE last_preview END',
+        [event.data.messageId, event.data.text.slice(0, PREVIEW_CHARS)],
+      );
+      return;
+    case 'MessageDeleted':
+      await touch(
+        event.data.conversationId,
+        "last_preview = CASE WHEN last_message_id = $3 THEN '' ELSE last_preview END",
+        [event.data.messageId],
+      );
+      return;
     case 'MemberInvited':
     case 'InvitationLinkCreated':
     case 'InvitationLinkRevoked':
-    case 'MessageEdited':
-    case 'MessageDeleted':
     case 'ReactionAdded':
     case 'ReactionRemoved':
       return;

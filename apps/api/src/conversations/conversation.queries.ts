@@ -16,6 +16,7 @@ export interface ConversationSummary {
   readonly kind: 'direct' | 'group';
   readonly name: string | null;
   readonly role: string;
+  /** Muted now: a mute with an end reads as not muted once that has passed. */
   readonly muted: boolean;
   readonly lastSeq: number;
   readonly messageCount: number;
@@ -55,11 +56,12 @@ export class ConversationQueries {
 
   async list(userId: string, limit: number): Promise<ConversationSummary[]> {
     const rows = await this.db.query<Record<string, unknown>[]>(
-      `SELECT c.conversation_id, c.kind, c.name, m.role, m.muted, c.last_seq::int AS last_seq,
+      `SELECT c.conversation_id, c.kind, c.name, m.role, c.last_seq::int AS last_seq,
+              m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
               c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
               coalesce(ic.message_count - i.read_count, 0)::int AS unread_count,
               coalesce(i.read_seq, -1)::int AS read_seq,
-              (SELECT count(*) FROM rm_inbox_mentions x
+              (SELECT count(DISTINCT x.seq) FROM rm_inbox_mentions x
                 WHERE x.conversation_id = c.conversation_id AND x.user_id IN ($1, $3)
                   AND x.seq > coalesce(i.read_seq, -1) AND x.sender_id <> $1)::int AS mention_count
          FROM rm_members m JOIN rm_conversations c USING (conversation_id)
