@@ -29,10 +29,11 @@ import { ConversationQueries } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
 import { PushGateway } from './push/push.gateway.js';
+import { PRESENCE_MIGRATIONS } from './push/presence.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
-import { CONFIG, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
+import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
   readonly config: HeraldConfig;
@@ -72,6 +73,7 @@ export class AppModule {
       controllers: [HealthController, AuthController, ConversationsController, PeopleController],
       providers: [
         { provide: CONFIG, useValue: config },
+        { provide: DATABASE_URL, useValue: databaseUrl },
         { provide: JsonLogger, useValue: logger },
         {
           provide: INTEGRATION_PRODUCER,
@@ -114,6 +116,7 @@ export class AppModule {
               ...TIMELINE_MIGRATIONS,
               ...INBOX_MIGRATIONS,
               ...DIRECTORY_MIGRATIONS,
+              ...PRESENCE_MIGRATIONS,
             ]);
             return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
           },

@@ -38,6 +38,7 @@ const schema = z.object({
     .pipe(z.array(z.url()))
     .optional(),
   WS_HEARTBEAT_MS: positiveInt.min(1_000).max(300_000).default(30_000),
+  PRESENCE_HEARTBEAT_MS: positiveInt.min(100).max(300_000).default(10_000),
   KAFKA_BROKERS: z
     .string()
     .transform((v) => v.split(',').map((b) => b.trim()))
@@ -109,6 +110,11 @@ export interface HeraldConfig {
   /** Browser origins allowed to open the WebSocket; a connection without an Origin (not a browser) is always allowed. */
   readonly wsAllowedOrigins: readonly string[];
   readonly wsHeartbeatMs: number;
+  /**
+   * How often an API node tells the others it is alive; one silent for three intervals is
+   * dead and its users offline. The same on every node.
+   */
+  readonly presenceHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -163,6 +169,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     rateLimitSignInPerMinute: c.RATE_LIMIT_SIGN_IN_PER_MINUTE,
     wsAllowedOrigins: c.WS_ALLOWED_ORIGINS ?? [],
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
+    presenceHeartbeatMs: c.PRESENCE_HEARTBEAT_MS,
     kafka: c.KAFKA_BROKERS
       ? {
           brokers: c.KAFKA_BROKERS,

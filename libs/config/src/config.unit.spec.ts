@@ -22,6 +22,7 @@ describe('configuration', () => {
       rateLimitSignInPerMinute: 10,
       wsAllowedOrigins: [],
       wsHeartbeatMs: 30_000,
+      presenceHeartbeatMs: 10_000,
     });
   });
 

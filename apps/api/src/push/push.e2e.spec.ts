@@ -1,22 +1,39 @@
-import { eventually } from '@herald/testing';
+import { eventually, freshDatabase } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { signUp, testApp, type TestUser } from '../test-app.js';
-import { CLOSE, MAX_PAYLOAD } from './push.gateway.js';
+import { STALE_BEATS } from './presence.js';
+import { CLOSE, MAX_PAYLOAD, MAX_PRESENCE_USERS, PRESENCE_FRAMES_BURST } from './push.gateway.js';
 
+/** Two API nodes on one database (node A is `app`), beating fast so that a dead node is found in seconds. */
+const HEARTBEAT_MS = 1_000;
+const env = { WS_ALLOWED_ORIGINS: 'https://chat.example.com', PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS) };
+let databaseUrl: string;
 let app: NestFastifyApplication;
+let nodeB: NestFastifyApplication;
 let base: string;
+let baseB: string;
+let sql: pg.Client;
+
+async function listen(node: NestFastifyApplication): Promise<string> {
+  await node.listen({ port: 0, host: '127.0.0.1' });
+  return `127.0.0.1:${(node.getHttpServer().address() as { port: number }).port}`;
+}
 
 beforeAll(async () => {
-  app = await testApp({ WS_ALLOWED_ORIGINS: 'https://chat.example.com' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.getHttpServer().address() as { port: number };
-  base = `127.0.0.1:${address.port}`;
+  databaseUrl = await freshDatabase();
+  app = await testApp(env, databaseUrl);
+  nodeB = await testApp(env, databaseUrl);
+  [base, baseB] = await Promise.all([listen(app), listen(nodeB)]);
+  sql = new pg.Client({ connectionString: databaseUrl });
+  await sql.connect();
 });
 afterAll(async () => {
-  await app.close();
+  await sql?.end();
+  await Promise.all([app?.close(), nodeB?.close()]);
 });
 
 type User = TestUser;
@@ -27,11 +44,17 @@ interface Frame {
   code?: string;
   userId?: string;
   event?: { type: string; data: Record<string, unknown> };
+  users?: Presence[];
+}
+interface Presence {
+  userId: string;
+  online: boolean;
+  lastSeenAt: string | null;
 }
 
 const user = (name: string): Promise<TestUser> => signUp(app, name);
 
-async function call(who: User, method: 'POST' | 'DELETE', url: string, payload?: object) {
+async function call(who: User, method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) {
   const response = await app.inject({
     method,
     url,
@@ -39,18 +62,36 @@ async function call(who: User, method: 'POST' | 'DELETE', url: string, payload?:
     ...(payload ? { payload } : {}),
   });
   // Sign-out answers 204 with no body.
-  return (response.body ? response.json() : {}) as { conversationId: string; seq: number };
+  return (response.body ? response.json() : {}) as { conversationId: string; seq: number; checkpoint: string };
+}
+
+/** A group of `owner` and `members`, once the read models have it (presence is decided from them). */
+async function group(owner: User, members: User[]): Promise<string> {
+  const created = await call(owner, 'POST', '/conversations/groups', {
+    name: 'g',
+    memberIds: members.map((m) => m.userId),
+  });
+  const read = await app.inject({
+    method: 'GET',
+    url: `/conversations/${created.conversationId}?after=${created.checkpoint}`,
+    headers: { authorization: `Bearer ${owner.token}` },
+  });
+  expect(read.statusCode).toBe(200);
+  return created.conversationId;
 }
 
 const say = (who: User, id: string, text: string) =>
   call(who, 'POST', `/conversations/${id}/messages`, { clientMessageId: randomUUID(), text });
 
-/** A connected socket and every frame it received. */
-async function connect(
-  who: User,
-  headers: Record<string, string> = {},
-): Promise<{ ws: WebSocket; frames: Frame[]; closed: Promise<number> }> {
-  const ws = new WebSocket(`ws://${base}/ws`, { headers: { authorization: `Bearer ${who.token}`, ...headers } });
+interface Socket {
+  ws: WebSocket;
+  frames: Frame[];
+  closed: Promise<number>;
+}
+
+/** A connected socket (to node A unless told) and every frame it received. */
+async function connect(who: User, headers: Record<string, string> = {}, node = base): Promise<Socket> {
+  const ws = new WebSocket(`ws://${node}/ws`, { headers: { authorization: `Bearer ${who.token}`, ...headers } });
   const frames: Frame[] = [];
   ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as Frame));
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
@@ -69,6 +110,33 @@ function refused(url: string, headers: Record<string, string>): Promise<number> 
     ws.on('error', () => undefined);
   });
 }
+
+async function synced(socket: Socket, conversationId: string): Promise<void> {
+  socket.ws.send(JSON.stringify({ type: 'sync', conversations: { [conversationId]: 0 } }));
+  await eventually(() => socket.frames.some((f) => f.type === 'synced' && f.conversationId === conversationId));
+}
+
+async function hangUp(socket: Socket): Promise<void> {
+  socket.ws.close();
+  await socket.closed;
+}
+
+/** Who the socket was told is typing in the conversation, in order. */
+const typists = (socket: Socket, conversationId: string): string[] =>
+  socket.frames.filter((f) => f.type === 'typing' && f.conversationId === conversationId).map((f) => f.userId!);
+
+/** Watches `userIds`; resolves with the snapshot the server answers. */
+async function watch(socket: Socket, userIds: string[]): Promise<Presence[]> {
+  const answered = socket.frames.filter((f) => f.type === 'presence').length;
+  socket.ws.send(JSON.stringify({ type: 'presence', userIds }));
+  await eventually(() => socket.frames.filter((f) => f.type === 'presence').length > answered);
+  return socket.frames.filter((f) => f.type === 'presence')[answered]!.users!;
+}
+
+/** Everything the socket was told about a user's presence, in order. */
+const presenceOf = (socket: Socket, userId: string): Presence[] =>
+  socket.frames.flatMap((f) => (f.type === 'presence' ? f.users!.filter((u) => u.userId === userId) : []));
+const presenceNow = (socket: Socket, userId: string): Presence | undefined => presenceOf(socket, userId).at(-1);
 
 const seqs = (frames: Frame[], id: string): number[] =>
   frames.filter((f) => f.type === 'event' && f.conversationId === id).map((f) => f.seq!);
@@ -145,8 +213,163 @@ describe('WebSocket push', () => {
     socket.ws.send('{"type":"sync","conversations":{},"__proto__":{"polluted":true}}');
     socket.ws.send(JSON.stringify({ type: 'typing', conversationId: randomUUID() }));
     await eventually(() => socket.frames.filter((f) => f.type === 'error').length === 4);
+    const tooMany = Array.from({ length: MAX_PRESENCE_USERS + 1 }, () => randomUUID());
+    socket.ws.send(JSON.stringify({ type: 'presence', userIds: tooMany }));
+    await eventually(() => socket.frames.some((f) => f.code === 'PUSH.TOO_MANY'));
+    for (let i = 0; i <= PRESENCE_FRAMES_BURST; i++) socket.ws.send(JSON.stringify({ type: 'presence', userIds: [] }));
+    await eventually(() => socket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
     socket.ws.send('x'.repeat(MAX_PAYLOAD + 1));
     expect(await socket.closed).toBe(1009);
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+});
+
+describe('typing and presence across API nodes on one database', () => {
+  it('relays typing from a member on node B to one on node A and back, at most one a second per conversation', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const [first, second] = await Promise.all([group(ada, [bob]), group(ada, [bob])]);
+    const adaOnA = await connect(ada);
+    const bobOnB = await connect(bob, {}, baseB);
+    const bobOnA = await connect(bob);
+    for (const id of [first, second]) {
+      await Promise.all([synced(adaOnA, id), synced(bobOnB, id), synced(bobOnA, id)]);
+    }
+    for (let i = 0; i < 3; i++) bobOnB.ws.send(JSON.stringify({ type: 'typing', conversationId: first }));
+    // Sent after the three, on the same path: once it is there, whatever the three gave is too.
+    bobOnB.ws.send(JSON.stringify({ type: 'typing', conversationId: second }));
+    await eventually(() => typists(adaOnA, second).length === 1);
+    expect(typists(adaOnA, first)).toEqual([bob.userId]);
+    // The typist's own sockets are not told.
+    expect(typists(bobOnA, first)).toEqual([]);
+
+    adaOnA.ws.send(JSON.stringify({ type: 'typing', conversationId: first }));
+    await eventually(() => typists(bobOnB, first).length === 1);
+    expect(typists(bobOnB, first)).toEqual([ada.userId]);
+    await Promise.all([adaOnA, bobOnB, bobOnA].map(hangUp));
+  });
+
+  it('presence: online when a user connects on node B, offline with last seen when their last socket anywhere closes, seen from node A', async () => {
+    const [ada, bob, carol, dan] = await Promise.all([user('ada'), user('bob'), user('carol'), user('dan')]);
+    await group(ada, [bob, carol, dan]);
+    const adaOnA = await connect(ada);
+    const nobody = randomUUID();
+    expect(await watch(adaOnA, [bob.userId, carol.userId, dan.userId, nobody, bob.userId])).toEqual([
+      { userId: bob.userId, online: false, lastSeenAt: null },
+      { userId: carol.userId, online: false, lastSeenAt: null },
+      { userId: dan.userId, online: false, lastSeenAt: null },
+      { userId: nobody, online: false, lastSeenAt: null },
+    ]);
+
+    const bobOnB = await connect(bob, {}, baseB);
+    await eventually(() => presenceNow(adaOnA, bob.userId)?.online === true);
+    const bobAgainOnB = await connect(bob, {}, baseB);
+    const bobOnA = await connect(bob);
+    // Markers: each node writes its changes in order and node A reads them in order, so once
+    // carol (on A) and then dan (on B) show online, whatever bob's sockets did before them shows too.
+    const carolOnA = await connect(carol);
+    await eventually(() => presenceNow(adaOnA, carol.userId)?.online === true);
+    await Promise.all([hangUp(bobOnB), hangUp(bobAgainOnB)]);
+    const danOnB = await connect(dan, {}, baseB);
+    await eventually(() => presenceNow(adaOnA, dan.userId)?.online === true);
+    // bob still has a socket on node A: never offline meanwhile.
+    expect(presenceOf(adaOnA, bob.userId).map((p) => p.online)).toEqual([false, true]);
+
+    const before = Date.now();
+    await hangUp(bobOnA);
+    await eventually(() => presenceNow(adaOnA, bob.userId)?.online === false);
+    const lastSeen = Date.parse(presenceNow(adaOnA, bob.userId)!.lastSeenAt!);
+    expect(lastSeen).toBeGreaterThanOrEqual(before - 1_000);
+    expect(lastSeen).toBeLessThanOrEqual(Date.now() + 1_000);
+    // A new watch starts from the state now.
+    expect(await watch(adaOnA, [bob.userId])).toEqual([
+      { userId: bob.userId, online: false, lastSeenAt: new Date(lastSeen).toISOString() },
+    ]);
+    await Promise.all([adaOnA, carolOnA, danOnB].map(hangUp));
+  });
+
+  it('a node that stops takes its users offline at once', async () => {
+    const [ada, erin] = await Promise.all([user('ada'), user('erin')]);
+    await group(ada, [erin]);
+    const nodeC = await testApp(env, databaseUrl);
+    const baseC = await listen(nodeC);
+    const adaOnA = await connect(ada);
+    await watch(adaOnA, [erin.userId]);
+    const erinOnC = await connect(erin, {}, baseC);
+    await eventually(() => presenceNow(adaOnA, erin.userId)?.online === true);
+    const stopping = Date.now();
+    await nodeC.close();
+    expect(await erinOnC.closed).toBe(1001);
+    await eventually(() => presenceNow(adaOnA, erin.userId)?.online === false);
+    // Not by the dead-node path, which waits for the heartbeat to go stale.
+    expect(Date.now() - stopping).toBeLessThan(STALE_BEATS * HEARTBEAT_MS);
+    await hangUp(adaOnA);
+  });
+
+  it('a node that died without cleaning up: its users go offline once its heartbeat is stale', async () => {
+    const [ada, frank] = await Promise.all([user('ada'), user('frank')]);
+    await group(ada, [frank]);
+    // What a node killed with frank connected leaves behind: its heartbeat row and frank's.
+    const deadNode = randomUUID();
+    const beat = await sql.query<{ at: Date }>(
+      'INSERT INTO presence_nodes (node_id, heartbeat_at) VALUES ($1, now()) RETURNING heartbeat_at AS at',
+      [deadNode],
+    );
+    await sql.query('INSERT INTO presence_connections (user_id, node_id) VALUES ($1, $2)', [frank.userId, deadNode]);
+    const adaOnA = await connect(ada);
+    expect(await watch(adaOnA, [frank.userId])).toEqual([{ userId: frank.userId, online: true, lastSeenAt: null }]);
+
+    await eventually(() => presenceNow(adaOnA, frank.userId)?.online === false);
+    expect(presenceNow(adaOnA, frank.userId)!.lastSeenAt).toBe(beat.rows[0]!.at.toISOString());
+    // Found dead and removed by a live node.
+    const left = await sql.query('SELECT 1 FROM presence_connections WHERE node_id = $1', [deadNode]);
+    expect(left.rowCount).toBe(0);
+    await hangUp(adaOnA);
+  });
+
+  it('a live node taken for dead writes its users again at its next heartbeat', async () => {
+    const [ada, gina] = await Promise.all([user('ada'), user('gina')]);
+    await group(ada, [gina]);
+    const ginaOnB = await connect(gina, {}, baseB);
+    const rowsOf = async (userId: string) =>
+      (
+        await sql.query<{ node: string }>('SELECT node_id AS node FROM presence_connections WHERE user_id = $1', [
+          userId,
+        ])
+      ).rows;
+    await eventually(async () => (await rowsOf(gina.userId)).length === 1);
+    const nodeIdB = (await rowsOf(gina.userId))[0]!.node;
+    // What another node does to one it finds stale (node B paused too long, say).
+    await sql.query('BEGIN');
+    await sql.query('DELETE FROM presence_nodes WHERE node_id = $1', [nodeIdB]);
+    await sql.query('DELETE FROM presence_connections WHERE node_id = $1', [nodeIdB]);
+    await sql.query('COMMIT');
+    await eventually(async () => (await rowsOf(gina.userId)).some((row) => row.node === nodeIdB));
+    const adaOnA = await connect(ada);
+    expect(await watch(adaOnA, [gina.userId])).toEqual([{ userId: gina.userId, online: true, lastSeenAt: null }]);
+    await Promise.all([adaOnA, ginaOnB].map(hangUp));
+  });
+
+  it('a user who blocks a watcher is hidden from them from their next change on', async () => {
+    const [ada, hank] = await Promise.all([user('ada'), user('hank')]);
+    await group(ada, [hank]);
+    const adaOnA = await connect(ada);
+    await watch(adaOnA, [hank.userId]);
+    const hankOnB = await connect(hank, {}, baseB);
+    await eventually(() => presenceNow(adaOnA, hank.userId)?.online === true);
+    await call(hank, 'PUT', `/blocks/${ada.userId}`);
+    await eventually(async () => {
+      const blocks = await app.inject({
+        method: 'GET',
+        url: '/blocks',
+        headers: { authorization: `Bearer ${hank.token}` },
+      });
+      return blocks.json<{ userId: string }[]>().some((b) => b.userId === ada.userId);
+    });
+    await hangUp(hankOnB);
+    await eventually(() => presenceNow(adaOnA, hank.userId)?.online === false);
+    // Not "offline since …": what an unknown user looks like.
+    expect(presenceNow(adaOnA, hank.userId)).toEqual({ userId: hank.userId, online: false, lastSeenAt: null });
+    expect(await watch(adaOnA, [hank.userId])).toEqual([{ userId: hank.userId, online: false, lastSeenAt: null }]);
+    await hangUp(adaOnA);
   });
 });

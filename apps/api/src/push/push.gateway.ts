@@ -9,12 +9,18 @@
  *
  * Each node follows the event log and pushes to its own sockets only. A member who leaves
  * or is kicked stops receiving at once (after the event that removed them); a revoked
- * session closes its sockets. Typing signals are ephemeral: never events, this node only.
- * A socket that reads too slowly (send buffer above MAX_BUFFERED) is closed with a resync
- * hint; memory per socket stays bounded.
+ * session closes its sockets. A socket that reads too slowly (send buffer above
+ * MAX_BUFFERED) is closed with a resync hint; memory per socket stays bounded.
+ *
+ * Typing and presence are ephemeral signals, never events: they cross nodes over the
+ * signal bus (PostgreSQL LISTEN/NOTIFY, signals.ts), and presence is kept in the database
+ * by every node (presence.ts). A client watches the presence of the users it shows (at
+ * most MAX_PRESENCE_USERS at a time), which is what lets presence scale to groups of 100k:
+ * nobody is told about users they are not looking at.
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
 import type { HeraldConfig } from '@herald/config';
 import { ConversationService } from '@herald/conversations';
 import { readEvent } from '@herald/events';
@@ -23,9 +29,12 @@ import { IdentityService, type AccessClaims } from '@herald/identity';
 import { JsonLogger } from '@herald/nest';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { DataSource } from 'typeorm';
 import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { CONFIG, EVENT_STORE } from '../tokens.js';
+import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
+import { Presence, unknownPresence, visibleUsers, type PresenceView } from './presence.js';
+import { SignalBus, type Signal } from './signals.js';
 
 /** Largest client frame (bytes): clients send small control messages only. */
 export const MAX_PAYLOAD = 16 * 1024;
@@ -35,6 +44,13 @@ export const MAX_CATCH_UP = 500;
 export const MAX_SYNC_CONVERSATIONS = 1_000;
 /** Bytes a socket may have waiting to be sent before it counts as too slow. */
 export const MAX_BUFFERED = 1024 * 1024;
+/** Users one presence frame may watch. */
+export const MAX_PRESENCE_USERS = 200;
+/** Presence frames per second a socket may send (bursts of PRESENCE_FRAMES_BURST): each costs database reads. */
+export const PRESENCE_FRAMES_PER_SECOND = 5;
+export const PRESENCE_FRAMES_BURST = 10;
+/** A socket's typing signals relayed per conversation: one per this interval; the rest are dropped. */
+export const TYPING_INTERVAL_MS = 1_000;
 /** Close codes. */
 export const CLOSE = { sessionRevoked: 4001, slowConsumer: 4008 } as const;
 
@@ -44,13 +60,25 @@ const ClientFrame = z.discriminatedUnion('type', [
     conversations: z.record(z.uuid(), z.number().int().min(-1)),
   }),
   z.strictObject({ type: z.literal('typing'), conversationId: z.uuid() }),
+  z.strictObject({ type: z.literal('presence'), userIds: z.array(z.uuid()) }),
 ]);
+type ClientFrame = z.infer<typeof ClientFrame>;
+
+export type ClientFrameType = ClientFrame['type'];
+/** Every type of frame a client may send, from the schema (the authorization matrix has an entry for each). */
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ClientFrame.options.map(
+  (option) => option.shape.type.value,
+);
 
 interface Subscription {
   /** The last seq sent to the client. */
   lastSeq: number;
   /** Live events that arrived while the catch-up was reading. */
   queued: RecordedEvent[] | undefined;
+  /** When the client's last typing signal here was relayed. */
+  typingAt: number;
+  /** The other member of a direct conversation (a block of theirs silences typing). */
+  readonly peer: string | undefined;
 }
 
 interface Client {
@@ -58,6 +86,11 @@ interface Client {
   readonly caller: AccessClaims;
   readonly subscriptions: Map<string, Subscription>;
   alive: boolean;
+  /** Counts presence frames, so that an answer to an earlier one is not sent after a later one. */
+  presenceFrames: number;
+  /** Token bucket of presence frames. */
+  presenceTokens: number;
+  presenceTokensAt: number;
 }
 
 @Injectable()
@@ -68,6 +101,10 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly following = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
   private follower: Promise<void> | undefined;
+  /** This process among the API nodes, for the signal bus and presence. */
+  private readonly nodeId = randomUUID();
+  private readonly signals: SignalBus;
+  private readonly presence: Presence<Client>;
 
   constructor(
     private readonly adapter: HttpAdapterHost,
@@ -76,9 +113,32 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CONFIG) private readonly config: HeraldConfig,
     private readonly logger: JsonLogger,
-  ) {}
+    private readonly db: DataSource,
+    @Inject(DATABASE_URL) databaseUrl: string,
+  ) {
+    const query = (sql: string, params: unknown[]): Promise<unknown> => this.db.query(sql, params);
+    const log = (level: 'warn' | 'error', message: string): void => this.logger.emit(level, message, 'Push');
+    this.signals = new SignalBus({
+      connectionString: databaseUrl,
+      nodeId: this.nodeId,
+      query,
+      onSignals: (signals) => this.signalled(signals),
+      onResume: () => this.presence.resumed(),
+      log,
+    });
+    this.presence = new Presence<Client>({
+      query,
+      nodeId: this.nodeId,
+      heartbeatMs: config.presenceHeartbeatMs,
+      publish: (signal) => this.signals.publish(signal),
+      deliver: (client, users) => this.send(client, { type: 'presence', users }),
+      log,
+    });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.signals.start();
+    await this.presence.start();
     const server = this.adapter.httpAdapter.getHttpServer() as Server;
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.upgrade(request, socket, head);
@@ -95,6 +155,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     await this.follower;
     for (const client of this.wss.clients) client.close(1001, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await this.presence.stop();
+    await this.signals.close();
   }
 
   // ---------------------------------------------------------------- connecting
@@ -123,8 +185,17 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private connected(socket: WebSocket, caller: AccessClaims): void {
-    const client: Client = { socket, caller, subscriptions: new Map(), alive: true };
+    const client: Client = {
+      socket,
+      caller,
+      subscriptions: new Map(),
+      alive: true,
+      presenceFrames: 0,
+      presenceTokens: PRESENCE_FRAMES_BURST,
+      presenceTokensAt: Date.now(),
+    };
     add(this.bySession, caller.sessionId, client);
+    this.presence.opened(caller.userId);
     socket.on('pong', () => (client.alive = true));
     socket.on('message', (data, isBinary) => void this.received(client, data, isBinary));
     socket.on('close', () => this.disconnected(client));
@@ -135,6 +206,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     remove(this.bySession, client.caller.sessionId, client);
     for (const conversationId of client.subscriptions.keys()) remove(this.byConversation, conversationId, client);
     client.subscriptions.clear();
+    this.presence.unwatch(client);
+    this.presence.closed(client.caller.userId);
   }
 
   private beat(): void {
@@ -153,7 +226,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   // ---------------------------------------------------------------- client frames
 
   private async received(client: Client, data: WebSocket.RawData, isBinary: boolean): Promise<void> {
-    let frame: z.infer<typeof ClientFrame>;
+    let frame: ClientFrame;
     try {
       if (isBinary) throw new Error('binary');
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -162,9 +235,23 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       return this.send(client, {
         type: 'error',
         code: 'PUSH.INVALID_FRAME',
-        message: 'Send JSON: {"type":"sync",...} or {"type":"typing",...}',
+        message: `Send JSON: {"type":"${CLIENT_FRAME_TYPES.join('"|"')}",...}`,
       });
     }
+    try {
+      await this.handle(client, frame);
+    } catch (error) {
+      // The database or the event store failed: the client may try again; the node stays up.
+      this.logger.emit(
+        'warn',
+        `push: ${frame.type} failed: ${error instanceof Error ? error.message : String(error)}`,
+        'Push',
+      );
+      this.send(client, { type: 'error', code: 'PUSH.UNAVAILABLE', message: 'Could not be done now; try again' });
+    }
+  }
+
+  private async handle(client: Client, frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'sync': {
         const entries = Object.entries(frame.conversations);
@@ -179,11 +266,41 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         return;
       }
       case 'typing': {
-        if (!client.subscriptions.has(frame.conversationId)) return this.notFound(client, frame.conversationId);
-        for (const other of this.byConversation.get(frame.conversationId) ?? []) {
-          if (other !== client)
-            this.send(other, { type: 'typing', conversationId: frame.conversationId, userId: client.caller.userId });
+        const subscription = client.subscriptions.get(frame.conversationId);
+        if (!subscription) return this.notFound(client, frame.conversationId);
+        const now = Date.now();
+        if (now - subscription.typingAt < TYPING_INTERVAL_MS) return;
+        subscription.typingAt = now;
+        const userId = client.caller.userId;
+        // As a message to them would be refused: silently, as for anyone else.
+        if (subscription.peer !== undefined && (await this.identity.hasBlocked(subscription.peer, userId))) return;
+        this.typing(frame.conversationId, userId);
+        this.signals.publish({ kind: 'typing', conversationId: frame.conversationId, userId });
+        return;
+      }
+      case 'presence': {
+        const userIds = [...new Set(frame.userIds)];
+        if (userIds.length > MAX_PRESENCE_USERS) {
+          return this.send(client, {
+            type: 'error',
+            code: 'PUSH.TOO_MANY',
+            message: `At most ${MAX_PRESENCE_USERS} users per presence frame`,
+          });
         }
+        if (!takePresenceToken(client)) {
+          return this.send(client, {
+            type: 'error',
+            code: 'PUSH.RATE_LIMITED',
+            message: `At most ${PRESENCE_FRAMES_PER_SECOND} presence frames per second`,
+          });
+        }
+        const frameNumber = ++client.presenceFrames;
+        const visible = await visibleUsers((sql, params) => this.db.query(sql, params), client.caller.userId, userIds);
+        if (frameNumber !== client.presenceFrames || client.socket.readyState !== WebSocket.OPEN) return;
+        const views = await this.presence.watch(client, client.caller.userId, visible);
+        if (!views) return;
+        const byId = new Map<string, PresenceView>(views.map((view) => [view.userId, view]));
+        this.send(client, { type: 'presence', users: userIds.map((id) => byId.get(id) ?? unknownPresence(id)) });
         return;
       }
       default: {
@@ -198,7 +315,12 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     if (!state.members.has(client.caller.userId)) return this.notFound(client, conversationId);
     if (client.subscriptions.has(conversationId)) client.subscriptions.delete(conversationId);
     // Subscribe first (queueing live events), then read what was missed: nothing falls between.
-    const subscription: Subscription = { lastSeq, queued: [] };
+    const subscription: Subscription = {
+      lastSeq,
+      queued: [],
+      typingAt: 0,
+      peer: state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== client.caller.userId) : undefined,
+    };
     client.subscriptions.set(conversationId, subscription);
     add(this.byConversation, conversationId, client);
     const missed = state.seq - lastSeq;
@@ -232,6 +354,35 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       conversationId,
       message: 'No such conversation, or you are not a member',
     });
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  /** Tells the conversation's subscribers on this node that `userId` is typing (not the typist's own sockets). */
+  private typing(conversationId: string, userId: string): void {
+    for (const other of this.byConversation.get(conversationId) ?? []) {
+      if (other.caller.userId !== userId) this.send(other, { type: 'typing', conversationId, userId });
+    }
+  }
+
+  private signalled(signals: readonly Signal[]): void {
+    for (const signal of signals) {
+      switch (signal.kind) {
+        case 'typing':
+          this.typing(signal.conversationId, signal.userId);
+          break;
+        case 'presence':
+          this.presence.hinted(signal.userIds);
+          break;
+        case 'node-gone':
+          this.presence.nodeGone();
+          break;
+        default: {
+          const unhandled: never = signal;
+          return unhandled;
+        }
+      }
+    }
   }
 
   // ---------------------------------------------------------------- live events
@@ -323,6 +474,18 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     }
     socket.send(JSON.stringify(frame));
   }
+}
+
+/** Takes a token from the client's presence bucket, if there is one. */
+function takePresenceToken(client: Client, now = Date.now()): boolean {
+  client.presenceTokens = Math.min(
+    PRESENCE_FRAMES_BURST,
+    client.presenceTokens + ((now - client.presenceTokensAt) / 1000) * PRESENCE_FRAMES_PER_SECOND,
+  );
+  client.presenceTokensAt = now;
+  if (client.presenceTokens < 1) return false;
+  client.presenceTokens -= 1;
+  return true;
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
