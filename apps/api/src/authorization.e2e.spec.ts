@@ -3,11 +3,18 @@
  * route without an entry here fails the test) against the anonymous, an outsider, a
  * member who left, and a member who is not an admin. Denials to conversations are the
  * same 404 whether the conversation exists or not.
+ *
+ * And the WebSocket: every frame type a client may send (read from the gateway's schema,
+ * so a new type without an entry fails) against the anonymous, an outsider, members who
+ * left or were kicked, a user blocked by the one they name, and bad frames.
  */
+import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_FRAME_TYPES, MAX_PAYLOAD, type ClientFrameType } from './push/push.gateway.js';
 import { signUp, testApp, type TestUser } from './test-app.js';
+import { handshake, hangUp, listen, openSocket, type Frame, type TestSocket } from './test-socket.js';
 
 type Scope = 'public' | 'signed-in' | 'member' | 'history' | 'admin' | 'owner';
 
@@ -17,6 +24,8 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   // The OpenAPI document and Swagger UI's files.
   'GET /docs': { scope: 'public' },
   'GET /docs/': { scope: 'public' },
+  // Swagger UI's static files: registered once Fastify is ready (listening, as here, or after a first request).
+  'GET /docs/*': { scope: 'public' },
   'GET /docs/LICENSE': { scope: 'public' },
   'GET /docs/docs/swagger-ui-init.js': { scope: 'public' },
   'GET /docs/index.html': { scope: 'public' },
@@ -69,9 +78,21 @@ interface Ids {
   member: string;
 }
 
+/**
+ * Every frame a client may send over the WebSocket, what it names (a conversation, or
+ * users), and such a frame naming `id`.
+ */
+const WS_MATRIX: Record<ClientFrameType, { names: 'conversation' | 'users'; frame: (id: string) => object }> = {
+  sync: { names: 'conversation', frame: (id) => ({ type: 'sync', conversations: { [id]: -1 } }) },
+  typing: { names: 'conversation', frame: (id) => ({ type: 'typing', conversationId: id }) },
+  presence: { names: 'users', frame: (id) => ({ type: 'presence', userIds: [id] }) },
+};
+
 let app: NestFastifyApplication;
+let base: string;
 beforeAll(async () => {
   app = await testApp();
+  base = await listen(app);
 });
 afterAll(async () => {
   await app.close();
@@ -176,5 +197,196 @@ describe('authorization matrix', () => {
       if (scope === 'admin' || scope === 'owner') expectStatus('non-admin member', await request(member.token), [403]);
     }
     expect(problems).toEqual([]);
+  });
+});
+
+/**
+ * Answered with CONVERSATION.NOT_FOUND naming PROBE_ID, always (nobody is subscribed to it):
+ * frames are handled in order, so whatever answers what came before arrives first.
+ */
+const PROBE_ID = randomUUID();
+const PROBE = { type: 'typing', conversationId: PROBE_ID };
+
+/** The frames a socket receives in answer to `frame` (up to the probe sent after it). */
+async function answer(socket: TestSocket, frame: object | string): Promise<Frame[]> {
+  const from = socket.frames.length;
+  socket.send(frame);
+  socket.send(PROBE);
+  const probed = (): number => socket.frames.findIndex((f, i) => i >= from && f.conversationId === PROBE_ID);
+  await eventually(() => probed() >= 0);
+  return socket.frames.slice(from, probed());
+}
+
+/** An answer with `id` written as `<id>`, to compare answers about different ids. */
+const naming = (frames: Frame[], id: string): string => JSON.stringify(frames).replaceAll(id, '<id>');
+
+describe('authorization matrix: WebSocket', () => {
+  it('every client frame type is in the matrix, and the matrix names no type that is gone', () => {
+    expect(Object.keys(WS_MATRIX).sort()).toEqual([...CLIENT_FRAME_TYPES].sort());
+  });
+
+  it('the anonymous cannot open a socket at all: the handshake answers 401, so no frame type reaches the server', async () => {
+    const someone = await signUp(app, 'someone');
+    expect(await handshake(`ws://${base}/ws`, {})).toBe(401);
+    expect(await handshake(`ws://${base}/ws`, { authorization: 'Bearer not-a-token' })).toBe(401);
+    expect(await handshake(`ws://${base}/ws?access_token=not-a-token`, {})).toBe(401);
+    expect(await handshake(`ws://${base}/ws`, { authorization: `Bearer ${someone.token}` })).toBe(101);
+    await app.inject({ method: 'POST', url: '/auth/sign-out', headers: { authorization: `Bearer ${someone.token}` } });
+    await eventually(
+      async () => (await handshake(`ws://${base}/ws`, { authorization: `Bearer ${someone.token}` })) === 401,
+    );
+  });
+
+  it('outsiders, departed members and blocked users get what their role allows, for every frame type', async () => {
+    const [owner, member, left, kicked, outsider, blocked] = await Promise.all([
+      signUp(app, 'owner'),
+      signUp(app, 'member'),
+      signUp(app, 'left'),
+      signUp(app, 'kicked'),
+      signUp(app, 'outsider'),
+      signUp(app, 'blocked'),
+    ]);
+    const post = async (who: TestUser, url: string, payload?: object) =>
+      (
+        await app.inject({
+          method: 'POST',
+          url,
+          headers: { authorization: `Bearer ${who.token}` },
+          ...(payload ? { payload } : {}),
+        })
+      ).json<{ conversationId: string; checkpoint: string }>();
+    const newGroup = async (members: TestUser[]) =>
+      (await post(owner, '/conversations/groups', { name: 'm', memberIds: members.map((m) => m.userId) }))
+        .conversationId;
+    const group = await newGroup([member, left, kicked, blocked]);
+    const direct = (await post(blocked, '/conversations/direct', { userId: owner.userId })).conversationId;
+    const sockets = Object.fromEntries(
+      await Promise.all(
+        Object.entries({ owner, member, left, kicked, outsider, blocked }).map(
+          async ([name, who]) => [name, await openSocket(base, who.token)] as const,
+        ),
+      ),
+    ) as Record<'owner' | 'member' | 'left' | 'kicked' | 'outsider' | 'blocked', TestSocket>;
+    for (const name of ['owner', 'member', 'left', 'kicked', 'blocked'] as const) {
+      const synced = await answer(sockets[name], WS_MATRIX.sync.frame(group));
+      expect(synced.at(-1)).toMatchObject({ type: 'synced', conversationId: group });
+    }
+    for (const name of ['owner', 'blocked'] as const) await answer(sockets[name], WS_MATRIX.sync.frame(direct));
+
+    // Departures and a block, then a message after them: the departed get their own removal, nothing after.
+    await post(left, `/conversations/${group}/leave`);
+    await app.inject({
+      method: 'DELETE',
+      url: `/conversations/${group}/members/${kicked.userId}`,
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
+    await app.inject({
+      method: 'PUT',
+      url: `/blocks/${blocked.userId}`,
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
+    const last = await post(owner, `/conversations/${group}/messages`, { clientMessageId: 'after', text: 'after' });
+    await eventually(() => sockets.member.frames.some((f) => f.event?.data.text === 'after'));
+    const lastEvent = (socket: TestSocket) => socket.frames.filter((f) => f.type === 'event').at(-1)?.event;
+    expect(lastEvent(sockets.left)).toMatchObject({ type: 'MemberLeft', data: { userId: left.userId } });
+    expect(lastEvent(sockets.kicked)).toMatchObject({ type: 'MemberKicked', data: { userId: kicked.userId } });
+    // Presence is decided from the read models: wait until they have the departures and the block.
+    await app.inject({
+      method: 'GET',
+      url: `/conversations/${group}?after=${last.checkpoint}`,
+      headers: { authorization: `Bearer ${owner.token}` },
+    });
+    await eventually(async () =>
+      (await app.inject({ method: 'GET', url: '/blocks', headers: { authorization: `Bearer ${owner.token}` } }))
+        .json<{ userId: string }[]>()
+        .some((b) => b.userId === blocked.userId),
+    );
+
+    const problems: string[] = [];
+    const same = (what: string, got: string, expected: string): void => {
+      if (got !== expected) problems.push(`${what}: ${got}, expected ${expected}`);
+    };
+    for (const [type, { names, frame }] of Object.entries(WS_MATRIX)) {
+      if (names === 'conversation') {
+        // Outsiders and the departed: the same answer as for a conversation that does not exist.
+        const missing = randomUUID();
+        const refusal = naming(await answer(sockets.outsider, frame(missing)), missing);
+        same(
+          `${type} (missing conversation)`,
+          refusal,
+          JSON.stringify([
+            {
+              type: 'error',
+              code: 'CONVERSATION.NOT_FOUND',
+              conversationId: '<id>',
+              message: 'No such conversation, or you are not a member',
+            },
+          ]),
+        );
+        for (const who of ['outsider', 'left', 'kicked'] as const)
+          same(`${type} as ${who}`, naming(await answer(sockets[who], frame(group)), group), refusal);
+        // Members are not refused.
+        const allowed = await answer(sockets.member, frame(group));
+        if (allowed.some((f) => f.type === 'error')) problems.push(`${type} as member: ${JSON.stringify(allowed)}`);
+        // A blocked user's frames reach nothing of the one who blocked them (a typing
+        // signal of theirs to a conversation of both is the marker that comes after).
+        const marker = await newGroup([blocked]);
+        await Promise.all([
+          answer(sockets.owner, WS_MATRIX.sync.frame(marker)),
+          answer(sockets.blocked, WS_MATRIX.sync.frame(marker)),
+        ]);
+        const from = sockets.owner.frames.length;
+        await answer(sockets.blocked, frame(direct));
+        sockets.blocked.send(WS_MATRIX.typing.frame(marker));
+        await eventually(() =>
+          sockets.owner.frames.some((f, i) => i >= from && f.type === 'typing' && f.conversationId === marker),
+        );
+        const reached = sockets.owner.frames.slice(from).filter((f) => f.conversationId === direct);
+        if (reached.length > 0)
+          problems.push(`${type} as a blocked user reached the blocker: ${JSON.stringify(reached)}`);
+      } else {
+        // owner is online; to whoever may not see them they look like someone who does not exist.
+        const nobody = randomUUID();
+        const unknown = naming(await answer(sockets.outsider, frame(nobody)), nobody);
+        same(
+          `${type} (unknown user)`,
+          unknown,
+          JSON.stringify([{ type: 'presence', users: [{ userId: '<id>', online: false, lastSeenAt: null }] }]),
+        );
+        for (const who of ['outsider', 'left', 'kicked', 'blocked'] as const)
+          same(`${type} as ${who}`, naming(await answer(sockets[who], frame(owner.userId)), owner.userId), unknown);
+        same(
+          `${type} as member`,
+          JSON.stringify(await answer(sockets.member, frame(owner.userId))),
+          JSON.stringify([{ type: 'presence', users: [{ userId: owner.userId, online: true, lastSeenAt: null }] }]),
+        );
+      }
+    }
+    expect(problems).toEqual([]);
+    await Promise.all(Object.values(sockets).map(hangUp));
+  });
+
+  it('bad frames are answered PUSH.INVALID_FRAME, an oversized one closes the socket with 1009; the server stays up', async () => {
+    const someone = await signUp(app, 'someone');
+    const socket = await openSocket(base, someone.token);
+    const invalid = [{ type: 'error', code: 'PUSH.INVALID_FRAME' }];
+    const bad: (object | string)[] = ['not json', '[]', 'null', '{"type":"nope"}', '{"type":"sync","__proto__":{}}'];
+    for (const [type, { frame }] of Object.entries(WS_MATRIX)) {
+      bad.push({ type }, { ...frame(randomUUID()), extra: true }, frame('not-a-uuid'));
+    }
+    for (const frame of bad) expect(await answer(socket, frame), JSON.stringify(frame)).toMatchObject(invalid);
+    const from = socket.frames.length;
+    socket.ws.send(Buffer.from(JSON.stringify(WS_MATRIX.typing.frame(randomUUID()))), { binary: true });
+    socket.send(PROBE);
+    await eventually(() => socket.frames.some((f, i) => i >= from && f.conversationId === PROBE_ID));
+    expect(socket.frames.slice(from, -1)).toMatchObject(invalid);
+    socket.send('x'.repeat(MAX_PAYLOAD + 1));
+    expect(await socket.closed).toBe(1009);
+    const after = await openSocket(base, someone.token);
+    expect(await answer(after, WS_MATRIX.presence.frame(someone.userId))).toMatchObject([
+      { type: 'presence', users: [{ userId: someone.userId, online: true }] },
+    ]);
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    await hangUp(after);
   });
 });

@@ -3,8 +3,16 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { signUp, testApp, type TestUser } from '../test-app.js';
+import {
+  handshake as refused,
+  hangUp,
+  listen,
+  openSocket,
+  type Frame,
+  type PresenceFrameUser as Presence,
+  type TestSocket as Socket,
+} from '../test-socket.js';
 import { STALE_BEATS } from './presence.js';
 import { CLOSE, MAX_PAYLOAD, MAX_PRESENCE_USERS, PRESENCE_FRAMES_BURST } from './push.gateway.js';
 
@@ -17,11 +25,6 @@ let nodeB: NestFastifyApplication;
 let base: string;
 let baseB: string;
 let sql: pg.Client;
-
-async function listen(node: NestFastifyApplication): Promise<string> {
-  await node.listen({ port: 0, host: '127.0.0.1' });
-  return `127.0.0.1:${(node.getHttpServer().address() as { port: number }).port}`;
-}
 
 beforeAll(async () => {
   databaseUrl = await freshDatabase();
@@ -37,20 +40,6 @@ afterAll(async () => {
 });
 
 type User = TestUser;
-interface Frame {
-  type: string;
-  conversationId?: string;
-  seq?: number;
-  code?: string;
-  userId?: string;
-  event?: { type: string; data: Record<string, unknown> };
-  users?: Presence[];
-}
-interface Presence {
-  userId: string;
-  online: boolean;
-  lastSeenAt: string | null;
-}
 
 const user = (name: string): Promise<TestUser> => signUp(app, name);
 
@@ -83,54 +72,28 @@ async function group(owner: User, members: User[]): Promise<string> {
 const say = (who: User, id: string, text: string) =>
   call(who, 'POST', `/conversations/${id}/messages`, { clientMessageId: randomUUID(), text });
 
-interface Socket {
-  ws: WebSocket;
-  frames: Frame[];
-  closed: Promise<number>;
-}
-
-/** A connected socket (to node A unless told) and every frame it received. */
-async function connect(who: User, headers: Record<string, string> = {}, node = base): Promise<Socket> {
-  const ws = new WebSocket(`ws://${node}/ws`, { headers: { authorization: `Bearer ${who.token}`, ...headers } });
-  const frames: Frame[] = [];
-  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as Frame));
-  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { ws, frames, closed };
-}
-
-function refused(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_, response) => resolve(response.statusCode ?? 0));
-    ws.on('open', () => resolve(101));
-    ws.on('error', () => undefined);
-  });
-}
+/** A socket to node A unless told. */
+const connect = (who: User, headers: Record<string, string> = {}, node = base): Promise<Socket> =>
+  openSocket(node, who.token, headers);
 
 async function synced(socket: Socket, conversationId: string): Promise<void> {
   socket.ws.send(JSON.stringify({ type: 'sync', conversations: { [conversationId]: 0 } }));
   await eventually(() => socket.frames.some((f) => f.type === 'synced' && f.conversationId === conversationId));
 }
 
-async function hangUp(socket: Socket): Promise<void> {
-  socket.ws.close();
-  await socket.closed;
-}
-
 /** Who the socket was told is typing in the conversation, in order. */
 const typists = (socket: Socket, conversationId: string): string[] =>
   socket.frames.filter((f) => f.type === 'typing' && f.conversationId === conversationId).map((f) => f.userId!);
 
-/** Watches `userIds`; resolves with the snapshot the server answers. */
+/** Watches `userIds`; resolves with the answer (the first presence frame naming them all, in order). */
 async function watch(socket: Socket, userIds: string[]): Promise<Presence[]> {
-  const answered = socket.frames.filter((f) => f.type === 'presence').length;
-  socket.ws.send(JSON.stringify({ type: 'presence', userIds }));
-  await eventually(() => socket.frames.filter((f) => f.type === 'presence').length > answered);
-  return socket.frames.filter((f) => f.type === 'presence')[answered]!.users!;
+  const from = socket.frames.length;
+  const asked = [...new Set(userIds)].join();
+  const answer = (): Frame | undefined =>
+    socket.frames.slice(from).find((f) => f.type === 'presence' && f.users!.map((u) => u.userId).join() === asked);
+  socket.send({ type: 'presence', userIds });
+  await eventually(() => answer() !== undefined);
+  return answer()!.users!;
 }
 
 /** Everything the socket was told about a user's presence, in order. */

@@ -51,6 +51,8 @@ export const PRESENCE_FRAMES_PER_SECOND = 5;
 export const PRESENCE_FRAMES_BURST = 10;
 /** A socket's typing signals relayed per conversation: one per this interval; the rest are dropped. */
 export const TYPING_INTERVAL_MS = 1_000;
+/** Frames of one client waiting to be handled; past this, frames are dropped with PUSH.RATE_LIMITED. */
+export const MAX_WAITING_FRAMES = 100;
 /** Close codes. */
 export const CLOSE = { sessionRevoked: 4001, slowConsumer: 4008 } as const;
 
@@ -86,8 +88,10 @@ interface Client {
   readonly caller: AccessClaims;
   readonly subscriptions: Map<string, Subscription>;
   alive: boolean;
-  /** Counts presence frames, so that an answer to an earlier one is not sent after a later one. */
-  presenceFrames: number;
+  /** The client's frames are handled one at a time, in order: this is the last one's handling. */
+  handling: Promise<void>;
+  /** Frames received and not handled yet. */
+  waiting: number;
   /** Token bucket of presence frames. */
   presenceTokens: number;
   presenceTokensAt: number;
@@ -190,14 +194,15 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       caller,
       subscriptions: new Map(),
       alive: true,
-      presenceFrames: 0,
+      handling: Promise.resolve(),
+      waiting: 0,
       presenceTokens: PRESENCE_FRAMES_BURST,
       presenceTokensAt: Date.now(),
     };
     add(this.bySession, caller.sessionId, client);
     this.presence.opened(caller.userId);
     socket.on('pong', () => (client.alive = true));
-    socket.on('message', (data, isBinary) => void this.received(client, data, isBinary));
+    socket.on('message', (data, isBinary) => this.enqueue(client, data, isBinary));
     socket.on('close', () => this.disconnected(client));
     socket.on('error', () => socket.terminate());
   }
@@ -224,6 +229,28 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   // ---------------------------------------------------------------- client frames
+
+  /**
+   * Frames are handled in the order the client sent them (a typing sent right after a sync
+   * finds the subscription; a presence frame's answer never follows a later one's), with a
+   * bounded number waiting.
+   */
+  private enqueue(client: Client, data: WebSocket.RawData, isBinary: boolean): void {
+    if (client.waiting >= MAX_WAITING_FRAMES) {
+      return this.send(client, {
+        type: 'error',
+        code: 'PUSH.RATE_LIMITED',
+        message: `More than ${MAX_WAITING_FRAMES} frames waiting: frame dropped`,
+      });
+    }
+    client.waiting++;
+    client.handling = client.handling
+      .then(() => this.received(client, data, isBinary))
+      .catch((error: unknown) =>
+        this.logger.emit('error', `push: ${error instanceof Error ? error.message : String(error)}`, 'Push'),
+      )
+      .finally(() => client.waiting--);
+  }
 
   private async received(client: Client, data: WebSocket.RawData, isBinary: boolean): Promise<void> {
     let frame: ClientFrame;
@@ -294,9 +321,10 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
             message: `At most ${PRESENCE_FRAMES_PER_SECOND} presence frames per second`,
           });
         }
-        const frameNumber = ++client.presenceFrames;
+        // The last watch ends now: no change of it arrives after this frame's answer.
+        this.presence.unwatch(client);
         const visible = await visibleUsers((sql, params) => this.db.query(sql, params), client.caller.userId, userIds);
-        if (frameNumber !== client.presenceFrames || client.socket.readyState !== WebSocket.OPEN) return;
+        if (client.socket.readyState !== WebSocket.OPEN) return;
         const views = await this.presence.watch(client, client.caller.userId, visible);
         if (!views) return;
         const byId = new Map<string, PresenceView>(views.map((view) => [view.userId, view]));
