@@ -366,8 +366,10 @@ export class Presence<W extends object> {
           if (!watch.ready) continue;
           // Visibility was checked when the watcher subscribed; a block since hides the blocker from now on.
           const blocked = blocks.has(watch.userId);
-          if (blocked) this.forget(watch, row.userId);
-          if (blocked) watch.userIds.delete(row.userId);
+          if (blocked) {
+            this.forget(watch, row.userId);
+            watch.userIds.delete(row.userId);
+          }
           const list = changes.get(watch) ?? [];
           list.push(blocked ? unknownPresence(row.userId) : view);
           changes.set(watch, list);

@@ -253,6 +253,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async received(client: Client, data: WebSocket.RawData, isBinary: boolean): Promise<void> {
+    // Frames that waited for a socket closed since are moot.
+    if (client.socket.readyState !== WebSocket.OPEN) return;
     let frame: ClientFrame;
     try {
       if (isBinary) throw new Error('binary');
@@ -340,6 +342,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async subscribe(client: Client, conversationId: string, lastSeq: number): Promise<void> {
     const state = await this.conversations.state(conversationId);
+    // Closed meanwhile: subscribing now would leave it in byConversation for good.
+    if (client.socket.readyState !== WebSocket.OPEN) return;
     if (!state.members.has(client.caller.userId)) return this.notFound(client, conversationId);
     if (client.subscriptions.has(conversationId)) client.subscriptions.delete(conversationId);
     // Subscribe first (queueing live events), then read what was missed: nothing falls between.
