@@ -3,5 +3,5 @@ export * from './domain/user.js';
 export * from './domain/session.js';
 export * from './identity.service.js';
 export { AccessTokens, type AccessClaims } from './tokens.js';
-export { PASSWORD_MAX, PASSWORD_MIN } from './passwords.js';
+export { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './passwords.js';
 export * from './domain/contact.js';

@@ -1,0 +1,490 @@
+/**
+ * `npm run bench:chat`: messages sent over REST and pushed over WebSocket, end to end. This
+ * process is the load generator; Herald runs as its own process (`dist/apps/api/src/main.js`,
+ * as `npm start` runs it) on an embedded PostgreSQL (or DATABASE_URL), all on this machine.
+ *
+ * Setup (not measured): BENCH_USERS users (2,000) in groups of 10, and one big group of
+ * BENCH_BIG_GROUP members (5,000): every user plus members who are never connected, so the
+ * big group's fan-out also pays for offline members' inboxes. Users and groups are written
+ * through the identity and conversation services, with one precomputed argon2id hash for
+ * every password (sign-up cost is not what this measures). Every user connects one
+ * WebSocket client and syncs its two groups.
+ *
+ * Per run: sends paced at BENCH_RATE per second (5,000) for BENCH_SECONDS (20), by random
+ * members, to their small group, and BENCH_BIG_RATE per second (5) of them to the big
+ * group; at most BENCH_IN_FLIGHT requests wait at once (beyond, a send is dropped and
+ * counted as not sent). Latency is from just before the request is written to a client
+ * receiving the pushed event, for every connected member including the sender's own
+ * socket. sends/s counts answered sends in the window, pushes/s event frames received in
+ * the window. Peak RSS is the server's highest resident set sampled during the run.
+ *
+ * Baseline, in the same go: the same load generator against bench/chat-baseline.ts, a bare
+ * node:http + ws server that only broadcasts (the transport's ceiling on this machine).
+ * The last line is one JSON object with Herald's median headline figures.
+ *
+ * Environment: BENCH_RUNS (3), BENCH_USERS, BENCH_BIG_GROUP, BENCH_RATE, BENCH_BIG_RATE,
+ * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, DATABASE_URL.
+ */
+import { type CommandContext } from '@herald/commands';
+import { ConversationService } from '@herald/conversations';
+import { PostgresEventStore } from '@herald/event-store';
+import { AccessTokens, hashPassword, IdentityService } from '@herald/identity';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocket } from 'ws';
+import { benchDatabase, machine, report, round } from './report.js';
+
+const env = process.env;
+const RUNS = Number(env.BENCH_RUNS ?? 3);
+const USERS = Number(env.BENCH_USERS ?? 2_000);
+const GROUP_SIZE = 10;
+const BIG_GROUP = Number(env.BENCH_BIG_GROUP ?? 5_000);
+const RATE = Number(env.BENCH_RATE ?? 5_000);
+const BIG_RATE = Number(env.BENCH_BIG_RATE ?? 5);
+const SECONDS = Number(env.BENCH_SECONDS ?? 20);
+const IN_FLIGHT = Number(env.BENCH_IN_FLIGHT ?? 1_000);
+const DRAIN_MS = 5_000;
+const TEXT_MARK = '"text":"bench ';
+
+type RunFigures = {
+  sendsPerSec: number;
+  sendToPushP50Ms: number;
+  sendToPushP99Ms: number;
+  sendAnsweredP50Ms: number;
+  sendAnsweredP99Ms: number;
+  pushesPerSec: number;
+  peakRssMb: number;
+  notSent: number;
+  failedSends: number;
+  missingPushes: number;
+  serverCpuPct: number;
+};
+
+interface Member {
+  readonly userId: string;
+  readonly token: string;
+}
+interface Group {
+  readonly id: string;
+  readonly members: readonly Member[];
+  seq: number;
+}
+interface World {
+  readonly users: readonly Member[];
+  readonly small: readonly Group[];
+  readonly big: Group;
+}
+
+// ---------------------------------------------------------------- setup
+
+async function seed(databaseUrl: string, jwtSecret: string): Promise<World> {
+  const store = new PostgresEventStore({ connectionString: databaseUrl, poolSize: 16 });
+  await store.migrate();
+  const passwordHash = await hashPassword('bench password');
+  const identity = new IdentityService(store, new AccessTokens(jwtSecret, 3_600), 86_400, () =>
+    Promise.resolve(passwordHash),
+  );
+  const conversations = new ConversationService(store);
+  const context = (actorId: string): CommandContext => ({ actorId, correlationId: randomUUID(), now: new Date() });
+
+  const total = Math.max(USERS, BIG_GROUP);
+  const tag = randomBytes(3).toString('hex');
+  const users = await inBatches(
+    Array.from({ length: total }, (_, i) => i),
+    64,
+    async (i) => {
+      const tokens = await identity.register(
+        { username: `bench${tag}${i}`, password: 'bench password', displayName: `Bench ${i}` },
+        { correlationId: randomUUID(), now: new Date(), ip: '127.0.0.1' },
+      );
+      return { userId: tokens.userId, token: tokens.accessToken };
+    },
+  );
+
+  const create = async (members: readonly Member[], name: string): Promise<Group> => {
+    const id = randomUUID();
+    const [owner, ...rest] = members;
+    const first = rest.slice(0, 999);
+    let outcome = await conversations.execute(
+      id,
+      { type: 'CreateGroup', conversationId: id, actorId: owner!.userId, name, memberIds: first.map((m) => m.userId) },
+      context(owner!.userId),
+    );
+    if (rest.length > first.length) {
+      const linkHash = createHash('sha256').update(randomBytes(32)).digest('hex');
+      await conversations.execute(
+        id,
+        { type: 'CreateInvitationLink', actorId: owner!.userId, linkHash },
+        context(owner!.userId),
+      );
+      const joined = await Promise.all(
+        rest
+          .slice(first.length)
+          .map((m) =>
+            conversations.execute(id, { type: 'JoinViaLink', actorId: m.userId, linkHash }, context(m.userId)),
+          ),
+      );
+      outcome = joined.reduce((a, b) => (b.seq > a.seq ? b : a));
+    }
+    return { id, members, seq: outcome.seq };
+  };
+  const connected = users.slice(0, USERS);
+  const small = await inBatches(
+    Array.from({ length: Math.ceil(USERS / GROUP_SIZE) }, (_, g) => g),
+    16,
+    (g) => create(connected.slice(g * GROUP_SIZE, (g + 1) * GROUP_SIZE), `Group ${g}`),
+  );
+  const big = await create(users.slice(0, BIG_GROUP), 'Everyone');
+  await store.close();
+  return { users: connected, small, big };
+}
+
+async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await work(items[i]!);
+      }
+    }),
+  );
+  return results;
+}
+
+/** Starts a server process and waits until `ready` answers true. */
+async function startServer(
+  script: string,
+  serverEnv: Record<string, string>,
+  ready: () => Promise<boolean>,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [script], {
+    env: { ...env, ...serverEnv },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`);
+    if (await ready().catch(() => false)) return child;
+    await sleep(250);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${script} did not get ready`);
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(30_000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+async function herald(port: number): Promise<boolean> {
+  const response = await fetch(`http://127.0.0.1:${port}/health`);
+  if (!response.ok) return false;
+  const health = (await response.json()) as { status: string; projections: { lag: number | null }[] };
+  return health.status === 'ok' && health.projections.every((p) => p.lag === 0);
+}
+
+// ---------------------------------------------------------------- load generator
+
+class Load {
+  private readonly agent: Agent;
+  private readonly sockets: WebSocket[] = [];
+  /** Send start times (performance.now()) by send number; pushes find theirs in the text. */
+  private sentAt = new Float64Array(0);
+  private expected = new Uint32Array(0);
+  private received = new Uint32Array(0);
+  /** Latency histogram in 0.1 ms buckets. */
+  private histogram = new Uint32Array(600_000);
+  /** The same for send → HTTP answer. */
+  private answers = new Uint32Array(600_000);
+  private pushesInWindow = 0;
+  private counting = false;
+
+  constructor(
+    private readonly port: number,
+    private readonly world: World,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  }
+
+  async connect(): Promise<void> {
+    const bigMembers = new Set(this.world.big.members.map((m) => m.userId));
+    const synced: Promise<void>[] = [];
+    for (const [index, group] of this.world.small.entries()) {
+      for (const member of group.members) {
+        const conversations: Record<string, number> = { [group.id]: group.seq };
+        if (bigMembers.has(member.userId)) conversations[this.world.big.id] = this.world.big.seq;
+        synced.push(this.open(member, conversations));
+      }
+      if (index % 10 === 9) await Promise.all(synced.slice(-100));
+    }
+    await Promise.all(synced);
+  }
+
+  private open(member: Member, conversations: Record<string, number>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${this.port}/ws`, {
+        headers: { authorization: `Bearer ${member.token}` },
+        perMessageDeflate: false,
+      });
+      let waiting = Object.keys(conversations).length;
+      socket.once('error', reject);
+      socket.once('open', () => socket.send(JSON.stringify({ type: 'sync', conversations })));
+      socket.on('message', (data: Buffer) => {
+        const text = data.toString('utf8');
+        const mark = text.indexOf(TEXT_MARK);
+        if (mark >= 0) return this.pushed(text, mark + TEXT_MARK.length);
+        if (text.startsWith('{"type":"synced"') && --waiting === 0) resolve();
+        else if (!text.startsWith('{"type":"synced"')) reject(new Error(`unexpected frame: ${text.slice(0, 200)}`));
+      });
+      this.sockets.push(socket);
+    });
+  }
+
+  private pushed(text: string, at: number): void {
+    const n = Number.parseInt(text.slice(at, at + 12), 10);
+    record(this.histogram, performance.now() - this.sentAt[n]!);
+    this.received[n]!++;
+    if (this.counting) this.pushesInWindow++;
+  }
+
+  async run(serverPid: number): Promise<RunFigures> {
+    const total = Math.ceil((RATE + BIG_RATE) * SECONDS * 1.05) + 10;
+    this.sentAt = new Float64Array(total);
+    this.expected = new Uint32Array(total);
+    this.received = new Uint32Array(total);
+    this.histogram.fill(0);
+    this.answers.fill(0);
+    this.pushesInWindow = 0;
+    let sent = 0;
+    let answered = 0;
+    let failed = 0;
+    let notSent = 0;
+    let inFlight = 0;
+    let peakRss = 0;
+    const smallMembers = GROUP_SIZE;
+    const bigShare = BIG_RATE / (RATE + BIG_RATE);
+
+    const send = (n: number): void => {
+      const big = Math.random() < bigShare;
+      const group = big ? this.world.big : this.world.small[Math.floor(Math.random() * this.world.small.length)]!;
+      const connectedMembers = big
+        ? Math.min(USERS, group.members.length)
+        : Math.min(smallMembers, group.members.length);
+      const sender = group.members[Math.floor(Math.random() * connectedMembers)]!;
+      const body = JSON.stringify({
+        clientMessageId: `b${n}-${randomUUID()}`,
+        text: `bench ${n} the quick brown fox jumps over the lazy dog`,
+      });
+      this.expected[n] = connectedMembers;
+      inFlight++;
+      this.sentAt[n] = performance.now();
+      const req = request(
+        {
+          agent: this.agent,
+          host: '127.0.0.1',
+          port: this.port,
+          method: 'POST',
+          path: `/conversations/${group.id}/messages`,
+          headers: {
+            authorization: `Bearer ${sender.token}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => {
+            inFlight--;
+            record(this.answers, performance.now() - this.sentAt[n]!);
+            if (response.statusCode === 201 || response.statusCode === 200) {
+              if (this.counting) answered++;
+            } else {
+              failed++;
+            }
+          });
+        },
+      );
+      req.on('error', () => {
+        inFlight--;
+        failed++;
+      });
+      req.end(body);
+    };
+
+    const cpuBefore = cpuTicks(serverPid);
+    const start = performance.now();
+    this.counting = true;
+    const rss = setInterval(() => (peakRss = Math.max(peakRss, rssMb(serverPid))), 200);
+    await new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const elapsed = (performance.now() - start) / 1000;
+        if (elapsed >= SECONDS) {
+          clearInterval(tick);
+          resolve();
+          return;
+        }
+        const due = Math.floor(elapsed * (RATE + BIG_RATE));
+        while (sent < due) {
+          if (inFlight >= IN_FLIGHT) notSent++;
+          else send(sent);
+          sent++;
+        }
+      }, 2);
+    });
+    this.counting = false;
+    const cpu = cpuTicks(serverPid) - cpuBefore;
+    const seconds = (performance.now() - start) / 1000;
+    const deadline = Date.now() + DRAIN_MS;
+    const missing = (): number => {
+      let m = 0;
+      for (let n = 0; n < sent; n++) if (this.sentAt[n]) m += this.expected[n]! - this.received[n]!;
+      return m;
+    };
+    while ((inFlight > 0 || missing() > 0) && Date.now() < deadline) await sleep(100);
+    clearInterval(rss);
+    return {
+      sendsPerSec: round(answered / seconds),
+      sendToPushP50Ms: percentile(this.histogram, 50),
+      sendToPushP99Ms: percentile(this.histogram, 99),
+      sendAnsweredP50Ms: percentile(this.answers, 50),
+      sendAnsweredP99Ms: percentile(this.answers, 99),
+      pushesPerSec: round(this.pushesInWindow / seconds),
+      peakRssMb: round(peakRss),
+      notSent,
+      failedSends: failed,
+      missingPushes: missing(),
+      serverCpuPct: round((cpu / 100 / seconds) * 100),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.sockets.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState === WebSocket.CLOSED) return resolve();
+            socket.once('close', () => resolve());
+            socket.close();
+          }),
+      ),
+    );
+    this.agent.destroy();
+  }
+}
+
+/** Latencies in 0.1 ms buckets: a run has a million of them. */
+function record(histogram: Uint32Array, ms: number): void {
+  histogram[Math.min(histogram.length - 1, Math.round(ms * 10))]!++;
+}
+
+function percentile(histogram: Uint32Array, p: number): number {
+  let total = 0;
+  for (const count of histogram) total += count;
+  const rank = Math.ceil((total * p) / 100);
+  let seen = 0;
+  for (let bucket = 0; bucket < histogram.length; bucket++) {
+    seen += histogram[bucket]!;
+    if (seen >= rank) return round(bucket / 10, 1);
+  }
+  return Number.NaN;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** utime + stime of a process, in clock ticks (100 per second on Linux). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function measure(label: string, port: number, server: ChildProcess, world: World): Promise<RunFigures> {
+  const load = new Load(port, world);
+  await load.connect();
+  const runs: RunFigures[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    runs.push(await load.run(server.pid!));
+    await sleep(2_000);
+  }
+  await load.close();
+  console.log(`\n${label}`);
+  return report(runs);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  console.log(machine());
+  console.log(
+    `${USERS} users in groups of ${GROUP_SIZE} plus one group of ${BIG_GROUP}; ${RATE} sends/s to small groups and ${BIG_RATE}/s to the big one, ${SECONDS} s per run, ${RUNS} runs`,
+  );
+  const database = await benchDatabase(env.DATABASE_URL);
+  const dataDir = await mkdtemp(join(tmpdir(), 'herald-bench-chat-'));
+  const jwtSecret = randomBytes(32).toString('hex');
+  try {
+    const began = performance.now();
+    const world = await seed(database.url, jwtSecret);
+    console.log(`seeded in ${round((performance.now() - began) / 1000, 1)} s`);
+
+    let baseline: RunFigures | undefined;
+    if (!env.BENCH_SKIP_BASELINE) {
+      const port = 39_000 + Math.floor(Math.random() * 1_000);
+      const server = await startServer(
+        new URL('./chat-baseline.js', import.meta.url).pathname,
+        { PORT: String(port) },
+        async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 404,
+      );
+      try {
+        baseline = await measure('baseline: bare node:http + ws broadcast', port, server, world);
+      } finally {
+        await stopServer(server);
+      }
+    }
+
+    const port = 40_000 + Math.floor(Math.random() * 1_000);
+    const server = await startServer(
+      new URL('../apps/api/src/main.js', import.meta.url).pathname,
+      {
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        JWT_SECRET: jwtSecret,
+        HERALD_DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        // Every client of the load generator comes from 127.0.0.1.
+        RATE_LIMIT_IP_PER_SECOND: '100000',
+      },
+      () => herald(port),
+    );
+    let figures: RunFigures;
+    try {
+      figures = await measure('Herald', port, server, world);
+    } finally {
+      await stopServer(server);
+    }
+    if (baseline) {
+      console.log(
+        `\nHerald / baseline: sends ${round((figures.sendsPerSec / baseline.sendsPerSec) * 100)}%, pushes ${round((figures.pushesPerSec / baseline.pushesPerSec) * 100)}%`,
+      );
+    }
+    const { sendsPerSec, sendToPushP50Ms, sendToPushP99Ms, pushesPerSec, peakRssMb } = figures;
+    console.log(JSON.stringify({ sendsPerSec, sendToPushP50Ms, sendToPushP99Ms, pushesPerSec, peakRssMb }));
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+    await database.stop();
+  }
+}
+
+await main();
