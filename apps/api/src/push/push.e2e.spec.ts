@@ -312,6 +312,28 @@ describe('typing and presence across API nodes on one database', () => {
     await Promise.all([adaOnA, ginaOnB].map(hangUp));
   });
 
+  it('a node whose listening connection was cut listens again, and reads again what it watches', async () => {
+    const [ada, bob, carol] = await Promise.all([user('ada'), user('bob'), user('carol')]);
+    const id = await group(ada, [bob, carol]);
+    const adaOnA = await connect(ada);
+    const bobOnB = await connect(bob, {}, baseB);
+    await Promise.all([synced(adaOnA, id), synced(bobOnB, id)]);
+    await watch(adaOnA, [carol.userId]);
+    const cut = await sql.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'herald-signals' AND datname = current_database()`,
+    );
+    expect(cut.rowCount).toBe(2);
+    // While node A is not listening, its hint of carol is lost: it reads her again once back.
+    const carolOnB = await connect(carol, {}, baseB);
+    await eventually(() => presenceNow(adaOnA, carol.userId)?.online === true);
+    await eventually(() => {
+      bobOnB.send({ type: 'typing', conversationId: id });
+      return typists(adaOnA, id).length > 0;
+    });
+    await Promise.all([adaOnA, bobOnB, carolOnB].map(hangUp));
+  });
+
   it('a user who blocks a watcher is hidden from them from their next change on', async () => {
     const [ada, hank] = await Promise.all([user('ada'), user('hank')]);
     await group(ada, [hank]);
