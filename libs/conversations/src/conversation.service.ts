@@ -56,6 +56,8 @@ export class ConversationService {
   private readonly states = new Map<string, Conversation>();
   /** Commands waiting, per conversation, while a batch of that conversation is being written. */
   private readonly queues = new Map<string, Pending[]>();
+  /** Catch-up reads in flight, shared by concurrent state() callers. */
+  private readonly reading = new Map<string, Promise<Conversation>>();
 
   constructor(
     private readonly store: EventStore,
@@ -97,7 +99,10 @@ export class ConversationService {
   private async writeBatch(conversationId: string, batch: readonly Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const start = await this.load(conversationId);
+        // The cached state is usually current (this process writes this conversation in
+        // order); when another process wrote first, the append says so and we catch up.
+        const cached = attempt === 1 ? this.states.get(conversationId) : undefined;
+        const start = cached ?? (await this.catchUp(conversationId));
         let state = start;
         const results: (Omit<Outcome, 'checkpoint'> | Error)[] = [];
         const writes: NewEvent[] = [];
@@ -170,7 +175,7 @@ export class ConversationService {
     upToSeq: number,
     context: CommandContext,
   ): Promise<{ checkpoint: Checkpoint }> {
-    const state = await this.load(conversationId);
+    const state = await this.state(conversationId);
     if (!state.members.has(context.actorId)) throw notFound();
     if (upToSeq > state.seq) {
       throw new ConversationError(
@@ -185,12 +190,19 @@ export class ConversationService {
     return { checkpoint: result.checkpoint };
   }
 
-  /** The state for a query's authorization (members only), caught up with the stream. */
-  async state(conversationId: string): Promise<Conversation> {
-    return this.load(conversationId);
+  /**
+   * The state for a query's authorization (members only), caught up with the stream.
+   * Concurrent callers share one read: a thousand sockets syncing one group read it once.
+   */
+  state(conversationId: string): Promise<Conversation> {
+    const reading = this.reading.get(conversationId);
+    if (reading) return reading;
+    const read = this.catchUp(conversationId).finally(() => this.reading.delete(conversationId));
+    this.reading.set(conversationId, read);
+    return read;
   }
 
-  private async load(conversationId: string): Promise<Conversation> {
+  private async catchUp(conversationId: string): Promise<Conversation> {
     let state = this.states.get(conversationId) ?? initialConversation(conversationId);
     for (;;) {
       let page;
@@ -216,6 +228,9 @@ export class ConversationService {
   }
 
   private remember(state: Conversation): void {
+    // A read that started before a write may end after it: keep the newer state.
+    const cached = this.states.get(state.id);
+    if (cached && cached.seq > state.seq) return;
     // Least recently used goes first: a Map iterates in insertion order.
     this.states.delete(state.id);
     this.states.set(state.id, state);

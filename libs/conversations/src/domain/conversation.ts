@@ -3,6 +3,9 @@
  * (`evolve`). Plain data, no framework: the same fold runs in tests and in the service.
  */
 import type { EventIn } from '@herald/events';
+// Persistent collections: folding an event shares the rest of the state instead of copying
+// it, so a send costs O(log n) in a conversation of n messages or a group of n members.
+import { Map as PMap, Set as PSet } from 'immutable';
 
 export type ConversationEvent = EventIn<'conversation'>;
 
@@ -18,7 +21,7 @@ export interface MessageState {
   readonly authorId: string;
   readonly deleted: boolean;
   /** `emoji userId` pairs present now. */
-  readonly reactions: ReadonlySet<string>;
+  readonly reactions: PSet<string>;
 }
 
 export interface SentMessage {
@@ -33,13 +36,13 @@ export interface Conversation {
   readonly seq: number;
   readonly dissolved: boolean;
   readonly name: string | null;
-  readonly members: ReadonlyMap<string, Member>;
-  readonly invited: ReadonlySet<string>;
+  readonly members: PMap<string, Member>;
+  readonly invited: PSet<string>;
   /** Hashes of the invitation links that still let people join. */
-  readonly links: ReadonlySet<string>;
-  readonly messages: ReadonlyMap<string, MessageState>;
+  readonly links: PSet<string>;
+  readonly messages: PMap<string, MessageState>;
   /** `senderId clientMessageId` → the message it created, for idempotent retries. */
-  readonly sent: ReadonlyMap<string, SentMessage>;
+  readonly sent: PMap<string, SentMessage>;
 }
 
 export const initialConversation = (id: string): Conversation => ({
@@ -48,12 +51,14 @@ export const initialConversation = (id: string): Conversation => ({
   seq: -1,
   dissolved: false,
   name: null,
-  members: new Map(),
-  invited: new Set(),
-  links: new Set(),
-  messages: new Map(),
-  sent: new Map(),
+  members: PMap(),
+  invited: PSet(),
+  links: PSet(),
+  messages: PMap(),
+  sent: PMap(),
 });
+
+const MEMBER: Member = { role: 'member', muted: false, mutedUntil: null };
 
 export const sentKey = (senderId: string, clientMessageId: string): string => `${senderId} ${clientMessageId}`;
 
@@ -71,69 +76,56 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
       return {
         ...next,
         kind: 'direct',
-        members: new Map(event.data.memberIds.map((id) => [id, { role: 'member', muted: false, mutedUntil: null }])),
+        members: PMap(event.data.memberIds.map((id): [string, Member] => [id, MEMBER])),
       };
     case 'GroupCreated':
       return {
         ...next,
         kind: 'group',
         name: event.data.name,
-        members: new Map<string, Member>([
-          [event.data.ownerId, { role: 'owner', muted: false, mutedUntil: null }],
-          ...event.data.memberIds.map((id): [string, Member] => [
-            id,
-            { role: 'member', muted: false, mutedUntil: null },
-          ]),
+        members: PMap<string, Member>([
+          [event.data.ownerId, { ...MEMBER, role: 'owner' }],
+          ...event.data.memberIds.map((id): [string, Member] => [id, MEMBER]),
         ]),
       };
     case 'GroupRenamed':
       return { ...next, name: event.data.name };
     case 'MemberInvited':
-      return { ...next, invited: new Set([...state.invited, event.data.userId]) };
-    case 'MemberJoined': {
-      const invited = new Set(state.invited);
-      invited.delete(event.data.userId);
-      const members = new Map(state.members);
-      members.set(event.data.userId, { role: 'member', muted: false, mutedUntil: null });
-      return { ...next, invited, members };
-    }
+      return { ...next, invited: state.invited.add(event.data.userId) };
+    case 'MemberJoined':
+      return {
+        ...next,
+        invited: state.invited.delete(event.data.userId),
+        members: state.members.set(event.data.userId, MEMBER),
+      };
     case 'MemberLeft':
-    case 'MemberKicked': {
-      const members = new Map(state.members);
-      members.delete(event.data.userId);
-      return { ...next, members };
-    }
+    case 'MemberKicked':
+      return { ...next, members: state.members.delete(event.data.userId) };
     case 'MemberRoleChanged': {
       const member = state.members.get(event.data.userId);
       if (!member) return next;
-      const members = new Map(state.members);
-      members.set(event.data.userId, { ...member, role: event.data.role });
-      return { ...next, members };
+      return { ...next, members: state.members.set(event.data.userId, { ...member, role: event.data.role }) };
     }
     case 'ConversationMuteChanged': {
       const member = state.members.get(event.data.userId);
       if (!member) return next;
-      const members = new Map(state.members);
-      members.set(event.data.userId, { ...member, muted: event.data.muted, mutedUntil: event.data.until ?? null });
-      return { ...next, members };
+      const muted = { ...member, muted: event.data.muted, mutedUntil: event.data.until ?? null };
+      return { ...next, members: state.members.set(event.data.userId, muted) };
     }
     case 'GroupDissolved':
       return { ...next, dissolved: true };
     case 'InvitationLinkCreated':
-      return { ...next, links: new Set(state.links).add(event.data.linkHash) };
-    case 'InvitationLinkRevoked': {
-      const links = new Set(state.links);
-      links.delete(event.data.linkHash);
-      return { ...next, links };
-    }
+      return { ...next, links: state.links.add(event.data.linkHash) };
+    case 'InvitationLinkRevoked':
+      return { ...next, links: state.links.delete(event.data.linkHash) };
     case 'MessageSent': {
-      const messages = new Map(state.messages);
-      messages.set(event.data.messageId, { authorId: event.data.senderId, deleted: false, reactions: new Set() });
+      const messages = state.messages.set(event.data.messageId, {
+        authorId: event.data.senderId,
+        deleted: false,
+        reactions: PSet(),
+      });
       const sent = clientMessageId
-        ? new Map(state.sent).set(sentKey(event.data.senderId, clientMessageId), {
-            messageId: event.data.messageId,
-            seq,
-          })
+        ? state.sent.set(sentKey(event.data.senderId, clientMessageId), { messageId: event.data.messageId, seq })
         : state.sent;
       return { ...next, messages, sent };
     }
@@ -142,14 +134,13 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
     case 'ReactionAdded':
       return withMessage(next, event.data.messageId, (m) => ({
         ...m,
-        reactions: new Set(m.reactions).add(`${event.data.emoji} ${event.data.userId}`),
+        reactions: m.reactions.add(`${event.data.emoji} ${event.data.userId}`),
       }));
     case 'ReactionRemoved':
-      return withMessage(next, event.data.messageId, (m) => {
-        const reactions = new Set(m.reactions);
-        reactions.delete(`${event.data.emoji} ${event.data.userId}`);
-        return { ...m, reactions };
-      });
+      return withMessage(next, event.data.messageId, (m) => ({
+        ...m,
+        reactions: m.reactions.delete(`${event.data.emoji} ${event.data.userId}`),
+      }));
     case 'GroupDetailsChanged':
     case 'MessageEdited':
       return next;
@@ -163,5 +154,5 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
 function withMessage(state: Conversation, id: string, change: (m: MessageState) => MessageState): Conversation {
   const message = state.messages.get(id);
   if (!message) return state;
-  return { ...state, messages: new Map(state.messages).set(id, change(message)) };
+  return { ...state, messages: state.messages.set(id, change(message)) };
 }
