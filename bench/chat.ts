@@ -23,7 +23,8 @@
  * The last line is one JSON object with Herald's median headline figures.
  *
  * Environment: BENCH_RUNS (3), BENCH_USERS, BENCH_BIG_GROUP, BENCH_RATE, BENCH_BIG_RATE,
- * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, DATABASE_URL.
+ * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, BENCH_SERVER_NODE_ARGS (for
+ * profiling the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`), DATABASE_URL.
  */
 import { type CommandContext } from '@herald/commands';
 import { ConversationService } from '@herald/conversations';
@@ -165,7 +166,8 @@ async function startServer(
   serverEnv: Record<string, string>,
   ready: () => Promise<boolean>,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], {
+  const nodeArgs = env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...env, ...serverEnv },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -28,6 +28,7 @@ import { AuthController } from './auth/auth.controller.js';
 import { ConversationQueries } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
+import { LiveEvents } from './live-events.js';
 import { PushGateway } from './push/push.gateway.js';
 import { PRESENCE_MIGRATIONS } from './push/presence.js';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -138,6 +139,7 @@ export class AppModule {
             new ConversationService(store, (blocker, blocked) => identity.hasBlocked(blocker, blocked)),
         },
         ConversationQueries,
+        LiveEvents,
         PushGateway,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },

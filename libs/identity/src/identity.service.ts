@@ -58,11 +58,15 @@ export interface RequestContext {
 /** How long a user-name claim waits for its user before another registration may take it over. */
 const CLAIM_GRACE_MS = 60_000;
 
-/** How long a session's active/revoked answer is reused: a revoked session stops working within this. */
-const SESSION_CHECK_TTL_MS = 1_000;
+/**
+ * How long a session's answer is reused. A revocation reaches every node's cache at once
+ * through the log (`sessionEnded`); this bounds how long a node that cannot follow the log
+ * keeps trusting a session, at the cost of one session read per user a minute.
+ */
+const SESSION_CHECK_TTL_MS = 60_000;
 
 export class IdentityService {
-  private readonly sessionChecks = new Map<string, { active: boolean; at: number }>();
+  private readonly sessionChecks = new Map<string, { active: boolean; expiresAt: string | null; at: number }>();
   /** Users' folded streams, caught up on each use (their streams grow with every sign-in). */
   private readonly users = new Map<string, Folded<User>>();
 
@@ -137,7 +141,7 @@ export class IdentityService {
       }
     }
     if (outcome.refused) {
-      if (outcome.events.some((e) => e.type === 'SessionRevoked')) this.forget(sessionId);
+      if (outcome.events.some((e) => e.type === 'SessionRevoked')) this.sessionEnded(sessionId);
       throw outcome.refused;
     }
     return this.tokens(state.userId!, sessionId, next, request.now);
@@ -150,10 +154,10 @@ export class IdentityService {
       const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
       await appendDecided(this.store, `session-${claims.sessionId}`, events, revision, context);
     }
-    this.forget(claims.sessionId);
+    this.sessionEnded(claims.sessionId);
   }
 
-  /** The caller behind an access token, if its session is still active (checked at most once a second). */
+  /** The caller behind an access token, if its session is still active. */
   async authenticate(accessToken: string, now: Date): Promise<AccessClaims> {
     const claims = await this.accessTokens.verify(accessToken);
     if (!(await this.sessionActive(claims.sessionId, now))) {
@@ -327,18 +331,19 @@ export class IdentityService {
   }
 
   private async sessionActive(sessionId: string, now: Date): Promise<boolean> {
-    const cached = this.sessionChecks.get(sessionId);
-    if (cached && now.getTime() - cached.at < SESSION_CHECK_TTL_MS) return cached.active;
-    const { state } = await this.session(sessionId);
-    const active =
-      state.userId !== null && !state.revoked && (state.expiresAt === null || now.toISOString() < state.expiresAt);
-    if (this.sessionChecks.size > 100_000) this.sessionChecks.clear();
-    this.sessionChecks.set(sessionId, { active, at: now.getTime() });
-    return active;
+    let check = this.sessionChecks.get(sessionId);
+    if (!check || now.getTime() - check.at >= SESSION_CHECK_TTL_MS) {
+      const { state } = await this.session(sessionId);
+      check = { active: state.userId !== null && !state.revoked, expiresAt: state.expiresAt, at: now.getTime() };
+      if (this.sessionChecks.size > 100_000) this.sessionChecks.clear();
+      this.sessionChecks.set(sessionId, check);
+    }
+    return check.active && (check.expiresAt === null || now.toISOString() < check.expiresAt);
   }
 
-  private forget(sessionId: string): void {
-    this.sessionChecks.set(sessionId, { active: false, at: Number.MAX_SAFE_INTEGER });
+  /** A session was revoked (here or on another node, as the log tells): it stops authenticating now. */
+  sessionEnded(sessionId: string): void {
+    this.sessionChecks.set(sessionId, { active: false, expiresAt: null, at: Number.MAX_SAFE_INTEGER });
   }
 }
 

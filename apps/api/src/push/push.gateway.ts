@@ -35,6 +35,7 @@ import { z } from 'zod';
 import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
 import { Presence, unknownPresence, visibleUsers, type PresenceView } from './presence.js';
 import { SignalBus, type Signal } from './signals.js';
+import { LiveEvents } from '../live-events.js';
 
 /** Largest client frame (bytes): clients send small control messages only. */
 export const MAX_PAYLOAD = 16 * 1024;
@@ -76,11 +77,19 @@ interface Subscription {
   /** The last seq sent to the client. */
   lastSeq: number;
   /** Live events that arrived while the catch-up was reading. */
-  queued: RecordedEvent[] | undefined;
+  queued: Pushed[] | undefined;
   /** When the client's last typing signal here was relayed. */
   typingAt: number;
   /** The other member of a direct conversation (a block of theirs silences typing). */
-  readonly peer: string | undefined;
+  peer: string | undefined;
+}
+
+/** An event as it is pushed: read and serialized once, however many sockets it goes to. */
+interface Pushed {
+  readonly seq: number;
+  /** The member the event removes (they get it, and nothing after it). */
+  readonly removes: string | undefined;
+  readonly frame: Buffer;
 }
 
 interface Client {
@@ -102,9 +111,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
   private readonly byConversation = new Map<string, Set<Client>>();
   private readonly bySession = new Map<string, Set<Client>>();
-  private readonly following = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
-  private follower: Promise<void> | undefined;
   /** This process among the API nodes, for the signal bus and presence. */
   private readonly nodeId = randomUUID();
   private readonly signals: SignalBus;
@@ -115,6 +122,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly identity: IdentityService,
     private readonly conversations: ConversationService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    live: LiveEvents,
     @Inject(CONFIG) private readonly config: HeraldConfig,
     private readonly logger: JsonLogger,
     private readonly db: DataSource,
@@ -138,6 +146,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       deliver: (client, users) => this.send(client, { type: 'presence', users }),
       log,
     });
+    live.on((event) => this.live(event));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -148,15 +157,10 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       void this.upgrade(request, socket, head);
     });
     this.heartbeat = setInterval(() => this.beat(), this.config.wsHeartbeatMs);
-    // Live events from now on; anything earlier a client gets by catching up.
-    const from = await this.store.headCheckpoint();
-    this.follower = this.follow(from);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.heartbeat);
-    this.following.abort();
-    await this.follower;
     for (const client of this.wss.clients) client.close(1001, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await this.presence.stop();
@@ -341,35 +345,45 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async subscribe(client: Client, conversationId: string, lastSeq: number): Promise<void> {
-    const state = await this.conversations.state(conversationId);
-    // Closed meanwhile: subscribing now would leave it in byConversation for good.
-    if (client.socket.readyState !== WebSocket.OPEN) return;
-    if (!state.members.has(client.caller.userId)) return this.notFound(client, conversationId);
-    if (client.subscriptions.has(conversationId)) client.subscriptions.delete(conversationId);
-    // Subscribe first (queueing live events), then read what was missed: nothing falls between.
-    const subscription: Subscription = {
-      lastSeq,
-      queued: [],
-      typingAt: 0,
-      peer: state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== client.caller.userId) : undefined,
-    };
+    // Subscribe first, queueing live events, then read: an event committed meanwhile is in
+    // what is read or in the queue or both, and the seam drops the one seen twice.
+    const subscription: Subscription = { lastSeq, queued: [], typingAt: 0, peer: undefined };
     client.subscriptions.set(conversationId, subscription);
     add(this.byConversation, conversationId, client);
-    const missed = state.seq - lastSeq;
-    if (missed > MAX_CATCH_UP) {
-      subscription.lastSeq = state.seq;
-      this.send(client, {
-        type: 'resync',
-        conversationId,
-        seq: state.seq,
-        reason: `more than ${MAX_CATCH_UP} events missed`,
-      });
-    } else if (missed > 0) {
-      const events = await this.store.readStream(`conversation-${conversationId}`, {
-        from: lastSeq + 1,
-        limit: MAX_CATCH_UP,
-      });
-      for (const event of events) this.deliver(client, conversationId, subscription, event);
+    const unsubscribe = (): void => {
+      if (client.subscriptions.get(conversationId) !== subscription) return;
+      client.subscriptions.delete(conversationId);
+      remove(this.byConversation, conversationId, client);
+    };
+    try {
+      const state = await this.conversations.state(conversationId);
+      // Closed meanwhile: it must not stay in byConversation for good.
+      if (client.socket.readyState !== WebSocket.OPEN) return unsubscribe();
+      if (!state.members.has(client.caller.userId)) {
+        unsubscribe();
+        return this.notFound(client, conversationId);
+      }
+      if (state.kind === 'direct')
+        subscription.peer = [...state.members.keys()].find((id) => id !== client.caller.userId);
+      const missed = state.seq - lastSeq;
+      if (missed > MAX_CATCH_UP) {
+        subscription.lastSeq = state.seq;
+        this.send(client, {
+          type: 'resync',
+          conversationId,
+          seq: state.seq,
+          reason: `more than ${MAX_CATCH_UP} events missed`,
+        });
+      } else if (missed > 0) {
+        const events = await this.store.readStream(`conversation-${conversationId}`, {
+          from: lastSeq + 1,
+          limit: MAX_CATCH_UP,
+        });
+        for (const event of events) this.deliver(client, conversationId, subscription, pushed(conversationId, event));
+      }
+    } catch (error) {
+      unsubscribe();
+      throw error;
     }
     const queued = subscription.queued ?? [];
     subscription.queued = undefined;
@@ -419,31 +433,6 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
 
   // ---------------------------------------------------------------- live events
 
-  private async follow(from: Awaited<ReturnType<EventStore['headCheckpoint']>>): Promise<void> {
-    const signal = this.following.signal;
-    while (!signal.aborted) {
-      try {
-        for await (const page of this.store.subscribeToAll({
-          from,
-          limit: 1000,
-          signal,
-          filter: { streamPrefixes: ['conversation-', 'session-'] },
-        })) {
-          for (const event of page.events) this.live(event);
-          from = page.checkpoint;
-        }
-      } catch (error) {
-        if (signal.aborted) return;
-        this.logger.emit(
-          'warn',
-          `push follower: ${error instanceof Error ? error.message : String(error)}; retrying`,
-          'Push',
-        );
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
-    }
-  }
-
   private live(event: RecordedEvent): void {
     if (event.type === 'SessionRevoked') {
       const sessionId = event.streamId.slice('session-'.length);
@@ -451,51 +440,42 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         client.socket.close(CLOSE.sessionRevoked, 'session revoked');
       return;
     }
+    if (!event.streamId.startsWith('conversation-')) return;
     const conversationId = event.streamId.slice('conversation-'.length);
     const clients = this.byConversation.get(conversationId);
     if (!clients) return;
+    const ready = pushed(conversationId, event);
     for (const client of [...clients]) {
       const subscription = client.subscriptions.get(conversationId);
       if (!subscription) continue;
-      if (subscription.queued) subscription.queued.push(event);
-      else this.deliver(client, conversationId, subscription, event);
+      if (subscription.queued) subscription.queued.push(ready);
+      else this.deliver(client, conversationId, subscription, ready);
     }
   }
 
   /** Sends one event if it is the next in seq; the seam drops what was sent and refetches a gap. */
-  private deliver(client: Client, conversationId: string, subscription: Subscription, event: RecordedEvent): void {
-    if (event.streamRevision <= subscription.lastSeq) return;
-    if (event.streamRevision > subscription.lastSeq + 1) {
+  private deliver(client: Client, conversationId: string, subscription: Subscription, event: Pushed): void {
+    if (event.seq <= subscription.lastSeq) return;
+    if (event.seq > subscription.lastSeq + 1) {
       // Cannot happen while this node follows the log in order; say so rather than skip.
-      subscription.lastSeq = event.streamRevision;
-      this.send(client, { type: 'resync', conversationId, seq: event.streamRevision, reason: 'gap' });
+      subscription.lastSeq = event.seq;
+      this.send(client, { type: 'resync', conversationId, seq: event.seq, reason: 'gap' });
       return;
     }
-    const { data } = readEvent(event);
-    subscription.lastSeq = event.streamRevision;
-    this.send(client, {
-      type: 'event',
-      conversationId,
-      seq: event.streamRevision,
-      event: {
-        eventId: event.eventId,
-        type: event.type,
-        data,
-        actorId: event.metadata.actorId,
-        occurredAt: event.metadata.occurredAt,
-      },
-    });
+    subscription.lastSeq = event.seq;
+    this.write(client, event.frame);
     // Whoever left or was kicked gets the event that says so, and nothing after it.
-    if (
-      (event.type === 'MemberLeft' || event.type === 'MemberKicked') &&
-      (data as { userId: string }).userId === client.caller.userId
-    ) {
+    if (event.removes === client.caller.userId) {
       client.subscriptions.delete(conversationId);
       remove(this.byConversation, conversationId, client);
     }
   }
 
   private send(client: Client, frame: object): void {
+    this.write(client, Buffer.from(JSON.stringify(frame)));
+  }
+
+  private write(client: Client, frame: Buffer): void {
     const socket = client.socket;
     if (socket.readyState !== WebSocket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED) {
@@ -504,8 +484,28 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       setTimeout(() => socket.terminate(), 1_000).unref();
       return;
     }
-    socket.send(JSON.stringify(frame));
+    socket.send(frame, { binary: false });
   }
+}
+
+/** Reads an event through the catalogue and serializes its frame, once. */
+function pushed(conversationId: string, event: RecordedEvent): Pushed {
+  const { data } = readEvent(event);
+  const removes =
+    event.type === 'MemberLeft' || event.type === 'MemberKicked' ? (data as { userId: string }).userId : undefined;
+  const frame = {
+    type: 'event',
+    conversationId,
+    seq: event.streamRevision,
+    event: {
+      eventId: event.eventId,
+      type: event.type,
+      data,
+      actorId: event.metadata.actorId,
+      occurredAt: event.metadata.occurredAt,
+    },
+  };
+  return { seq: event.streamRevision, removes, frame: Buffer.from(JSON.stringify(frame)) };
 }
 
 /** Takes a token from the client's presence bucket, if there is one. */
