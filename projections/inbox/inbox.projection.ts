@@ -8,7 +8,7 @@
  * Idempotent: conversation writes are guarded by the seq, read markers only move forward.
  */
 import type { EventIn } from '@herald/events';
-import { eachEvent, type Place } from '../each-event.js';
+import { eachEvent, type Place, type Sent } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -69,11 +69,60 @@ export function inboxProjection(): Projection {
         'MessagesDelivered',
       ],
     },
-    apply: eachEvent<InboxEvent>(applyOne),
+    apply: eachEvent<InboxEvent>(applyOne, applySent),
   };
 }
 
-async function applyOne(m: EntityManager, event: InboxEvent, { seq }: Place): Promise<void> {
+/**
+ * Messages, in one statement per run whatever the group's size: each new message (a seq
+ * past its conversation's last) gets the next ordinal of its conversation, and the sender
+ * has read up to their own message. Mentions write a row only for the users named (one for
+ * @all). A replay finds no new message and changes nothing.
+ */
+async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
+  await m.query(
+    `WITH fresh AS (
+       SELECT u.conversation_id, u.seq, u.sender_id,
+              c.message_count + row_number() OVER (PARTITION BY u.conversation_id ORDER BY u.seq) AS ordinal
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) AS u(conversation_id, seq, sender_id)
+         JOIN rm_inbox_conversations c USING (conversation_id)
+        WHERE u.seq > c.last_seq
+     ), counted AS (
+       UPDATE rm_inbox_conversations c SET message_count = f.ordinal, last_seq = f.seq
+         FROM (SELECT DISTINCT ON (conversation_id) * FROM fresh ORDER BY conversation_id, seq DESC) f
+        WHERE c.conversation_id = f.conversation_id
+     ), ordinals AS (
+       INSERT INTO rm_inbox_messages (conversation_id, seq, ordinal)
+       SELECT conversation_id, seq, ordinal FROM fresh ON CONFLICT DO NOTHING
+     )
+     -- Your own message is read by you.
+     UPDATE rm_inbox_members m SET read_seq = s.seq, read_count = s.ordinal
+       FROM (SELECT DISTINCT ON (conversation_id, sender_id) * FROM fresh ORDER BY conversation_id, sender_id, seq DESC) s
+      WHERE m.user_id = s.sender_id AND m.conversation_id = s.conversation_id AND m.read_seq < s.seq`,
+    [sent.map((s) => s.data.conversationId), sent.map((s) => s.seq), sent.map((s) => s.data.senderId)],
+  );
+  const mentions = sent.flatMap(({ data: d, seq }) =>
+    [...(d.mentions.all ? [EVERYONE] : []), ...d.mentions.userIds.filter((u) => u !== d.senderId)].map((userId) => ({
+      conversationId: d.conversationId,
+      userId,
+      seq,
+      senderId: d.senderId,
+    })),
+  );
+  if (mentions.length === 0) return;
+  await m.query(
+    `INSERT INTO rm_inbox_mentions (conversation_id, user_id, seq, sender_id)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[]) ON CONFLICT DO NOTHING`,
+    [
+      mentions.map((x) => x.conversationId),
+      mentions.map((x) => x.userId),
+      mentions.map((x) => x.seq),
+      mentions.map((x) => x.senderId),
+    ],
+  );
+}
+
+async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }: Place): Promise<void> {
   const join = (conversationId: string, userId: string): Promise<unknown> =>
     // Whatever was said before joining counts as read.
     m.query(
@@ -107,35 +156,8 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq }: Place): Pr
         [event.data.conversationId, event.data.userId, seq],
       );
       return;
-    case 'MessageSent': {
-      const d = event.data;
-      // TypeORM answers an UPDATE with [rows, affected].
-      const [counted] = await m.query<[{ message_count: string }[], number]>(
-        `UPDATE rm_inbox_conversations SET message_count = message_count + 1, last_seq = $2
-          WHERE conversation_id = $1 AND last_seq < $2 RETURNING message_count`,
-        [d.conversationId, seq],
-      );
-      const row = counted[0];
-      if (!row) return; // applied before
-      await m.query(
-        'INSERT INTO rm_inbox_messages (conversation_id, seq, ordinal) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [d.conversationId, seq, row.message_count],
-      );
-      // Your own message is read by you.
-      await m.query(
-        `UPDATE rm_inbox_members SET read_seq = $3, read_count = $4
-          WHERE user_id = $2 AND conversation_id = $1 AND read_seq < $3`,
-        [d.conversationId, d.senderId, seq, row.message_count],
-      );
-      const mentioned = [...(d.mentions.all ? [EVERYONE] : []), ...d.mentions.userIds.filter((u) => u !== d.senderId)];
-      for (const userId of mentioned) {
-        await m.query(
-          'INSERT INTO rm_inbox_mentions (conversation_id, user_id, seq, sender_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-          [d.conversationId, userId, seq, d.senderId],
-        );
-      }
-      return;
-    }
+    case 'MessageSent':
+      return applySent(m, [{ data: event.data, seq, occurredAt }]);
     case 'ConversationRead':
       await m.query(
         `UPDATE rm_inbox_members SET read_seq = $3,

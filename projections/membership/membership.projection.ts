@@ -5,7 +5,7 @@
  * twice changes nothing; no clock, no random: a rebuild gives the same rows.
  */
 import type { EventIn } from '@herald/events';
-import { eachEvent, type Place } from '../each-event.js';
+import { eachEvent, type Place, type Sent } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -53,8 +53,35 @@ export function membershipProjection(): Projection {
   return {
     name: 'membership.v1',
     filter: { streamPrefixes: ['conversation-'] },
-    apply: eachEvent<ConversationEvent>(applyOne),
+    apply: eachEvent<ConversationEvent>(applyOne, applySent),
   };
+}
+
+/**
+ * Messages, one statement per run: each conversation counts the messages after its last
+ * seq (none on a replay) and shows the newest as its last activity.
+ */
+async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
+  await m.query(
+    `UPDATE rm_conversations c
+        SET message_count = c.message_count + r.n, last_activity_at = r.sent_at, last_message_id = r.message_id,
+            last_sender_id = r.sender_id, last_preview = r.preview, last_seq = r.seq
+       FROM (SELECT DISTINCT ON (u.conversation_id) u.*, count(*) OVER (PARTITION BY u.conversation_id) AS n
+               FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[])
+                      AS u(conversation_id, seq, sent_at, message_id, sender_id, preview)
+               JOIN rm_conversations known USING (conversation_id)
+              WHERE u.seq > known.last_seq
+              ORDER BY u.conversation_id, u.seq DESC) r
+      WHERE c.conversation_id = r.conversation_id`,
+    [
+      sent.map((s) => s.data.conversationId),
+      sent.map((s) => s.seq),
+      sent.map((s) => s.occurredAt),
+      sent.map((s) => s.data.messageId),
+      sent.map((s) => s.data.senderId),
+      sent.map((s) => s.data.text.slice(0, PREVIEW_CHARS)),
+    ],
+  );
 }
 
 async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occurredAt: at }: Place): Promise<void> {
@@ -136,12 +163,7 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
       await touch(event.data.conversationId, 'dissolved = true', []);
       return;
     case 'MessageSent':
-      await touch(
-        event.data.conversationId,
-        `message_count = message_count + 1, last_activity_at = $3, last_message_id = $4, last_sender_id = $5, last_preview = $6`,
-        [at, event.data.messageId, event.data.senderId, event.data.text.slice(0, PREVIEW_CHARS)],
-      );
-      return;
+      return applySent(m, [{ data: event.data, seq, occurredAt: at }]);
     // The preview shows the last message as it reads now: edited, or emptied once deleted.
     case 'MessageEdited':
       await touch(

@@ -4,7 +4,7 @@
  * counts only when its row is new, and later changes are guarded by the seq that made them.
  */
 import type { EventIn } from '@herald/events';
-import { eachEvent, type Place } from '../each-event.js';
+import { eachEvent, type Place, type Sent } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -48,36 +48,45 @@ export function timelineProjection(): Projection {
       streamPrefixes: ['conversation-'],
       eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted', 'ReactionAdded', 'ReactionRemoved'],
     },
-    apply: eachEvent<ConversationEvent>(applyOne),
+    apply: eachEvent<ConversationEvent>(applyOne, applySent),
   };
+}
+
+/** Messages in one statement; a reply counts only when its row is new (so a replay counts nothing). */
+async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
+  const column = <T>(pick: (s: Sent) => T): T[] => sent.map(pick);
+  const inserted = await m.query<{ reply_to: string | null }[]>(
+    `INSERT INTO rm_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
+     SELECT conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, seq
+       FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::json[], $8::json[], $9::timestamptz[])
+         AS u(conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at)
+     ON CONFLICT DO NOTHING RETURNING reply_to`,
+    [
+      column((s) => s.data.conversationId),
+      column((s) => s.seq),
+      column((s) => s.data.messageId),
+      column((s) => s.data.senderId),
+      column((s) => s.data.text),
+      column((s) => s.data.replyToMessageId ?? null),
+      column((s) => JSON.stringify(s.data.mentions)),
+      column((s) => JSON.stringify(s.data.attachments)),
+      column((s) => s.occurredAt),
+    ],
+  );
+  const replies = inserted.flatMap((row) => (row.reply_to ? [row.reply_to] : []));
+  if (replies.length === 0) return;
+  await m.query(
+    `UPDATE rm_messages SET reply_count = reply_count + r.n
+       FROM (SELECT id, count(*)::int AS n FROM unnest($1::uuid[]) AS id GROUP BY id) r
+      WHERE message_id = r.id`,
+    [replies],
+  );
 }
 
 async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occurredAt: at }: Place): Promise<void> {
   switch (event.type) {
-    case 'MessageSent': {
-      const d = event.data;
-      const inserted = await m.query<{ message_id: string }[]>(
-        `INSERT INTO rm_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $2) ON CONFLICT DO NOTHING RETURNING message_id`,
-        [
-          d.conversationId,
-          seq,
-          d.messageId,
-          d.senderId,
-          d.text,
-          d.replyToMessageId ?? null,
-          JSON.stringify(d.mentions),
-          JSON.stringify(d.attachments),
-          at,
-        ],
-      );
-      if (inserted.length > 0 && d.replyToMessageId) {
-        await m.query('UPDATE rm_messages SET reply_count = reply_count + 1 WHERE message_id = $1', [
-          d.replyToMessageId,
-        ]);
-      }
-      return;
-    }
+    case 'MessageSent':
+      return applySent(m, [{ data: event.data, seq, occurredAt: at }]);
     case 'MessageEdited':
       await m.query(
         `UPDATE rm_messages SET text = $2, mentions = $3, edited_at = $4, updated_seq = $5
