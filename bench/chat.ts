@@ -35,7 +35,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
@@ -65,6 +65,8 @@ type RunFigures = {
   failedSends: number;
   missingPushes: number;
   serverCpuPct: number;
+  loadGeneratorCpuPct: number;
+  machineCpuPct: number;
 };
 
 interface Member {
@@ -325,6 +327,8 @@ class Load {
     };
 
     const cpuBefore = cpuTicks(serverPid);
+    const loadBefore = process.cpuUsage();
+    const machineBefore = machineTicks();
     const start = performance.now();
     this.counting = true;
     const rss = setInterval(() => (peakRss = Math.max(peakRss, rssMb(serverPid))), 200);
@@ -346,6 +350,8 @@ class Load {
     });
     this.counting = false;
     const cpu = cpuTicks(serverPid) - cpuBefore;
+    const load = process.cpuUsage(loadBefore);
+    const machineNow = machineTicks();
     const seconds = (performance.now() - start) / 1000;
     const deadline = Date.now() + DRAIN_MS;
     const missing = (): number => {
@@ -367,6 +373,10 @@ class Load {
       failedSends: failed,
       missingPushes: missing(),
       serverCpuPct: round((cpu / 100 / seconds) * 100),
+      loadGeneratorCpuPct: round(((load.user + load.system) / 1e6 / seconds) * 100),
+      machineCpuPct: round(
+        ((machineNow.busy - machineBefore.busy) / (machineNow.total - machineBefore.total)) * 100 * cpus().length,
+      ),
     };
   }
 
@@ -405,6 +415,14 @@ function percentile(histogram: Uint32Array, p: number): number {
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Busy and total clock ticks of every core (/proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = fields[3]! + fields[4]!;
+  return { busy: total - idle, total };
 }
 
 /** utime + stime of a process, in clock ticks (100 per second on Linux). */

@@ -9,6 +9,8 @@ import { IdentityError } from './domain/errors.js';
 const ISSUER = 'herald';
 const AUDIENCE = 'herald-api';
 const ALGORITHM = 'HS256';
+/** Verified tokens remembered at most (oldest forgotten first). */
+const MAX_VERIFIED = 50_000;
 
 export interface AccessClaims {
   readonly userId: string;
@@ -18,6 +20,7 @@ export interface AccessClaims {
 export class AccessTokens {
   /** Imported once: given raw bytes, jose would import the key again on every sign and verify. */
   private readonly key: Promise<webcrypto.CryptoKey>;
+  private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
 
   constructor(
     secret: string,
@@ -44,7 +47,22 @@ export class AccessTokens {
       .sign(await this.key);
   }
 
+  /**
+   * The claims of a valid, unexpired token. A client presents the same token on every
+   * request for its lifetime: a verified token's claims are kept (by its SHA-256, never the
+   * token itself) until it expires, so the signature is checked once per token, not per request.
+   */
   async verify(token: string): Promise<AccessClaims> {
+    const key = hashToken(token);
+    const known = this.verified.get(key);
+    if (known && Date.now() < known.expiresAtMs) return known.claims;
+    const { claims, expiresAtMs } = await this.check(token);
+    if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(key, { claims, expiresAtMs });
+    return claims;
+  }
+
+  private async check(token: string): Promise<{ claims: AccessClaims; expiresAtMs: number }> {
     try {
       const { payload } = await jwtVerify(token, await this.key, {
         algorithms: [ALGORITHM],
@@ -53,7 +71,7 @@ export class AccessTokens {
         requiredClaims: ['exp', 'sub', 'sid'],
       });
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') throw new Error('claims');
-      return { userId: payload.sub, sessionId: payload.sid };
+      return { claims: { userId: payload.sub, sessionId: payload.sid }, expiresAtMs: payload.exp! * 1000 };
     } catch (error) {
       const expired = error instanceof errors.JWTExpired;
       throw new IdentityError(
