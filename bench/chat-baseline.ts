@@ -43,7 +43,10 @@ const server = createServer((request, response) => {
 const wss = new WebSocketServer({ server, path: '/ws' });
 wss.on('connection', (socket) => {
   socket.on('message', (data) => {
-    const frame = JSON.parse((data as Buffer).toString('utf8')) as { type: string; conversations: Record<string, number> };
+    const frame = JSON.parse((data as Buffer).toString('utf8')) as {
+      type: string;
+      conversations: Record<string, number>;
+    };
     if (frame.type !== 'sync') return;
     for (const conversationId of Object.keys(frame.conversations)) {
       const set = subscribers.get(conversationId) ?? new Set();

@@ -3,11 +3,23 @@
  * them on shutdown, and reports their status and lag for /health.
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import type { Checkpoint, EventStore } from '@herald/event-store';
+import { parseCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
+import type { FastifyRequest } from 'fastify';
 import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
-import { JsonLogger } from '@herald/nest';
+import { JsonLogger, RequestInvalid } from '@herald/nest';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE, PROJECTIONS } from './tokens.js';
+
+/** How long a query given a checkpoint waits for the read models before answering 503. */
+export const READ_YOUR_WRITES_MS = 5_000;
+
+/** The read models did not reach the checkpoint in time: try again shortly (503). */
+export class ProjectionsBehind extends Error {
+  readonly code = 'PROJECTIONS.BEHIND';
+  constructor() {
+    super(`The read models have not caught up with that checkpoint within ${READ_YOUR_WRITES_MS} ms; retry`);
+  }
+}
 
 /** What /health tells anyone about a projection; errors and parked events go to the log. */
 export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state' | 'checkpoint'> {
@@ -50,6 +62,23 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
   async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
     const reached = await Promise.all(this.runners.map((r) => r.waitFor(checkpoint, timeoutMs)));
     return reached.every(Boolean);
+  }
+
+  /**
+   * Read-your-writes for a query: a command answered with a checkpoint; given it (`?after=`,
+   * or the `x-herald-after` header), the query waits until the read models reached it.
+   */
+  async readYourWrites(after: string | undefined, request: FastifyRequest): Promise<void> {
+    const header = request.headers['x-herald-after'];
+    const given = after ?? (typeof header === 'string' ? header : undefined);
+    if (!given) return;
+    let checkpoint;
+    try {
+      checkpoint = parseCheckpoint(given);
+    } catch {
+      throw new RequestInvalid('Invalid checkpoint', [{ path: 'after', problem: 'not a checkpoint this server gave' }]);
+    }
+    if (!(await this.waitFor(checkpoint, READ_YOUR_WRITES_MS))) throw new ProjectionsBehind();
   }
 
   async health(): Promise<ProjectionHealth[]> {

@@ -79,4 +79,28 @@ describe('conversation service (PostgreSQL)', () => {
     const events = await store.readStream(streamOf(id));
     expect(events.map((e) => e.streamRevision)).toEqual(range(31));
   });
+
+  it('a cache too small for two conversations evicts one and reads it again: answers stay right', async () => {
+    const [owner, bob] = [randomUUID(), randomUUID()];
+    const ids = [randomUUID(), randomUUID()];
+    // Room for one small group's state (owner, bob, and a few messages), not two.
+    const service = new ConversationService(store, undefined, 6);
+    for (const id of ids) {
+      await service.execute(
+        id,
+        { type: 'CreateGroup', actorId: owner, conversationId: id, name: 'g', memberIds: [bob] },
+        context(owner),
+      );
+    }
+    for (const k of range(3)) {
+      for (const id of ids) {
+        const outcome = await service.execute(id, send(bob, `c-${k}`), context(bob));
+        expect(outcome.seq).toBe(k + 1);
+      }
+    }
+    // A retry of the first send is still recognized after its state was evicted and read again.
+    const retry = await service.execute(ids[0]!, send(bob, 'c-0'), context(bob));
+    expect(retry).toMatchObject({ seq: 1, events: [] });
+    expect((await service.state(ids[1]!)).messages.size).toBe(3);
+  });
 });

@@ -54,6 +54,8 @@ interface Pending {
 
 export class ConversationService {
   private readonly states = new Map<string, Conversation>();
+  /** The entries the cached states hold (their weight), kept under cacheEntries. */
+  private cachedEntries = 0;
   /** Commands waiting, per conversation, while a batch of that conversation is being written. */
   private readonly queues = new Map<string, Pending[]>();
   /** Catch-up reads in flight, shared by concurrent state() callers. */
@@ -63,7 +65,8 @@ export class ConversationService {
     private readonly store: EventStore,
     /** Direct conversations: a user the other has blocked cannot start one or send to it. */
     private readonly hasBlocked: BlockCheck = () => Promise.resolve(false),
-    private readonly cacheSize = 10_000,
+    /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
+    private readonly cacheEntries = 1_000_000,
   ) {}
 
   /**
@@ -232,10 +235,21 @@ export class ConversationService {
     const cached = this.states.get(state.id);
     if (cached && cached.seq > state.seq) return;
     // Least recently used goes first: a Map iterates in insertion order.
-    this.states.delete(state.id);
+    if (cached) this.forget(cached);
     this.states.set(state.id, state);
-    if (this.states.size > this.cacheSize) this.states.delete(this.states.keys().next().value!);
+    this.cachedEntries += entries(state);
+    while (this.cachedEntries > this.cacheEntries && this.states.size > 1) {
+      this.forget(this.states.values().next().value!);
+    }
+  }
+
+  private forget(state: Conversation): void {
+    this.states.delete(state.id);
+    this.cachedEntries -= entries(state);
   }
 }
+
+const entries = (state: Conversation): number =>
+  1 + state.members.size + state.invited.size + state.messages.size + state.sent.size;
 
 export { ConversationError };

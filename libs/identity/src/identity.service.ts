@@ -4,7 +4,7 @@
  * API wraps it.
  */
 import { appendDecided, fold, pairId, type CommandContext, type Folded } from '@herald/commands';
-import { WrongExpectedRevision, type EventStore } from '@herald/event-store';
+import { WrongExpectedRevision, type Checkpoint, type EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
 import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
@@ -182,13 +182,14 @@ export class IdentityService {
     return publicProfile(events.reduce(evolveUser, state));
   }
 
-  async block(userId: string, blockedUserId: string, request: RequestContext): Promise<void> {
+  /** Blocks a user; answers the checkpoint of the change (null when they were blocked already). */
+  async block(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
     if (!(await this.user(blockedUserId)).state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
-    await this.changeUser(userId, (state) => block(blockedUserId, state), request);
+    return this.changeUser(userId, (state) => block(blockedUserId, state), request);
   }
 
-  async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<void> {
-    await this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
+  async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
+    return this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
   }
 
   /** Whether `blockerId` has blocked `blockedId`. */
@@ -202,7 +203,7 @@ export class IdentityService {
     actorId: string,
     otherId: string,
     request: RequestContext,
-  ): Promise<ContactState['status']> {
+  ): Promise<{ status: ContactState['status']; checkpoint: Checkpoint | null }> {
     if (!(await this.user(otherId)).state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     const streamId = `contact-${pairId(actorId, otherId)}`;
     const context = { actorId, correlationId: request.correlationId, now: request.now };
@@ -224,8 +225,8 @@ export class IdentityService {
           : { type, actorId, otherId };
       const events = decideContact(command, state);
       try {
-        if (events.length > 0) await appendDecided(this.store, streamId, events, revision, context);
-        return events.reduce(evolveContact, state).status;
+        const written = events.length > 0 ? await appendDecided(this.store, streamId, events, revision, context) : null;
+        return { status: events.reduce(evolveContact, state).status, checkpoint: written?.checkpoint ?? null };
       } catch (error) {
         if (!(error instanceof WrongExpectedRevision) || attempt >= 5) throw error;
       }
@@ -238,12 +239,12 @@ export class IdentityService {
     userId: string,
     decide: (state: User) => UserEvent[],
     request: RequestContext,
-  ): Promise<void> {
+  ): Promise<Checkpoint | null> {
     const { state, revision } = await this.user(userId);
     const events = decide(state);
-    if (events.length === 0) return;
+    if (events.length === 0) return null;
     const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
-    await appendDecided(this.store, `user-${userId}`, events, revision, context);
+    return (await appendDecided(this.store, `user-${userId}`, events, revision, context)).checkpoint;
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * Conversations and messages over REST. Commands answer with the seq they produced and a
  * `checkpoint`; a query given that checkpoint (`?after=` or the `x-herald-after` header)
- * waits, up to READ_YOUR_WRITES_MS, until the read models have caught up with it.
+ * waits, up to READ_YOUR_WRITES_MS (projections.service.ts), until the read models have caught up with it.
  */
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import {
@@ -10,7 +10,6 @@ import {
   type ConversationCommand,
   type Outcome,
 } from '@herald/conversations';
-import { parseCheckpoint } from '@herald/event-store';
 import { MAX_MESSAGE_TEXT } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
 import { parseInput, RequestInvalid } from '@herald/nest';
@@ -22,8 +21,6 @@ import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { ProjectionsService } from '../projections.service.js';
 import { ConversationQueries, MAX_PAGE, type ConversationSummary, type MessageView } from './conversation.queries.js';
-
-export const READ_YOUR_WRITES_MS = 5_000;
 
 const uuid = z.uuid();
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
@@ -96,7 +93,7 @@ export class ConversationsController {
     @Req() request: FastifyRequest,
   ): Promise<ConversationSummary[]> {
     const q = parseInput(ListQuery, query, 'query');
-    await this.readYourWrites(q.after, request);
+    await this.projections.readYourWrites(q.after, request);
     return this.queries.list(caller.userId, q.limit);
   }
 
@@ -108,7 +105,7 @@ export class ConversationsController {
     @Req() request: FastifyRequest,
   ) {
     const conversationId = parseInput(uuid, id, 'path');
-    await this.readYourWrites(parseInput(ListQuery, query, 'query').after, request);
+    await this.projections.readYourWrites(parseInput(ListQuery, query, 'query').after, request);
     return this.queries.get(caller.userId, conversationId);
   }
 
@@ -125,7 +122,7 @@ export class ConversationsController {
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
-    await this.readYourWrites(q.after, request);
+    await this.projections.readYourWrites(q.after, request);
     return this.queries.messages(caller.userId, conversationId, {
       limit: q.limit,
       ...(q.before !== undefined ? { before: q.before } : {}),
@@ -495,29 +492,6 @@ export class ConversationsController {
     if (sent?.type === 'MessageSent') return sent.data.messageId;
     const state = await this.conversations.state(outcome.conversationId);
     return state.sent.get(`${senderId} ${clientMessageId}`)!.messageId;
-  }
-
-  private async readYourWrites(query: string | undefined, request: FastifyRequest): Promise<void> {
-    const header = request.headers['x-herald-after'];
-    const given = query ?? (typeof header === 'string' ? header : undefined);
-    if (!given) return;
-    let checkpoint;
-    try {
-      checkpoint = parseCheckpoint(given);
-    } catch {
-      throw new RequestInvalid('Invalid checkpoint', [{ path: 'after', problem: 'not a checkpoint this server gave' }]);
-    }
-    if (!(await this.projections.waitFor(checkpoint, READ_YOUR_WRITES_MS))) {
-      throw new ProjectionsBehind();
-    }
-  }
-}
-
-/** The read models did not reach the checkpoint in time: try again shortly (503). */
-export class ProjectionsBehind extends Error {
-  readonly code = 'PROJECTIONS.BEHIND';
-  constructor() {
-    super(`The read models have not caught up with that checkpoint within ${READ_YOUR_WRITES_MS} ms; retry`);
   }
 }
 

@@ -1,4 +1,8 @@
-/** Other users: profiles, contacts (requests, accepting, declining, removing) and blocks. */
+/**
+ * Other users: profiles, contacts (requests, accepting, declining, removing) and blocks.
+ * Commands answer with the `checkpoint` they produced (null when nothing changed); the
+ * lists take it as `?after=` (or the `x-herald-after` header), as conversations do.
+ */
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
 import { parseInput } from '@herald/nest';
@@ -7,15 +11,28 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
+import { ProjectionsService } from '../projections.service.js';
 
 const uuid = z.uuid();
-const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(100) });
+const ListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(100),
+  after: z.string().optional(),
+});
+
+const AfterQuery = z.strictObject({ after: z.string().optional() });
+
+/** What a contact or block command answers. */
+export interface RelationAnswer {
+  readonly status?: string;
+  readonly checkpoint: string | null;
+}
 
 @Controller()
 export class PeopleController {
   constructor(
     private readonly identity: IdentityService,
     private readonly db: DataSource,
+    private readonly projections: ProjectionsService,
   ) {}
 
   @Get('users/:userId')
@@ -24,8 +41,13 @@ export class PeopleController {
   }
 
   @Get('contacts')
-  contacts(@Caller() caller: AccessClaims, @Query() query: unknown): Promise<{ userId: string; status: string }[]> {
-    const { limit } = parseInput(ListQuery, query, 'query');
+  async contacts(
+    @Caller() caller: AccessClaims,
+    @Query() query: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<{ userId: string; status: string }[]> {
+    const { limit, after } = parseInput(ListQuery, query, 'query');
+    await this.projections.readYourWrites(after, request);
     return this.db.query(
       'SELECT contact_id AS "userId", status FROM rm_contacts WHERE user_id = $1 ORDER BY status, contact_id LIMIT $2',
       [caller.userId, limit],
@@ -35,51 +57,58 @@ export class PeopleController {
   @Post('contacts/:userId')
   @HttpCode(200)
   async request(@Caller() caller: AccessClaims, @Param('userId') userId: string, @Req() request: FastifyRequest) {
-    return { status: await this.relation('Request', caller, userId, request) };
+    return this.relation('Request', caller, userId, request);
   }
 
   @Post('contacts/:userId/accept')
   @HttpCode(200)
   async accept(@Caller() caller: AccessClaims, @Param('userId') userId: string, @Req() request: FastifyRequest) {
-    return { status: await this.relation('Accept', caller, userId, request) };
+    return this.relation('Accept', caller, userId, request);
   }
 
   @Post('contacts/:userId/decline')
   @HttpCode(200)
   async decline(@Caller() caller: AccessClaims, @Param('userId') userId: string, @Req() request: FastifyRequest) {
-    return { status: await this.relation('Decline', caller, userId, request) };
+    return this.relation('Decline', caller, userId, request);
   }
 
   @Delete('contacts/:userId')
   async remove(@Caller() caller: AccessClaims, @Param('userId') userId: string, @Req() request: FastifyRequest) {
-    return { status: await this.relation('Remove', caller, userId, request) };
+    return this.relation('Remove', caller, userId, request);
   }
 
   @Get('blocks')
-  blocks(@Caller() caller: AccessClaims): Promise<{ userId: string }[]> {
+  async blocks(
+    @Caller() caller: AccessClaims,
+    @Query() query: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<{ userId: string }[]> {
+    await this.projections.readYourWrites(parseInput(AfterQuery, query, 'query').after, request);
     return this.db.query('SELECT blocked_user_id AS "userId" FROM rm_blocks WHERE user_id = $1 ORDER BY 1 LIMIT 1000', [
       caller.userId,
     ]);
   }
 
   @Put('blocks/:userId')
-  @HttpCode(204)
   async block(
     @Caller() caller: AccessClaims,
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
-  ): Promise<void> {
-    await this.identity.block(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request));
+  ): Promise<RelationAnswer> {
+    return {
+      checkpoint: await this.identity.block(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+    };
   }
 
   @Delete('blocks/:userId')
-  @HttpCode(204)
   async unblock(
     @Caller() caller: AccessClaims,
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
-  ): Promise<void> {
-    await this.identity.unblock(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request));
+  ): Promise<RelationAnswer> {
+    return {
+      checkpoint: await this.identity.unblock(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+    };
   }
 
   private relation(
@@ -87,7 +116,7 @@ export class PeopleController {
     caller: AccessClaims,
     userId: string,
     request: FastifyRequest,
-  ): Promise<string> {
+  ): Promise<RelationAnswer> {
     return this.identity.contact(type, caller.userId, parseInput(uuid, userId, 'path'), requestContext(request));
   }
 }

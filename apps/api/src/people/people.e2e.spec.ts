@@ -28,18 +28,21 @@ async function call(who: User, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: s
 }
 
 describe('contacts and blocks', () => {
-  it('request, accept, remove; decline; the directory lists them', async () => {
+  it('request, accept, remove; decline; the directory lists them, read-your-writes with the checkpoint', async () => {
     const [ada, bob, cy] = await Promise.all([user('ada'), user('bob'), user('cy')]);
-    expect((await call(ada, 'POST', `/contacts/${bob.userId}`)).body).toEqual({ status: 'requested' });
+    const checkpoint = expect.any(String) as unknown;
+    expect((await call(ada, 'POST', `/contacts/${bob.userId}`)).body).toEqual({ status: 'requested', checkpoint });
     expect((await call(bob, 'POST', `/contacts/${bob.userId}/accept`)).status).toBe(400);
-    expect((await call(bob, 'POST', `/contacts/${ada.userId}/accept`)).body).toEqual({ status: 'contacts' });
-    await eventually(async () => {
-      const list = (await call(ada, 'GET', '/contacts')).body as unknown as { userId: string; status: string }[];
-      return list.some((c) => c.userId === bob.userId && c.status === 'contacts');
-    });
-    expect((await call(ada, 'DELETE', `/contacts/${bob.userId}`)).body).toEqual({ status: 'none' });
+    const accepted = await call(bob, 'POST', `/contacts/${ada.userId}/accept`);
+    expect(accepted.body).toEqual({ status: 'contacts', checkpoint });
+    const after = encodeURIComponent(accepted.body.checkpoint as string);
+    expect((await call(ada, 'GET', `/contacts?after=${after}`)).body).toEqual([
+      { userId: bob.userId, status: 'contacts' },
+    ]);
+    expect((await call(ada, 'GET', '/contacts?after=nonsense')).status).toBe(400);
+    expect((await call(ada, 'DELETE', `/contacts/${bob.userId}`)).body).toEqual({ status: 'none', checkpoint });
     await call(cy, 'POST', `/contacts/${ada.userId}`);
-    expect((await call(ada, 'POST', `/contacts/${cy.userId}/decline`)).body).toEqual({ status: 'none' });
+    expect((await call(ada, 'POST', `/contacts/${cy.userId}/decline`)).body).toEqual({ status: 'none', checkpoint });
     expect((await call(ada, 'POST', `/contacts/${randomUUID()}`)).status).toBe(404);
     expect((await call(ada, 'GET', `/users/${bob.userId}`)).body).toMatchObject({ displayName: 'bob' });
   });
@@ -52,7 +55,10 @@ describe('contacts and blocks', () => {
       call(who, 'POST', `/conversations/${id}/messages`, { clientMessageId: randomUUID(), text: 'hi' });
     expect((await send(bob)).status).toBe(201);
 
-    expect((await call(ada, 'PUT', `/blocks/${bob.userId}`)).status).toBe(204);
+    const blocked = await call(ada, 'PUT', `/blocks/${bob.userId}`);
+    expect(blocked.status).toBe(200);
+    const after = encodeURIComponent(blocked.body.checkpoint as string);
+    expect((await call(ada, 'GET', `/blocks?after=${after}`)).body).toEqual([{ userId: bob.userId }]);
     const refused = await send(bob);
     expect(refused.status).toBe(404);
     expect(refused.body).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
@@ -60,8 +66,9 @@ describe('contacts and blocks', () => {
     expect((await call(bob, 'POST', `/contacts/${ada.userId}`)).status).toBe(404);
     // The one who blocked can still write; lifting the block lets the other write again.
     expect((await send(ada)).status).toBe(201);
-    await eventually(async () => ((await call(ada, 'GET', '/blocks')).body as unknown as unknown[]).length === 1);
-    expect((await call(ada, 'DELETE', `/blocks/${bob.userId}`)).status).toBe(204);
+    expect((await call(ada, 'DELETE', `/blocks/${bob.userId}`)).status).toBe(200);
+    // Unblocking again changes nothing: no checkpoint to wait for.
+    expect((await call(ada, 'DELETE', `/blocks/${bob.userId}`)).body).toEqual({ checkpoint: null });
     expect((await send(bob)).status).toBe(201);
     expect((await call(ada, 'PUT', `/blocks/${ada.userId}`)).status).toBe(400);
   });

@@ -5,7 +5,15 @@
 import type { EventIn } from '@herald/events';
 // Persistent collections: folding an event shares the rest of the state instead of copying
 // it, so a send costs O(log n) in a conversation of n messages or a group of n members.
-import { Map as PMap, Set as PSet } from 'immutable';
+import { Map as PMap, OrderedMap, Set as PSet } from 'immutable';
+
+/**
+ * Messages whose facts the state keeps: the newest of the conversation. Older ones can no
+ * longer be edited, deleted or reacted to, and a retried send is recognized only while its
+ * first attempt is among them; in exchange a conversation's state stays bounded however
+ * long it runs.
+ */
+export const RECENT_MESSAGES = 2_000;
 
 export type ConversationEvent = EventIn<'conversation'>;
 
@@ -40,9 +48,10 @@ export interface Conversation {
   readonly invited: PSet<string>;
   /** Hashes of the invitation links that still let people join. */
   readonly links: PSet<string>;
-  readonly messages: PMap<string, MessageState>;
+  /** The RECENT_MESSAGES newest messages, oldest first. */
+  readonly messages: OrderedMap<string, MessageState>;
   /** `senderId clientMessageId` → the message it created, for idempotent retries. */
-  readonly sent: PMap<string, SentMessage>;
+  readonly sent: OrderedMap<string, SentMessage>;
 }
 
 export const initialConversation = (id: string): Conversation => ({
@@ -54,8 +63,8 @@ export const initialConversation = (id: string): Conversation => ({
   members: PMap(),
   invited: PSet(),
   links: PSet(),
-  messages: PMap(),
-  sent: PMap(),
+  messages: OrderedMap(),
+  sent: OrderedMap(),
 });
 
 const MEMBER: Member = { role: 'member', muted: false, mutedUntil: null };
@@ -127,7 +136,7 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
       const sent = clientMessageId
         ? state.sent.set(sentKey(event.data.senderId, clientMessageId), { messageId: event.data.messageId, seq })
         : state.sent;
-      return { ...next, messages, sent };
+      return { ...next, messages: recent(messages), sent: recent(sent) };
     }
     case 'MessageDeleted':
       return withMessage(next, event.data.messageId, (m) => ({ ...m, deleted: true }));
@@ -149,6 +158,11 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
       return unhandled;
     }
   }
+}
+
+/** Forgets the oldest entry past RECENT_MESSAGES (one message arrives at a time). */
+function recent<V>(map: OrderedMap<string, V>): OrderedMap<string, V> {
+  return map.size > RECENT_MESSAGES ? map.delete(map.keySeq().first()!) : map;
 }
 
 function withMessage(state: Conversation, id: string, change: (m: MessageState) => MessageState): Conversation {

@@ -4,7 +4,7 @@
  * command. Conversation and messaging share the stream, so one decider covers both.
  */
 import { MAX_MESSAGE_TEXT } from '@herald/events';
-import { sentKey, type Conversation, type ConversationEvent, type Role } from './conversation.js';
+import { RECENT_MESSAGES, sentKey, type Conversation, type ConversationEvent, type Role } from './conversation.js';
 import { ConversationError, notFound } from './errors.js';
 
 export const MAX_GROUP_MEMBERS = 100_000;
@@ -130,7 +130,12 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
   };
   const message = (messageId: string): { authorId: string; deleted: boolean; reactions: ReadonlySet<string> } => {
     const found = state.messages.get(messageId);
-    if (!found) throw new ConversationError('MESSAGE.NOT_FOUND', 'No such message in this conversation');
+    if (!found) {
+      throw new ConversationError(
+        'MESSAGE.NOT_FOUND',
+        `No such message among the ${RECENT_MESSAGES} newest of this conversation`,
+      );
+    }
     return found;
   };
   const checkMentions = (mentions: Mentions): void => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   evolve,
   initialConversation,
+  RECENT_MESSAGES,
   type Conversation,
   type ConversationEvent as CatalogueEvent,
 } from './conversation.js';
@@ -253,6 +254,31 @@ describe('conversation decider', () => {
       ).toHaveLength(1);
       given(group()).when(send(CAROL)).thenFails('CONVERSATION.NOT_FOUND');
       given().when(send(BOB)).thenFails('CONVERSATION.NOT_FOUND');
+    });
+
+    it('the state keeps the newest RECENT_MESSAGES: older ones cannot be edited, and their retries are not recognized', () => {
+      const ids = Array.from(
+        { length: RECENT_MESSAGES + 1 },
+        (_, i) => `cccccccc-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      );
+      const history = [group(), ...ids.map((id) => sent(id, BOB, `c${id}`))];
+      given(...history)
+        .when({ type: 'EditMessage', actorId: BOB, messageId: ids[0]!, text: 'late', mentions: noMentions })
+        .thenFails('MESSAGE.NOT_FOUND');
+      given(...history)
+        .when({ type: 'EditMessage', actorId: BOB, messageId: ids[1]!, text: 'in time', mentions: noMentions })
+        .then([
+          {
+            type: 'MessageEdited',
+            data: { conversationId: C, messageId: ids[1]!, text: 'in time', mentions: noMentions },
+          },
+        ]);
+      given(...history)
+        .when(send(BOB, M2, { clientMessageId: `c${ids[1]!}` }))
+        .then([]);
+      given(...history)
+        .when(send(BOB, M2, { clientMessageId: `c${ids[0]!}` }))
+        .then([expect.objectContaining({ type: 'MessageSent' }) as CatalogueEvent]);
     });
 
     it('check size, content, replies and mentions', () => {
