@@ -71,6 +71,7 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'POST /conversations/:id/owner': { scope: 'owner', body: (ids) => ({ userId: ids.member }) },
   'POST /conversations/:id/read': { scope: 'member', body: () => ({ upToSeq: 0 }) },
   'POST /conversations/:id/delivered': { scope: 'member', body: () => ({ upToSeq: 0 }) },
+  'GET /conversations/:id/receipts': { scope: 'member' },
 };
 
 interface Ids {

@@ -44,6 +44,13 @@ export interface MessageView {
   readonly deleted: boolean;
 }
 
+/** How far a member has received and read a conversation (delivery and read receipts). */
+export interface Receipt {
+  readonly userId: string;
+  readonly readSeq: number;
+  readonly deliveredSeq: number;
+}
+
 interface Access {
   readonly role: string;
   /** The last seq the caller may read (their leaving), or null while a member. */
@@ -108,6 +115,28 @@ export class ConversationQueries {
       [conversationId],
     );
     return { ...conversation, members };
+  }
+
+  /** The members' receipts, a page at a time by user id (`cursor`: the last user id of the page before). */
+  async receipts(
+    userId: string,
+    conversationId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ receipts: Receipt[]; nextCursor: string | null }> {
+    const access = await this.access(userId, conversationId);
+    if (access.leftSeq !== null) throw notFound();
+    const rows = await this.db.query<Receipt[]>(
+      `SELECT m.user_id AS "userId", coalesce(i.read_seq, -1)::int AS "readSeq",
+              coalesce(i.delivered_seq, -1)::int AS "deliveredSeq"
+         FROM rm_members m
+         LEFT JOIN rm_inbox_members i ON i.user_id = m.user_id AND i.conversation_id = m.conversation_id
+        WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND m.user_id > $2
+        ORDER BY m.user_id LIMIT $3`,
+      [conversationId, page.cursor ?? '00000000-0000-0000-0000-000000000000', page.limit + 1],
+    );
+    const more = rows.length > page.limit;
+    const receipts = rows.slice(0, page.limit);
+    return { receipts, nextCursor: more ? receipts[receipts.length - 1]!.userId : null };
   }
 
   /** A page of messages by seq: `before` (older, newest first) or `after` (newer, oldest first). */

@@ -20,7 +20,13 @@ import { ApiInput } from '../openapi.js';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { ProjectionsService } from '../projections.service.js';
-import { ConversationQueries, MAX_PAGE, type ConversationSummary, type MessageView } from './conversation.queries.js';
+import {
+  ConversationQueries,
+  MAX_PAGE,
+  type ConversationSummary,
+  type MessageView,
+  type Receipt,
+} from './conversation.queries.js';
 
 const uuid = z.uuid();
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
@@ -63,6 +69,11 @@ const PageQuery = z.strictObject({
   before: z.coerce.number().int().min(0).optional(),
   after: z.string().optional(),
   since: z.coerce.number().int().min(-1).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+});
+const ReceiptsQuery = z.strictObject({
+  after: z.string().optional(),
+  cursor: uuid.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
 });
 const ListQuery = z.strictObject({
@@ -328,6 +339,23 @@ export class ConversationsController {
       },
       request,
     );
+  }
+
+  /** Who has received and read how far: current members only, a page at a time. */
+  @Get(':id/receipts')
+  async receipts(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Query() query: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<{ receipts: Receipt[]; nextCursor: string | null }> {
+    const conversationId = parseInput(uuid, id, 'path');
+    const q = parseInput(ReceiptsQuery, query, 'query');
+    await this.projections.readYourWrites(q.after, request);
+    return this.queries.receipts(caller.userId, conversationId, {
+      limit: q.limit,
+      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    });
   }
 
   @ApiInput(ReceiptBody)

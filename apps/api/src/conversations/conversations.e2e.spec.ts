@@ -280,3 +280,46 @@ describe('inbox', () => {
     expect((await call(eve, 'POST', `/conversations/${id}/read`, { upToSeq: 1 })).status).toBe(404);
   });
 });
+
+describe('receipts', () => {
+  it('members see who received and read how far, a page at a time; nobody else', async () => {
+    const [ada, bob, cy, eve] = await Promise.all([user('ada'), user('bob'), user('cy'), user('eve')]);
+    const group = await call(ada, 'POST', '/conversations/groups', {
+      name: 'receipts',
+      memberIds: [bob.userId, cy.userId],
+    });
+    const id = group.body.conversationId;
+    const m1 = await send(ada, id, 'one');
+    await send(ada, id, 'two');
+    await call(bob, 'POST', `/conversations/${id}/delivered`, { upToSeq: m1.body.seq + 1 });
+    const read = await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: m1.body.seq });
+
+    type Page = { receipts: { userId: string; readSeq: number; deliveredSeq: number }[]; nextCursor: string | null };
+    const all = await call<Page>(cy, 'GET', `/conversations/${id}/receipts?after=${read.body.checkpoint}`);
+    expect(all.status).toBe(200);
+    const byUser = new Map(all.body.receipts.map((r) => [r.userId, r]));
+    expect(byUser.get(bob.userId)).toEqual({ userId: bob.userId, readSeq: m1.body.seq, deliveredSeq: m1.body.seq + 1 });
+    // Sending reads what came before it; nobody delivered anything for ada.
+    expect(byUser.get(ada.userId)).toMatchObject({ readSeq: m1.body.seq + 1, deliveredSeq: -1 });
+    expect(byUser.get(cy.userId)).toMatchObject({ readSeq: 0 });
+    expect(all.body.nextCursor).toBeNull();
+
+    // Pages of one, by user id, each member once.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: Page } = await call<Page>(
+        ada,
+        'GET',
+        `/conversations/${id}/receipts?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      seen.push(...page.body.receipts.map((r) => r.userId));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([ada.userId, bob.userId, cy.userId].sort());
+
+    expect((await call(eve, 'GET', `/conversations/${id}/receipts`)).status).toBe(404);
+    expect((await call(ada, 'GET', `/conversations/${id}/receipts?limit=101`)).status).toBe(400);
+    expect((await call(ada, 'GET', `/conversations/${id}/receipts?cursor=nope`)).status).toBe(400);
+  });
+});
