@@ -31,7 +31,7 @@ import { MemberJoined } from './conversations/member-joined.js';
 import { MemberLeft } from './conversations/member-left.js';
 import { MemberKicked } from './conversations/member-kicked.js';
 import { MemberRoleChanged } from './conversations/member-role-changed.js';
-import { ConversationMuteChanged } from './conversations/conversation-mute-changed.js';
+import { ConversationMuteChanged } from './receipts/conversation-mute-changed.js';
 import { GroupDissolved } from './conversations/group-dissolved.js';
 import { InvitationLinkCreated, InvitationLinkRevoked } from './conversations/invitation-links.js';
 import { MessageSent } from './messaging/message-sent.js';

@@ -21,12 +21,12 @@ export const CATEGORIES = {
     topic: 'contacts',
     description: 'Contact requests and contacts between two users; one stream per pair.',
   },
-  /** `receipts-<userId>`: how far a user has read, and had delivered, each conversation. */
+  /** `receipts-<userId>`: a user's own place in each conversation: how far read and delivered, muted or not. */
   receipts: {
     streamPrefix: 'receipts-',
     topic: 'receipts',
     description:
-      'Read markers and delivery receipts, per user: kept out of the conversation streams, so reading costs a busy group nothing.',
+      "Read markers, delivery receipts and mutes, per user: kept out of the conversation streams, so reading costs a busy group nothing and a mute is the user's own business.",
   },
 } as const;
 

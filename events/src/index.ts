@@ -13,7 +13,7 @@ export { MemberJoined } from './conversations/member-joined.js';
 export { MemberLeft } from './conversations/member-left.js';
 export { MemberKicked } from './conversations/member-kicked.js';
 export { MemberRoleChanged } from './conversations/member-role-changed.js';
-export { ConversationMuteChanged } from './conversations/conversation-mute-changed.js';
+export { ConversationMuteChanged } from './receipts/conversation-mute-changed.js';
 export { GroupDissolved } from './conversations/group-dissolved.js';
 export { MessageSent, Mentions, Attachment } from './messaging/message-sent.js';
 export { MessageEdited } from './messaging/message-edited.js';

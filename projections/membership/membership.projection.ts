@@ -4,13 +4,14 @@
  * the conversation list. Every write is guarded by the event's seq, so applying an event
  * twice changes nothing; no clock, no random: a rebuild gives the same rows.
  */
-import type { EventIn } from '@herald/events';
+import { EVENTS, type EventIn } from '@herald/events';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 
-type ConversationEvent = EventIn<'conversation'>;
+/** The conversations' events, and members' mutes (which live in each member's own stream). */
+type MembershipEvent = EventIn<'conversation'> | Extract<EventIn<'receipts'>, { type: 'ConversationMuteChanged' }>;
 
 export const MEMBERSHIP_MIGRATIONS: readonly Migration[] = [
   {
@@ -45,6 +46,11 @@ export const MEMBERSHIP_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rm_members_by_user ON rm_members (user_id, conversation_id);
     `,
   },
+  {
+    // Mutes come from each member's own stream: its revision guards them, not the conversation's seq.
+    id: 'membership-002-mute-revision',
+    sql: `ALTER TABLE rm_members ADD COLUMN mute_revision bigint NOT NULL DEFAULT -1;`,
+  },
 ];
 
 const PREVIEW_CHARS = 140;
@@ -52,8 +58,14 @@ const PREVIEW_CHARS = 140;
 export function membershipProjection(): Projection {
   return {
     name: 'membership.v1',
-    filter: { streamPrefixes: ['conversation-'] },
-    apply: eachEvent<ConversationEvent>(applyOne, applySent),
+    filter: {
+      streamPrefixes: ['conversation-', 'receipts-'],
+      eventTypes: [
+        ...EVENTS.filter((e) => e.category === 'conversation').map((e) => e.type),
+        'ConversationMuteChanged',
+      ],
+    },
+    apply: eachEvent<MembershipEvent>(applyOne, applySent),
   };
 }
 
@@ -84,7 +96,7 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
   );
 }
 
-async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occurredAt: at }: Place): Promise<void> {
+async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurredAt: at }: Place): Promise<void> {
   const member = (conversationId: string, userId: string, role: string): Promise<unknown> =>
     m.query(
       `INSERT INTO rm_members (conversation_id, user_id, role, joined_seq, updated_seq) VALUES ($1, $2, $3, $4, $4)
@@ -153,9 +165,10 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
       );
       return;
     case 'ConversationMuteChanged':
+      // `seq` is the revision of the member's own stream here.
       await m.query(
-        `UPDATE rm_members SET muted = $3, muted_until = $4, updated_seq = $5
-          WHERE conversation_id = $1 AND user_id = $2 AND updated_seq < $5`,
+        `UPDATE rm_members SET muted = $3, muted_until = $4, mute_revision = $5
+          WHERE conversation_id = $1 AND user_id = $2 AND mute_revision < $5`,
         [event.data.conversationId, event.data.userId, event.data.muted, event.data.until ?? null, seq],
       );
       return;

@@ -128,7 +128,6 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
     case 'MemberLeft':
     case 'MemberKicked':
     case 'MemberRoleChanged':
-    case 'ConversationMuteChanged':
     case 'GroupDissolved':
       return;
     default: {

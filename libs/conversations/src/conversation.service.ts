@@ -6,7 +6,7 @@
  * decides again (which is also what makes racing retries of one send write it once).
  */
 import { pairId, toNewEvents, type CommandContext } from '@herald/commands';
-import { readEvent } from '@herald/events';
+import { readEvent, type EventIn } from '@herald/events';
 import {
   StreamNotFound,
   WrongExpectedRevision,
@@ -187,8 +187,33 @@ export class ConversationService {
       );
     }
     const data = { userId: context.actorId, conversationId, upToSeq };
-    const event =
-      kind === 'read' ? { type: 'ConversationRead' as const, data } : { type: 'MessagesDelivered' as const, data };
+    return this.appendOwn(
+      kind === 'read' ? { type: 'ConversationRead', data } : { type: 'MessagesDelivered', data },
+      context,
+    );
+  }
+
+  /**
+   * Mutes or unmutes a conversation for the caller (until a time, or until unmuted). A mute
+   * is the member's own business: it goes to their stream, never to the other members.
+   */
+  async mute(
+    conversationId: string,
+    mute: { muted: boolean; until?: string | null },
+    context: CommandContext,
+  ): Promise<{ checkpoint: Checkpoint }> {
+    const state = await this.state(conversationId);
+    if (!state.members.has(context.actorId)) throw notFound();
+    const data = {
+      conversationId,
+      userId: context.actorId,
+      muted: mute.muted,
+      ...(mute.muted ? { until: mute.until ?? null } : {}),
+    };
+    return this.appendOwn({ type: 'ConversationMuteChanged', data }, context);
+  }
+
+  private async appendOwn(event: EventIn<'receipts'>, context: CommandContext): Promise<{ checkpoint: Checkpoint }> {
     const result = await this.store.append(`receipts-${context.actorId}`, toNewEvents([event], context), 'any');
     return { checkpoint: result.checkpoint };
   }

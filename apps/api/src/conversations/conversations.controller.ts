@@ -327,18 +327,20 @@ export class ConversationsController {
 
   @ApiInput(MuteBody)
   @Put(':id/mute')
-  mute(@Caller() caller: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
+  async mute(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+  ) {
+    const conversationId = parseInput(uuid, id, 'path');
     const b = parseInput(MuteBody, body);
-    return this.run(
-      parseInput(uuid, id, 'path'),
-      {
-        type: 'MuteConversation',
-        actorId: caller.userId,
-        muted: b.muted,
-        ...(b.until !== undefined ? { until: b.until } : {}),
-      },
-      request,
+    const { checkpoint } = await this.conversations.mute(
+      conversationId,
+      { muted: b.muted, ...(b.until !== undefined ? { until: b.until } : {}) },
+      { actorId: caller.userId, ...requestContext(request) },
     );
+    return { conversationId, muted: b.muted, until: b.muted ? (b.until ?? null) : null, checkpoint };
   }
 
   /** Who has received and read how far: current members only, a page at a time. */

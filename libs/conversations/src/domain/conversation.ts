@@ -21,8 +21,6 @@ export type Role = 'owner' | 'admin' | 'member';
 
 export interface Member {
   readonly role: Role;
-  readonly mutedUntil: string | null;
-  readonly muted: boolean;
 }
 
 export interface MessageState {
@@ -67,7 +65,7 @@ export const initialConversation = (id: string): Conversation => ({
   sent: OrderedMap(),
 });
 
-const MEMBER: Member = { role: 'member', muted: false, mutedUntil: null };
+const MEMBER: Member = { role: 'member' };
 
 export const sentKey = (senderId: string, clientMessageId: string): string => `${senderId} ${clientMessageId}`;
 
@@ -114,12 +112,6 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
       const member = state.members.get(event.data.userId);
       if (!member) return next;
       return { ...next, members: state.members.set(event.data.userId, { ...member, role: event.data.role }) };
-    }
-    case 'ConversationMuteChanged': {
-      const member = state.members.get(event.data.userId);
-      if (!member) return next;
-      const muted = { ...member, muted: event.data.muted, mutedUntil: event.data.until ?? null };
-      return { ...next, members: state.members.set(event.data.userId, muted) };
     }
     case 'GroupDissolved':
       return { ...next, dissolved: true };

@@ -42,7 +42,6 @@ export type ConversationCommand = { readonly actorId: string } & (
   | { readonly type: 'KickMember'; readonly userId: string }
   | { readonly type: 'ChangeRole'; readonly userId: string; readonly role: 'admin' | 'member' }
   | { readonly type: 'TransferOwnership'; readonly userId: string }
-  | { readonly type: 'MuteConversation'; readonly muted: boolean; readonly until?: string | null }
   | { readonly type: 'DissolveGroup' }
   | {
       readonly type: 'SendMessage';
@@ -238,18 +237,6 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
         { type: 'MemberRoleChanged', data: { conversationId, userId: actor, role: 'admin', changedBy: actor } },
       ];
     }
-    case 'MuteConversation':
-      return [
-        {
-          type: 'ConversationMuteChanged',
-          data: {
-            conversationId,
-            userId: actor,
-            muted: command.muted,
-            ...(command.muted ? { until: command.until ?? null } : {}),
-          },
-        },
-      ];
     case 'DissolveGroup':
       requireGroup();
       if (me.role !== 'owner')

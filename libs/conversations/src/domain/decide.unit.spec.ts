@@ -186,9 +186,7 @@ describe('conversation decider', () => {
     it('a member who left or was kicked can do nothing more (and learns nothing)', () => {
       const left: CatalogueEvent = { type: 'MemberLeft', data: { conversationId: C, userId: BOB } };
       given(group(), left).when(send(BOB)).thenFails('CONVERSATION.NOT_FOUND');
-      given(group(), left)
-        .when({ type: 'MuteConversation', actorId: BOB, muted: true })
-        .thenFails('CONVERSATION.NOT_FOUND');
+      given(group(), left).when({ type: 'LeaveGroup', actorId: BOB }).thenFails('CONVERSATION.NOT_FOUND');
       const kicked: CatalogueEvent = {
         type: 'MemberKicked',
         data: { conversationId: C, userId: BOB, kickedBy: OWNER },

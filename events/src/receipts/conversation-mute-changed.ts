@@ -4,7 +4,7 @@ import { defineEvent, id } from '../define.js';
 export const ConversationMuteChanged = defineEvent({
   type: 'ConversationMuteChanged',
   version: 1,
-  category: 'conversation',
+  category: 'receipts',
   description: 'A member muted or unmuted a conversation for themselves.',
   schema: z.object({
     conversationId: id('The conversation.'),
