@@ -353,10 +353,12 @@ export class Presence<W extends object> {
       for (const row of rows) {
         const watchers = this.watchersOf.get(row.userId);
         if (!watchers) continue;
+        // A socket on this node is online whether or not its row is written yet.
+        const online = row.online || this.sockets.has(row.userId);
         const view: PresenceView = {
           userId: row.userId,
-          online: row.online,
-          lastSeenAt: row.online || !row.lastSeenAt ? null : row.lastSeenAt.toISOString(),
+          online,
+          lastSeenAt: online || !row.lastSeenAt ? null : row.lastSeenAt.toISOString(),
         };
         const before = this.known.get(row.userId);
         this.known.set(row.userId, view);
