@@ -23,7 +23,8 @@
  * The last line is one JSON object with Herald's median headline figures.
  *
  * Environment: BENCH_RUNS (3), BENCH_USERS, BENCH_BIG_GROUP, BENCH_RATE, BENCH_BIG_RATE,
- * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, BENCH_SERVER_NODE_ARGS (for
+ * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, BENCH_PROJECTOR (run the
+ * projections in a second Herald process, the measured one standing by), BENCH_SERVER_NODE_ARGS (for
  * profiling the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`), DATABASE_URL.
  */
 import { type CommandContext } from '@herald/commands';
@@ -475,24 +476,30 @@ async function main(): Promise<void> {
     }
 
     const port = 40_000 + Math.floor(Math.random() * 1_000);
-    const server = await startServer(
-      new URL('../apps/api/src/main.js', import.meta.url).pathname,
-      {
-        PORT: String(port),
-        DATABASE_URL: database.url,
-        JWT_SECRET: jwtSecret,
-        HERALD_DATA_DIR: dataDir,
-        LOG_LEVEL: 'warn',
-        // Every client of the load generator comes from 127.0.0.1.
-        RATE_LIMIT_IP_PER_SECOND: '100000',
-      },
-      () => herald(port),
+    const main = new URL('../apps/api/src/main.js', import.meta.url).pathname;
+    const heraldEnv = (on: number): Record<string, string> => ({
+      PORT: String(on),
+      DATABASE_URL: database.url,
+      JWT_SECRET: jwtSecret,
+      HERALD_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      // Every client of the load generator comes from 127.0.0.1.
+      RATE_LIMIT_IP_PER_SECOND: '100000',
+    });
+    // BENCH_PROJECTOR: a second Herald, started first, takes the projections' locks; the
+    // measured one serves the clients with its projections on standby.
+    const projector = env.BENCH_PROJECTOR
+      ? await startServer(main, heraldEnv(port + 1), () => herald(port + 1))
+      : undefined;
+    const server = await startServer(main, heraldEnv(port), async () =>
+      projector ? (await herald(port + 1)) && (await fetch(`http://127.0.0.1:${port}/health`)).ok : herald(port),
     );
     let figures: RunFigures;
     try {
       figures = await measure('Herald', port, server, world);
     } finally {
       await stopServer(server);
+      if (projector) await stopServer(projector);
     }
     if (baseline) {
       console.log(
