@@ -473,6 +473,20 @@ export function describeEventStoreContract(
               checkpoint = page.checkpoint;
             }
           })();
+        // Other subscribers of the same store, with other filters and page sizes, one of
+        // them starting late from the beginning: each must see exactly its own events.
+        const others = [
+          { filter: { streamPrefixes: [cat], eventTypes: ['Written'] }, limit: 7, seen: [] as RecordedEvent[] },
+          { filter: { streamPrefixes: [`${cat}3.`] }, limit: 100, seen: [] as RecordedEvent[] },
+        ];
+        const othersStop = new AbortController();
+        const subscribe = (other: (typeof others)[number]): Promise<void> =>
+          (async () => {
+            for await (const page of reader.subscribeToAll({ from, signal: othersStop.signal, ...other })) {
+              other.seen.push(...page.events);
+            }
+          })();
+        const othersDone = [subscribe(others[0]!)];
 
         let controller = new AbortController();
         let following = follow(controller.signal);
@@ -496,6 +510,9 @@ export function describeEventStoreContract(
                 } catch (error) {
                   if (!(error instanceof Error) || error.message !== 'injected rollback') throw error;
                 }
+                if (othersDone.length === 1 && w === 1 && written > EVENTS_PER_WRITER / 3) {
+                  othersDone.push(subscribe(others[1]!));
+                }
                 if (!restarted && w === 0 && written > EVENTS_PER_WRITER / 2) {
                   // Stop the subscriber mid-stream and resume from its last checkpoint.
                   restarted = true;
@@ -509,9 +526,19 @@ export function describeEventStoreContract(
             await Promise.all(range(4).map(lane));
           }),
         );
-        await eventually(() => seen.length >= committed.size, 30_000);
+        const writtenBy3 = (e: { streamId: string }): boolean => e.streamId.startsWith(`${cat}3.`);
+        await eventually(
+          () =>
+            seen.length >= committed.size &&
+            others[0]!.seen.length >= committed.size &&
+            others[1]!.seen.length >= seen.filter(writtenBy3).length,
+          30_000,
+        );
         controller.abort();
-        await following;
+        othersStop.abort();
+        await Promise.all([following, ...othersDone]);
+        expect(others[0]!.seen.map((e) => e.eventId)).toEqual(seen.map((e) => e.eventId));
+        expect(others[1]!.seen.map((e) => e.eventId)).toEqual(seen.filter(writtenBy3).map((e) => e.eventId));
 
         const ids = seen.map((e) => e.eventId);
         expect(new Set(ids).size).toBe(ids.length); // no duplicates
@@ -532,7 +559,7 @@ export function describeEventStoreContract(
         }
         console.log(
           `[event store contract] ${adapter}: ${WRITERS} writers, ${committed.size} events committed, ` +
-            `${rolledBack} transactions rolled back, ${slowed} slowed; subscriber saw each once, in order`,
+            `${rolledBack} transactions rolled back, ${slowed} slowed; three subscribers of one store saw each of theirs once, in order`,
         );
         await Promise.all([...writers, reader].map((s) => s.close()));
       }, 180_000);

@@ -20,6 +20,11 @@ export function createReadModelDataSource(options: ReadModelDataSourceOptions): 
       max: options.poolSize ?? 10,
       application_name: 'herald-read-models',
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      // Read models are derived: a commit need not wait for its WAL flush. A server crash
+      // then loses at most the last fraction of a second of read-model transactions, each
+      // with the checkpoint it stored, so the projections apply those events again. (The
+      // event store's own pool keeps synchronous commits: events are the truth.)
+      options: '-c synchronous_commit=off',
       connectionTimeoutMillis: 10_000,
     },
   });

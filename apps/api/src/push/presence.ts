@@ -223,8 +223,12 @@ export class Presence<W extends object> {
         `WITH before AS (SELECT heartbeat_at FROM presence_nodes WHERE node_id = $1),
               beat AS (
                 INSERT INTO presence_nodes (node_id, heartbeat_at) VALUES ($1, now())
-                ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now())
-         SELECT coalesce((SELECT heartbeat_at FROM before) < now() - $2 * interval '1 millisecond', true) AS lapsed`,
+                ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now()
+                RETURNING xmax = 0 AS inserted)
+         -- Lapsed: stale, or the row was gone when written (deleted while this beat waited on
+         -- it, which 'before', read earlier, cannot tell).
+         SELECT (SELECT inserted FROM beat)
+                OR coalesce((SELECT heartbeat_at FROM before) < now() - $2 * interval '1 millisecond', true) AS lapsed`,
         [this.options.nodeId, this.staleMs],
       )) as { lapsed: boolean }[];
       if (beat?.lapsed && this.sockets.size > 0) {

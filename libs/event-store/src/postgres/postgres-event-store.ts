@@ -40,6 +40,7 @@ import {
   validateAppend,
   type SerializedEvent,
 } from '../validation.js';
+import { LogTail, type Cursor } from './log-tail.js';
 import { Notifier } from './notifier.js';
 import { EVENT_STORE_MIGRATIONS } from './schema.js';
 
@@ -129,6 +130,12 @@ const SCAN_FACTOR = 4;
 /** How soon a follower first looks again when committed events wait behind a running transaction. */
 const HELD_RECHECK_MS = 5;
 
+/** Events the shared tail of the log keeps for this instance's subscribers (about 1 KB each). */
+const TAIL_EVENTS = 10_000;
+
+/** Events one read of the tail fetches at most. */
+const TAIL_PAGE = 1_000;
+
 /** Appends waiting for a write transaction, in serialized bytes, before new ones are refused. */
 const MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 
@@ -158,6 +165,7 @@ export class PostgresEventStore implements EventStore {
    * revision that another process moved, and the batch is retried reading them all.
    */
   private readonly knownRevisions = new Map<string, number>();
+  private readonly tail: LogTail;
 
   constructor(private readonly options: PostgresEventStoreOptions) {
     this.pool = createPool({
@@ -176,6 +184,11 @@ export class PostgresEventStore implements EventStore {
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.maxConcurrentBatches = options.maxConcurrentBatches ?? 3;
     this.maxBatchEvents = options.maxBatchEvents ?? 2_000;
+    this.tail = new LogTail(
+      (from) => this.readPage({ from, limit: TAIL_PAGE }),
+      () => this.notifier.generation,
+      TAIL_EVENTS,
+    );
   }
 
   /** Creates or upgrades the schema. */
@@ -683,30 +696,55 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /**
+   * Subscribers within the tail share its reads (see LogTail); one behind it reads on its
+   * own, with its filter, until it catches up.
+   */
   async *subscribeToAll(options: SubscribeOptions = {}): AsyncIterable<ReadAllPage> {
     const limit = readLimit(options.limit);
-    let from = options.from ?? START;
-    const { signal } = options;
+    const { signal, filter } = options;
+    const cursor: Cursor = { from: options.from ?? START };
     let heldWait = 0;
-    while (!signal?.aborted && !this.closed) {
-      // A notification that arrives while we read is not lost: the wait below sees it.
-      const notified = this.notifier.generation;
-      const { page, held, caughtUp } = await this.readPage({
-        from,
-        limit,
-        ...(options.filter ? { filter: options.filter } : {}),
-      });
-      if (page.events.length > 0 || page.checkpoint !== from) {
-        from = page.checkpoint;
-        yield page;
+    // Waits for news after a read that reached the horizon: at the next notification, or
+    // soon when committed events wait behind a transaction still running (any writer's, a
+    // projection's), backing off while that transaction lasts.
+    const waitForNews = (held: boolean, since: number): Promise<void> => {
+      heldWait = held ? Math.min(this.pollIntervalMs, heldWait === 0 ? HELD_RECHECK_MS : heldWait * 2) : 0;
+      return this.notifier.wait(held ? heldWait : this.pollIntervalMs, signal, since);
+    };
+    this.tail.follow(cursor);
+    try {
+      while (!signal?.aborted && !this.closed) {
+        const place = this.tail.place(cursor);
+        if (place === 'inside') {
+          const { page, atEnd } = this.tail.take(cursor, limit, filter);
+          if (page.events.length > 0 || page.checkpoint !== cursor.from) {
+            cursor.from = page.checkpoint;
+            yield page;
+          }
+          if (!atEnd) continue;
+          const end = this.tail.state;
+          if (end?.caughtUp) await waitForNews(end.held, end.generation);
+          if (!signal?.aborted && !this.closed) await this.tail.extend();
+        } else if (place === 'ahead') {
+          await this.tail.extend();
+        } else {
+          // A notification that arrives while we read is not lost: the wait below sees it.
+          const notified = this.notifier.generation;
+          const { page, held, caughtUp } = await this.readPage({
+            from: cursor.from,
+            limit,
+            ...(filter ? { filter } : {}),
+          });
+          if (page.events.length > 0 || page.checkpoint !== cursor.from) {
+            cursor.from = page.checkpoint;
+            yield page;
+          }
+          if (caughtUp && this.tail.place(cursor, true) === 'behind') await waitForNews(held, notified);
+        }
       }
-      if (caughtUp) {
-        // Committed events wait behind a transaction still running (any writer's, a
-        // projection's): look again soon rather than at the next poll, backing off while
-        // that transaction lasts.
-        heldWait = held ? Math.min(this.pollIntervalMs, heldWait === 0 ? HELD_RECHECK_MS : heldWait * 2) : 0;
-        await this.notifier.wait(held ? heldWait : this.pollIntervalMs, signal, notified);
-      }
+    } finally {
+      this.tail.leave(cursor);
     }
   }
 
