@@ -21,6 +21,13 @@ export class ProjectionsBehind extends Error {
   }
 }
 
+/**
+ * How long events gather at the head of the log before a projection applies them: a
+ * query without a checkpoint may see the read models that much older, and one with a
+ * checkpoint does not wait for it (docs/benchmarks.md: the transactions it saves).
+ */
+export const READ_MODEL_GATHER_MS = 20;
+
 /** What /health tells anyone about a projection; errors and parked events go to the log. */
 export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state' | 'checkpoint'> {
   /** Events in the log after this projection's checkpoint (counted up to 100,000). */
@@ -40,6 +47,7 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     this.runners = projections.map(
       (projection) =>
         new ProjectionRunner(store, dataSource, projection, {
+          gatherMs: READ_MODEL_GATHER_MS,
           log: (level, message) => logger.emit(level, message, 'Projections'),
         }),
     );

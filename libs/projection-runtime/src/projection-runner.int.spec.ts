@@ -111,6 +111,39 @@ describe('projection runner', () => {
     expect(await r.lag()).toBeGreaterThanOrEqual(0);
   });
 
+  it('at the head of the log, lets events gather into fewer transactions, and a waiter ends the gathering at once', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    let batches = 0;
+    const counting = countingProjection(t, prefix);
+    const r = new ProjectionRunner(
+      store,
+      dataSource,
+      {
+        ...counting,
+        async apply(events, manager) {
+          batches++;
+          await counting.apply(events, manager);
+        },
+      },
+      { gatherMs: 1_000, recheckMs: 50 },
+    );
+    runners.push(r);
+    r.start();
+    expect(await r.waitFor((await write(prefix, 1, 1)) as never, 10_000)).toBe(true);
+    const before = batches;
+    // Twenty appends, one by one, while nobody waits: they gather.
+    for (let i = 0; i < 20; i++) await write(`${prefix}g`, 1, 1);
+    await eventually(async () => (await counts(t))[`${prefix}g0`] === 20, 10_000);
+    expect(batches - before).toBeLessThanOrEqual(3);
+    // Someone waits: applied well before the gathering would have ended.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const last = await write(`${prefix}w`, 1, 1);
+    const started = Date.now();
+    expect(await r.waitFor(last as never, 10_000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
   it('a crash in the middle of a batch leaves no partial effect, and the retry applies it exactly once', async () => {
     const t = await table();
     const prefix = `${uniqueId('p')}-`;

@@ -39,6 +39,13 @@ export interface RunnerOptions {
    * stored, while someone waits on it (`waitFor`). One read per interval, however many wait.
    */
   readonly standbyPollMs?: number;
+  /**
+   * At the head of the log (a page smaller than the batch size), how long to let events
+   * gather before taking the next page, so that they share one transaction: fewer, larger
+   * batches when read-model freshness within this much suffices. Someone waiting on the
+   * projection (`waitFor`, read-your-writes) ends the wait at once. Default 0.
+   */
+  readonly gatherMs?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -60,6 +67,9 @@ interface Observed {
   readonly through: Checkpoint;
   readonly pending?: Checkpoint;
 }
+
+/** How often the lock's connection is checked while pages come. */
+const LOCK_CHECK_MS = 1_000;
 
 class LostLock extends Error {
   constructor(name: string) {
@@ -89,6 +99,11 @@ export class ProjectionRunner {
   private readonly maxBackoffMs: number;
   private readonly recheckMs: number;
   private readonly standbyPollMs: number;
+  private readonly gatherMs: number;
+  /** Ends the current gathering wait: someone waits on this projection. */
+  private endGathering: (() => void) | undefined;
+  /** When the lock's connection was last seen alive. */
+  private lockCheckedAt = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -102,6 +117,7 @@ export class ProjectionRunner {
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.recheckMs = options.recheckMs ?? 1_000;
     this.standbyPollMs = options.standbyPollMs ?? 50;
+    this.gatherMs = options.gatherMs ?? 0;
   }
 
   start(): void {
@@ -142,6 +158,7 @@ export class ProjectionRunner {
    */
   async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    if (!this.reached(checkpoint)) this.endGathering?.();
     while (!this.reached(checkpoint)) {
       const left = deadline - Date.now();
       if (left <= 0 || !this.loop) return false;
@@ -324,10 +341,17 @@ export class ProjectionRunner {
           ...(this.projection.filter ? { filter: this.projection.filter } : {}),
         }),
       signal,
+      // Catching up, the next page is read while this one is applied; at the head, events
+      // first gather for a while.
+      (page) => (page.events.length >= this.batchSize ? undefined : this.gather(signal)),
     );
     for await (const page of pages) {
       // The lock lives on its own connection: if that connection died, so did the lock.
-      await lock.query('SELECT 1');
+      // Looked at once a second: meanwhile the checkpoint's compare-and-set is the fence.
+      if (Date.now() - this.lockCheckedAt >= LOCK_CHECK_MS) {
+        await lock.query('SELECT 1');
+        this.lockCheckedAt = Date.now();
+      }
       if (page.events.length > 0) {
         const parked = await this.applyWithRetries(page.events, page.checkpoint, signal);
         if (parked || signal.aborted) return;
@@ -457,6 +481,22 @@ export class ProjectionRunner {
     return rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
   }
 
+  /** Waits `gatherMs`, or less when someone starts waiting on this projection. */
+  private async gather(signal: AbortSignal): Promise<void> {
+    if (this.gatherMs <= 0 || this.waiters.size > 0) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.endGathering = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.gatherMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.endGathering = done;
+    });
+  }
+
   private advanceScanned(checkpoint: Checkpoint): void {
     if (compareCheckpoints(checkpoint, this.scanned) > 0) this.scanned = checkpoint;
     this.wakeWaiters();
@@ -508,10 +548,16 @@ export async function resolveParkedEvent(
 /**
  * Yields what the opened source yields, asking it for the next item while the consumer is
  * still busy with this one: the next page is read from the log while the current one is
- * applied. The source gets a signal of its own, aborted when the consumer stops early,
- * so a read waiting for new events does not keep the consumer from returning.
+ * applied. Unless `pause` gives a wait for an item: then the next is asked for once the
+ * consumer is done with this one and the wait is over. The source gets a signal of its
+ * own, aborted when the consumer stops early, so a read waiting for new events does not
+ * keep the consumer from returning.
  */
-async function* readAhead<T>(open: (signal: AbortSignal) => AsyncIterable<T>, outer: AbortSignal): AsyncGenerator<T> {
+async function* readAhead<T>(
+  open: (signal: AbortSignal) => AsyncIterable<T>,
+  outer: AbortSignal,
+  pause: (item: T) => Promise<void> | undefined,
+): AsyncGenerator<T> {
   const reading = new AbortController();
   const abort = (): void => reading.abort();
   // Stopped before the first read: an abort event that already fired will not fire again.
@@ -523,10 +569,18 @@ async function* readAhead<T>(open: (signal: AbortSignal) => AsyncIterable<T>, ou
     for (;;) {
       const result = await next;
       if (result.done) return;
-      next = iterator.next();
-      // Awaited on the next turn; until then a failure must not count as unhandled.
-      next.catch(() => undefined);
+      const wait = pause(result.value);
+      if (!wait) {
+        next = iterator.next();
+        // Awaited on the next turn; until then a failure must not count as unhandled.
+        next.catch(() => undefined);
+      }
       yield result.value;
+      if (wait) {
+        await wait;
+        next = iterator.next();
+        next.catch(() => undefined);
+      }
     }
   } finally {
     reading.abort();
