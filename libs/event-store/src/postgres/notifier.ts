@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
 export const EVENTS_CHANNEL = 'herald_events';
@@ -14,6 +15,11 @@ export class Notifier {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private notifying = false;
   private notifyAgain = false;
+  /**
+   * Sent with this notifier's NOTIFYs. They come back to its own LISTEN, and its followers
+   * were woken at the commit already: waking them again would only read the log again.
+   */
+  private readonly origin = randomUUID();
 
   constructor(private readonly connectionString: string) {}
 
@@ -53,7 +59,7 @@ export class Notifier {
     }
     this.notifying = true;
     pool
-      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`)
+      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', $1)`, [this.origin])
       .catch(() => undefined)
       .finally(() => {
         this.notifying = false;
@@ -94,7 +100,9 @@ export class Notifier {
     };
     client.on('error', lost);
     client.on('end', lost);
-    client.on('notification', () => this.wakeAll());
+    client.on('notification', (message) => {
+      if (message.payload !== this.origin) this.wakeAll();
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${EVENTS_CHANNEL}`);
