@@ -5,7 +5,7 @@
 import { migrateDatabase } from '@herald/database';
 import { parseCheckpoint, type RecordedEvent } from '@herald/event-store';
 import type { CatalogueEvent } from '@herald/events';
-import { createReadModelDataSource } from '@herald/projection-runtime';
+import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS } from '@herald/projection-runtime';
 import { freshDatabase } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -137,7 +137,12 @@ async function apply(db: DataSource, events: RecordedEvent[]): Promise<void> {
 let databases: DataSource[] = [];
 async function database(): Promise<DataSource> {
   const url = await freshDatabase();
-  await migrateDatabase(url, [...MEMBERSHIP_MIGRATIONS, ...TIMELINE_MIGRATIONS, ...INBOX_MIGRATIONS]);
+  await migrateDatabase(url, [
+    ...PROJECTION_RUNTIME_MIGRATIONS,
+    ...MEMBERSHIP_MIGRATIONS,
+    ...TIMELINE_MIGRATIONS,
+    ...INBOX_MIGRATIONS,
+  ]);
   const db = await createReadModelDataSource({ url, poolSize: 2 }).initialize();
   databases.push(db);
   return db;
@@ -173,9 +178,20 @@ describe('read models', () => {
     const messages = await once.query<{ text: string; deleted: boolean; reply_count: number }[]>(
       'SELECT text, deleted, reply_count FROM rm_messages ORDER BY seq',
     );
+    // The deleted reply no longer counts in its thread.
     expect(messages).toEqual([
-      { text: 'one!', deleted: false, reply_count: 1 },
+      { text: 'one!', deleted: false, reply_count: 0 },
       { text: '', deleted: true, reply_count: 0 },
     ]);
+    // The edit took bob's mention away, the deletion the @all: no mention is left. The
+    // owner read up to their own message; the one after it is deleted: nothing unread.
+    expect(await once.query('SELECT * FROM rm_inbox_mentions')).toEqual([]);
+    const unread = await once.query<{ user_id: string; unread: number }[]>(
+      `SELECT i.user_id, (ic.message_count - i.read_count
+                 - (SELECT count(*) FROM rm_inbox_messages d
+                     WHERE d.conversation_id = i.conversation_id AND d.deleted AND d.seq > i.read_seq))::int AS unread
+         FROM rm_inbox_members i JOIN rm_inbox_conversations ic USING (conversation_id) WHERE i.left_seq IS NULL`,
+    );
+    expect(unread.map((r) => r.unread)).toEqual([0, 0]);
   });
 });

@@ -4,7 +4,10 @@
  * - a per-conversation message counter, and each message's ordinal (one row per message);
  * - a per-member read marker (seq and the ordinal it reached), moved by the member's own
  *   reads and sends; unread = the conversation's count - the member's read count;
- * - mention rows written only for the users a message names (one row for @all).
+ * - mention rows written only for the users a message names (one row for @all), replaced
+ *   when an edit changes whom it names, removed when it is deleted;
+ * - deleted messages stay counted and are marked: unread subtracts those after the read
+ *   marker (a partial index finds them), so a delete writes one row whatever the group.
  * Idempotent: conversation writes are guarded by the seq, read markers only move forward.
  */
 import type { EventIn } from '@herald/events';
@@ -51,6 +54,21 @@ export const INBOX_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Edits and deletions reach the inbox: messages are found by id. Rows written before
+    // have no id, so the inbox is rebuilt from the log (its checkpoint starts over).
+    id: 'inbox-002-edits-and-deletions',
+    sql: `
+      TRUNCATE rm_inbox_conversations, rm_inbox_messages, rm_inbox_members, rm_inbox_mentions;
+      DELETE FROM herald_projection_checkpoints WHERE name = 'inbox.v1';
+      ALTER TABLE rm_inbox_messages
+        ADD COLUMN message_id   uuid NOT NULL UNIQUE,
+        ADD COLUMN sender_id    uuid NOT NULL,
+        ADD COLUMN deleted      boolean NOT NULL DEFAULT false,
+        ADD COLUMN mentions_seq bigint NOT NULL;
+      CREATE INDEX rm_inbox_messages_deleted ON rm_inbox_messages (conversation_id, seq) WHERE deleted;
+    `,
+  },
 ];
 
 export function inboxProjection(): Projection {
@@ -65,6 +83,8 @@ export function inboxProjection(): Projection {
         'MemberLeft',
         'MemberKicked',
         'MessageSent',
+        'MessageEdited',
+        'MessageDeleted',
         'ConversationRead',
         'MessagesDelivered',
       ],
@@ -80,11 +100,11 @@ export function inboxProjection(): Projection {
  * @all). A replay finds no new message and changes nothing.
  */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
-  await m.query(
+  const fresh = await m.query<{ conversation_id: string; seq: number }[]>(
     `WITH fresh AS (
-       SELECT u.conversation_id, u.seq, u.sender_id,
+       SELECT u.conversation_id, u.seq, u.sender_id, u.message_id,
               c.message_count + row_number() OVER (PARTITION BY u.conversation_id ORDER BY u.seq) AS ordinal
-         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[]) AS u(conversation_id, seq, sender_id)
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[]) AS u(conversation_id, seq, sender_id, message_id)
          JOIN rm_inbox_conversations c USING (conversation_id)
         WHERE u.seq > c.last_seq
      ), counted AS (
@@ -92,23 +112,48 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
          FROM (SELECT DISTINCT ON (conversation_id) * FROM fresh ORDER BY conversation_id, seq DESC) f
         WHERE c.conversation_id = f.conversation_id
      ), ordinals AS (
-       INSERT INTO rm_inbox_messages (conversation_id, seq, ordinal)
-       SELECT conversation_id, seq, ordinal FROM fresh ON CONFLICT DO NOTHING
+       INSERT INTO rm_inbox_messages (conversation_id, seq, ordinal, message_id, sender_id, mentions_seq)
+       SELECT conversation_id, seq, ordinal, message_id, sender_id, seq FROM fresh ON CONFLICT DO NOTHING
+     ), own AS (
+       -- Your own message is read by you.
+       UPDATE rm_inbox_members m SET read_seq = s.seq, read_count = s.ordinal
+         FROM (SELECT DISTINCT ON (conversation_id, sender_id) * FROM fresh ORDER BY conversation_id, sender_id, seq DESC) s
+        WHERE m.user_id = s.sender_id AND m.conversation_id = s.conversation_id AND m.read_seq < s.seq
      )
-     -- Your own message is read by you.
-     UPDATE rm_inbox_members m SET read_seq = s.seq, read_count = s.ordinal
-       FROM (SELECT DISTINCT ON (conversation_id, sender_id) * FROM fresh ORDER BY conversation_id, sender_id, seq DESC) s
-      WHERE m.user_id = s.sender_id AND m.conversation_id = s.conversation_id AND m.read_seq < s.seq`,
-    [sent.map((s) => s.data.conversationId), sent.map((s) => s.seq), sent.map((s) => s.data.senderId)],
+     SELECT conversation_id, seq::int AS seq FROM fresh`,
+    [
+      sent.map((s) => s.data.conversationId),
+      sent.map((s) => s.seq),
+      sent.map((s) => s.data.senderId),
+      sent.map((s) => s.data.messageId),
+    ],
   );
-  const mentions = sent.flatMap(({ data: d, seq }) =>
-    [...(d.mentions.all ? [EVERYONE] : []), ...d.mentions.userIds.filter((u) => u !== d.senderId)].map((userId) => ({
-      conversationId: d.conversationId,
-      userId,
-      seq,
-      senderId: d.senderId,
-    })),
+  // Only new messages: a message applied again would bring back mentions its deletion removed.
+  const isNew = new Set(fresh.map((row) => `${row.conversation_id}/${row.seq}`));
+  await insertMentions(
+    m,
+    sent
+      .filter(({ data, seq }) => isNew.has(`${data.conversationId}/${seq}`))
+      .flatMap(({ data: d, seq }) =>
+        mentioned(d.mentions, d.senderId).map((userId) => ({
+          conversationId: d.conversationId,
+          userId,
+          seq,
+          senderId: d.senderId,
+        })),
+      ),
   );
+}
+
+/** Whom a message's mentions write a row for: the users named but the sender, and @all's row. */
+function mentioned(mentions: Sent['data']['mentions'], senderId: string): string[] {
+  return [...(mentions.all ? [EVERYONE] : []), ...mentions.userIds.filter((u) => u !== senderId)];
+}
+
+async function insertMentions(
+  m: EntityManager,
+  mentions: readonly { conversationId: string; userId: string; seq: number; senderId: string }[],
+): Promise<void> {
   if (mentions.length === 0) return;
   await m.query(
     `INSERT INTO rm_inbox_mentions (conversation_id, user_id, seq, sender_id)
@@ -167,6 +212,40 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
         [event.data.userId, event.data.conversationId, event.data.upToSeq],
       );
       return;
+    case 'MessageEdited': {
+      // Whom the message names now; an older edit applied again changes nothing.
+      const d = event.data;
+      // TypeORM answers an UPDATE with [rows, affected].
+      const [[message]] = await m.query<[{ seq: string; sender_id: string }[], number]>(
+        `UPDATE rm_inbox_messages SET mentions_seq = $2
+          WHERE message_id = $1 AND mentions_seq < $2 AND NOT deleted RETURNING seq, sender_id`,
+        [d.messageId, seq],
+      );
+      if (!message) return;
+      const messageSeq = Number(message.seq);
+      await m.query('DELETE FROM rm_inbox_mentions WHERE conversation_id = $1 AND seq = $2', [
+        d.conversationId,
+        messageSeq,
+      ]);
+      await insertMentions(
+        m,
+        mentioned(d.mentions, message.sender_id).map((userId) => ({
+          conversationId: d.conversationId,
+          userId,
+          seq: messageSeq,
+          senderId: message.sender_id,
+        })),
+      );
+      return;
+    }
+    case 'MessageDeleted':
+      // Still counted (ordinals stay), marked so that unread counts leave it out.
+      await m.query(
+        `WITH gone AS (UPDATE rm_inbox_messages SET deleted = true WHERE message_id = $1 RETURNING conversation_id, seq)
+         DELETE FROM rm_inbox_mentions x USING gone WHERE x.conversation_id = gone.conversation_id AND x.seq = gone.seq`,
+        [event.data.messageId],
+      );
+      return;
     case 'MessagesDelivered':
       await m.query(
         'UPDATE rm_inbox_members SET delivered_seq = $3 WHERE user_id = $1 AND conversation_id = $2 AND delivered_seq < $3',
@@ -182,8 +261,6 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'MemberRoleChanged':
     case 'ConversationMuteChanged':
     case 'GroupDissolved':
-    case 'MessageEdited':
-    case 'MessageDeleted':
     case 'ReactionAdded':
     case 'ReactionRemoved':
       return;

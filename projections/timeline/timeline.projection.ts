@@ -96,9 +96,12 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
       return;
     case 'MessageDeleted':
       // The content is no longer shown anywhere it is read from.
+      // A deleted reply no longer counts in its thread.
       await m.query(
-        `UPDATE rm_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
-          WHERE message_id = $1 AND updated_seq < $2`,
+        `WITH gone AS (
+           UPDATE rm_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
+            WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted RETURNING reply_to)
+         UPDATE rm_messages p SET reply_count = p.reply_count - 1 FROM gone WHERE p.message_id = gone.reply_to`,
         [event.data.messageId, seq],
       );
       await m.query('DELETE FROM rm_reactions WHERE message_id = $1', [event.data.messageId]);

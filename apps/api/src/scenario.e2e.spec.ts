@@ -504,21 +504,21 @@ describe('three users, every feature, counts at each step', () => {
     expect((await call(bob, 'GET', '/blocks')).body).toEqual([{ userId: alice.userId }]);
 
     expect((await call(bob, 'DELETE', `/blocks/${alice.userId}`)).status).toBe(200);
-    at = await say(alice, dm, 'sorry!', 7, {}, (id) => (m.sorry = id));
+    at = await say(alice, dm, 'sorry!', 7, { mentions: { userIds: [bob.userId] } }, (id) => (m.sorry = id));
     await expectInboxes(at, {
       alice: [
         { c: 'dm', unread: 0, mentions: 0, last: 'alice: sorry!' },
         { c: 'group', unread: 0, mentions: 0, last: 'alice: still fine here' },
       ],
       bob: [
-        { c: 'dm', unread: 1, mentions: 0, last: 'alice: sorry!' },
+        { c: 'dm', unread: 1, mentions: 1, last: 'alice: sorry!' },
         { c: 'group', unread: 2, mentions: 0, last: 'alice: still fine here' },
       ],
       carol: [],
     });
     expect((await call(bob, 'GET', '/blocks')).body).toEqual([]);
 
-    // Deleting the last message empties its preview; its tombstone still counts as a message.
+    // Deleting the last message empties its preview; unread, it is no longer unread nor a mention.
     const unsaid = await call(alice, 'DELETE', `/conversations/${dm}/messages/${m.sorry}`);
     expect(unsaid.body).toMatchObject({ seq: 8 });
     at = unsaid.body.checkpoint!;
@@ -528,7 +528,7 @@ describe('three users, every feature, counts at each step', () => {
         { c: 'group', unread: 0, mentions: 0, last: 'alice: still fine here' },
       ],
       bob: [
-        { c: 'dm', unread: 1, mentions: 0, last: 'alice: ' },
+        { c: 'dm', unread: 0, mentions: 0, last: 'alice: ' },
         { c: 'group', unread: 2, mentions: 0, last: 'alice: still fine here' },
       ],
       carol: [],

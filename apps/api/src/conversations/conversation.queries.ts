@@ -66,7 +66,9 @@ export class ConversationQueries {
       `SELECT c.conversation_id, c.kind, c.name, m.role, c.last_seq::int AS last_seq,
               m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
               c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
-              coalesce(ic.message_count - i.read_count, 0)::int AS unread_count,
+              coalesce(ic.message_count - i.read_count
+                       - (SELECT count(*) FROM rm_inbox_messages d
+                           WHERE d.conversation_id = c.conversation_id AND d.deleted AND d.seq > i.read_seq), 0)::int AS unread_count,
               coalesce(i.read_seq, -1)::int AS read_seq,
               (SELECT count(DISTINCT x.seq) FROM rm_inbox_mentions x
                 WHERE x.conversation_id = c.conversation_id AND x.user_id IN ($1, $3)
