@@ -61,12 +61,23 @@ const CLAIM_GRACE_MS = 60_000;
 /**
  * How long a session's answer is reused. A revocation reaches every node's cache at once
  * through the log (`sessionEnded`); this bounds how long a node that cannot follow the log
- * keeps trusting a session, at the cost of one session read per user a minute.
+ * keeps trusting a session, at the cost of one session read per user a minute. Each answer
+ * lives between 3/4 and 5/4 of it at random: sessions first checked together (clients
+ * reconnecting after a restart) are not all read again in the same moment.
  */
 const SESSION_CHECK_TTL_MS = 60_000;
 
+interface SessionCheck {
+  readonly active: boolean;
+  readonly expiresAt: string | null;
+  /** When the answer is read again. */
+  readonly until: number;
+}
+
 export class IdentityService {
-  private readonly sessionChecks = new Map<string, { active: boolean; expiresAt: string | null; at: number }>();
+  private readonly sessionChecks = new Map<string, SessionCheck>();
+  /** Session reads in flight: requests of one session share one. */
+  private readonly sessionReads = new Map<string, Promise<SessionCheck>>();
   /** Users' folded streams, caught up on each use (their streams grow with every sign-in). */
   private readonly users = new Map<string, Folded<User>>();
 
@@ -333,18 +344,35 @@ export class IdentityService {
 
   private async sessionActive(sessionId: string, now: Date): Promise<boolean> {
     let check = this.sessionChecks.get(sessionId);
-    if (!check || now.getTime() - check.at >= SESSION_CHECK_TTL_MS) {
-      const { state } = await this.session(sessionId);
-      check = { active: state.userId !== null && !state.revoked, expiresAt: state.expiresAt, at: now.getTime() };
-      if (this.sessionChecks.size > 100_000) this.sessionChecks.clear();
-      this.sessionChecks.set(sessionId, check);
-    }
+    if (!check || now.getTime() >= check.until) check = await this.readSessionCheck(sessionId, now);
     return check.active && (check.expiresAt === null || now.toISOString() < check.expiresAt);
+  }
+
+  private readSessionCheck(sessionId: string, now: Date): Promise<SessionCheck> {
+    let reading = this.sessionReads.get(sessionId);
+    if (!reading) {
+      reading = (async () => {
+        const { state } = await this.session(sessionId);
+        const check = {
+          active: state.userId !== null && !state.revoked,
+          expiresAt: state.expiresAt,
+          until: now.getTime() + SESSION_CHECK_TTL_MS * (0.75 + Math.random() / 2),
+        };
+        // Revoked meanwhile (the log said so while this read was on its way): that stands.
+        if (this.sessionChecks.get(sessionId)?.until === Number.MAX_SAFE_INTEGER)
+          return this.sessionChecks.get(sessionId)!;
+        if (this.sessionChecks.size > 100_000) this.sessionChecks.clear();
+        this.sessionChecks.set(sessionId, check);
+        return check;
+      })().finally(() => this.sessionReads.delete(sessionId));
+      this.sessionReads.set(sessionId, reading);
+    }
+    return reading;
   }
 
   /** A session was revoked (here or on another node, as the log tells): it stops authenticating now. */
   sessionEnded(sessionId: string): void {
-    this.sessionChecks.set(sessionId, { active: false, expiresAt: null, at: Number.MAX_SAFE_INTEGER });
+    this.sessionChecks.set(sessionId, { active: false, expiresAt: null, until: Number.MAX_SAFE_INTEGER });
   }
 }
 
