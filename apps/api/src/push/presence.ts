@@ -333,7 +333,11 @@ export class Presence<W extends object> {
   private async read(): Promise<void> {
     while (this.stale.size > 0 && !this.stopped) {
       const batch = take(this.stale, BATCH);
-      let rows: { userId: string; online: boolean; lastSeenAt: Date | null; blocks: string[] }[];
+      // Who watches each of them, to check again that they may still see them.
+      const pairs = batch.flatMap((userId) =>
+        [...new Set([...(this.watchersOf.get(userId) ?? [])].map((w) => w.userId))].map((watcher) => [userId, watcher]),
+      );
+      let rows: { userId: string; online: boolean; lastSeenAt: Date | null; visibleTo: string[] }[];
       try {
         rows = (await this.options.query(
           `SELECT u.user_id AS "userId",
@@ -343,9 +347,10 @@ export class Presence<W extends object> {
                   greatest((SELECT s.last_seen_at FROM presence_last_seen s WHERE s.user_id = u.user_id),
                            (SELECT max(n.heartbeat_at) FROM presence_connections c JOIN presence_nodes n USING (node_id)
                              WHERE c.user_id = u.user_id)) AS "lastSeenAt",
-                  ARRAY(SELECT b.blocked_user_id FROM rm_blocks b WHERE b.user_id = u.user_id) AS blocks
+                  ARRAY(SELECT p.watcher FROM unnest($3::uuid[], $4::uuid[]) AS p(user_id, watcher)
+                         WHERE p.user_id = u.user_id AND ${mayWatch('p.watcher', 'u.user_id')}) AS "visibleTo"
              FROM unnest($1::uuid[]) AS u(user_id)`,
-          [batch, this.staleMs],
+          [batch, this.staleMs, pairs.map((pair) => pair[0]), pairs.map((pair) => pair[1])],
         )) as typeof rows;
       } catch (error) {
         for (const id of batch) if (this.watchersOf.has(id)) this.stale.add(id);
@@ -367,17 +372,18 @@ export class Presence<W extends object> {
         const before = this.known.get(row.userId);
         this.known.set(row.userId, view);
         if (!before || (before.online === view.online && before.lastSeenAt === view.lastSeenAt)) continue;
-        const blocks = new Set(row.blocks);
+        const visibleTo = new Set(row.visibleTo);
         for (const watch of [...watchers]) {
           if (!watch.ready) continue;
-          // Visibility was checked when the watcher subscribed; a block since hides the blocker from now on.
-          const blocked = blocks.has(watch.userId);
-          if (blocked) {
+          // Visibility was checked when the watcher subscribed. Since then a block, a contact
+          // removed or a conversation left may have ended it: hidden from this change on.
+          const hidden = !visibleTo.has(watch.userId);
+          if (hidden) {
             this.forget(watch, row.userId);
             watch.userIds.delete(row.userId);
           }
           const list = changes.get(watch) ?? [];
-          list.push(blocked ? unknownPresence(row.userId) : view);
+          list.push(hidden ? unknownPresence(row.userId) : view);
           changes.set(watch, list);
         }
       }
@@ -404,21 +410,24 @@ export class Presence<W extends object> {
 export async function visibleUsers(query: Query, callerId: string, userIds: readonly string[]): Promise<string[]> {
   if (userIds.length === 0) return [];
   const rows = (await query(
-    `WITH asked AS (SELECT DISTINCT unnest($2::uuid[]) AS user_id),
-          mine AS (SELECT conversation_id FROM rm_members WHERE user_id = $1 AND left_seq IS NULL)
-     SELECT a.user_id AS "userId" FROM asked a
-      WHERE (a.user_id = $1
-             OR EXISTS (SELECT 1 FROM rm_contacts k
-                         WHERE k.user_id = $1 AND k.contact_id = a.user_id AND k.status = 'contacts')
-             OR EXISTS (SELECT 1 FROM rm_members m
-                         WHERE m.user_id = a.user_id AND m.left_seq IS NULL
-                           AND m.conversation_id IN (SELECT conversation_id FROM mine)))
-        AND NOT EXISTS (SELECT 1 FROM rm_blocks b
-                         WHERE (b.user_id = $1 AND b.blocked_user_id = a.user_id)
-                            OR (b.user_id = a.user_id AND b.blocked_user_id = $1))`,
+    `SELECT a.user_id AS "userId" FROM (SELECT DISTINCT unnest($2::uuid[]) AS user_id) a
+      WHERE ${mayWatch('$1::uuid', 'a.user_id')}`,
     [callerId, userIds],
   )) as { userId: string }[];
   return rows.map((row) => row.userId);
+}
+
+/** SQL: whether `watcher` may see `user`'s presence (the rule of `visibleUsers`). */
+function mayWatch(watcher: string, user: string): string {
+  return `((${user} = ${watcher}
+            OR EXISTS (SELECT 1 FROM rm_contacts k
+                        WHERE k.user_id = ${watcher} AND k.contact_id = ${user} AND k.status = 'contacts')
+            OR EXISTS (SELECT 1 FROM rm_members w JOIN rm_members m USING (conversation_id)
+                        WHERE w.user_id = ${watcher} AND w.left_seq IS NULL
+                          AND m.user_id = ${user} AND m.left_seq IS NULL))
+           AND NOT EXISTS (SELECT 1 FROM rm_blocks b
+                            WHERE (b.user_id = ${watcher} AND b.blocked_user_id = ${user})
+                               OR (b.user_id = ${user} AND b.blocked_user_id = ${watcher})))`;
 }
 
 /** Removes and returns up to `count` items of `set`, oldest first. */

@@ -334,6 +334,28 @@ describe('typing and presence across API nodes on one database', () => {
     await Promise.all([adaOnA, bobOnB, carolOnB].map(hangUp));
   });
 
+  it('a user who leaves the only conversation they shared with a watcher is hidden from them from their next change on', async () => {
+    const [ada, ivy] = await Promise.all([user('ada'), user('ivy')]);
+    const id = await group(ada, [ivy]);
+    const adaOnA = await connect(ada);
+    await watch(adaOnA, [ivy.userId]);
+    const ivyOnB = await connect(ivy, {}, baseB);
+    await eventually(() => presenceNow(adaOnA, ivy.userId)?.online === true);
+    const left = await call(ivy, 'POST', `/conversations/${id}/leave`);
+    // Her leaving has reached the read models.
+    const read = await app.inject({
+      method: 'GET',
+      url: `/conversations?after=${left.checkpoint}`,
+      headers: { authorization: `Bearer ${ada.token}` },
+    });
+    expect(read.statusCode).toBe(200);
+    await hangUp(ivyOnB);
+    await eventually(() => presenceNow(adaOnA, ivy.userId)?.online === false);
+    expect(presenceNow(adaOnA, ivy.userId)).toEqual({ userId: ivy.userId, online: false, lastSeenAt: null });
+    expect(await watch(adaOnA, [ivy.userId])).toEqual([{ userId: ivy.userId, online: false, lastSeenAt: null }]);
+    await hangUp(adaOnA);
+  });
+
   it('a user who blocks a watcher is hidden from them from their next change on', async () => {
     const [ada, hank] = await Promise.all([user('ada'), user('hank')]);
     await group(ada, [hank]);
