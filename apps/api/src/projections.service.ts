@@ -93,7 +93,9 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     return Promise.all(
       this.runners.map(async (runner) => {
         const { name, state, checkpoint } = runner.status();
-        return { name, state, checkpoint, lag: await runner.lag().catch(() => null) };
+        // A standby reports the active instance's progress: the read model is shared.
+        const position = await runner.position().catch(() => checkpoint);
+        return { name, state, checkpoint: position, lag: await runner.lag().catch(() => null) };
       }),
     );
   }

@@ -3,6 +3,7 @@
  * balancer. One of them runs each projection, the other stands by; a query with `?after=`
  * on the standby answers once the active instance's projections reached the checkpoint.
  */
+import { START } from '@herald/event-store';
 import { eventually, freshDatabase } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
@@ -80,5 +81,10 @@ describe('read-your-writes on an instance that does not run the projections', ()
 
     // The standby answered from the active instance's work; it did not take over.
     expect(await states(standby)).toEqual((await states(active)).map(() => 'standby'));
+    // Its /health reports where the shared read models are, not where it would be itself.
+    const health = await standby.inject({ method: 'GET', url: '/health' });
+    for (const projection of health.json<HealthReport>().projections) {
+      expect(projection.checkpoint).not.toBe(START);
+    }
   });
 });

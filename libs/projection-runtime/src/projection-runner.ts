@@ -145,9 +145,22 @@ export class ProjectionRunner {
     };
   }
 
-  /** Events in the log after what this projection has processed (at most `max`). */
-  lag(max = 100_000): Promise<number> {
-    return this.store.countEventsAfter(this.scanned, max);
+  /**
+   * How far the projection's read model is, wherever it runs: this runner's progress when it
+   * is the active one, otherwise the checkpoint the active instance stored.
+   */
+  async position(): Promise<Checkpoint> {
+    if (this.active) return this.scanned;
+    const rows = await this.dataSource.query<{ checkpoint: string }[]>(
+      'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
+      [this.projection.name],
+    );
+    return maxCheckpoint(this.observed.through, rows[0] ? parseCheckpoint(rows[0].checkpoint) : START);
+  }
+
+  /** Events in the log after the projection's position (at most `max`). */
+  async lag(max = 100_000): Promise<number> {
+    return this.store.countEventsAfter(await this.position(), max);
   }
 
   /**
