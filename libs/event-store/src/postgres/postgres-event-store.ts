@@ -130,8 +130,12 @@ const SCAN_FACTOR = 4;
 /** How soon a follower first looks again when committed events wait behind a running transaction. */
 const HELD_RECHECK_MS = 5;
 
-/** Events the shared tail of the log keeps for this instance's subscribers (about 1 KB each). */
-const TAIL_EVENTS = 10_000;
+/**
+ * Events the shared tail of the log keeps for this instance's subscribers: about 1 KB each
+ * typically, 20 KB at most (a 16 KiB message), so 4 MB typically and 80 MB at worst.
+ * Followers at work stay within a few hundred events of the head.
+ */
+const TAIL_EVENTS = 4_000;
 
 /** Events one read of the tail fetches at most. */
 const TAIL_PAGE = 1_000;
