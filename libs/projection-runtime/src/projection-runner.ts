@@ -356,7 +356,7 @@ export class ProjectionRunner {
       signal,
       // Catching up, the next page is read while this one is applied; at the head, events
       // first gather for a while.
-      (page) => (page.events.length >= this.batchSize ? undefined : this.gather(signal)),
+      (page) => (this.gatherMs > 0 && page.events.length < this.batchSize ? this.gather(signal) : undefined),
     );
     for await (const page of pages) {
       // The lock lives on its own connection: if that connection died, so did the lock.
@@ -496,7 +496,7 @@ export class ProjectionRunner {
 
   /** Waits `gatherMs`, or less when someone starts waiting on this projection. */
   private async gather(signal: AbortSignal): Promise<void> {
-    if (this.gatherMs <= 0 || this.waiters.size > 0) return;
+    if (this.waiters.size > 0) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
