@@ -173,6 +173,8 @@ describe('three users, every feature, counts at each step', () => {
     const withFile = { replyToMessageId: m.welcome, attachments: [agenda] };
     at = await say(alice, group, 'agenda attached', 7, withFile, (id) => (m.agenda = id));
     await step([0, 1, 5], [0, 0, 2], 'alice: agenda attached');
+    const withAgenda = await call<Summary[]>(carol, 'GET', `/conversations?after=${at}`);
+    expect(withAgenda.body[0]!.lastMessage).toMatchObject({ deleted: false, attachmentCount: 1 });
 
     // Edits: the author only; the preview follows the last message's text.
     const notYours = await call(bob, 'PATCH', `/conversations/${group}/messages/${m.agenda}`, { text: 'mine' });
@@ -533,6 +535,8 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
+    const afterDelete = await call<Summary[]>(bob, 'GET', `/conversations?after=${at}`);
+    expect(afterDelete.body[0]!.lastMessage).toMatchObject({ messageId: m.sorry, deleted: true, attachmentCount: 0 });
   });
 
   it('the timeline pages by seq both ways, and each way sees every message once', async () => {
@@ -593,7 +597,13 @@ interface Summary {
   readSeq: number;
   unreadCount: number;
   mentionCount: number;
-  lastMessage: { messageId: string; senderId: string; preview: string } | null;
+  lastMessage: {
+    messageId: string;
+    senderId: string;
+    preview: string;
+    deleted: boolean;
+    attachmentCount: number;
+  } | null;
 }
 interface Message {
   seq: number;

@@ -21,7 +21,15 @@ export interface ConversationSummary {
   readonly lastSeq: number;
   readonly messageCount: number;
   readonly lastActivityAt: string;
-  readonly lastMessage: { readonly messageId: string; readonly senderId: string; readonly preview: string } | null;
+  readonly lastMessage: {
+    readonly messageId: string;
+    readonly senderId: string;
+    /** The start of its text as it reads now (edited; empty once deleted). */
+    readonly preview: string;
+    /** So that a client can show "deleted" or "a file" where the preview is empty. */
+    readonly deleted: boolean;
+    readonly attachmentCount: number;
+  } | null;
   /** Messages after the caller's read marker, not counting their own. */
   readonly unreadCount: number;
   /** Unread messages that mention the caller by name or @all. */
@@ -66,6 +74,7 @@ export class ConversationQueries {
       `SELECT c.conversation_id, c.kind, c.name, m.role, c.last_seq::int AS last_seq,
               m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
               c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
+              coalesce(lm.deleted, false) AS last_deleted, coalesce(json_array_length(lm.attachments), 0) AS last_attachments,
               coalesce(ic.message_count - i.read_count
                        - (SELECT count(*) FROM rm_inbox_messages d
                            WHERE d.conversation_id = c.conversation_id AND d.deleted AND d.seq > i.read_seq), 0)::int AS unread_count,
@@ -76,6 +85,8 @@ export class ConversationQueries {
          FROM rm_members m JOIN rm_conversations c USING (conversation_id)
          LEFT JOIN rm_inbox_members i ON i.user_id = m.user_id AND i.conversation_id = m.conversation_id
          LEFT JOIN rm_inbox_conversations ic ON ic.conversation_id = m.conversation_id
+         -- The last message as the timeline has it (by its unique id: one index lookup a row).
+         LEFT JOIN rm_messages lm ON lm.message_id = c.last_message_id
         WHERE m.user_id = $1 AND m.left_seq IS NULL
         ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2`,
       [userId, limit, EVERYONE],
@@ -94,6 +105,8 @@ export class ConversationQueries {
             messageId: r.last_message_id as string,
             senderId: r.last_sender_id as string,
             preview: r.last_preview as string,
+            deleted: r.last_deleted as boolean,
+            attachmentCount: r.last_attachments as number,
           }
         : null,
       unreadCount: r.unread_count as number,
