@@ -16,7 +16,8 @@
  * counted as not sent). Latency is from just before the request is written to a client
  * receiving the pushed event, for every connected member including the sender's own
  * socket. sends/s counts answered sends in the window, pushes/s event frames received in
- * the window. Peak RSS is the server's highest resident set sampled during the run.
+ * the window. Peak RSS is the server's highest resident set sampled during the run. CPU is
+ * given per process: the server, every PostgreSQL process, the load generator, and the machine.
  *
  * Baseline, in the same go: the same load generator against bench/chat-baseline.ts, a bare
  * node:http + ws server that only broadcasts (the transport's ceiling on this machine).
@@ -33,7 +34,7 @@ import { PostgresEventStore } from '@herald/event-store';
 import { AccessTokens, hashPassword, IdentityService } from '@herald/identity';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -66,6 +67,7 @@ type RunFigures = {
   failedSends: number;
   missingPushes: number;
   serverCpuPct: number;
+  databaseCpuPct: number;
   loadGeneratorCpuPct: number;
   machineCpuPct: number;
 };
@@ -328,6 +330,7 @@ class Load {
     };
 
     const cpuBefore = cpuTicks(serverPid);
+    const databaseBefore = databaseTicks();
     const loadBefore = process.cpuUsage();
     const machineBefore = machineTicks();
     const start = performance.now();
@@ -351,6 +354,7 @@ class Load {
     });
     this.counting = false;
     const cpu = cpuTicks(serverPid) - cpuBefore;
+    const database = databaseTicks() - databaseBefore;
     const load = process.cpuUsage(loadBefore);
     const machineNow = machineTicks();
     const seconds = (performance.now() - start) / 1000;
@@ -374,6 +378,7 @@ class Load {
       failedSends: failed,
       missingPushes: missing(),
       serverCpuPct: round((cpu / 100 / seconds) * 100),
+      databaseCpuPct: round((database / 100 / seconds) * 100),
       loadGeneratorCpuPct: round(((load.user + load.system) / 1e6 / seconds) * 100),
       machineCpuPct: round(
         ((machineNow.busy - machineBefore.busy) / (machineNow.total - machineBefore.total)) * 100 * cpus().length,
@@ -430,6 +435,24 @@ function machineTicks(): { busy: number; total: number } {
 function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * The same for every PostgreSQL process on the machine (the benchmark's database is the only
+ * one running). A backend that exits within the run takes its ticks with it: the pools
+ * keep theirs open.
+ */
+function databaseTicks(): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') ticks += cpuTicks(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return ticks;
 }
 
 async function measure(label: string, port: number, server: ChildProcess, world: World): Promise<RunFigures> {

@@ -18,6 +18,13 @@ export interface PoolOptions {
  */
 export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
+/**
+ * The connections of read models (projections, their checkpoints). They never write the
+ * event log (the log refuses them), so the visibility horizon does not wait for their
+ * transactions: a projection's batch does not hold back push and the other followers.
+ */
+export const READ_MODEL_APPLICATION_NAME = 'herald-read-models';
+
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.connectionString,

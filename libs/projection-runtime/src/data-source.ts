@@ -1,4 +1,4 @@
-import { IDLE_IN_TRANSACTION_TIMEOUT_MS } from '@herald/database';
+import { IDLE_IN_TRANSACTION_TIMEOUT_MS, READ_MODEL_APPLICATION_NAME } from '@herald/database';
 import { DataSource, type EntitySchema } from 'typeorm';
 
 export interface ReadModelDataSourceOptions {
@@ -18,7 +18,7 @@ export function createReadModelDataSource(options: ReadModelDataSourceOptions): 
     logging: false,
     extra: {
       max: options.poolSize ?? 10,
-      application_name: 'herald-read-models',
+      application_name: READ_MODEL_APPLICATION_NAME,
       idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
       // Read models are derived: a commit need not wait for its WAL flush. A server crash
       // then loses at most the last fraction of a second of read-model transactions, each

@@ -1,7 +1,9 @@
+import { READ_MODEL_APPLICATION_NAME } from '@herald/database';
 import { testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { EventStoreUnavailable, StreamNotFound } from '../errors.js';
+import type { Checkpoint } from '../checkpoint.js';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { PostgresEventStore } from './postgres-event-store.js';
 
@@ -43,5 +45,52 @@ describe('PostgreSQL adapter', () => {
     expect((await store.append(streamId, [event('A')], 'no_stream')).nextExpectedRevision).toBe(0);
     await store.close();
     await killer.end();
+  });
+
+  it("a read model's open transaction does not hold followers back, another writer's does, and read models cannot write the log", async () => {
+    const url = testDatabaseUrl();
+    const store = new PostgresEventStore({ connectionString: url, poolSize: 2 });
+    await store.migrate();
+    const readModel = new pg.Client({ connectionString: url, application_name: READ_MODEL_APPLICATION_NAME });
+    const other = new pg.Client({ connectionString: url, application_name: 'herald-test-writer' });
+    await Promise.all([readModel.connect(), other.connect()]);
+    const streamId = `${uniqueId('horizon')}-1`;
+    const sees = async (from: Checkpoint): Promise<number> =>
+      (await store.readAll({ from, limit: 100 })).events.filter((e) => e.streamId === streamId).length;
+    try {
+      // A transaction id of its own, and the transaction left open: as a projection's batch.
+      await readModel.query('BEGIN');
+      await readModel.query('SELECT pg_current_xact_id()');
+      const from = await store.headCheckpoint();
+      await store.append(streamId, [event('A')], 'no_stream');
+      expect(await sees(from)).toBe(1);
+      expect(await store.headCheckpoint()).not.toBe(from);
+
+      // Any other connection's transaction still running may yet commit events behind.
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()');
+      const before = await store.headCheckpoint();
+      await store.append(streamId, [event('B')], 0);
+      expect(await sees(before)).toBe(0);
+      expect(await store.headCheckpoint()).toBe(before);
+      await other.query('COMMIT');
+      expect(await sees(before)).toBe(1);
+
+      await readModel.query('ROLLBACK');
+      await expect(
+        readModel.query(
+          `INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
+           VALUES ($1, 2, gen_random_uuid(), 'C', 1, '{}', '{}')`,
+          [streamId],
+        ),
+      ).rejects.toThrow(/read-model connections never write the event log/);
+      await expect(readModel.query('DELETE FROM herald_events WHERE stream_id = $1', [streamId])).rejects.toThrow(
+        /never write the event log/,
+      );
+      expect((await store.readStream(streamId)).length).toBe(2);
+    } finally {
+      await Promise.all([readModel.end(), other.end()]);
+      await store.close();
+    }
   });
 });

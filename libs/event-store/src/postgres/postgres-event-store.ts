@@ -7,7 +7,13 @@
  * running one) so that subscribers never skip an event that commits late.
  */
 import type pg from 'pg';
-import { createPool, isTransientPgError, runMigrations, withClient } from '@herald/database';
+import {
+  createPool,
+  isTransientPgError,
+  READ_MODEL_APPLICATION_NAME,
+  runMigrations,
+  withClient,
+} from '@herald/database';
 import { encodeCheckpoint, decodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
 import {
   DuplicateEventId,
@@ -126,6 +132,20 @@ const MAX_BATCH_RETRIES = 5;
 
 /** A filtered page scans at most this many times its limit of log entries. */
 const SCAN_FACTOR = 4;
+
+/**
+ * The visibility horizon of the statement's snapshot (ADR 001): the oldest transaction
+ * still running that may write the log, or the snapshot's xmax when none is. Every row of
+ * an older transaction is final: nothing can commit behind it. Read-model transactions do
+ * not count (the log refuses their writes, migration event-store-002): a projection's batch,
+ * open for milliseconds at a time, would otherwise hold every follower back, push included.
+ * An id that cannot be named a read model's (its transaction ended since the snapshot, or
+ * another role runs it) counts.
+ */
+const HORIZON = `least(pg_snapshot_xmax(pg_current_snapshot()),
+  (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+    WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_get_activity(NULL)
+                          WHERE application_name = '${READ_MODEL_APPLICATION_NAME}' AND backend_xid IS NOT NULL)))`;
 
 /** How soon a follower first looks again when committed events wait behind a running transaction. */
 const HELD_RECHECK_MS = 5;
@@ -665,18 +685,18 @@ export class PostgresEventStore implements EventStore {
         EventRow & { horizon: string; held: boolean; scanned: number; last_tx: string | null; last_pos: string | null }
       >(
         `WITH h AS MATERIALIZED (
-           SELECT x.xmin,
+           SELECT x.horizon,
                   -- the newest row's transaction, found at the end of the index (an EXISTS
-                  -- on tx_id >= xmin gets planned as a scan of the whole table)
-                  coalesce((SELECT tx_id FROM herald_events ORDER BY tx_id DESC LIMIT 1) >= x.xmin, false) AS held
-             FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) AS x),
+                  -- on tx_id >= horizon gets planned as a scan of the whole table)
+                  coalesce((SELECT tx_id FROM herald_events ORDER BY tx_id DESC LIMIT 1) >= x.horizon, false) AS held
+             FROM (SELECT ${HORIZON} AS horizon) AS x),
          s AS MATERIALIZED (
            SELECT tx_id, global_position, (true ${clause}) AS hit
              FROM herald_events, h
-            WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.xmin
+            WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.horizon
             ORDER BY tx_id, global_position LIMIT $4),
          last AS (SELECT tx_id, global_position FROM s ORDER BY tx_id DESC, global_position DESC LIMIT 1)
-         SELECT h.xmin::text AS horizon, h.held, (SELECT count(*) FROM s)::int AS scanned,
+         SELECT h.horizon::text AS horizon, h.held, (SELECT count(*) FROM s)::int AS scanned,
                 (SELECT tx_id::text FROM last) AS last_tx, (SELECT global_position::text FROM last) AS last_pos, e.*
            FROM h LEFT JOIN LATERAL (
              SELECT ${EVENT_COLUMNS} FROM s JOIN herald_events USING (tx_id, global_position)
@@ -757,7 +777,7 @@ export class PostgresEventStore implements EventStore {
     return this.guard(async () => {
       const { rows } = await this.pool.query<{ tx: string; pos: string }>(
         `SELECT tx_id::text AS tx, global_position::text AS pos FROM herald_events
-          WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, global_position DESC LIMIT 1`,
+          WHERE tx_id < ${HORIZON} ORDER BY tx_id DESC, global_position DESC LIMIT 1`,
       );
       const row = rows[0];
       return row ? encodeCheckpoint(BigInt(row.tx), BigInt(row.pos)) : START;

@@ -1,4 +1,4 @@
-import type { Migration } from '@herald/database';
+import { READ_MODEL_APPLICATION_NAME, type Migration } from '@herald/database';
 
 /**
  * The event log. `tx_id` is the writing transaction's id (xid8): readers of the global log
@@ -36,6 +36,23 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
         UNIQUE (stream_id, stream_revision),
         UNIQUE (event_id)
       );
+    `,
+  },
+  {
+    // The visibility horizon does not wait for read-model transactions (see HORIZON in the
+    // adapter): that is only sound while they never write the log, so the log refuses them.
+    id: 'event-store-002-read-models-never-write',
+    sql: `
+      CREATE FUNCTION herald_refuse_read_model_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF current_setting('application_name') = '${READ_MODEL_APPLICATION_NAME}' THEN
+          RAISE EXCEPTION 'read-model connections never write the event log';
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER herald_events_read_models_never_write
+        BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON herald_events
+        FOR EACH STATEMENT EXECUTE FUNCTION herald_refuse_read_model_writes();
     `,
   },
 ];
