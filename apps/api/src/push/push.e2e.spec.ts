@@ -14,11 +14,17 @@ import {
   type TestSocket as Socket,
 } from '../test-socket.js';
 import { STALE_BEATS } from './presence.js';
-import { CLOSE, MAX_PAYLOAD, MAX_PRESENCE_USERS, PRESENCE_FRAMES_BURST } from './push.gateway.js';
+import { ConversationService } from '@herald/conversations';
+import { WebSocket } from 'ws';
+import { CLOSE, MAX_CATCH_UP, MAX_PAYLOAD, MAX_PRESENCE_USERS, PRESENCE_FRAMES_BURST } from './push.gateway.js';
 
 /** Two API nodes on one database (node A is `app`), beating fast so that a dead node is found in seconds. */
 const HEARTBEAT_MS = 1_000;
-const env = { WS_ALLOWED_ORIGINS: 'https://chat.example.com', PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS) };
+const env = {
+  WS_ALLOWED_ORIGINS: 'https://chat.example.com',
+  PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+  WS_HEARTBEAT_MS: String(HEARTBEAT_MS),
+};
 let databaseUrl: string;
 let app: NestFastifyApplication;
 let nodeB: NestFastifyApplication;
@@ -71,6 +77,28 @@ async function group(owner: User, members: User[]): Promise<string> {
 
 const say = (who: User, id: string, text: string) =>
   call(who, 'POST', `/conversations/${id}/messages`, { clientMessageId: randomUUID(), text });
+
+/** `count` messages from `who`, written through the command side at once (no HTTP, no rate limit). */
+async function flood(who: User, id: string, count: number, text: (i: number) => string): Promise<void> {
+  const conversations = app.get(ConversationService);
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      conversations.execute(
+        id,
+        {
+          type: 'SendMessage',
+          actorId: who.userId,
+          messageId: randomUUID(),
+          clientMessageId: randomUUID(),
+          text: text(i),
+          mentions: { userIds: [], all: false },
+          attachments: [],
+        },
+        { actorId: who.userId, correlationId: randomUUID(), now: new Date() },
+      ),
+    ),
+  );
+}
 
 /** A socket to node A unless told. */
 const connect = (who: User, headers: Record<string, string> = {}, node = base): Promise<Socket> =>
@@ -166,6 +194,85 @@ describe('WebSocket push', () => {
     expect(await bobSocket.closed).toBe(CLOSE.sessionRevoked);
     expect(Date.now() - started).toBeLessThan(1_000);
     adaSocket.ws.close();
+  });
+
+  it('a member who was kicked and came back catches up across the kick, then live; a new kick ends it', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const id = await group(ada, [bob]);
+    await say(ada, id, 'one'); // 1
+    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`); // 2
+    await say(ada, id, 'while away'); // 3
+    await call(ada, 'POST', `/conversations/${id}/invitations`, { userId: bob.userId }); // 4
+    await call(bob, 'POST', `/conversations/${id}/invitations/accept`); // 5
+    await say(ada, id, 'welcome back'); // 6
+    const bobSocket = await connect(bob);
+    bobSocket.send({ type: 'sync', conversations: { [id]: 0 } });
+    await eventually(() => bobSocket.frames.some((f) => f.type === 'synced' && f.conversationId === id));
+    // History is shared with members: the kick is history now, not the end of the subscription.
+    expect(seqs(bobSocket.frames, id)).toEqual([1, 2, 3, 4, 5, 6]);
+    await say(ada, id, 'live'); // 7
+    await eventually(() => seqs(bobSocket.frames, id).at(-1) === 7);
+    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`); // 8
+    await eventually(() => seqs(bobSocket.frames, id).at(-1) === 8);
+    const adaSocket = await connect(ada);
+    await synced(adaSocket, id);
+    await say(ada, id, 'gone again'); // 9
+    await eventually(() => seqs(adaSocket.frames, id).at(-1) === 9);
+    expect(seqs(bobSocket.frames, id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    await Promise.all([hangUp(bobSocket), hangUp(adaSocket)]);
+  });
+
+  it('too much missed: resync with the seq to reload from, never a partial history; then live', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const id = await group(ada, [bob]);
+    await flood(ada, id, MAX_CATCH_UP + 1, (i) => `missed ${i}`);
+    const bobSocket = await connect(bob);
+    bobSocket.send({ type: 'sync', conversations: { [id]: 0 } });
+    await eventually(() => bobSocket.frames.some((f) => f.type === 'synced' && f.conversationId === id));
+    expect(bobSocket.frames.filter((f) => f.conversationId === id).map((f) => [f.type, f.seq])).toEqual([
+      ['resync', MAX_CATCH_UP + 1],
+      ['synced', MAX_CATCH_UP + 1],
+    ]);
+    await say(ada, id, 'live');
+    await eventually(() => seqs(bobSocket.frames, id).length === 1);
+    expect(seqs(bobSocket.frames, id)).toEqual([MAX_CATCH_UP + 2]);
+    await hangUp(bobSocket);
+  });
+
+  it('a consumer that does not read is disconnected, and the others and the server carry on', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const id = await group(ada, [bob]);
+    const [adaSocket, bobSocket] = await Promise.all([connect(ada), connect(bob)]);
+    await Promise.all([synced(adaSocket, id), synced(bobSocket, id)]);
+    // bob's client stops reading: the kernel's buffers fill, then the server's (1 MiB).
+    (bobSocket.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const count = 1_000;
+    await flood(ada, id, count, (i) => `${i} ${'x'.repeat(15_000)}`);
+    await eventually(() => seqs(adaSocket.frames, id).length === count, 30_000);
+    (bobSocket.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    // 4008 with its reason ("reconnect and sync") when the client reads it in time, 1006 when
+    // it was cut off first; either way before everything was pushed to it.
+    expect([CLOSE.slowConsumer, 1006]).toContain(await bobSocket.closed);
+    expect(seqs(bobSocket.frames, id).length).toBeLessThan(count);
+    expect(seqs(adaSocket.frames, id)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    await hangUp(adaSocket);
+  });
+
+  it('heartbeats: a client that does not answer pings is dropped; one that does stays', async () => {
+    const bob = await user('bob');
+    const answering = await connect(bob);
+    const silent = new WebSocket(`ws://${base}/ws`, {
+      headers: { authorization: `Bearer ${bob.token}` },
+      autoPong: false,
+    });
+    silent.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
+    const started = Date.now();
+    expect(await closed).toBe(1006);
+    expect(Date.now() - started).toBeLessThan(3 * HEARTBEAT_MS + 1_000);
+    expect(answering.ws.readyState).toBe(WebSocket.OPEN);
+    await hangUp(answering);
   });
 
   it('bad frames get an error frame; an oversized frame closes the socket; the server stays up', async () => {

@@ -82,6 +82,11 @@ interface Subscription {
   typingAt: number;
   /** The other member of a direct conversation (a block of theirs silences typing). */
   peer: string | undefined;
+  /**
+   * The seq at which the client was found a member. A removal of theirs up to it is history
+   * (they came back since); after it, it ends the subscription.
+   */
+  memberAt: number;
 }
 
 /** An event as it is pushed: read and serialized once, however many sockets it goes to. */
@@ -347,7 +352,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private async subscribe(client: Client, conversationId: string, lastSeq: number): Promise<void> {
     // Subscribe first, queueing live events, then read: an event committed meanwhile is in
     // what is read or in the queue or both, and the seam drops the one seen twice.
-    const subscription: Subscription = { lastSeq, queued: [], typingAt: 0, peer: undefined };
+    const subscription: Subscription = { lastSeq, queued: [], typingAt: 0, peer: undefined, memberAt: -1 };
     client.subscriptions.set(conversationId, subscription);
     add(this.byConversation, conversationId, client);
     const unsubscribe = (): void => {
@@ -363,6 +368,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         unsubscribe();
         return this.notFound(client, conversationId);
       }
+      subscription.memberAt = state.seq;
       if (state.kind === 'direct')
         subscription.peer = [...state.members.keys()].find((id) => id !== client.caller.userId);
       const missed = state.seq - lastSeq;
@@ -455,6 +461,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Sends one event if it is the next in seq; the seam drops what was sent and refetches a gap. */
   private deliver(client: Client, conversationId: string, subscription: Subscription, event: Pushed): void {
+    // Ended meanwhile (a removal delivered by an earlier call of a catch-up's loop): nothing more.
+    if (client.subscriptions.get(conversationId) !== subscription) return;
     if (event.seq <= subscription.lastSeq) return;
     if (event.seq > subscription.lastSeq + 1) {
       // Cannot happen while this node follows the log in order; say so rather than skip.
@@ -465,7 +473,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     subscription.lastSeq = event.seq;
     this.write(client, event.frame);
     // Whoever left or was kicked gets the event that says so, and nothing after it.
-    if (event.removes === client.caller.userId) {
+    if (event.removes === client.caller.userId && event.seq > subscription.memberAt) {
       client.subscriptions.delete(conversationId);
       remove(this.byConversation, conversationId, client);
     }
