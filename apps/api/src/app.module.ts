@@ -136,7 +136,10 @@ export class AppModule {
           provide: ConversationService,
           inject: [EVENT_STORE, IdentityService],
           useFactory: (store: EventStore, identity: IdentityService): ConversationService =>
-            new ConversationService(store, (blocker, blocked) => identity.hasBlocked(blocker, blocked)),
+            new ConversationService(store, {
+              exists: (userId) => identity.exists(userId),
+              hasBlocked: (blocker, blocked) => identity.hasBlocked(blocker, blocked),
+            }),
         },
         ConversationQueries,
         LiveEvents,

@@ -62,7 +62,7 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'DELETE /conversations/:id/members/:userId': { scope: 'admin' },
   'PUT /conversations/:id/members/:userId/role': { scope: 'owner', body: () => ({ role: 'admin' }) },
   'PUT /conversations/:id/mute': { scope: 'member', body: () => ({ muted: true }) },
-  'POST /conversations/:id/invitations': { scope: 'member', body: () => ({ userId: randomUUID() }) },
+  'POST /conversations/:id/invitations': { scope: 'admin', body: (ids) => ({ userId: ids.member }) },
   'POST /conversations/:id/invitations/accept': { scope: 'signed-in' },
   'POST /conversations/:id/leave': { scope: 'member' },
   'POST /conversations/:id/links': { scope: 'admin' },

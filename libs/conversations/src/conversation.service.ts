@@ -42,8 +42,19 @@ export const streamOf = (conversationId: string): string => `conversation-${conv
 /** The one direct conversation of two users: an id derived from the pair. */
 export const directConversationId = (a: string, b: string): string => pairId(a, b);
 
-/** Whether `blockerId` has blocked `blockedId` (answered by identity). */
-export type BlockCheck = (blockerId: string, blockedId: string) => Promise<boolean>;
+/** What the conversation side asks identity about people. */
+export interface People {
+  /** Whether a user of this id registered. */
+  exists(userId: string): Promise<boolean>;
+  /** Whether `blockerId` has blocked `blockedId`. */
+  hasBlocked(blockerId: string, blockedId: string): Promise<boolean>;
+}
+
+/** For tools that write conversations of users they made themselves (the benchmark, tests). */
+export const EVERYONE_EXISTS_NOBODY_BLOCKS: People = {
+  exists: () => Promise.resolve(true),
+  hasBlocked: () => Promise.resolve(false),
+};
 
 interface Pending {
   readonly command: ConversationCommand;
@@ -63,8 +74,8 @@ export class ConversationService {
 
   constructor(
     private readonly store: EventStore,
-    /** Direct conversations: a user the other has blocked cannot start one or send to it. */
-    private readonly hasBlocked: BlockCheck = () => Promise.resolve(false),
+    /** Users named must exist; a user the other has blocked cannot start a direct conversation or send to it. */
+    private readonly people: People = EVERYONE_EXISTS_NOBODY_BLOCKS,
     /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
     private readonly cacheEntries = 1_000_000,
   ) {}
@@ -120,6 +131,8 @@ export class ConversationService {
             }
             await this.refuseIfBlocked(command, state);
             const events = decide(command, state);
+            // After the decider's authorization: who may not do this learns nothing of users.
+            if (events.length > 0) await this.refuseUnknownUsers(command);
             const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
             const first = state.seq + 1;
             state = events.reduce(
@@ -156,6 +169,23 @@ export class ConversationService {
     }
   }
 
+  /** A conversation may only name users who exist. */
+  private async refuseUnknownUsers(command: ConversationCommand): Promise<void> {
+    const named =
+      command.type === 'StartDirectConversation'
+        ? [command.otherUserId]
+        : command.type === 'CreateGroup'
+          ? command.memberIds
+          : command.type === 'InviteMember'
+            ? [command.userId]
+            : [];
+    const exists = await Promise.all(named.map((id) => this.people.exists(id)));
+    const unknown = named.filter((_, i) => !exists[i]);
+    if (unknown.length > 0) {
+      throw new ConversationError('USER.NOT_FOUND', `No such user: ${unknown.slice(0, 10).join(', ')}`);
+    }
+  }
+
   /** A blocked user gets the answer a stranger gets: the conversation is not found. */
   private async refuseIfBlocked(command: ConversationCommand, state: Conversation): Promise<void> {
     const other =
@@ -164,7 +194,7 @@ export class ConversationService {
         : command.type === 'SendMessage' && state.kind === 'direct'
           ? [...state.members.keys()].find((id) => id !== command.actorId)
           : undefined;
-    if (other !== undefined && (await this.hasBlocked(other, command.actorId))) throw notFound();
+    if (other !== undefined && (await this.people.hasBlocked(other, command.actorId))) throw notFound();
   }
 
   /**

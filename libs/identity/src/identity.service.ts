@@ -195,12 +195,17 @@ export class IdentityService {
 
   /** Blocks a user; answers the checkpoint of the change (null when they were blocked already). */
   async block(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
-    if (!(await this.user(blockedUserId)).state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+    if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     return this.changeUser(userId, (state) => block(blockedUserId, state), request);
   }
 
   async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
     return this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
+  }
+
+  /** Whether a user of this id registered. */
+  async exists(userId: string): Promise<boolean> {
+    return (await this.user(userId)).state.registered;
   }
 
   /** Whether `blockerId` has blocked `blockedId`. */
@@ -215,7 +220,7 @@ export class IdentityService {
     otherId: string,
     request: RequestContext,
   ): Promise<{ status: ContactState['status']; checkpoint: Checkpoint | null }> {
-    if (!(await this.user(otherId)).state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+    if (!(await this.exists(otherId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     const streamId = `contact-${pairId(actorId, otherId)}`;
     const context = { actorId, correlationId: request.correlationId, now: request.now };
     for (let attempt = 1; ; attempt++) {

@@ -210,6 +210,25 @@ describe('conversations over HTTP', () => {
     expect((await call(dan, 'POST', `/conversations/${id}/join`, { token: link.body.token })).status).toBe(404);
   });
 
+  it('users named must exist: 404 USER.NOT_FOUND, and nothing is written', async () => {
+    const ada = await user('ada');
+    const nobody = randomUUID();
+    type Refusal = { error: { code: string } };
+    const dm = await call<Refusal>(ada, 'POST', '/conversations/direct', { userId: nobody });
+    expect([dm.status, dm.body.error.code]).toEqual([404, 'USER.NOT_FOUND']);
+    const made = await call<Refusal>(ada, 'POST', '/conversations/groups', { name: 'g', memberIds: [nobody] });
+    expect([made.status, made.body.error.code]).toEqual([404, 'USER.NOT_FOUND']);
+    const group = await call(ada, 'POST', '/conversations/groups', { name: 'real' });
+    const invited = await call<Refusal>(ada, 'POST', `/conversations/${group.body.conversationId}/invitations`, {
+      userId: nobody,
+    });
+    expect([invited.status, invited.body.error.code]).toEqual([404, 'USER.NOT_FOUND']);
+    const inbox = await call<{ conversationId: string }[]>(ada, 'GET', `/conversations?after=${group.body.checkpoint}`);
+    expect(inbox.body.map((c) => c.conversationId)).toEqual([group.body.conversationId]);
+    const seq = await send(ada, group.body.conversationId, 'still at seq 1');
+    expect(seq.body.seq).toBe(1);
+  });
+
   it('bad input: 4xx with the error body, never a 5xx', async () => {
     const ada = await user('ada');
     const group = await call(ada, 'POST', '/conversations/groups', { name: 'g' });

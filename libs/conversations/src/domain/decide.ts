@@ -102,10 +102,11 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
   // Joining is the one thing a non-member may do, and only with an invitation or a link.
   if (command.type === 'AcceptInvitation' || command.type === 'JoinViaLink') {
     if (state.kind !== 'group') throw notFound();
-    if (state.dissolved) throw new ConversationError('CONVERSATION.DISSOLVED', 'This group was dissolved');
     if (me) throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'You are a member already');
+    // Without the invitation or the link, the group's fate is none of the caller's business.
     if (command.type === 'AcceptInvitation' && !state.invited.has(actor)) throw notFound();
     if (command.type === 'JoinViaLink' && !state.links.has(command.linkHash)) throw notFound();
+    if (state.dissolved) throw new ConversationError('CONVERSATION.DISSOLVED', 'This group was dissolved');
     if (state.members.size >= MAX_GROUP_MEMBERS) {
       throw new ConversationError('CONVERSATION.INVALID', `A group has at most ${MAX_GROUP_MEMBERS} members`);
     }
@@ -169,7 +170,7 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
         },
       ];
     case 'InviteMember':
-      requireGroup();
+      requireAdmin();
       if (state.members.has(command.userId))
         throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'That user is a member already');
       if (state.invited.has(command.userId)) return [];

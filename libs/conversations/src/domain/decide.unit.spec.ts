@@ -132,10 +132,12 @@ describe('conversation decider', () => {
     it('take members by invitation (accepted by the invitee) or by link, never twice', () => {
       const invited: CatalogueEvent = {
         type: 'MemberInvited',
-        data: { conversationId: C, userId: CAROL, invitedBy: BOB },
+        data: { conversationId: C, userId: CAROL, invitedBy: ADMIN },
       };
-      given(group()).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).then([invited]);
-      given(group(), invited).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).then([]);
+      given(group(), madeAdmin).when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL }).then([invited]);
+      given(group(), madeAdmin, invited).when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL }).then([]);
+      // Who joins is the admins' business.
+      given(group()).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).thenFails('CONVERSATION.FORBIDDEN');
       given(group()).when({ type: 'AcceptInvitation', actorId: CAROL }).thenFails('CONVERSATION.NOT_FOUND');
       given(group(), invited)
         .when({ type: 'AcceptInvitation', actorId: CAROL })
@@ -214,9 +216,18 @@ describe('conversation decider', () => {
       given(group()).when({ type: 'DissolveGroup', actorId: ADMIN }).thenFails('CONVERSATION.FORBIDDEN');
       given(group()).when({ type: 'DissolveGroup', actorId: OWNER }).then([dissolved]);
       given(group(), dissolved).when(send(BOB)).thenFails('CONVERSATION.DISSOLVED');
-      given(group(), dissolved)
+      // Only who holds the link or an invitation learns that the group was dissolved.
+      const link: CatalogueEvent = {
+        type: 'InvitationLinkCreated',
+        data: { conversationId: C, linkHash: LINK, createdBy: OWNER },
+      };
+      given(group(), link, dissolved)
         .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
         .thenFails('CONVERSATION.DISSOLVED');
+      given(group(), dissolved)
+        .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
+        .thenFails('CONVERSATION.NOT_FOUND');
+      given(group(), dissolved).when({ type: 'AcceptInvitation', actorId: DAVE }).thenFails('CONVERSATION.NOT_FOUND');
     });
   });
 

@@ -12,7 +12,8 @@ export type ConversationErrorCode =
   | 'CONVERSATION.ALREADY_MEMBER'
   | 'CONVERSATION.OWNER_CANNOT_LEAVE'
   | 'MESSAGE.NOT_FOUND'
-  | 'MESSAGE.DELETED';
+  | 'MESSAGE.DELETED'
+  | 'USER.NOT_FOUND';
 
 export class ConversationError extends Error {
   constructor(
