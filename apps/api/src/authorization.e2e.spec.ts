@@ -8,6 +8,7 @@
  * so a new type without an entry fails) against the anonymous, an outsider, members who
  * left or were kicked, a user blocked by the one they name, and bad frames.
  */
+import { JsonLogger } from '@herald/nest';
 import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
@@ -389,5 +390,72 @@ describe('authorization matrix: WebSocket', () => {
     ]);
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
     await hangUp(after);
+  });
+});
+
+describe('the security log', () => {
+  it('records every refusal (who, where, why) and never a token, password or message body', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const recorded = await testApp(
+      {},
+      undefined,
+      new JsonLogger('warn', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+    );
+    const address = await listen(recorded);
+    try {
+      const [owner, outsider] = await Promise.all([signUp(recorded, 'owner'), signUp(recorded, 'outsider')]);
+      const group = (
+        await recorded.inject({
+          method: 'POST',
+          url: '/conversations/groups',
+          headers: { authorization: `Bearer ${owner.token}` },
+          payload: { name: 'secret plans' },
+        })
+      ).json<{ conversationId: string }>().conversationId;
+      const asOutsider = { authorization: `Bearer ${outsider.token}` };
+      const refused = [
+        await recorded.inject({ method: 'GET', url: `/conversations/${group}`, headers: asOutsider }),
+        await recorded.inject({
+          method: 'POST',
+          url: `/conversations/${group}/messages`,
+          headers: asOutsider,
+          payload: { clientMessageId: 'c1', text: 'the body of a message' },
+        }),
+        await recorded.inject({ method: 'GET', url: '/me', headers: { authorization: 'Bearer not-a-token' } }),
+        await recorded.inject({
+          method: 'POST',
+          url: '/auth/sign-in',
+          payload: { username: 'nobody-by-this-name', password: 'a password typed' },
+        }),
+      ];
+      expect(refused.map((r) => r.statusCode)).toEqual([404, 404, 401, 401]);
+      const socket = await openSocket(address, outsider.token);
+      expect(await answer(socket, { type: 'sync', conversations: { [group]: 0 } })).toMatchObject([
+        { type: 'error', code: 'CONVERSATION.NOT_FOUND' },
+      ]);
+      await hangUp(socket);
+
+      // (answer() ends with a probe frame, itself refused.)
+      const refusals = lines.filter((l) => String(l.msg).includes('refused') && l.conversationId !== PROBE_ID);
+      expect(refusals).toMatchObject([
+        { msg: 'authorization refused: CONVERSATION.NOT_FOUND', userId: outsider.userId, route: '/conversations/:id' },
+        {
+          msg: 'authorization refused: CONVERSATION.NOT_FOUND',
+          userId: outsider.userId,
+          route: '/conversations/:id/messages',
+          method: 'POST',
+          params: { id: group },
+        },
+        { msg: 'authentication refused: AUTH.INVALID_TOKEN', route: '/me' },
+        { msg: 'authentication refused: AUTH.INVALID_CREDENTIALS', route: '/auth/sign-in' },
+        { msg: 'authorization refused: CONVERSATION.NOT_FOUND', userId: outsider.userId, conversationId: group },
+      ]);
+      const everything = JSON.stringify(lines);
+      for (const secret of [owner.token, outsider.token, 'not-a-token', 'a password typed', 'the body of a message']) {
+        expect(everything).not.toContain(secret);
+      }
+    } finally {
+      await recorded.close();
+    }
   });
 });

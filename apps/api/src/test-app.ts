@@ -10,7 +10,11 @@ import { freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from './bootstrap.js';
 
-export async function testApp(env: Record<string, string> = {}, databaseUrl?: string): Promise<NestFastifyApplication> {
+export async function testApp(
+  env: Record<string, string> = {},
+  databaseUrl?: string,
+  logger = new JsonLogger('fatal'),
+): Promise<NestFastifyApplication> {
   return createApp({
     config: loadConfig({
       RATE_LIMIT_SIGN_IN_PER_MINUTE: '100000',
@@ -19,7 +23,7 @@ export async function testApp(env: Record<string, string> = {}, databaseUrl?: st
       ...env,
     }),
     databaseUrl: databaseUrl ?? (await freshDatabase()),
-    logger: new JsonLogger('fatal'),
+    logger,
     jwtSecret: TEST_JWT_SECRET,
   });
 }

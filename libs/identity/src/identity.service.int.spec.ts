@@ -1,5 +1,6 @@
 import { PostgresEventStore } from '@herald/event-store';
 import { testDatabaseUrl, uniqueId } from '@herald/testing';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityError } from './domain/errors.js';
 import { IdentityService } from './identity.service.js';
@@ -106,5 +107,27 @@ describe('identity service (PostgreSQL)', () => {
     expect(await codeOf(identity.authenticate(none, new Date()))).toBe('AUTH.INVALID_TOKEN');
     const old = await new AccessTokens('x'.repeat(32), 1).issue(tokens, new Date(Date.now() - 10_000));
     expect(await codeOf(identity.authenticate(old, new Date()))).toBe('AUTH.SESSION_EXPIRED');
+    // Signed with the right key, but for another audience, by another issuer, or with another algorithm.
+    const signed = (alg: string, iss: string, aud: string): Promise<string> =>
+      new SignJWT({ sid: tokens.sessionId })
+        .setProtectedHeader({ alg, typ: 'JWT' })
+        .setSubject(tokens.userId)
+        .setIssuer(iss)
+        .setAudience(aud)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode('x'.repeat(32)));
+    expect(await codeOf(identity.authenticate(await signed('HS256', 'herald', 'herald-api'), new Date()))).toBe(
+      undefined,
+    );
+    for (const [alg, iss, aud] of [
+      ['HS256', 'herald', 'elsewhere'],
+      ['HS256', 'elsewhere', 'herald-api'],
+      ['HS512', 'herald', 'herald-api'],
+    ] as const) {
+      expect(await codeOf(identity.authenticate(await signed(alg, iss, aud), new Date())), `${alg} ${iss} ${aud}`).toBe(
+        'AUTH.INVALID_TOKEN',
+      );
+    }
   });
 });

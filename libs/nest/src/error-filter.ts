@@ -96,6 +96,28 @@ function messageOf(response: object): string | undefined {
   return undefined;
 }
 
+/**
+ * Refusals recorded for the security log: who is not recognized (every 401: a wrong
+ * password, an unknown user name, a bad, expired or replayed token), and who may not do
+ * what they asked. A conversation the caller may not see is not found whether or not it
+ * exists, so every CONVERSATION.NOT_FOUND counts.
+ */
+function refusal(status: number, code: string): 'authentication' | 'authorization' | undefined {
+  if (status === 401) return 'authentication';
+  if (code === 'AUTH.FORBIDDEN' || code === 'CONVERSATION.FORBIDDEN' || code === 'CONVERSATION.NOT_FOUND') {
+    return 'authorization';
+  }
+  return undefined;
+}
+
+interface RequestSeen {
+  readonly method: string;
+  readonly ip: string;
+  readonly params?: unknown;
+  readonly routeOptions?: { readonly url?: string };
+  readonly caller?: { readonly userId: string };
+}
+
 @Catch()
 export class HeraldExceptionFilter implements ExceptionFilter {
   constructor(private readonly logger: JsonLogger) {}
@@ -103,6 +125,18 @@ export class HeraldExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const { status, body } = toErrorResponse(exception);
     if (status >= 500) this.logger.emit('error', exception, 'HeraldExceptionFilter');
+    const refused = refusal(status, body.error.code);
+    if (refused) {
+      // Who, where and why: never a body or a token.
+      const request = host.switchToHttp().getRequest<RequestSeen>();
+      this.logger.emit('warn', `${refused} refused: ${body.error.code}`, 'Auth', undefined, {
+        userId: request.caller?.userId,
+        method: request.method,
+        route: request.routeOptions?.url,
+        params: request.params,
+        ip: request.ip,
+      });
+    }
     const reply = host.switchToHttp().getResponse<{
       status(code: number): { send(body: unknown): void };
       header(name: string, value: string): unknown;

@@ -400,6 +400,10 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private notFound(client: Client, conversationId: string): void {
+    this.logger.emit('warn', 'authorization refused: CONVERSATION.NOT_FOUND', 'Push', undefined, {
+      userId: client.caller.userId,
+      conversationId,
+    });
     this.send(client, {
       type: 'error',
       code: 'CONVERSATION.NOT_FOUND',
