@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  directoryProjection,
+  DIRECTORY_MIGRATIONS,
   inboxProjection,
   INBOX_MIGRATIONS,
   membershipProjection,
@@ -19,8 +21,11 @@ import {
   TIMELINE_MIGRATIONS,
 } from './index.js';
 
-const [C, OWNER, BOB, CY] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-const [M1, M2] = [randomUUID(), randomUUID()];
+const [C, OWNER, BOB, CY, DAVE] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+const [M1, M2, M3] = [randomUUID(), randomUUID(), randomUUID()];
+/** The direct conversation of the owner and cy: its id is derived from the pair, any uuid does here. */
+const D = randomUUID();
+const pair = [OWNER, CY].sort() as [string, string];
 const none = { userIds: [], all: false };
 
 const history: { stream: string; event: CatalogueEvent }[] = [
@@ -70,8 +75,24 @@ const history: { stream: string; event: CatalogueEvent }[] = [
     event: { type: 'MessageEdited', data: { conversationId: C, messageId: M1, text: 'one!', mentions: none } },
   },
   {
+    stream: `conversation-${C}`,
+    event: { type: 'ReactionAdded', data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' } },
+  },
+  {
+    stream: `conversation-${C}`,
+    event: { type: 'ReactionRemoved', data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' } },
+  },
+  {
     stream: `receipts-${CY}`,
     event: { type: 'ConversationRead', data: { userId: CY, conversationId: C, upToSeq: 2 } },
+  },
+  {
+    stream: `receipts-${BOB}`,
+    event: { type: 'MessagesDelivered', data: { userId: BOB, conversationId: C, upToSeq: 3 } },
+  },
+  {
+    stream: `receipts-${BOB}`,
+    event: { type: 'ConversationMuteChanged', data: { conversationId: C, userId: BOB, muted: true, until: null } },
   },
   { stream: `conversation-${C}`, event: { type: 'MemberLeft', data: { conversationId: C, userId: CY } } },
   {
@@ -79,6 +100,69 @@ const history: { stream: string; event: CatalogueEvent }[] = [
     event: { type: 'MessageDeleted', data: { conversationId: C, messageId: M2, deletedBy: BOB } },
   },
   { stream: `conversation-${C}`, event: { type: 'GroupRenamed', data: { conversationId: C, name: 'renamed' } } },
+  {
+    stream: `conversation-${C}`,
+    event: { type: 'GroupDetailsChanged', data: { conversationId: C, description: 'd', announcement: 'a' } },
+  },
+  {
+    stream: `conversation-${C}`,
+    event: { type: 'MemberInvited', data: { conversationId: C, userId: DAVE, invitedBy: OWNER } },
+  },
+  {
+    stream: `conversation-${C}`,
+    event: { type: 'MemberJoined', data: { conversationId: C, userId: DAVE, via: 'invitation' } },
+  },
+  {
+    stream: `conversation-${C}`,
+    event: { type: 'MemberRoleChanged', data: { conversationId: C, userId: DAVE, role: 'admin', changedBy: OWNER } },
+  },
+  {
+    stream: `conversation-${C}`,
+    event: { type: 'MemberKicked', data: { conversationId: C, userId: BOB, kickedBy: DAVE } },
+  },
+  {
+    stream: `conversation-${D}`,
+    event: { type: 'DirectConversationStarted', data: { conversationId: D, memberIds: pair } },
+  },
+  {
+    stream: `conversation-${D}`,
+    event: {
+      type: 'MessageSent',
+      data: { conversationId: D, messageId: M3, senderId: CY, text: 'hi', mentions: none, attachments: [] },
+    },
+  },
+  { stream: `conversation-${C}`, event: { type: 'GroupDissolved', data: { conversationId: C, dissolvedBy: OWNER } } },
+  // The directory: users, profiles, blocks and contacts.
+  ...[OWNER, CY].map((userId, i) => ({
+    stream: `user-${userId}`,
+    event: {
+      type: 'UserRegistered' as const,
+      data: { userId, username: `user${i}`, displayName: `User ${i}` },
+    },
+  })),
+  {
+    stream: `user-${CY}`,
+    event: { type: 'ProfileUpdated', data: { userId: CY, displayName: 'Cy', statusText: 'busy' } },
+  },
+  { stream: `user-${CY}`, event: { type: 'UserBlocked', data: { userId: CY, blockedUserId: BOB } } },
+  { stream: `user-${CY}`, event: { type: 'UserBlocked', data: { userId: CY, blockedUserId: DAVE } } },
+  { stream: `user-${CY}`, event: { type: 'UserUnblocked', data: { userId: CY, blockedUserId: DAVE } } },
+  {
+    stream: `contact-${pair.join('-')}`,
+    event: { type: 'ContactRequested', data: { requesterId: OWNER, recipientId: CY } },
+  },
+  {
+    stream: `contact-${pair.join('-')}`,
+    event: { type: 'ContactRequestAccepted', data: { requesterId: OWNER, recipientId: CY } },
+  },
+  {
+    stream: `contact-${[OWNER, DAVE].sort().join('-')}`,
+    event: { type: 'ContactRequested', data: { requesterId: DAVE, recipientId: OWNER } },
+  },
+  {
+    stream: `contact-${[OWNER, DAVE].sort().join('-')}`,
+    event: { type: 'ContactRemoved', data: { userId: OWNER, contactId: DAVE } },
+  },
 ];
 
 function recorded(): RecordedEvent[] {
@@ -114,12 +198,15 @@ const TABLES = [
   'rm_inbox_messages',
   'rm_inbox_members',
   'rm_inbox_mentions',
+  'rm_users',
+  'rm_contacts',
+  'rm_blocks',
 ];
-const projections = [membershipProjection(), timelineProjection(), inboxProjection()];
+const projections = [membershipProjection(), timelineProjection(), inboxProjection(), directoryProjection()];
 
 async function dump(db: DataSource): Promise<string> {
   const out: Record<string, unknown> = {};
-  for (const table of TABLES) out[table] = await db.query(`SELECT * FROM ${table} ORDER BY 1, 2, 3`);
+  for (const table of TABLES) out[table] = await db.query(`SELECT * FROM ${table} t ORDER BY t::text`);
   return JSON.stringify(out);
 }
 
@@ -142,6 +229,7 @@ async function database(): Promise<DataSource> {
     ...MEMBERSHIP_MIGRATIONS,
     ...TIMELINE_MIGRATIONS,
     ...INBOX_MIGRATIONS,
+    ...DIRECTORY_MIGRATIONS,
   ]);
   const db = await createReadModelDataSource({ url, poolSize: 2 }).initialize();
   databases.push(db);
@@ -171,12 +259,49 @@ describe('read models', () => {
     }
     expect(await dump(twiceEach)).toBe(expected);
 
-    const [row] = await once.query<{ name: string; message_count: string }[]>(
-      'SELECT name, message_count FROM rm_conversations',
+    const [row] = await once.query<Record<string, unknown>[]>(
+      'SELECT name, description, announcement, dissolved, message_count FROM rm_conversations WHERE conversation_id = $1',
+      [C],
     );
-    expect(row).toMatchObject({ name: 'renamed', message_count: '2' });
+    expect(row).toEqual({ name: 'renamed', description: 'd', announcement: 'a', dissolved: true, message_count: '2' });
+    const members = await once.query<Record<string, unknown>[]>(
+      `SELECT user_id, role, left_seq IS NOT NULL AS gone, muted FROM rm_members WHERE conversation_id = $1`,
+      [C],
+    );
+    expect(new Map(members.map(({ user_id, ...rest }) => [user_id, rest]))).toEqual(
+      new Map([
+        [OWNER, { role: 'owner', gone: false, muted: false }],
+        [BOB, { role: 'member', gone: true, muted: true }],
+        [CY, { role: 'member', gone: true, muted: false }],
+        [DAVE, { role: 'admin', gone: false, muted: false }],
+      ]),
+    );
+    expect(await once.query('SELECT user_id, emoji FROM rm_reactions')).toEqual([{ user_id: CY, emoji: '🎉' }]);
+    expect(
+      await once.query(
+        'SELECT delivered_seq::int AS d FROM rm_inbox_members WHERE user_id = $1 AND conversation_id = $2',
+        [BOB, C],
+      ),
+    ).toEqual([{ d: 3 }]);
+    expect(
+      await once.query('SELECT conversation_id, kind FROM rm_conversations WHERE conversation_id = $1', [D]),
+    ).toEqual([{ conversation_id: D, kind: 'direct' }]);
+    expect(await once.query('SELECT user_id, display_name, status_text FROM rm_users ORDER BY username')).toEqual([
+      { user_id: OWNER, display_name: 'User 0', status_text: null },
+      { user_id: CY, display_name: 'Cy', status_text: 'busy' },
+    ]);
+    expect(await once.query('SELECT user_id, blocked_user_id FROM rm_blocks')).toEqual([
+      { user_id: CY, blocked_user_id: BOB },
+    ]);
+    expect(
+      await once.query('SELECT user_id, contact_id, status FROM rm_contacts ORDER BY user_id = $1 DESC', [OWNER]),
+    ).toEqual([
+      { user_id: OWNER, contact_id: CY, status: 'contacts' },
+      { user_id: CY, contact_id: OWNER, status: 'contacts' },
+    ]);
     const messages = await once.query<{ text: string; deleted: boolean; reply_count: number }[]>(
-      'SELECT text, deleted, reply_count FROM rm_messages ORDER BY seq',
+      'SELECT text, deleted, reply_count FROM rm_messages WHERE conversation_id = $1 ORDER BY seq',
+      [C],
     );
     // The deleted reply no longer counts in its thread.
     expect(messages).toEqual([
@@ -190,7 +315,9 @@ describe('read models', () => {
       `SELECT i.user_id, (ic.message_count - i.read_count
                  - (SELECT count(*) FROM rm_inbox_messages d
                      WHERE d.conversation_id = i.conversation_id AND d.deleted AND d.seq > i.read_seq))::int AS unread
-         FROM rm_inbox_members i JOIN rm_inbox_conversations ic USING (conversation_id) WHERE i.left_seq IS NULL`,
+         FROM rm_inbox_members i JOIN rm_inbox_conversations ic USING (conversation_id)
+        WHERE i.left_seq IS NULL AND i.conversation_id = $1`,
+      [C],
     );
     expect(unread.map((r) => r.unread)).toEqual([0, 0]);
   });
