@@ -18,6 +18,9 @@ import {
   INTERNAL_EVENTS,
   PUBLIC_EVENT_TYPES,
   toWireRecord,
+  MAX_MESSAGE_BYTES,
+  messageText,
+  utf8Length,
 } from './index.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -136,5 +139,17 @@ describe('event catalogue', () => {
         .map((c) => c.address()),
     ).toEqual(['herald.identity.v1', 'herald.conversations.v1', 'herald.contacts.v1', 'herald.receipts.v1']);
     expect(document?.messages().all()).toHaveLength(EVENTS.length);
+  });
+});
+
+describe('message text', () => {
+  it('is measured in bytes as UTF-8, without encoding it', () => {
+    for (const text of ['', 'plain', 'é', '€uro', '𝄞 clef', '🎉🎉', 'a\ud800b', '\udc00', 'x'.repeat(1000) + '日本']) {
+      expect(utf8Length(text), JSON.stringify(text)).toBe(Buffer.byteLength(text, 'utf8'));
+    }
+    const schema = messageText('The text.');
+    expect(schema.safeParse('€'.repeat(5_461)).success).toBe(true);
+    expect(schema.safeParse('€'.repeat(5_462)).success).toBe(false);
+    expect(schema.safeParse('x'.repeat(MAX_MESSAGE_BYTES)).success).toBe(true);
   });
 });

@@ -96,4 +96,33 @@ export function personal<S extends z.ZodType>(schema: S, description: string): S
 
 // Field types shared by event payloads.
 export const id = (description: string): z.ZodUUID => z.uuid().meta({ description });
-export const MAX_MESSAGE_TEXT = 16_384;
+/** A message's text is at most 16 KiB as UTF-8 (so also at most that many characters). */
+export const MAX_MESSAGE_BYTES = 16_384;
+
+/** Bytes of `text` as UTF-8, counted without encoding it (a lone surrogate counts 3, as it is replaced). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** TEMPORARY alias, removed once the API takes messageText. */
+export const MAX_MESSAGE_TEXT = MAX_MESSAGE_BYTES;
+
+/** The text of a message, as events and the API take it. */
+export const messageText = (description: string) =>
+  personal(
+    z
+      .string()
+      .max(MAX_MESSAGE_BYTES)
+      .refine((text) => utf8Length(text) <= MAX_MESSAGE_BYTES, `at most ${MAX_MESSAGE_BYTES} bytes as UTF-8`),
+    `${description} At most ${MAX_MESSAGE_BYTES} bytes as UTF-8.`,
+  );

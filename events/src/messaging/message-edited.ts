@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent, id, MAX_MESSAGE_TEXT, personal } from '../define.js';
+import { defineEvent, id, messageText } from '../define.js';
 import { Mentions } from './message-sent.js';
 
 export const MessageEdited = defineEvent({
@@ -10,7 +10,7 @@ export const MessageEdited = defineEvent({
   schema: z.object({
     conversationId: id('The conversation.'),
     messageId: id('The message.'),
-    text: personal(z.string().max(MAX_MESSAGE_TEXT), 'The new text.'),
+    text: messageText('The new text.'),
     mentions: Mentions,
   }),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent, id, MAX_MESSAGE_TEXT, personal } from '../define.js';
+import { defineEvent, id, messageText, personal } from '../define.js';
 
 export const Mentions = z
   .object({
@@ -26,7 +26,7 @@ export const MessageSent = defineEvent({
     conversationId: id('The conversation.'),
     messageId: id('The message.'),
     senderId: id('The author.'),
-    text: personal(z.string().max(MAX_MESSAGE_TEXT), 'The message text.'),
+    text: messageText('The message text.'),
     replyToMessageId: z.uuid().optional().meta({ description: 'The message this one replies to (its thread).' }),
     mentions: Mentions,
     attachments: z.array(Attachment).max(10).meta({ description: 'Attached files.' }),

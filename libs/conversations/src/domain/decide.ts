@@ -3,7 +3,7 @@
  * happen, or a ConversationError. Pure: the actor, the time and new ids come in with the
  * command. Conversation and messaging share the stream, so one decider covers both.
  */
-import { MAX_MESSAGE_TEXT } from '@herald/events';
+import { MAX_MESSAGE_BYTES, utf8Length } from '@herald/events';
 import { RECENT_MESSAGES, sentKey, type Conversation, type ConversationEvent, type Role } from './conversation.js';
 import { ConversationError, notFound } from './errors.js';
 
@@ -146,8 +146,8 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
     if (strangers.length > 0) throw new ConversationError('CONVERSATION.INVALID', 'Mentions must name members');
   };
   const checkText = (text: string): void => {
-    if (text.length > MAX_MESSAGE_TEXT) {
-      throw new ConversationError('CONVERSATION.INVALID', `A message has at most ${MAX_MESSAGE_TEXT} characters`);
+    if (utf8Length(text) > MAX_MESSAGE_BYTES) {
+      throw new ConversationError('CONVERSATION.INVALID', `A message has at most ${MAX_MESSAGE_BYTES} bytes as UTF-8`);
     }
   };
 

@@ -294,6 +294,13 @@ describe('conversation decider', () => {
       given(group())
         .when(send(BOB, M2, { text: 'x'.repeat(16_385) }))
         .thenFails('CONVERSATION.INVALID');
+      // The limit is bytes as UTF-8: 5,462 euro signs are 16,386 bytes.
+      given(group())
+        .when(send(BOB, M2, { text: '€'.repeat(5_462) }))
+        .thenFails('CONVERSATION.INVALID');
+      given(group())
+        .when(send(BOB, M2, { text: '€'.repeat(5_461) }))
+        .then([expect.objectContaining({ type: 'MessageSent' }) as CatalogueEvent]);
       given(group())
         .when(send(BOB, M2, { text: '  ' }))
         .thenFails('CONVERSATION.INVALID');
