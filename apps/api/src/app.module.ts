@@ -32,6 +32,7 @@ import { LiveEvents } from './live-events.js';
 import { PushGateway } from './push/push.gateway.js';
 import { PRESENCE_MIGRATIONS } from './push/presence.js';
 import { AuthGuard } from './auth/auth.guard.js';
+import { RateLimits } from './auth/rate-limits.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
@@ -144,6 +145,7 @@ export class AppModule {
         ConversationQueries,
         LiveEvents,
         PushGateway,
+        RateLimits,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },

@@ -5,19 +5,10 @@
  * IP on every route, per user once signed in, and a tight one per IP on sign-up and
  * sign-in (@SignInLimited) against password guessing.
  */
-import {
-  createParamDecorator,
-  Inject,
-  Injectable,
-  SetMetadata,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
-import type { HeraldConfig } from '@herald/config';
+import { createParamDecorator, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { IdentityError, IdentityService, type AccessClaims } from '@herald/identity';
-import { RateLimiter } from '@herald/nest';
-import { CONFIG } from '../tokens.js';
+import { RateLimits } from './rate-limits.js';
 import type { FastifyRequest } from 'fastify';
 
 const PUBLIC = 'herald:public';
@@ -29,31 +20,23 @@ type WithCaller = FastifyRequest & { caller?: AccessClaims };
 
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly perIp: RateLimiter;
-  private readonly perUser: RateLimiter;
-  private readonly signIns: RateLimiter;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly identity: IdentityService,
-    @Inject(CONFIG) config: HeraldConfig,
-  ) {
-    this.perIp = new RateLimiter(config.rateLimitIpPerSecond, config.rateLimitIpPerSecond * 3);
-    this.perUser = new RateLimiter(config.rateLimitUserPerSecond, config.rateLimitUserPerSecond * 3);
-    this.signIns = new RateLimiter(config.rateLimitSignInPerMinute / 60, config.rateLimitSignInPerMinute);
-  }
+    private readonly limits: RateLimits,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<WithCaller>();
-    this.perIp.take(request.ip);
-    if (this.reflector.get<boolean>(SIGN_IN, context.getHandler())) this.signIns.take(request.ip);
+    this.limits.perIp.take(request.ip);
+    if (this.reflector.get<boolean>(SIGN_IN, context.getHandler())) this.limits.signIns.take(request.ip);
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
     // A refusal is recorded for the security log by the exception filter, as every 401 is.
     if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'Sign in: send Authorization: Bearer <access token>');
     request.caller = await this.identity.authenticate(token, new Date());
-    this.perUser.take(request.caller.userId);
+    this.limits.perUser.take(request.caller.userId);
     return true;
   }
 }

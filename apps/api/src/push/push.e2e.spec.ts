@@ -487,3 +487,33 @@ describe('typing and presence across API nodes on one database', () => {
     await hangUp(adaOnA);
   });
 });
+
+describe('handshakes and the per-IP rate limit', () => {
+  it('a handshake counts against its IP as a request does: past the budget, 429 with Retry-After', async () => {
+    // 1 a second in bursts of 3: the sign-up takes one, two handshakes the rest.
+    const limited = await testApp({ RATE_LIMIT_IP_PER_SECOND: '1' });
+    try {
+      const address = await listen(limited);
+      const bob = await signUp(limited, 'bob');
+      const answers: { status: number; retryAfter?: string }[] = [];
+      for (let i = 0; i < 3; i++) {
+        answers.push(
+          await new Promise((resolve) => {
+            const ws = new WebSocket(`ws://${address}/ws`, { headers: { authorization: `Bearer ${bob.token}` } });
+            ws.on('unexpected-response', (_, response) =>
+              resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'] }),
+            );
+            ws.on('open', () => {
+              resolve({ status: 101 });
+              ws.close();
+            });
+            ws.on('error', () => undefined);
+          }),
+        );
+      }
+      expect(answers).toEqual([{ status: 101 }, { status: 101 }, { status: 429, retryAfter: '1' }]);
+    } finally {
+      await limited.close();
+    }
+  });
+});

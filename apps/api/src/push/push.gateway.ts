@@ -26,7 +26,7 @@ import { ConversationService } from '@herald/conversations';
 import { readEvent } from '@herald/events';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { IdentityService, type AccessClaims } from '@herald/identity';
-import { JsonLogger } from '@herald/nest';
+import { JsonLogger, RateLimited } from '@herald/nest';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DataSource } from 'typeorm';
@@ -36,6 +36,7 @@ import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
 import { Presence, unknownPresence, visibleUsers, type PresenceView } from './presence.js';
 import { SignalBus, type Signal } from './signals.js';
 import { LiveEvents } from '../live-events.js';
+import { RateLimits } from '../auth/rate-limits.js';
 
 /** Largest client frame (bytes): clients send small control messages only. */
 export const MAX_PAYLOAD = 16 * 1024;
@@ -132,6 +133,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly logger: JsonLogger,
     private readonly db: DataSource,
     @Inject(DATABASE_URL) databaseUrl: string,
+    private readonly limits: RateLimits,
   ) {
     const query = (sql: string, params: unknown[]): Promise<unknown> => this.db.query(sql, params);
     const log = (level: 'warn' | 'error', message: string): void => this.logger.emit(level, message, 'Push');
@@ -177,6 +179,13 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    // A handshake counts against its IP's budget as any request does.
+    try {
+      this.limits.perIp.take(request.socket.remoteAddress ?? '');
+    } catch (error) {
+      if (!(error instanceof RateLimited)) throw error;
+      return refuse(socket, 429, 'Too Many Requests', { 'retry-after': String(error.retryAfterSeconds) });
+    }
     const origin = request.headers.origin;
     if (origin !== undefined && !this.config.wsAllowedOrigins.includes(origin)) {
       this.logger.emit('warn', 'websocket refused: origin not allowed', 'Push', undefined, { origin });
@@ -532,8 +541,11 @@ function takePresenceToken(client: Client, now = Date.now()): boolean {
   return true;
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
 }
 
 function add<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
