@@ -52,6 +52,7 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'POST /conversations/direct': { scope: 'signed-in', body: (ids) => ({ userId: ids.owner }) },
   'POST /conversations/groups': { scope: 'signed-in', body: () => ({ name: 'g' }) },
   'GET /conversations/:id': { scope: 'member' },
+  'GET /conversations/:id/members': { scope: 'member' },
   'PATCH /conversations/:id': { scope: 'admin', body: () => ({ name: 'renamed' }) },
   'DELETE /conversations/:id': { scope: 'owner' },
   'GET /conversations/:id/messages': { scope: 'history' },
@@ -300,8 +301,8 @@ describe('authorization matrix: WebSocket', () => {
     });
     await eventually(async () =>
       (await app.inject({ method: 'GET', url: '/blocks', headers: { authorization: `Bearer ${owner.token}` } }))
-        .json<{ userId: string }[]>()
-        .some((b) => b.userId === blocked.userId),
+        .json<{ blocks: { userId: string }[] }>()
+        .blocks.some((b) => b.userId === blocked.userId),
     );
 
     const problems: string[] = [];

@@ -1,8 +1,9 @@
 /**
  * The OpenAPI document (Swagger UI at /docs, JSON at /docs/json): paths from the
- * controllers, request bodies from the same zod schemas that validate them.
+ * controllers, request bodies and queries from the same zod schemas that validate them.
  */
-import { ApiBody, DocumentBuilder, SwaggerModule, type SchemaObject } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiBody, ApiQuery, DocumentBuilder, SwaggerModule, type SchemaObject } from '@nestjs/swagger';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { z } from 'zod';
 
@@ -11,6 +12,24 @@ export const ApiInput = (schema: z.ZodType): MethodDecorator =>
   ApiBody({
     schema: z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as SchemaObject,
   });
+
+/** Documents a route's query parameters with the zod object schema that checks them. */
+export const ApiQueryInput = (schema: z.ZodObject): MethodDecorator => {
+  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as {
+    properties?: Record<string, SchemaObject>;
+    required?: string[];
+  };
+  return applyDecorators(
+    ...Object.entries(json.properties ?? {}).map(([name, property]) =>
+      ApiQuery({
+        name,
+        required: json.required?.includes(name) ?? false,
+        schema: property,
+        ...(property.description !== undefined ? { description: property.description } : {}),
+      }),
+    ),
+  );
+};
 
 export function setUpOpenApi(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()

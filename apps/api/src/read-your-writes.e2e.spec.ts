@@ -70,14 +70,14 @@ describe('read-your-writes on an instance that does not run the projections', ()
     expect(page.body.messages).toMatchObject([
       { seq: sent.body.seq, text: 'hello from the other instance', senderId: ada.userId },
     ]);
-    const inbox = await call<{ conversationId: string; unreadCount: number }[]>(
+    const inbox = await call<{ conversations: { conversationId: string; unreadCount: number }[] }>(
       standby,
       bob,
       'GET',
       `/conversations?after=${sent.body.checkpoint}`,
     );
     expect(inbox.status).toBe(200);
-    expect(inbox.body.find((c) => c.conversationId === id)).toMatchObject({ unreadCount: 1 });
+    expect(inbox.body.conversations.find((c) => c.conversationId === id)).toMatchObject({ unreadCount: 1 });
 
     // The standby answered from the active instance's work; it did not take over.
     expect(await states(standby)).toEqual((await states(active)).map(() => 'standby'));

@@ -74,9 +74,16 @@ describe('three users, every feature, counts at each step', () => {
       carol: [],
     });
     // The contact events are older than the conversation: the directory has them by now.
-    expect((await call(alice, 'GET', '/contacts')).body).toEqual([{ userId: bob.userId, status: 'contacts' }]);
-    expect((await call(bob, 'GET', '/contacts')).body).toEqual([{ userId: alice.userId, status: 'contacts' }]);
-    expect((await call(carol, 'GET', '/contacts')).body).toEqual([]);
+    const contactsOf = async (who: TestUser) => (await call<{ contacts: unknown[] }>(who, 'GET', '/contacts')).body;
+    expect(await contactsOf(alice)).toEqual({
+      contacts: [{ userId: bob.userId, status: 'contacts' }],
+      nextCursor: null,
+    });
+    expect(await contactsOf(bob)).toEqual({
+      contacts: [{ userId: alice.userId, status: 'contacts' }],
+      nextCursor: null,
+    });
+    expect(await contactsOf(carol)).toEqual({ contacts: [], nextCursor: null });
 
     at = await say(alice, dm, 'hi bob', 1);
     await expectInboxes(at, {
@@ -110,8 +117,14 @@ describe('three users, every feature, counts at each step', () => {
       bob: [{ c: 'dm', unread: 0, mentions: 0, last: 'alice: noon?' }],
       carol: [],
     });
-    const rows = await call<Summary[]>(bob, 'GET', `/conversations?after=${at}`);
-    expect(rows.body[0]).toMatchObject({ kind: 'direct', name: null, role: 'member', messageCount: 4, readSeq: 4 });
+    const rows = await call<Inbox>(bob, 'GET', `/conversations?after=${at}`);
+    expect(rows.body.conversations[0]).toMatchObject({
+      kind: 'direct',
+      name: null,
+      role: 'member',
+      messageCount: 4,
+      readSeq: 4,
+    });
   });
 
   it('a group: messages, mentions, @all (admins only), replies, edits, deletes, reactions, attachments, reads', async () => {
@@ -173,8 +186,8 @@ describe('three users, every feature, counts at each step', () => {
     const withFile = { replyToMessageId: m.welcome, attachments: [agenda] };
     at = await say(alice, group, 'agenda attached', 7, withFile, (id) => (m.agenda = id));
     await step([0, 1, 5], [0, 0, 2], 'alice: agenda attached');
-    const withAgenda = await call<Summary[]>(carol, 'GET', `/conversations?after=${at}`);
-    expect(withAgenda.body[0]!.lastMessage).toMatchObject({ deleted: false, attachmentCount: 1 });
+    const withAgenda = await call<Inbox>(carol, 'GET', `/conversations?after=${at}`);
+    expect(withAgenda.body.conversations[0]!.lastMessage).toMatchObject({ deleted: false, attachmentCount: 1 });
 
     // Edits: the author only; the preview follows the last message's text.
     const notYours = await call(bob, 'PATCH', `/conversations/${group}/messages/${m.agenda}`, { text: 'mine' });
@@ -269,16 +282,18 @@ describe('three users, every feature, counts at each step', () => {
     // A rename and a details change: two events, the answer is the last one's.
     expect(changed.body).toMatchObject({ seq: 15 });
     at = changed.body.checkpoint!;
-    const details = await call<{ members: unknown[] }>(carol, 'GET', `/conversations/${group}?after=${at}`);
+    const details = await call(carol, 'GET', `/conversations/${group}?after=${at}`);
     expect(details.body).toMatchObject({
       kind: 'group',
       name: 'Launch team',
       description: 'Q3 launch',
       announcement: 'Ship on Friday',
       dissolved: false,
+      memberCount: 3,
     });
-    // All three joined at seq 0: by user id.
-    expect(details.body.members).toEqual(
+    // The members, by user id.
+    const members = await call<{ members: unknown[] }>(carol, 'GET', `/conversations/${group}/members`);
+    expect(members.body.members).toEqual(
       [
         { userId: alice.userId, role: 'owner' },
         { userId: bob.userId, role: 'member' },
@@ -287,7 +302,7 @@ describe('three users, every feature, counts at each step', () => {
     );
     // Renaming is not activity: the order stays.
     const full = async (who: TestUser) =>
-      (await call<Summary[]>(who, 'GET', `/conversations?after=${at}`)).body.map((r) => [
+      (await call<Inbox>(who, 'GET', `/conversations?after=${at}`)).body.conversations.map((r) => [
         names.get(r.conversationId),
         r.name,
         r.role,
@@ -464,7 +479,9 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    const members = await call<{ members: unknown[] }>(alice, 'GET', `/conversations/${group}`);
+    const details = await call(alice, 'GET', `/conversations/${group}`);
+    expect(details.body).toMatchObject({ memberCount: 2 });
+    const members = await call<{ members: unknown[] }>(alice, 'GET', `/conversations/${group}/members`);
     expect(members.body.members).toHaveLength(2);
   });
 
@@ -503,7 +520,7 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    expect((await call(bob, 'GET', '/blocks')).body).toEqual([{ userId: alice.userId }]);
+    expect((await call(bob, 'GET', '/blocks')).body).toEqual({ blocks: [{ userId: alice.userId }], nextCursor: null });
 
     expect((await call(bob, 'DELETE', `/blocks/${alice.userId}`)).status).toBe(200);
     at = await say(alice, dm, 'sorry!', 7, { mentions: { userIds: [bob.userId] } }, (id) => (m.sorry = id));
@@ -518,7 +535,7 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    expect((await call(bob, 'GET', '/blocks')).body).toEqual([]);
+    expect((await call(bob, 'GET', '/blocks')).body).toEqual({ blocks: [], nextCursor: null });
 
     // Deleting the last message empties its preview; unread, it is no longer unread nor a mention.
     const unsaid = await call(alice, 'DELETE', `/conversations/${dm}/messages/${m.sorry}`);
@@ -535,8 +552,12 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    const afterDelete = await call<Summary[]>(bob, 'GET', `/conversations?after=${at}`);
-    expect(afterDelete.body[0]!.lastMessage).toMatchObject({ messageId: m.sorry, deleted: true, attachmentCount: 0 });
+    const afterDelete = await call<Inbox>(bob, 'GET', `/conversations?after=${at}`);
+    expect(afterDelete.body.conversations[0]!.lastMessage).toMatchObject({
+      messageId: m.sorry,
+      deleted: true,
+      attachmentCount: 0,
+    });
   });
 
   it('the timeline pages by seq both ways, and each way sees every message once', async () => {
@@ -605,6 +626,10 @@ interface Summary {
     attachmentCount: number;
   } | null;
 }
+interface Inbox {
+  conversations: Summary[];
+  nextCursor: string | null;
+}
 interface Message {
   seq: number;
   messageId: string;
@@ -671,9 +696,11 @@ async function read(who: TestUser, conversationId: string, upToSeq: number): Pro
 }
 
 async function inboxOf(who: TestUser, after: string | null): Promise<Row[]> {
-  const list = await call<Summary[]>(who, 'GET', `/conversations${after ? `?after=${after}` : ''}`);
+  const list = await call<Inbox>(who, 'GET', `/conversations${after ? `?after=${after}` : ''}`);
   expect(list.status).toBe(200);
-  return list.body.map((r) => ({
+  // Three users' few conversations: one page.
+  expect(list.body.nextCursor).toBeNull();
+  return list.body.conversations.map((r) => ({
     c: names.get(r.conversationId),
     unread: r.unreadCount,
     mentions: r.mentionCount,

@@ -43,3 +43,32 @@ export async function signUp(app: NestFastifyApplication, name: string): Promise
   const body = response.json<{ userId: string; accessToken: string }>();
   return { userId: body.userId, token: body.accessToken };
 }
+
+/**
+ * Every page of a list, following `nextCursor` from the first page to the null one: the
+ * rows of each page in order. `url` may carry a query; `list` names the rows' field.
+ */
+export async function everyPage<T>(
+  app: NestFastifyApplication,
+  who: TestUser,
+  url: string,
+  list: string,
+): Promise<T[][]> {
+  const pages: T[][] = [];
+  let cursor: string | null = null;
+  do {
+    const separator = url.includes('?') ? '&' : '?';
+    const response = await app.inject({
+      method: 'GET',
+      url: cursor === null ? url : `${url}${separator}cursor=${encodeURIComponent(cursor)}`,
+      headers: { authorization: `Bearer ${who.token}` },
+    });
+    if (response.statusCode !== 200) throw new Error(`GET ${url}: ${response.statusCode} ${response.body}`);
+    const page = response.json<Record<string, unknown>>();
+    pages.push(page[list] as T[]);
+    cursor = page.nextCursor as string | null;
+    // A cursor that never ends is a failure, not a hung test.
+    if (pages.length > 1000) throw new Error(`GET ${url}: more than 1000 pages`);
+  } while (cursor !== null);
+  return pages;
+}

@@ -181,7 +181,13 @@ describe('OpenAPI', () => {
       openapi: string;
       paths: Record<
         string,
-        Record<string, { requestBody?: { content: Record<string, { schema: { properties?: object } }> } }>
+        Record<
+          string,
+          {
+            requestBody?: { content: Record<string, { schema: { properties?: object } }> };
+            parameters?: { name: string; in: string }[];
+          }
+        >
       >;
     }>();
     expect(document.openapi).toMatch(/^3\./);
@@ -189,6 +195,9 @@ describe('OpenAPI', () => {
     expect(Object.keys(send?.requestBody?.content['application/json']?.schema.properties ?? {})).toEqual(
       expect.arrayContaining(['clientMessageId', 'text', 'mentions', 'attachments']),
     );
+    // Queries too: the lists' paging.
+    const inbox = document.paths['/conversations']?.get;
+    expect(inbox?.parameters?.filter((p) => p.in === 'query').map((p) => p.name)).toEqual(['after', 'cursor', 'limit']);
     const ui = await app.inject({ method: 'GET', url: '/docs' });
     expect(ui.statusCode).toBe(200);
     expect(ui.headers['content-type']).toContain('text/html');

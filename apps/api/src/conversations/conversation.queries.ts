@@ -8,8 +8,8 @@ import { ConversationError } from '@herald/conversations';
 import { EVERYONE } from '@herald/projections';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-
-export const MAX_PAGE = 100;
+import { FIRST_USER, toPage } from '../paging.js';
+import { encodeInboxCursor, type InboxPosition } from './inbox-cursor.js';
 
 export interface ConversationSummary {
   readonly conversationId: string;
@@ -52,12 +52,20 @@ export interface MessageView {
   readonly deleted: boolean;
 }
 
+export interface MemberView {
+  readonly userId: string;
+  readonly role: string;
+}
+
 /** How far a member has received and read a conversation (delivery and read receipts). */
 export interface Receipt {
   readonly userId: string;
   readonly readSeq: number;
   readonly deliveredSeq: number;
 }
+
+/** The cursor's time, rebuilt from its integer microseconds: exact, as a JS Date would not be. */
+const CURSOR_AT = `('epoch'::timestamptz + $4::bigint * interval '1 microsecond')`;
 
 interface Access {
   readonly role: string;
@@ -69,11 +77,24 @@ interface Access {
 export class ConversationQueries {
   constructor(private readonly db: DataSource) {}
 
-  async list(userId: string, limit: number): Promise<ConversationSummary[]> {
+  /**
+   * The caller's inbox, most recently active first, a page at a time (`cursor`: where the
+   * page before ended). A conversation active while one pages moves to the front: the pages
+   * after it no longer hold it, the next first page does.
+   */
+  async list(
+    userId: string,
+    page: { cursor?: InboxPosition; limit: number },
+  ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
+    // After the cursor in this order: less recent, or as recent with a greater id.
+    const keyset = page.cursor
+      ? `AND (c.last_activity_at < ${CURSOR_AT} OR (c.last_activity_at = ${CURSOR_AT} AND c.conversation_id > $5))`
+      : '';
     const rows = await this.db.query<Record<string, unknown>[]>(
       `SELECT c.conversation_id, c.kind, c.name, m.role, c.last_seq::int AS last_seq,
               m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
               c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
+              (extract(epoch FROM c.last_activity_at) * 1000000)::bigint::text AS activity_micros,
               coalesce(lm.deleted, false) AS last_deleted, coalesce(json_array_length(lm.attachments), 0) AS last_attachments,
               coalesce(ic.message_count - i.read_count
                        - (SELECT count(*) FROM rm_inbox_messages d
@@ -87,49 +108,56 @@ export class ConversationQueries {
          LEFT JOIN rm_inbox_conversations ic ON ic.conversation_id = m.conversation_id
          -- The last message as the timeline has it (by its unique id: one index lookup a row).
          LEFT JOIN rm_messages lm ON lm.message_id = c.last_message_id
-        WHERE m.user_id = $1 AND m.left_seq IS NULL
+        WHERE m.user_id = $1 AND m.left_seq IS NULL ${keyset}
         ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2`,
-      [userId, limit, EVERYONE],
+      [
+        userId,
+        page.limit + 1,
+        EVERYONE,
+        ...(page.cursor ? [page.cursor.activityMicros, page.cursor.conversationId] : []),
+      ],
     );
-    return rows.map((r) => ({
-      conversationId: r.conversation_id as string,
-      kind: r.kind as 'direct' | 'group',
-      name: r.name as string | null,
-      role: r.role as string,
-      muted: r.muted as boolean,
-      lastSeq: r.last_seq as number,
-      messageCount: r.message_count as number,
-      lastActivityAt: (r.last_activity_at as Date).toISOString(),
-      lastMessage: r.last_message_id
-        ? {
-            messageId: r.last_message_id as string,
-            senderId: r.last_sender_id as string,
-            preview: r.last_preview as string,
-            deleted: r.last_deleted as boolean,
-            attachmentCount: r.last_attachments as number,
-          }
-        : null,
-      unreadCount: r.unread_count as number,
-      mentionCount: r.mention_count as number,
-      readSeq: r.read_seq as number,
-    }));
+    const { rows: shown, nextCursor } = toPage(rows, page.limit, (last) =>
+      encodeInboxCursor({
+        activityMicros: last.activity_micros as string,
+        conversationId: last.conversation_id as string,
+      }),
+    );
+    return { conversations: shown.map(toSummary), nextCursor };
   }
 
+  /** The conversation's details and how many members it has (the members themselves: `members`). */
   async get(userId: string, conversationId: string): Promise<Record<string, unknown>> {
     const access = await this.access(userId, conversationId);
     if (access.leftSeq !== null) throw notFound();
     const [conversation] = await this.db.query<Record<string, unknown>[]>(
       `SELECT conversation_id AS "conversationId", kind, name, description, announcement, dissolved,
-              last_seq::int AS "lastSeq", created_at AS "createdAt"
+              last_seq::int AS "lastSeq", created_at AS "createdAt",
+              (SELECT count(*) FROM rm_members m
+                WHERE m.conversation_id = $1 AND m.left_seq IS NULL)::int AS "memberCount"
          FROM rm_conversations WHERE conversation_id = $1`,
       [conversationId],
     );
-    const members = await this.db.query<Record<string, unknown>[]>(
+    if (!conversation) throw notFound();
+    return conversation;
+  }
+
+  /** The current members, a page at a time by user id (`cursor`: the last user id of the page before). */
+  async members(
+    userId: string,
+    conversationId: string,
+    page: { cursor?: string; limit: number },
+  ): Promise<{ members: MemberView[]; nextCursor: string | null }> {
+    const access = await this.access(userId, conversationId);
+    if (access.leftSeq !== null) throw notFound();
+    const rows = await this.db.query<MemberView[]>(
       `SELECT user_id AS "userId", role FROM rm_members
-        WHERE conversation_id = $1 AND left_seq IS NULL ORDER BY joined_seq, user_id LIMIT 1000`,
-      [conversationId],
+        WHERE conversation_id = $1 AND left_seq IS NULL AND user_id > $2
+        ORDER BY user_id LIMIT $3`,
+      [conversationId, page.cursor ?? FIRST_USER, page.limit + 1],
     );
-    return { ...conversation, members };
+    const { rows: members, nextCursor } = toPage(rows, page.limit, (last) => last.userId);
+    return { members, nextCursor };
   }
 
   /** The members' receipts, a page at a time by user id (`cursor`: the last user id of the page before). */
@@ -147,11 +175,10 @@ export class ConversationQueries {
          LEFT JOIN rm_inbox_members i ON i.user_id = m.user_id AND i.conversation_id = m.conversation_id
         WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND m.user_id > $2
         ORDER BY m.user_id LIMIT $3`,
-      [conversationId, page.cursor ?? '00000000-0000-0000-0000-000000000000', page.limit + 1],
+      [conversationId, page.cursor ?? FIRST_USER, page.limit + 1],
     );
-    const more = rows.length > page.limit;
-    const receipts = rows.slice(0, page.limit);
-    return { receipts, nextCursor: more ? receipts[receipts.length - 1]!.userId : null };
+    const { rows: receipts, nextCursor } = toPage(rows, page.limit, (last) => last.userId);
+    return { receipts, nextCursor };
   }
 
   /** A page of messages by seq: `before` (older, newest first) or `after` (newer, oldest first). */
@@ -192,6 +219,31 @@ export class ConversationQueries {
 
 const notFound = (): ConversationError =>
   new ConversationError('CONVERSATION.NOT_FOUND', 'No such conversation, or you are not a member');
+
+function toSummary(r: Record<string, unknown>): ConversationSummary {
+  return {
+    conversationId: r.conversation_id as string,
+    kind: r.kind as 'direct' | 'group',
+    name: r.name as string | null,
+    role: r.role as string,
+    muted: r.muted as boolean,
+    lastSeq: r.last_seq as number,
+    messageCount: r.message_count as number,
+    lastActivityAt: (r.last_activity_at as Date).toISOString(),
+    lastMessage: r.last_message_id
+      ? {
+          messageId: r.last_message_id as string,
+          senderId: r.last_sender_id as string,
+          preview: r.last_preview as string,
+          deleted: r.last_deleted as boolean,
+          attachmentCount: r.last_attachments as number,
+        }
+      : null,
+    unreadCount: r.unread_count as number,
+    mentionCount: r.mention_count as number,
+    readSeq: r.read_seq as number,
+  };
+}
 
 function toMessage(r: Record<string, unknown>): MessageView {
   return {

@@ -16,17 +16,19 @@ import { parseInput, RequestInvalid } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ApiInput } from '../openapi.js';
+import { ApiInput, ApiQueryInput } from '../openapi.js';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
+import { PageLimit, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
 import {
   ConversationQueries,
-  MAX_PAGE,
   type ConversationSummary,
+  type MemberView,
   type MessageView,
   type Receipt,
 } from './conversation.queries.js';
+import { InboxCursor } from './inbox-cursor.js';
 
 const uuid = z.uuid();
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
@@ -69,17 +71,20 @@ const PageQuery = z.strictObject({
   before: z.coerce.number().int().min(0).optional(),
   after: z.string().optional(),
   since: z.coerce.number().int().min(-1).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+  limit: PageLimit,
 });
-const ReceiptsQuery = z.strictObject({
+/** Lists by user id: members, receipts. */
+const UserPageQuery = z.strictObject({
   after: z.string().optional(),
-  cursor: uuid.optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+  cursor: UserCursor,
+  limit: PageLimit,
 });
-const ListQuery = z.strictObject({
+const InboxQuery = z.strictObject({
   after: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+  cursor: InboxCursor.optional(),
+  limit: PageLimit,
 });
+const AfterQuery = z.strictObject({ after: z.string().optional() });
 
 export interface CommandAnswer {
   readonly conversationId: string;
@@ -97,17 +102,23 @@ export class ConversationsController {
 
   // ------------------------------------------------------------------ queries
 
+  /** The caller's inbox, most recently active first, a page at a time. */
+  @ApiQueryInput(InboxQuery)
   @Get()
   async list(
     @Caller() caller: AccessClaims,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<ConversationSummary[]> {
-    const q = parseInput(ListQuery, query, 'query');
+  ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
+    const q = parseInput(InboxQuery, query, 'query');
     await this.projections.readYourWrites(q.after, request);
-    return this.queries.list(caller.userId, q.limit);
+    return this.queries.list(caller.userId, {
+      limit: q.limit,
+      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    });
   }
 
+  @ApiQueryInput(AfterQuery)
   @Get(':id')
   async get(
     @Caller() caller: AccessClaims,
@@ -116,11 +127,30 @@ export class ConversationsController {
     @Req() request: FastifyRequest,
   ) {
     const conversationId = parseInput(uuid, id, 'path');
-    await this.projections.readYourWrites(parseInput(ListQuery, query, 'query').after, request);
+    await this.projections.readYourWrites(parseInput(AfterQuery, query, 'query').after, request);
     return this.queries.get(caller.userId, conversationId);
   }
 
+  /** The current members by user id, a page at a time. */
+  @ApiQueryInput(UserPageQuery)
+  @Get(':id/members')
+  async members(
+    @Caller() caller: AccessClaims,
+    @Param('id') id: string,
+    @Query() query: unknown,
+    @Req() request: FastifyRequest,
+  ): Promise<{ members: MemberView[]; nextCursor: string | null }> {
+    const conversationId = parseInput(uuid, id, 'path');
+    const q = parseInput(UserPageQuery, query, 'query');
+    await this.projections.readYourWrites(q.after, request);
+    return this.queries.members(caller.userId, conversationId, {
+      limit: q.limit,
+      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    });
+  }
+
   /** `?before=<seq>` pages back (newest first); `?since=<seq>` pages forward (oldest first). */
+  @ApiQueryInput(PageQuery)
   @Get(':id/messages')
   async messages(
     @Caller() caller: AccessClaims,
@@ -344,6 +374,7 @@ export class ConversationsController {
   }
 
   /** Who has received and read how far: current members only, a page at a time. */
+  @ApiQueryInput(UserPageQuery)
   @Get(':id/receipts')
   async receipts(
     @Caller() caller: AccessClaims,
@@ -352,7 +383,7 @@ export class ConversationsController {
     @Req() request: FastifyRequest,
   ): Promise<{ receipts: Receipt[]; nextCursor: string | null }> {
     const conversationId = parseInput(uuid, id, 'path');
-    const q = parseInput(ReceiptsQuery, query, 'query');
+    const q = parseInput(UserPageQuery, query, 'query');
     await this.projections.readYourWrites(q.after, request);
     return this.queries.receipts(caller.userId, conversationId, {
       limit: q.limit,

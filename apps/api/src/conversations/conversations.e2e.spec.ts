@@ -2,7 +2,7 @@ import { range } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, testApp, type TestUser } from '../test-app.js';
+import { everyPage, signUp, testApp, type TestUser } from '../test-app.js';
 
 let app: NestFastifyApplication;
 
@@ -39,6 +39,16 @@ async function call<T = Answer>(
   return { status: response.statusCode, body: response.json<T>() };
 }
 
+/** A page of the inbox, its rows with at least a conversation id. */
+interface Inbox<Row = object> {
+  conversations: (Row & { conversationId: string })[];
+  nextCursor: string | null;
+}
+interface Members {
+  members: { userId: string; role: string }[];
+  nextCursor: string | null;
+}
+
 const send = (who: User, conversationId: string, text: string, extra: object = {}) =>
   call(who, 'POST', `/conversations/${conversationId}/messages`, { clientMessageId: randomUUID(), text, ...extra });
 
@@ -72,12 +82,12 @@ describe('conversations over HTTP', () => {
     });
     await call(ada, 'PUT', `/conversations/${id}/messages/${m1.body.messageId}/reactions/${encodeURIComponent('👍')}`);
     const edited = await call(bob, 'PATCH', `/conversations/${id}/messages/${m1.body.messageId}`, { text: 'first!' });
-    const list = await call<{ conversationId: string; messageCount: number; lastMessage: { preview: string } }[]>(
+    const list = await call<Inbox<{ messageCount: number; lastMessage: { preview: string } }>>(
       cy,
       'GET',
       `/conversations?after=${edited.body.checkpoint}`,
     );
-    expect(list.body.find((c) => c.conversationId === id)).toMatchObject({
+    expect(list.body.conversations.find((c) => c.conversationId === id)).toMatchObject({
       messageCount: 2,
       lastMessage: { preview: 'a reply' },
     });
@@ -94,12 +104,15 @@ describe('conversations over HTTP', () => {
       },
       { messageId: m1.body.messageId, text: 'first!', replyCount: 1, reactions: { '👍': [ada.userId] } },
     ]);
-    const details = await call<{ members: { userId: string; role: string }[] }>(
+    const details = await call<{ memberCount: number }>(
       cy,
       'GET',
       `/conversations/${id}?after=${edited.body.checkpoint}`,
     );
-    expect(details.body.members.map((m) => m.role).sort()).toEqual(['member', 'member', 'owner']);
+    expect(details.body).toMatchObject({ conversationId: id, name: 'team', memberCount: 3 });
+    const members = await call<Members>(cy, 'GET', `/conversations/${id}/members`);
+    expect(members.body.members.map((m) => m.role).sort()).toEqual(['member', 'member', 'owner']);
+    expect(members.body.nextCursor).toBeNull();
   });
 
   it('racing retries of one send write it once', async () => {
@@ -155,8 +168,10 @@ describe('conversations over HTTP', () => {
     for (const url of [
       `/conversations/${id}`,
       `/conversations/${id}/messages`,
+      `/conversations/${id}/members`,
       `/conversations/${missing}`,
       `/conversations/${missing}/messages`,
+      `/conversations/${missing}/members`,
     ]) {
       const denied = await call(eve, 'GET', `${url}?after=${after.body.checkpoint}`);
       expect(denied.status, url).toBe(404);
@@ -177,6 +192,7 @@ describe('conversations over HTTP', () => {
     expect(left.body.seq).toBeGreaterThan(0);
     expect((await send(bob, id, 'still here?')).status).toBe(404);
     expect((await call(bob, 'GET', `/conversations/${id}`)).status).toBe(404);
+    expect((await call(bob, 'GET', `/conversations/${id}/members`)).status).toBe(404);
 
     await call(ada, 'POST', `/conversations/${id}/invitations`, { userId: eve.userId });
     await call(eve, 'POST', `/conversations/${id}/invitations/accept`);
@@ -223,8 +239,11 @@ describe('conversations over HTTP', () => {
       userId: nobody,
     });
     expect([invited.status, invited.body.error.code]).toEqual([404, 'USER.NOT_FOUND']);
-    const inbox = await call<{ conversationId: string }[]>(ada, 'GET', `/conversations?after=${group.body.checkpoint}`);
-    expect(inbox.body.map((c) => c.conversationId)).toEqual([group.body.conversationId]);
+    const inbox = await call<Inbox>(ada, 'GET', `/conversations?after=${group.body.checkpoint}`);
+    expect(inbox.body).toEqual({
+      conversations: [expect.objectContaining({ conversationId: group.body.conversationId })],
+      nextCursor: null,
+    });
     const seq = await send(ada, group.body.conversationId, 'still at seq 1');
     expect(seq.body.seq).toBe(1);
   });
@@ -246,6 +265,9 @@ describe('conversations over HTTP', () => {
       ['GET', `/conversations/${id}/messages?limit=0`, undefined],
       ['GET', `/conversations/${id}/messages?after=not-a-checkpoint`, undefined],
       ['GET', `/conversations/${id}/messages?bogus=1`, undefined],
+      ['GET', '/conversations?limit=101', undefined],
+      ['GET', `/conversations/${id}/members?limit=0`, undefined],
+      ['GET', `/conversations/${id}/members?cursor=nope`, undefined],
       ['PUT', `/conversations/${id}/messages/${randomUUID()}/reactions/x`, undefined],
     ];
     for (const [method, url, payload] of cases) {
@@ -267,8 +289,8 @@ describe('inbox', () => {
     const id = group.body.conversationId;
     type Row = { conversationId: string; unreadCount: number; mentionCount: number; readSeq: number };
     const inbox = async (who: User, after: string | null) => {
-      const list = await call<Row[]>(who, 'GET', `/conversations${after ? `?after=${after}` : ''}`);
-      const row = list.body.find((c) => c.conversationId === id)!;
+      const list = await call<Inbox<Row>>(who, 'GET', `/conversations${after ? `?after=${after}` : ''}`);
+      const row = list.body.conversations.find((c) => c.conversationId === id)!;
       return { unread: row.unreadCount, mentions: row.mentionCount };
     };
 
@@ -297,6 +319,97 @@ describe('inbox', () => {
     expect((await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: 999 })).status).toBe(400);
     const [eve] = await Promise.all([user('eve')]);
     expect((await call(eve, 'POST', `/conversations/${id}/read`, { upToSeq: 1 })).status).toBe(404);
+  });
+
+  it('pages by keyset: every conversation once, most recently active first, to a null cursor', async () => {
+    const ada = await user('ada');
+    // Made at once, some may share a millisecond: their ids order those.
+    const groups = await Promise.all(
+      range(5).map((i) => call(ada, 'POST', '/conversations/groups', { name: `page ${i}` })),
+    );
+    // Activity moves the first one made to the front.
+    const bump = await send(ada, groups[0]!.body.conversationId, 'bump');
+    type Row = { conversationId: string; lastActivityAt: string };
+    const whole = await call<Inbox<Row>>(ada, 'GET', `/conversations?limit=5&after=${bump.body.checkpoint}`);
+    // Exactly a page's worth: no empty page after it.
+    expect(whole.body.nextCursor).toBeNull();
+    const order = [...whole.body.conversations].sort(
+      (a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt) || a.conversationId.localeCompare(b.conversationId),
+    );
+    expect(whole.body.conversations).toEqual(order);
+    expect(new Set(order.map((c) => c.conversationId))).toEqual(new Set(groups.map((g) => g.body.conversationId)));
+    expect(order[0]!.conversationId).toBe(groups[0]!.body.conversationId);
+
+    const pages = await everyPage<Row>(app, ada, '/conversations?limit=2', 'conversations');
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(pages.flat()).toEqual(order);
+  });
+
+  it('a cursor the inbox did not give is a 400 with the error body, never a 5xx', async () => {
+    const ada = await user('ada');
+    const encoded = (text: string): string => Buffer.from(text).toString('base64url');
+    const bad = [
+      'not a cursor!',
+      'x'.repeat(101),
+      randomUUID(),
+      encoded(`123|not-a-uuid`),
+      encoded(`12.5|${randomUUID()}`),
+      encoded(`${'9'.repeat(17)}|${randomUUID()}`),
+      encoded(`2024-01-01 00:00:00+00|${randomUUID()}`),
+      encoded(`123|${randomUUID()}|more`),
+    ];
+    for (const cursor of bad) {
+      const refused = await call(ada, 'GET', `/conversations?cursor=${encodeURIComponent(cursor)}`);
+      expect(refused.status, cursor).toBe(400);
+      expect(refused.body, cursor).toEqual({
+        error: {
+          code: 'REQUEST.INVALID',
+          message: 'Invalid request query',
+          details: [expect.objectContaining({ path: 'cursor' })],
+        },
+      });
+    }
+    const twice = await call(ada, 'GET', `/conversations?cursor=${encoded(`1|${randomUUID()}`)}&cursor=x`);
+    expect(twice.status).toBe(400);
+    // Well formed, but nothing is that old: an empty last page.
+    const past = await call(ada, 'GET', `/conversations?cursor=${encoded(`-9999999999999999|${randomUUID()}`)}`);
+    expect(past.body).toEqual({ conversations: [], nextCursor: null });
+  });
+});
+
+describe('members', () => {
+  it('current members by user id, a page at a time, with their count in the details', async () => {
+    const [ada, leaver, ...rest] = await Promise.all([
+      user('ada'),
+      user('leaver'),
+      ...range(4).map((i) => user(`member${i}`)),
+    ]);
+    const group = await call(ada, 'POST', '/conversations/groups', {
+      name: 'five',
+      memberIds: [leaver.userId, ...rest.map((u) => u.userId)],
+    });
+    const id = group.body.conversationId;
+    const left = await call(leaver, 'POST', `/conversations/${id}/leave`);
+    const after = `after=${left.body.checkpoint}`;
+
+    const details = await call<{ memberCount: number; members?: unknown }>(ada, 'GET', `/conversations/${id}?${after}`);
+    expect(details.body.memberCount).toBe(5);
+    expect(details.body.members).toBeUndefined();
+
+    const pages = await everyPage<{ userId: string; role: string }>(
+      app,
+      rest[0]!,
+      `/conversations/${id}/members?limit=2&${after}`,
+      'members',
+    );
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+    // Who left is not listed.
+    expect(pages.flat()).toEqual(
+      [{ userId: ada.userId, role: 'owner' }, ...rest.map((u) => ({ userId: u.userId, role: 'member' }))].sort((a, b) =>
+        a.userId.localeCompare(b.userId),
+      ),
+    );
+    expect((await call(ada, 'GET', `/conversations/${id}/members?limit=101`)).status).toBe(400);
   });
 });
 

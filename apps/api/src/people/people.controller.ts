@@ -1,7 +1,8 @@
 /**
  * Other users: profiles, contacts (requests, accepting, declining, removing) and blocks.
  * Commands answer with the `checkpoint` they produced (null when nothing changed); the
- * lists take it as `?after=` (or the `x-herald-after` header), as conversations do.
+ * lists take it as `?after=` (or the `x-herald-after` header), as conversations do, and
+ * page by the other user's id (paging.ts).
  */
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
@@ -11,15 +12,17 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
+import { ApiQueryInput } from '../openapi.js';
+import { FIRST_USER, PageLimit, toPage, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
 
 const uuid = z.uuid();
+/** Contacts and blocks page by the other user's id. */
 const ListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(100),
   after: z.string().optional(),
+  cursor: UserCursor,
+  limit: PageLimit,
 });
-
-const AfterQuery = z.strictObject({ after: z.string().optional() });
 
 /** What a contact or block command answers. */
 export interface RelationAnswer {
@@ -40,18 +43,22 @@ export class PeopleController {
     return this.identity.profile(parseInput(uuid, userId, 'path'));
   }
 
+  @ApiQueryInput(ListQuery)
   @Get('contacts')
   async contacts(
     @Caller() caller: AccessClaims,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ userId: string; status: string }[]> {
-    const { limit, after } = parseInput(ListQuery, query, 'query');
+  ): Promise<{ contacts: { userId: string; status: string }[]; nextCursor: string | null }> {
+    const { limit, after, cursor } = parseInput(ListQuery, query, 'query');
     await this.projections.readYourWrites(after, request);
-    return this.db.query(
-      'SELECT contact_id AS "userId", status FROM rm_contacts WHERE user_id = $1 ORDER BY status, contact_id LIMIT $2',
-      [caller.userId, limit],
+    const rows = await this.db.query<{ userId: string; status: string }[]>(
+      `SELECT contact_id AS "userId", status FROM rm_contacts
+        WHERE user_id = $1 AND contact_id > $2 ORDER BY contact_id LIMIT $3`,
+      [caller.userId, cursor ?? FIRST_USER, limit + 1],
     );
+    const { rows: contacts, nextCursor } = toPage(rows, limit, (last) => last.userId);
+    return { contacts, nextCursor };
   }
 
   @Post('contacts/:userId')
@@ -77,16 +84,22 @@ export class PeopleController {
     return this.relation('Remove', caller, userId, request);
   }
 
+  @ApiQueryInput(ListQuery)
   @Get('blocks')
   async blocks(
     @Caller() caller: AccessClaims,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ userId: string }[]> {
-    await this.projections.readYourWrites(parseInput(AfterQuery, query, 'query').after, request);
-    return this.db.query('SELECT blocked_user_id AS "userId" FROM rm_blocks WHERE user_id = $1 ORDER BY 1 LIMIT 1000', [
-      caller.userId,
-    ]);
+  ): Promise<{ blocks: { userId: string }[]; nextCursor: string | null }> {
+    const { limit, after, cursor } = parseInput(ListQuery, query, 'query');
+    await this.projections.readYourWrites(after, request);
+    const rows = await this.db.query<{ userId: string }[]>(
+      `SELECT blocked_user_id AS "userId" FROM rm_blocks
+        WHERE user_id = $1 AND blocked_user_id > $2 ORDER BY blocked_user_id LIMIT $3`,
+      [caller.userId, cursor ?? FIRST_USER, limit + 1],
+    );
+    const { rows: blocks, nextCursor } = toPage(rows, limit, (last) => last.userId);
+    return { blocks, nextCursor };
   }
 
   @Put('blocks/:userId')

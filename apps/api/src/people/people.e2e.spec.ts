@@ -1,7 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { range } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, testApp, type TestUser } from '../test-app.js';
+import { everyPage, signUp, testApp, type TestUser } from '../test-app.js';
 
 let app: NestFastifyApplication;
 beforeAll(async () => {
@@ -35,9 +36,10 @@ describe('contacts and blocks', () => {
     const accepted = await call(bob, 'POST', `/contacts/${ada.userId}/accept`);
     expect(accepted.body).toEqual({ status: 'contacts', checkpoint });
     const after = encodeURIComponent(accepted.body.checkpoint as string);
-    expect((await call(ada, 'GET', `/contacts?after=${after}`)).body).toEqual([
-      { userId: bob.userId, status: 'contacts' },
-    ]);
+    expect((await call(ada, 'GET', `/contacts?after=${after}`)).body).toEqual({
+      contacts: [{ userId: bob.userId, status: 'contacts' }],
+      nextCursor: null,
+    });
     expect((await call(ada, 'GET', '/contacts?after=nonsense')).status).toBe(400);
     expect((await call(ada, 'DELETE', `/contacts/${bob.userId}`)).body).toEqual({ status: 'none', checkpoint });
     await call(cy, 'POST', `/contacts/${ada.userId}`);
@@ -57,7 +59,10 @@ describe('contacts and blocks', () => {
     const blocked = await call(ada, 'PUT', `/blocks/${bob.userId}`);
     expect(blocked.status).toBe(200);
     const after = encodeURIComponent(blocked.body.checkpoint as string);
-    expect((await call(ada, 'GET', `/blocks?after=${after}`)).body).toEqual([{ userId: bob.userId }]);
+    expect((await call(ada, 'GET', `/blocks?after=${after}`)).body).toEqual({
+      blocks: [{ userId: bob.userId }],
+      nextCursor: null,
+    });
     const refused = await send(bob);
     expect(refused.status).toBe(404);
     expect(refused.body).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
@@ -70,5 +75,39 @@ describe('contacts and blocks', () => {
     expect((await call(ada, 'DELETE', `/blocks/${bob.userId}`)).body).toEqual({ checkpoint: null });
     expect((await send(bob)).status).toBe(201);
     expect((await call(ada, 'PUT', `/blocks/${ada.userId}`)).status).toBe(400);
+  });
+
+  it('contacts and blocks page by user id: each once, in order, to a null cursor', async () => {
+    const [ada, ...others] = await Promise.all([user('ada'), ...range(5).map((i) => user(`other${i}`))]);
+    for (const other of others) await call(ada, 'POST', `/contacts/${other.userId}`);
+    const [friend] = others;
+    const accepted = await call(friend!, 'POST', `/contacts/${ada.userId}/accept`);
+    const byId = others.map((o) => o.userId).sort();
+    const contacts = await everyPage<{ userId: string; status: string }>(
+      app,
+      ada,
+      `/contacts?limit=2&after=${encodeURIComponent(accepted.body.checkpoint as string)}`,
+      'contacts',
+    );
+    expect(contacts.map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(contacts.flat()).toEqual(
+      byId.map((userId) => ({ userId, status: userId === friend!.userId ? 'contacts' : 'request_sent' })),
+    );
+
+    let blocked = '';
+    for (const other of others) blocked = (await call(ada, 'PUT', `/blocks/${other.userId}`)).body.checkpoint as string;
+    const blocks = await everyPage<{ userId: string }>(
+      app,
+      ada,
+      `/blocks?limit=2&after=${encodeURIComponent(blocked)}`,
+      'blocks',
+    );
+    expect(blocks.map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(blocks.flat()).toEqual(byId.map((userId) => ({ userId })));
+    for (const url of ['/contacts?limit=101', '/blocks?limit=0', '/contacts?cursor=nope', '/blocks?cursor=nope']) {
+      const refused = await call(ada, 'GET', url);
+      expect(refused.status, url).toBe(400);
+      expect(refused.body, url).toMatchObject({ error: { code: 'REQUEST.INVALID' } });
+    }
   });
 });

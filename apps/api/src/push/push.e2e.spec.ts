@@ -477,7 +477,7 @@ describe('typing and presence across API nodes on one database', () => {
         url: '/blocks',
         headers: { authorization: `Bearer ${hank.token}` },
       });
-      return blocks.json<{ userId: string }[]>().some((b) => b.userId === ada.userId);
+      return blocks.json<{ blocks: { userId: string }[] }>().blocks.some((b) => b.userId === ada.userId);
     });
     await hangUp(hankOnB);
     await eventually(() => presenceNow(adaOnA, hank.userId)?.online === false);

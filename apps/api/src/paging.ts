@@ -1,0 +1,38 @@
+/**
+ * Keyset paging, the one way every list pages: a page holds at most MAX_PAGE rows and
+ * names where the next one starts (`nextCursor`, null on the last page), so that no list
+ * is ever cut short without saying so. A cursor is the sort key of a page's last row
+ * (not an offset), so a page costs one index range however deep it is.
+ */
+import { z } from 'zod';
+
+export const MAX_PAGE = 100;
+
+/** `?limit=`: 1..MAX_PAGE rows, 50 when not given. */
+export const PageLimit = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_PAGE)
+  .default(50)
+  .describe(`Rows in a page, 1..${MAX_PAGE}`);
+
+/** `?cursor=` of a list ordered by user id: the last user id of the page before. */
+export const UserCursor = z.uuid().optional().describe('nextCursor of the page before');
+
+/** Where a list ordered by user id starts: below every uuid. */
+export const FIRST_USER = '00000000-0000-0000-0000-000000000000';
+
+export interface Page<T> {
+  readonly rows: T[];
+  readonly nextCursor: string | null;
+}
+
+/**
+ * A page of rows read with `LIMIT limit + 1`: the extra row is not shown, it only tells
+ * that there is a next page (a full last page then answers null, not an empty page more).
+ */
+export function toPage<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => string): Page<T> {
+  const shown = rows.slice(0, limit);
+  return { rows: shown, nextCursor: rows.length > limit ? cursorOf(shown[shown.length - 1]!) : null };
+}
