@@ -9,6 +9,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from './health/health.controller.js';
+import { READ_YOUR_WRITES_MS } from './projections.service.js';
 import { signUp, testApp, type TestUser } from './test-app.js';
 
 let active: NestFastifyApplication;
@@ -86,5 +87,45 @@ describe('read-your-writes on an instance that does not run the projections', ()
     for (const projection of health.json<HealthReport>().projections) {
       expect(projection.checkpoint).not.toBe(START);
     }
+  });
+
+  it('the checkpoint may come as the x-herald-after header; one the read models do not reach in time is 503 with Retry-After', async () => {
+    const [ada, bob] = await Promise.all([signUp(active, 'ada'), signUp(active, 'bob')]);
+    const dm = await call<Answer>(active, ada, 'POST', '/conversations/direct', { userId: bob.userId });
+    // The directory projection skips the conversation's event: nothing of it is missing either.
+    const viaQuery = await standby.inject({
+      method: 'GET',
+      url: `/conversations?after=${dm.body.checkpoint}`,
+      headers: { authorization: `Bearer ${bob.token}` },
+    });
+    expect(viaQuery.statusCode).toBe(200);
+    const headed = await standby.inject({
+      method: 'GET',
+      url: '/conversations',
+      headers: { authorization: `Bearer ${bob.token}`, 'x-herald-after': dm.body.checkpoint },
+    });
+    expect(headed.statusCode).toBe(200);
+    expect(headed.json<{ conversations: { conversationId: string }[] }>().conversations).toMatchObject([
+      { conversationId: dm.body.conversationId },
+    ]);
+
+    // Well formed, but beyond anything written: no read model gets there.
+    const ahead = `${'f'.repeat(15)}0-${'0'.repeat(16)}`;
+    const started = Date.now();
+    const behind = await standby.inject({
+      method: 'GET',
+      url: `/conversations?after=${ahead}`,
+      headers: { authorization: `Bearer ${bob.token}` },
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(READ_YOUR_WRITES_MS - 100);
+    expect(behind.statusCode).toBe(503);
+    expect(behind.headers['retry-after']).toBe('1');
+    expect(behind.json<{ error: { code: string } }>().error.code).toBe('PROJECTIONS.BEHIND');
+    const garbled = await standby.inject({
+      method: 'GET',
+      url: '/conversations?after=nope',
+      headers: { authorization: `Bearer ${bob.token}` },
+    });
+    expect(garbled.statusCode).toBe(400);
   });
 });
