@@ -114,9 +114,6 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-/** TEMPORARY alias, removed once the API takes messageText. */
-export const MAX_MESSAGE_TEXT = MAX_MESSAGE_BYTES;
-
 /** The text of a message, as events and the API take it. */
 export const messageText = (description: string) =>
   personal(

@@ -10,7 +10,7 @@ import {
   type ConversationCommand,
   type Outcome,
 } from '@herald/conversations';
-import { MAX_MESSAGE_TEXT } from '@herald/events';
+import { messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
 import { parseInput, RequestInvalid } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
@@ -51,13 +51,13 @@ const GroupChanges = z.strictObject({
 });
 const SendBody = z.strictObject({
   clientMessageId: z.string().min(1).max(100),
-  text: z.string().max(MAX_MESSAGE_TEXT).default(''),
+  text: messageText('The text; may be empty when the message has attachments.').default(''),
   replyToMessageId: uuid.optional(),
   mentions: Mentions.default({ userIds: [], all: false }),
   attachments: z.array(Attachment).max(10).default([]),
 });
 const EditBody = z.strictObject({
-  text: z.string().max(MAX_MESSAGE_TEXT),
+  text: messageText('The new text.'),
   mentions: Mentions.default({ userIds: [], all: false }),
 });
 const UserBody = z.strictObject({ userId: uuid });
