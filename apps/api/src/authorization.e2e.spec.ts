@@ -64,7 +64,7 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'DELETE /conversations/:id/members/:userId': { scope: 'admin' },
   'PUT /conversations/:id/members/:userId/role': { scope: 'owner', body: () => ({ role: 'admin' }) },
   'PUT /conversations/:id/mute': { scope: 'member', body: () => ({ muted: true }) },
-  'POST /conversations/:id/invitations': { scope: 'admin', body: (ids) => ({ userId: ids.member }) },
+  'POST /conversations/:id/invitations': { scope: 'admin', body: (ids) => ({ userId: ids.guest }) },
   'POST /conversations/:id/invitations/accept': { scope: 'signed-in' },
   'POST /conversations/:id/leave': { scope: 'member' },
   'POST /conversations/:id/links': { scope: 'admin' },
@@ -79,6 +79,8 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
 interface Ids {
   owner: string;
   member: string;
+  /** Someone in no conversation yet. */
+  guest: string;
 }
 
 /**
@@ -128,11 +130,12 @@ describe('authorization matrix', () => {
     expect(servedRoutes()).toEqual(Object.keys(MATRIX).sort());
   });
 
-  it('anonymous, outsider, departed member and non-admin get what their role allows, on every route', async () => {
-    const [owner, member, left, outsider] = await Promise.all([
+  it('anonymous, outsider, departed and kicked members and non-admin get what their role allows, on every route', async () => {
+    const [owner, member, left, kicked, outsider] = await Promise.all([
       user('owner'),
       user('member'),
       user('left'),
+      user('kicked'),
       user('outsider'),
     ]);
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -141,7 +144,7 @@ describe('authorization matrix', () => {
         method: 'POST',
         url: '/conversations/groups',
         headers: auth(owner.token),
-        payload: { name: 'm', memberIds: [member.userId, left.userId] },
+        payload: { name: 'm', memberIds: [member.userId, left.userId, kicked.userId] },
       })
     ).json<{ conversationId: string }>().conversationId;
     const sent = (
@@ -152,12 +155,15 @@ describe('authorization matrix', () => {
         payload: { clientMessageId: 'x', text: 'hi' },
       })
     ).json<{ messageId: string }>();
+    await app.inject({ method: 'POST', url: `/conversations/${group}/leave`, headers: auth(left.token) });
     const leaving = (
-      await app.inject({ method: 'POST', url: `/conversations/${group}/leave`, headers: auth(left.token) })
-    ).json<{
-      checkpoint: string;
-    }>();
-    const ids: Ids = { owner: owner.userId, member: member.userId };
+      await app.inject({
+        method: 'DELETE',
+        url: `/conversations/${group}/members/${kicked.userId}`,
+        headers: auth(owner.token),
+      })
+    ).json<{ checkpoint: string }>();
+    const ids: Ids = { owner: owner.userId, member: member.userId, guest: outsider.userId };
     const url = (route: string, conversationId: string): string =>
       route
         .split(' ')[1]!
@@ -197,9 +203,104 @@ describe('authorization matrix', () => {
         problems.push(`${route}: the outsider can tell a real conversation from a missing one`);
       // Departed members read history up to their leaving, nothing else.
       expectStatus('departed member', await request(left.token), scope === 'history' ? [200] : [404]);
+      expectStatus('kicked member', await request(kicked.token), scope === 'history' ? [200] : [404]);
       if (scope === 'admin' || scope === 'owner') expectStatus('non-admin member', await request(member.token), [403]);
     }
     expect(problems).toEqual([]);
+  });
+
+  it('the role a route allows succeeds on it: a member, or the owner where admins or the owner are needed', async () => {
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    const problems: string[] = [];
+    for (const [route, { scope, body }] of Object.entries(MATRIX)) {
+      if (!route.includes(':id') || scope === 'public' || scope === 'signed-in') continue;
+      // A group of its own for each route: what one route does (leave, kick, dissolve) changes no other's.
+      const [owner, member, guest] = await Promise.all([user('owner'), user('member'), user('guest')]);
+      const group = (
+        await app.inject({
+          method: 'POST',
+          url: '/conversations/groups',
+          headers: auth(owner.token),
+          payload: { name: 'ok', memberIds: [member.userId] },
+        })
+      ).json<{ conversationId: string }>().conversationId;
+      // The member's own message: an author may edit and delete it.
+      const sent = (
+        await app.inject({
+          method: 'POST',
+          url: `/conversations/${group}/messages`,
+          headers: auth(member.token),
+          payload: { clientMessageId: 'mine', text: 'hi' },
+        })
+      ).json<{ messageId: string }>();
+      await app.inject({
+        method: 'PUT',
+        url: `/conversations/${group}/messages/${sent.messageId}/reactions/x`,
+        headers: auth(member.token),
+      });
+      const link = (
+        await app.inject({ method: 'POST', url: `/conversations/${group}/links`, headers: auth(owner.token) })
+      ).json<{ linkId: string; checkpoint: string }>();
+      const actor = scope === 'member' || scope === 'history' ? member : owner;
+      const target = route
+        .split(' ')[1]!
+        .replace(':id', group)
+        .replace(':messageId', sent.messageId)
+        .replace(':emoji', 'x')
+        .replace(':linkId', link.linkId)
+        .replace(':userId', member.userId);
+      const method = route.split(' ')[0] as 'GET';
+      const response = await app.inject({
+        method,
+        url: method === 'GET' ? `${target}?after=${link.checkpoint}` : target,
+        headers: auth(actor.token),
+        ...(body ? { payload: body({ owner: owner.userId, member: member.userId, guest: guest.userId }) } : {}),
+      });
+      if (response.statusCode >= 300) problems.push(`${route} as ${scope}: ${response.statusCode} ${response.body}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('a user blocked by another cannot start a direct conversation with them, write to it, or ask to be their contact', async () => {
+    const [blocker, blocked] = await Promise.all([user('blocker'), user('blocked')]);
+    const as = (who: TestUser) => ({ authorization: `Bearer ${who.token}` });
+    const dm = (
+      await app.inject({
+        method: 'POST',
+        url: '/conversations/direct',
+        headers: as(blocker),
+        payload: { userId: blocked.userId },
+      })
+    ).json<{ conversationId: string }>().conversationId;
+    await app.inject({ method: 'PUT', url: `/blocks/${blocked.userId}`, headers: as(blocker) });
+    const refusals = [
+      await app.inject({
+        method: 'POST',
+        url: '/conversations/direct',
+        headers: as(blocked),
+        payload: { userId: blocker.userId },
+      }),
+      await app.inject({
+        method: 'POST',
+        url: `/conversations/${dm}/messages`,
+        headers: as(blocked),
+        payload: { clientMessageId: 'b1', text: 'hello?' },
+      }),
+      await app.inject({ method: 'POST', url: `/contacts/${blocker.userId}`, headers: as(blocked) }),
+    ];
+    expect(refusals.map((r) => [r.statusCode, r.json<{ error: { code: string } }>().error.code])).toEqual([
+      [404, 'CONVERSATION.NOT_FOUND'],
+      [404, 'CONVERSATION.NOT_FOUND'],
+      [404, 'USER.NOT_FOUND'],
+    ]);
+    // The one who blocked may still write (the other just cannot answer).
+    const theirs = await app.inject({
+      method: 'POST',
+      url: `/conversations/${dm}/messages`,
+      headers: as(blocker),
+      payload: { clientMessageId: 'b2', text: 'bye' },
+    });
+    expect(theirs.statusCode).toBe(201);
   });
 });
 
