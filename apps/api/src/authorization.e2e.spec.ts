@@ -261,6 +261,71 @@ describe('authorization matrix', () => {
     expect(problems).toEqual([]);
   });
 
+  it('bad input on every route is a 4xx with the error body, never a 5xx: malformed JSON, wrong types, unknown and polluting keys, oversized bodies, bad ids and queries', async () => {
+    const [owner, member] = await Promise.all([user('owner'), user('member')]);
+    const group = (
+      await app.inject({
+        method: 'POST',
+        url: '/conversations/groups',
+        headers: { authorization: `Bearer ${owner.token}` },
+        payload: { name: 'bad', memberIds: [member.userId] },
+      })
+    ).json<{ conversationId: string }>().conversationId;
+    const bodies: string[] = [
+      '{"text": ',
+      '[]',
+      'null',
+      '7',
+      '"text"',
+      '{"__proto__":{"admin":true}}',
+      '{"constructor":{"prototype":{"admin":true}}}',
+      '{"unknownField":1}',
+      JSON.stringify({ text: 'x'.repeat(1024 * 1024) }),
+    ];
+    const problems: string[] = [];
+    const check = async (what: string, options: { method: string; url: string; payload?: string }) => {
+      const response = await app.inject({
+        method: options.method as 'GET',
+        url: options.url,
+        headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+        ...(options.payload !== undefined ? { payload: options.payload } : {}),
+      });
+      const body = (() => {
+        try {
+          return response.json<{ error?: { code?: unknown; message?: unknown } }>();
+        } catch {
+          return undefined;
+        }
+      })();
+      // 401 would mean the input never reached validation (the session ended): a problem too.
+      const { statusCode } = response;
+      if (statusCode < 400 || statusCode >= 500 || statusCode === 401 || typeof body?.error?.code !== 'string')
+        problems.push(`${what}: ${statusCode} ${response.body.slice(0, 120)}`);
+    };
+    // Routes that take a body get every bad body; queries every unknown parameter; a command
+    // takes no query and ignores one (so signing out, dissolving or leaving are not tried).
+    for (const [route, { scope, body }] of Object.entries(MATRIX)) {
+      if (scope === 'public') continue;
+      const [method, path] = route.split(' ') as [string, string];
+      const good = path
+        .replace(':id', group)
+        .replace(':messageId', randomUUID())
+        .replace(':emoji', 'x')
+        .replace(':linkId', 'f'.repeat(64))
+        .replace(':userId', member.userId);
+      if (body) {
+        for (const payload of bodies)
+          await check(`${route} with ${payload.slice(0, 40)}`, { method, url: good, payload });
+      }
+      if (method === 'GET') await check(`${route}?bogus=1`, { method, url: `${good}?bogus=1` });
+      if (path.includes(':id')) {
+        await check(`${route} with a bad id`, { method, url: path.replace(':id', 'not-a-uuid').replace(/:\w+/g, 'x') });
+      }
+    }
+    expect(problems).toEqual([]);
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+
   it('a user blocked by another cannot start a direct conversation with them, write to it, or ask to be their contact', async () => {
     const [blocker, blocked] = await Promise.all([user('blocker'), user('blocked')]);
     const as = (who: TestUser) => ({ authorization: `Bearer ${who.token}` });

@@ -2,7 +2,7 @@
  * Request validation at the edge: zod schemas, strict (unknown fields are refused), with
  * a 400 whose details name the fields, never echo their values.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 
 export class RequestInvalid extends Error {
   readonly code = 'REQUEST.INVALID';
@@ -24,3 +24,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
   }));
   throw new RequestInvalid(`Invalid request ${what}`, details);
 }
+
+/** The query of a route that takes none: any parameter is refused, as unknown fields are. */
+export const NoQuery = z.strictObject({});

@@ -1,5 +1,5 @@
 /** Sign-up, sign-in, token refresh, sign-out and the caller's own profile. */
-import { Body, Controller, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Patch, Post, Query, Req } from '@nestjs/common';
 import {
   IdentityService,
   PASSWORD_MAX,
@@ -8,7 +8,7 @@ import {
   type Profile,
   type Tokens,
 } from '@herald/identity';
-import { parseInput } from '@herald/nest';
+import { NoQuery, parseInput } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -76,7 +76,8 @@ export class AuthController {
   }
 
   @Get('me')
-  me(@Caller() caller: AccessClaims): Promise<Profile> {
+  me(@Caller() caller: AccessClaims, @Query() query: unknown): Promise<Profile> {
+    parseInput(NoQuery, query, 'query');
     return this.identity.profile(caller.userId);
   }
 

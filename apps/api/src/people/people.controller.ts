@@ -6,7 +6,7 @@
  */
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
-import { parseInput } from '@herald/nest';
+import { NoQuery, parseInput } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -39,7 +39,8 @@ export class PeopleController {
   ) {}
 
   @Get('users/:userId')
-  profile(@Param('userId') userId: string): Promise<Profile> {
+  profile(@Param('userId') userId: string, @Query() query: unknown): Promise<Profile> {
+    parseInput(NoQuery, query, 'query');
     return this.identity.profile(parseInput(uuid, userId, 'path'));
   }
 
