@@ -39,6 +39,7 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'POST /auth/sign-out': { scope: 'signed-in' },
   'GET /me': { scope: 'signed-in' },
   'PATCH /me': { scope: 'signed-in', body: () => ({ statusText: 'hi' }) },
+  'GET /users': { scope: 'signed-in' },
   'GET /users/:userId': { scope: 'signed-in' },
   'GET /contacts': { scope: 'signed-in' },
   'POST /contacts/:userId': { scope: 'signed-in' },

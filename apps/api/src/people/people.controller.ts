@@ -17,6 +17,10 @@ import { FIRST_USER, PageLimit, toPage, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
 
 const uuid = z.uuid();
+const FindUserQuery = z.strictObject({
+  username: z.string().min(1).max(64).describe('The exact user name (case does not matter)'),
+  after: z.string().optional(),
+});
 /** Contacts and blocks page by the other user's id. */
 const ListQuery = z.strictObject({
   after: z.string().optional(),
@@ -37,6 +41,21 @@ export class PeopleController {
     private readonly db: DataSource,
     private readonly projections: ProjectionsService,
   ) {}
+
+  /** A user by their exact user name (no search: names are not to be listed by prefix). */
+  @ApiQueryInput(FindUserQuery)
+  @Get('users')
+  async find(@Query() query: unknown, @Req() request: FastifyRequest): Promise<{ users: Profile[] }> {
+    const { username, after } = parseInput(FindUserQuery, query, 'query');
+    await this.projections.readYourWrites(after, request);
+    const users = await this.db.query<Profile[]>(
+      `SELECT user_id AS "userId", username, display_name AS "displayName", avatar_url AS "avatarUrl",
+              status_text AS "statusText"
+         FROM rm_users WHERE username = $1`,
+      [username.toLowerCase()],
+    );
+    return { users };
+  }
 
   @Get('users/:userId')
   profile(@Param('userId') userId: string, @Query() query: unknown): Promise<Profile> {

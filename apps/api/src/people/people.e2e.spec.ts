@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { range } from '@herald/testing';
+import { eventually, range } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everyPage, signUp, testApp, type TestUser } from '../test-app.js';
@@ -109,5 +109,29 @@ describe('contacts and blocks', () => {
       expect(refused.status, url).toBe(400);
       expect(refused.body, url).toMatchObject({ error: { code: 'REQUEST.INVALID' } });
     }
+  });
+});
+
+describe('the directory', () => {
+  it('finds a user by their exact user name, whatever its case; nobody by a part of it', async () => {
+    const name = `Zed${randomUUID().slice(0, 8)}`;
+    const registered = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { username: name.toLowerCase(), password: 'password-1', displayName: 'Zed' },
+    });
+    const zed = registered.json<{ userId: string }>();
+    const ada = await user('ada');
+    const find = async (username: string) =>
+      (await call(ada, 'GET', `/users?username=${encodeURIComponent(username)}`)).body;
+    // The directory is a read model: the registration reaches it a moment later.
+    await eventually(async () => ((await find(name)).users as unknown[]).length === 1);
+    expect(await find(name.toUpperCase())).toEqual({
+      users: [
+        { userId: zed.userId, username: name.toLowerCase(), displayName: 'Zed', avatarUrl: null, statusText: null },
+      ],
+    });
+    expect(await find(name.slice(0, 5))).toEqual({ users: [] });
+    expect((await call(ada, 'GET', '/users')).status).toBe(400);
   });
 });
