@@ -1,9 +1,10 @@
 /**
  * One story, three users, every feature: alice, bob and carol become contacts, talk in a
  * direct conversation and a group, mention, reply, edit, delete, react, attach, read, mute,
- * change roles, follow the group over WebSocket, get kicked and blocked. After each step
- * the inbox of every user is checked (unread and mention counts, last message, order by
- * last activity), read right after the write with `?after=<checkpoint>`: no sleeping.
+ * change roles, follow the group over WebSocket, get kicked and blocked, join by invitation
+ * and by link, leave, and see a group dissolved. After each step the inbox of every user is
+ * checked (unread and mention counts, last message, order by last activity, whether
+ * dissolved), read right after the write with `?after=<checkpoint>`: no sleeping.
  * The steps share state and run in order; seqs are exact because nothing else writes to
  * these conversations.
  */
@@ -35,6 +36,8 @@ afterAll(async () => {
 describe('three users, every feature, counts at each step', () => {
   let dm: string;
   let group: string;
+  /** carol's own group, for invitations, links, leaving and dissolving. */
+  let club: string;
   /** The latest checkpoint a command answered with: reads wait for it. */
   let at: string;
   const m: Record<string, string> = {};
@@ -587,6 +590,141 @@ describe('three users, every feature, counts at each step', () => {
     expect(hers.body).toMatchObject({ nextCursor: 4 });
     expect(hers.body.messages.map((x) => x.seq)).toEqual([19, 7, 6, 5, 4]);
   });
+
+  it('a group of carol’s: invited then accepted, joined by a link until it is revoked, left', async () => {
+    const created = await call(carol, 'POST', '/conversations/groups', { name: 'book club' });
+    expect(created.body).toMatchObject({ seq: 0 });
+    club = created.body.conversationId;
+    names.set(club, 'club');
+    at = await say(carol, club, 'chapter one, anyone?', 1);
+    // Each step: the club's row for alice, bob (null while not in it) and carol, first as the
+    // newest activity; alice's and bob's other conversations do not change from here on.
+    const clubRow = (unread: number, mentions: number, last: string): Row => ({ c: 'club', unread, mentions, last });
+    const dmRow = { c: 'dm', unread: 0, mentions: 0, last: 'alice: ' };
+    const step = (a: Row | null, b: Row | null, c: Row) =>
+      expectInboxes(at, {
+        alice: [...(a ? [a] : []), dmRow, { c: 'group', unread: 0, mentions: 0, last: 'alice: still fine here' }],
+        bob: [...(b ? [b] : []), dmRow, { c: 'group', unread: 2, mentions: 0, last: 'alice: still fine here' }],
+        carol: [c],
+      });
+    await step(null, null, clubRow(0, 0, 'carol: chapter one, anyone?'));
+
+    // An invitation is not membership: alice sees nothing of the club until she accepts.
+    const invited = await call(carol, 'POST', `/conversations/${club}/invitations`, { userId: alice.userId });
+    expect(invited.body).toMatchObject({ seq: 2 });
+    at = invited.body.checkpoint!;
+    expect((await call(alice, 'GET', `/conversations/${club}?after=${at}`)).status).toBe(404);
+    expect((await send(alice, club, 'may I?')).status).toBe(404);
+    // Nobody accepts an invitation they were not given.
+    expect((await call(bob, 'POST', `/conversations/${club}/invitations/accept`)).status).toBe(404);
+    await step(null, null, clubRow(0, 0, 'carol: chapter one, anyone?'));
+    const accepted = await call(alice, 'POST', `/conversations/${club}/invitations/accept`);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toMatchObject({ seq: 3 });
+    at = accepted.body.checkpoint!;
+    // What was said before she joined counts as read, and she may read it.
+    await step(clubRow(0, 0, 'carol: chapter one, anyone?'), null, clubRow(0, 0, 'carol: chapter one, anyone?'));
+    const before = await call<Page>(alice, 'GET', `/conversations/${club}/messages`);
+    expect(before.body.messages.map((x) => [x.seq, x.text])).toEqual([[1, 'chapter one, anyone?']]);
+
+    // Invitations and links are for admins; a link lets whoever holds its token in, until revoked.
+    expect((await call(alice, 'POST', `/conversations/${club}/invitations`, { userId: bob.userId })).status).toBe(403);
+    expect((await call(alice, 'POST', `/conversations/${club}/links`)).status).toBe(403);
+    const link = await call<Answer & { token: string; linkId: string }>(carol, 'POST', `/conversations/${club}/links`);
+    expect(link.status).toBe(201);
+    expect(link.body).toMatchObject({ seq: 4 });
+    const joined = await call(bob, 'POST', `/conversations/${club}/join`, { token: link.body.token });
+    expect(joined.status).toBe(200);
+    expect(joined.body).toMatchObject({ seq: 5 });
+    at = joined.body.checkpoint!;
+    await step(
+      clubRow(0, 0, 'carol: chapter one, anyone?'),
+      clubRow(0, 0, 'carol: chapter one, anyone?'),
+      clubRow(0, 0, 'carol: chapter one, anyone?'),
+    );
+    const revoked = await call(carol, 'DELETE', `/conversations/${club}/links/${link.body.linkId}`);
+    expect(revoked.body).toMatchObject({ seq: 6 });
+    expect((await call(carol, 'DELETE', `/conversations/${club}/links/${link.body.linkId}`)).body).toMatchObject({
+      seq: 6,
+      checkpoint: null,
+    });
+
+    at = await say(alice, club, 'bob, chapter two is yours', 7, { mentions: { userIds: [bob.userId] } });
+    await step(
+      clubRow(0, 0, 'alice: bob, chapter two is yours'),
+      clubRow(1, 1, 'alice: bob, chapter two is yours'),
+      clubRow(1, 0, 'alice: bob, chapter two is yours'),
+    );
+
+    // Leaving: out of the inbox at once, unread mention and all; the owner may not leave.
+    const left = await call(bob, 'POST', `/conversations/${club}/leave`);
+    expect(left.status).toBe(200);
+    expect(left.body).toMatchObject({ seq: 8 });
+    at = left.body.checkpoint!;
+    await step(
+      clubRow(0, 0, 'alice: bob, chapter two is yours'),
+      null,
+      clubRow(1, 0, 'alice: bob, chapter two is yours'),
+    );
+    const ownerLeaves = await call(carol, 'POST', `/conversations/${club}/leave`);
+    expect(ownerLeaves.status).toBe(409);
+    expect(ownerLeaves.body).toMatchObject({ error: { code: 'CONVERSATION.OWNER_CANNOT_LEAVE' } });
+    // The link was revoked: it does not bring him back.
+    expect((await call(bob, 'POST', `/conversations/${club}/join`, { token: link.body.token })).status).toBe(404);
+    expect((await send(bob, club, 'one more thing')).status).toBe(404);
+
+    at = await say(carol, club, 'bye bob', 9);
+    await step(clubRow(1, 0, 'carol: bye bob'), null, clubRow(0, 0, 'carol: bye bob'));
+    // Who left keeps the history up to leaving, and nothing after.
+    const his = await call<Page>(bob, 'GET', `/conversations/${club}/messages?after=${at}`);
+    expect(his.body.messages.map((x) => x.seq)).toEqual([7, 1]);
+  });
+
+  it('dissolved: members keep the row, marked dissolved, and the history; nothing more is written', async () => {
+    expect((await call(alice, 'DELETE', `/conversations/${club}`)).status).toBe(403);
+    const dissolved = await call(carol, 'DELETE', `/conversations/${club}`);
+    expect(dissolved.status).toBe(200);
+    expect(dissolved.body).toMatchObject({ seq: 10 });
+    at = dissolved.body.checkpoint!;
+    // Dissolving is not a message: the counts and the last message stay.
+    await expectInboxes(at, {
+      alice: [
+        { c: 'club', unread: 1, mentions: 0, last: 'carol: bye bob', dissolved: true },
+        { c: 'dm', unread: 0, mentions: 0, last: 'alice: ' },
+        { c: 'group', unread: 0, mentions: 0, last: 'alice: still fine here' },
+      ],
+      bob: [
+        { c: 'dm', unread: 0, mentions: 0, last: 'alice: ' },
+        { c: 'group', unread: 2, mentions: 0, last: 'alice: still fine here' },
+      ],
+      carol: [{ c: 'club', unread: 0, mentions: 0, last: 'carol: bye bob', dissolved: true }],
+    });
+    expect((await call(alice, 'GET', `/conversations/${club}`)).body).toMatchObject({
+      dissolved: true,
+      memberCount: 2,
+    });
+
+    // Nothing more is written, by the owner either; who left learns nothing of it.
+    for (const who of [alice, carol]) {
+      const refused = await send(who, club, 'anyone still here?');
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ error: { code: 'CONVERSATION.DISSOLVED' } });
+    }
+    expect((await call(carol, 'POST', `/conversations/${club}/invitations`, { userId: bob.userId })).status).toBe(409);
+    expect((await call(carol, 'DELETE', `/conversations/${club}`)).status).toBe(409);
+    expect((await send(bob, club, 'what happened?')).status).toBe(404);
+
+    // The history stays readable, and reading it still clears the counts.
+    const history = await call<Page>(alice, 'GET', `/conversations/${club}/messages`);
+    expect(history.body.messages.map((x) => [x.seq, x.text])).toEqual([
+      [9, 'bye bob'],
+      [7, 'bob, chapter two is yours'],
+      [1, 'chapter one, anyone?'],
+    ]);
+    at = await read(alice, club, 10);
+    const [row] = await inboxOf(alice, at);
+    expect(row).toStrictEqual({ c: 'club', unread: 0, mentions: 0, last: 'carol: bye bob', dissolved: true });
+  });
 });
 
 // ---------------------------------------------------------------- helpers
@@ -614,6 +752,7 @@ interface Summary {
   name: string | null;
   role: string;
   muted: boolean;
+  dissolved: boolean;
   messageCount: number;
   readSeq: number;
   unreadCount: number;
@@ -653,6 +792,8 @@ interface Row {
   unread: number;
   mentions: number;
   last: string | null;
+  /** Only on a dissolved group's row. */
+  dissolved?: true;
 }
 
 async function call<T = Answer>(
@@ -705,6 +846,8 @@ async function inboxOf(who: TestUser, after: string | null): Promise<Row[]> {
     unread: r.unreadCount,
     mentions: r.mentionCount,
     last: r.lastMessage ? `${names.get(r.lastMessage.senderId)}: ${r.lastMessage.preview}` : null,
+    // Shown unless false: a missing flag shows as undefined, which toStrictEqual, unlike toEqual, tells from absent.
+    ...(r.dissolved === false ? {} : { dissolved: r.dissolved }),
   }));
 }
 
@@ -715,7 +858,7 @@ async function expectInboxes(after: string | null, expected: Record<'alice' | 'b
     ['bob', bob],
     ['carol', carol],
   ] as const) {
-    expect(await inboxOf(who, after), `${name}'s inbox`).toEqual(expected[name]);
+    expect(await inboxOf(who, after), `${name}'s inbox`).toStrictEqual(expected[name]);
   }
 }
 

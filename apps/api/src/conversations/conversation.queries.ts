@@ -18,6 +18,8 @@ export interface ConversationSummary {
   readonly role: string;
   /** Muted now: a mute with an end reads as not muted once that has passed. */
   readonly muted: boolean;
+  /** A dissolved group: its history stays readable, nothing more can be written to it. */
+  readonly dissolved: boolean;
   readonly lastSeq: number;
   readonly messageCount: number;
   readonly lastActivityAt: string;
@@ -91,7 +93,7 @@ export class ConversationQueries {
       ? `AND (c.last_activity_at < ${CURSOR_AT} OR (c.last_activity_at = ${CURSOR_AT} AND c.conversation_id > $5))`
       : '';
     const rows = await this.db.query<Record<string, unknown>[]>(
-      `SELECT c.conversation_id, c.kind, c.name, m.role, c.last_seq::int AS last_seq,
+      `SELECT c.conversation_id, c.kind, c.name, m.role, c.dissolved, c.last_seq::int AS last_seq,
               m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
               c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
               (extract(epoch FROM c.last_activity_at) * 1000000)::bigint::text AS activity_micros,
@@ -227,6 +229,7 @@ function toSummary(r: Record<string, unknown>): ConversationSummary {
     name: r.name as string | null,
     role: r.role as string,
     muted: r.muted as boolean,
+    dissolved: r.dissolved as boolean,
     lastSeq: r.last_seq as number,
     messageCount: r.message_count as number,
     lastActivityAt: (r.last_activity_at as Date).toISOString(),

@@ -1,6 +1,7 @@
 import { range } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { everyPage, signUp, testApp, type TestUser } from '../test-app.js';
 
@@ -281,10 +282,15 @@ describe('conversations over HTTP', () => {
 
 describe('inbox', () => {
   it('unread and mention counts at each step, whatever the group size costs nothing per member', async () => {
-    const [ada, bob, cy] = await Promise.all([user('ada'), user('bob'), user('cy')]);
+    const [ada, bob, cy, ...quiet] = await Promise.all([
+      user('ada'),
+      user('bob'),
+      user('cy'),
+      ...range(20).map((i) => user(`quiet${i}`)),
+    ]);
     const group = await call(ada, 'POST', '/conversations/groups', {
       name: 'inbox',
-      memberIds: [bob.userId, cy.userId],
+      memberIds: [bob.userId, cy.userId, ...quiet.map((u) => u.userId)],
     });
     const id = group.body.conversationId;
     type Row = { conversationId: string; unreadCount: number; mentionCount: number; readSeq: number };
@@ -293,18 +299,53 @@ describe('inbox', () => {
       const row = list.body.conversations.find((c) => c.conversationId === id)!;
       return { unread: row.unreadCount, mentions: row.mentionCount };
     };
+    // What a send wrote to the members' inbox rows: xmin names the transaction that last
+    // wrote a row, so a row whose xmin changed was written, however it was.
+    const db = app.get(DataSource);
+    const rows = async () => {
+      const members = await db.query<{ user_id: string; xmin: string }[]>(
+        'SELECT user_id, xmin::text AS xmin FROM rm_inbox_members WHERE conversation_id = $1',
+        [id],
+      );
+      const [mentions] = await db.query<{ n: number }[]>(
+        'SELECT count(*)::int AS n FROM rm_inbox_mentions WHERE conversation_id = $1',
+        [id],
+      );
+      return { members: new Map(members.map((r) => [r.user_id, r.xmin])), mentions: mentions!.n };
+    };
+    const writtenSince = async (before: Awaited<ReturnType<typeof rows>>) => {
+      const now = await rows();
+      expect(now.members.size).toBe(before.members.size);
+      return {
+        members: [...now.members]
+          .filter(([userId, xmin]) => before.members.get(userId) !== xmin)
+          .map(([userId]) => userId),
+        mentions: now.mentions - before.mentions,
+      };
+    };
+    expect(await inbox(ada, group.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    let before = await rows();
+    expect(before.members.size).toBe(23);
 
+    // Each send moves the sender's own read marker, and writes a mention row only for whom it
+    // names (one for @all): nothing for the other 22 members.
     const m1 = await send(ada, id, 'hello all');
     expect(await inbox(bob, m1.body.checkpoint)).toEqual({ unread: 1, mentions: 0 });
     expect(await inbox(ada, m1.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    expect(await writtenSince(before)).toEqual({ members: [ada.userId], mentions: 0 });
 
+    before = await rows();
     const m2 = await send(ada, id, 'bob, look', { mentions: { userIds: [bob.userId] } });
     expect(await inbox(bob, m2.body.checkpoint)).toEqual({ unread: 2, mentions: 1 });
     expect(await inbox(cy, m2.body.checkpoint)).toEqual({ unread: 2, mentions: 0 });
+    expect(await writtenSince(before)).toEqual({ members: [ada.userId], mentions: 1 });
 
+    before = await rows();
     const m3 = await send(ada, id, 'everyone!', { mentions: { all: true } });
     expect(await inbox(cy, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 1 });
     expect(await inbox(bob, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 2 });
+    expect(await inbox(quiet[0]!, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 1 });
+    expect(await writtenSince(before)).toEqual({ members: [ada.userId], mentions: 1 });
 
     const read = await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: m2.body.seq });
     expect(read.status).toBe(200);
