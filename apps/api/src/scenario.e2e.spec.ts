@@ -724,6 +724,25 @@ describe('three users, every feature, counts at each step', () => {
     at = await read(alice, club, 10);
     const [row] = await inboxOf(alice, at);
     expect(row).toStrictEqual({ c: 'club', unread: 0, mentions: 0, last: 'carol: bye bob', dissolved: true });
+
+    // Leaving takes it out of the inbox, the owner's too; the history up to then stays readable.
+    for (const who of [alice, carol]) {
+      const left = await call(who, 'POST', `/conversations/${club}/leave`);
+      expect(left.status).toBe(200);
+      at = left.body.checkpoint!;
+    }
+    await expectInboxes(at, {
+      alice: [
+        { c: 'dm', unread: 0, mentions: 0, last: 'alice: ' },
+        { c: 'group', unread: 0, mentions: 0, last: 'alice: still fine here' },
+      ],
+      bob: [
+        { c: 'dm', unread: 0, mentions: 0, last: 'alice: ' },
+        { c: 'group', unread: 2, mentions: 0, last: 'alice: still fine here' },
+      ],
+      carol: [],
+    });
+    expect((await call<Page>(carol, 'GET', `/conversations/${club}/messages`)).body.messages).toHaveLength(3);
   });
 });
 

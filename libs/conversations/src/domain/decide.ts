@@ -118,8 +118,12 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
     ];
   }
 
-  // Everything else: members only, and nothing writes to a dissolved group.
+  // Everything else: members only, and nothing writes to a dissolved group but its members
+  // leaving it (the owner too), which takes it out of their inbox.
   if (!me) throw notFound();
+  if (state.dissolved && command.type === 'LeaveGroup') {
+    return [{ type: 'MemberLeft', data: { conversationId, userId: actor } }];
+  }
   if (state.dissolved) throw new ConversationError('CONVERSATION.DISSOLVED', 'This group was dissolved');
   const requireGroup = (): void => {
     if (state.kind !== 'group') throw new ConversationError('CONVERSATION.INVALID', 'Only groups have this');

@@ -216,6 +216,11 @@ describe('conversation decider', () => {
       given(group()).when({ type: 'DissolveGroup', actorId: ADMIN }).thenFails('CONVERSATION.FORBIDDEN');
       given(group()).when({ type: 'DissolveGroup', actorId: OWNER }).then([dissolved]);
       given(group(), dissolved).when(send(BOB)).thenFails('CONVERSATION.DISSOLVED');
+      // Its members may still leave it, the owner too: it leaves their inbox.
+      given(group(), dissolved)
+        .when({ type: 'LeaveGroup', actorId: OWNER })
+        .then([{ type: 'MemberLeft', data: { conversationId: C, userId: OWNER } }]);
+      given(group(), dissolved).when({ type: 'LeaveGroup', actorId: DAVE }).thenFails('CONVERSATION.NOT_FOUND');
       // Only who holds the link or an invitation learns that the group was dissolved.
       const link: CatalogueEvent = {
         type: 'InvitationLinkCreated',
