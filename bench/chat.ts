@@ -37,6 +37,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -163,6 +164,21 @@ async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (
     }),
   );
   return results;
+}
+
+/**
+ * A port nothing listens on, from the kernel: a port picked at random can be one a client
+ * socket of an earlier run still holds (TIME_WAIT), and the server then fails to listen.
+ */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Starts a server process and waits until `ready` answers true. */
@@ -485,7 +501,7 @@ async function main(): Promise<void> {
 
     let baseline: RunFigures | undefined;
     if (!env.BENCH_SKIP_BASELINE) {
-      const port = 39_000 + Math.floor(Math.random() * 1_000);
+      const port = await freePort();
       const server = await startServer(
         new URL('./chat-baseline.js', import.meta.url).pathname,
         { PORT: String(port) },
@@ -498,7 +514,9 @@ async function main(): Promise<void> {
       }
     }
 
-    const port = 40_000 + Math.floor(Math.random() * 1_000);
+    const port = await freePort();
+    let projectorPort = await freePort();
+    while (projectorPort === port) projectorPort = await freePort();
     const main = new URL('../apps/api/src/main.js', import.meta.url).pathname;
     const heraldEnv = (on: number): Record<string, string> => ({
       PORT: String(on),
@@ -512,10 +530,10 @@ async function main(): Promise<void> {
     // BENCH_PROJECTOR: a second Herald, started first, takes the projections' locks; the
     // measured one serves the clients with its projections on standby.
     const projector = env.BENCH_PROJECTOR
-      ? await startServer(main, heraldEnv(port + 1), () => herald(port + 1))
+      ? await startServer(main, heraldEnv(projectorPort), () => herald(projectorPort))
       : undefined;
     const server = await startServer(main, heraldEnv(port), async () =>
-      projector ? (await herald(port + 1)) && (await fetch(`http://127.0.0.1:${port}/health`)).ok : herald(port),
+      projector ? (await herald(projectorPort)) && (await fetch(`http://127.0.0.1:${port}/health`)).ok : herald(port),
     );
     let figures: RunFigures;
     try {
