@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { IdentityError } from './errors.js';
 import { evolveSession, initialSession, refresh, signOut, type SessionEvent } from './session.js';
-import { evolveUser, initialUser, register, updateProfile, type UserEvent } from './user.js';
+import { decideContact, evolveContact, noContact, type ContactCommand, type ContactEvent } from './contact.js';
+import { block, evolveUser, initialUser, register, unblock, updateProfile, type UserEvent } from './user.js';
 
 const U = '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87';
 const S = '0b9d8f86-4f4e-4b7a-8d3e-2b1c5a6f7e81';
@@ -101,5 +102,73 @@ describe('identity', () => {
         signOut(session(started, { type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out' } })),
       ).toEqual([]);
     });
+  });
+});
+
+describe('contacts', () => {
+  const [A, B] = ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'];
+  /** given(events).when(command) → then events, or thenFails(code). */
+  const given = (...history: ContactEvent[]) => {
+    const state = history.reduce(evolveContact, noContact);
+    return {
+      when: (command: ContactCommand) => ({
+        then: (expected: ContactEvent[]) => expect(decideContact(command, state)).toEqual(expected),
+        thenFails: (code: string) => expect(codeOf(() => decideContact(command, state))).toBe(code),
+      }),
+    };
+  };
+  const requested: ContactEvent = { type: 'ContactRequested', data: { requesterId: A, recipientId: B } };
+  const accepted: ContactEvent = { type: 'ContactRequestAccepted', data: { requesterId: A, recipientId: B } };
+  const ask = (actorId: string, otherId: string, blocked = false): ContactCommand => ({
+    type: 'Request',
+    actorId,
+    otherId,
+    blocked,
+  });
+
+  it('a request, once; asking back is accepting; only the one asked accepts', () => {
+    given().when(ask(A, B)).then([requested]);
+    given(requested).when(ask(A, B)).then([]);
+    given(requested).when(ask(B, A)).then([accepted]);
+    given(requested).when({ type: 'Accept', actorId: B, otherId: A }).then([accepted]);
+    given(requested).when({ type: 'Accept', actorId: A, otherId: B }).thenFails('USER.NOT_FOUND');
+    given().when({ type: 'Accept', actorId: B, otherId: A }).thenFails('USER.NOT_FOUND');
+    given(requested, accepted).when(ask(A, B)).then([]);
+  });
+
+  it('declined by either side; removed by either contact; nothing to remove is nothing', () => {
+    given(requested)
+      .when({ type: 'Decline', actorId: B, otherId: A })
+      .then([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } }]);
+    given(requested)
+      .when({ type: 'Decline', actorId: A, otherId: B })
+      .then([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: A } }]);
+    given().when({ type: 'Decline', actorId: B, otherId: A }).thenFails('USER.NOT_FOUND');
+    given(requested, accepted)
+      .when({ type: 'Remove', actorId: B, otherId: A })
+      .then([{ type: 'ContactRemoved', data: { userId: B, contactId: A } }]);
+    given(requested).when({ type: 'Remove', actorId: B, otherId: A }).then([]);
+  });
+
+  it('a block is not revealed: asking someone who blocked you is as asking nobody; nobody asks themselves', () => {
+    given()
+      .when(ask(A, B, true))
+      .thenFails('USER.NOT_FOUND');
+    given().when(ask(A, A)).thenFails('USER.INVALID');
+  });
+});
+
+describe('blocks', () => {
+  const OTHER = 'cccccccc-0000-4000-8000-000000000003';
+  it('block once, unblock once; nobody blocks themselves, and only a registered user blocks', () => {
+    const blocked: UserEvent = { type: 'UserBlocked', data: { userId: U, blockedUserId: OTHER } };
+    expect(block(OTHER, user(...registered))).toEqual([blocked]);
+    expect(block(OTHER, user(...registered, blocked))).toEqual([]);
+    expect(codeOf(() => block(U, user(...registered)))).toBe('USER.INVALID');
+    expect(codeOf(() => block(OTHER, user()))).toBe('USER.NOT_FOUND');
+    expect(unblock(OTHER, user(...registered, blocked))).toEqual([
+      { type: 'UserUnblocked', data: { userId: U, blockedUserId: OTHER } },
+    ]);
+    expect(unblock(OTHER, user(...registered))).toEqual([]);
   });
 });
