@@ -2,7 +2,9 @@
  * Keyset paging, the one way every list pages: a page holds at most MAX_PAGE rows and
  * names where the next one starts (`nextCursor`, null on the last page), so that no list
  * is ever cut short without saying so. A cursor is the sort key of a page's last row
- * (not an offset), so a page costs one index range however deep it is.
+ * (not an offset), so a page never reads the rows of the pages before it: lists by user id
+ * are one index range; the inbox, whose order lives in another table, sorts the caller's
+ * conversations (as many as they belong to) for each page.
  */
 import { z } from 'zod';
 

@@ -171,7 +171,7 @@ export class ConversationService {
 
   /** A conversation may only name users who exist. */
   private async refuseUnknownUsers(command: ConversationCommand): Promise<void> {
-    const named =
+    const listed =
       command.type === 'StartDirectConversation'
         ? [command.otherUserId]
         : command.type === 'CreateGroup'
@@ -179,6 +179,7 @@ export class ConversationService {
           : command.type === 'InviteMember'
             ? [command.userId]
             : [];
+    const named = [...new Set(listed)].filter((id) => id !== command.actorId);
     const exists = await Promise.all(named.map((id) => this.people.exists(id)));
     const unknown = named.filter((_, i) => !exists[i]);
     if (unknown.length > 0) {

@@ -17,7 +17,17 @@ export class RequestInvalid extends Error {
 
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.output<S> {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    // PostgreSQL's text cannot hold NUL: an event carrying one would stop every read model
+    // that stores the string (the projections park it). Refused wherever it is.
+    const nul = pathOfNul(result.data);
+    if (nul !== undefined) {
+      throw new RequestInvalid(`Invalid request ${what}`, [
+        { path: nul || '(root)', problem: 'contains a NUL character' },
+      ]);
+    }
+    return result.data;
+  }
   const details = result.error.issues.slice(0, 20).map((issue) => ({
     path: issue.path.map(String).join('.') || '(root)',
     problem: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
@@ -27,3 +37,14 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
 
 /** The query of a route that takes none: any parameter is refused, as unknown fields are. */
 export const NoQuery = z.strictObject({});
+
+/** Where a string holding U+0000 is in `value` (dotted path, '' for the value itself), if anywhere. */
+function pathOfNul(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const found = key.includes('\u0000') ? path : pathOfNul(item, path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

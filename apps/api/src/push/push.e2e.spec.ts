@@ -222,6 +222,24 @@ describe('WebSocket push', () => {
     await Promise.all([hangUp(bobSocket), hangUp(adaSocket)]);
   });
 
+  it('a client claiming seqs that do not exist yet goes on from the last one, and a kick still ends it', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const id = await group(ada, [bob]);
+    await say(ada, id, 'one'); // 1
+    const bobSocket = await connect(bob);
+    bobSocket.send({ type: 'sync', conversations: { [id]: 50 } });
+    await eventually(() => bobSocket.frames.some((f) => f.type === 'synced' && f.conversationId === id));
+    expect(bobSocket.frames.find((f) => f.type === 'synced')).toMatchObject({ seq: 1 });
+    await say(ada, id, 'two'); // 2
+    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`); // 3
+    const adaSocket = await connect(ada);
+    await synced(adaSocket, id);
+    await say(ada, id, 'bob is gone'); // 4
+    await eventually(() => seqs(adaSocket.frames, id).at(-1) === 4);
+    expect(seqs(bobSocket.frames, id)).toEqual([2, 3]);
+    await Promise.all([hangUp(bobSocket), hangUp(adaSocket)]);
+  });
+
   it('too much missed: resync with the seq to reload from, never a partial history; then live', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
     const id = await group(ada, [bob]);

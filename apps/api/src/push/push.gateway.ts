@@ -378,9 +378,11 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         return this.notFound(client, conversationId);
       }
       subscription.memberAt = state.seq;
+      // A client cannot have seqs that do not exist yet: it goes on from the last one there is.
+      if (subscription.lastSeq > state.seq) subscription.lastSeq = state.seq;
       if (state.kind === 'direct')
         subscription.peer = [...state.members.keys()].find((id) => id !== client.caller.userId);
-      const missed = state.seq - lastSeq;
+      const missed = state.seq - subscription.lastSeq;
       if (missed > MAX_CATCH_UP) {
         subscription.lastSeq = state.seq;
         this.send(client, {
@@ -391,7 +393,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         });
       } else if (missed > 0) {
         const events = await this.store.readStream(`conversation-${conversationId}`, {
-          from: lastSeq + 1,
+          from: subscription.lastSeq + 1,
           limit: MAX_CATCH_UP,
         });
         for (const event of events) this.deliver(client, conversationId, subscription, pushed(conversationId, event));
@@ -476,16 +478,16 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private deliver(client: Client, conversationId: string, subscription: Subscription, event: Pushed): void {
     // Ended meanwhile (a removal delivered by an earlier call of a catch-up's loop): nothing more.
     if (client.subscriptions.get(conversationId) !== subscription) return;
-    if (event.seq <= subscription.lastSeq) return;
     if (event.seq > subscription.lastSeq + 1) {
       // Cannot happen while this node follows the log in order; say so rather than skip.
       subscription.lastSeq = event.seq;
       this.send(client, { type: 'resync', conversationId, seq: event.seq, reason: 'gap' });
-      return;
+    } else if (event.seq === subscription.lastSeq + 1) {
+      subscription.lastSeq = event.seq;
+      this.write(client, event.frame);
     }
-    subscription.lastSeq = event.seq;
-    this.write(client, event.frame);
-    // Whoever left or was kicked gets the event that says so, and nothing after it.
+    // Whoever left or was kicked gets the event that says so (unless they had it), and
+    // nothing after it; looked at whatever was sent, so that no path can skip it.
     if (event.removes === client.caller.userId && event.seq > subscription.memberAt) {
       client.subscriptions.delete(conversationId);
       remove(this.byConversation, conversationId, client);

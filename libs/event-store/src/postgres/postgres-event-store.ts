@@ -139,13 +139,14 @@ const SCAN_FACTOR = 4;
  * an older transaction is final: nothing can commit behind it. Read-model transactions do
  * not count (the log refuses their writes, migration event-store-002): a projection's batch,
  * open for milliseconds at a time, would otherwise hold every follower back, push included.
- * An id that cannot be named a read model's (its transaction ended since the snapshot, or
- * another role runs it) counts.
+ * An id that cannot be named a read model's (its transaction ended since the snapshot) counts.
+ * (ORDER BY … LIMIT 1, not min(): PostgreSQL has min(xid8) only from version 15.)
  */
 const HORIZON = `least(pg_snapshot_xmax(pg_current_snapshot()),
-  (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+  (SELECT x FROM pg_snapshot_xip(pg_current_snapshot()) AS x
     WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_get_activity(NULL)
-                          WHERE application_name = '${READ_MODEL_APPLICATION_NAME}' AND backend_xid IS NOT NULL)))`;
+                          WHERE application_name = '${READ_MODEL_APPLICATION_NAME}' AND backend_xid IS NOT NULL)
+    ORDER BY x LIMIT 1))`;
 
 /** How soon a follower first looks again when committed events wait behind a running transaction. */
 const HELD_RECHECK_MS = 5;
