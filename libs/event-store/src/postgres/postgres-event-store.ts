@@ -7,13 +7,7 @@
  * running one) so that subscribers never skip an event that commits late.
  */
 import type pg from 'pg';
-import {
-  createPool,
-  isTransientPgError,
-  READ_MODEL_APPLICATION_NAME,
-  runMigrations,
-  withClient,
-} from '@herald/database';
+import { createPool, isTransientPgError, runMigrations, withClient } from '@herald/database';
 import { encodeCheckpoint, decodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
 import {
   DuplicateEventId,
@@ -24,7 +18,6 @@ import {
 } from '../errors.js';
 import type {
   AppendResult,
-  EventFilter,
   EventStore,
   ExpectedRevision,
   NewEvent,
@@ -46,6 +39,16 @@ import {
   validateAppend,
   type SerializedEvent,
 } from '../validation.js';
+import {
+  countEventsAfterQuery,
+  headCheckpointQuery,
+  readPageQuery,
+  readStreamQuery,
+  recordedEventsSql,
+  streamRevision,
+  streamRevisionsSql,
+  streamStateQuery,
+} from './log-queries.js';
 import { LogTail, type Cursor } from './log-tail.js';
 import { Notifier } from './notifier.js';
 import { EVENT_STORE_MIGRATIONS } from './schema.js';
@@ -124,29 +127,17 @@ interface EventRow {
   recorded_ms: number;
 }
 
-const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_id, stream_revision::text,
-  event_id::text, type, schema_version, data, metadata,
-  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
+/** A row of readPageQuery: a scanned entry, with its event's columns when `keep`. */
+interface PageRow extends EventRow {
+  horizon: string;
+  held: boolean;
+  keep: boolean;
+}
 
 const MAX_BATCH_RETRIES = 5;
 
 /** A filtered page scans at most this many times its limit of log entries. */
 const SCAN_FACTOR = 4;
-
-/**
- * The visibility horizon of the statement's snapshot (ADR 001): the oldest transaction
- * still running that may write the log, or the snapshot's xmax when none is. Every row of
- * an older transaction is final: nothing can commit behind it. Read-model transactions do
- * not count (the log refuses their writes, migration event-store-002): a projection's batch,
- * open for milliseconds at a time, would otherwise hold every follower back, push included.
- * An id that cannot be named a read model's (its transaction ended since the snapshot) counts.
- * (ORDER BY … LIMIT 1, not min(): PostgreSQL has min(xid8) only from version 15.)
- */
-const HORIZON = `least(pg_snapshot_xmax(pg_current_snapshot()),
-  (SELECT x FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-    WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_get_activity(NULL)
-                          WHERE application_name = '${READ_MODEL_APPLICATION_NAME}' AND backend_xid IS NOT NULL)
-    ORDER BY x LIMIT 1))`;
 
 /** How soon a follower first looks again when committed events wait behind a running transaction. */
 const HELD_RECHECK_MS = 5;
@@ -371,11 +362,8 @@ export class PostgresEventStore implements EventStore {
       const results = (await client.query(
         `BEGIN;
          ${lockStreams(client, streamIds)};
-         SELECT id AS stream_id,
-                coalesce((SELECT max(stream_revision) FROM herald_events e WHERE e.stream_id = id), -1)::text AS revision
-           FROM unnest(${literal(client, toRead, 'text')}) AS id;
-         SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
-           FROM herald_events WHERE event_id = ANY(${literal(client, allIds, 'uuid')});`,
+         ${streamRevisionsSql(literal(client, toRead, 'text'))};
+         ${recordedEventsSql(literal(client, allIds, 'uuid'))};`,
       )) as unknown as pg.QueryResult[];
       for (const row of (results[2] as pg.QueryResult<StreamRow>).rows) {
         streams.set(row.stream_id, { revision: Number(row.revision) });
@@ -554,13 +542,8 @@ export class PostgresEventStore implements EventStore {
             : options.from === 'end'
               ? info.revision
               : options.from;
-      // The table's column in ORDER BY: the select list has a text column of the same name.
       const result = await this.pool.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM herald_events
-          WHERE stream_id = $1 AND stream_revision ${backwards ? '<=' : '>='} $2 AND stream_revision >= $3
-            AND ($4::bigint IS NULL OR recorded_at > now() - make_interval(secs => $4))
-          ORDER BY herald_events.stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $5`,
-        [streamId, from, oldestKept, maxAgeSeconds ?? null, limit],
+        readStreamQuery(streamId, backwards, from, oldestKept, maxAgeSeconds, limit),
       );
       return result.rows.map(toRecordedEvent);
     });
@@ -582,12 +565,7 @@ export class PostgresEventStore implements EventStore {
         max_count: string | null;
         truncate_before: string | null;
         deleted_before: string | null;
-      }>(
-        `SELECT coalesce((SELECT max(stream_revision) FROM herald_events WHERE stream_id = $1), -1)::text AS revision,
-                s.deleted, s.max_age_seconds::text, s.max_count::text, s.truncate_before::text, s.deleted_before::text
-           FROM (SELECT 1) AS one LEFT JOIN herald_streams s ON s.stream_id = $1`,
-        [streamId],
-      );
+      }>(streamStateQuery(streamId));
       const row = rows[0]!;
       const metadata: { -readonly [K in keyof StreamMetadata]: StreamMetadata[K] } = {};
       if (row.max_age_seconds !== null) metadata.maxAgeSeconds = Number(row.max_age_seconds);
@@ -632,7 +610,7 @@ export class PostgresEventStore implements EventStore {
         try {
           const results = (await client.query(
             `BEGIN; ${lockStreams(client, [streamId])};
-             SELECT coalesce((SELECT max(stream_revision) FROM herald_events WHERE stream_id = ${client.escapeLiteral(streamId)}), -1)::text AS revision,
+             SELECT ${streamRevision(client.escapeLiteral(streamId))}::text AS revision,
                     coalesce((SELECT deleted FROM herald_streams WHERE stream_id = ${client.escapeLiteral(streamId)}), false) AS deleted;`,
           )) as unknown as pg.QueryResult[];
           const row = (results[2] as pg.QueryResult<{ revision: string; deleted: boolean }>).rows[0]!;
@@ -678,39 +656,16 @@ export class PostgresEventStore implements EventStore {
     const limit = readLimit(options.limit);
     const scan = options.filter ? limit * SCAN_FACTOR : limit;
     const [tx, pos] = decodeCheckpoint(from);
-    const { clause, params } = filterClause(options.filter, 5);
     return this.guard(async () => {
-      // Only rows of transactions older than the oldest one still running are final:
-      // nothing can later commit behind them.
-      const result = await this.pool.query<
-        EventRow & { horizon: string; held: boolean; scanned: number; last_tx: string | null; last_pos: string | null }
-      >(
-        `WITH h AS MATERIALIZED (
-           SELECT x.horizon,
-                  -- the newest row's transaction, found at the end of the index (an EXISTS
-                  -- on tx_id >= horizon gets planned as a scan of the whole table)
-                  coalesce((SELECT tx_id FROM herald_events ORDER BY tx_id DESC LIMIT 1) >= x.horizon, false) AS held
-             FROM (SELECT ${HORIZON} AS horizon) AS x),
-         s AS MATERIALIZED (
-           SELECT tx_id, global_position, (true ${clause}) AS hit
-             FROM herald_events, h
-            WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.horizon
-            ORDER BY tx_id, global_position LIMIT $4),
-         last AS (SELECT tx_id, global_position FROM s ORDER BY tx_id DESC, global_position DESC LIMIT 1)
-         SELECT h.horizon::text AS horizon, h.held, (SELECT count(*) FROM s)::int AS scanned,
-                (SELECT tx_id::text FROM last) AS last_tx, (SELECT global_position::text FROM last) AS last_pos, e.*
-           FROM h LEFT JOIN LATERAL (
-             SELECT ${EVENT_COLUMNS} FROM s JOIN herald_events USING (tx_id, global_position)
-              WHERE s.hit ORDER BY tx_id, global_position LIMIT $3) e ON true`,
-        [tx.toString(), pos.toString(), limit, scan, ...params],
-      );
+      const result = await this.pool.query<PageRow>(readPageQuery(tx, pos, limit, scan, options.filter));
       const rows = result.rows;
       const first = rows[0]!;
       const horizon = BigInt(first.horizon);
-      const events = first.tx === null ? [] : rows.map(toRecordedEvent);
-      const caughtUp = first.scanned < scan;
-      const scannedTo =
-        first.last_tx === null ? from : encodeCheckpoint(BigInt(first.last_tx), BigInt(first.last_pos ?? '0'));
+      const scanned = first.tx === null ? [] : rows;
+      const events = scanned.filter((row) => row.keep).map(toRecordedEvent);
+      const caughtUp = scanned.length < scan;
+      const last = scanned.at(-1);
+      const scannedTo = last ? encodeCheckpoint(BigInt(last.tx), BigInt(last.pos)) : from;
       let checkpoint: Checkpoint;
       if (events.length === limit) checkpoint = events[events.length - 1]!.globalPosition;
       else if (!caughtUp) checkpoint = scannedTo;
@@ -776,10 +731,7 @@ export class PostgresEventStore implements EventStore {
 
   async headCheckpoint(): Promise<Checkpoint> {
     return this.guard(async () => {
-      const { rows } = await this.pool.query<{ tx: string; pos: string }>(
-        `SELECT tx_id::text AS tx, global_position::text AS pos FROM herald_events
-          WHERE tx_id < ${HORIZON} ORDER BY tx_id DESC, global_position DESC LIMIT 1`,
-      );
+      const { rows } = await this.pool.query<{ tx: string; pos: string }>(headCheckpointQuery());
       const row = rows[0];
       return row ? encodeCheckpoint(BigInt(row.tx), BigInt(row.pos)) : START;
     });
@@ -789,11 +741,7 @@ export class PostgresEventStore implements EventStore {
     assertReadCheckpoint(checkpoint);
     const [tx, pos] = decodeCheckpoint(checkpoint);
     return this.guard(async () => {
-      const { rows } = await this.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM herald_events
-          WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) LIMIT $3) AS after`,
-        [tx.toString(), pos.toString(), max],
-      );
+      const { rows } = await this.pool.query<{ n: number }>(countEventsAfterQuery(tx, pos, max));
       return rows[0]!.n;
     });
   }
@@ -847,20 +795,6 @@ function checkExpected(expected: ExpectedRevision, revision: number): boolean {
     default:
       return revision !== expected;
   }
-}
-
-function filterClause(filter: EventFilter | undefined, firstParam: number): { clause: string; params: unknown[] } {
-  const parts: string[] = [];
-  const params: unknown[] = [];
-  if (filter?.eventTypes) {
-    params.push([...filter.eventTypes]);
-    parts.push(`AND type = ANY($${firstParam + params.length - 1}::text[])`);
-  }
-  if (filter?.streamPrefixes) {
-    params.push(filter.streamPrefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'));
-    parts.push(`AND stream_id LIKE ANY($${firstParam + params.length - 1}::text[])`);
-  }
-  return { clause: parts.join(' '), params };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {

@@ -1,0 +1,153 @@
+/**
+ * Every query the PostgreSQL event store runs on `herald_events`, in one place so that a
+ * test can ask PostgreSQL how it plans each of them (log-plans.int.spec.ts).
+ *
+ * The rule they follow (issue 12): the only plan available touches the rows it returns plus
+ * a bounded scan, whatever the table's statistics say. A young, fast-growing log has
+ * statistics that lie, and a join back to the log (an earlier version fetched a page's rows
+ * by joining its positions to the table) was then planned as a hash join over a sequential
+ * scan of the whole log. So: no joins to the log; each read is one index-ordered, limited
+ * scan that fetches its columns itself, or a lookup by a unique key.
+ */
+import { READ_MODEL_APPLICATION_NAME } from '@herald/database';
+import type { EventFilter } from '../types.js';
+
+export interface Query {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/** The columns of an event as the store reads them back. */
+export const EVENT_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, stream_id, stream_revision::text,
+  event_id::text, type, schema_version, data, metadata,
+  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
+
+/**
+ * The visibility horizon of the statement's snapshot (ADR 001): the oldest transaction
+ * still running that may write the log, or the snapshot's xmax when none is. Every row of
+ * an older transaction is final: nothing can commit behind it. Read-model transactions do
+ * not count (the log refuses their writes, migration event-store-002): a projection's batch,
+ * open for milliseconds at a time, would otherwise hold every follower back, push included.
+ * An id that cannot be named a read model's (its transaction ended since the snapshot) counts.
+ * (ORDER BY … LIMIT 1, not min(): PostgreSQL has min(xid8) only from version 15.)
+ */
+const HORIZON = `least(pg_snapshot_xmax(pg_current_snapshot()),
+  (SELECT x FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+    WHERE x::xid NOT IN (SELECT backend_xid FROM pg_stat_get_activity(NULL)
+                          WHERE application_name = '${READ_MODEL_APPLICATION_NAME}' AND backend_xid IS NOT NULL)
+    ORDER BY x LIMIT 1))`;
+
+/**
+ * A page of the global log after (tx, pos): the first `scan` entries below the horizon, in
+ * order, each flagged `hit` when it passes the filter and `keep` when it is one of the first
+ * `limit` hits. Only kept rows carry their data and metadata.
+ *
+ * One row always comes back (the horizon, and `held`: whether committed events wait behind a
+ * running transaction); with nothing scanned its `tx` is null. The scan is a LATERAL subquery
+ * with a LIMIT: PostgreSQL can only run it as a nested loop over the one-row horizon, reading
+ * the primary key's index from the checkpoint on, and it reads each row once.
+ */
+export function readPageQuery(
+  tx: bigint,
+  pos: bigint,
+  limit: number,
+  scan: number,
+  filter: EventFilter | undefined,
+): Query {
+  const { clause, params } = filterClause(filter, 5);
+  const kept = 's.hit AND s.nth <= $3';
+  return {
+    text: `WITH h AS MATERIALIZED (
+           SELECT x.horizon,
+                  -- the newest row's transaction, found at the end of the index (an EXISTS
+                  -- on tx_id >= horizon gets planned as a scan of the whole table)
+                  coalesce((SELECT tx_id FROM herald_events ORDER BY tx_id DESC LIMIT 1) >= x.horizon, false) AS held
+             FROM (SELECT ${HORIZON} AS horizon) AS x)
+         SELECT h.horizon::text AS horizon, h.held, p.*
+           FROM h LEFT JOIN LATERAL (
+             SELECT s.tx_id::text AS tx, s.global_position::text AS pos, ${kept} AS keep,
+                    s.stream_id, s.stream_revision::text, s.event_id::text, s.type, s.schema_version,
+                    CASE WHEN ${kept} THEN s.data END AS data,
+                    CASE WHEN ${kept} THEN s.metadata END AS metadata,
+                    (extract(epoch FROM s.recorded_at) * 1000)::float8 AS recorded_ms
+               FROM (SELECT e.*, count(*) FILTER (WHERE e.hit) OVER (ORDER BY e.tx_id, e.global_position) AS nth
+                       FROM (SELECT herald_events.*, (true ${clause}) AS hit FROM herald_events
+                              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint) AND tx_id < h.horizon
+                              ORDER BY tx_id, global_position LIMIT $4) AS e) AS s
+              ORDER BY s.tx_id, s.global_position) AS p ON true`,
+    values: [tx.toString(), pos.toString(), limit, scan, ...params],
+  };
+}
+
+/** A stream's events from a revision, either way, by the (stream, revision) unique index. */
+export function readStreamQuery(
+  streamId: string,
+  backwards: boolean,
+  from: number,
+  oldestKept: number,
+  maxAgeSeconds: number | undefined,
+  limit: number,
+): Query {
+  // The table's column in ORDER BY: the select list has a text column of the same name.
+  return {
+    text: `SELECT ${EVENT_COLUMNS} FROM herald_events
+            WHERE stream_id = $1 AND stream_revision ${backwards ? '<=' : '>='} $2 AND stream_revision >= $3
+              AND ($4::bigint IS NULL OR recorded_at > now() - make_interval(secs => $4))
+            ORDER BY herald_events.stream_revision ${backwards ? 'DESC' : 'ASC'} LIMIT $5`,
+    values: [streamId, from, oldestKept, maxAgeSeconds ?? null, limit],
+  };
+}
+
+/** A stream's revision (its newest event's, -1 without events): the end of its unique index. */
+export const streamRevision = (streamId: string): string =>
+  `coalesce((SELECT stream_revision FROM herald_events e WHERE e.stream_id = ${streamId}
+              ORDER BY e.stream_revision DESC LIMIT 1), -1)`;
+
+/** A stream's revision and settings. */
+export function streamStateQuery(streamId: string): Query {
+  return {
+    text: `SELECT ${streamRevision('$1')}::text AS revision,
+                  s.deleted, s.max_age_seconds::text, s.max_count::text, s.truncate_before::text, s.deleted_before::text
+             FROM (SELECT 1) AS one LEFT JOIN herald_streams s ON s.stream_id = $1`,
+    values: [streamId],
+  };
+}
+
+/** The revisions of the streams named by an array expression (a literal or a parameter). */
+export const streamRevisionsSql = (ids: string): string =>
+  `SELECT id AS stream_id, ${streamRevision('id')}::text AS revision FROM unnest(${ids}) AS id`;
+
+/** Events already recorded among the ids of an array expression (idempotent retries). */
+export const recordedEventsSql = (ids: string): string =>
+  `SELECT r.* FROM unnest(${ids}) AS id, LATERAL (
+     SELECT event_id::text, stream_id, stream_revision::text, tx_id::text AS tx, global_position::text AS pos
+       FROM herald_events WHERE event_id = id LIMIT 1) AS r`;
+
+/** The newest position below the horizon: the end of the primary key's index. */
+export const headCheckpointQuery = (): Query => ({
+  text: `SELECT tx_id::text AS tx, global_position::text AS pos FROM herald_events
+          WHERE tx_id < ${HORIZON} ORDER BY tx_id DESC, global_position DESC LIMIT 1`,
+  values: [],
+});
+
+/** How many events follow a position, counting at most `max` index entries. */
+export const countEventsAfterQuery = (tx: bigint, pos: bigint, max: number): Query => ({
+  text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM herald_events
+          WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)
+          ORDER BY tx_id, global_position LIMIT $3) AS after`,
+  values: [tx.toString(), pos.toString(), max],
+});
+
+function filterClause(filter: EventFilter | undefined, firstParam: number): { clause: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (filter?.eventTypes) {
+    params.push([...filter.eventTypes]);
+    parts.push(`AND type = ANY($${firstParam + params.length - 1}::text[])`);
+  }
+  if (filter?.streamPrefixes) {
+    params.push(filter.streamPrefixes.map((p) => p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'));
+    parts.push(`AND stream_id LIKE ANY($${firstParam + params.length - 1}::text[])`);
+  }
+  return { clause: parts.join(' '), params };
+}
