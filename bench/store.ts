@@ -8,11 +8,19 @@
  * figures can be compared on a noisy machine. Several runs; the table shows each run and
  * the medians; the last line is one JSON object with the median headline figures.
  *
- * Environment: BENCH_RUNS (3), BENCH_SECONDS (10, append phase per run), DATABASE_URL.
+ * Then the cost of a read against the log's size (issue 12), on a log of its own: a follower
+ * at the head reading the newest events, when the log holds 10,000 events and when it holds
+ * 1,000,000 (grown without analyzing: the statistics still describe the small log, as on a
+ * young deployment; then again with fresh statistics), and catch-up from position 0 (the
+ * whole small log; the first 200,000 events of the large one).
+ *
+ * Environment: BENCH_RUNS (3), BENCH_SECONDS (10, append phase per run), DATABASE_URL,
+ * BENCH_LARGE_LOG (1000000).
  */
 import { configFromProcess } from '@herald/config';
 import { createPool } from '@herald/database';
-import { PostgresEventStore, type Checkpoint, type NewEvent } from '@herald/event-store';
+import { encodeCheckpoint, PostgresEventStore, START, type Checkpoint, type NewEvent } from '@herald/event-store';
+import type pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { benchDatabase, machine, percentile, report, round } from './report.js';
 
@@ -20,6 +28,10 @@ const APPENDERS = 256;
 const STREAMS = 1_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SMALL_LOG = 10_000;
+const LARGE_LOG = Number(process.env.BENCH_LARGE_LOG ?? 1_000_000);
+const LARGE_CATCH_UP = 200_000;
+const HEAD_READS = 300;
 
 type RunFigures = {
   appendsPerSec: number;
@@ -108,6 +120,103 @@ async function catchUpPhase(
   return { count, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Grows the log to `size` events with plain inserts, 10,000 rows a transaction. */
+async function growLog(pool: pg.Pool, size: number): Promise<void> {
+  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM herald_events');
+  const text = 'The quick brown fox jumps over the lazy dog, twice: the quick brown fox jumps over the lazy dog.';
+  for (let done = rows[0]!.n; done < size; done += 10_000) {
+    await pool.query(
+      `INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
+       SELECT 'conversation-size' || (n % 10000), n / 10000, gen_random_uuid(), 'MessageSent', 1,
+              json_build_object('messageId', gen_random_uuid(), 'senderId', 'u' || (n % 997), 'text', $1::text),
+              json_build_object('actorId', 'u' || (n % 997), 'correlationId', gen_random_uuid(),
+                                'causationId', gen_random_uuid(), 'occurredAt', now())
+         FROM generate_series($2::int, $3::int) AS n`,
+      [text, done, Math.min(done + 10_000, size) - 1],
+    );
+  }
+}
+
+/** The median time of a follower's read at the head: the newest 10 events. */
+async function headReadP50(store: PostgresEventStore, pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ tx: string; pos: string }>(
+    `SELECT tx_id::text AS tx, global_position::text AS pos FROM herald_events
+      ORDER BY tx_id DESC, global_position DESC OFFSET 10 LIMIT 1`,
+  );
+  const from = encodeCheckpoint(BigInt(rows[0]!.tx), BigInt(rows[0]!.pos));
+  const times: number[] = [];
+  for (let i = 0; i < HEAD_READS; i++) {
+    const t0 = performance.now();
+    const page = await store.readAll({ from, limit: 1_000 });
+    times.push(performance.now() - t0);
+    if (page.events.length !== 10) throw new Error(`a head read found ${page.events.length} events, not 10`);
+  }
+  return percentile(
+    times.sort((a, b) => a - b),
+    50,
+  );
+}
+
+/** Events per second reading the log from position 0 in pages of 1,000, up to `max` events. */
+async function catchUpFromStart(store: PostgresEventStore, max: number): Promise<number> {
+  let from = START;
+  let count = 0;
+  const started = performance.now();
+  while (count < max) {
+    const page = await store.readAll({ from, limit: 1_000 });
+    if (page.events.length === 0) break;
+    count += page.events.length;
+    from = page.checkpoint;
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+type SizeFigures = {
+  headReadP50MsSmallLog: number;
+  headReadP50MsLargeLog: number;
+  headReadP50MsLargeLogFreshStatistics: number;
+  catchUpPerSecSmallLog: number;
+  catchUpPerSecLargeLog: number;
+};
+
+/** Read costs against the log's size, on a database of its own. */
+async function logSizePhase(url: string): Promise<SizeFigures[]> {
+  const admin = createPool({ connectionString: url, max: 1 });
+  const name = `bench_log_size_${randomUUID().slice(0, 8)}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const sizeUrl = new URL(url);
+  sizeUrl.pathname = `/${name}`;
+  const store = new PostgresEventStore({ connectionString: sizeUrl.toString(), poolSize: 2 });
+  await store.migrate();
+  const pool = createPool({ connectionString: sizeUrl.toString(), max: 1 });
+  await pool.query('ALTER TABLE herald_events SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)');
+  await growLog(pool, SMALL_LOG);
+  await pool.query('VACUUM ANALYZE herald_events');
+  const small: { head: number; catchUp: number }[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    small.push({ head: await headReadP50(store, pool), catchUp: await catchUpFromStart(store, SMALL_LOG) });
+  }
+  console.log(`log size: growing the log to ${LARGE_LOG} events (statistics left as they were at ${SMALL_LOG})`);
+  await growLog(pool, LARGE_LOG);
+  const large: { head: number; catchUp: number }[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    large.push({ head: await headReadP50(store, pool), catchUp: await catchUpFromStart(store, LARGE_CATCH_UP) });
+  }
+  await pool.query('VACUUM ANALYZE herald_events');
+  const fresh: number[] = [];
+  for (let run = 0; run < RUNS; run++) fresh.push(await headReadP50(store, pool));
+  await pool.end();
+  await store.close();
+  return small.map((s, run) => ({
+    headReadP50MsSmallLog: round(s.head, 3),
+    headReadP50MsLargeLog: round(large[run]!.head, 3),
+    headReadP50MsLargeLogFreshStatistics: round(fresh[run]!, 3),
+    catchUpPerSecSmallLog: round(s.catchUp),
+    catchUpPerSecLargeLog: round(large[run]!.catchUp),
+  }));
+}
+
 /** What PostgreSQL itself does on this machine: multi-row inserts, and one row per transaction. */
 async function baseline(url: string): Promise<{ batched: number; perTx: number }> {
   const pool = createPool({ connectionString: url, max: 8 });
@@ -187,6 +296,7 @@ async function main(): Promise<void> {
 
   const medians = report(runs);
   await store.close();
+  const sizes = report(await logSizePhase(url));
   await database.stop();
   console.log(
     JSON.stringify({
@@ -197,6 +307,9 @@ async function main(): Promise<void> {
       catchUpPerSec: medians.catchUpPerSec,
       baselineBatchedInsertRowsPerSec: medians.baselineBatchedInsertRowsPerSec,
       baselineRowPerTxPerSec: medians.baselineRowPerTxPerSec,
+      ...sizes,
+      headReadLargeOverSmall: round(sizes.headReadP50MsLargeLog / sizes.headReadP50MsSmallLog, 2),
+      catchUpLargeOverSmall: round(sizes.catchUpPerSecLargeLog / sizes.catchUpPerSecSmallLog, 2),
     }),
   );
 }
