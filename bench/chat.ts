@@ -41,6 +41,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { WebSocket } from 'ws';
 import { benchDatabase, machine, report, round } from './report.js';
 
@@ -71,7 +72,27 @@ type RunFigures = {
   databaseCpuPct: number;
   loadGeneratorCpuPct: number;
   machineCpuPct: number;
+  /** Rows of the event log PostgreSQL read by sequential scan, per second of the run. */
+  logSeqScanRowsPerSec: number;
+  /** The same for the read models' tables. */
+  readModelSeqScanRowsPerSec: number;
 };
+
+/** Rows read by sequential scans so far: of the event log, and of the read models' tables. */
+async function seqScanRows(databaseUrl: string): Promise<{ log: number; readModels: number }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ log: string; read_models: string }>(
+      `SELECT coalesce(sum(seq_tup_read) FILTER (WHERE relname = 'herald_events'), 0)::text AS log,
+              coalesce(sum(seq_tup_read) FILTER (WHERE relname LIKE 'rm\\_%'), 0)::text AS read_models
+         FROM pg_stat_user_tables`,
+    );
+    return { log: Number(rows[0]!.log), readModels: Number(rows[0]!.read_models) };
+  } finally {
+    await client.end();
+  }
+}
 
 interface Member {
   readonly userId: string;
@@ -281,7 +302,7 @@ class Load {
     if (this.counting) this.pushesInWindow++;
   }
 
-  async run(serverPid: number): Promise<RunFigures> {
+  async run(serverPid: number): Promise<Omit<RunFigures, 'logSeqScanRowsPerSec' | 'readModelSeqScanRowsPerSec'>> {
     const total = Math.ceil((RATE + BIG_RATE) * SECONDS * 1.05) + 10;
     this.sentAt = new Float64Array(total);
     this.expected = new Uint32Array(total);
@@ -471,13 +492,27 @@ function databaseTicks(): number {
   return ticks;
 }
 
-async function measure(label: string, port: number, server: ChildProcess, world: World): Promise<RunFigures> {
+async function measure(
+  label: string,
+  port: number,
+  server: ChildProcess,
+  world: World,
+  databaseUrl: string,
+): Promise<RunFigures> {
   const load = new Load(port, world);
   await load.connect();
   const runs: RunFigures[] = [];
   for (let r = 0; r < RUNS; r++) {
-    runs.push(await load.run(server.pid!));
+    const before = await seqScanRows(databaseUrl);
+    const figures = await load.run(server.pid!);
+    // PostgreSQL publishes a backend's counters at most once a second.
     await sleep(2_000);
+    const after = await seqScanRows(databaseUrl);
+    runs.push({
+      ...figures,
+      logSeqScanRowsPerSec: round((after.log - before.log) / SECONDS),
+      readModelSeqScanRowsPerSec: round((after.readModels - before.readModels) / SECONDS),
+    });
   }
   await load.close();
   console.log(`\n${label}`);
@@ -508,7 +543,7 @@ async function main(): Promise<void> {
         async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 404,
       );
       try {
-        baseline = await measure('baseline: bare node:http + ws broadcast', port, server, world);
+        baseline = await measure('baseline: bare node:http + ws broadcast', port, server, world, database.url);
       } finally {
         await stopServer(server);
       }
@@ -537,7 +572,7 @@ async function main(): Promise<void> {
     );
     let figures: RunFigures;
     try {
-      figures = await measure('Herald', port, server, world);
+      figures = await measure('Herald', port, server, world, database.url);
     } finally {
       await stopServer(server);
       if (projector) await stopServer(projector);
@@ -548,7 +583,20 @@ async function main(): Promise<void> {
       );
     }
     const { sendsPerSec, sendToPushP50Ms, sendToPushP99Ms, pushesPerSec, peakRssMb } = figures;
-    console.log(JSON.stringify({ sendsPerSec, sendToPushP50Ms, sendToPushP99Ms, pushesPerSec, peakRssMb }));
+    const { serverCpuPct, databaseCpuPct, logSeqScanRowsPerSec, readModelSeqScanRowsPerSec } = figures;
+    console.log(
+      JSON.stringify({
+        sendsPerSec,
+        sendToPushP50Ms,
+        sendToPushP99Ms,
+        pushesPerSec,
+        peakRssMb,
+        serverCpuPct,
+        databaseCpuPct,
+        logSeqScanRowsPerSec,
+        readModelSeqScanRowsPerSec,
+      }),
+    );
   } finally {
     await rm(dataDir, { recursive: true, force: true });
     await database.stop();
