@@ -1,7 +1,10 @@
 /**
- * timeline.v1: the messages of each conversation by seq, with edits, deletions, reactions
- * and reply counts applied. Idempotent: rows are keyed by seq and message id, a reply
- * counts only when its row is new, and later changes are guarded by the seq that made them.
+ * timeline.v2: the messages of each conversation by seq, with edits, deletions, reactions
+ * and reply counts applied, and their history: each version a change ended (with the seq
+ * of that change) and each reaction's span of seqs, so that a query can show the
+ * conversation as it was at any seq (a departed member's view, ADR 008). Idempotent: rows
+ * are keyed by seq and message id, a reply counts only when its row is new, and later
+ * changes are guarded by the seq that made them.
  */
 import type { EventIn } from '@herald/events';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
@@ -39,11 +42,44 @@ export const TIMELINE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Versions and reaction spans (ADR 008). The history of what is already applied is
+    // not in the rows, so the tables are emptied and timeline.v2 (a new checkpoint)
+    // rebuilds them from position 0.
+    id: 'timeline-002-versions',
+    sql: `
+      TRUNCATE rm_messages;
+      DROP TABLE rm_reactions;
+      -- A reaction from the seq that added it up to the seq that removed it (or deleted
+      -- its message); NULL while it stands.
+      CREATE TABLE rm_reactions (
+        message_id   uuid NOT NULL,
+        emoji        text NOT NULL,
+        user_id      uuid NOT NULL,
+        added_seq    bigint NOT NULL,
+        removed_seq  bigint,
+        PRIMARY KEY (message_id, emoji, user_id, added_seq)
+      );
+      -- A message as it read before the edit or deletion at until_seq (never deleted
+      -- itself: a deletion is the last change a message has).
+      CREATE TABLE rm_message_versions (
+        message_id   uuid NOT NULL,
+        until_seq    bigint NOT NULL,
+        text         text NOT NULL,
+        mentions     json NOT NULL,
+        attachments  json NOT NULL,
+        edited_at    timestamptz,
+        PRIMARY KEY (message_id, until_seq)
+      );
+      -- A thread's replies up to a seq: the reply count as of that seq.
+      CREATE INDEX rm_messages_replies ON rm_messages (reply_to, seq) WHERE reply_to IS NOT NULL;
+    `,
+  },
 ];
 
 export function timelineProjection(): Projection {
   return {
-    name: 'timeline.v1',
+    name: 'timeline.v2',
     filter: {
       streamPrefixes: ['conversation-'],
       eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted', 'ReactionAdded', 'ReactionRemoved'],
@@ -83,41 +119,64 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
   );
 }
 
+/**
+ * Keeps the version of message $1 that the change at seq $2 ends, when that change is new
+ * to the row (a replay finds updated_seq at or past $2 and keeps nothing).
+ */
+const KEEP_VERSION = `
+  INSERT INTO rm_message_versions (message_id, until_seq, text, mentions, attachments, edited_at)
+  SELECT message_id, $2, text, mentions, attachments, edited_at FROM rm_messages
+   WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted
+  ON CONFLICT DO NOTHING`;
+
 async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occurredAt: at }: Place): Promise<void> {
   switch (event.type) {
     case 'MessageSent':
       return applySent(m, [{ data: event.data, seq, occurredAt: at }]);
     case 'MessageEdited':
+      // The version this edit ends is kept first (one statement: both see the row as it was).
       await m.query(
-        `UPDATE rm_messages SET text = $2, mentions = $3, edited_at = $4, updated_seq = $5
-          WHERE message_id = $1 AND updated_seq < $5 AND NOT deleted`,
-        [event.data.messageId, event.data.text, JSON.stringify(event.data.mentions), at, seq],
+        `WITH kept AS (${KEEP_VERSION})
+         UPDATE rm_messages SET text = $3, mentions = $4, edited_at = $5, updated_seq = $2
+          WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted`,
+        [event.data.messageId, seq, event.data.text, JSON.stringify(event.data.mentions), at],
       );
       return;
     case 'MessageDeleted':
-      // The content is no longer shown anywhere it is read from.
-      // A deleted reply no longer counts in its thread.
+      // The content is no longer shown to those who read the conversation now; the version
+      // it ends is kept for those who left before (they read it as it was, ADR 008).
+      // A deleted reply no longer counts in its thread; its reactions end here.
       await m.query(
-        `WITH gone AS (
+        `WITH kept AS (${KEEP_VERSION}),
+         gone AS (
            UPDATE rm_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
             WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted RETURNING reply_to)
          UPDATE rm_messages p SET reply_count = p.reply_count - 1 FROM gone WHERE p.message_id = gone.reply_to`,
         [event.data.messageId, seq],
       );
-      await m.query('DELETE FROM rm_reactions WHERE message_id = $1', [event.data.messageId]);
+      await m.query(
+        'UPDATE rm_reactions SET removed_seq = $2 WHERE message_id = $1 AND removed_seq IS NULL AND added_seq < $2',
+        [event.data.messageId, seq],
+      );
       return;
     case 'ReactionAdded':
+      // A new span, unless one stands (a repeat) or this seq or a later one already
+      // touched this reaction (a replay).
       await m.query(
-        'INSERT INTO rm_reactions (message_id, emoji, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [event.data.messageId, event.data.emoji, event.data.userId],
+        `INSERT INTO rm_reactions (message_id, emoji, user_id, added_seq)
+         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (
+           SELECT 1 FROM rm_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3
+              AND (removed_seq IS NULL OR removed_seq >= $4 OR added_seq >= $4))`,
+        [event.data.messageId, event.data.emoji, event.data.userId, seq],
       );
       return;
     case 'ReactionRemoved':
-      await m.query('DELETE FROM rm_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3', [
-        event.data.messageId,
-        event.data.emoji,
-        event.data.userId,
-      ]);
+      // Ends the standing span if it began before this seq (one begun later is a re-add).
+      await m.query(
+        `UPDATE rm_reactions SET removed_seq = $4
+          WHERE message_id = $1 AND emoji = $2 AND user_id = $3 AND removed_seq IS NULL AND added_seq < $4`,
+        [event.data.messageId, event.data.emoji, event.data.userId, seq],
+      );
       return;
     // Membership events are not the timeline's (its filter does not even read them).
     case 'DirectConversationStarted':
