@@ -1,5 +1,5 @@
 /**
- * timeline.v2: the messages of each conversation by seq, with edits, deletions, reactions
+ * timeline.v1: the messages of each conversation by seq, with edits, deletions, reactions
  * and reply counts applied, and their history: each version a change ended (with the seq
  * of that change) and each reaction's span of seqs, so that a query can show the
  * conversation as it was at any seq (a departed member's view, ADR 008). Idempotent: rows
@@ -44,11 +44,11 @@ export const TIMELINE_MIGRATIONS: readonly Migration[] = [
   },
   {
     // Versions and reaction spans (ADR 008). The history of what is already applied is
-    // not in the rows, so the tables are emptied and timeline.v2 (a new checkpoint)
-    // rebuilds them from position 0.
+    // not in the rows, so the timeline is rebuilt from the log (its checkpoint starts over).
     id: 'timeline-002-versions',
     sql: `
       TRUNCATE rm_messages;
+      DELETE FROM herald_projection_checkpoints WHERE name = 'timeline.v1';
       DROP TABLE rm_reactions;
       -- A reaction from the seq that added it up to the seq that removed it (or deleted
       -- its message); NULL while it stands.
@@ -79,7 +79,7 @@ export const TIMELINE_MIGRATIONS: readonly Migration[] = [
 
 export function timelineProjection(): Projection {
   return {
-    name: 'timeline.v2',
+    name: 'timeline.v1',
     filter: {
       streamPrefixes: ['conversation-'],
       eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted', 'ReactionAdded', 'ReactionRemoved'],
