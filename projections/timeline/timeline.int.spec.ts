@@ -27,11 +27,26 @@ const given: ConversationEvent[] = [
   { type: 'GroupCreated', data: { conversationId: C, ownerId: ANN, name: 'g', memberIds: [BOB, CY] } },
   {
     type: 'MessageSent',
-    data: { conversationId: C, messageId: M1, senderId: ANN, text: 'one', mentions: { userIds: [BOB], all: false }, attachments: [] },
+    data: {
+      conversationId: C,
+      messageId: M1,
+      senderId: ANN,
+      text: 'one',
+      mentions: { userIds: [BOB], all: false },
+      attachments: [],
+    },
   },
   {
     type: 'MessageSent',
-    data: { conversationId: C, messageId: M2, senderId: BOB, text: 'two', replyToMessageId: M1, mentions: none, attachments: [file] },
+    data: {
+      conversationId: C,
+      messageId: M2,
+      senderId: BOB,
+      text: 'two',
+      replyToMessageId: M1,
+      mentions: none,
+      attachments: [file],
+    },
   },
   { type: 'ReactionAdded', data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' } },
   { type: 'MessageEdited', data: { conversationId: C, messageId: M1, text: 'one!', mentions: none } },
@@ -43,7 +58,15 @@ const given: ConversationEvent[] = [
   { type: 'MessageEdited', data: { conversationId: C, messageId: M1, text: 'one!!', mentions: none } },
   {
     type: 'MessageSent',
-    data: { conversationId: C, messageId: M3, senderId: CY, text: 'three', replyToMessageId: M1, mentions: none, attachments: [] },
+    data: {
+      conversationId: C,
+      messageId: M3,
+      senderId: CY,
+      text: 'three',
+      replyToMessageId: M1,
+      mentions: none,
+      attachments: [],
+    },
   },
   { type: 'MemberLeft', data: { conversationId: C, userId: CY } },
 ];
@@ -97,7 +120,7 @@ const shown = (m: TimelineMessage | undefined) =>
 
 async function dump(db: DataSource): Promise<string> {
   const out: Record<string, unknown> = {};
-  for (const table of ['rm_messages', 'rm_message_versions', 'rm_reactions']) {
+  for (const table of ['rm_messages', 'rm_message_versions', 'rm_reactions', 'rm_reply_counts']) {
     out[table] = await db.query(`SELECT * FROM ${table} t ORDER BY t::text`);
   }
   return JSON.stringify(out);
@@ -132,7 +155,15 @@ describe('timeline as of a seq', () => {
         mentions: { userIds: [BOB], all: false },
         attachments: [],
       },
-      m2: { text: 'two', editedAt: null, deleted: false, reactions: {}, replyCount: 0, mentions: none, attachments: [file] },
+      m2: {
+        text: 'two',
+        editedAt: null,
+        deleted: false,
+        reactions: {},
+        replyCount: 0,
+        mentions: none,
+        attachments: [file],
+      },
     });
     expect((await at(4)).m1).toMatchObject({ text: 'one!', editedAt: time(4), mentions: none });
     expect((await at(5)).m1?.reactions).toEqual({ '👍': [BOB], '🎉': [CY] });
@@ -168,6 +199,46 @@ describe('timeline as of a seq', () => {
     // A page before a seq keeps the as-of view of each message.
     const older = await timelinePage(db, C, { before: 2, limit: 5, asOf: 3 });
     expect(older.messages.map((m) => m.text)).toEqual(['one']);
+  });
+
+  it('counts replies as of a seq when a run of sends holds several replies to one message', async () => {
+    const other = await database();
+    const D = randomUUID();
+    const [P, R1, R2, R3] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const sent = (messageId: string, replyToMessageId?: string): ConversationEvent => ({
+      type: 'MessageSent',
+      data: {
+        conversationId: D,
+        messageId,
+        senderId: ANN,
+        text: 'x',
+        mentions: none,
+        attachments: [],
+        ...(replyToMessageId ? { replyToMessageId } : {}),
+      },
+    });
+    const events: ConversationEvent[] = [
+      sent(P),
+      sent(R1, P),
+      sent(R2, P),
+      { type: 'MessageDeleted', data: { conversationId: D, messageId: R1, deletedBy: ANN } },
+      sent(R3, P),
+    ];
+    const batch = events.map((event, seq) => ({
+      ...recorded()[0]!,
+      type: event.type,
+      data: event.data,
+      streamId: `conversation-${D}`,
+      streamRevision: seq,
+    }));
+    // One batch: the first two replies reach the projection together.
+    await apply(other, batch);
+    const count = async (asOf?: number) =>
+      (await timelinePage(other, D, { after: -1, limit: 1, ...(asOf !== undefined ? { asOf } : {}) })).messages[0]
+        ?.replyCount;
+    expect([await count(0), await count(1), await count(2), await count(3), await count(4), await count()]).toEqual([
+      0, 1, 2, 1, 2, 2,
+    ]);
   });
 
   it('applying every event twice, or the whole history again, changes nothing; a rebuild is identical', async () => {

@@ -71,8 +71,13 @@ export const TIMELINE_MIGRATIONS: readonly Migration[] = [
         edited_at    timestamptz,
         PRIMARY KEY (message_id, until_seq)
       );
-      -- A thread's replies up to a seq: the reply count as of that seq.
-      CREATE INDEX rm_messages_replies ON rm_messages (reply_to, seq) WHERE reply_to IS NOT NULL;
+      -- A message's reply count from the seq of the reply sent or deleted that set it.
+      CREATE TABLE rm_reply_counts (
+        message_id   uuid NOT NULL,
+        seq          bigint NOT NULL,
+        reply_count  integer NOT NULL,
+        PRIMARY KEY (message_id, seq)
+      );
     `,
   },
 ];
@@ -91,12 +96,12 @@ export function timelineProjection(): Projection {
 /** Messages in one statement; a reply counts only when its row is new (so a replay counts nothing). */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   const column = <T>(pick: (s: Sent) => T): T[] => sent.map(pick);
-  const inserted = await m.query<{ reply_to: string | null }[]>(
+  const inserted = await m.query<{ reply_to: string | null; seq: string }[]>(
     `INSERT INTO rm_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
      SELECT conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, seq
        FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::json[], $8::json[], $9::timestamptz[])
          AS u(conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at)
-     ON CONFLICT DO NOTHING RETURNING reply_to`,
+     ON CONFLICT DO NOTHING RETURNING reply_to, seq`,
     [
       column((s) => s.data.conversationId),
       column((s) => s.seq),
@@ -109,13 +114,21 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
       column((s) => s.occurredAt),
     ],
   );
-  const replies = inserted.flatMap((row) => (row.reply_to ? [row.reply_to] : []));
+  const replies = inserted.flatMap((row) => (row.reply_to ? [{ to: row.reply_to, seq: row.seq }] : []));
   if (replies.length === 0) return;
+  // Each reply also records its thread's count as of its seq (the k-th reply of the run
+  // to a message: the count before the run plus k), for reads as of a seq.
   await m.query(
-    `UPDATE rm_messages SET reply_count = reply_count + r.n
-       FROM (SELECT id, count(*)::int AS n FROM unnest($1::uuid[]) AS id GROUP BY id) r
-      WHERE message_id = r.id`,
-    [replies],
+    `WITH r AS (SELECT id, seq, row_number() OVER (PARTITION BY id ORDER BY seq)::int AS k
+                  FROM unnest($1::uuid[], $2::bigint[]) AS u(id, seq)),
+          counted AS (
+            UPDATE rm_messages p SET reply_count = p.reply_count + n.n
+              FROM (SELECT id, count(*)::int AS n FROM r GROUP BY id) n
+             WHERE p.message_id = n.id RETURNING p.message_id, p.reply_count - n.n AS before)
+     INSERT INTO rm_reply_counts (message_id, seq, reply_count)
+     SELECT r.id, r.seq, counted.before + r.k FROM r JOIN counted ON counted.message_id = r.id
+     ON CONFLICT DO NOTHING`,
+    [replies.map((r) => r.to), replies.map((r) => r.seq)],
   );
 }
 
@@ -150,8 +163,12 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
         `WITH kept AS (${KEEP_VERSION}),
          gone AS (
            UPDATE rm_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
-            WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted RETURNING reply_to)
-         UPDATE rm_messages p SET reply_count = p.reply_count - 1 FROM gone WHERE p.message_id = gone.reply_to`,
+            WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted RETURNING reply_to),
+         counted AS (
+           UPDATE rm_messages p SET reply_count = p.reply_count - 1 FROM gone
+            WHERE p.message_id = gone.reply_to RETURNING p.message_id, p.reply_count)
+         INSERT INTO rm_reply_counts (message_id, seq, reply_count)
+         SELECT message_id, $2, reply_count FROM counted ON CONFLICT DO NOTHING`,
         [event.data.messageId, seq],
       );
       await m.query(

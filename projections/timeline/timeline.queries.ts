@@ -53,8 +53,8 @@ interface Row {
 /**
  * A page of messages by seq with the cursor of the next page (null on the last). Keyset
  * by seq, and as of a seq each message costs index lookups of its own (its next version,
- * its reaction spans, its thread's replies up to that seq): a page costs what it shows,
- * never the conversation's length.
+ * its reply count, its reaction spans): a page costs what it shows, never the
+ * conversation's length or a thread's.
  */
 export async function timelinePage(
   db: DataSource | EntityManager,
@@ -74,9 +74,9 @@ export async function timelinePage(
                    CASE WHEN v.message_id IS NULL THEN m.attachments ELSE v.attachments END AS attachments,
                    CASE WHEN v.message_id IS NULL THEN m.edited_at ELSE v.edited_at END AS edited_at,
                    m.deleted AND v.message_id IS NULL AS deleted,
-                   (SELECT count(*) FROM rm_messages r
-                     WHERE r.reply_to = m.message_id AND r.seq <= $2
-                       AND NOT (r.deleted AND r.updated_seq <= $2))::int AS reply_count,`
+                   coalesce((SELECT c.reply_count FROM rm_reply_counts c
+                     WHERE c.message_id = m.message_id AND c.seq <= $2
+                     ORDER BY c.seq DESC LIMIT 1), 0) AS reply_count,`
                 : 'm.text, m.mentions, m.attachments, m.edited_at, m.deleted, m.reply_count,'
             }
             coalesce((SELECT json_object_agg(emoji, users) FROM

@@ -63,7 +63,11 @@ async function ok(who: TestUser, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', ur
 const file = { url: 'https://files.example/a.png', name: 'a.png', mimeType: 'image/png', sizeBytes: 10 };
 
 /** Every message, read both ways a page at a time: newest first with before=, then oldest first with since=. */
-async function bothWays(who: TestUser, id: string, after: string | null): Promise<{ back: Message[]; forth: Message[] }> {
+async function bothWays(
+  who: TestUser,
+  id: string,
+  after: string | null,
+): Promise<{ back: Message[]; forth: Message[] }> {
   const read = async (first: string, next: (cursor: number) => string) => {
     const out: Message[] = [];
     let url: string | null = first;
