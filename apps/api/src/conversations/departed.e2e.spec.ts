@@ -72,7 +72,11 @@ async function bothWays(
     const out: Message[] = [];
     let url: string | null = first;
     while (url !== null) {
-      const page = await call<Page>(who, 'GET', `/conversations/${id}/messages?limit=2&after=${after}${url}`);
+      const page: { status: number; body: Page } = await call<Page>(
+        who,
+        'GET',
+        `/conversations/${id}/messages?limit=2${after === null ? '' : `&after=${after}`}${url}`,
+      );
       expect(page.status).toBe(200);
       out.push(...page.body.messages);
       url = page.body.nextCursor === null ? null : next(page.body.nextCursor);
@@ -87,7 +91,13 @@ async function bothWays(
 
 describe('a departed member reads the conversation as it was at their leaving', () => {
   it('sees no edit, deletion, reaction, message or rename made after it, left or kicked; back in, sees all', async () => {
-    const [ann, bob, cy, kim, dan] = await Promise.all(['ann', 'bob', 'cy', 'kim', 'dan'].map((n) => signUp(app, n)));
+    const [ann, bob, cy, kim, dan] = await Promise.all([
+      signUp(app, 'ann'),
+      signUp(app, 'bob'),
+      signUp(app, 'cy'),
+      signUp(app, 'kim'),
+      signUp(app, 'dan'),
+    ]);
     const group = await ok(ann, 'POST', '/conversations/groups', {
       name: 'before',
       description: 'as it was',
