@@ -135,6 +135,33 @@ afterAll(async () => {
   for (const each of databases) await each.destroy();
 });
 
+describe('the upgrade to the versioned timeline', () => {
+  it('empties the timeline and restarts its checkpoint, so that it is rebuilt from the log with its history', async () => {
+    const url = await freshDatabase();
+    const [first, ...rest] = TIMELINE_MIGRATIONS;
+    expect(rest.map((m) => m.id)).toEqual(['timeline-002-versions']);
+    await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, first!]);
+    const old = await createReadModelDataSource({ url, poolSize: 1 }).initialize();
+    databases.push(old);
+    await old.query(
+      `INSERT INTO rm_messages (conversation_id, seq, message_id, sender_id, text, mentions, attachments, sent_at, updated_seq)
+       VALUES ($1, 1, $2, $3, 'edited before', '{"userIds":[],"all":false}', '[]', now(), 2)`,
+      [C, M1, ANN],
+    );
+    await old.query(`INSERT INTO rm_reactions (message_id, emoji, user_id) VALUES ($1, '👍', $2)`, [M1, BOB]);
+    await old.query(
+      `INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ('timeline.v1', 'x'), ('inbox.v1', 'y')`,
+    );
+
+    await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, ...TIMELINE_MIGRATIONS]);
+    expect(await old.query('SELECT count(*)::int AS n FROM rm_messages')).toEqual([{ n: 0 }]);
+    expect(await old.query('SELECT count(*)::int AS n FROM rm_reactions')).toEqual([{ n: 0 }]);
+    expect(await old.query('SELECT name FROM herald_projection_checkpoints')).toEqual([{ name: 'inbox.v1' }]);
+    await apply(old, recorded());
+    expect(await all(old, 3)).toEqual(await all(db, 3));
+  });
+});
+
 describe('timeline as of a seq', () => {
   it('shows each message as it stood after the event at that seq', async () => {
     const at = async (seq: number) => {
