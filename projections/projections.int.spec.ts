@@ -194,6 +194,8 @@ const TABLES = [
   'rm_members',
   'rm_messages',
   'rm_reactions',
+  'rm_message_versions',
+  'rm_reply_counts',
   'rm_inbox_conversations',
   'rm_inbox_messages',
   'rm_inbox_members',
@@ -276,7 +278,9 @@ describe('read models', () => {
         [DAVE, { role: 'admin', gone: false, muted: false }],
       ]),
     );
-    expect(await once.query('SELECT user_id, emoji FROM rm_reactions')).toEqual([{ user_id: CY, emoji: '🎉' }]);
+    expect(await once.query('SELECT user_id, emoji FROM rm_reactions WHERE removed_seq IS NULL')).toEqual([
+      { user_id: CY, emoji: '🎉' },
+    ]);
     expect(
       await once.query(
         'SELECT delivered_seq::int AS d FROM rm_inbox_members WHERE user_id = $1 AND conversation_id = $2',

@@ -1,7 +1,10 @@
 /**
  * timeline.v1: the messages of each conversation by seq, with edits, deletions, reactions
- * and reply counts applied. Idempotent: rows are keyed by seq and message id, a reply
- * counts only when its row is new, and later changes are guarded by the seq that made them.
+ * and reply counts applied, and their history: each version a change ended (with the seq
+ * of that change) and each reaction's span of seqs, so that a query can show the
+ * conversation as it was at any seq (a departed member's view, ADR 008). Idempotent: rows
+ * are keyed by seq and message id, a reply counts only when its row is new, and later
+ * changes are guarded by the seq that made them.
  */
 import type { EventIn } from '@herald/events';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
@@ -39,6 +42,44 @@ export const TIMELINE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Versions and reaction spans (ADR 008). The history of what is already applied is
+    // not in the rows, so the timeline is rebuilt from the log (its checkpoint starts over).
+    id: 'timeline-002-versions',
+    sql: `
+      TRUNCATE rm_messages;
+      DELETE FROM herald_projection_checkpoints WHERE name = 'timeline.v1';
+      DROP TABLE rm_reactions;
+      -- A reaction from the seq that added it up to the seq that removed it (or deleted
+      -- its message); NULL while it stands.
+      CREATE TABLE rm_reactions (
+        message_id   uuid NOT NULL,
+        emoji        text NOT NULL,
+        user_id      uuid NOT NULL,
+        added_seq    bigint NOT NULL,
+        removed_seq  bigint,
+        PRIMARY KEY (message_id, emoji, user_id, added_seq)
+      );
+      -- A message as it read before the edit or deletion at until_seq (never deleted
+      -- itself: a deletion is the last change a message has).
+      CREATE TABLE rm_message_versions (
+        message_id   uuid NOT NULL,
+        until_seq    bigint NOT NULL,
+        text         text NOT NULL,
+        mentions     json NOT NULL,
+        attachments  json NOT NULL,
+        edited_at    timestamptz,
+        PRIMARY KEY (message_id, until_seq)
+      );
+      -- A message's reply count from the seq of the reply sent or deleted that set it.
+      CREATE TABLE rm_reply_counts (
+        message_id   uuid NOT NULL,
+        seq          bigint NOT NULL,
+        reply_count  integer NOT NULL,
+        PRIMARY KEY (message_id, seq)
+      );
+    `,
+  },
 ];
 
 export function timelineProjection(): Projection {
@@ -55,12 +96,12 @@ export function timelineProjection(): Projection {
 /** Messages in one statement; a reply counts only when its row is new (so a replay counts nothing). */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   const column = <T>(pick: (s: Sent) => T): T[] => sent.map(pick);
-  const inserted = await m.query<{ reply_to: string | null }[]>(
+  const inserted = await m.query<{ reply_to: string | null; seq: string }[]>(
     `INSERT INTO rm_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
      SELECT conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, seq
        FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::json[], $8::json[], $9::timestamptz[])
          AS u(conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at)
-     ON CONFLICT DO NOTHING RETURNING reply_to`,
+     ON CONFLICT DO NOTHING RETURNING reply_to, seq`,
     [
       column((s) => s.data.conversationId),
       column((s) => s.seq),
@@ -73,51 +114,86 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
       column((s) => s.occurredAt),
     ],
   );
-  const replies = inserted.flatMap((row) => (row.reply_to ? [row.reply_to] : []));
+  const replies = inserted.flatMap((row) => (row.reply_to ? [{ to: row.reply_to, seq: row.seq }] : []));
   if (replies.length === 0) return;
+  // Each reply also records its thread's count as of its seq (the k-th reply of the run
+  // to a message: the count before the run plus k), for reads as of a seq.
   await m.query(
-    `UPDATE rm_messages SET reply_count = reply_count + r.n
-       FROM (SELECT id, count(*)::int AS n FROM unnest($1::uuid[]) AS id GROUP BY id) r
-      WHERE message_id = r.id`,
-    [replies],
+    `WITH r AS (SELECT id, seq, row_number() OVER (PARTITION BY id ORDER BY seq)::int AS k
+                  FROM unnest($1::uuid[], $2::bigint[]) AS u(id, seq)),
+          counted AS (
+            UPDATE rm_messages p SET reply_count = p.reply_count + n.n
+              FROM (SELECT id, count(*)::int AS n FROM r GROUP BY id) n
+             WHERE p.message_id = n.id RETURNING p.message_id, p.reply_count - n.n AS before)
+     INSERT INTO rm_reply_counts (message_id, seq, reply_count)
+     SELECT r.id, r.seq, counted.before + r.k FROM r JOIN counted ON counted.message_id = r.id
+     ON CONFLICT DO NOTHING`,
+    [replies.map((r) => r.to), replies.map((r) => r.seq)],
   );
 }
+
+/**
+ * Keeps the version of message $1 that the change at seq $2 ends, when that change is new
+ * to the row (a replay finds updated_seq at or past $2 and keeps nothing).
+ */
+const KEEP_VERSION = `
+  INSERT INTO rm_message_versions (message_id, until_seq, text, mentions, attachments, edited_at)
+  SELECT message_id, $2, text, mentions, attachments, edited_at FROM rm_messages
+   WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted
+  ON CONFLICT DO NOTHING`;
 
 async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occurredAt: at }: Place): Promise<void> {
   switch (event.type) {
     case 'MessageSent':
       return applySent(m, [{ data: event.data, seq, occurredAt: at }]);
     case 'MessageEdited':
+      // The version this edit ends is kept first (one statement: both see the row as it was).
       await m.query(
-        `UPDATE rm_messages SET text = $2, mentions = $3, edited_at = $4, updated_seq = $5
-          WHERE message_id = $1 AND updated_seq < $5 AND NOT deleted`,
-        [event.data.messageId, event.data.text, JSON.stringify(event.data.mentions), at, seq],
+        `WITH kept AS (${KEEP_VERSION})
+         UPDATE rm_messages SET text = $3, mentions = $4, edited_at = $5, updated_seq = $2
+          WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted`,
+        [event.data.messageId, seq, event.data.text, JSON.stringify(event.data.mentions), at],
       );
       return;
     case 'MessageDeleted':
-      // The content is no longer shown anywhere it is read from.
-      // A deleted reply no longer counts in its thread.
+      // The content is no longer shown to those who read the conversation now; the version
+      // it ends is kept for those who left before (they read it as it was, ADR 008).
+      // A deleted reply no longer counts in its thread; its reactions end here.
       await m.query(
-        `WITH gone AS (
+        `WITH kept AS (${KEEP_VERSION}),
+         gone AS (
            UPDATE rm_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
-            WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted RETURNING reply_to)
-         UPDATE rm_messages p SET reply_count = p.reply_count - 1 FROM gone WHERE p.message_id = gone.reply_to`,
+            WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted RETURNING reply_to),
+         counted AS (
+           UPDATE rm_messages p SET reply_count = p.reply_count - 1 FROM gone
+            WHERE p.message_id = gone.reply_to RETURNING p.message_id, p.reply_count)
+         INSERT INTO rm_reply_counts (message_id, seq, reply_count)
+         SELECT message_id, $2, reply_count FROM counted ON CONFLICT DO NOTHING`,
         [event.data.messageId, seq],
       );
-      await m.query('DELETE FROM rm_reactions WHERE message_id = $1', [event.data.messageId]);
+      await m.query(
+        'UPDATE rm_reactions SET removed_seq = $2 WHERE message_id = $1 AND removed_seq IS NULL AND added_seq < $2',
+        [event.data.messageId, seq],
+      );
       return;
     case 'ReactionAdded':
+      // A new span, unless one stands (a repeat) or this seq or a later one already
+      // touched this reaction (a replay).
       await m.query(
-        'INSERT INTO rm_reactions (message_id, emoji, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [event.data.messageId, event.data.emoji, event.data.userId],
+        `INSERT INTO rm_reactions (message_id, emoji, user_id, added_seq)
+         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (
+           SELECT 1 FROM rm_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3
+              AND (removed_seq IS NULL OR removed_seq >= $4 OR added_seq >= $4))`,
+        [event.data.messageId, event.data.emoji, event.data.userId, seq],
       );
       return;
     case 'ReactionRemoved':
-      await m.query('DELETE FROM rm_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3', [
-        event.data.messageId,
-        event.data.emoji,
-        event.data.userId,
-      ]);
+      // Ends the standing span if it began before this seq (one begun later is a re-add).
+      await m.query(
+        `UPDATE rm_reactions SET removed_seq = $4
+          WHERE message_id = $1 AND emoji = $2 AND user_id = $3 AND removed_seq IS NULL AND added_seq < $4`,
+        [event.data.messageId, event.data.emoji, event.data.userId, seq],
+      );
       return;
     // Membership events are not the timeline's (its filter does not even read them).
     case 'DirectConversationStarted':

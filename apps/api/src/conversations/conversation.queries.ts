@@ -5,7 +5,7 @@
  * gets NOT_FOUND, whether the conversation exists or not.
  */
 import { ConversationError } from '@herald/conversations';
-import { EVERYONE } from '@herald/projections';
+import { EVERYONE, timelinePage, type TimelineMessage } from '@herald/projections';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { FIRST_USER, toPage } from '../paging.js';
@@ -39,20 +39,7 @@ export interface ConversationSummary {
   readonly readSeq: number;
 }
 
-export interface MessageView {
-  readonly seq: number;
-  readonly messageId: string;
-  readonly senderId: string;
-  readonly text: string;
-  readonly replyToMessageId: string | null;
-  readonly replyCount: number;
-  readonly mentions: { userIds: string[]; all: boolean };
-  readonly attachments: unknown[];
-  readonly reactions: Record<string, string[]>;
-  readonly sentAt: string;
-  readonly editedAt: string | null;
-  readonly deleted: boolean;
-}
+export type MessageView = TimelineMessage;
 
 export interface MemberView {
   readonly userId: string;
@@ -183,30 +170,21 @@ export class ConversationQueries {
     return { receipts, nextCursor };
   }
 
-  /** A page of messages by seq: `before` (older, newest first) or `after` (newer, oldest first). */
+  /**
+   * A page of messages by seq: `before` (older, newest first) or `after` (newer, oldest
+   * first). A member who left reads the conversation as it was at their leaving: nothing
+   * sent, edited, deleted or reacted after it (ADR 008).
+   */
   async messages(
     userId: string,
     conversationId: string,
     page: { before?: number; after?: number; limit: number },
   ): Promise<{ messages: MessageView[]; nextCursor: number | null }> {
     const access = await this.access(userId, conversationId);
-    const upTo = access.leftSeq ?? Number.MAX_SAFE_INTEGER;
-    const older = page.after === undefined;
-    const rows = await this.db.query<Record<string, unknown>[]>(
-      `SELECT m.seq::int AS seq, m.message_id, m.sender_id, m.text, m.reply_to, m.reply_count, m.mentions, m.attachments,
-              m.sent_at, m.edited_at, m.deleted,
-              coalesce((SELECT json_object_agg(emoji, users) FROM
-                 (SELECT emoji, json_agg(user_id ORDER BY user_id) AS users FROM rm_reactions r
-                   WHERE r.message_id = m.message_id GROUP BY emoji) x), '{}') AS reactions
-         FROM rm_messages m
-        WHERE m.conversation_id = $1 AND m.seq <= $2
-          AND ${older ? 'm.seq < $3' : 'm.seq > $3'}
-        ORDER BY m.seq ${older ? 'DESC' : 'ASC'} LIMIT $4`,
-      [conversationId, upTo, older ? (page.before ?? Number.MAX_SAFE_INTEGER) : page.after, page.limit + 1],
-    );
-    const more = rows.length > page.limit;
-    const messages = rows.slice(0, page.limit).map(toMessage);
-    return { messages, nextCursor: more ? messages[messages.length - 1]!.seq : null };
+    return timelinePage(this.db, conversationId, {
+      ...page,
+      ...(access.leftSeq !== null ? { asOf: access.leftSeq } : {}),
+    });
   }
 
   private async access(userId: string, conversationId: string): Promise<Access> {
@@ -245,22 +223,5 @@ function toSummary(r: Record<string, unknown>): ConversationSummary {
     unreadCount: r.unread_count as number,
     mentionCount: r.mention_count as number,
     readSeq: r.read_seq as number,
-  };
-}
-
-function toMessage(r: Record<string, unknown>): MessageView {
-  return {
-    seq: r.seq as number,
-    messageId: r.message_id as string,
-    senderId: r.sender_id as string,
-    text: r.text as string,
-    replyToMessageId: (r.reply_to as string | null) ?? null,
-    replyCount: r.reply_count as number,
-    mentions: r.mentions as { userIds: string[]; all: boolean },
-    attachments: r.attachments as unknown[],
-    reactions: r.reactions as Record<string, string[]>,
-    sentAt: (r.sent_at as Date).toISOString(),
-    editedAt: r.edited_at ? (r.edited_at as Date).toISOString() : null,
-    deleted: r.deleted as boolean,
   };
 }
