@@ -5,15 +5,9 @@
  * re-read it. Concurrent writers meet at the expected revision: the loser catches up and
  * decides again (which is also what makes racing retries of one send write it once).
  */
-import { pairId, toNewEvents, type CommandContext } from '@herald/commands';
+import { pairId, retryOnConflict, toNewEvents, type CommandContext } from '@herald/commands';
 import { readEvent, type EventIn } from '@herald/events';
-import {
-  StreamNotFound,
-  WrongExpectedRevision,
-  type Checkpoint,
-  type EventStore,
-  type NewEvent,
-} from '@herald/event-store';
+import { StreamNotFound, type Checkpoint, type EventStore, type NewEvent } from '@herald/event-store';
 import {
   evolve,
   initialConversation,
@@ -33,7 +27,6 @@ export interface Outcome {
   readonly events: readonly ConversationEvent[];
 }
 
-const MAX_ATTEMPTS = 20;
 /** Commands of one conversation written in one append at most. */
 const MAX_BATCH = 200;
 
@@ -111,8 +104,9 @@ export class ConversationService {
   }
 
   private async writeBatch(conversationId: string, batch: readonly Pending[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
+    try {
+      // Another process wrote first: retryOnConflict catches up and decides the batch again.
+      await retryOnConflict(async (attempt) => {
         // The cached state is usually current (this process writes this conversation in
         // order); when another process wrote first, the append says so and we catch up.
         const cached = attempt === 1 ? this.states.get(conversationId) : undefined;
@@ -156,16 +150,9 @@ export class ConversationService {
           if (result instanceof Error) pending.reject(result);
           else pending.resolve({ ...result, checkpoint: result.events.length > 0 ? checkpoint : undefined });
         });
-        return;
-      } catch (error) {
-        // Another process wrote first: catch up and decide the batch again.
-        if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) {
-          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-          continue;
-        }
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
     }
   }
 

@@ -3,7 +3,7 @@
  * out, rotating refresh tokens, profiles, and checking access tokens. No framework: the
  * API wraps it.
  */
-import { appendDecided, fold, pairId, type CommandContext, type Folded } from '@herald/commands';
+import { appendDecided, fold, pairId, retryOnConflict, type CommandContext, type Folded } from '@herald/commands';
 import { WrongExpectedRevision, type Checkpoint, type EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
@@ -134,23 +134,22 @@ export class IdentityService {
   async refresh(refreshToken: string, request: RequestContext): Promise<Tokens> {
     const sessionId = sessionOf(refreshToken);
     if (!sessionId) throw new IdentityError('AUTH.INVALID_TOKEN', 'Unknown refresh token');
-    const { state, revision } = await this.session(sessionId);
-    const next = newRefreshToken(sessionId);
+    // Derived from the presented token: a refresh that lost a race with the same token
+    // (retried below) finds its rotation done and answers the very same pair.
+    const next = this.accessTokens.nextRefreshToken(refreshToken);
     const expiresAt = new Date(request.now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
-    const outcome = refresh(
-      { presentedHash: hashToken(refreshToken), nextHash: hashToken(next), now: request.now.toISOString(), expiresAt },
-      state,
-    );
-    const context = { actorId: state.userId ?? 'anonymous', correlationId: request.correlationId, now: request.now };
-    if (outcome.events.length > 0) {
-      try {
+    const { state, outcome } = await retryOnConflict(async () => {
+      const { state, revision } = await this.session(sessionId);
+      const outcome = refresh(
+        { presentedHash: hashToken(refreshToken), nextHash: hashToken(next), now: request.now.toISOString(), expiresAt },
+        state,
+      );
+      if (outcome.events.length > 0) {
+        const context = { actorId: state.userId ?? 'anonymous', correlationId: request.correlationId, now: request.now };
         await appendDecided(this.store, `session-${sessionId}`, outcome.events, revision, context);
-      } catch (error) {
-        // Two refreshes with the same token raced: the loser presented a token already used.
-        if (error instanceof WrongExpectedRevision) return this.refresh(refreshToken, request);
-        throw error;
       }
-    }
+      return { state, outcome };
+    });
     if (outcome.refused) {
       if (outcome.events.some((e) => e.type === 'SessionRevoked')) this.sessionEnded(sessionId);
       throw outcome.refused;
@@ -159,12 +158,14 @@ export class IdentityService {
   }
 
   async signOut(claims: AccessClaims, request: RequestContext): Promise<void> {
-    const { state, revision } = await this.session(claims.sessionId);
-    const events = signOut(state);
-    if (events.length > 0) {
-      const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
-      await appendDecided(this.store, `session-${claims.sessionId}`, events, revision, context);
-    }
+    await retryOnConflict(async () => {
+      const { state, revision } = await this.session(claims.sessionId);
+      const events = signOut(state);
+      if (events.length > 0) {
+        const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
+        await appendDecided(this.store, `session-${claims.sessionId}`, events, revision, context);
+      }
+    });
     this.sessionEnded(claims.sessionId);
   }
 
@@ -184,13 +185,15 @@ export class IdentityService {
   }
 
   async updateProfile(userId: string, changes: UpdateProfile, request: RequestContext): Promise<Profile> {
-    const { state, revision } = await this.user(userId);
-    const events = updateProfile(changes, state);
-    if (events.length > 0) {
-      const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
-      await appendDecided(this.store, `user-${userId}`, events, revision, context);
-    }
-    return publicProfile(events.reduce(evolveUser, state));
+    return retryOnConflict(async () => {
+      const { state, revision } = await this.user(userId);
+      const events = updateProfile(changes, state);
+      if (events.length > 0) {
+        const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+        await appendDecided(this.store, `user-${userId}`, events, revision, context);
+      }
+      return publicProfile(events.reduce(evolveUser, state));
+    });
   }
 
   /** Blocks a user; answers the checkpoint of the change (null when they were blocked already). */
@@ -256,11 +259,13 @@ export class IdentityService {
     decide: (state: User) => UserEvent[],
     request: RequestContext,
   ): Promise<Checkpoint | null> {
-    const { state, revision } = await this.user(userId);
-    const events = decide(state);
-    if (events.length === 0) return null;
-    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
-    return (await appendDecided(this.store, `user-${userId}`, events, revision, context)).checkpoint;
+    return retryOnConflict(async () => {
+      const { state, revision } = await this.user(userId);
+      const events = decide(state);
+      if (events.length === 0) return null;
+      const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+      return (await appendDecided(this.store, `user-${userId}`, events, revision, context)).checkpoint;
+    });
   }
 
   /**
