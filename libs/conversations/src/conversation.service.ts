@@ -15,7 +15,7 @@ import {
   type Conversation,
   type ConversationEvent,
 } from './domain/conversation.js';
-import { decide, type ConversationCommand } from './domain/decide.js';
+import { decideDelivery, NO_BLOCKS, type Blocks, type ConversationCommand } from './domain/decide.js';
 import { ConversationError, notFound } from './domain/errors.js';
 
 export interface Outcome {
@@ -24,6 +24,7 @@ export interface Outcome {
   readonly seq: number;
   /** Wait for followers to reach this to read the command's effect; undefined when nothing was written. */
   readonly checkpoint: Checkpoint | undefined;
+  /** The events decided; for a withheld command (a block), the ones it would have written: nothing was. */
   readonly events: readonly ConversationEvent[];
 }
 
@@ -112,21 +113,27 @@ export class ConversationService {
         const cached = attempt === 1 ? this.states.get(conversationId) : undefined;
         const start = cached ?? (await this.catchUp(conversationId));
         let state = start;
-        const results: (Omit<Outcome, 'checkpoint'> | Error)[] = [];
+        // Loaded before deciding: the decider gets the blocks as input and does no I/O.
+        const blocks = await this.blocksOf(batch, start);
+        const results: ((Omit<Outcome, 'checkpoint'> & { withheld: boolean }) | Error)[] = [];
         const writes: NewEvent[] = [];
         for (const { command, context } of batch) {
           try {
             if (command.type === 'SendMessage') {
               const earlier = state.sent.get(sentKey(command.actorId, command.clientMessageId));
               if (earlier) {
-                results.push({ conversationId, seq: earlier.seq, events: [] });
+                results.push({ conversationId, seq: earlier.seq, events: [], withheld: false });
                 continue;
               }
             }
-            await this.refuseIfBlocked(command, state);
-            const events = decide(command, state);
+            const { events, withheld } = decideDelivery(command, state, blocks.get(command.actorId) ?? NO_BLOCKS);
             // After the decider's authorization: who may not do this learns nothing of users.
             if (events.length > 0) await this.refuseUnknownUsers(command);
+            if (withheld) {
+              // Answered as if written (the seq it would have had), written nowhere.
+              results.push({ conversationId, seq: state.seq + events.length, events, withheld });
+              continue;
+            }
             const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
             const first = state.seq + 1;
             state = events.reduce(
@@ -134,21 +141,29 @@ export class ConversationService {
               state,
             );
             writes.push(...toNewEvents(events, { ...context, ...(clientMessageId ? { clientMessageId } : {}) }));
-            results.push({ conversationId, seq: state.seq, events });
+            results.push({ conversationId, seq: state.seq, events, withheld });
           } catch (error) {
             results.push(error instanceof Error ? error : new Error(String(error)));
           }
         }
-        const checkpoint =
+        let checkpoint =
           writes.length > 0
             ? (await this.store.append(streamOf(conversationId), writes, start.seq < 0 ? 'no_stream' : start.seq))
                 .checkpoint
             : undefined;
+        // A withheld command answers a real checkpoint, as a written one does: the log's head
+        // (a query waiting for it returns at once, as it would for the write).
+        if (checkpoint === undefined && results.some((r) => !(r instanceof Error) && r.withheld)) {
+          checkpoint = await this.store.headCheckpoint();
+        }
         this.remember(state);
         batch.forEach((pending, i) => {
           const result = results[i]!;
           if (result instanceof Error) pending.reject(result);
-          else pending.resolve({ ...result, checkpoint: result.events.length > 0 ? checkpoint : undefined });
+          else {
+            const { withheld, ...outcome } = result;
+            pending.resolve({ ...outcome, checkpoint: withheld || outcome.events.length > 0 ? checkpoint : undefined });
+          }
         });
       });
     } catch (error) {
@@ -174,15 +189,35 @@ export class ConversationService {
     }
   }
 
-  /** A blocked user gets the answer a stranger gets: the conversation is not found. */
-  private async refuseIfBlocked(command: ConversationCommand, state: Conversation): Promise<void> {
-    const other =
-      command.type === 'StartDirectConversation'
-        ? command.otherUserId
-        : command.type === 'SendMessage' && state.kind === 'direct'
-          ? [...state.members.keys()].find((id) => id !== command.actorId)
-          : undefined;
-    if (other !== undefined && (await this.people.hasBlocked(other, command.actorId))) throw notFound();
+  /**
+   * The blocks a batch is decided with, per actor: whether the other member of the direct
+   * conversation (from its state, or from a start in the batch) has blocked them. Groups
+   * need none.
+   */
+  private async blocksOf(batch: readonly Pending[], state: Conversation): Promise<Map<string, Blocks>> {
+    const pairs = new Map<string, { actor: string; other: string }>();
+    for (const { command } of batch) {
+      const actor = command.actorId;
+      const others =
+        command.type === 'StartDirectConversation'
+          ? [command.otherUserId]
+          : state.kind === 'direct'
+            ? [...state.members.keys()]
+            : batch.flatMap(({ command: c }) =>
+                c.type === 'StartDirectConversation' ? [c.actorId, c.otherUserId] : [],
+              );
+      for (const other of others) if (other !== actor) pairs.set(`${other} ${actor}`, { actor, other });
+    }
+    const found = await Promise.all(
+      [...pairs.values()].map(({ actor, other }) => this.people.hasBlocked(other, actor)),
+    );
+    const blocks = new Map<string, Blocks>();
+    [...pairs.values()].forEach(({ actor, other }, i) => {
+      if (!found[i]) return;
+      const blockedBy = new Set(blocks.get(actor)?.blockedBy).add(other);
+      blocks.set(actor, { blockedBy });
+    });
+    return blocks;
   }
 
   /**

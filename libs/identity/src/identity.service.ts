@@ -8,14 +8,7 @@ import { WrongExpectedRevision, type Checkpoint, type EventStore } from '@herald
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
 import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
-import {
-  decideContact,
-  evolveContact,
-  noContact,
-  type ContactCommand,
-  type ContactEvent,
-  type ContactState,
-} from './domain/contact.js';
+import { decideContact, evolveContact, noContact, type ContactEvent, type ContactState } from './domain/contact.js';
 import {
   block,
   evolveUser,
@@ -141,11 +134,20 @@ export class IdentityService {
     const { state, outcome } = await retryOnConflict(async () => {
       const { state, revision } = await this.session(sessionId);
       const outcome = refresh(
-        { presentedHash: hashToken(refreshToken), nextHash: hashToken(next), now: request.now.toISOString(), expiresAt },
+        {
+          presentedHash: hashToken(refreshToken),
+          nextHash: hashToken(next),
+          now: request.now.toISOString(),
+          expiresAt,
+        },
         state,
       );
       if (outcome.events.length > 0) {
-        const context = { actorId: state.userId ?? 'anonymous', correlationId: request.correlationId, now: request.now };
+        const context = {
+          actorId: state.userId ?? 'anonymous',
+          correlationId: request.correlationId,
+          now: request.now,
+        };
         await appendDecided(this.store, `session-${sessionId}`, outcome.events, revision, context);
       }
       return { state, outcome };
@@ -226,30 +228,26 @@ export class IdentityService {
     if (!(await this.exists(otherId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     const streamId = `contact-${pairId(actorId, otherId)}`;
     const context = { actorId, correlationId: request.correlationId, now: request.now };
-    for (let attempt = 1; ; attempt++) {
+    // Loaded before deciding, so the decider gets them as input.
+    const [byOther, byActor] = await Promise.all([
+      this.hasBlocked(otherId, actorId),
+      this.hasBlocked(actorId, otherId),
+    ]);
+    return retryOnConflict(async () => {
       const { state, revision } = await fold<ContactState, ContactEvent>(
         this.store,
         streamId,
         noContact,
         evolveContact,
       );
-      const command: ContactCommand =
-        type === 'Request'
-          ? {
-              type,
-              actorId,
-              otherId,
-              blocked: (await this.hasBlocked(otherId, actorId)) || (await this.hasBlocked(actorId, otherId)),
-            }
-          : { type, actorId, otherId };
-      const events = decideContact(command, state);
-      try {
-        const written = events.length > 0 ? await appendDecided(this.store, streamId, events, revision, context) : null;
-        return { status: events.reduce(evolveContact, state).status, checkpoint: written?.checkpoint ?? null };
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevision) || attempt >= 5) throw error;
-      }
-    }
+      const { events, withheld } = decideContact({ type, actorId, otherId }, state, { byOther, byActor });
+      const status = events.reduce(evolveContact, state).status;
+      // Withheld (the other one blocked the caller): the answer of a write, a real checkpoint
+      // (the log's head), and nothing written.
+      if (withheld) return { status, checkpoint: await this.store.headCheckpoint() };
+      const written = events.length > 0 ? await appendDecided(this.store, streamId, events, revision, context) : null;
+      return { status, checkpoint: written?.checkpoint ?? null };
+    });
   }
 
   // ---------------------------------------------------------------- internals
