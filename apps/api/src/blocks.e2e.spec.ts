@@ -127,6 +127,16 @@ describe('a blocked user in a direct conversation', () => {
     await hangUp(socket);
   });
 
+  it('a retried send of a blocked user is answered the same message id, as a written one is', async () => {
+    const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
+    const { dm } = await chat(ada, bob);
+    await call(ada, 'PUT', `/blocks/${bob.userId}`);
+    const send = () => call(bob, 'POST', `/conversations/${dm}/messages`, { clientMessageId: 'again', text: 'hi?' });
+    const [first, retry] = [await send(), await send()];
+    expect(retry.body.messageId).toBe(first.body.messageId);
+    expect(first.status).toBe(201);
+  });
+
   it('starting a direct conversation with the one who blocked you is answered as any start, and starts nothing', async () => {
     const [ada, bob, cy] = (await Promise.all(['ada', 'bob', 'cy'].map((n) => signUp(app, n)))) as [
       TestUser,

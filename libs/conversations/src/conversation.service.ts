@@ -33,6 +33,23 @@ const MAX_BATCH = 200;
 
 export const streamOf = (conversationId: string): string => `conversation-${conversationId}`;
 
+/**
+ * A blocked user's send gets its message id from its client id, so a retry of it is
+ * answered the same id, as a retry of a written send is (a withheld send is written
+ * nowhere, so the id collides with nothing).
+ */
+function withheldSendId(
+  conversationId: string,
+  command: ConversationCommand,
+  blocks: ReadonlyMap<string, Blocks>,
+): ConversationCommand {
+  if (command.type !== 'SendMessage' || !blocks.has(command.actorId)) return command;
+  return {
+    ...command,
+    messageId: pairId(`${conversationId} ${command.actorId}`, `withheld ${command.clientMessageId}`),
+  };
+}
+
 /** The one direct conversation of two users: an id derived from the pair. */
 export const directConversationId = (a: string, b: string): string => pairId(a, b);
 
@@ -117,7 +134,8 @@ export class ConversationService {
         const blocks = await this.blocksOf(batch, start);
         const results: ((Omit<Outcome, 'checkpoint'> & { withheld: boolean }) | Error)[] = [];
         const writes: NewEvent[] = [];
-        for (const { command, context } of batch) {
+        for (const { context, ...pending } of batch) {
+          const command = withheldSendId(conversationId, pending.command, blocks);
           try {
             if (command.type === 'SendMessage') {
               const earlier = state.sent.get(sentKey(command.actorId, command.clientMessageId));

@@ -4,7 +4,7 @@
  * API wraps it.
  */
 import { appendDecided, fold, pairId, retryOnConflict, type CommandContext, type Folded } from '@herald/commands';
-import { WrongExpectedRevision, type Checkpoint, type EventStore } from '@herald/event-store';
+import type { Checkpoint, EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
 import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
@@ -273,19 +273,21 @@ export class IdentityService {
    */
   private async claim(username: string, userId: string, context: CommandContext): Promise<void> {
     const streamId = `username-${username}`;
-    const claims = await fold<{ holder: string | null; at: string }, EventIn<'username'>>(
-      this.store,
-      streamId,
-      { holder: null, at: '' },
-      (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
-    );
-    const { holder, at } = claims.state;
-    if (holder) {
-      const abandoned =
-        context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.user(holder)).state.registered;
-      if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
-    }
-    try {
+    // A registration racing for the same name loses at the append; on the retry it finds
+    // the winner's fresh claim and is told the name is taken.
+    await retryOnConflict(async () => {
+      const claims = await fold<{ holder: string | null; at: string }, EventIn<'username'>>(
+        this.store,
+        streamId,
+        { holder: null, at: '' },
+        (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
+      );
+      const { holder, at } = claims.state;
+      if (holder) {
+        const abandoned =
+          context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.user(holder)).state.registered;
+        if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
+      }
       await appendDecided(
         this.store,
         streamId,
@@ -293,11 +295,7 @@ export class IdentityService {
         claims.revision,
         context,
       );
-    } catch (error) {
-      if (error instanceof WrongExpectedRevision)
-        throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
-      throw error;
-    }
+    });
   }
 
   private async holderOf(username: string): Promise<string | undefined> {
