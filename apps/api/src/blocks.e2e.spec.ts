@@ -137,6 +137,33 @@ describe('a blocked user in a direct conversation', () => {
     expect(first.status).toBe(201);
   });
 
+  it("a blocked user's sends take about as long as anyone's (medians within 3× of each other)", async () => {
+    const [ada, bob, cy, dan] = (await Promise.all(['ada', 'bob', 'cy', 'dan'].map((n) => signUp(app, n)))) as [
+      TestUser,
+      TestUser,
+      TestUser,
+      TestUser,
+    ];
+    const [blockedChat, control] = [await chat(ada, bob), await chat(cy, dan)];
+    await call(ada, 'PUT', `/blocks/${bob.userId}`);
+    const timed = async (who: TestUser, dm: string): Promise<number> => {
+      const began = performance.now();
+      await call(who, 'POST', `/conversations/${dm}/messages`, { clientMessageId: randomUUID(), text: 'x' });
+      return performance.now() - began;
+    };
+    const blocked: number[] = [];
+    const unblocked: number[] = [];
+    // Interleaved, so both see the same load.
+    for (const _ of range(40)) {
+      blocked.push(await timed(bob, blockedChat.dm));
+      unblocked.push(await timed(dan, control.dm));
+    }
+    const median = (times: number[]) => times.sort((a, b) => a - b)[times.length >> 1]!;
+    const ratio = median(blocked) / median(unblocked);
+    expect(ratio, `blocked ${median(blocked)} ms, unblocked ${median(unblocked)} ms`).toBeGreaterThan(1 / 3);
+    expect(ratio, `blocked ${median(blocked)} ms, unblocked ${median(unblocked)} ms`).toBeLessThan(3);
+  });
+
   it('starting a direct conversation with the one who blocked you is answered as any start, and starts nothing', async () => {
     const [ada, bob, cy] = (await Promise.all(['ada', 'bob', 'cy'].map((n) => signUp(app, n)))) as [
       TestUser,

@@ -8,6 +8,7 @@ import {
   StreamNotFound,
   WrongExpectedRevision,
   type AppendResult,
+  type Checkpoint,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
@@ -123,6 +124,35 @@ export async function retryOnConflict<T>(run: (attempt: number) => Promise<T>, m
       if (!(error instanceof WrongExpectedRevision) || attempt >= maxAttempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
+  }
+}
+
+/**
+ * Answers for withheld commands (a blocked user's: decided, answered, not written) that a
+ * client cannot tell from a write's: a real checkpoint (the log's head, which a query with
+ * `?after=` reaches at once, as after the write), in about the time an append takes (a
+ * moving average of this context's appends).
+ */
+export class WithheldAnswers {
+  private appendMs = 5;
+
+  constructor(private readonly store: EventStore) {}
+
+  /** Runs an append and learns how long appends take. */
+  async append<T>(write: () => Promise<T>): Promise<T> {
+    const began = performance.now();
+    const result = await write();
+    this.appendMs = 0.9 * this.appendMs + 0.1 * (performance.now() - began);
+    return result;
+  }
+
+  /** The checkpoint a withheld command answers, after about an append's time. */
+  async checkpoint(): Promise<Checkpoint> {
+    const began = performance.now();
+    const checkpoint = await this.store.headCheckpoint();
+    const rest = this.appendMs - (performance.now() - began);
+    if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+    return checkpoint;
   }
 }
 

@@ -5,7 +5,7 @@
  * re-read it. Concurrent writers meet at the expected revision: the loser catches up and
  * decides again (which is also what makes racing retries of one send write it once).
  */
-import { pairId, retryOnConflict, toNewEvents, type CommandContext } from '@herald/commands';
+import { pairId, retryOnConflict, toNewEvents, WithheldAnswers, type CommandContext } from '@herald/commands';
 import { readEvent, type EventIn } from '@herald/events';
 import { StreamNotFound, type Checkpoint, type EventStore, type NewEvent } from '@herald/event-store';
 import {
@@ -82,6 +82,8 @@ export class ConversationService {
   private readonly queues = new Map<string, Pending[]>();
   /** Catch-up reads in flight, shared by concurrent state() callers. */
   private readonly reading = new Map<string, Promise<Conversation>>();
+  /** What a withheld command (a block) is answered, as fast as a write. */
+  private readonly withheldAnswers: WithheldAnswers;
 
   constructor(
     private readonly store: EventStore,
@@ -89,7 +91,9 @@ export class ConversationService {
     private readonly people: People = EVERYONE_EXISTS_NOBODY_BLOCKS,
     /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
     private readonly cacheEntries = 1_000_000,
-  ) {}
+  ) {
+    this.withheldAnswers = new WithheldAnswers(store);
+  }
 
   /**
    * Decides and appends a command. Commands for one conversation in this process go in
@@ -164,15 +168,14 @@ export class ConversationService {
             results.push(error instanceof Error ? error : new Error(String(error)));
           }
         }
-        let checkpoint =
-          writes.length > 0
-            ? (await this.store.append(streamOf(conversationId), writes, start.seq < 0 ? 'no_stream' : start.seq))
-                .checkpoint
-            : undefined;
-        // A withheld command answers a real checkpoint, as a written one does: the log's head
-        // (a query waiting for it returns at once, as it would for the write).
-        if (checkpoint === undefined && results.some((r) => !(r instanceof Error) && r.withheld)) {
-          checkpoint = await this.store.headCheckpoint();
+        let checkpoint: Checkpoint | undefined;
+        if (writes.length > 0) {
+          const expected = start.seq < 0 ? 'no_stream' : start.seq;
+          checkpoint = await this.withheldAnswers.append(
+            async () => (await this.store.append(streamOf(conversationId), writes, expected)).checkpoint,
+          );
+        } else if (results.some((r) => !(r instanceof Error) && r.withheld)) {
+          checkpoint = await this.withheldAnswers.checkpoint();
         }
         this.remember(state);
         batch.forEach((pending, i) => {

@@ -3,7 +3,15 @@
  * out, rotating refresh tokens, profiles, and checking access tokens. No framework: the
  * API wraps it.
  */
-import { appendDecided, fold, pairId, retryOnConflict, type CommandContext, type Folded } from '@herald/commands';
+import {
+  appendDecided,
+  fold,
+  pairId,
+  retryOnConflict,
+  WithheldAnswers,
+  type CommandContext,
+  type Folded,
+} from '@herald/commands';
 import type { Checkpoint, EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
@@ -73,6 +81,8 @@ export class IdentityService {
   private readonly sessionReads = new Map<string, Promise<SessionCheck>>();
   /** Users' folded streams, caught up on each use (their streams grow with every sign-in). */
   private readonly users = new Map<string, Folded<User>>();
+  /** What a withheld contact command (a block) is answered, as fast as a write. */
+  private readonly withheldAnswers: WithheldAnswers;
 
   constructor(
     private readonly store: EventStore,
@@ -80,7 +90,9 @@ export class IdentityService {
     private readonly refreshTtlSeconds: number,
     /** How new passwords are hashed: argon2id; a benchmark seeding thousands of users passes a precomputed hash. */
     private readonly hash: (password: string) => Promise<string> = hashPassword,
-  ) {}
+  ) {
+    this.withheldAnswers = new WithheldAnswers(store);
+  }
 
   async register(
     input: { username: string; password: string; displayName: string },
@@ -242,10 +254,12 @@ export class IdentityService {
       );
       const { events, withheld } = decideContact({ type, actorId, otherId }, state, { byOther, byActor });
       const status = events.reduce(evolveContact, state).status;
-      // Withheld (the other one blocked the caller): the answer of a write, a real checkpoint
-      // (the log's head), and nothing written.
-      if (withheld) return { status, checkpoint: await this.store.headCheckpoint() };
-      const written = events.length > 0 ? await appendDecided(this.store, streamId, events, revision, context) : null;
+      // Withheld (the other one blocked the caller): the answer of a write, nothing written.
+      if (withheld) return { status, checkpoint: await this.withheldAnswers.checkpoint() };
+      const written =
+        events.length > 0
+          ? await this.withheldAnswers.append(() => appendDecided(this.store, streamId, events, revision, context))
+          : null;
       return { status, checkpoint: written?.checkpoint ?? null };
     });
   }
