@@ -173,6 +173,62 @@ describe('conversation decider', () => {
         .thenFails('CONVERSATION.INVALID');
     });
 
+    it('no command of any type writes into a direct conversation for a blocked user (every type listed)', () => {
+      // A Record over the command types: a new command type fails to compile until listed.
+      const samples: Record<ConversationCommand['type'], ConversationCommand> = {
+        StartDirectConversation: {
+          type: 'StartDirectConversation',
+          actorId: BOB,
+          conversationId: C,
+          otherUserId: OWNER,
+        },
+        CreateGroup: { type: 'CreateGroup', actorId: BOB, conversationId: C, name: 'g', memberIds: [OWNER] },
+        RenameGroup: { type: 'RenameGroup', actorId: BOB, name: 'x' },
+        ChangeGroupDetails: { type: 'ChangeGroupDetails', actorId: BOB, description: 'd' },
+        InviteMember: { type: 'InviteMember', actorId: BOB, userId: CAROL },
+        AcceptInvitation: { type: 'AcceptInvitation', actorId: BOB },
+        JoinViaLink: { type: 'JoinViaLink', actorId: BOB, linkHash: LINK },
+        CreateInvitationLink: { type: 'CreateInvitationLink', actorId: BOB, linkHash: LINK },
+        RevokeInvitationLink: { type: 'RevokeInvitationLink', actorId: BOB, linkHash: LINK },
+        LeaveGroup: { type: 'LeaveGroup', actorId: BOB },
+        KickMember: { type: 'KickMember', actorId: BOB, userId: OWNER },
+        ChangeRole: { type: 'ChangeRole', actorId: BOB, userId: OWNER, role: 'member' },
+        TransferOwnership: { type: 'TransferOwnership', actorId: BOB, userId: OWNER },
+        DissolveGroup: { type: 'DissolveGroup', actorId: BOB },
+        SendMessage: send(BOB, M2, { replyToMessageId: M1, mentions: { userIds: [OWNER], all: false } }),
+        EditMessage: edit({ messageId: 'cccccccc-0000-4000-8000-000000000001' }),
+        DeleteMessage: { type: 'DeleteMessage', actorId: BOB, messageId: 'cccccccc-0000-4000-8000-000000000001' },
+        AddReaction: { type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' },
+        RemoveReaction: { type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '🎉' },
+      };
+      const mine = sent('cccccccc-0000-4000-8000-000000000001', BOB);
+      const reacted: CatalogueEvent = {
+        type: 'ReactionAdded',
+        data: { conversationId: C, messageId: M1, userId: BOB, emoji: '🎉' },
+      };
+      // Before the direct conversation exists (only its start can be a DM's), and in it.
+      const cases: [CatalogueEvent[], ConversationCommand[]][] = [
+        [[], [samples.StartDirectConversation]],
+        [[dm, sent(M1, OWNER), mine, reacted], Object.values(samples)],
+      ];
+      let withheld = 0;
+      for (const [history, commands] of cases) {
+        const state = given_(...history);
+        for (const command of commands) {
+          let decision;
+          try {
+            decision = decideDelivery(command, state, blockedByOwner);
+          } catch {
+            continue; // refused as anyone would be
+          }
+          expect(decision.events.length === 0 || decision.withheld, command.type).toBe(true);
+          if (decision.withheld) withheld++;
+        }
+      }
+      // The start, and in the conversation: send, edit, delete, add and remove a reaction.
+      expect(withheld).toBe(6);
+    });
+
     it('the one who blocked still writes; groups and other blocks change nothing', () => {
       given(dm)
         .when(send(OWNER), blockedByOwner)
