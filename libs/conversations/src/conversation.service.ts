@@ -87,7 +87,7 @@ export class ConversationService {
 
   constructor(
     private readonly store: EventStore,
-    /** Users named must exist; a user the other has blocked cannot start a direct conversation or send to it. */
+    /** Users named must exist; what a user the other member blocked does in a direct conversation is withheld. */
     private readonly people: People = EVERYONE_EXISTS_NOBODY_BLOCKS,
     /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
     private readonly cacheEntries = 1_000_000,
