@@ -345,7 +345,7 @@ describe('authorization matrix', () => {
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 
-  it('a user blocked by another cannot start a direct conversation with them, write to it, or ask to be their contact', async () => {
+  it('a user blocked by another is answered as anyone when starting, writing to or asking them, and nothing is written', async () => {
     const [blocker, blocked] = await Promise.all([user('blocker'), user('blocked')]);
     const as = (who: TestUser) => ({ authorization: `Bearer ${who.token}` });
     const dm = (
@@ -357,7 +357,7 @@ describe('authorization matrix', () => {
       })
     ).json<{ conversationId: string }>().conversationId;
     await app.inject({ method: 'PUT', url: `/blocks/${blocked.userId}`, headers: as(blocker) });
-    const refusals = [
+    const answers = [
       await app.inject({
         method: 'POST',
         url: '/conversations/direct',
@@ -372,11 +372,10 @@ describe('authorization matrix', () => {
       }),
       await app.inject({ method: 'POST', url: `/contacts/${blocker.userId}`, headers: as(blocked) }),
     ];
-    expect(refusals.map((r) => [r.statusCode, r.json<{ error: { code: string } }>().error.code])).toEqual([
-      [404, 'CONVERSATION.NOT_FOUND'],
-      [404, 'CONVERSATION.NOT_FOUND'],
-      [404, 'USER.NOT_FOUND'],
-    ]);
+    // Withheld, not refused: a refusal would reveal the block (docs/adr/007-blocks-reveal-nothing.md).
+    expect(answers.map((r) => r.statusCode)).toEqual([201, 201, 200]);
+    const timeline = await app.inject({ method: 'GET', url: `/conversations/${dm}/messages`, headers: as(blocker) });
+    expect(timeline.json<{ messages: unknown[] }>().messages).toEqual([]);
     // The one who blocked may still write (the other just cannot answer).
     const theirs = await app.inject({
       method: 'POST',

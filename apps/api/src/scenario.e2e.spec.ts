@@ -488,15 +488,14 @@ describe('three users, every feature, counts at each step', () => {
     expect(members.body.members).toHaveLength(2);
   });
 
-  it('a block: the blocked one gets a stranger’s answer in the direct conversation, until unblocked', async () => {
+  it('a block: what the blocked one writes in the direct conversation is answered and withheld, until unblocked', async () => {
     expect((await call(bob, 'PUT', `/blocks/${alice.userId}`)).status).toBe(200);
+    // Answered as a send (the block is not revealed), and it reaches nobody: no count moves below.
     const blocked = await send(alice, dm, 'hello?');
-    const stranger = await send(carol, dm, 'hello?');
-    expect(blocked.status).toBe(404);
-    expect(blocked.body).toEqual(stranger.body);
-    expect(blocked.body).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
-    expect((await call(alice, 'POST', '/conversations/direct', { userId: bob.userId })).status).toBe(404);
-    expect((await call(alice, 'POST', `/contacts/${bob.userId}`)).status).toBe(404);
+    expect(blocked.status).toBe(201);
+    expect((await send(carol, dm, 'hello?')).body).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
+    expect((await call(alice, 'POST', '/conversations/direct', { userId: bob.userId })).status).toBe(201);
+    expect((await call(alice, 'POST', `/contacts/${bob.userId}`)).status).toBe(200);
     // The group is not a direct conversation: the block does not reach it.
     at = await say(alice, group, 'still fine here', 30);
     await expectInboxes(at, {

@@ -6,7 +6,9 @@
 import { definitionOf, readEvent, type CatalogueEvent } from '@herald/events';
 import {
   StreamNotFound,
+  WrongExpectedRevision,
   type AppendResult,
+  type Checkpoint,
   type EventStore,
   type ExpectedRevision,
   type NewEvent,
@@ -98,6 +100,60 @@ export function appendDecided(
   context: CommandContext,
 ): Promise<AppendResult> {
   return store.append(streamId, toNewEvents(events, context), expected);
+}
+
+/**
+ * Attempts a command gets against concurrent writers of its stream, the first included.
+ * Each lost race costs one fold of what the winner appended; twenty covers a burst of
+ * writers on one stream (a user's own stream, a busy group) without looping forever.
+ */
+export const MAX_ATTEMPTS = 20;
+
+/**
+ * Runs a command (fold, decide, append at the expected revision) and, when another writer
+ * appended to the stream first (`WrongExpectedRevision`), runs it again: it folds what the
+ * winner wrote and decides anew, so the outcome is what it would have been in sequence.
+ * The one place every context retries a lost race; a bounded number of attempts, with
+ * growing random pauses so racing writers spread out. Any other error goes through at once.
+ */
+export async function retryOnConflict<T>(run: (attempt: number) => Promise<T>, maxAttempts = MAX_ATTEMPTS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run(attempt);
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevision) || attempt >= maxAttempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+}
+
+/**
+ * Answers for withheld commands (a blocked user's: decided, answered, not written) that a
+ * client cannot tell from a write's: a real checkpoint (the log's head, which a query with
+ * `?after=` reaches at once, as after the write), in about the time an append takes (a
+ * moving average of this context's appends).
+ */
+export class WithheldAnswers {
+  private appendMs = 5;
+
+  constructor(private readonly store: EventStore) {}
+
+  /** Runs an append and learns how long appends take. */
+  async append<T>(write: () => Promise<T>): Promise<T> {
+    const began = performance.now();
+    const result = await write();
+    this.appendMs = 0.9 * this.appendMs + 0.1 * (performance.now() - began);
+    return result;
+  }
+
+  /** The checkpoint a withheld command answers, after about an append's time. */
+  async checkpoint(): Promise<Checkpoint> {
+    const began = performance.now();
+    const checkpoint = await this.store.headCheckpoint();
+    const rest = this.appendMs - (performance.now() - began);
+    if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+    return checkpoint;
+  }
 }
 
 /** One id for a pair of users, whichever comes first (a version-8 UUID from their ids). */

@@ -5,15 +5,9 @@
  * re-read it. Concurrent writers meet at the expected revision: the loser catches up and
  * decides again (which is also what makes racing retries of one send write it once).
  */
-import { pairId, toNewEvents, type CommandContext } from '@herald/commands';
+import { pairId, retryOnConflict, toNewEvents, WithheldAnswers, type CommandContext } from '@herald/commands';
 import { readEvent, type EventIn } from '@herald/events';
-import {
-  StreamNotFound,
-  WrongExpectedRevision,
-  type Checkpoint,
-  type EventStore,
-  type NewEvent,
-} from '@herald/event-store';
+import { StreamNotFound, type Checkpoint, type EventStore, type NewEvent } from '@herald/event-store';
 import {
   evolve,
   initialConversation,
@@ -21,7 +15,7 @@ import {
   type Conversation,
   type ConversationEvent,
 } from './domain/conversation.js';
-import { decide, type ConversationCommand } from './domain/decide.js';
+import { decideDelivery, NO_BLOCKS, type Blocks, type ConversationCommand } from './domain/decide.js';
 import { ConversationError, notFound } from './domain/errors.js';
 
 export interface Outcome {
@@ -30,14 +24,31 @@ export interface Outcome {
   readonly seq: number;
   /** Wait for followers to reach this to read the command's effect; undefined when nothing was written. */
   readonly checkpoint: Checkpoint | undefined;
+  /** The events decided; for a withheld command (a block), the ones it would have written: nothing was. */
   readonly events: readonly ConversationEvent[];
 }
 
-const MAX_ATTEMPTS = 20;
 /** Commands of one conversation written in one append at most. */
 const MAX_BATCH = 200;
 
 export const streamOf = (conversationId: string): string => `conversation-${conversationId}`;
+
+/**
+ * A blocked user's send gets its message id from its client id, so a retry of it is
+ * answered the same id, as a retry of a written send is (a withheld send is written
+ * nowhere, so the id collides with nothing).
+ */
+function withheldSendId(
+  conversationId: string,
+  command: ConversationCommand,
+  blocks: ReadonlyMap<string, Blocks>,
+): ConversationCommand {
+  if (command.type !== 'SendMessage' || !blocks.has(command.actorId)) return command;
+  return {
+    ...command,
+    messageId: pairId(`${conversationId} ${command.actorId}`, `withheld ${command.clientMessageId}`),
+  };
+}
 
 /** The one direct conversation of two users: an id derived from the pair. */
 export const directConversationId = (a: string, b: string): string => pairId(a, b);
@@ -71,14 +82,24 @@ export class ConversationService {
   private readonly queues = new Map<string, Pending[]>();
   /** Catch-up reads in flight, shared by concurrent state() callers. */
   private readonly reading = new Map<string, Promise<Conversation>>();
+  /** What a withheld command (a block) is answered, as fast as a write. */
+  private readonly withheldAnswers: WithheldAnswers;
+  /**
+   * The last seq answered to a blocked user's withheld command, per conversation and user:
+   * their next one answers after it, so their seqs go on as a writer's do (bounded; another
+   * instance, or a restart, starts again from the conversation's seq).
+   */
+  private readonly withheldSeqs = new Map<string, number>();
 
   constructor(
     private readonly store: EventStore,
-    /** Users named must exist; a user the other has blocked cannot start a direct conversation or send to it. */
+    /** Users named must exist; what a user the other member blocked does in a direct conversation is withheld. */
     private readonly people: People = EVERYONE_EXISTS_NOBODY_BLOCKS,
     /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
     private readonly cacheEntries = 1_000_000,
-  ) {}
+  ) {
+    this.withheldAnswers = new WithheldAnswers(store);
+  }
 
   /**
    * Decides and appends a command. Commands for one conversation in this process go in
@@ -111,28 +132,41 @@ export class ConversationService {
   }
 
   private async writeBatch(conversationId: string, batch: readonly Pending[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
+    try {
+      // Another process wrote first: retryOnConflict catches up and decides the batch again.
+      await retryOnConflict(async (attempt) => {
         // The cached state is usually current (this process writes this conversation in
         // order); when another process wrote first, the append says so and we catch up.
         const cached = attempt === 1 ? this.states.get(conversationId) : undefined;
         const start = cached ?? (await this.catchUp(conversationId));
         let state = start;
-        const results: (Omit<Outcome, 'checkpoint'> | Error)[] = [];
+        // Loaded before deciding: the decider gets the blocks as input and does no I/O.
+        const blocks = await this.blocksOf(batch, start);
+        const results: ((Omit<Outcome, 'checkpoint'> & { withheld: boolean }) | Error)[] = [];
         const writes: NewEvent[] = [];
-        for (const { command, context } of batch) {
+        for (const { context, ...pending } of batch) {
+          const command = withheldSendId(conversationId, pending.command, blocks);
           try {
             if (command.type === 'SendMessage') {
               const earlier = state.sent.get(sentKey(command.actorId, command.clientMessageId));
               if (earlier) {
-                results.push({ conversationId, seq: earlier.seq, events: [] });
+                results.push({ conversationId, seq: earlier.seq, events: [], withheld: false });
                 continue;
               }
             }
-            await this.refuseIfBlocked(command, state);
-            const events = decide(command, state);
+            const { events, withheld } = decideDelivery(command, state, blocks.get(command.actorId) ?? NO_BLOCKS);
             // After the decider's authorization: who may not do this learns nothing of users.
             if (events.length > 0) await this.refuseUnknownUsers(command);
+            if (withheld) {
+              // Answered as if written (the seq it would have had), written nowhere.
+              results.push({
+                conversationId,
+                seq: this.withheldSeq(state, command.actorId, events.length),
+                events,
+                withheld,
+              });
+              continue;
+            }
             const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
             const first = state.seq + 1;
             state = events.reduce(
@@ -140,32 +174,37 @@ export class ConversationService {
               state,
             );
             writes.push(...toNewEvents(events, { ...context, ...(clientMessageId ? { clientMessageId } : {}) }));
-            results.push({ conversationId, seq: state.seq, events });
+            // Nothing to write, for a blocked user: the seq their withheld writes reached.
+            const seq =
+              events.length === 0 && blocks.has(command.actorId)
+                ? this.withheldSeq(state, command.actorId, 0)
+                : state.seq;
+            results.push({ conversationId, seq, events, withheld });
           } catch (error) {
             results.push(error instanceof Error ? error : new Error(String(error)));
           }
         }
-        const checkpoint =
-          writes.length > 0
-            ? (await this.store.append(streamOf(conversationId), writes, start.seq < 0 ? 'no_stream' : start.seq))
-                .checkpoint
-            : undefined;
+        let checkpoint: Checkpoint | undefined;
+        if (writes.length > 0) {
+          const expected = start.seq < 0 ? 'no_stream' : start.seq;
+          checkpoint = await this.withheldAnswers.append(
+            async () => (await this.store.append(streamOf(conversationId), writes, expected)).checkpoint,
+          );
+        } else if (results.some((r) => !(r instanceof Error) && r.withheld)) {
+          checkpoint = await this.withheldAnswers.checkpoint();
+        }
         this.remember(state);
         batch.forEach((pending, i) => {
           const result = results[i]!;
           if (result instanceof Error) pending.reject(result);
-          else pending.resolve({ ...result, checkpoint: result.events.length > 0 ? checkpoint : undefined });
+          else {
+            const { withheld, ...outcome } = result;
+            pending.resolve({ ...outcome, checkpoint: withheld || outcome.events.length > 0 ? checkpoint : undefined });
+          }
         });
-        return;
-      } catch (error) {
-        // Another process wrote first: catch up and decide the batch again.
-        if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) {
-          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-          continue;
-        }
-        for (const pending of batch) pending.reject(error);
-        return;
-      }
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
     }
   }
 
@@ -187,15 +226,44 @@ export class ConversationService {
     }
   }
 
-  /** A blocked user gets the answer a stranger gets: the conversation is not found. */
-  private async refuseIfBlocked(command: ConversationCommand, state: Conversation): Promise<void> {
-    const other =
-      command.type === 'StartDirectConversation'
-        ? command.otherUserId
-        : command.type === 'SendMessage' && state.kind === 'direct'
-          ? [...state.members.keys()].find((id) => id !== command.actorId)
-          : undefined;
-    if (other !== undefined && (await this.people.hasBlocked(other, command.actorId))) throw notFound();
+  private withheldSeq(state: Conversation, actorId: string, count: number): number {
+    const key = `${state.id} ${actorId}`;
+    const seq = Math.max(state.seq, this.withheldSeqs.get(key) ?? -1) + count;
+    this.withheldSeqs.delete(key);
+    this.withheldSeqs.set(key, seq);
+    if (this.withheldSeqs.size > 10_000) this.withheldSeqs.delete(this.withheldSeqs.keys().next().value!);
+    return seq;
+  }
+
+  /**
+   * The blocks a batch is decided with, per actor: whether the other member of the direct
+   * conversation (from its state, or from a start in the batch) has blocked them. Groups
+   * need none.
+   */
+  private async blocksOf(batch: readonly Pending[], state: Conversation): Promise<Map<string, Blocks>> {
+    const pairs = new Map<string, { actor: string; other: string }>();
+    for (const { command } of batch) {
+      const actor = command.actorId;
+      const others =
+        command.type === 'StartDirectConversation'
+          ? [command.otherUserId]
+          : state.kind === 'direct'
+            ? [...state.members.keys()]
+            : batch.flatMap(({ command: c }) =>
+                c.type === 'StartDirectConversation' ? [c.actorId, c.otherUserId] : [],
+              );
+      for (const other of others) if (other !== actor) pairs.set(`${other} ${actor}`, { actor, other });
+    }
+    const found = await Promise.all(
+      [...pairs.values()].map(({ actor, other }) => this.people.hasBlocked(other, actor)),
+    );
+    const blocks = new Map<string, Blocks>();
+    [...pairs.values()].forEach(({ actor, other }, i) => {
+      if (!found[i]) return;
+      const blockedBy = new Set(blocks.get(actor)?.blockedBy).add(other);
+      blocks.set(actor, { blockedBy });
+    });
+    return blocks;
   }
 
   /**

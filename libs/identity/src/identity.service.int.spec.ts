@@ -3,6 +3,7 @@ import { testDatabaseUrl, uniqueId } from '@herald/testing';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityError } from './domain/errors.js';
+import { REFRESH_REUSE_GRACE_SECONDS } from './domain/session.js';
 import { IdentityService } from './identity.service.js';
 import { AccessTokens } from './tokens.js';
 
@@ -67,12 +68,31 @@ describe('identity service (PostgreSQL)', () => {
       { username: uniqueId('rot').toLowerCase(), password: 'password!', displayName: 'R' },
       request(),
     );
-    const second = await identity.refresh(first.refreshToken, request());
+    const at = new Date();
+    const second = await identity.refresh(first.refreshToken, request(at));
     expect(second.refreshToken).not.toBe(first.refreshToken);
-    expect(await codeOf(identity.refresh(first.refreshToken, request()))).toBe('AUTH.REFRESH_TOKEN_REUSED');
+    // Past the grace of its rotation, the first token again is a replay.
+    const late = new Date(at.getTime() + (REFRESH_REUSE_GRACE_SECONDS + 1) * 1000);
+    expect(await codeOf(identity.refresh(first.refreshToken, request(late)))).toBe('AUTH.REFRESH_TOKEN_REUSED');
     expect(await codeOf(identity.refresh(second.refreshToken, request()))).toBe('AUTH.SESSION_REVOKED');
     expect(await codeOf(identity.authenticate(second.accessToken, new Date()))).toBe('AUTH.SESSION_REVOKED');
     expect(await codeOf(identity.refresh('not-a-token', request()))).toBe('AUTH.INVALID_TOKEN');
+  });
+
+  it('the same refresh token again within the grace (or at once, racing) gets the same pair, and writes nothing', async () => {
+    const first = await identity.register(
+      { username: uniqueId('grace').toLowerCase(), password: 'password!', displayName: 'G' },
+      request(),
+    );
+    const at = new Date();
+    const racing = await Promise.all([1, 2, 3].map(() => identity.refresh(first.refreshToken, request(at))));
+    expect(new Set(racing.map((t) => t.refreshToken)).size).toBe(1);
+    const within = new Date(at.getTime() + REFRESH_REUSE_GRACE_SECONDS * 1000);
+    const again = await identity.refresh(first.refreshToken, request(within));
+    expect(again.refreshToken).toBe(racing[0]!.refreshToken);
+    const session = await store.readStream(`session-${first.sessionId}`);
+    expect(session.map((e) => e.type)).toEqual(['SessionStarted', 'SessionRefreshed']);
+    expect(await identity.authenticate(again.accessToken, new Date())).toMatchObject({ sessionId: first.sessionId });
   });
 
   it('signing out ends the session at once; profiles change field by field', async () => {

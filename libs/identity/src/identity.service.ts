@@ -3,19 +3,20 @@
  * out, rotating refresh tokens, profiles, and checking access tokens. No framework: the
  * API wraps it.
  */
-import { appendDecided, fold, pairId, type CommandContext, type Folded } from '@herald/commands';
-import { WrongExpectedRevision, type Checkpoint, type EventStore } from '@herald/event-store';
+import {
+  appendDecided,
+  fold,
+  pairId,
+  retryOnConflict,
+  WithheldAnswers,
+  type CommandContext,
+  type Folded,
+} from '@herald/commands';
+import type { Checkpoint, EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
 import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
-import {
-  decideContact,
-  evolveContact,
-  noContact,
-  type ContactCommand,
-  type ContactEvent,
-  type ContactState,
-} from './domain/contact.js';
+import { decideContact, evolveContact, noContact, type ContactEvent, type ContactState } from './domain/contact.js';
 import {
   block,
   evolveUser,
@@ -80,6 +81,8 @@ export class IdentityService {
   private readonly sessionReads = new Map<string, Promise<SessionCheck>>();
   /** Users' folded streams, caught up on each use (their streams grow with every sign-in). */
   private readonly users = new Map<string, Folded<User>>();
+  /** What a withheld contact command (a block) is answered, as fast as a write. */
+  private readonly withheldAnswers: WithheldAnswers;
 
   constructor(
     private readonly store: EventStore,
@@ -87,7 +90,9 @@ export class IdentityService {
     private readonly refreshTtlSeconds: number,
     /** How new passwords are hashed: argon2id; a benchmark seeding thousands of users passes a precomputed hash. */
     private readonly hash: (password: string) => Promise<string> = hashPassword,
-  ) {}
+  ) {
+    this.withheldAnswers = new WithheldAnswers(store);
+  }
 
   async register(
     input: { username: string; password: string; displayName: string },
@@ -134,23 +139,31 @@ export class IdentityService {
   async refresh(refreshToken: string, request: RequestContext): Promise<Tokens> {
     const sessionId = sessionOf(refreshToken);
     if (!sessionId) throw new IdentityError('AUTH.INVALID_TOKEN', 'Unknown refresh token');
-    const { state, revision } = await this.session(sessionId);
-    const next = newRefreshToken(sessionId);
+    // Derived from the presented token: a refresh that lost a race with the same token
+    // (retried below) finds its rotation done and answers the very same pair.
+    const next = this.accessTokens.nextRefreshToken(refreshToken);
     const expiresAt = new Date(request.now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
-    const outcome = refresh(
-      { presentedHash: hashToken(refreshToken), nextHash: hashToken(next), now: request.now.toISOString(), expiresAt },
-      state,
-    );
-    const context = { actorId: state.userId ?? 'anonymous', correlationId: request.correlationId, now: request.now };
-    if (outcome.events.length > 0) {
-      try {
+    const { state, outcome } = await retryOnConflict(async () => {
+      const { state, revision } = await this.session(sessionId);
+      const outcome = refresh(
+        {
+          presentedHash: hashToken(refreshToken),
+          nextHash: hashToken(next),
+          now: request.now.toISOString(),
+          expiresAt,
+        },
+        state,
+      );
+      if (outcome.events.length > 0) {
+        const context = {
+          actorId: state.userId ?? 'anonymous',
+          correlationId: request.correlationId,
+          now: request.now,
+        };
         await appendDecided(this.store, `session-${sessionId}`, outcome.events, revision, context);
-      } catch (error) {
-        // Two refreshes with the same token raced: the loser presented a token already used.
-        if (error instanceof WrongExpectedRevision) return this.refresh(refreshToken, request);
-        throw error;
       }
-    }
+      return { state, outcome };
+    });
     if (outcome.refused) {
       if (outcome.events.some((e) => e.type === 'SessionRevoked')) this.sessionEnded(sessionId);
       throw outcome.refused;
@@ -159,12 +172,14 @@ export class IdentityService {
   }
 
   async signOut(claims: AccessClaims, request: RequestContext): Promise<void> {
-    const { state, revision } = await this.session(claims.sessionId);
-    const events = signOut(state);
-    if (events.length > 0) {
-      const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
-      await appendDecided(this.store, `session-${claims.sessionId}`, events, revision, context);
-    }
+    await retryOnConflict(async () => {
+      const { state, revision } = await this.session(claims.sessionId);
+      const events = signOut(state);
+      if (events.length > 0) {
+        const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
+        await appendDecided(this.store, `session-${claims.sessionId}`, events, revision, context);
+      }
+    });
     this.sessionEnded(claims.sessionId);
   }
 
@@ -184,13 +199,15 @@ export class IdentityService {
   }
 
   async updateProfile(userId: string, changes: UpdateProfile, request: RequestContext): Promise<Profile> {
-    const { state, revision } = await this.user(userId);
-    const events = updateProfile(changes, state);
-    if (events.length > 0) {
-      const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
-      await appendDecided(this.store, `user-${userId}`, events, revision, context);
-    }
-    return publicProfile(events.reduce(evolveUser, state));
+    return retryOnConflict(async () => {
+      const { state, revision } = await this.user(userId);
+      const events = updateProfile(changes, state);
+      if (events.length > 0) {
+        const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+        await appendDecided(this.store, `user-${userId}`, events, revision, context);
+      }
+      return publicProfile(events.reduce(evolveUser, state));
+    });
   }
 
   /** Blocks a user; answers the checkpoint of the change (null when they were blocked already). */
@@ -223,30 +240,28 @@ export class IdentityService {
     if (!(await this.exists(otherId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     const streamId = `contact-${pairId(actorId, otherId)}`;
     const context = { actorId, correlationId: request.correlationId, now: request.now };
-    for (let attempt = 1; ; attempt++) {
+    // Loaded before deciding, so the decider gets them as input.
+    const [byOther, byActor] = await Promise.all([
+      this.hasBlocked(otherId, actorId),
+      this.hasBlocked(actorId, otherId),
+    ]);
+    return retryOnConflict(async () => {
       const { state, revision } = await fold<ContactState, ContactEvent>(
         this.store,
         streamId,
         noContact,
         evolveContact,
       );
-      const command: ContactCommand =
-        type === 'Request'
-          ? {
-              type,
-              actorId,
-              otherId,
-              blocked: (await this.hasBlocked(otherId, actorId)) || (await this.hasBlocked(actorId, otherId)),
-            }
-          : { type, actorId, otherId };
-      const events = decideContact(command, state);
-      try {
-        const written = events.length > 0 ? await appendDecided(this.store, streamId, events, revision, context) : null;
-        return { status: events.reduce(evolveContact, state).status, checkpoint: written?.checkpoint ?? null };
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevision) || attempt >= 5) throw error;
-      }
-    }
+      const { events, withheld } = decideContact({ type, actorId, otherId }, state, { byOther, byActor });
+      const status = events.reduce(evolveContact, state).status;
+      // Withheld (the other one blocked the caller): the answer of a write, nothing written.
+      if (withheld) return { status, checkpoint: await this.withheldAnswers.checkpoint() };
+      const written =
+        events.length > 0
+          ? await this.withheldAnswers.append(() => appendDecided(this.store, streamId, events, revision, context))
+          : null;
+      return { status, checkpoint: written?.checkpoint ?? null };
+    });
   }
 
   // ---------------------------------------------------------------- internals
@@ -256,11 +271,13 @@ export class IdentityService {
     decide: (state: User) => UserEvent[],
     request: RequestContext,
   ): Promise<Checkpoint | null> {
-    const { state, revision } = await this.user(userId);
-    const events = decide(state);
-    if (events.length === 0) return null;
-    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
-    return (await appendDecided(this.store, `user-${userId}`, events, revision, context)).checkpoint;
+    return retryOnConflict(async () => {
+      const { state, revision } = await this.user(userId);
+      const events = decide(state);
+      if (events.length === 0) return null;
+      const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+      return (await appendDecided(this.store, `user-${userId}`, events, revision, context)).checkpoint;
+    });
   }
 
   /**
@@ -270,19 +287,21 @@ export class IdentityService {
    */
   private async claim(username: string, userId: string, context: CommandContext): Promise<void> {
     const streamId = `username-${username}`;
-    const claims = await fold<{ holder: string | null; at: string }, EventIn<'username'>>(
-      this.store,
-      streamId,
-      { holder: null, at: '' },
-      (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
-    );
-    const { holder, at } = claims.state;
-    if (holder) {
-      const abandoned =
-        context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.user(holder)).state.registered;
-      if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
-    }
-    try {
+    // A registration racing for the same name loses at the append; on the retry it finds
+    // the winner's fresh claim and is told the name is taken.
+    await retryOnConflict(async () => {
+      const claims = await fold<{ holder: string | null; at: string }, EventIn<'username'>>(
+        this.store,
+        streamId,
+        { holder: null, at: '' },
+        (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
+      );
+      const { holder, at } = claims.state;
+      if (holder) {
+        const abandoned =
+          context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.user(holder)).state.registered;
+        if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
+      }
       await appendDecided(
         this.store,
         streamId,
@@ -290,11 +309,7 @@ export class IdentityService {
         claims.revision,
         context,
       );
-    } catch (error) {
-      if (error instanceof WrongExpectedRevision)
-        throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
-      throw error;
-    }
+    });
   }
 
   private async holderOf(username: string): Promise<string | undefined> {

@@ -3,7 +3,7 @@
  * tokens (`<sessionId>.<32 random bytes>`, stored only as a SHA-256 hash).
  */
 import { jwtVerify, SignJWT, errors } from 'jose';
-import { createHash, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, createHmac, randomBytes, webcrypto } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
 
 const ISSUER = 'herald';
@@ -21,6 +21,8 @@ export class AccessTokens {
   /** Imported once: given raw bytes, jose would import the key again on every sign and verify. */
   private readonly key: Promise<webcrypto.CryptoKey>;
   private readonly verified = new Map<string, { claims: AccessClaims; expiresAtMs: number }>();
+  /** Derives each refresh token's successor; a key of its own, so it signs nothing else. */
+  private readonly rotationKey: Buffer;
 
   constructor(
     secret: string,
@@ -33,6 +35,18 @@ export class AccessTokens {
       false,
       ['sign', 'verify'],
     );
+    this.rotationKey = createHmac('sha256', secret).update('herald refresh-token rotation').digest();
+  }
+
+  /**
+   * The token a refresh token rotates to: an HMAC of it under the server's secret, so the
+   * same token presented twice (concurrent refreshes of one client) gets the same successor,
+   * while someone who saw an old token cannot compute the next one.
+   */
+  nextRefreshToken(presented: string): string {
+    const sessionId = sessionOf(presented);
+    if (!sessionId) throw new IdentityError('AUTH.INVALID_TOKEN', 'Unknown refresh token');
+    return `${sessionId}.${createHmac('sha256', this.rotationKey).update(presented).digest('base64url')}`;
   }
 
   async issue(claims: AccessClaims, now: Date): Promise<string> {

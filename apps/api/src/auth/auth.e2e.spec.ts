@@ -67,6 +67,8 @@ describe('auth over HTTP', () => {
     expect(signedIn.statusCode).toBe(200);
     const refreshed = await post('/auth/refresh', { refreshToken: signedIn.json<Tokens>().refreshToken });
     expect(refreshed.statusCode).toBe(200);
+    // Once its successor was used, the old token again is a replay (within the grace or not).
+    expect((await post('/auth/refresh', { refreshToken: refreshed.json<Tokens>().refreshToken })).statusCode).toBe(200);
     const replay = await post('/auth/refresh', { refreshToken: signedIn.json<Tokens>().refreshToken });
     expect(replay.statusCode).toBe(401);
     expect(replay.json()).toMatchObject({ error: { code: 'AUTH.REFRESH_TOKEN_REUSED' } });

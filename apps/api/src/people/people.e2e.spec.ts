@@ -48,7 +48,7 @@ describe('contacts and blocks', () => {
     expect((await call(ada, 'GET', `/users/${bob.userId}`)).body).toMatchObject({ displayName: 'bob' });
   });
 
-  it('a blocked user cannot open a direct conversation with, send to, or ask the one who blocked them', async () => {
+  it("what a blocked user sends, starts or asks is answered as anyone else's, and withheld from the one who blocked them", async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
     const dm = await call(bob, 'POST', '/conversations/direct', { userId: ada.userId });
     const id = dm.body.conversationId as string;
@@ -63,13 +63,26 @@ describe('contacts and blocks', () => {
       blocks: [{ userId: bob.userId }],
       nextCursor: null,
     });
-    const refused = await send(bob);
-    expect(refused.status).toBe(404);
-    expect(refused.body).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
-    expect((await call(bob, 'POST', '/conversations/direct', { userId: ada.userId })).status).toBe(404);
-    expect((await call(bob, 'POST', `/contacts/${ada.userId}`)).status).toBe(404);
-    // The one who blocked can still write; lifting the block lets the other write again.
-    expect((await send(ada)).status).toBe(201);
+    const withheld = await send(bob);
+    expect(withheld.status).toBe(201);
+    expect((await call(bob, 'POST', '/conversations/direct', { userId: ada.userId })).status).toBe(201);
+    expect((await call(bob, 'POST', `/contacts/${ada.userId}`)).status).toBe(200);
+    // The one who blocked can still write, and sees the withheld message nowhere (seq 2 is theirs).
+    const mine = await send(ada);
+    expect(mine.body.seq).toBe(2);
+    const seen = await call(
+      ada,
+      'GET',
+      `/conversations/${id}/messages?after=${encodeURIComponent(mine.body.checkpoint as string)}`,
+    );
+    expect((seen.body.messages as { seq: number }[]).map((m) => m.seq).sort()).toEqual([1, 2]);
+    expect(
+      (await call(ada, 'GET', `/contacts?after=${encodeURIComponent(mine.body.checkpoint as string)}`)).body,
+    ).toEqual({
+      contacts: [],
+      nextCursor: null,
+    });
+    // Lifting the block lets the other write again.
     expect((await call(ada, 'DELETE', `/blocks/${bob.userId}`)).status).toBe(200);
     // Unblocking again changes nothing: no checkpoint to wait for.
     expect((await call(ada, 'DELETE', `/blocks/${bob.userId}`)).body).toEqual({ checkpoint: null });

@@ -60,6 +60,41 @@ export type ConversationCommand = { readonly actorId: string } & (
 
 const isAdmin = (role: Role | undefined): boolean => role === 'owner' || role === 'admin';
 
+/** The blocks a command is decided with, loaded by the caller before deciding. */
+export interface Blocks {
+  /** Users who have blocked the actor (the caller loads the direct conversation's other member). */
+  readonly blockedBy: ReadonlySet<string>;
+}
+
+export const NO_BLOCKS: Blocks = { blockedBy: new Set() };
+
+/** What a command decides, and whether it is withheld: decided, answered, never written. */
+export interface Decision {
+  readonly events: ConversationEvent[];
+  readonly withheld: boolean;
+}
+
+/**
+ * Decides a command with the blocks between its actor and the other member of a direct
+ * conversation. A user the other member blocked gets every command decided exactly as
+ * anyone's (the same checks, the same errors: nothing tells them of the block), and its
+ * events are withheld: the caller answers as if they were written and writes nothing, so
+ * the one who blocked sees nothing, no count of theirs moves and nothing is pushed to them
+ * (docs/adr/007-blocks-reveal-nothing.md). Groups are not affected by blocks.
+ */
+export function decideDelivery(command: ConversationCommand, state: Conversation, blocks: Blocks): Decision {
+  const events = decide(command, state);
+  const other =
+    command.type === 'StartDirectConversation'
+      ? command.otherUserId
+      : state.kind === 'direct'
+        ? [...state.members.keys()].find((id) => id !== command.actorId)
+        : undefined;
+  const withheld = events.length > 0 && other !== undefined && blocks.blockedBy.has(other);
+  return { events, withheld };
+}
+
+/** The events a command decides, blocks aside (decideDelivery adds them). */
 export function decide(command: ConversationCommand, state: Conversation): ConversationEvent[] {
   const conversationId = state.id;
   const actor = command.actorId;

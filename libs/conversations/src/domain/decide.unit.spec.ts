@@ -6,7 +6,7 @@ import {
   type Conversation,
   type ConversationEvent as CatalogueEvent,
 } from './conversation.js';
-import { decide, type ConversationCommand } from './decide.js';
+import { decide, decideDelivery, NO_BLOCKS, type Blocks, type ConversationCommand } from './decide.js';
 import { ConversationError } from './errors.js';
 
 const C = '11111111-1111-4111-8111-111111111111';
@@ -29,12 +29,16 @@ function given(...history: (CatalogueEvent & { clientMessageId?: string })[]) {
     initialConversation(C),
   );
   return {
-    when: (command: ConversationCommand) => ({
-      then: (expected: CatalogueEvent[]) => expect(decide(command, state)).toEqual(expected),
+    when: (command: ConversationCommand, blocks: Blocks = NO_BLOCKS) => ({
+      then: (expected: CatalogueEvent[]) =>
+        expect(decideDelivery(command, state, blocks)).toEqual({ events: expected, withheld: false }),
+      /** Decided as these events, answered as written, and not written. */
+      thenWithheld: (expected: CatalogueEvent[]) =>
+        expect(decideDelivery(command, state, blocks)).toEqual({ events: expected, withheld: true }),
       thenFails: (code: string) => {
         let error: unknown;
         try {
-          decide(command, state);
+          decideDelivery(command, state, blocks);
         } catch (e) {
           error = e;
         }
@@ -99,6 +103,142 @@ describe('conversation decider', () => {
       given(dm).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).thenFails('CONVERSATION.INVALID');
       given(dm).when({ type: 'RenameGroup', actorId: BOB, name: 'x' }).thenFails('CONVERSATION.INVALID');
       given(dm).when(send(CAROL)).thenFails('CONVERSATION.NOT_FOUND');
+    });
+  });
+
+  describe('blocks: every command of a blocked user in a direct conversation is decided, then withheld', () => {
+    const dm: CatalogueEvent = {
+      type: 'DirectConversationStarted',
+      data: { conversationId: C, memberIds: [OWNER, BOB] },
+    };
+    // OWNER blocked BOB: the caller loaded it and passes it in.
+    const blockedByOwner: Blocks = { blockedBy: new Set([OWNER]) };
+    const edit = (extra: Partial<Extract<ConversationCommand, { type: 'EditMessage' }>> = {}) =>
+      ({
+        type: 'EditMessage',
+        actorId: BOB,
+        messageId: M1,
+        text: 'edited',
+        mentions: noMentions,
+        ...extra,
+      }) as ConversationCommand;
+
+    it("start, send, reply and mention: decided as anyone's, withheld", () => {
+      given()
+        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: OWNER }, blockedByOwner)
+        .thenWithheld([{ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } }]);
+      given(dm)
+        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: OWNER }, blockedByOwner)
+        .then([]);
+      const reply = send(BOB, M2, { replyToMessageId: M1, mentions: { userIds: [OWNER], all: false } });
+      given(dm, sent(M1, OWNER))
+        .when(reply, blockedByOwner)
+        .thenWithheld(decide(reply, given_(dm, sent(M1, OWNER))));
+      given(dm)
+        .when(send(BOB), blockedByOwner)
+        .thenWithheld(decide(send(BOB), given_(dm)));
+    });
+
+    it('edits (a mention added too), deletions and reactions: withheld', () => {
+      const mine = sent(M1, BOB);
+      given(dm, mine)
+        .when(edit({ mentions: { userIds: [OWNER], all: false } }), blockedByOwner)
+        .thenWithheld([
+          {
+            type: 'MessageEdited',
+            data: { conversationId: C, messageId: M1, text: 'edited', mentions: { userIds: [OWNER], all: false } },
+          },
+        ]);
+      given(dm, mine)
+        .when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 }, blockedByOwner)
+        .thenWithheld([{ type: 'MessageDeleted', data: { conversationId: C, messageId: M1, deletedBy: BOB } }]);
+      const theirs = sent(M1, OWNER);
+      const reacted: CatalogueEvent = {
+        type: 'ReactionAdded',
+        data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' },
+      };
+      given(dm, theirs)
+        .when({ type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' }, blockedByOwner)
+        .thenWithheld([reacted]);
+      given(dm, theirs, reacted)
+        .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' }, blockedByOwner)
+        .thenWithheld([{ type: 'ReactionRemoved', data: reacted.data }]);
+    });
+
+    it('the same errors as anyone gets, so a refusal tells nothing either', () => {
+      given(dm, sent(M1, OWNER)).when(edit(), blockedByOwner).thenFails('CONVERSATION.FORBIDDEN');
+      given(dm).when(edit(), blockedByOwner).thenFails('MESSAGE.NOT_FOUND');
+      given(dm)
+        .when(send(BOB, M2, { text: ' ' }), blockedByOwner)
+        .thenFails('CONVERSATION.INVALID');
+    });
+
+    it('no command of any type writes into a direct conversation for a blocked user (every type listed)', () => {
+      // A Record over the command types: a new command type fails to compile until listed.
+      const samples: Record<ConversationCommand['type'], ConversationCommand> = {
+        StartDirectConversation: {
+          type: 'StartDirectConversation',
+          actorId: BOB,
+          conversationId: C,
+          otherUserId: OWNER,
+        },
+        CreateGroup: { type: 'CreateGroup', actorId: BOB, conversationId: C, name: 'g', memberIds: [OWNER] },
+        RenameGroup: { type: 'RenameGroup', actorId: BOB, name: 'x' },
+        ChangeGroupDetails: { type: 'ChangeGroupDetails', actorId: BOB, description: 'd' },
+        InviteMember: { type: 'InviteMember', actorId: BOB, userId: CAROL },
+        AcceptInvitation: { type: 'AcceptInvitation', actorId: BOB },
+        JoinViaLink: { type: 'JoinViaLink', actorId: BOB, linkHash: LINK },
+        CreateInvitationLink: { type: 'CreateInvitationLink', actorId: BOB, linkHash: LINK },
+        RevokeInvitationLink: { type: 'RevokeInvitationLink', actorId: BOB, linkHash: LINK },
+        LeaveGroup: { type: 'LeaveGroup', actorId: BOB },
+        KickMember: { type: 'KickMember', actorId: BOB, userId: OWNER },
+        ChangeRole: { type: 'ChangeRole', actorId: BOB, userId: OWNER, role: 'member' },
+        TransferOwnership: { type: 'TransferOwnership', actorId: BOB, userId: OWNER },
+        DissolveGroup: { type: 'DissolveGroup', actorId: BOB },
+        SendMessage: send(BOB, M2, { replyToMessageId: M1, mentions: { userIds: [OWNER], all: false } }),
+        EditMessage: edit({ messageId: 'cccccccc-0000-4000-8000-000000000001' }),
+        DeleteMessage: { type: 'DeleteMessage', actorId: BOB, messageId: 'cccccccc-0000-4000-8000-000000000001' },
+        AddReaction: { type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' },
+        RemoveReaction: { type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '🎉' },
+      };
+      const mine = sent('cccccccc-0000-4000-8000-000000000001', BOB);
+      const reacted: CatalogueEvent = {
+        type: 'ReactionAdded',
+        data: { conversationId: C, messageId: M1, userId: BOB, emoji: '🎉' },
+      };
+      // Before the direct conversation exists (only its start can be a DM's), and in it.
+      const cases: [CatalogueEvent[], ConversationCommand[]][] = [
+        [[], [samples.StartDirectConversation]],
+        [[dm, sent(M1, OWNER), mine, reacted], Object.values(samples)],
+      ];
+      let withheld = 0;
+      for (const [history, commands] of cases) {
+        const state = given_(...history);
+        for (const command of commands) {
+          let decision;
+          try {
+            decision = decideDelivery(command, state, blockedByOwner);
+          } catch {
+            continue; // refused as anyone would be
+          }
+          expect(decision.events.length === 0 || decision.withheld, command.type).toBe(true);
+          if (decision.withheld) withheld++;
+        }
+      }
+      // The start, and in the conversation: send, edit, delete, add and remove a reaction.
+      expect(withheld).toBe(6);
+    });
+
+    it('the one who blocked still writes; groups and other blocks change nothing', () => {
+      given(dm)
+        .when(send(OWNER), blockedByOwner)
+        .then(decide(send(OWNER), given_(dm)));
+      given(dm)
+        .when(send(BOB), { blockedBy: new Set([CAROL]) })
+        .then(decide(send(BOB), given_(dm)));
+      given(group())
+        .when(send(BOB), blockedByOwner)
+        .then(decide(send(BOB), given_(group())));
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * The contact relation of two users (`contact-<pairId>`): none, requested (by one of
- * them), or contacts. Requests need no block between the two (the caller says whether
- * there is one, so the decider stays pure).
+ * them), or contacts. Blocks between the two come in with the command (the caller loads
+ * them, so the decider stays pure).
  */
 import type { EventIn } from '@herald/events';
 import { IdentityError } from './errors.js';
@@ -31,17 +31,46 @@ export function evolveContact(state: ContactState, event: ContactEvent): Contact
   }
 }
 
-export type ContactCommand =
-  | { readonly type: 'Request'; readonly actorId: string; readonly otherId: string; readonly blocked: boolean }
-  | { readonly type: 'Accept' | 'Decline' | 'Remove'; readonly actorId: string; readonly otherId: string };
+export interface ContactCommand {
+  readonly type: 'Request' | 'Accept' | 'Decline' | 'Remove';
+  readonly actorId: string;
+  readonly otherId: string;
+}
 
-export function decideContact(command: ContactCommand, state: ContactState): ContactEvent[] {
+/** The blocks between the two, loaded before deciding. */
+export interface ContactBlocks {
+  /** The other one has blocked the actor. */
+  readonly byOther: boolean;
+  /** The actor has blocked the other one. */
+  readonly byActor: boolean;
+}
+
+/** What a command decides, and whether it is withheld: answered as written, never written. */
+export interface ContactDecision {
+  readonly events: ContactEvent[];
+  readonly withheld: boolean;
+}
+
+/**
+ * Decides a contact command. A request or an acceptance by someone the other one blocked
+ * is decided as anyone's and withheld: they are answered as if it happened, and the one who
+ * blocked them sees nothing (docs/adr/007-blocks-reveal-nothing.md). Declining and removing
+ * only end a relation, and go through. The one who blocked must unblock before asking.
+ */
+export function decideContact(command: ContactCommand, state: ContactState, blocks: ContactBlocks): ContactDecision {
+  const events = decideRelation(command, state);
+  const befriends = command.type === 'Request' || command.type === 'Accept';
+  if (befriends && blocks.byActor && events.length > 0) {
+    throw new IdentityError('USER.INVALID', 'You blocked this user: unblock them first');
+  }
+  return { events, withheld: befriends && blocks.byOther && events.length > 0 };
+}
+
+function decideRelation(command: ContactCommand, state: ContactState): ContactEvent[] {
   const { actorId, otherId } = command;
   if (actorId === otherId) throw new IdentityError('USER.INVALID', 'That is you');
   switch (command.type) {
     case 'Request':
-      // A block is not revealed: the request is refused as if the user did not exist.
-      if (command.blocked) throw new IdentityError('USER.NOT_FOUND', 'No such user');
       if (state.status === 'contacts') return [];
       if (state.status === 'requested') {
         // Asking someone who asked you first is accepting.
@@ -67,7 +96,7 @@ export function decideContact(command: ContactCommand, state: ContactState): Con
       if (state.status !== 'contacts') return [];
       return [{ type: 'ContactRemoved', data: { userId: actorId, contactId: otherId } }];
     default: {
-      const unhandled: never = command;
+      const unhandled: never = command.type;
       return unhandled;
     }
   }

@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { IdentityError } from './errors.js';
-import { evolveSession, initialSession, refresh, signOut, type SessionEvent } from './session.js';
-import { decideContact, evolveContact, noContact, type ContactCommand, type ContactEvent } from './contact.js';
+import {
+  evolveSession,
+  initialSession,
+  refresh,
+  REFRESH_REUSE_GRACE_SECONDS,
+  signOut,
+  type SessionEvent,
+} from './session.js';
+import {
+  decideContact,
+  evolveContact,
+  noContact,
+  type ContactBlocks,
+  type ContactCommand,
+  type ContactEvent,
+} from './contact.js';
 import { block, evolveUser, initialUser, register, unblock, updateProfile, type UserEvent } from './user.js';
 
 const U = '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87';
@@ -10,7 +24,11 @@ const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA';
 const h = (c: string): string => c.repeat(64);
 
 const user = (...events: UserEvent[]) => events.reduce(evolveUser, initialUser(U));
-const session = (...events: SessionEvent[]) => events.reduce(evolveSession, initialSession(S));
+/** Each event recorded at `at` (the rotation time the reuse grace counts from). */
+const session = (...events: SessionEvent[]) => sessionAt(now, ...events);
+const sessionAt = (at: string, ...events: SessionEvent[]) =>
+  events.reduce((state, event) => evolveSession(state, event, { occurredAt: at }), initialSession(S));
+const now = '2026-06-01T00:00:00.000Z';
 const codeOf = (f: () => unknown): string | undefined => {
   try {
     f();
@@ -32,7 +50,6 @@ const rotated: SessionEvent = {
   type: 'SessionRefreshed',
   data: { sessionId: S, refreshTokenHash: h('b'), expiresAt: '2026-12-31T00:00:00.000Z' },
 };
-const now = '2026-06-01T00:00:00.000Z';
 
 describe('identity', () => {
   it('registers a user with profile and password hash in one append, once', () => {
@@ -76,6 +93,21 @@ describe('identity', () => {
       });
     });
 
+    it('the same one again within the grace gets the same rotation again (two tabs, a lost answer), and writes nothing', () => {
+      const justRotated = { ...rotated, data: { ...rotated.data, refreshTokenHash: h('c') } };
+      const at = new Date(Date.parse(now) + REFRESH_REUSE_GRACE_SECONDS * 1000).toISOString();
+      expect(refresh(presenting(h('a'), at), session(started, justRotated))).toEqual({ events: [] });
+      // Past the grace, or once the new token was used in turn, it is a replay.
+      const late = new Date(Date.parse(now) + REFRESH_REUSE_GRACE_SECONDS * 1000 + 1).toISOString();
+      expect(refresh(presenting(h('a'), late), session(started, justRotated)).refused?.code).toBe(
+        'AUTH.REFRESH_TOKEN_REUSED',
+      );
+      const again = { ...rotated, data: { ...rotated.data, refreshTokenHash: h('d') } };
+      expect(refresh(presenting(h('a')), session(started, justRotated, again)).refused?.code).toBe(
+        'AUTH.REFRESH_TOKEN_REUSED',
+      );
+    });
+
     it('a replayed one revokes the whole session', () => {
       const outcome = refresh(presenting(h('a')), session(started, rotated));
       expect(outcome.events).toEqual([
@@ -111,20 +143,21 @@ describe('contacts', () => {
   const given = (...history: ContactEvent[]) => {
     const state = history.reduce(evolveContact, noContact);
     return {
-      when: (command: ContactCommand) => ({
-        then: (expected: ContactEvent[]) => expect(decideContact(command, state)).toEqual(expected),
-        thenFails: (code: string) => expect(codeOf(() => decideContact(command, state))).toBe(code),
+      when: (command: ContactCommand, blocks: ContactBlocks = { byOther: false, byActor: false }) => ({
+        then: (expected: ContactEvent[]) =>
+          expect(decideContact(command, state, blocks)).toEqual({ events: expected, withheld: false }),
+        /** Answered as these events, none written. */
+        thenWithheld: (expected: ContactEvent[]) =>
+          expect(decideContact(command, state, blocks)).toEqual({ events: expected, withheld: true }),
+        thenFails: (code: string) => expect(codeOf(() => decideContact(command, state, blocks))).toBe(code),
       }),
     };
   };
   const requested: ContactEvent = { type: 'ContactRequested', data: { requesterId: A, recipientId: B } };
   const accepted: ContactEvent = { type: 'ContactRequestAccepted', data: { requesterId: A, recipientId: B } };
-  const ask = (actorId: string, otherId: string, blocked = false): ContactCommand => ({
-    type: 'Request',
-    actorId,
-    otherId,
-    blocked,
-  });
+  const ask = (actorId: string, otherId: string): ContactCommand => ({ type: 'Request', actorId, otherId });
+  const blockedByOther: ContactBlocks = { byOther: true, byActor: false };
+  const blockedByActor: ContactBlocks = { byOther: false, byActor: true };
 
   it('a request, once; asking back is accepting; only the one asked accepts', () => {
     given().when(ask(A, B)).then([requested]);
@@ -150,11 +183,26 @@ describe('contacts', () => {
     given(requested).when({ type: 'Remove', actorId: B, otherId: A }).then([]);
   });
 
-  it('a block is not revealed: asking someone who blocked you is as asking nobody; nobody asks themselves', () => {
-    given()
-      .when(ask(A, B, true))
-      .thenFails('USER.NOT_FOUND');
+  it('a block is not revealed: asking or accepting someone who blocked you is answered as done, and withheld', () => {
+    given().when(ask(A, B), blockedByOther).thenWithheld([requested]);
+    given(requested).when(ask(B, A), blockedByOther).thenWithheld([accepted]);
+    given(requested).when({ type: 'Accept', actorId: B, otherId: A }, blockedByOther).thenWithheld([accepted]);
+    // Nothing to write is nothing withheld; the same errors as anyone's.
+    given(requested, accepted).when(ask(A, B), blockedByOther).then([]);
+    given().when({ type: 'Accept', actorId: B, otherId: A }, blockedByOther).thenFails('USER.NOT_FOUND');
+    // Ending a relation goes through.
+    given(requested)
+      .when({ type: 'Decline', actorId: B, otherId: A }, blockedByOther)
+      .then([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } }]);
     given().when(ask(A, A)).thenFails('USER.INVALID');
+  });
+
+  it('the one who blocked unblocks before asking or accepting', () => {
+    given().when(ask(A, B), blockedByActor).thenFails('USER.INVALID');
+    given(requested).when({ type: 'Accept', actorId: B, otherId: A }, blockedByActor).thenFails('USER.INVALID');
+    given(requested, accepted)
+      .when({ type: 'Remove', actorId: B, otherId: A }, blockedByActor)
+      .then([{ type: 'ContactRemoved', data: { userId: B, contactId: A } }]);
   });
 });
 

@@ -2,18 +2,28 @@
  * A sign-in session (`session-<id>`): its current refresh token (as a SHA-256 hash), the
  * hashes it had before, and whether it was revoked. Refresh tokens rotate: each is good
  * once. Presenting one that was already used means it leaked (or was stolen and used
- * first): the whole session is revoked, the thief's tokens with it.
+ * first): the whole session is revoked, the thief's tokens with it — except within
+ * REFRESH_REUSE_GRACE_SECONDS of its own rotation, while nothing rotated after it: then it is
+ * the same client asking twice (two tabs, a retry after a lost answer), and it gets the pair
+ * the first answer had (the next token is derived from the presented one, so the service
+ * can give it again without storing it).
  */
 import type { EventIn } from '@herald/events';
 import { IdentityError } from './errors.js';
 
 export type SessionEvent = EventIn<'session'>;
 
+/** How long after its rotation a refresh token presented again gets the same new pair. */
+export const REFRESH_REUSE_GRACE_SECONDS = 10;
+
 export interface Session {
   readonly sessionId: string;
   readonly userId: string | null;
   readonly currentHash: string | null;
   readonly usedHashes: ReadonlySet<string>;
+  /** The token the current one replaced, and when: a repeat of it within the grace is no theft. */
+  readonly previousHash: string | null;
+  readonly rotatedAt: string | null;
   readonly expiresAt: string | null;
   readonly revoked: boolean;
 }
@@ -23,11 +33,13 @@ export const initialSession = (sessionId: string): Session => ({
   userId: null,
   currentHash: null,
   usedHashes: new Set(),
+  previousHash: null,
+  rotatedAt: null,
   expiresAt: null,
   revoked: false,
 });
 
-export function evolveSession(state: Session, event: SessionEvent): Session {
+export function evolveSession(state: Session, event: SessionEvent, recorded?: { occurredAt: string }): Session {
   switch (event.type) {
     case 'SessionStarted':
       return {
@@ -40,6 +52,8 @@ export function evolveSession(state: Session, event: SessionEvent): Session {
       return {
         ...state,
         usedHashes: state.currentHash ? new Set(state.usedHashes).add(state.currentHash) : state.usedHashes,
+        previousHash: state.currentHash,
+        rotatedAt: recorded?.occurredAt ?? null,
         currentHash: event.data.refreshTokenHash,
         expiresAt: event.data.expiresAt,
       };
@@ -54,6 +68,7 @@ export function evolveSession(state: Session, event: SessionEvent): Session {
 
 export interface Refresh {
   readonly presentedHash: string;
+  /** The hash of the token this one rotates to (derived from it: the same on every attempt). */
   readonly nextHash: string;
   readonly now: string;
   readonly expiresAt: string;
@@ -68,6 +83,13 @@ export function refresh(command: Refresh, state: Session): { events: SessionEven
   if (!state.userId) return { events: [], refused: invalid };
   if (state.revoked)
     return { events: [], refused: new IdentityError('AUTH.SESSION_REVOKED', 'This session has ended') };
+  const repeated =
+    command.presentedHash === state.previousHash &&
+    command.nextHash === state.currentHash &&
+    state.rotatedAt !== null &&
+    Date.parse(command.now) - Date.parse(state.rotatedAt) <= REFRESH_REUSE_GRACE_SECONDS * 1000;
+  // The rotation it asks for happened moments ago: answer it again, write nothing.
+  if (repeated) return { events: [] };
   if (state.usedHashes.has(command.presentedHash)) {
     return {
       events: [{ type: 'SessionRevoked', data: { sessionId: state.sessionId, reason: 'refresh_token_reused' } }],
