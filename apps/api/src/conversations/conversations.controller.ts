@@ -572,3 +572,19 @@ const answer = (outcome: Outcome): CommandAnswer => ({
   seq: outcome.seq,
   checkpoint: outcome.checkpoint ?? null,
 });
+
+/** The request schemas, for the property test that feeds the deciders what this edge lets through. */
+export const CONVERSATION_REQUESTS = {
+  DirectBody,
+  GroupBody,
+  GroupChanges,
+  SendBody,
+  EditBody,
+  UserBody,
+  RoleBody,
+  MuteBody,
+  Emoji,
+  ReceiptBody,
+  JoinBody,
+  LinkId,
+} as const;
