@@ -96,6 +96,15 @@ export function personal<S extends z.ZodType>(schema: S, description: string): S
 
 // Field types shared by event payloads.
 export const id = (description: string): z.ZodUUID => z.uuid().meta({ description });
+
+/**
+ * A time an event may carry, in UTC: from 1970 through 9999. Every read model must be able
+ * to store what an event holds, and PostgreSQL's timestamptz has no year 0 (a mute "until
+ * 0000-01-01" stopped the membership projection); the bounds are also what a person can
+ * mean. A regex rather than a refinement, so that the JSON Schemas say it too.
+ */
+export const boundedDateTime = () =>
+  z.iso.datetime().regex(/^(?:19[7-9]\d|[2-9]\d{3})-/, 'a time from 1970 through 9999 (UTC)');
 /** A message's text is at most 16 KiB as UTF-8 (so also at most that many characters). */
 export const MAX_MESSAGE_BYTES = 16_384;
 

@@ -100,7 +100,8 @@ export function inboxProjection(): Projection {
  * @all). A replay finds no new message and changes nothing.
  */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
-  const fresh = await m.query<{ conversation_id: string; seq: number }[]>(
+  // Seqs are bigint: as text, never cast to a 32-bit int that a long conversation would overflow.
+  const fresh = await m.query<{ conversation_id: string; seq: string }[]>(
     `WITH fresh AS (
        SELECT u.conversation_id, u.seq, u.sender_id, u.message_id,
               c.message_count + row_number() OVER (PARTITION BY u.conversation_id ORDER BY u.seq) AS ordinal
@@ -120,7 +121,7 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
          FROM (SELECT DISTINCT ON (conversation_id, sender_id) * FROM fresh ORDER BY conversation_id, sender_id, seq DESC) s
         WHERE m.user_id = s.sender_id AND m.conversation_id = s.conversation_id AND m.read_seq < s.seq
      )
-     SELECT conversation_id, seq::int AS seq FROM fresh`,
+     SELECT conversation_id, seq::text AS seq FROM fresh`,
     [
       sent.map((s) => s.data.conversationId),
       sent.map((s) => s.seq),

@@ -55,9 +55,19 @@ export const MEMBERSHIP_MIGRATIONS: readonly Migration[] = [
 
 const PREVIEW_CHARS = 140;
 
+/** The start of a text, not cut inside a character (half an emoji would be stored as U+FFFD). */
+const preview = (text: string): string => {
+  const cut = text.slice(0, PREVIEW_CHARS);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+};
+
+/** Its name: what decides who may read a conversation, so the API refuses reads when it is stale. */
+export const MEMBERSHIP = 'membership.v1';
+
 export function membershipProjection(): Projection {
   return {
-    name: 'membership.v1',
+    name: MEMBERSHIP,
     filter: {
       streamPrefixes: ['conversation-', 'receipts-'],
       eventTypes: [
@@ -91,7 +101,7 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
       sent.map((s) => s.occurredAt),
       sent.map((s) => s.data.messageId),
       sent.map((s) => s.data.senderId),
-      sent.map((s) => s.data.text.slice(0, PREVIEW_CHARS)),
+      sent.map((s) => preview(s.data.text)),
     ],
   );
 }
@@ -182,7 +192,7 @@ async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurre
       await touch(
         event.data.conversationId,
         'last_preview = CASE WHEN last_message_id = $3 THEN $4 ELSE last_preview END',
-        [event.data.messageId, event.data.text.slice(0, PREVIEW_CHARS)],
+        [event.data.messageId, preview(event.data.text)],
       );
       return;
     case 'MessageDeleted':

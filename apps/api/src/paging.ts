@@ -10,12 +10,23 @@ import { z } from 'zod';
 
 export const MAX_PAGE = 100;
 
+/**
+ * A non-negative integer in a query string: decimal digits only. `z.coerce.number()` took
+ * '' as 0 and '0x10' as 16; a seq past what a JS number holds exactly is refused too.
+ */
+const decimal = (max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,16}$/, 'decimal digits only')
+    .transform(Number)
+    .pipe(z.number().int().max(max));
+
+/** `?before=` / `?since=`: a seq. */
+export const SeqParam = decimal(Number.MAX_SAFE_INTEGER);
+
 /** `?limit=`: 1..MAX_PAGE rows, 50 when not given. */
-export const PageLimit = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_PAGE)
+export const PageLimit = decimal(MAX_PAGE)
+  .pipe(z.number().min(1))
   .default(50)
   .describe(`Rows in a page, 1..${MAX_PAGE}`);
 

@@ -1,6 +1,7 @@
 /**
  * Owns the projection runners of this process: starts them when the app is up, stops
- * them on shutdown, and reports their status and lag for /health.
+ * them on shutdown, reports their status and lag for /health, and refuses the reads
+ * whose authorization a stopped or stale read model would decide (fail closed).
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { parseCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
@@ -22,6 +23,25 @@ export class ProjectionsBehind extends Error {
 }
 
 /**
+ * How old the oldest event a read model has not applied may be before the reads it
+ * authorizes are refused: membership older than this could let a member who was kicked
+ * or left read on (`requireCurrent`).
+ */
+export const MAX_STALENESS_MS = 5_000;
+/** How long one staleness check answers for, so that a busy API reads the log once per interval. */
+const STALENESS_CHECK_MS = 250;
+/** Pages of 64 events the staleness check reads past what the filter skips. */
+const LOOKS_AHEAD = 10;
+
+/** The read model an authorization depends on is stopped or too far behind: refused (503), never served stale. */
+export class ProjectionsUnavailable extends Error {
+  readonly code = 'PROJECTIONS.UNAVAILABLE';
+  constructor(name: string) {
+    super(`The read model ${name} is stopped or more than ${MAX_STALENESS_MS} ms behind; retry`);
+  }
+}
+
+/**
  * How long events gather at the head of the log before a projection applies them: a
  * query without a checkpoint may see the read models that much older, and one with a
  * checkpoint does not wait for it (docs/benchmarks.md: the transactions it saves).
@@ -37,9 +57,11 @@ export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state
 @Injectable()
 export class ProjectionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly runners: ProjectionRunner[];
+  /** The last staleness check per projection, shared by the requests of its interval. */
+  private readonly freshness = new Map<string, { readonly at: number; readonly fresh: Promise<boolean> }>();
 
   constructor(
-    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     dataSource: DataSource,
     @Inject(PROJECTIONS) projections: readonly Projection[],
     logger: JsonLogger,
@@ -87,6 +109,55 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
       throw new RequestInvalid('Invalid checkpoint', [{ path: 'after', problem: 'not a checkpoint this server gave' }]);
     }
     if (!(await this.waitFor(checkpoint, READ_YOUR_WRITES_MS))) throw new ProjectionsBehind();
+  }
+
+  /**
+   * Fails closed: throws ProjectionsUnavailable unless the read model `name` can be trusted
+   * for an authorization decision now. It cannot when its runner here is stopped (a parked
+   * event), retrying or not started, nor, wherever it runs (this instance or another), when
+   * an event it has not applied was recorded more than MAX_STALENESS_MS ago. A parked
+   * event is seen at once on the instance that runs the projection, and by the others
+   * within MAX_STALENESS_MS.
+   */
+  async requireCurrent(name: string): Promise<void> {
+    const runner = this.runners.find((r) => r.projection.name === name);
+    if (!runner) throw new Error(`no projection ${name}`);
+    const { state } = runner.status();
+    if (state === 'stopped' || state === 'retrying' || state === 'idle') throw new ProjectionsUnavailable(name);
+    const now = Date.now();
+    let check = this.freshness.get(name);
+    if (!check || now - check.at >= STALENESS_CHECK_MS) {
+      check = { at: now, fresh: this.isFresh(runner, now) };
+      this.freshness.set(name, check);
+    }
+    if (!(await check.fresh)) throw new ProjectionsUnavailable(name);
+  }
+
+  /**
+   * Whether the projection is not stopped anywhere, and the oldest event it has not applied
+   * (if any) is recent enough. That event is looked for past the events its filter skips,
+   * a few pages at most: a standby's position is the active instance's last applied batch.
+   */
+  private async isFresh(runner: ProjectionRunner, now: number): Promise<boolean> {
+    try {
+      if (await runner.parkedAnywhere()) return false;
+      let from = await runner.position();
+      for (let look = 0; look < LOOKS_AHEAD; look++) {
+        const page = await this.store.readAll({
+          from,
+          limit: 64,
+          ...(runner.projection.filter ? { filter: runner.projection.filter } : {}),
+        });
+        const next = page.events[0];
+        if (next) return now - next.recordedAt.getTime() <= MAX_STALENESS_MS;
+        if (page.checkpoint === from) return true;
+        from = page.checkpoint;
+      }
+      return true;
+    } catch {
+      // The log or the checkpoint cannot be read: nothing can be vouched for.
+      return false;
+    }
   }
 
   async health(): Promise<ProjectionHealth[]> {

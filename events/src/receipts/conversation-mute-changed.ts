@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent, id } from '../define.js';
+import { boundedDateTime, defineEvent, id } from '../define.js';
 
 export const ConversationMuteChanged = defineEvent({
   type: 'ConversationMuteChanged',
@@ -10,10 +10,9 @@ export const ConversationMuteChanged = defineEvent({
     conversationId: id('The conversation.'),
     userId: id('The member.'),
     muted: z.boolean().meta({ description: 'Muted from now on (true) or not (false).' }),
-    until: z.iso
-      .datetime()
+    until: boundedDateTime()
       .nullable()
       .optional()
-      .meta({ description: 'Muted until then; null or absent: until unmuted.' }),
+      .meta({ description: 'Muted until then (UTC, 1970 through 9999); null or absent: until unmuted.' }),
   }),
 });

@@ -1,6 +1,8 @@
 /**
  * Request validation at the edge: zod schemas, strict (unknown fields are refused), with
- * a 400 whose details name the fields, never echo their values.
+ * a 400 whose details name the fields, never echo their values. Strings are made
+ * well-formed first (a lone surrogate becomes U+FFFD), once, here: the event then holds what
+ * PostgreSQL stores and REST shows, and pushes carry the same.
  */
 import { z } from 'zod';
 
@@ -16,7 +18,7 @@ export class RequestInvalid extends Error {
 }
 
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.output<S> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(wellFormed(input));
   if (result.success) {
     // PostgreSQL's text cannot hold NUL: an event carrying one would stop every read model
     // that stores the string (the projections park it). Refused wherever it is.
@@ -37,6 +39,19 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
 
 /** The query of a route that takes none: any parameter is refused, as unknown fields are. */
 export const NoQuery = z.strictObject({});
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `value` with every string (keys too) well-formed: each lone surrogate replaced by U+FFFD,
+ * as PostgreSQL's UTF-8 text would store it. Lengths do not change: one code unit for one.
+ */
+export function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(LONE_SURROGATE, '\ufffd');
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [wellFormed(key), wellFormed(item)]));
+}
 
 /** Where a string holding U+0000 is in `value` (dotted path, '' for the value itself), if anywhere. */
 function pathOfNul(value: unknown, path = ''): string | undefined {

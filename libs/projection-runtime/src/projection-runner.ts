@@ -167,6 +167,19 @@ export class ProjectionRunner {
     return maxCheckpoint(this.observed.through, rows[0] ? parseCheckpoint(rows[0].checkpoint) : START);
   }
 
+  /**
+   * Whether the projection is stopped at a parked event, wherever it runs (the dead letter
+   * is shared by the instances): a standby cannot see the active instance's state otherwise.
+   */
+  async parkedAnywhere(): Promise<boolean> {
+    if (this.parked) return true;
+    const rows = await this.dataSource.query<{ open: boolean }[]>(
+      'SELECT true AS open FROM herald_projection_dead_letters WHERE projection = $1 AND resolved_at IS NULL',
+      [this.projection.name],
+    );
+    return rows.length > 0;
+  }
+
   /** Events in the log after the projection's position (at most `max`). */
   async lag(max = 100_000): Promise<number> {
     return this.store.countEventsAfter(await this.position(), max);

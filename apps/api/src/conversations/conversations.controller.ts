@@ -10,16 +10,17 @@ import {
   type ConversationCommand,
   type Outcome,
 } from '@herald/conversations';
-import { messageText } from '@herald/events';
+import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
 import { parseInput, RequestInvalid } from '@herald/nest';
+import { MEMBERSHIP } from '@herald/projections';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ApiInput, ApiQueryInput } from '../openapi.js';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
-import { PageLimit, UserCursor } from '../paging.js';
+import { PageLimit, SeqParam, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
 import {
   ConversationQueries,
@@ -62,15 +63,15 @@ const EditBody = z.strictObject({
 });
 const UserBody = z.strictObject({ userId: uuid });
 const RoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
-const MuteBody = z.strictObject({ muted: z.boolean(), until: z.iso.datetime().nullable().optional() });
+const MuteBody = z.strictObject({ muted: z.boolean(), until: boundedDateTime().nullable().optional() });
 const Emoji = z.string().min(1).max(64);
 const ReceiptBody = z.strictObject({ upToSeq: z.number().int().min(0) });
 const JoinBody = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not an invitation token') });
 const LinkId = z.string().regex(/^[0-9a-f]{64}$/);
 const PageQuery = z.strictObject({
-  before: z.coerce.number().int().min(0).optional(),
+  before: SeqParam.optional(),
   after: z.string().optional(),
-  since: z.coerce.number().int().min(-1).optional(),
+  since: z.union([z.literal('-1').transform(() => -1), SeqParam]).optional(),
   limit: PageLimit,
 });
 /** Lists by user id: members, receipts. */
@@ -111,7 +112,7 @@ export class ConversationsController {
     @Req() request: FastifyRequest,
   ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
     const q = parseInput(InboxQuery, query, 'query');
-    await this.projections.readYourWrites(q.after, request);
+    await this.readModels(q.after, request);
     return this.queries.list(caller.userId, {
       limit: q.limit,
       ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
@@ -127,7 +128,7 @@ export class ConversationsController {
     @Req() request: FastifyRequest,
   ) {
     const conversationId = parseInput(uuid, id, 'path');
-    await this.projections.readYourWrites(parseInput(AfterQuery, query, 'query').after, request);
+    await this.readModels(parseInput(AfterQuery, query, 'query').after, request);
     return this.queries.get(caller.userId, conversationId);
   }
 
@@ -142,7 +143,7 @@ export class ConversationsController {
   ): Promise<{ members: MemberView[]; nextCursor: string | null }> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(UserPageQuery, query, 'query');
-    await this.projections.readYourWrites(q.after, request);
+    await this.readModels(q.after, request);
     return this.queries.members(caller.userId, conversationId, {
       limit: q.limit,
       ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
@@ -163,7 +164,7 @@ export class ConversationsController {
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
-    await this.projections.readYourWrites(q.after, request);
+    await this.readModels(q.after, request);
     return this.queries.messages(caller.userId, conversationId, {
       limit: q.limit,
       ...(q.before !== undefined ? { before: q.before } : {}),
@@ -384,7 +385,7 @@ export class ConversationsController {
   ): Promise<{ receipts: Receipt[]; nextCursor: string | null }> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(UserPageQuery, query, 'query');
-    await this.projections.readYourWrites(q.after, request);
+    await this.readModels(q.after, request);
     return this.queries.receipts(caller.userId, conversationId, {
       limit: q.limit,
       ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
@@ -500,6 +501,16 @@ export class ConversationsController {
 
   // ------------------------------------------------------------------ helpers
 
+  /**
+   * Before a query: membership decides who may read, so a stopped or stale membership read
+   * model refuses the query (503) rather than let a member who left or was kicked read on;
+   * then read-your-writes, when given a checkpoint.
+   */
+  private async readModels(after: string | undefined, request: FastifyRequest): Promise<void> {
+    await this.projections.requireCurrent(MEMBERSHIP);
+    await this.projections.readYourWrites(after, request);
+  }
+
   private reaction(
     type: 'AddReaction' | 'RemoveReaction',
     caller: AccessClaims,
@@ -561,3 +572,19 @@ const answer = (outcome: Outcome): CommandAnswer => ({
   seq: outcome.seq,
   checkpoint: outcome.checkpoint ?? null,
 });
+
+/** The request schemas, for the property test that feeds the deciders what this edge lets through. */
+export const CONVERSATION_REQUESTS = {
+  DirectBody,
+  GroupBody,
+  GroupChanges,
+  SendBody,
+  EditBody,
+  UserBody,
+  RoleBody,
+  MuteBody,
+  Emoji,
+  ReceiptBody,
+  JoinBody,
+  LinkId,
+} as const;
