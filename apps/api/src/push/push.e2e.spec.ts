@@ -506,6 +506,47 @@ describe('typing and presence across API nodes on one database', () => {
   });
 });
 
+describe('membership is checked before anything is pushed, under races', () => {
+  /** Sends `frame` to `socket` every `everyMs` until `stop()`; never more than a few waiting. */
+  function keepSending(socket: Socket, frame: object, everyMs: number): () => void {
+    const timer = setInterval(() => {
+      if (socket.ws.readyState === WebSocket.OPEN && socket.ws.bufferedAmount === 0) socket.send(frame);
+    }, everyMs);
+    return () => clearInterval(timer);
+  }
+
+  it('an outsider flooding sync frames for a group and a DM while members type on both nodes receives no typing frame', async () => {
+    const [ada, bob, carol, eve] = await Promise.all([user('ada'), user('bob'), user('carol'), user('eve')]);
+    const id = await group(ada, [bob, carol]);
+    const dm = (await call(ada, 'POST', '/conversations/direct', { userId: bob.userId })).conversationId;
+    const members = await Promise.all([
+      connect(ada),
+      connect(ada, {}, baseB),
+      connect(bob),
+      connect(bob, {}, baseB),
+      connect(carol),
+      connect(carol, {}, baseB),
+    ]);
+    for (const s of members) await synced(s, id);
+    for (const s of members.slice(0, 4)) await synced(s, dm);
+    // The outsider, on both nodes, names both conversations again and again.
+    const outsiders = await Promise.all([connect(eve), connect(eve, {}, baseB)]);
+    const stops = [
+      ...outsiders.flatMap((s) => [id, dm].map((c) => keepSending(s, { type: 'sync', conversations: { [c]: -1 } }, 1))),
+      ...members.map((s) => keepSending(s, { type: 'typing', conversationId: id }, 20)),
+      ...members.slice(0, 4).map((s) => keepSending(s, { type: 'typing', conversationId: dm }, 20)),
+    ];
+    await new Promise((r) => setTimeout(r, 3_500));
+    stops.forEach((stop) => stop());
+    // Typing flowed meanwhile (members told each other), and none of it reached the outsider.
+    expect(typists(members[0]!, id).length).toBeGreaterThan(5);
+    expect(typists(members[0]!, dm).length).toBeGreaterThan(2);
+    for (const s of outsiders) expect(s.frames.filter((f) => f.type === 'typing')).toEqual([]);
+    expect(outsiders[0]!.frames.some((f) => f.code === 'CONVERSATION.NOT_FOUND')).toBe(true);
+    await Promise.all([...members, ...outsiders].map(hangUp));
+  });
+});
+
 describe('handshakes and the per-IP rate limit', () => {
   it('a handshake counts against its IP as a request does: past the budget, 429 with Retry-After', async () => {
     // 1 a second in bursts of 3: the sign-up takes one, two handshakes the rest.
