@@ -62,7 +62,7 @@ export const MAX_SYNC_CONVERSATIONS = 1_000;
 /** A sync takes one token of the user's rate limit, and one more per this many conversations past the first ones. */
 export const SYNC_CONVERSATIONS_PER_TOKEN = 100;
 /** Events read per page of a catch-up: the unit that budgets and the process's gate apply to. */
-export const CATCH_UP_PAGE = 32;
+export const CATCH_UP_PAGE = 16;
 /** Catch-up bytes one socket may be sent a second, and saved up (a reconnect's burst). */
 export const CATCH_UP_SOCKET_BYTES_PER_SECOND = 512 * 1024;
 export const CATCH_UP_SOCKET_BURST_BYTES = 1024 * 1024;
@@ -82,7 +82,11 @@ export const PRESENCE_FRAMES_PER_SECOND = 5;
 export const PRESENCE_FRAMES_BURST = 10;
 /** A socket's typing signals relayed per conversation: one per this interval; the rest are dropped. */
 export const TYPING_INTERVAL_MS = 1_000;
-/** Frames of one client waiting to be handled; past this, frames are dropped with PUSH.RATE_LIMITED. */
+/**
+ * Frames of one client waiting to be handled: at this many the socket is not read until
+ * they are (TCP slows the client down); frames it had sent already are dropped with
+ * PUSH.RATE_LIMITED.
+ */
 export const MAX_WAITING_FRAMES = 100;
 /** Close codes. */
 export const CLOSE = { sessionRevoked: 4001, tokenExpired: 4002, slowConsumer: 4008 } as const;
@@ -148,6 +152,8 @@ interface Client {
   /** When a refusal was last logged for this socket, and how many were not since. */
   refusalLoggedAt: number;
   refusalsUnlogged: number;
+  /** Over the user's rate limit until then: the socket is not read, and frames it had sent are dropped unanswered. */
+  limitedUntil: number;
   readonly subscriptions: Map<string, Subscription>;
   alive: boolean;
   /** The client's frames are handled one at a time, in order: this is the last one's handling. */
@@ -265,6 +271,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       catchUpBytes: new ByteBudget(CATCH_UP_SOCKET_BYTES_PER_SECOND, CATCH_UP_SOCKET_BURST_BYTES, now),
       refusalLoggedAt: 0,
       refusalsUnlogged: 0,
+      limitedUntil: 0,
       subscriptions: new Map(),
       alive: true,
       handling: Promise.resolve(),
@@ -343,12 +350,37 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       });
     }
     client.waiting++;
+    if (client.waiting === MAX_WAITING_FRAMES) client.socket.pause();
     client.handling = client.handling
       .then(() => this.received(client, data, isBinary))
       .catch((error: unknown) =>
         this.logger.emit('error', `push: ${error instanceof Error ? error.message : String(error)}`, 'Push'),
       )
-      .finally(() => client.waiting--);
+      .finally(() => {
+        client.waiting--;
+        if (client.waiting === 0 && Date.now() >= client.limitedUntil) client.socket.resume();
+      });
+  }
+
+  /**
+   * The user is over their rate limit: the first frame refused says when to come back, and
+   * the socket is not read until then (what the client sends meanwhile waits in TCP), so a
+   * flood costs neither a parse nor an answer per frame. Frames read already are dropped.
+   */
+  private limited(client: Client, retryAfterSeconds: number): void {
+    const now = Date.now();
+    if (now < client.limitedUntil) return;
+    client.limitedUntil = now + retryAfterSeconds * 1000;
+    this.send(client, {
+      type: 'error',
+      code: 'PUSH.RATE_LIMITED',
+      message: 'Too many requests: sync dropped; this socket is read again after retryAfterSeconds',
+      retryAfterSeconds,
+    });
+    client.socket.pause();
+    setTimeout(() => {
+      if (client.waiting < MAX_WAITING_FRAMES) client.socket.resume();
+    }, retryAfterSeconds * 1000).unref();
   }
 
   private async received(client: Client, data: WebSocket.RawData, isBinary: boolean): Promise<void> {
@@ -396,12 +428,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
           this.limits.perUser.take(client.caller.userId, Date.now(), cost);
         } catch (error) {
           if (!(error instanceof RateLimited)) throw error;
-          return this.send(client, {
-            type: 'error',
-            code: 'PUSH.RATE_LIMITED',
-            message: 'Too many requests: sync dropped; send it again after retryAfterSeconds',
-            retryAfterSeconds: error.retryAfterSeconds,
-          });
+          return this.limited(client, error.retryAfterSeconds);
         }
         for (const [conversationId, lastSeq] of entries) {
           if (client.socket.readyState !== WebSocket.OPEN) return;
