@@ -26,6 +26,7 @@ import {
   MAX_PAYLOAD,
   MAX_PRESENCE_USERS,
   MAX_SYNC_CONVERSATIONS,
+  MAX_WAITING_FRAMES,
   PRESENCE_FRAMES_BURST,
 } from './push.gateway.js';
 
@@ -611,6 +612,23 @@ describe('sync: its limits and budgets', () => {
     expect(socket.ws.readyState).toBe(WebSocket.OPEN);
     await say(ada, id, 'still live');
     await eventually(() => seqs(socket.frames, id).includes(1));
+    await hangUp(socket);
+  });
+
+  it('at 100 frames waiting the socket is not read until they are handled: the rest are dropped, answered once, and the socket goes on', async () => {
+    const bob = await user('bob');
+    const socket = await connect(bob);
+    // Sent in one go: each costs a state read, so they pile up.
+    for (let i = 0; i < 300; i++) socket.send({ type: 'sync', conversations: { [randomUUID()]: 0 } });
+    await eventually(() => socket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
+    const probe = randomUUID();
+    await new Promise((r) => setTimeout(r, 500));
+    socket.send({ type: 'typing', conversationId: probe });
+    await eventually(() => socket.frames.some((f) => f.conversationId === probe));
+    expect(socket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED')).toHaveLength(1);
+    const refused = socket.frames.filter((f) => f.code === 'CONVERSATION.NOT_FOUND').length;
+    expect(refused).toBeGreaterThanOrEqual(MAX_WAITING_FRAMES);
+    expect(refused).toBeLessThan(301);
     await hangUp(socket);
   });
 

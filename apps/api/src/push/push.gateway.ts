@@ -154,6 +154,8 @@ interface Client {
   refusalsUnlogged: number;
   /** Over the user's rate limit until then: the socket is not read, and frames it had sent are dropped unanswered. */
   limitedUntil: number;
+  /** Frames past MAX_WAITING_FRAMES are being dropped (answered once). */
+  dropping: boolean;
   readonly subscriptions: Map<string, Subscription>;
   alive: boolean;
   /** The client's frames are handled one at a time, in order: this is the last one's handling. */
@@ -272,6 +274,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       refusalLoggedAt: 0,
       refusalsUnlogged: 0,
       limitedUntil: 0,
+      dropping: false,
       subscriptions: new Map(),
       alive: true,
       handling: Promise.resolve(),
@@ -342,11 +345,17 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
    * bounded number waiting.
    */
   private enqueue(client: Client, data: WebSocket.RawData, isBinary: boolean): void {
+    // Read before the socket was paused, while the client is over its rate limit: dropped
+    // unread (the answer saying when to come back was sent once).
+    if (Date.now() < client.limitedUntil) return;
     if (client.waiting >= MAX_WAITING_FRAMES) {
+      // Once per pause: a backlog read in one go is not answered frame by frame.
+      if (client.dropping) return;
+      client.dropping = true;
       return this.send(client, {
         type: 'error',
         code: 'PUSH.RATE_LIMITED',
-        message: `More than ${MAX_WAITING_FRAMES} frames waiting: frame dropped`,
+        message: `${MAX_WAITING_FRAMES} frames waiting: frames dropped until they are handled`,
       });
     }
     client.waiting++;
@@ -358,7 +367,10 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       )
       .finally(() => {
         client.waiting--;
-        if (client.waiting === 0 && Date.now() >= client.limitedUntil) client.socket.resume();
+        if (client.waiting === 0 && Date.now() >= client.limitedUntil) {
+          client.dropping = false;
+          client.socket.resume();
+        }
       });
   }
 
