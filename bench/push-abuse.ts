@@ -49,6 +49,7 @@ type RunFigures = {
   attackerMbPerSec: number;
   attackerSyncsSent: number;
   attackerSyncsRefused: number;
+  attackerReconnects: number;
   outsiderSyncsSent: number;
   outsiderSyncsRefused: number;
   serverCpuIdlePct: number;
@@ -215,34 +216,54 @@ interface Abuser {
   sent: number;
   refused: number;
   bytes: number;
+  /** Times the server closed the socket (too slow a reader: 4008) and the abuser opened another. */
+  reconnects: number;
   stop(): Promise<void>;
 }
 
-/** A socket sending `frame` whenever its send buffer is nearly empty, reading (and counting) everything. */
+/**
+ * Sockets of `who` sending `frame` whenever the send buffer is nearly empty, reading (and
+ * counting) everything; one the server closes is opened again at once.
+ */
 async function abuse(herald: Herald, who: User, frame: object): Promise<Abuser> {
-  const ws = new WebSocket(`${herald.base.replace('http', 'ws')}/ws`, {
-    headers: { authorization: `Bearer ${who.token}` },
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
   const text = JSON.stringify(frame);
+  let stopping = false;
+  let ws: WebSocket;
   const abuser: Abuser = {
     sent: 0,
     refused: 0,
     bytes: 0,
+    reconnects: 0,
     stop: async () => {
+      stopping = true;
       clearInterval(timer);
-      ws.close();
-      await new Promise((resolve) => ws.once('close', resolve));
+      if (ws.readyState === WebSocket.CLOSED) return;
+      const closed = new Promise((resolve) => ws.once('close', resolve));
+      // A socket the server does not read (over budget) may not answer the close: cut it.
+      ws.terminate();
+      await closed;
     },
   };
-  ws.on('message', (data: Buffer) => {
-    abuser.bytes += data.length;
-    if (data.length < 300 && data.includes('PUSH.RATE_LIMITED')) abuser.refused++;
-  });
-  ws.on('error', () => undefined);
+  const open = async (): Promise<void> => {
+    ws = new WebSocket(`${herald.base.replace('http', 'ws')}/ws`, {
+      headers: { authorization: `Bearer ${who.token}` },
+    });
+    ws.on('message', (data: Buffer) => {
+      abuser.bytes += data.length;
+      if (data.length < 300 && data.includes('PUSH.RATE_LIMITED')) abuser.refused++;
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      if (stopping) return;
+      abuser.reconnects++;
+      void open().catch(() => undefined);
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+  };
+  await open();
   const timer = setInterval(() => {
     for (let i = 0; i < 10 && ws.readyState === WebSocket.OPEN && ws.bufferedAmount < 4096; i++) {
       ws.send(text);
@@ -288,6 +309,7 @@ async function run(herald: Herald, world: World): Promise<RunFigures> {
     attackerMbPerSec: round(attackerBytes / 2 ** 20 / elapsed, 2),
     attackerSyncsSent: attackers.reduce((sum, a) => sum + a.sent, 0),
     attackerSyncsRefused: attackers.reduce((sum, a) => sum + a.refused, 0),
+    attackerReconnects: attackers.reduce((sum, a) => sum + a.reconnects, 0),
     outsiderSyncsSent: outsider.sent,
     outsiderSyncsRefused: outsider.refused,
     serverCpuIdlePct,
