@@ -25,6 +25,17 @@ export class RateLimiter {
     private readonly maxKeys = 100_000,
   ) {}
 
+  /** Takes one token for `key` if there is one: for what is dropped silently past the limit. */
+  tryTake(key: string, now = Date.now()): boolean {
+    try {
+      this.take(key, now);
+      return true;
+    } catch (error) {
+      if (error instanceof RateLimited) return false;
+      throw error;
+    }
+  }
+
   /** Takes `cost` tokens for `key` (one request), or throws RateLimited with the wait until there are. */
   take(key: string, now = Date.now(), cost = 1): void {
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };

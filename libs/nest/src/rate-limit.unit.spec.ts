@@ -39,4 +39,10 @@ describe('rate limiter', () => {
     limiter.take('a', 3000, 10); // six tokens back after three seconds: a full bucket pays for it
     expect(() => limiter.take('a', 3000)).toThrow(RateLimited);
   });
+
+  it('tryTake answers false past the limit instead of throwing', () => {
+    const limiter = new RateLimiter(1, 2);
+    expect([limiter.tryTake('a', 0), limiter.tryTake('a', 0), limiter.tryTake('a', 0)]).toEqual([true, true, false]);
+    expect(limiter.tryTake('a', 1000)).toBe(true);
+  });
 });

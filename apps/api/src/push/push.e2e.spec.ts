@@ -666,7 +666,7 @@ describe('sync: its limits and budgets', () => {
     await Promise.all([...bobs, carolSocket].map(hangUp));
   });
 
-  it('sync frames count in the user rate limit shared with REST: past it, PUSH.RATE_LIMITED with retryAfterSeconds; an outsider costs no log line per frame', async () => {
+  it('sync frames (and junk) count in the user rate limit shared with REST: past it, PUSH.RATE_LIMITED with retryAfterSeconds; an outsider costs no log line per frame', async () => {
     const lines: Record<string, unknown>[] = [];
     // 2 a second in bursts of 6.
     const limited = await testApp(
@@ -706,6 +706,15 @@ describe('sync: its limits and budgets', () => {
       // eve was refused every time she got through, and that was logged once.
       expect(eveSocket.frames.filter((f) => f.code === 'CONVERSATION.NOT_FOUND').length).toBeGreaterThan(1);
       expect(lines.filter((l) => l.msg === 'authorization refused: CONVERSATION.NOT_FOUND')).toHaveLength(1);
+      // Junk costs a request too: parsed at the user's rate, not the network's.
+      const mallory = await signUp(limited, 'mallory');
+      const malloSocket = await openSocket(address, mallory.token);
+      for (let i = 0; i < 12; i++) malloSocket.send('not json');
+      await eventually(() => malloSocket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(malloSocket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED')).toHaveLength(1);
+      expect(malloSocket.frames.filter((f) => f.code === 'PUSH.INVALID_FRAME').length).toBeLessThanOrEqual(7);
+      await hangUp(malloSocket);
       // Past the wait, ada syncs again.
       await new Promise((r) => setTimeout(r, 1_100));
       adaSocket.send({ type: 'sync', conversations: { [id]: 0 } });

@@ -374,6 +374,18 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       });
   }
 
+  /** Takes `cost` tokens of the user's rate limit for a frame; false (and the client told) when over it. */
+  private take(client: Client, cost = 1): boolean {
+    try {
+      this.limits.perUser.take(client.caller.userId, Date.now(), cost);
+      return true;
+    } catch (error) {
+      if (!(error instanceof RateLimited)) throw error;
+      this.limited(client, error.retryAfterSeconds);
+      return false;
+    }
+  }
+
   /**
    * The user is over their rate limit: the first frame refused says when to come back, and
    * the socket is not read until then (what the client sends meanwhile waits in TCP), so a
@@ -386,7 +398,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.send(client, {
       type: 'error',
       code: 'PUSH.RATE_LIMITED',
-      message: 'Too many requests: sync dropped; this socket is read again after retryAfterSeconds',
+      message: 'Too many requests: frame dropped; this socket is read again after retryAfterSeconds',
       retryAfterSeconds,
     });
     client.socket.pause();
@@ -404,6 +416,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       frame = ClientFrame.parse(JSON.parse(bytes.toString('utf8')));
     } catch {
+      // A request of the user's too: a flood of junk is parsed at the user's rate, not the network's.
+      if (!this.take(client)) return;
       return this.send(client, {
         type: 'error',
         code: 'PUSH.INVALID_FRAME',
@@ -435,13 +449,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
           });
         }
         // Counted as requests of the user's (shared with REST), before anything is read.
-        const cost = 1 + Math.floor(Math.max(0, entries.length - 1) / SYNC_CONVERSATIONS_PER_TOKEN);
-        try {
-          this.limits.perUser.take(client.caller.userId, Date.now(), cost);
-        } catch (error) {
-          if (!(error instanceof RateLimited)) throw error;
-          return this.limited(client, error.retryAfterSeconds);
-        }
+        if (!this.take(client, 1 + Math.floor(Math.max(0, entries.length - 1) / SYNC_CONVERSATIONS_PER_TOKEN))) return;
         for (const [conversationId, lastSeq] of entries) {
           if (client.socket.readyState !== WebSocket.OPEN) return;
           await this.subscribe(client, conversationId, lastSeq);
@@ -449,6 +457,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         return;
       }
       case 'auth': {
+        if (!this.take(client)) return;
         let caller: AccessClaims;
         try {
           caller = await this.identity.authenticate(frame.accessToken, new Date());
@@ -480,6 +489,9 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         if (now - subscription.typingAt < TYPING_INTERVAL_MS) return;
         subscription.typingAt = now;
         const userId = client.caller.userId;
+        // A relayed signal is a request of the user's (it costs reads and a NOTIFY); past the
+        // limit it is dropped as the too-frequent ones are: typing is worth nothing late.
+        if (!this.limits.perUser.tryTake(userId)) return;
         // The stream, not what this node has followed so far, says whether they are still a
         // member: a kick not delivered yet silences them already (the kick's event ends the
         // subscription when it arrives). At most one read a second per socket and conversation.
