@@ -88,11 +88,13 @@ interface Ids {
  * Every frame a client may send over the WebSocket, what it names (a conversation, or
  * users), and such a frame naming `id`.
  */
-const WS_MATRIX: Record<ClientFrameType, { names: 'conversation' | 'users'; frame: (id: string) => object }> = {
-  sync: { names: 'conversation', frame: (id) => ({ type: 'sync', conversations: { [id]: -1 } }) },
-  typing: { names: 'conversation', frame: (id) => ({ type: 'typing', conversationId: id }) },
-  presence: { names: 'users', frame: (id) => ({ type: 'presence', userIds: [id] }) },
-};
+const WS_MATRIX: Record<ClientFrameType, { names: 'conversation' | 'users' | 'token'; frame: (id: string) => object }> =
+  {
+    sync: { names: 'conversation', frame: (id) => ({ type: 'sync', conversations: { [id]: -1 } }) },
+    typing: { names: 'conversation', frame: (id) => ({ type: 'typing', conversationId: id }) },
+    presence: { names: 'users', frame: (id) => ({ type: 'presence', userIds: [id] }) },
+    auth: { names: 'token', frame: (token) => ({ type: 'auth', accessToken: token }) },
+  };
 
 let app: NestFastifyApplication;
 let base: string;
@@ -531,6 +533,28 @@ describe('authorization matrix: WebSocket', () => {
         const reached = sockets.owner.frames.slice(from).filter((f) => f.conversationId === direct);
         if (reached.length > 0)
           problems.push(`${type} as a blocked user reached the blocker: ${JSON.stringify(reached)}`);
+      } else if (names === 'token') {
+        // A socket takes a fresh token of its own user only: another user's, or none valid, is refused.
+        const refusal = JSON.stringify([
+          {
+            type: 'error',
+            code: 'AUTH.INVALID_TOKEN',
+            message: 'Send a valid access token of the user this socket is',
+          },
+        ]);
+        same(
+          `${type} with a token that is not one`,
+          JSON.stringify(await answer(sockets.outsider, frame('x'))),
+          refusal,
+        );
+        same(
+          `${type} with another user's token`,
+          JSON.stringify(await answer(sockets.outsider, frame(member.token))),
+          refusal,
+        );
+        const allowed = await answer(sockets.member, frame(member.token));
+        if (allowed.length !== 1 || allowed[0]?.type !== 'authenticated')
+          problems.push(`${type} as member: ${JSON.stringify(allowed)}`);
       } else {
         // owner is online; to whoever may not see them they look like someone who does not exist.
         const nobody = randomUUID();
@@ -558,9 +582,19 @@ describe('authorization matrix: WebSocket', () => {
     const socket = await openSocket(base, someone.token);
     const invalid = [{ type: 'error', code: 'PUSH.INVALID_FRAME' }];
     const bad: (object | string)[] = ['not json', '[]', 'null', '{"type":"nope"}', '{"type":"sync","__proto__":{}}'];
-    for (const [type, { frame }] of Object.entries(WS_MATRIX)) {
-      bad.push({ type }, { ...frame(randomUUID()), extra: true }, frame('not-a-uuid'));
+    for (const [type, { names, frame }] of Object.entries(WS_MATRIX)) {
+      bad.push({ type }, { ...frame(randomUUID()), extra: true });
+      if (names !== 'token') bad.push(frame('not-a-uuid'));
     }
+    // Keys that are not ids (JSON.parse makes "__proto__" an own key), and seqs that are not ones.
+    const id = randomUUID();
+    bad.push(
+      '{"type":"sync","conversations":{"__proto__":1}}',
+      `{"type":"sync","conversations":{"${id}":1,"__proto__":{"x":1}}}`,
+      '{"type":"sync","conversations":{"constructor":1}}',
+      '{"type":"sync","conversations":[]}',
+      ...[-2, 1.5, 1e300, 2 ** 53, '1', null].map((seq) => ({ type: 'sync', conversations: { [id]: seq } })),
+    );
     for (const frame of bad) expect(await answer(socket, frame), JSON.stringify(frame)).toMatchObject(invalid);
     const from = socket.frames.length;
     socket.ws.send(Buffer.from(JSON.stringify(WS_MATRIX.typing.frame(randomUUID()))), { binary: true });

@@ -103,4 +103,27 @@ describe('conversation service (PostgreSQL)', () => {
     expect(retry).toMatchObject({ seq: 1, events: [] });
     expect((await service.state(ids[1]!)).messages.size).toBe(3);
   });
+
+  it('ids of conversations that do not exist are not cached: naming many of them evicts no real state', async () => {
+    const [owner, bob] = [randomUUID(), randomUUID()];
+    const id = randomUUID();
+    const reads: { streamId: string; from: unknown }[] = [];
+    const counting = Object.create(store) as PostgresEventStore;
+    counting.readStream = (streamId, options) => {
+      reads.push({ streamId, from: options?.from });
+      return store.readStream(streamId, options);
+    };
+    // Room for this group's state, not much more.
+    const service = new ConversationService(counting, undefined, 6);
+    await service.execute(
+      id,
+      { type: 'CreateGroup', actorId: owner, conversationId: id, name: 'g', memberIds: [bob] },
+      context(owner),
+    );
+    for (const _ of range(20)) expect((await service.state(randomUUID())).members.size).toBe(0);
+    reads.length = 0;
+    expect((await service.state(id)).members.has(bob)).toBe(true);
+    // Still cached: only what came after its seq 0 is read, not the stream from its start.
+    expect(reads).toEqual([{ streamId: streamOf(id), from: 1 }]);
+  });
 });

@@ -350,7 +350,9 @@ export class ConversationService {
       }
       if (page.length < 1000) break;
     }
-    this.remember(state);
+    // A conversation that does not exist is not cached: ids named at random (a socket's sync)
+    // would otherwise push the states of real ones out.
+    if (state.seq >= 0) this.remember(state);
     return state;
   }
 

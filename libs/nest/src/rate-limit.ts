@@ -25,15 +25,28 @@ export class RateLimiter {
     private readonly maxKeys = 100_000,
   ) {}
 
-  /** Takes one token for `key`, or throws RateLimited with the wait until the next one. */
-  take(key: string, now = Date.now()): void {
+  /** Takes one token for `key` if there is one: for what is dropped silently past the limit. */
+  tryTake(key: string, now = Date.now()): boolean {
+    try {
+      this.take(key, now);
+      return true;
+    } catch (error) {
+      if (error instanceof RateLimited) return false;
+      throw error;
+    }
+  }
+
+  /** Takes `cost` tokens for `key` (one request), or throws RateLimited with the wait until there are. */
+  take(key: string, now = Date.now(), cost = 1): void {
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.rate);
     bucket.at = now;
     this.buckets.delete(key);
     this.buckets.set(key, bucket);
     if (this.buckets.size > this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
-    if (bucket.tokens < 1) throw new RateLimited(Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate)));
-    bucket.tokens -= 1;
+    // A request costing more than a burst could never pass: it waits for a full bucket instead.
+    const needed = Math.min(cost, this.burst);
+    if (bucket.tokens < needed) throw new RateLimited(Math.max(1, Math.ceil((needed - bucket.tokens) / this.rate)));
+    bucket.tokens -= needed;
   }
 }

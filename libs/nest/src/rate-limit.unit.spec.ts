@@ -24,4 +24,25 @@ describe('rate limiter', () => {
     limiter.take('a', 0); // a starts afresh
     expect(() => limiter.take('c', 0)).toThrow(RateLimited);
   });
+
+  it('a request may cost several tokens; one costing more than a burst waits for a full bucket', () => {
+    const limiter = new RateLimiter(2, 6);
+    limiter.take('a', 0, 4);
+    expect(() => limiter.take('a', 0, 3)).toThrow(RateLimited);
+    limiter.take('a', 0, 2);
+    expect(() => limiter.take('a', 0, 10)).toThrow(RateLimited);
+    try {
+      limiter.take('a', 0, 10);
+    } catch (error) {
+      expect((error as RateLimited).retryAfterSeconds).toBe(3);
+    }
+    limiter.take('a', 3000, 10); // six tokens back after three seconds: a full bucket pays for it
+    expect(() => limiter.take('a', 3000)).toThrow(RateLimited);
+  });
+
+  it('tryTake answers false past the limit instead of throwing', () => {
+    const limiter = new RateLimiter(1, 2);
+    expect([limiter.tryTake('a', 0), limiter.tryTake('a', 0), limiter.tryTake('a', 0)]).toEqual([true, true, false]);
+    expect(limiter.tryTake('a', 1000)).toBe(true);
+  });
 });

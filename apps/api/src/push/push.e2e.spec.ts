@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonLogger } from '@herald/nest';
 import { signUp, testApp, type TestUser } from '../test-app.js';
 import {
   handshake as refused,
@@ -16,7 +17,18 @@ import {
 import { STALE_BEATS } from './presence.js';
 import { ConversationService } from '@herald/conversations';
 import { WebSocket } from 'ws';
-import { CLOSE, MAX_CATCH_UP, MAX_PAYLOAD, MAX_PRESENCE_USERS, PRESENCE_FRAMES_BURST } from './push.gateway.js';
+import {
+  CATCH_UP_PAGE,
+  CATCH_UP_USER_BURST_BYTES,
+  CATCH_UP_USER_BYTES_PER_SECOND,
+  CLOSE,
+  MAX_CATCH_UP,
+  MAX_PAYLOAD,
+  MAX_PRESENCE_USERS,
+  MAX_SYNC_CONVERSATIONS,
+  MAX_WAITING_FRAMES,
+  PRESENCE_FRAMES_BURST,
+} from './push.gateway.js';
 
 /** Two API nodes on one database (node A is `app`), beating fast so that a dead node is found in seconds. */
 const HEARTBEAT_MS = 1_000;
@@ -503,6 +515,256 @@ describe('typing and presence across API nodes on one database', () => {
     expect(presenceNow(adaOnA, hank.userId)).toEqual({ userId: hank.userId, online: false, lastSeenAt: null });
     expect(await watch(adaOnA, [hank.userId])).toEqual([{ userId: hank.userId, online: false, lastSeenAt: null }]);
     await hangUp(adaOnA);
+  });
+});
+
+describe('membership is checked before anything is pushed, under races', () => {
+  /** Sends `frame` to `socket` every `everyMs` until `stop()`; never more than a few waiting. */
+  function keepSending(socket: Socket, frame: object, everyMs: number): () => void {
+    const timer = setInterval(() => {
+      if (socket.ws.readyState === WebSocket.OPEN && socket.ws.bufferedAmount === 0) socket.send(frame);
+    }, everyMs);
+    return () => clearInterval(timer);
+  }
+
+  it('an outsider flooding sync frames for a group and a DM while members type on both nodes receives no typing frame', async () => {
+    const [ada, bob, carol, eve] = await Promise.all([user('ada'), user('bob'), user('carol'), user('eve')]);
+    const id = await group(ada, [bob, carol]);
+    const dm = (await call(ada, 'POST', '/conversations/direct', { userId: bob.userId })).conversationId;
+    const members = await Promise.all([
+      connect(ada),
+      connect(ada, {}, baseB),
+      connect(bob),
+      connect(bob, {}, baseB),
+      connect(carol),
+      connect(carol, {}, baseB),
+    ]);
+    for (const s of members) await synced(s, id);
+    for (const s of members.slice(0, 4)) await synced(s, dm);
+    // The outsider, on both nodes, names both conversations again and again.
+    const outsiders = await Promise.all([connect(eve), connect(eve, {}, baseB)]);
+    const stops = [
+      ...outsiders.flatMap((s) => [id, dm].map((c) => keepSending(s, { type: 'sync', conversations: { [c]: -1 } }, 1))),
+      ...members.map((s) => keepSending(s, { type: 'typing', conversationId: id }, 20)),
+      ...members.slice(0, 4).map((s) => keepSending(s, { type: 'typing', conversationId: dm }, 20)),
+    ];
+    await new Promise((r) => setTimeout(r, 3_500));
+    stops.forEach((stop) => stop());
+    // Typing flowed meanwhile (members told each other), and none of it reached the outsider.
+    expect(typists(members[0], id).length).toBeGreaterThan(5);
+    expect(typists(members[0], dm).length).toBeGreaterThan(2);
+    for (const s of outsiders) expect(s.frames.filter((f) => f.type === 'typing')).toEqual([]);
+    expect(outsiders[0].frames.some((f) => f.code === 'CONVERSATION.NOT_FOUND')).toBe(true);
+    await Promise.all([...members, ...outsiders].map(hangUp));
+  });
+
+  it('a member kicked while typing: their typing stops reaching the others, and they get nothing after their kick', async () => {
+    const [ada, bob, carol] = await Promise.all([user('ada'), user('bob'), user('carol')]);
+    const id = await group(ada, [bob, carol]);
+    const adaOnB = await connect(ada, {}, baseB);
+    const [bobOnA, carolOnA] = await Promise.all([connect(bob), connect(carol)]);
+    for (const s of [adaOnB, bobOnA, carolOnA]) await synced(s, id);
+    const stops = [adaOnB, bobOnA, carolOnA].map((s) => keepSending(s, { type: 'typing', conversationId: id }, 20));
+    await eventually(() => typists(adaOnB, id).includes(bob.userId) && typists(bobOnA, id).includes(ada.userId));
+    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`);
+    const kickedAt = Date.now();
+    const seenAt = [adaOnB, carolOnA].map((s) => s.frames.length);
+    // Typing crosses nodes on another path than events: give what was in flight at the kick time to land.
+    await new Promise((r) => setTimeout(r, 300));
+    const settled = [adaOnB, carolOnA].map((s) => s.frames.length);
+    await new Promise((r) => setTimeout(r, 2_500));
+    stops.forEach((stop) => stop());
+    expect(Date.now() - kickedAt).toBeGreaterThan(2_500);
+    // bob: his kick, then nothing of the conversation.
+    const kick = bobOnA.frames.findIndex((f) => f.event?.type === 'MemberKicked');
+    expect(kick).toBeGreaterThanOrEqual(0);
+    // (His own typing frames are refused from then on, as an outsider's.)
+    expect(bobOnA.frames.slice(kick + 1).filter((f) => f.conversationId === id && f.type !== 'error')).toEqual([]);
+    // The others: still each other's typing, never bob's any more.
+    for (const [i, s] of [adaOnB, carolOnA].entries()) {
+      const after = s.frames.slice(settled[i]).filter((f) => f.type === 'typing');
+      expect(after.length).toBeGreaterThan(0);
+      expect(after.filter((f) => f.userId === bob.userId)).toEqual([]);
+      expect(seenAt[i]).toBeLessThanOrEqual(settled[i]!);
+    }
+    await Promise.all([adaOnB, bobOnA, carolOnA].map(hangUp));
+  });
+});
+
+describe('sync: its limits and budgets', () => {
+  it('a sync naming exactly 1,000 conversations with the largest seqs fits a frame and is answered; 1,001 get PUSH.TOO_MANY, and the socket stays open', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const id = await group(ada, [bob]);
+    const socket = await connect(bob);
+    const others = Array.from({ length: MAX_SYNC_CONVERSATIONS - 1 }, () => randomUUID());
+    const frame = JSON.stringify({
+      type: 'sync',
+      conversations: Object.fromEntries([id, ...others].map((c) => [c, Number.MAX_SAFE_INTEGER])),
+    });
+    // Far more than the 16 KiB frames were before.
+    expect(Buffer.byteLength(frame)).toBeGreaterThan(50_000);
+    expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(MAX_PAYLOAD);
+    socket.send(frame);
+    await eventually(() => socket.frames.filter((f) => f.code === 'CONVERSATION.NOT_FOUND').length === others.length);
+    expect(socket.frames.find((f) => f.type === 'synced')).toMatchObject({ conversationId: id, seq: 0 });
+    socket.send({ type: 'sync', conversations: Object.fromEntries([id, ...others, randomUUID()].map((c) => [c, 0])) });
+    await eventually(() => socket.frames.some((f) => f.code === 'PUSH.TOO_MANY'));
+    expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    await say(ada, id, 'still live');
+    await eventually(() => seqs(socket.frames, id).includes(1));
+    await hangUp(socket);
+  });
+
+  it('at 100 frames waiting the socket is not read until they are handled: the rest are dropped, answered once, and the socket goes on', async () => {
+    const bob = await user('bob');
+    const socket = await connect(bob);
+    // Sent in one go: each costs a state read, so they pile up.
+    for (let i = 0; i < 300; i++) socket.send({ type: 'sync', conversations: { [randomUUID()]: 0 } });
+    await eventually(() => socket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
+    const probe = randomUUID();
+    await new Promise((r) => setTimeout(r, 500));
+    socket.send({ type: 'typing', conversationId: probe });
+    await eventually(() => socket.frames.some((f) => f.conversationId === probe));
+    expect(socket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED')).toHaveLength(1);
+    const refused = socket.frames.filter((f) => f.code === 'CONVERSATION.NOT_FOUND').length;
+    expect(refused).toBeGreaterThanOrEqual(MAX_WAITING_FRAMES);
+    expect(refused).toBeLessThan(301);
+    await hangUp(socket);
+  });
+
+  it('catch-up bytes are budgeted per user: two sockets replaying large messages are slowed down, and another user syncing meanwhile is not kept waiting', async () => {
+    const [ada, bob, carol] = await Promise.all([user('ada'), user('bob'), user('carol')]);
+    const big = await group(ada, [bob]);
+    const small = await group(ada, [carol]);
+    const count = 150;
+    await flood(ada, big, count, (i) => `${i} ${'x'.repeat(15_000)}`);
+    await say(ada, small, 'hello');
+    const bobs = await Promise.all([connect(bob), connect(bob)]);
+    const carolSocket = await connect(carol);
+    const bytes = { total: 0 };
+    for (const s of bobs) s.ws.on('message', (data: Buffer) => (bytes.total += data.length));
+    const started = Date.now();
+    for (const s of bobs) s.send({ type: 'sync', conversations: { [big]: 0 } });
+    await new Promise((r) => setTimeout(r, 100));
+    const carolStarted = Date.now();
+    carolSocket.send({ type: 'sync', conversations: { [small]: 0 } });
+    await eventually(() => carolSocket.frames.some((f) => f.type === 'synced'));
+    const carolWaited = Date.now() - carolStarted;
+    await eventually(() => bobs.every((s) => s.frames.some((f) => f.type === 'synced')), 30_000);
+    const elapsed = (Date.now() - started) / 1000;
+    // Everything arrived, in order, on both sockets...
+    for (const s of bobs) expect(seqs(s.frames, big)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    // ...no faster than the user's budget allows (its burst, plus a page per socket charged after it was sent).
+    const page = CATCH_UP_PAGE * 16_000;
+    expect(bytes.total).toBeGreaterThan(2 * count * 15_000);
+    expect(bytes.total).toBeLessThanOrEqual(
+      CATCH_UP_USER_BURST_BYTES + 2 * page + elapsed * CATCH_UP_USER_BYTES_PER_SECOND,
+    );
+    // Carol's catch-up took its turn among bob's pages, not after them.
+    expect(carolWaited).toBeLessThan(1_000);
+    expect(elapsed).toBeGreaterThan(1);
+    await Promise.all([...bobs, carolSocket].map(hangUp));
+  });
+
+  it('sync frames (and junk) count in the user rate limit shared with REST: past it, PUSH.RATE_LIMITED with retryAfterSeconds; an outsider costs no log line per frame', async () => {
+    const lines: Record<string, unknown>[] = [];
+    // 2 a second in bursts of 6.
+    const limited = await testApp(
+      { RATE_LIMIT_USER_PER_SECOND: '2' },
+      undefined,
+      new JsonLogger('warn', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+    );
+    try {
+      const address = await listen(limited);
+      const [ada, eve] = await Promise.all([signUp(limited, 'ada'), signUp(limited, 'eve')]);
+      const created = await limited.inject({
+        method: 'POST',
+        url: '/conversations/groups',
+        headers: { authorization: `Bearer ${ada.token}` },
+        payload: { name: 'g' },
+      });
+      const id = created.json<{ conversationId: string }>().conversationId;
+      const [adaSocket, eveSocket] = await Promise.all([
+        openSocket(address, ada.token),
+        openSocket(address, eve.token),
+      ]);
+      // ada spends her budget over REST: her next sync is refused with when to come back.
+      const me = () => limited.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${ada.token}` } });
+      const statuses = [];
+      for (let i = 0; i < 8; i++) statuses.push((await me()).statusCode);
+      expect(statuses).toContain(429);
+      adaSocket.send({ type: 'sync', conversations: { [id]: 0 } });
+      await eventually(() => adaSocket.frames.length > 0);
+      expect(adaSocket.frames).toMatchObject([{ type: 'error', code: 'PUSH.RATE_LIMITED', retryAfterSeconds: 1 }]);
+      // And the other way round: eve's syncs spend it, a frame each; past it one answer says
+      // when to come back, and her socket is not read until then (the rest wait, unanswered).
+      for (let i = 0; i < 12; i++) eveSocket.send({ type: 'sync', conversations: { [id]: 0 } });
+      await eventually(() => eveSocket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(eveSocket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED')).toHaveLength(1);
+      expect(eveSocket.frames.length).toBeLessThan(10);
+      // eve was refused every time she got through, and that was logged once.
+      expect(eveSocket.frames.filter((f) => f.code === 'CONVERSATION.NOT_FOUND').length).toBeGreaterThan(1);
+      expect(lines.filter((l) => l.msg === 'authorization refused: CONVERSATION.NOT_FOUND')).toHaveLength(1);
+      // Junk costs a request too: parsed at the user's rate, not the network's.
+      const mallory = await signUp(limited, 'mallory');
+      const malloSocket = await openSocket(address, mallory.token);
+      for (let i = 0; i < 12; i++) malloSocket.send('not json');
+      await eventually(() => malloSocket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(malloSocket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED')).toHaveLength(1);
+      expect(malloSocket.frames.filter((f) => f.code === 'PUSH.INVALID_FRAME').length).toBeLessThanOrEqual(7);
+      await hangUp(malloSocket);
+      // Past the wait, ada syncs again.
+      await new Promise((r) => setTimeout(r, 1_100));
+      adaSocket.send({ type: 'sync', conversations: { [id]: 0 } });
+      await eventually(() => adaSocket.frames.some((f) => f.type === 'synced'));
+      await Promise.all([adaSocket, eveSocket].map(hangUp));
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('socket lifetime', () => {
+  it('a socket closes with 4002 when its access token expires, unless the client sent a fresh one in an auth frame', async () => {
+    // Tokens carry whole seconds: one issued now expires in 2 to 3 s.
+    const short = await testApp({ ACCESS_TOKEN_TTL_SECONDS: '3' });
+    try {
+      const address = await listen(short);
+      const registered = await short.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { username: `bob${randomUUID().slice(0, 8)}`, password: 'password-1', displayName: 'bob' },
+      });
+      const tokens = registered.json<{ accessToken: string; refreshToken: string }>();
+      const other = await signUp(short, 'eve');
+      const [expiring, renewed] = await Promise.all([
+        openSocket(address, tokens.accessToken),
+        openSocket(address, tokens.accessToken),
+      ]);
+      const opened = Date.now();
+      // Not another user's token: refused, and the socket keeps its expiry.
+      expiring.send({ type: 'auth', accessToken: other.token });
+      await eventually(() => expiring.frames.some((f) => f.code === 'AUTH.INVALID_TOKEN'));
+      await new Promise((r) => setTimeout(r, 1_500));
+      const refreshed = await short.inject({
+        method: 'POST',
+        url: '/auth/refresh',
+        payload: { refreshToken: tokens.refreshToken },
+      });
+      const fresh = refreshed.json<{ accessToken: string }>().accessToken;
+      renewed.send({ type: 'auth', accessToken: fresh });
+      await eventually(() => renewed.frames.some((f) => f.type === 'authenticated'));
+      expect(await expiring.closed).toBe(CLOSE.tokenExpired);
+      expect(Date.now() - opened).toBeLessThan(3_300);
+      expect(renewed.ws.readyState).toBe(WebSocket.OPEN);
+      // The fresh token expires in its turn.
+      expect(await renewed.closed).toBe(CLOSE.tokenExpired);
+      expect(Date.now() - opened).toBeGreaterThan(3_300);
+    } finally {
+      await short.close();
+    }
   });
 });
 
