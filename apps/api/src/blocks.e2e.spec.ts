@@ -103,8 +103,9 @@ describe('a blocked user in a direct conversation', () => {
     // Status and fields, one by one, as an unblocked user's: the block is not revealed.
     expect(blocked.map(shape)).toEqual(unblocked.map(shape));
     expect(blocked.map((a) => a.status)).toEqual([200, 200, 201, 201, 200, 201]);
-    // Their seqs go on as a writer's do (the last, a start of the existing DM, writes nothing).
-    expect(blocked.map((a) => a.body.seq)).toEqual(unblocked.map((a) => a.body.seq));
+    // Their seqs are the conversation's last (2): never one a later event takes, so a client
+    // that syncs from an answered seq misses nothing.
+    expect(blocked.map((a) => a.body.seq)).toEqual([2, 2, 2, 2, 2, 2]);
     // The inbox of the one who blocked: the same row, counts, preview, activity.
     const lastBlocked = blocked
       .flatMap((a) => (typeof a.body.checkpoint === 'string' ? [a.body.checkpoint] : []))
@@ -125,7 +126,23 @@ describe('a blocked user in a direct conversation', () => {
     const checkpoint = after.body.checkpoint as string;
     const messagesAfter = (await messagesOf(ada, blockedChat.dm, checkpoint)) as { seq: number }[];
     expect(messagesAfter.filter((m) => m.seq !== 3)).toEqual(messagesBefore);
-    await hangUp(socket);
+    // The blocked user's client, syncing from the last seq it was answered, gets her message.
+    const bobs = await openSocket(address, bob.token);
+    bobs.send({
+      type: 'sync',
+      conversations: { [blockedChat.dm]: Math.max(...blocked.map((a) => a.body.seq as number)) },
+    });
+    await expect.poll(() => pushed(bobs).map((f) => f.seq)).toEqual([3]);
+    // Nor do the blocked user's read markers reach her.
+    await call(bob, 'POST', `/conversations/${blockedChat.dm}/read`, { upToSeq: 3 });
+    const bobRead = await call(bob, 'POST', `/conversations/${blockedChat.dm}/delivered`, { upToSeq: 3 });
+    const receipts = await call(
+      ada,
+      'GET',
+      `/conversations/${blockedChat.dm}/receipts?after=${encodeURIComponent(bobRead.body.checkpoint as string)}`,
+    );
+    expect(receipts.body.receipts).toContainEqual({ userId: bob.userId, readSeq: -1, deliveredSeq: -1 });
+    await Promise.all([hangUp(socket), hangUp(bobs)]);
   });
 
   it('a retried send of a blocked user is answered the same message id, as a written one is', async () => {

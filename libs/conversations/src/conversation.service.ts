@@ -84,12 +84,6 @@ export class ConversationService {
   private readonly reading = new Map<string, Promise<Conversation>>();
   /** What a withheld command (a block) is answered, as fast as a write. */
   private readonly withheldAnswers: WithheldAnswers;
-  /**
-   * The last seq answered to a blocked user's withheld command, per conversation and user:
-   * their next one answers after it, so their seqs go on as a writer's do (bounded; another
-   * instance, or a restart, starts again from the conversation's seq).
-   */
-  private readonly withheldSeqs = new Map<string, number>();
 
   constructor(
     private readonly store: EventStore,
@@ -158,13 +152,10 @@ export class ConversationService {
             // After the decider's authorization: who may not do this learns nothing of users.
             if (events.length > 0) await this.refuseUnknownUsers(command);
             if (withheld) {
-              // Answered as if written (the seq it would have had), written nowhere.
-              results.push({
-                conversationId,
-                seq: this.withheldSeq(state, command.actorId, events.length),
-                events,
-                withheld,
-              });
+              // Answered as a write is, written nowhere. Its seq is the conversation's last
+              // (0 for a start: a direct conversation starts at 0 whoever starts it), never
+              // one that a later event takes, which a client syncing by seqs would skip.
+              results.push({ conversationId, seq: Math.max(state.seq, 0), events, withheld });
               continue;
             }
             const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
@@ -174,12 +165,7 @@ export class ConversationService {
               state,
             );
             writes.push(...toNewEvents(events, { ...context, ...(clientMessageId ? { clientMessageId } : {}) }));
-            // Nothing to write, for a blocked user: the seq their withheld writes reached.
-            const seq =
-              events.length === 0 && blocks.has(command.actorId)
-                ? this.withheldSeq(state, command.actorId, 0)
-                : state.seq;
-            results.push({ conversationId, seq, events, withheld });
+            results.push({ conversationId, seq: state.seq, events, withheld });
           } catch (error) {
             results.push(error instanceof Error ? error : new Error(String(error)));
           }
@@ -224,15 +210,6 @@ export class ConversationService {
     if (unknown.length > 0) {
       throw new ConversationError('USER.NOT_FOUND', `No such user: ${unknown.slice(0, 10).join(', ')}`);
     }
-  }
-
-  private withheldSeq(state: Conversation, actorId: string, count: number): number {
-    const key = `${state.id} ${actorId}`;
-    const seq = Math.max(state.seq, this.withheldSeqs.get(key) ?? -1) + count;
-    this.withheldSeqs.delete(key);
-    this.withheldSeqs.set(key, seq);
-    if (this.withheldSeqs.size > 10_000) this.withheldSeqs.delete(this.withheldSeqs.keys().next().value!);
-    return seq;
   }
 
   /**

@@ -157,14 +157,20 @@ export class ConversationQueries {
   ): Promise<{ receipts: Receipt[]; nextCursor: string | null }> {
     const access = await this.access(userId, conversationId);
     if (access.leftSeq !== null) throw notFound();
+    // In a direct conversation, the markers of a member the caller blocked are not shown
+    // (ADR 007): what a blocked user does reaches the one who blocked them nowhere.
     const rows = await this.db.query<Receipt[]>(
-      `SELECT m.user_id AS "userId", coalesce(i.read_seq, -1)::int AS "readSeq",
-              coalesce(i.delivered_seq, -1)::int AS "deliveredSeq"
+      `SELECT m.user_id AS "userId",
+              CASE WHEN hidden.yes THEN -1 ELSE coalesce(i.read_seq, -1) END::int AS "readSeq",
+              CASE WHEN hidden.yes THEN -1 ELSE coalesce(i.delivered_seq, -1) END::int AS "deliveredSeq"
          FROM rm_members m
+         JOIN rm_conversations c USING (conversation_id)
          LEFT JOIN rm_inbox_members i ON i.user_id = m.user_id AND i.conversation_id = m.conversation_id
+         CROSS JOIN LATERAL (SELECT c.kind = 'direct' AND EXISTS (
+           SELECT 1 FROM rm_blocks b WHERE b.user_id = $4 AND b.blocked_user_id = m.user_id)) AS hidden(yes)
         WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND m.user_id > $2
         ORDER BY m.user_id LIMIT $3`,
-      [conversationId, page.cursor ?? FIRST_USER, page.limit + 1],
+      [conversationId, page.cursor ?? FIRST_USER, page.limit + 1, userId],
     );
     const { rows: receipts, nextCursor } = toPage(rows, page.limit, (last) => last.userId);
     return { receipts, nextCursor };
