@@ -615,7 +615,7 @@ describe('sync: its limits and budgets', () => {
     await hangUp(socket);
   });
 
-  it('at 100 frames waiting the socket is not read until they are handled: the rest are dropped, answered once, and the socket goes on', async () => {
+  it('at 100 frames waiting the socket is not read until they are handled: the rest are dropped, answered once a pause, and the socket goes on', async () => {
     const bob = await user('bob');
     const socket = await connect(bob);
     // Sent in one go: each costs a state read, so they pile up.
@@ -625,7 +625,11 @@ describe('sync: its limits and budgets', () => {
     await new Promise((r) => setTimeout(r, 500));
     socket.send({ type: 'typing', conversationId: probe });
     await eventually(() => socket.frames.some((f) => f.conversationId === probe));
-    expect(socket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED')).toHaveLength(1);
+    // Answered once per pause: the 300 frames can fill the queue again after it drained,
+    // depending on how much of them the socket had read when it paused (1 to 3 pauses).
+    const answered = socket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED').length;
+    expect(answered).toBeGreaterThanOrEqual(1);
+    expect(answered).toBeLessThanOrEqual(3);
     const refused = socket.frames.filter((f) => f.code === 'CONVERSATION.NOT_FOUND').length;
     expect(refused).toBeGreaterThanOrEqual(MAX_WAITING_FRAMES);
     expect(refused).toBeLessThan(301);
