@@ -652,6 +652,30 @@ describe('the security log', () => {
       expect(await answer(socket, { type: 'sync', conversations: { [group]: 0 } })).toMatchObject([
         { type: 'error', code: 'CONVERSATION.NOT_FOUND' },
       ]);
+      // Tokens an auth frame may not renew the socket with: another user's (valid), one of the
+      // same user's signed-out session, and one that is no token. Each is a 401-class refusal.
+      const username = `outsider-${randomUUID()}`.slice(0, 30);
+      await recorded.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { username, password: 'password-1', displayName: 'o' },
+      });
+      const other = (
+        await recorded.inject({ method: 'POST', url: '/auth/sign-in', payload: { username, password: 'password-1' } })
+      ).json<{ accessToken: string; userId: string }>();
+      const secondSocket = await openSocket(address, other.accessToken);
+      const ended = (
+        await recorded.inject({ method: 'POST', url: '/auth/sign-in', payload: { username, password: 'password-1' } })
+      ).json<{ accessToken: string }>().accessToken;
+      await recorded.inject({ method: 'POST', url: '/auth/sign-out', headers: { authorization: `Bearer ${ended}` } });
+      for (const accessToken of [owner.token, ended, 'not-a-token-either']) {
+        expect(await answer(secondSocket, { type: 'auth', accessToken })).toMatchObject([
+          { type: 'error', code: 'AUTH.INVALID_TOKEN' },
+        ]);
+      }
+      await hangUp(secondSocket);
+      // And a handshake with no valid token.
+      expect(await handshake(`ws://${address}/ws`, { authorization: 'Bearer not-a-token-either' })).toBe(401);
       await hangUp(socket);
 
       // (answer() ends with a probe frame, itself refused.)
@@ -668,9 +692,21 @@ describe('the security log', () => {
         { msg: 'authentication refused: AUTH.INVALID_TOKEN', route: '/me' },
         { msg: 'authentication refused: AUTH.INVALID_CREDENTIALS', route: '/auth/sign-in' },
         { msg: 'authorization refused: CONVERSATION.NOT_FOUND', userId: outsider.userId, conversationId: group },
+        { msg: 'authentication refused: AUTH.INVALID_TOKEN', userId: other.userId, route: '/ws' },
+        { msg: 'authentication refused: AUTH.SESSION_REVOKED', userId: other.userId, route: '/ws' },
+        { msg: 'authentication refused: AUTH.INVALID_TOKEN', userId: other.userId, route: '/ws' },
+        { msg: 'authentication refused: AUTH.INVALID_TOKEN', route: '/ws' },
       ]);
       const everything = JSON.stringify(lines);
-      for (const secret of [owner.token, outsider.token, 'not-a-token', 'a password typed', 'the body of a message']) {
+      for (const secret of [
+        owner.token,
+        outsider.token,
+        other.accessToken,
+        ended,
+        'not-a-token',
+        'a password typed',
+        'the body of a message',
+      ]) {
         expect(everything).not.toContain(secret);
       }
     } finally {

@@ -79,6 +79,11 @@ export interface PresenceOptions<W> {
   readonly publish: (signal: Signal) => void;
   /** Changes to the users a watcher watches (after the snapshot `watch` returned). */
   readonly deliver: (watcher: W, views: readonly PresenceView[]) => void;
+  /**
+   * Whether the read models visibility is read from (membership, contacts, blocks) are
+   * current: while not, changes are withheld, never delivered on stale visibility.
+   */
+  readonly visibilityCurrent: () => Promise<boolean>;
   readonly log: (level: 'warn' | 'error', message: string) => void;
 }
 
@@ -338,7 +343,11 @@ export class Presence<W extends object> {
         [...new Set([...(this.watchersOf.get(userId) ?? [])].map((w) => w.userId))].map((watcher) => [userId, watcher]),
       );
       let rows: { userId: string; online: boolean; lastSeenAt: Date | null; visibleTo: string[] }[];
+      let current: boolean;
       try {
+        // Checked before the read, as a REST query is: the visibility it reads is then no
+        // older than the bound requireCurrent vouches for.
+        current = await this.options.visibilityCurrent();
         rows = (await this.options.query(
           `SELECT u.user_id AS "userId",
                   EXISTS (SELECT 1 FROM presence_connections c JOIN presence_nodes n USING (node_id)
@@ -359,6 +368,8 @@ export class Presence<W extends object> {
         continue;
       }
       const changes = new Map<Watch<W>, PresenceView[]>();
+      /** Changed users whose watchers cannot be told now: read again once visibility is current. */
+      const withheld: string[] = [];
       for (const row of rows) {
         const watchers = this.watchersOf.get(row.userId);
         if (!watchers) continue;
@@ -370,8 +381,17 @@ export class Presence<W extends object> {
           lastSeenAt: online || !row.lastSeenAt ? null : row.lastSeenAt.toISOString(),
         };
         const before = this.known.get(row.userId);
+        const changed =
+          before !== undefined && (before.online !== view.online || before.lastSeenAt !== view.lastSeenAt);
+        if (changed && !current && [...watchers].some((watch) => watch.ready)) {
+          // Fail closed: whom this change may reach cannot be decided now. It stays unknown
+          // to this node (the last state delivered stays `known`), so it is read and
+          // delivered, visibility checked again, once the read models are current.
+          withheld.push(row.userId);
+          continue;
+        }
         this.known.set(row.userId, view);
-        if (!before || (before.online === view.online && before.lastSeenAt === view.lastSeenAt)) continue;
+        if (!changed) continue;
         const visibleTo = new Set(row.visibleTo);
         for (const watch of [...watchers]) {
           if (!watch.ready) continue;
@@ -396,6 +416,10 @@ export class Presence<W extends object> {
       }
       for (const [watch, views] of changes) {
         if (this.watches.get(watch.watcher) === watch) this.options.deliver(watch.watcher, views);
+      }
+      if (withheld.length > 0) {
+        await sleep(RETRY_MS);
+        for (const id of withheld) if (this.watchersOf.has(id)) this.stale.add(id);
       }
     }
     if (this.stopped) for (const wait of this.waiting) wait.done();

@@ -26,9 +26,15 @@ import {
   MAX_PAYLOAD,
   MAX_PRESENCE_USERS,
   MAX_SYNC_CONVERSATIONS,
+  MAX_SOCKETS_PER_USER,
   MAX_WAITING_FRAMES,
   PRESENCE_FRAMES_BURST,
+  SYNC_REFUSALS_PER_TOKEN,
 } from './push.gateway.js';
+import type { EventStore } from '@herald/event-store';
+import { resolveParkedEvent } from '@herald/projection-runtime';
+import { DataSource } from 'typeorm';
+import { EVENT_STORE } from '../tokens.js';
 
 /** Two API nodes on one database (node A is `app`), beating fast so that a dead node is found in seconds. */
 const HEARTBEAT_MS = 1_000;
@@ -799,5 +805,158 @@ describe('handshakes and the per-IP rate limit', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('presence fails closed while a read model it is decided from is stopped', () => {
+  it('a member kicked while membership is stopped: no change reaches them, a presence frame answers PUSH.UNAVAILABLE; once it runs, they see nothing and the others get what was withheld', async () => {
+    const own = await testApp(env);
+    try {
+      const address = await listen(own);
+      const as = (who: User) => ({ authorization: `Bearer ${who.token}` });
+      const [ada, kim, bob] = await Promise.all([signUp(own, 'ada'), signUp(own, 'kim'), signUp(own, 'bob')]);
+      const created = (
+        await own.inject({
+          method: 'POST',
+          url: '/conversations/groups',
+          headers: as(ada),
+          payload: { name: 'g', memberIds: [kim.userId, bob.userId] },
+        })
+      ).json<{ conversationId: string; checkpoint: string }>();
+      const id = created.conversationId;
+      const read = await own.inject({
+        method: 'GET',
+        url: `/conversations/${id}?after=${created.checkpoint}`,
+        headers: as(ada),
+      });
+      expect(read.statusCode).toBe(200);
+      const [kimWatching, kimAsking, adaWatching] = await Promise.all([
+        openSocket(address, kim.token),
+        openSocket(address, kim.token),
+        openSocket(address, ada.token),
+      ]);
+      expect(await watch(kimWatching, [bob.userId])).toEqual([{ userId: bob.userId, online: false, lastSeenAt: null }]);
+      expect(await watch(adaWatching, [bob.userId])).toEqual([{ userId: bob.userId, online: false, lastSeenAt: null }]);
+
+      // A bug's event parks membership (no request can any more: read-models.e2e.spec.ts).
+      await own.get<EventStore>(EVENT_STORE).append(
+        `receipts-${randomUUID()}`,
+        [
+          {
+            eventId: randomUUID(),
+            type: 'ConversationMuteChanged',
+            schemaVersion: 1,
+            data: { conversationId: id, userId: ada.userId, muted: true, until: '0000-01-01T00:00:00Z' },
+            metadata: {
+              actorId: ada.userId,
+              correlationId: 'test',
+              causationId: 'test',
+              occurredAt: new Date().toISOString(),
+            },
+          },
+        ],
+        'any',
+      );
+      const membership = async (): Promise<string | undefined> =>
+        (await own.inject({ method: 'GET', url: '/health' }))
+          .json<{ projections: { name: string; state: string }[] }>()
+          .projections.find((p) => p.name === 'membership.v1')?.state;
+      await expect.poll(membership, { timeout: 15_000 }).toBe('stopped');
+      const kicked = await own.inject({
+        method: 'DELETE',
+        url: `/conversations/${id}/members/${kim.userId}`,
+        headers: as(ada),
+      });
+      expect(kicked.statusCode).toBe(200);
+
+      // bob comes online: the stale read model still says kim shares a group with him.
+      const bobSocket = await openSocket(address, bob.token);
+      kimAsking.send({ type: 'presence', userIds: [bob.userId] });
+      await eventually(() => kimAsking.frames.length > 0);
+      expect(kimAsking.frames).toMatchObject([{ type: 'error', code: 'PUSH.UNAVAILABLE' }]);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(presenceOf(kimWatching, bob.userId).some((p) => p.online)).toBe(false);
+      expect(presenceOf(adaWatching, bob.userId).some((p) => p.online)).toBe(false);
+
+      // Membership runs again: ada is told what was withheld, kim sees bob as no one.
+      expect(await resolveParkedEvent(own.get(DataSource), 'membership.v1', 'skip')).toBe(true);
+      await expect.poll(membership, { timeout: 15_000 }).toBe('running');
+      await eventually(() => presenceNow(adaWatching, bob.userId)?.online === true, 10_000);
+      await eventually(() => presenceOf(kimWatching, bob.userId).length > 1, 10_000);
+      expect(presenceOf(kimWatching, bob.userId).some((p) => p.online)).toBe(false);
+      expect(await watch(kimAsking, [bob.userId])).toEqual([{ userId: bob.userId, online: false, lastSeenAt: null }]);
+      await Promise.all([kimWatching, kimAsking, adaWatching, bobSocket].map(hangUp));
+    } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('what one user may cost: sockets, presence and refused sync ids', () => {
+  it(`at most ${MAX_SOCKETS_PER_USER} sockets per user on an instance: the next handshake is refused with 429 until one closes`, async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const sockets = await Promise.all(Array.from({ length: MAX_SOCKETS_PER_USER }, () => connect(ada)));
+    const url = `ws://${base}/ws`;
+    expect(await refused(url, { authorization: `Bearer ${ada.token}` })).toBe(429);
+    // Per user: another is not affected, nor is ada on another instance.
+    expect(await refused(url, { authorization: `Bearer ${bob.token}` })).toBe(101);
+    expect(await refused(`ws://${baseB}/ws`, { authorization: `Bearer ${ada.token}` })).toBe(101);
+    await hangUp(sockets.pop()!);
+    expect(await refused(url, { authorization: `Bearer ${ada.token}` })).toBe(101);
+    await Promise.all(sockets.map(hangUp));
+  });
+
+  it('presence frames and the ids a sync names that are refused count in the user rate limit', async () => {
+    // 5 a second in bursts of 15.
+    const limited = await testApp({ RATE_LIMIT_USER_PER_SECOND: '5' });
+    try {
+      const address = await listen(limited);
+      const [eve, ivy] = await Promise.all([signUp(limited, 'eve'), signUp(limited, 'ivy')]);
+      // A sync of 1,000 ids of no conversation: 10 tokens, then one per 10 refused; the
+      // remaining 5 (and what refills meanwhile) buy about 50 refusals, and the rest of the
+      // sync is not done: a stream read per id, not 1,000 for 10 tokens.
+      const eveSocket = await openSocket(address, eve.token);
+      eveSocket.send({
+        type: 'sync',
+        conversations: Object.fromEntries(Array.from({ length: MAX_SYNC_CONVERSATIONS }, () => [randomUUID(), 0])),
+      });
+      await eventually(() => eveSocket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
+      await new Promise((r) => setTimeout(r, 300));
+      const refusedIds = eveSocket.frames.filter((f) => f.code === 'CONVERSATION.NOT_FOUND').length;
+      expect(refusedIds).toBeGreaterThanOrEqual(5 * SYNC_REFUSALS_PER_TOKEN);
+      expect(refusedIds).toBeLessThanOrEqual(15 * SYNC_REFUSALS_PER_TOKEN);
+      // Presence frames of 200 ids: 2 tokens each, within the socket's own burst of frames.
+      const ivySocket = await openSocket(address, ivy.token);
+      const ids = Array.from({ length: MAX_PRESENCE_USERS }, () => randomUUID());
+      for (let i = 0; i < PRESENCE_FRAMES_BURST; i++) ivySocket.send({ type: 'presence', userIds: ids });
+      await eventually(() => ivySocket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(ivySocket.frames.filter((f) => f.type === 'presence').length).toBeLessThanOrEqual(8);
+      expect(ivySocket.frames.find((f) => f.code === 'PUSH.RATE_LIMITED')).toMatchObject({ retryAfterSeconds: 1 });
+      await Promise.all([eveSocket, ivySocket].map(hangUp));
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('ids are case-insensitive', () => {
+  it('a sync, a typing and a presence frame naming ids in capitals are about the same conversation and user', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const id = await group(ada, [bob]);
+    const [adaSocket, bobSocket] = await Promise.all([connect(ada), connect(bob)]);
+    await synced(adaSocket, id);
+    bobSocket.send({ type: 'sync', conversations: { [id.toUpperCase()]: 0 } });
+    await eventually(() => bobSocket.frames.some((f) => f.type === 'synced'));
+    expect(bobSocket.frames).toMatchObject([{ type: 'synced', conversationId: id, seq: 0 }]);
+    bobSocket.send({ type: 'typing', conversationId: id.toUpperCase() });
+    await eventually(() => typists(adaSocket, id).includes(bob.userId));
+    bobSocket.send({ type: 'presence', userIds: [ada.userId.toUpperCase()] });
+    await eventually(() => bobSocket.frames.some((f) => f.type === 'presence'));
+    // Answered with the id as Herald writes it.
+    expect(bobSocket.frames.find((f) => f.type === 'presence')!.users).toEqual([
+      { userId: ada.userId, online: true, lastSeenAt: null },
+    ]);
+    await Promise.all([adaSocket, bobSocket].map(hangUp));
   });
 });

@@ -17,7 +17,9 @@
  * signal reaches it before; it is removed, in the same turn, by the event that removes the
  * member; and a typing signal is relayed only while the stream says its sender is a member.
  *
- * Catch-ups have budgets (budgets.ts): sync frames count in the user's rate limit, catch-up
+ * Catch-ups have budgets (budgets.ts): sync frames (and the ids they name that are
+ * refused) and presence frames count in the user's rate limit, a user has at most
+ * MAX_SOCKETS_PER_USER sockets per process, catch-up
  * bytes per socket and per user per second (past them the catch-up waits), and at most
  * MAX_CONCURRENT_CATCH_UPS reads in flight per process, granted to users in turn. A socket
  * lives as long as its access token unless the client sends a fresh one (`auth`).
@@ -36,7 +38,7 @@ import type { HeraldConfig } from '@herald/config';
 import { ConversationService } from '@herald/conversations';
 import { readEvent } from '@herald/events';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
-import { IdentityService, type AccessClaims } from '@herald/identity';
+import { IdentityError, IdentityService, type AccessClaims } from '@herald/identity';
 import { JsonLogger, RateLimited } from '@herald/nest';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -49,6 +51,8 @@ import { SignalBus, type Signal } from './signals.js';
 import { ByteBudget, FairGate } from './budgets.js';
 import { LiveEvents } from '../live-events.js';
 import { RateLimits } from '../auth/rate-limits.js';
+import { ProjectionsService, ProjectionsUnavailable } from '../projections.service.js';
+import { MEMBERSHIP } from '@herald/projections';
 
 /**
  * Largest client frame (bytes): a sync naming MAX_SYNC_CONVERSATIONS ids with the largest
@@ -77,6 +81,19 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 export const MAX_BUFFERED = 1024 * 1024;
 /** Users one presence frame may watch. */
 export const MAX_PRESENCE_USERS = 200;
+/** A presence frame takes one token of the user's rate limit, and one more per this many users past the first ones. */
+export const PRESENCE_USERS_PER_TOKEN = 100;
+/**
+ * Conversations a sync names that turn out not to be the user's (no such conversation, or
+ * not a member) per extra token of the user's rate limit, taken as they are found: an id
+ * that is no conversation is read from the store every time (nothing to cache), so this is
+ * what bounds the reads one token buys to a sync's own prepaid ones plus this many.
+ */
+export const SYNC_REFUSALS_PER_TOKEN = 10;
+/** Sockets one user may have open on one instance; the next handshake is refused with 429. */
+export const MAX_SOCKETS_PER_USER = 20;
+/** The read models presence visibility is decided from: membership (shared conversations), directory (contacts, blocks). */
+const PRESENCE_READ_MODELS = [MEMBERSHIP, 'directory.v1'] as const;
 /** Presence frames per second a socket may send (bursts of PRESENCE_FRAMES_BURST): each costs database reads. */
 export const PRESENCE_FRAMES_PER_SECOND = 5;
 export const PRESENCE_FRAMES_BURST = 10;
@@ -94,6 +111,12 @@ export const CLOSE = { sessionRevoked: 4001, tokenExpired: 4002, slowConsumer: 4
 /** A conversation's last seq as a client may claim it: -1 (nothing yet) to the largest safe integer. */
 const Seq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * An id as the server compares it: UUIDs are case-insensitive, and every id Herald stores
+ * or pushes is lowercase, so one named in capitals is the same conversation or user.
+ */
+const Id = z.uuid().transform((id) => id.toLowerCase());
+
 const ClientFrame = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('sync'),
@@ -102,12 +125,12 @@ const ClientFrame = z.discriminatedUnion('type', [
     // that too many gets its own error.
     conversations: z.preprocess(
       (value) => (isPlainObject(value) ? new Map(Object.entries(value)) : value),
-      z.map(z.uuid(), Seq),
+      z.map(Id, Seq),
     ),
   }),
   z.strictObject({ type: z.literal('auth'), accessToken: z.string().min(1).max(4096) }),
-  z.strictObject({ type: z.literal('typing'), conversationId: z.uuid() }),
-  z.strictObject({ type: z.literal('presence'), userIds: z.array(z.uuid()) }),
+  z.strictObject({ type: z.literal('typing'), conversationId: Id }),
+  z.strictObject({ type: z.literal('presence'), userIds: z.array(Id) }),
 ]);
 type ClientFrame = z.infer<typeof ClientFrame>;
 
@@ -143,6 +166,8 @@ interface Pushed {
 
 interface Client {
   readonly socket: WebSocket;
+  /** The peer's address, for the security log. */
+  readonly ip: string | undefined;
   /** Who the socket is, and the session whose access token it holds (an `auth` frame may change the session). */
   caller: AccessClaims;
   /** Closes the socket when its access token expires. */
@@ -192,6 +217,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly db: DataSource,
     @Inject(DATABASE_URL) databaseUrl: string,
     private readonly limits: RateLimits,
+    private readonly projections: ProjectionsService,
   ) {
     const query = (sql: string, params: unknown[]): Promise<unknown> => this.db.query(sql, params);
     const log = (level: 'warn' | 'error', message: string): void => this.logger.emit(level, message, 'Push');
@@ -209,6 +235,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       heartbeatMs: config.presenceHeartbeatMs,
       publish: (signal) => this.signals.publish(signal),
       deliver: (client, users) => this.send(client, { type: 'presence', users }),
+      visibilityCurrent: () => this.presenceReadModelsCurrent(),
       log,
     });
     live.on((event) => this.live(event));
@@ -251,23 +278,44 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     }
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('access_token') ?? undefined);
+    const ip = request.socket.remoteAddress;
     let caller: AccessClaims;
     try {
-      if (!token) throw new Error('no token');
+      if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'no token');
       caller = await this.identity.authenticate(token, new Date());
-    } catch {
-      this.logger.emit('warn', 'websocket refused: not authenticated', 'Push', undefined, {
-        ip: request.socket.remoteAddress,
-      });
+    } catch (error) {
+      // The same line as a REST 401 (the README's security log); a database failure is no refusal.
+      if (!(error instanceof IdentityError)) {
+        this.logger.emit(
+          'warn',
+          `websocket refused: ${error instanceof Error ? error.message : String(error)}`,
+          'Push',
+        );
+        return refuse(socket, 503, 'Service Unavailable', { 'retry-after': '1' });
+      }
+      this.authenticationRefused(error.code, undefined, ip);
       return refuse(socket, 401, 'Unauthorized');
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.connected(ws, caller, token));
+    // Counted here and in connected(), with no await between (the ws library completes a
+    // handshake without one when no verifyClient is set): concurrent handshakes cannot pass
+    // the check together.
+    if ((this.userBudgets.get(caller.userId)?.sockets ?? 0) >= MAX_SOCKETS_PER_USER) {
+      this.logger.emit('warn', 'websocket refused: too many sockets', 'Push', undefined, { userId: caller.userId, ip });
+      return refuse(socket, 429, 'Too Many Requests');
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.connected(ws, caller, token, ip));
   }
 
-  private connected(socket: WebSocket, caller: AccessClaims, token: string): void {
+  /** A refused token, logged as REST logs a 401: who (when known), where from, why; never the token. */
+  private authenticationRefused(code: string, userId: string | undefined, ip: string | undefined): void {
+    this.logger.emit('warn', `authentication refused: ${code}`, 'Push', undefined, { userId, route: '/ws', ip });
+  }
+
+  private connected(socket: WebSocket, caller: AccessClaims, token: string, ip: string | undefined): void {
     const now = Date.now();
     const client: Client = {
       socket,
+      ip,
       caller,
       expiry: undefined,
       catchUpBytes: new ByteBudget(CATCH_UP_SOCKET_BYTES_PER_SECOND, CATCH_UP_SOCKET_BURST_BYTES, now),
@@ -450,9 +498,12 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         }
         // Counted as requests of the user's (shared with REST), before anything is read.
         if (!this.take(client, 1 + Math.floor(Math.max(0, entries.length - 1) / SYNC_CONVERSATIONS_PER_TOKEN))) return;
+        let refusals = 0;
         for (const [conversationId, lastSeq] of entries) {
           if (client.socket.readyState !== WebSocket.OPEN) return;
-          await this.subscribe(client, conversationId, lastSeq);
+          if (await this.subscribe(client, conversationId, lastSeq)) continue;
+          // Past the limit the rest of this sync is not done (the client was told when to come back).
+          if (++refusals % SYNC_REFUSALS_PER_TOKEN === 0 && !this.take(client)) return;
         }
         return;
       }
@@ -461,8 +512,13 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         let caller: AccessClaims;
         try {
           caller = await this.identity.authenticate(frame.accessToken, new Date());
-          if (caller.userId !== client.caller.userId) throw new Error('another user');
-        } catch {
+          if (caller.userId !== client.caller.userId) {
+            throw new IdentityError('AUTH.INVALID_TOKEN', 'a token of another user');
+          }
+        } catch (error) {
+          // A database failure is no refusal: PUSH.UNAVAILABLE (try again), as for any frame.
+          if (!(error instanceof IdentityError)) throw error;
+          this.authenticationRefused(error.code, client.caller.userId, client.ip);
           // The socket keeps the token it had, and its expiry.
           return this.send(client, {
             type: 'error',
@@ -519,8 +575,18 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
             message: `At most ${PRESENCE_FRAMES_PER_SECOND} presence frames per second`,
           });
         }
+        // Requests of the user's too (each reads the read models), shared with REST and sync.
+        if (!this.take(client, 1 + Math.floor(Math.max(0, userIds.length - 1) / PRESENCE_USERS_PER_TOKEN))) return;
         // The last watch ends now: no change of it arrives after this frame's answer.
         this.presence.unwatch(client);
+        // Fail closed: who may be seen is decided from the read models, never stale ones.
+        if (!(await this.presenceReadModelsCurrent())) {
+          return this.send(client, {
+            type: 'error',
+            code: 'PUSH.UNAVAILABLE',
+            message: 'Presence cannot be decided now; send the frame again shortly',
+          });
+        }
         const visible = await visibleUsers((sql, params) => this.db.query(sql, params), client.caller.userId, userIds);
         if (client.socket.readyState !== WebSocket.OPEN) return;
         const views = await this.presence.watch(client, client.caller.userId, visible);
@@ -536,17 +602,20 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private async subscribe(client: Client, conversationId: string, claimed: number): Promise<void> {
+  /** Resolves false when the conversation was refused (no such conversation, or not a member). */
+  private async subscribe(client: Client, conversationId: string, claimed: number): Promise<boolean> {
     const userId = client.caller.userId;
     // Membership first, from the conversation's stream: until it says so the socket is in no
     // subscriber set, and nothing of the conversation (event, typing) can reach it. For an
-    // outsider this is all a sync costs: one state read, shared and cached.
+    // outsider this is all a sync costs: one state read, cached when the conversation exists
+    // (an id that is none is read again each time: the caller charges refusals for it).
     const state = await this.conversations.state(conversationId);
-    if (client.socket.readyState !== WebSocket.OPEN) return;
+    if (client.socket.readyState !== WebSocket.OPEN) return true;
     if (!state.members.has(userId)) {
       // Not a member (any more): whatever subscription the socket had ends too.
       this.unsubscribe(client, conversationId);
-      return this.notFound(client, conversationId);
+      this.notFound(client, conversationId);
+      return false;
     }
     const previous = client.subscriptions.get(conversationId);
     const subscription: Subscription = {
@@ -576,12 +645,28 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       this.unsubscribe(client, conversationId, subscription);
       throw error;
     }
-    if (client.subscriptions.get(conversationId) !== subscription) return;
+    if (client.subscriptions.get(conversationId) !== subscription) return true;
     const queued = subscription.queued ?? [];
     subscription.queued = undefined;
     for (const event of queued) this.deliver(client, conversationId, subscription, event);
     if (client.subscriptions.get(conversationId) === subscription) {
       this.send(client, { type: 'synced', conversationId, seq: subscription.lastSeq });
+    }
+    return true;
+  }
+
+  /**
+   * Whether the read models presence visibility is read from can be trusted now (ADR 009:
+   * fail closed). False when either is stopped or too far behind.
+   */
+  private async presenceReadModelsCurrent(): Promise<boolean> {
+    try {
+      for (const name of PRESENCE_READ_MODELS) await this.projections.requireCurrent(name);
+      return true;
+    } catch (error) {
+      // Not logged here: the projection's stop or lag is logged where it happens, once.
+      if (!(error instanceof ProjectionsUnavailable)) throw error;
+      return false;
     }
   }
 
