@@ -35,6 +35,7 @@ import type { EventStore } from '@herald/event-store';
 import { resolveParkedEvent } from '@herald/projection-runtime';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE } from '../tokens.js';
+import { MAX_STALENESS_MS } from '../projections.service.js';
 
 /** Two API nodes on one database (node A is `app`), beating fast so that a dead node is found in seconds. */
 const HEARTBEAT_MS = 1_000;
@@ -887,6 +888,63 @@ describe('presence fails closed while a read model it is decided from is stopped
       expect(await watch(kimAsking, [bob.userId])).toEqual([{ userId: bob.userId, online: false, lastSeenAt: null }]);
       await Promise.all([kimWatching, kimAsking, adaWatching, bobSocket].map(hangUp));
     } finally {
+      await own.close();
+    }
+  });
+});
+
+describe('presence fails closed while the directory read model is behind', () => {
+  it('a block not applied for longer than the staleness bound: a presence frame answers PUSH.UNAVAILABLE and no change reaches the blocked watcher; once applied, they see nothing', async () => {
+    const databaseUrl = await freshDatabase();
+    const own = await testApp(env, databaseUrl);
+    const lock = new pg.Client({ connectionString: databaseUrl });
+    await lock.connect();
+    try {
+      const address = await listen(own);
+      const as = (who: User) => ({ authorization: `Bearer ${who.token}` });
+      const [ada, bob] = await Promise.all([signUp(own, 'ada'), signUp(own, 'bob')]);
+      const created = (
+        await own.inject({
+          method: 'POST',
+          url: '/conversations/groups',
+          headers: as(ada),
+          payload: { name: 'g', memberIds: [bob.userId] },
+        })
+      ).json<{ conversationId: string; checkpoint: string }>();
+      const read = await own.inject({
+        method: 'GET',
+        url: `/conversations/${created.conversationId}?after=${created.checkpoint}`,
+        headers: as(ada),
+      });
+      expect(read.statusCode).toBe(200);
+      const [bobWatching, bobAsking] = await Promise.all([
+        openSocket(address, bob.token),
+        openSocket(address, bob.token),
+      ]);
+      expect(await watch(bobWatching, [ada.userId])).toEqual([{ userId: ada.userId, online: false, lastSeenAt: null }]);
+
+      // The reviewer's repro: the directory cannot write rm_blocks, so ada's block waits
+      // unapplied (held under PostgreSQL's 10 s idle-in-transaction limit).
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE rm_blocks IN SHARE MODE');
+      expect((await own.inject({ method: 'PUT', url: `/blocks/${bob.userId}`, headers: as(ada) })).statusCode).toBe(
+        200,
+      );
+      await new Promise((r) => setTimeout(r, MAX_STALENESS_MS + 500));
+      const adaSocket = await openSocket(address, ada.token);
+      bobAsking.send({ type: 'presence', userIds: [ada.userId] });
+      await eventually(() => bobAsking.frames.length > 0);
+      expect(bobAsking.frames).toMatchObject([{ type: 'error', code: 'PUSH.UNAVAILABLE' }]);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(presenceOf(bobWatching, ada.userId).some((p) => p.online)).toBe(false);
+
+      await lock.query('COMMIT');
+      await eventually(() => presenceOf(bobWatching, ada.userId).length > 1, 10_000);
+      expect(presenceOf(bobWatching, ada.userId).some((p) => p.online)).toBe(false);
+      expect(await watch(bobAsking, [ada.userId])).toEqual([{ userId: ada.userId, online: false, lastSeenAt: null }]);
+      await Promise.all([bobWatching, bobAsking, adaSocket].map(hangUp));
+    } finally {
+      await lock.end();
       await own.close();
     }
   });
