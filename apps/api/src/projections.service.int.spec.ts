@@ -104,4 +104,34 @@ describe('requireCurrent: authorization fails closed', () => {
     ]);
     await eventually(async () => (await refusal(standby.requireCurrent(projection.name))) === undefined, 5_000);
   }, 30_000);
+
+  it('a standby whose active instance hangs is not vouched for past a long stretch of skipped events', async () => {
+    const prefix = `${uniqueId('far')}-`;
+    const { projection, open } = gated(prefix);
+    // More events the filter skips than one check reads ahead (10 pages of 256 log
+    // entries), then the one that hangs the active instance.
+    const other = uniqueId('skipped');
+    for (let i = 0; i < 3; i++) {
+      await store.append(
+        `${other}-${i}`,
+        Array.from({ length: 1000 }, () => testEvent('Other')),
+        'any',
+      );
+    }
+    await store.append(`${prefix}1`, [testEvent('Slow')], 'any');
+    const active = service(projection);
+    const standby = service(projection);
+    await eventually(async () => {
+      const states = [...(await active.health()), ...(await standby.health())].map((h) => h.state).sort();
+      return states.join() === 'running,standby';
+    });
+    await new Promise((r) => setTimeout(r, MAX_STALENESS_MS + 500));
+    // A check that ran out of look-ahead, and the ones after it that reach the event.
+    expect(await refusal(standby.requireCurrent(projection.name))).toBe('PROJECTIONS.UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await refusal(standby.requireCurrent(projection.name))).toBe('PROJECTIONS.UNAVAILABLE');
+
+    open();
+    await eventually(async () => (await refusal(standby.requireCurrent(projection.name))) === undefined, 5_000);
+  }, 30_000);
 });
