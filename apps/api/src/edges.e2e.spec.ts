@@ -27,6 +27,14 @@ async function call(who: TestUser, method: Method, url: string, payload?: object
   return { status: response.statusCode, body: response.json<Record<string, unknown>>(), raw: response.body };
 }
 
+const after = (checkpoints: unknown[]): string =>
+  encodeURIComponent(
+    checkpoints
+      .filter((c): c is string => typeof c === 'string')
+      .sort()
+      .at(-1)!,
+  );
+
 describe("the framework's own refusals", () => {
   it('a malformed URL, a bad percent-encoding or an over-long path parameter answer 400 REQUEST.INVALID with the one body, echoing nothing', async () => {
     const ada = await signUp(app, 'ada');
@@ -74,5 +82,62 @@ describe("the framework's own refusals", () => {
     expect((await call(ada, 'PUT', url('字'.repeat(64)))).status).toBe(200);
     const tooLong = await call(ada, 'PUT', url('字'.repeat(65)));
     expect([tooLong.status, (tooLong.body.error as { code: string }).code]).toEqual([400, 'REQUEST.INVALID']);
+  });
+});
+
+describe('ids in any case are the same ids', () => {
+  it('blocks: an upper-case id blocks and unblocks the user, listed in lower case', async () => {
+    const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
+    const BOB = bob.userId.toUpperCase();
+    const blocked = await call(ada, 'PUT', `/blocks/${BOB}`);
+    expect(blocked.status).toBe(200);
+    expect(blocked.body.checkpoint).toEqual(expect.any(String));
+    const list = await call(ada, 'GET', `/blocks?after=${after([blocked.body.checkpoint])}`);
+    expect(list.body.blocks).toEqual([{ userId: bob.userId }]);
+    const unblocked = await call(ada, 'DELETE', `/blocks/${BOB}`);
+    expect(unblocked.status).toBe(200);
+    expect(unblocked.body.checkpoint).toEqual(expect.any(String));
+    const none = await call(ada, 'GET', `/blocks?after=${after([unblocked.body.checkpoint])}`);
+    expect(none.body.blocks).toEqual([]);
+  });
+
+  it('contacts: a request to an upper-case id is accepted by its lower-case one; both list lower-case ids', async () => {
+    const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
+    const asked = await call(ada, 'POST', `/contacts/${bob.userId.toUpperCase()}`);
+    expect(asked.status).toBe(200);
+    const accepted = await call(bob, 'POST', `/contacts/${ada.userId}/accept`);
+    expect([accepted.status, accepted.body.status]).toEqual([200, 'contacts']);
+    const checkpoint = after([asked.body.checkpoint, accepted.body.checkpoint]);
+    expect((await call(ada, 'GET', `/contacts?after=${checkpoint}`)).body.contacts).toEqual([
+      { userId: bob.userId, status: 'contacts' },
+    ]);
+    expect((await call(bob, 'GET', `/contacts?after=${checkpoint}`)).body.contacts).toEqual([
+      { userId: ada.userId, status: 'contacts' },
+    ]);
+  });
+
+  it('conversations: upper-case ids in the path, the body and a cursor name the same conversation and users', async () => {
+    const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
+    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId.toUpperCase() });
+    const again = await call(bob, 'POST', '/conversations/direct', { userId: ada.userId });
+    const conversationId = dm.body.conversationId as string;
+    expect(conversationId).toBe(conversationId.toLowerCase());
+    expect(again.body.conversationId).toBe(conversationId);
+    const sent = await call(ada, 'POST', `/conversations/${conversationId.toUpperCase()}/messages`, {
+      clientMessageId: 'm',
+      text: 'hi',
+      mentions: { userIds: [bob.userId.toUpperCase()], all: false },
+    });
+    expect([sent.status, sent.body.conversationId]).toEqual([201, conversationId]);
+    const details = await call(
+      bob,
+      'GET',
+      `/conversations/${conversationId.toUpperCase()}?after=${after([sent.body.checkpoint])}`,
+    );
+    expect([details.status, details.body.conversationId]).toEqual([200, conversationId]);
+    const inbox = await call(bob, 'GET', `/conversations?after=${after([sent.body.checkpoint])}`);
+    expect(inbox.body.conversations).toEqual([
+      expect.objectContaining({ conversationId, unreadCount: 1, mentionCount: 1 }),
+    ]);
   });
 });
