@@ -141,3 +141,18 @@ describe('ids in any case are the same ids', () => {
     ]);
   });
 });
+
+describe('commands naming a user who does not exist', () => {
+  it('unblocking an unknown user is 404 USER.NOT_FOUND, as blocking one is', async () => {
+    const ada = await signUp(app, 'ada');
+    const unknown = randomUUID();
+    for (const method of ['PUT', 'DELETE'] as const) {
+      const answer = await call(ada, method, `/blocks/${unknown}`);
+      expect([method, answer.status, (answer.body.error as { code: string } | undefined)?.code]).toEqual([
+        method,
+        404,
+        'USER.NOT_FOUND',
+      ]);
+    }
+  });
+});

@@ -216,7 +216,9 @@ export class IdentityService {
     return this.changeUser(userId, (state) => block(blockedUserId, state), request);
   }
 
+  /** Unblocks a user; a user who does not exist is not found, as for every command naming one. */
   async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
+    if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     return this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
   }
 
