@@ -4,6 +4,7 @@
  * an existing user; a block racing a contact request never lets the request through.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { range } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, testApp, type TestUser } from './test-app.js';
@@ -155,4 +156,30 @@ describe('commands naming a user who does not exist', () => {
       ]);
     }
   });
+});
+
+describe('a block racing a contact request', () => {
+  it('never leaves the one who blocked with a request from the one they blocked (many races)', async () => {
+    const pairs = await Promise.all(
+      range(20).map(async (i) => [await signUp(app, `r${i}`), await signUp(app, `s${i}`)] as [TestUser, TestUser]),
+    );
+    const results = await Promise.all(
+      pairs.map(async ([r, s]) => {
+        const [blocked, asked] = await Promise.all([
+          call(r, 'PUT', `/blocks/${s.userId}`),
+          call(s, 'POST', `/contacts/${r.userId}`),
+        ]);
+        return { r, s, blocked, asked };
+      }),
+    );
+    for (const { r, blocked, asked } of results) {
+      expect([blocked.status, asked.status]).toEqual([200, 200]);
+      const contacts = await call(
+        r,
+        'GET',
+        `/contacts?after=${after([blocked.body.checkpoint, asked.body.checkpoint])}`,
+      );
+      expect(contacts.body.contacts).toEqual([]);
+    }
+  }, 60_000);
 });
