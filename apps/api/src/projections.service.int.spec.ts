@@ -10,7 +10,7 @@ import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projecti
 import { eventually, freshDatabase, testEvent, uniqueId } from '@herald/testing';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_STALENESS_MS, ProjectionsService } from './projections.service.js';
+import { LAG_CACHE_MS, MAX_STALENESS_MS, ProjectionsService } from './projections.service.js';
 
 let store: PostgresEventStore;
 let db: DataSource;
@@ -134,4 +134,36 @@ describe('requireCurrent: authorization fails closed', () => {
     open();
     await eventually(async () => (await refusal(standby.requireCurrent(projection.name))) === undefined, 5_000);
   }, 30_000);
+});
+
+describe('health: the lag', () => {
+  it(`is counted at most once per ${LAG_CACHE_MS} ms per projection, however many ask`, async () => {
+    let counts = 0;
+    const counting = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'countEventsAfter') {
+          return (...args: Parameters<PostgresEventStore['countEventsAfter']>) => {
+            counts++;
+            return target.countEventsAfter(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const prefix = `${uniqueId('lag')}-`;
+    const { projection, open } = gated(prefix);
+    const s = new ProjectionsService(counting, db, [projection], new JsonLogger('fatal'));
+    s.onApplicationBootstrap();
+    services.push(s);
+    await store.append(`${prefix}1`, [testEvent('Slow')], 'any');
+    const [first, second] = await Promise.all([s.health(), s.health()]);
+    const third = await s.health();
+    expect(counts).toBe(1);
+    expect([second[0]!.lag, third[0]!.lag]).toEqual([first[0]!.lag, first[0]!.lag]);
+    await new Promise((r) => setTimeout(r, LAG_CACHE_MS + 100));
+    await s.health();
+    expect(counts).toBe(2);
+    open();
+  });
 });

@@ -52,9 +52,16 @@ export class ProjectionsUnavailable extends Error {
  */
 export const READ_MODEL_GATHER_MS = 20;
 
+/**
+ * How long a projection's lag, once counted, answers /health: the route is public, and
+ * counting reads up to 100,000 log entries per projection while one lags, so any number
+ * of calls cost at most one count per projection per second per instance.
+ */
+export const LAG_CACHE_MS = 1_000;
+
 /** What /health tells anyone about a projection; errors and parked events go to the log. */
 export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state' | 'checkpoint'> {
-  /** Events in the log after this projection's checkpoint (counted up to 100,000). */
+  /** Events in the log after this projection's checkpoint (counted up to 100,000, at most once a second). */
   readonly lag: number | null;
 }
 
@@ -69,6 +76,8 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
    * again by each.
    */
   private readonly skippedThrough = new Map<string, Checkpoint>();
+  /** The last lag counted per projection (or being counted), shared for LAG_CACHE_MS. */
+  private readonly lags = new Map<string, { readonly at: number; readonly lag: Promise<number | null> }>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -183,8 +192,17 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
         const { name, state, checkpoint } = runner.status();
         // A standby reports the active instance's progress: the read model is shared.
         const position = await runner.position().catch(() => checkpoint);
-        return { name, state, checkpoint: position, lag: await runner.lag().catch(() => null) };
+        return { name, state, checkpoint: position, lag: await this.lagOf(runner) };
       }),
     );
+  }
+
+  private lagOf(runner: ProjectionRunner): Promise<number | null> {
+    const now = Date.now();
+    const counted = this.lags.get(runner.projection.name);
+    if (counted && now - counted.at < LAG_CACHE_MS) return counted.lag;
+    const lag = runner.lag().catch(() => null);
+    this.lags.set(runner.projection.name, { at: now, lag });
+    return lag;
   }
 }
