@@ -145,7 +145,7 @@ describe('a blocked user in a direct conversation', () => {
     await Promise.all([hangUp(socket), hangUp(bobs)]);
   });
 
-  it('a retried send of a blocked user is answered the same message id, as a written one is', async () => {
+  it('a retried send of a blocked user is answered the same message id, as a written one is, and it looks as random', async () => {
     const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
     const { dm } = await chat(ada, bob);
     await call(ada, 'PUT', `/blocks/${bob.userId}`);
@@ -153,6 +153,12 @@ describe('a blocked user in a direct conversation', () => {
     const [first, retry] = [await send(), await send()];
     expect(retry.body.messageId).toBe(first.body.messageId);
     expect(first.status).toBe(201);
+    // Shaped as a written send's random id (version 4, RFC 4122 variant): a derived
+    // version-8 id, as direct conversations have, would tell the block.
+    const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(first.body.messageId).toMatch(v4);
+    const written = await call(ada, 'POST', `/conversations/${dm}/messages`, { clientMessageId: 'w', text: 'hi' });
+    expect(written.body.messageId).toMatch(v4);
   });
 
   it("a blocked user's sends take about as long as anyone's (medians within 3× of each other)", async () => {

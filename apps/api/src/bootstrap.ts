@@ -3,15 +3,35 @@
  * both run exactly the same app.
  */
 import { NestFactory } from '@nestjs/core';
+import { frameworkRefusal } from '@herald/nest';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { AppModule, type AppOptions } from './app.module.js';
 import { setUpOpenApi } from './openapi.js';
 
 /** Request bodies above this are refused with 413 (README "Limits"). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * A path parameter's longest value, in characters after percent-decoding (the router
+ * decodes before it measures): ids are 36, link ids 64, a reaction's emoji at most 64
+ * (576 characters percent-encoded). Longer: 400 `REQUEST.INVALID` (README "Limits").
+ */
+export const MAX_PARAM_LENGTH = 100;
+
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: MAX_BODY_BYTES, trustProxy: false });
+  const adapter = new FastifyAdapter({
+    bodyLimit: MAX_BODY_BYTES,
+    trustProxy: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router refuses a malformed path or an over-long parameter before any hook or
+    // filter runs; Fastify's own answer ({statusCode, code: FST_ERR_…}) quoted the path.
+    // Answered here in the one error body instead (Herald uses no Nest security hook,
+    // which the adapter's default handler would run).
+    frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) => {
+      void reply.code(400).type('application/json').send(frameworkRefusal(error, MAX_PARAM_LENGTH));
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     logger: options.logger,
     abortOnError: false,

@@ -6,6 +6,7 @@
  * are one index range; the inbox, whose order lives in another table, sorts the caller's
  * conversations (as many as they belong to) for each page.
  */
+import { Uuid } from '@herald/nest';
 import { z } from 'zod';
 
 export const MAX_PAGE = 100;
@@ -31,7 +32,7 @@ export const PageLimit = decimal(MAX_PAGE)
   .describe(`Rows in a page, 1..${MAX_PAGE}`);
 
 /** `?cursor=` of a list ordered by user id: the last user id of the page before. */
-export const UserCursor = z.uuid().optional().describe('nextCursor of the page before');
+export const UserCursor = Uuid.optional().describe('nextCursor of the page before');
 
 /** Where a list ordered by user id starts: below every uuid. */
 export const FIRST_USER = '00000000-0000-0000-0000-000000000000';

@@ -10,7 +10,7 @@ import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projecti
 import { eventually, freshDatabase, testEvent, uniqueId } from '@herald/testing';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_STALENESS_MS, ProjectionsService } from './projections.service.js';
+import { LAG_CACHE_MS, MAX_STALENESS_MS, ProjectionsService } from './projections.service.js';
 
 let store: PostgresEventStore;
 let db: DataSource;
@@ -104,4 +104,66 @@ describe('requireCurrent: authorization fails closed', () => {
     ]);
     await eventually(async () => (await refusal(standby.requireCurrent(projection.name))) === undefined, 5_000);
   }, 30_000);
+
+  it('a standby whose active instance hangs is not vouched for past a long stretch of skipped events', async () => {
+    const prefix = `${uniqueId('far')}-`;
+    const { projection, open } = gated(prefix);
+    // More events the filter skips than one check reads ahead (10 pages of 256 log
+    // entries), then the one that hangs the active instance.
+    const other = uniqueId('skipped');
+    for (let i = 0; i < 3; i++) {
+      await store.append(
+        `${other}-${i}`,
+        Array.from({ length: 1000 }, () => testEvent('Other')),
+        'any',
+      );
+    }
+    await store.append(`${prefix}1`, [testEvent('Slow')], 'any');
+    const active = service(projection);
+    const standby = service(projection);
+    await eventually(async () => {
+      const states = [...(await active.health()), ...(await standby.health())].map((h) => h.state).sort();
+      return states.join() === 'running,standby';
+    });
+    await new Promise((r) => setTimeout(r, MAX_STALENESS_MS + 500));
+    // A check that ran out of look-ahead, and the ones after it that reach the event.
+    expect(await refusal(standby.requireCurrent(projection.name))).toBe('PROJECTIONS.UNAVAILABLE');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await refusal(standby.requireCurrent(projection.name))).toBe('PROJECTIONS.UNAVAILABLE');
+
+    open();
+    await eventually(async () => (await refusal(standby.requireCurrent(projection.name))) === undefined, 5_000);
+  }, 30_000);
+});
+
+describe('health: the lag', () => {
+  it(`is counted at most once per ${LAG_CACHE_MS} ms per projection, however many ask`, async () => {
+    let counts = 0;
+    const counting = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'countEventsAfter') {
+          return (...args: Parameters<PostgresEventStore['countEventsAfter']>) => {
+            counts++;
+            return target.countEventsAfter(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const prefix = `${uniqueId('lag')}-`;
+    const { projection, open } = gated(prefix);
+    const s = new ProjectionsService(counting, db, [projection], new JsonLogger('fatal'));
+    s.onApplicationBootstrap();
+    services.push(s);
+    await store.append(`${prefix}1`, [testEvent('Slow')], 'any');
+    const [first, second] = await Promise.all([s.health(), s.health()]);
+    const third = await s.health();
+    expect(counts).toBe(1);
+    expect([second[0]!.lag, third[0]!.lag]).toEqual([first[0]!.lag, first[0]!.lag]);
+    await new Promise((r) => setTimeout(r, LAG_CACHE_MS + 100));
+    await s.health();
+    expect(counts).toBe(2);
+    open();
+  });
 });

@@ -5,7 +5,14 @@
  * re-read it. Concurrent writers meet at the expected revision: the loser catches up and
  * decides again (which is also what makes racing retries of one send write it once).
  */
-import { pairId, retryOnConflict, toNewEvents, WithheldAnswers, type CommandContext } from '@herald/commands';
+import {
+  hashedRandomLookingId,
+  pairId,
+  retryOnConflict,
+  toNewEvents,
+  WithheldAnswers,
+  type CommandContext,
+} from '@herald/commands';
 import { readEvent, type EventIn } from '@herald/events';
 import { StreamNotFound, type Checkpoint, type EventStore, type NewEvent } from '@herald/event-store';
 import {
@@ -36,7 +43,8 @@ export const streamOf = (conversationId: string): string => `conversation-${conv
 /**
  * A blocked user's send gets its message id from its client id, so a retry of it is
  * answered the same id, as a retry of a written send is (a withheld send is written
- * nowhere, so the id collides with nothing).
+ * nowhere, so the id collides with nothing). The id looks random (version 4), as a written
+ * send's `randomUUID()` does.
  */
 function withheldSendId(
   conversationId: string,
@@ -46,7 +54,8 @@ function withheldSendId(
   if (command.type !== 'SendMessage' || !blocks.has(command.actorId)) return command;
   return {
     ...command,
-    messageId: pairId(`${conversationId} ${command.actorId}`, `withheld ${command.clientMessageId}`),
+    // Shaped as the random v4 id of a written send: a derived (v8) id would tell the block.
+    messageId: hashedRandomLookingId(`withheld ${conversationId} ${command.actorId} ${command.clientMessageId}`),
   };
 }
 

@@ -210,13 +210,21 @@ export class IdentityService {
     });
   }
 
-  /** Blocks a user; answers the checkpoint of the change (null when they were blocked already). */
+  /**
+   * Blocks a user; answers the checkpoint of the change (null when nothing changed). A
+   * contact request from them still pending is declined with it (`declineBlockedRequest`).
+   */
   async block(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
     if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
-    return this.changeUser(userId, (state) => block(blockedUserId, state), request);
+    const blocked = await this.changeUser(userId, (state) => block(blockedUserId, state), request);
+    // Also when the block was there already: a request that raced it may have come after.
+    const declined = await this.declineBlockedRequest(blockedUserId, userId, request);
+    return declined ?? blocked;
   }
 
+  /** Unblocks a user; a user who does not exist is not found, as for every command naming one. */
   async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
+    if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     return this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
   }
 
@@ -240,11 +248,55 @@ export class IdentityService {
     if (!(await this.exists(otherId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     const streamId = `contact-${pairId(actorId, otherId)}`;
     const context = { actorId, correlationId: request.correlationId, now: request.now };
-    // Loaded before deciding, so the decider gets them as input.
-    const [byOther, byActor] = await Promise.all([
-      this.hasBlocked(otherId, actorId),
-      this.hasBlocked(actorId, otherId),
-    ]);
+    const answer = await retryOnConflict(async () => {
+      const { state, revision } = await fold<ContactState, ContactEvent>(
+        this.store,
+        streamId,
+        noContact,
+        evolveContact,
+      );
+      // Loaded on every attempt, so the decider gets them as input and a lost race re-reads them.
+      const [byOther, byActor] = await Promise.all([
+        this.hasBlocked(otherId, actorId),
+        this.hasBlocked(actorId, otherId),
+      ]);
+      const { events, withheld } = decideContact({ type, actorId, otherId }, state, { byOther, byActor });
+      const status = events.reduce(evolveContact, state).status;
+      // Withheld (the other one blocked the caller): the answer of a write, nothing written.
+      if (withheld) return { status, checkpoint: await this.withheldAnswers.checkpoint(), written: false };
+      const written =
+        events.length > 0
+          ? await this.withheldAnswers.append(() => appendDecided(this.store, streamId, events, revision, context))
+          : null;
+      return { status, checkpoint: written?.checkpoint ?? null, written: written !== null };
+    });
+    if (answer.written && answer.status === 'requested' && (await this.hasBlocked(otherId, actorId))) {
+      // A block of the caller landed between reading the blocks and writing the request
+      // (they are on different streams): it is declined as the block declines it. The
+      // caller is answered as a withheld request is.
+      const declined = await this.declineBlockedRequest(actorId, otherId, request);
+      return { status: answer.status, checkpoint: declined ?? answer.checkpoint };
+    }
+    return { status: answer.status, checkpoint: answer.checkpoint };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /**
+   * Declines, in the name of the one who blocked, a contact request from the one blocked
+   * that is still pending; answers the decline's checkpoint (null when there was none).
+   * The block and the request are on different streams, so each side looks at the other's
+   * after writing its own: a block writes, then looks for a pending request; a request
+   * writes, then looks for a block. Whichever writes last sees the other's write, so once
+   * both have answered, no request from a blocked user is pending.
+   */
+  private async declineBlockedRequest(
+    requesterId: string,
+    blockerId: string,
+    request: RequestContext,
+  ): Promise<Checkpoint | null> {
+    const streamId = `contact-${pairId(requesterId, blockerId)}`;
+    const context = { actorId: blockerId, correlationId: request.correlationId, now: request.now };
     return retryOnConflict(async () => {
       const { state, revision } = await fold<ContactState, ContactEvent>(
         this.store,
@@ -252,19 +304,14 @@ export class IdentityService {
         noContact,
         evolveContact,
       );
-      const { events, withheld } = decideContact({ type, actorId, otherId }, state, { byOther, byActor });
-      const status = events.reduce(evolveContact, state).status;
-      // Withheld (the other one blocked the caller): the answer of a write, nothing written.
-      if (withheld) return { status, checkpoint: await this.withheldAnswers.checkpoint() };
-      const written =
-        events.length > 0
-          ? await this.withheldAnswers.append(() => appendDecided(this.store, streamId, events, revision, context))
-          : null;
-      return { status, checkpoint: written?.checkpoint ?? null };
+      if (state.status !== 'requested' || state.requesterId !== requesterId) return null;
+      const declined: ContactEvent = {
+        type: 'ContactRequestDeclined',
+        data: { requesterId, recipientId: blockerId, declinedBy: blockerId },
+      };
+      return (await appendDecided(this.store, streamId, [declined], revision, context)).checkpoint;
     });
   }
-
-  // ---------------------------------------------------------------- internals
 
   private async changeUser(
     userId: string,

@@ -59,6 +59,38 @@ const HTTP_CODES: Record<number, string> = {
   503: 'SERVICE.UNAVAILABLE',
 };
 
+/**
+ * What the framework's own refusals say (no route, malformed JSON, a bad content type, a
+ * body too large): a fixed sentence per status. Their own messages quote the request (the
+ * path, the content type, a piece of the body), and an error body echoes nothing.
+ */
+const HTTP_MESSAGES: Record<number, string> = {
+  400: 'The request is malformed',
+  404: 'No such route',
+  405: 'Method not allowed',
+  406: 'Not acceptable',
+  413: 'The request body is too large',
+  415: 'Unsupported content type: send application/json',
+};
+
+const httpMessage = (status: number): string => HTTP_MESSAGES[status] ?? 'The request was refused';
+
+/**
+ * Fastify's refusals before any route runs (Fastify's `frameworkErrors`): a path that is
+ * not valid percent-encoded UTF-8 (FST_ERR_BAD_URL) or a path parameter over the router's
+ * `maxParamLength` (FST_ERR_MAX_PARAM_LENGTH, 414 by default). Both are bad input: 400
+ * `REQUEST.INVALID`, in the one body, never quoting the path.
+ */
+export function frameworkRefusal(error: { readonly code?: string }, maxParamLength: number): ErrorBody {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? `A path parameter is longer than ${maxParamLength} characters`
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'The path is not valid percent-encoded UTF-8'
+        : 'The request is malformed';
+  return { error: { code: 'REQUEST.INVALID', message } };
+}
+
 export function toErrorResponse(exception: unknown): { status: number; body: ErrorBody } {
   if (exception instanceof EventStoreError) {
     return {
@@ -76,25 +108,20 @@ export function toErrorResponse(exception: unknown): { status: number; body: Err
     };
   }
   if (exception instanceof HttpException) {
+    // Only the framework throws these (an unknown route: "Cannot GET <path>"): its message
+    // quotes the request, so the status's own sentence is answered instead.
     const status = exception.getStatus();
-    const response = exception.getResponse();
-    const message = typeof response === 'string' ? response : (messageOf(response) ?? exception.message);
-    return { status, body: { error: { code: HTTP_CODES[status] ?? `HTTP.${status}`, message } } };
+    return { status, body: { error: { code: HTTP_CODES[status] ?? `HTTP.${status}`, message: httpMessage(status) } } };
   }
   // Fastify's own errors (malformed JSON, body too large, bad content type) carry a 4xx statusCode.
   const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    const message = exception instanceof Error ? exception.message : 'bad request';
-    return { status: statusCode, body: { error: { code: HTTP_CODES[statusCode] ?? `HTTP.${statusCode}`, message } } };
+    return {
+      status: statusCode,
+      body: { error: { code: HTTP_CODES[statusCode] ?? `HTTP.${statusCode}`, message: httpMessage(statusCode) } },
+    };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
-}
-
-function messageOf(response: object): string | undefined {
-  const message = (response as { message?: unknown }).message;
-  if (typeof message === 'string') return message;
-  if (Array.isArray(message)) return message.join('; ');
-  return undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 } from '@herald/conversations';
 import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
-import { parseInput, RequestInvalid } from '@herald/nest';
+import { parseInput, RequestInvalid, Uuid } from '@herald/nest';
 import { MEMBERSHIP } from '@herald/projections';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -31,7 +31,7 @@ import {
 } from './conversation.queries.js';
 import { InboxCursor } from './inbox-cursor.js';
 
-const uuid = z.uuid();
+const uuid = Uuid;
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
 const Attachment = z.strictObject({
   url: z.url({ protocol: /^https?$/ }).max(2048),

@@ -5,6 +5,7 @@
  * repeat or skip conversations active within the same millisecond. An integer, unlike a
  * timestamp's text, is checked here in full, so no cursor can make the database fail.
  */
+import { Uuid } from '@herald/nest';
 import { z } from 'zod';
 
 export interface InboxPosition {
@@ -24,7 +25,7 @@ export const InboxCursor = z
   .regex(/^[A-Za-z0-9_-]{1,100}$/)
   .transform((cursor, ctx): InboxPosition => {
     const match = SHAPE.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-    const id = z.uuid().safeParse(match?.[2]);
+    const id = Uuid.safeParse(match?.[2]);
     if (!match || !id.success) {
       ctx.addIssue({ code: 'custom', message: 'not a cursor this list gave' });
       return z.NEVER;

@@ -6,7 +6,7 @@
  */
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
-import { NoQuery, parseInput } from '@herald/nest';
+import { NoQuery, parseInput, Uuid } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -16,7 +16,7 @@ import { ApiQueryInput } from '../openapi.js';
 import { FIRST_USER, PageLimit, toPage, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
 
-const uuid = z.uuid();
+const uuid = Uuid;
 const FindUserQuery = z.strictObject({
   username: z.string().min(1).max(64).describe('The exact user name (case does not matter)'),
   after: z.string().optional(),
