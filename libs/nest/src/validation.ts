@@ -40,8 +40,8 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
 /**
  * An id (a UUID) in a path, body or query. Accepted in any case, answered and stored in
  * lower case: ids are compared as strings everywhere (streams, read models, pair ids), so
- * `PUT /blocks/<ID>` must name the same user as `<id>` does. Every REST schema takes ids
- * through this one.
+ * `PUT /blocks/<ID>` must name the same user as `<id>` does. Every REST schema
+ * and WebSocket frame takes ids through this one.
  */
 export const Uuid = z.uuid().toLowerCase();
 

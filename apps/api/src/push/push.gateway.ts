@@ -39,7 +39,7 @@ import { ConversationService } from '@herald/conversations';
 import { readEvent } from '@herald/events';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { IdentityError, IdentityService, type AccessClaims } from '@herald/identity';
-import { JsonLogger, RateLimited } from '@herald/nest';
+import { JsonLogger, RateLimited, Uuid } from '@herald/nest';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DataSource } from 'typeorm';
@@ -111,12 +111,6 @@ export const CLOSE = { sessionRevoked: 4001, tokenExpired: 4002, slowConsumer: 4
 /** A conversation's last seq as a client may claim it: -1 (nothing yet) to the largest safe integer. */
 const Seq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 
-/**
- * An id as the server compares it: UUIDs are case-insensitive, and every id Herald stores
- * or pushes is lowercase, so one named in capitals is the same conversation or user.
- */
-const Id = z.uuid().transform((id) => id.toLowerCase());
-
 const ClientFrame = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('sync'),
@@ -125,12 +119,12 @@ const ClientFrame = z.discriminatedUnion('type', [
     // that too many gets its own error.
     conversations: z.preprocess(
       (value) => (isPlainObject(value) ? new Map(Object.entries(value)) : value),
-      z.map(Id, Seq),
+      z.map(Uuid, Seq),
     ),
   }),
   z.strictObject({ type: z.literal('auth'), accessToken: z.string().min(1).max(4096) }),
-  z.strictObject({ type: z.literal('typing'), conversationId: Id }),
-  z.strictObject({ type: z.literal('presence'), userIds: z.array(Id) }),
+  z.strictObject({ type: z.literal('typing'), conversationId: Uuid }),
+  z.strictObject({ type: z.literal('presence'), userIds: z.array(Uuid) }),
 ]);
 type ClientFrame = z.infer<typeof ClientFrame>;
 
