@@ -13,6 +13,7 @@ import { HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/relay';
 import { DataSource } from 'typeorm';
+import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
 import {
   directoryProjection,
@@ -137,10 +138,16 @@ export class AppModule {
           provide: ConversationService,
           inject: [EVENT_STORE, IdentityService],
           useFactory: (store: EventStore, identity: IdentityService): ConversationService =>
-            new ConversationService(store, {
-              exists: (userId) => identity.exists(userId),
-              hasBlocked: (blocker, blocked) => identity.hasBlocked(blocker, blocked),
-            }),
+            new ConversationService(
+              store,
+              {
+                exists: (userId) => identity.exists(userId),
+                hasBlocked: (blocker, blocked) => identity.hasBlocked(blocker, blocked),
+              },
+              undefined,
+              // Its own key, derived from the server secret every instance shares.
+              createHmac('sha256', options.jwtSecret).update('herald withheld message ids').digest(),
+            ),
         },
         ConversationQueries,
         LiveEvents,

@@ -6,7 +6,7 @@
  * decides again (which is also what makes racing retries of one send write it once).
  */
 import {
-  hashedRandomLookingId,
+  keyedRandomLookingId,
   pairId,
   retryOnConflict,
   toNewEvents,
@@ -15,6 +15,7 @@ import {
 } from '@herald/commands';
 import { readEvent, type EventIn } from '@herald/events';
 import { StreamNotFound, type Checkpoint, type EventStore, type NewEvent } from '@herald/event-store';
+import { randomBytes } from 'node:crypto';
 import {
   evolve,
   initialConversation,
@@ -44,9 +45,11 @@ export const streamOf = (conversationId: string): string => `conversation-${conv
  * A blocked user's send gets its message id from its client id, so a retry of it is
  * answered the same id, as a retry of a written send is (a withheld send is written
  * nowhere, so the id collides with nothing). The id looks random (version 4), as a written
- * send's `randomUUID()` does.
+ * send's `randomUUID()` does, and is keyed with a server secret: one the client could
+ * recompute from its own request would tell the block.
  */
 function withheldSendId(
+  key: string | Uint8Array,
   conversationId: string,
   command: ConversationCommand,
   blocks: ReadonlyMap<string, Blocks>,
@@ -54,8 +57,7 @@ function withheldSendId(
   if (command.type !== 'SendMessage' || !blocks.has(command.actorId)) return command;
   return {
     ...command,
-    // Shaped as the random v4 id of a written send: a derived (v8) id would tell the block.
-    messageId: hashedRandomLookingId(`withheld ${conversationId} ${command.actorId} ${command.clientMessageId}`),
+    messageId: keyedRandomLookingId(key, `withheld ${conversationId} ${command.actorId} ${command.clientMessageId}`),
   };
 }
 
@@ -100,6 +102,11 @@ export class ConversationService {
     private readonly people: People = EVERYONE_EXISTS_NOBODY_BLOCKS,
     /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
     private readonly cacheEntries = 1_000_000,
+    /**
+     * Keys withheld sends' message ids: the same on every instance (derived from the server
+     * secret) so that a retry reaching another instance is answered the same id.
+     */
+    private readonly withheldIdKey: string | Uint8Array = randomBytes(32),
   ) {
     this.withheldAnswers = new WithheldAnswers(store);
   }
@@ -148,7 +155,7 @@ export class ConversationService {
         const results: ((Omit<Outcome, 'checkpoint'> & { withheld: boolean }) | Error)[] = [];
         const writes: NewEvent[] = [];
         for (const { context, ...pending } of batch) {
-          const command = withheldSendId(conversationId, pending.command, blocks);
+          const command = withheldSendId(this.withheldIdKey, conversationId, pending.command, blocks);
           try {
             if (command.type === 'SendMessage') {
               const earlier = state.sent.get(sentKey(command.actorId, command.clientMessageId));
