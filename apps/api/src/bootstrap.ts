@@ -13,11 +13,12 @@ import { setUpOpenApi } from './openapi.js';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
- * A path parameter's longest value, in characters after percent-decoding (the router
+ * A path parameter's longest value, in UTF-16 code units after percent-decoding (the router
  * decodes before it measures): ids are 36, link ids 64, a reaction's emoji at most 64
- * (576 characters percent-encoded). Longer: 400 `REQUEST.INVALID` (README "Limits").
+ * characters, which is 128 code units when each is an emoji outside the BMP (👍). Longer:
+ * 400 `REQUEST.INVALID` (README "Limits").
  */
-export const MAX_PARAM_LENGTH = 100;
+export const MAX_PARAM_LENGTH = 128;
 
 export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({

@@ -39,13 +39,13 @@ const after = (checkpoints: unknown[]): string =>
 describe("the framework's own refusals", () => {
   it('a malformed URL, a bad percent-encoding or an over-long path parameter answer 400 REQUEST.INVALID with the one body, echoing nothing', async () => {
     const ada = await signUp(app, 'ada');
-    const long = 'a'.repeat(101);
+    const long = 'a'.repeat(129);
     const urls: [Method, string, string][] = [
       ['PUT', `/conversations/${randomUUID()}/messages/${randomUUID()}/reactions/%ED%A0%80`, '%ED%A0%80'],
       ['GET', '/conversations/%ZZ', '%ZZ'],
       ['GET', `/conversations/${long}`, long],
       ['GET', `/users/${long}`, long],
-      ['PUT', `/blocks/${encodeURIComponent('字'.repeat(101))}`, '%E5%AD%97%E5%AD%97'],
+      ['PUT', `/blocks/${encodeURIComponent('字'.repeat(129))}`, '%E5%AD%97%E5%AD%97'],
     ];
     for (const [method, url, echo] of urls) {
       const answer = await call(ada, method, url);
@@ -81,6 +81,9 @@ describe("the framework's own refusals", () => {
       `/conversations/${conversationId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`;
     expect(encodeURIComponent('字'.repeat(64)).length).toBe(576);
     expect((await call(ada, 'PUT', url('字'.repeat(64)))).status).toBe(200);
+    // 64 characters outside the BMP: 128 UTF-16 code units, still one parameter.
+    expect((await call(ada, 'PUT', url('👍'.repeat(64)))).status).toBe(200);
+    expect((await call(ada, 'PUT', url('👍'.repeat(65)))).status).toBe(400);
     const tooLong = await call(ada, 'PUT', url('字'.repeat(65)));
     expect([tooLong.status, (tooLong.body.error as { code: string }).code]).toEqual([400, 'REQUEST.INVALID']);
   });
