@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { frameworkRefusal } from '@herald/nest';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply } from 'fastify';
+import type { Duplex } from 'node:stream';
 import { AppModule, type AppOptions } from './app.module.js';
 import { setUpOpenApi } from './openapi.js';
 
@@ -31,6 +32,26 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     // which the adapter's default handler would run).
     frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) => {
       void reply.code(400).type('application/json').send(frameworkRefusal(error, MAX_PARAM_LENGTH));
+    },
+    // Node's HTTP parser refuses a request it cannot parse (a malformed request line or
+    // header, headers over 16 KiB) before Fastify sees it; answered in the one body too.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Duplex): void => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({
+        error: {
+          code: 'REQUEST.INVALID',
+          message: tooLarge ? 'The request line and headers exceed 16 KiB' : 'The request is malformed',
+        },
+      });
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+          `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `connection: close\r\n\r\n${body}`,
+      );
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {

@@ -7,7 +7,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { range } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { signUp, testApp, type TestUser } from './test-app.js';
+import { listen } from './test-socket.js';
 
 let app: NestFastifyApplication;
 beforeAll(async () => {
@@ -86,6 +88,42 @@ describe("the framework's own refusals", () => {
     expect((await call(ada, 'PUT', url('👍'.repeat(65)))).status).toBe(400);
     const tooLong = await call(ada, 'PUT', url('字'.repeat(65)));
     expect([tooLong.status, (tooLong.body.error as { code: string }).code]).toEqual([400, 'REQUEST.INVALID']);
+  });
+});
+
+describe('requests the HTTP parser refuses', () => {
+  let address: string;
+  beforeAll(async () => {
+    address = await listen(app);
+  });
+
+  /** Writes raw bytes to the listening app and answers what came back, whole. */
+  async function raw(request: string): Promise<string> {
+    const [host, port] = address.split(':') as [string, string];
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), host);
+      let answer = '';
+      socket.on('data', (chunk) => (answer += String(chunk)));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+      socket.end(request);
+    });
+  }
+  it('a malformed request line or header, or headers over 16 KiB, answer the one error body and echo nothing', async () => {
+    const bad = [
+      ['GET /x HTTP/1.1 extra\r\n\r\n', '400'],
+      ['GET /health HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n', '400'],
+      ['POST /auth/sign-in HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', '400'],
+      [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`, '431'],
+    ] as const;
+    for (const [request, status] of bad) {
+      const answer = await raw(request);
+      expect(answer.split('\r\n')[0], request.slice(0, 40)).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string } };
+      expect(body.error.code).toBe('REQUEST.INVALID');
+      expect(answer).not.toContain('yyyy');
+      expect(answer).not.toContain('bad header');
+    }
   });
 });
 
