@@ -1018,3 +1018,156 @@ describe('ids are case-insensitive', () => {
     await Promise.all([adaSocket, bobSocket].map(hangUp));
   });
 });
+
+describe('every frame counts in the user rate limit, refusals included; past a limit, one answer and a pause', () => {
+  const lines: Record<string, unknown>[] = [];
+  let limited: NestFastifyApplication;
+  let address: string;
+  beforeAll(async () => {
+    // 5 a second in bursts of 15.
+    limited = await testApp(
+      { RATE_LIMIT_USER_PER_SECOND: '5' },
+      undefined,
+      new JsonLogger('warn', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
+    );
+    address = await listen(limited);
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** A flooder hangs up at once: its close frame would wait behind what the paused socket has not read. */
+  const cut = async (socket: Socket): Promise<void> => {
+    socket.ws.terminate();
+    await socket.closed;
+  };
+  const codes = (sockets: Socket[], code: string): number =>
+    sockets.reduce((sum, s) => sum + s.frames.filter((f) => f.code === code).length, 0);
+
+  /**
+   * Sends `frame` from every socket as fast as they take it for `ms`, while another user
+   * calls REST; answers the slowest of those calls (ms), once the answers have settled.
+   */
+  async function flooding(sockets: Socket[], frame: string, ms = 2_000): Promise<number> {
+    const bystander = await signUp(limited, 'bystander');
+    const until = Date.now() + ms;
+    let slowest = 0;
+    const rest = (async () => {
+      while (Date.now() < until) {
+        const started = Date.now();
+        const response = await limited.inject({
+          method: 'GET',
+          url: '/me',
+          headers: { authorization: `Bearer ${bystander.token}` },
+        });
+        expect(response.statusCode).toBe(200);
+        slowest = Math.max(slowest, Date.now() - started);
+        await sleep(100);
+      }
+    })();
+    while (Date.now() < until) {
+      for (const s of sockets) {
+        for (let i = 0; i < 10 && s.ws.bufferedAmount < 256 * 1024; i++) s.ws.send(frame);
+      }
+      await sleep(5);
+    }
+    await rest;
+    await sleep(300);
+    return slowest;
+  }
+
+  it('a flood of syncs naming 1,001 ids from 4 sockets: each is charged, PUSH.TOO_MANY a bounded number of times, PUSH.RATE_LIMITED once a pause', async () => {
+    const eve = await signUp(limited, 'eve');
+    const sockets = await Promise.all(Array.from({ length: 4 }, () => openSocket(address, eve.token)));
+    const frame = JSON.stringify({
+      type: 'sync',
+      conversations: Object.fromEntries(Array.from({ length: MAX_SYNC_CONVERSATIONS + 1 }, () => [randomUUID(), 0])),
+    });
+    const slowest = await flooding(sockets, frame);
+    // 11 tokens each: the burst and 2 s of refill buy 2 or 3 of them, not thousands.
+    expect(codes(sockets, 'PUSH.TOO_MANY')).toBeGreaterThanOrEqual(1);
+    expect(codes(sockets, 'PUSH.TOO_MANY')).toBeLessThanOrEqual(5);
+    expect(codes(sockets, 'PUSH.RATE_LIMITED')).toBeGreaterThanOrEqual(1);
+    // Once a pause: pauses of a second or more over about 2.3 s, each maybe followed by one
+    // for the backlog read when the socket resumed (100 frames waiting).
+    for (const s of sockets)
+      expect(s.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED').length).toBeLessThanOrEqual(6);
+    for (const s of sockets) expect(s.ws.readyState).toBe(WebSocket.OPEN);
+    expect(slowest).toBeLessThan(1_000);
+    await Promise.all(sockets.map(cut));
+  });
+
+  it('a flood of typing for conversations not synced from 4 sockets: CONVERSATION.NOT_FOUND at the user rate, PUSH.RATE_LIMITED once a pause', async () => {
+    const mallory = await signUp(limited, 'mallory');
+    const sockets = await Promise.all(Array.from({ length: 4 }, () => openSocket(address, mallory.token)));
+    const slowest = await flooding(sockets, JSON.stringify({ type: 'typing', conversationId: randomUUID() }));
+    // The burst of 15 and about 2.3 s at 5 a second (before: one answer per frame, 178k in 5 s).
+    expect(codes(sockets, 'CONVERSATION.NOT_FOUND')).toBeGreaterThanOrEqual(10);
+    expect(codes(sockets, 'CONVERSATION.NOT_FOUND')).toBeLessThanOrEqual(35);
+    expect(codes(sockets, 'PUSH.RATE_LIMITED')).toBeGreaterThanOrEqual(1);
+    // Once a pause: pauses of a second or more over about 2.3 s, each maybe followed by one
+    // for the backlog read when the socket resumed (100 frames waiting).
+    for (const s of sockets)
+      expect(s.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED').length).toBeLessThanOrEqual(6);
+    expect(slowest).toBeLessThan(1_000);
+    await Promise.all(sockets.map(cut));
+  });
+
+  it('a flood of presence frames past the socket limit: answered PUSH.RATE_LIMITED once a pause, not per frame', async () => {
+    const ivy = await signUp(limited, 'ivy');
+    const socket = await openSocket(address, ivy.token);
+    const slowest = await flooding([socket], JSON.stringify({ type: 'presence', userIds: [ivy.userId] }));
+    const limitedAnswers = socket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED');
+    expect(limitedAnswers.length).toBeGreaterThanOrEqual(1);
+    expect(limitedAnswers.length).toBeLessThanOrEqual(6);
+    expect(limitedAnswers[0]).toMatchObject({ retryAfterSeconds: 1 });
+    // Within the socket's burst of 10 and its 5 a second (and the user's 5 a second).
+    expect(socket.frames.length - limitedAnswers.length).toBeLessThanOrEqual(30);
+    expect(slowest).toBeLessThan(1_000);
+    await cut(socket);
+  });
+
+  it('a flood of typing on a synced conversation: the dropped ones are charged too; a relay a second at most, one answer a pause', async () => {
+    const [ada, bob] = await Promise.all([signUp(limited, 'ada'), signUp(limited, 'bob')]);
+    const created = await limited.inject({
+      method: 'POST',
+      url: '/conversations/groups',
+      headers: { authorization: `Bearer ${ada.token}` },
+      payload: { name: 'g', memberIds: [bob.userId] },
+    });
+    const id = created.json<{ conversationId: string }>().conversationId;
+    const [adaSocket, bobSocket] = await Promise.all([openSocket(address, ada.token), openSocket(address, bob.token)]);
+    for (const s of [adaSocket, bobSocket]) {
+      s.send({ type: 'sync', conversations: { [id]: 0 } });
+      await eventually(() => s.frames.some((f) => f.type === 'synced'));
+    }
+    const slowest = await flooding([bobSocket], JSON.stringify({ type: 'typing', conversationId: id }));
+    expect(typists(adaSocket, id).length).toBeGreaterThanOrEqual(1);
+    expect(typists(adaSocket, id).length).toBeLessThanOrEqual(4);
+    const limitedAnswers = bobSocket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED').length;
+    expect(limitedAnswers).toBeGreaterThanOrEqual(1);
+    expect(limitedAnswers).toBeLessThanOrEqual(6);
+    expect(slowest).toBeLessThan(1_000);
+    await Promise.all([hangUp(adaSocket), cut(bobSocket)]);
+  });
+
+  it('an auth frame with no token or an empty one is AUTH.INVALID_TOKEN, logged as any refused token', async () => {
+    const zoe = await signUp(limited, 'zoe');
+    const socket = await openSocket(address, zoe.token);
+    const from = lines.length;
+    socket.send({ type: 'auth' });
+    socket.send({ type: 'auth', accessToken: '' });
+    await eventually(() => socket.frames.length === 2);
+    expect(socket.frames).toMatchObject([
+      { type: 'error', code: 'AUTH.INVALID_TOKEN' },
+      { type: 'error', code: 'AUTH.INVALID_TOKEN' },
+    ]);
+    expect(lines.slice(from).filter((l) => l.msg === 'authentication refused: AUTH.INVALID_TOKEN')).toMatchObject([
+      { userId: zoe.userId, route: '/ws' },
+      { userId: zoe.userId, route: '/ws' },
+    ]);
+    expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    await hangUp(socket);
+  });
+});

@@ -17,8 +17,10 @@
  * signal reaches it before; it is removed, in the same turn, by the event that removes the
  * member; and a typing signal is relayed only while the stream says its sender is a member.
  *
- * Catch-ups have budgets (budgets.ts): sync frames (and the ids they name that are
- * refused) and presence frames count in the user's rate limit, a user has at most
+ * Catch-ups have budgets (budgets.ts): every frame handled counts in the user's rate limit
+ * (by size; a sync by the ids it names and those refused, a presence frame by its users),
+ * refusals included, a limit passed is answered once and pauses the socket, and frames are
+ * handled one at a time with a turn of the event loop between two; a user has at most
  * MAX_SOCKETS_PER_USER sockets per process, catch-up
  * bytes per socket and per user per second (past them the catch-up waits), and at most
  * MAX_CONCURRENT_CATCH_UPS reads in flight per process, granted to users in turn. A socket
@@ -33,6 +35,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
+import { setImmediate as turn } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import type { HeraldConfig } from '@herald/config';
 import { ConversationService } from '@herald/conversations';
@@ -90,6 +93,12 @@ export const PRESENCE_USERS_PER_TOKEN = 100;
  * what bounds the reads one token buys to a sync's own prepaid ones plus this many.
  */
 export const SYNC_REFUSALS_PER_TOKEN = 10;
+/**
+ * Every frame handled costs one token of the user's rate limit, plus one per this many
+ * bytes of it, refused or not (a sync or presence frame costs what its ids do if more):
+ * no frame type, and no refusal, floods around the limit shared with REST.
+ */
+export const FRAME_BYTES_PER_TOKEN = 16 * 1024;
 /** Sockets one user may have open on one instance; the next handshake is refused with 429. */
 export const MAX_SOCKETS_PER_USER = 20;
 /** The read models presence visibility is decided from: membership (shared conversations), directory (contacts, blocks). */
@@ -122,7 +131,8 @@ const ClientFrame = z.discriminatedUnion('type', [
       z.map(Uuid, Seq),
     ),
   }),
-  z.strictObject({ type: z.literal('auth'), accessToken: z.string().min(1).max(4096) }),
+  // A missing or empty token is a refused token (AUTH.INVALID_TOKEN, logged), not a bad frame.
+  z.strictObject({ type: z.literal('auth'), accessToken: z.string().max(4096).optional() }),
   z.strictObject({ type: z.literal('typing'), conversationId: Uuid }),
   z.strictObject({ type: z.literal('presence'), userIds: z.array(Uuid) }),
 ]);
@@ -403,6 +413,9 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     client.waiting++;
     if (client.waiting === MAX_WAITING_FRAMES) client.socket.pause();
     client.handling = client.handling
+      // Back to the event loop between two frames: a socket's backlog of frames is not
+      // handled in one go while other users' requests wait.
+      .then(() => turn())
       .then(() => this.received(client, data, isBinary))
       .catch((error: unknown) =>
         this.logger.emit('error', `push: ${error instanceof Error ? error.message : String(error)}`, 'Push'),
@@ -433,16 +446,15 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
    * the socket is not read until then (what the client sends meanwhile waits in TCP), so a
    * flood costs neither a parse nor an answer per frame. Frames read already are dropped.
    */
-  private limited(client: Client, retryAfterSeconds: number): void {
+  private limited(
+    client: Client,
+    retryAfterSeconds: number,
+    message = 'Too many requests: frame dropped; this socket is read again after retryAfterSeconds',
+  ): void {
     const now = Date.now();
     if (now < client.limitedUntil) return;
     client.limitedUntil = now + retryAfterSeconds * 1000;
-    this.send(client, {
-      type: 'error',
-      code: 'PUSH.RATE_LIMITED',
-      message: 'Too many requests: frame dropped; this socket is read again after retryAfterSeconds',
-      retryAfterSeconds,
-    });
+    this.send(client, { type: 'error', code: 'PUSH.RATE_LIMITED', message, retryAfterSeconds });
     client.socket.pause();
     setTimeout(() => {
       if (client.waiting < MAX_WAITING_FRAMES) client.socket.resume();
@@ -452,14 +464,19 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private async received(client: Client, data: WebSocket.RawData, isBinary: boolean): Promise<void> {
     // Frames that waited for a socket closed since are moot.
     if (client.socket.readyState !== WebSocket.OPEN) return;
+    // Read before the client went over a limit: dropped unanswered (it was told once).
+    if (Date.now() < client.limitedUntil) return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    // Every frame is a request of the user's, charged before it is parsed, whatever it turns
+    // out to be (junk, a refusal, a typing dropped): a flood is handled at the user's rate,
+    // not the network's.
+    const paid = frameCost(bytes.length);
+    if (!this.take(client, paid)) return;
     let frame: ClientFrame;
     try {
       if (isBinary) throw new Error('binary');
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       frame = ClientFrame.parse(JSON.parse(bytes.toString('utf8')));
     } catch {
-      // A request of the user's too: a flood of junk is parsed at the user's rate, not the network's.
-      if (!this.take(client)) return;
       return this.send(client, {
         type: 'error',
         code: 'PUSH.INVALID_FRAME',
@@ -467,7 +484,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       });
     }
     try {
-      await this.handle(client, frame);
+      await this.handle(client, frame, paid);
     } catch (error) {
       // The database or the event store failed: the client may try again; the node stays up.
       this.logger.emit(
@@ -479,10 +496,15 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private async handle(client: Client, frame: ClientFrame): Promise<void> {
+  /** `paid`: the tokens the frame was charged already (frameCost). */
+  private async handle(client: Client, frame: ClientFrame, paid: number): Promise<void> {
     switch (frame.type) {
       case 'sync': {
         const entries = [...frame.conversations];
+        // Counted as requests of the user's (shared with REST), before anything is read or
+        // refused: one token per 100 conversations named, of which the frame paid some.
+        const cost = 1 + Math.floor(Math.max(0, entries.length - 1) / SYNC_CONVERSATIONS_PER_TOKEN);
+        if (cost > paid && !this.take(client, cost - paid)) return;
         if (entries.length > MAX_SYNC_CONVERSATIONS) {
           return this.send(client, {
             type: 'error',
@@ -490,8 +512,6 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
             message: `At most ${MAX_SYNC_CONVERSATIONS} conversations per sync`,
           });
         }
-        // Counted as requests of the user's (shared with REST), before anything is read.
-        if (!this.take(client, 1 + Math.floor(Math.max(0, entries.length - 1) / SYNC_CONVERSATIONS_PER_TOKEN))) return;
         let refusals = 0;
         for (const [conversationId, lastSeq] of entries) {
           if (client.socket.readyState !== WebSocket.OPEN) return;
@@ -502,10 +522,11 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         return;
       }
       case 'auth': {
-        if (!this.take(client)) return;
+        const token = frame.accessToken;
         let caller: AccessClaims;
         try {
-          caller = await this.identity.authenticate(frame.accessToken, new Date());
+          if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'no token');
+          caller = await this.identity.authenticate(token, new Date());
           if (caller.userId !== client.caller.userId) {
             throw new IdentityError('AUTH.INVALID_TOKEN', 'a token of another user');
           }
@@ -525,8 +546,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         remove(this.bySession, client.caller.sessionId, client);
         client.caller = caller;
         add(this.bySession, caller.sessionId, client);
-        this.expireWith(client, frame.accessToken);
-        const { exp } = decodeJwt(frame.accessToken);
+        this.expireWith(client, token);
+        const { exp } = decodeJwt(token);
         return this.send(client, {
           type: 'authenticated',
           expiresAt: new Date((exp ?? 0) * 1000).toISOString(),
@@ -539,9 +560,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
         if (now - subscription.typingAt < TYPING_INTERVAL_MS) return;
         subscription.typingAt = now;
         const userId = client.caller.userId;
-        // A relayed signal is a request of the user's (it costs reads and a NOTIFY); past the
-        // limit it is dropped as the too-frequent ones are: typing is worth nothing late.
-        if (!this.limits.perUser.tryTake(userId)) return;
+        // Paid as every frame is (one token: a relayed signal costs reads and a NOTIFY).
         // The stream, not what this node has followed so far, says whether they are still a
         // member: a kick not delivered yet silences them already (the kick's event ends the
         // subscription when it arrives). At most one read a second per socket and conversation.
@@ -555,6 +574,10 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       }
       case 'presence': {
         const userIds = [...new Set(frame.userIds)];
+        // Requests of the user's too (each reads the read models), shared with REST and sync,
+        // refused or not: one token per 100 users named, of which the frame paid some.
+        const cost = 1 + Math.floor(Math.max(0, userIds.length - 1) / PRESENCE_USERS_PER_TOKEN);
+        if (cost > paid && !this.take(client, cost - paid)) return;
         if (userIds.length > MAX_PRESENCE_USERS) {
           return this.send(client, {
             type: 'error',
@@ -562,15 +585,16 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
             message: `At most ${MAX_PRESENCE_USERS} users per presence frame`,
           });
         }
-        if (!takePresenceToken(client)) {
-          return this.send(client, {
-            type: 'error',
-            code: 'PUSH.RATE_LIMITED',
-            message: `At most ${PRESENCE_FRAMES_PER_SECOND} presence frames per second`,
-          });
+        // Past the socket's own limit: answered once, and the socket is not read until a
+        // frame would pass again (as past the user's), never an answer per frame.
+        const wait = takePresenceToken(client);
+        if (wait > 0) {
+          return this.limited(
+            client,
+            Math.max(1, Math.ceil(wait / 1000)),
+            `At most ${PRESENCE_FRAMES_PER_SECOND} presence frames per second: this socket is read again after retryAfterSeconds`,
+          );
         }
-        // Requests of the user's too (each reads the read models), shared with REST and sync.
-        if (!this.take(client, 1 + Math.floor(Math.max(0, userIds.length - 1) / PRESENCE_USERS_PER_TOKEN))) return;
         // The last watch ends now: no change of it arrives after this frame's answer.
         this.presence.unwatch(client);
         // Fail closed: who may be seen is decided from the read models, never stale ones.
@@ -846,16 +870,21 @@ function pushed(conversationId: string, event: RecordedEvent): Pushed {
   return { seq: event.streamRevision, removes, frame: Buffer.from(JSON.stringify(frame)) };
 }
 
-/** Takes a token from the client's presence bucket, if there is one. */
-function takePresenceToken(client: Client, now = Date.now()): boolean {
+/** Takes a token from the client's presence bucket: 0, or (none taken) the ms until there is one. */
+function takePresenceToken(client: Client, now = Date.now()): number {
   client.presenceTokens = Math.min(
     PRESENCE_FRAMES_BURST,
     client.presenceTokens + ((now - client.presenceTokensAt) / 1000) * PRESENCE_FRAMES_PER_SECOND,
   );
   client.presenceTokensAt = now;
-  if (client.presenceTokens < 1) return false;
+  if (client.presenceTokens < 1) return ((1 - client.presenceTokens) / PRESENCE_FRAMES_PER_SECOND) * 1000;
   client.presenceTokens -= 1;
-  return true;
+  return 0;
+}
+
+/** The tokens of the user's rate limit a frame of `bytes` costs before it is even parsed. */
+export function frameCost(bytes: number): number {
+  return 1 + Math.floor(bytes / FRAME_BYTES_PER_TOKEN);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
