@@ -148,11 +148,15 @@ interface RequestSeen {
 
 @Catch()
 export class HeraldExceptionFilter implements ExceptionFilter {
+  /** When each 503 code was last logged: a state clients retry through, not one error a request. */
+  private readonly unavailableLogged = new Map<string, number>();
+
   constructor(private readonly logger: JsonLogger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const { status, body } = toErrorResponse(exception);
-    if (status >= 500) this.logger.emit('error', exception, 'HeraldExceptionFilter');
+    if (status === 503) this.logUnavailable(body.error.code, body.error.message);
+    else if (status >= 500) this.logger.emit('error', exception, 'HeraldExceptionFilter');
     const refused = refusal(status, body.error.code);
     if (refused) {
       // Who, where and why: never a body or a token.
@@ -172,5 +176,16 @@ export class HeraldExceptionFilter implements ExceptionFilter {
     if (exception instanceof RateLimited) reply.header('retry-after', String(exception.retryAfterSeconds));
     if (status === 503) reply.header('retry-after', '1');
     reply.status(status).send(body);
+  }
+
+  /**
+   * A 503 (a store unreachable, a read model stopped or behind: clients retry) is a `warn`
+   * without a stack, once a second per code however many requests meet it.
+   */
+  private logUnavailable(code: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.unavailableLogged.get(code) ?? 0) < 1000) return;
+    this.unavailableLogged.set(code, now);
+    this.logger.emit('warn', `unavailable: ${code}: ${message}`, 'HeraldExceptionFilter');
   }
 }
