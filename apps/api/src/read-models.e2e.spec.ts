@@ -6,10 +6,9 @@
 import type { EventStore } from '@herald/event-store';
 import { resolveParkedEvent } from '@herald/projection-runtime';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, testApp, type TestUser } from './test-app.js';
+import { parkMembership, signUp, testApp, type TestUser } from './test-app.js';
 import { EVENT_STORE } from './tokens.js';
 
 interface Answer {
@@ -158,25 +157,7 @@ describe('authorization never fails open', () => {
     expect((await call(bob, 'GET', `/conversations/${id}?after=${before.body.checkpoint}`)).status).toBe(200);
 
     // No request can park an event any more, so the test writes one past the edge: a bug's event.
-    const store = app.get<EventStore>(EVENT_STORE);
-    await store.append(
-      `receipts-${randomUUID()}`,
-      [
-        {
-          eventId: randomUUID(),
-          type: 'ConversationMuteChanged',
-          schemaVersion: 1,
-          data: { conversationId: id, userId: ada.userId, muted: true, until: '0000-01-01T00:00:00Z' },
-          metadata: {
-            actorId: ada.userId,
-            correlationId: 'test',
-            causationId: 'test',
-            occurredAt: new Date().toISOString(),
-          },
-        },
-      ],
-      'any',
-    );
+    await parkMembership(app, id, ada.userId);
     await expect.poll(async () => (await projectionStates(app))['membership.v1'], { timeout: 15_000 }).toBe('stopped');
 
     // The command side reads the conversation's stream: kicking and writing still work.

@@ -7,8 +7,11 @@
 import { loadConfig } from '@herald/config';
 import { JsonLogger } from '@herald/nest';
 import { freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
+import type { EventStore } from '@herald/event-store';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomUUID } from 'node:crypto';
 import { createApp } from './bootstrap.js';
+import { EVENT_STORE } from './tokens.js';
 
 export async function testApp(
   env: Record<string, string> = {},
@@ -71,4 +74,28 @@ export async function everyPage<T>(
     if (pages.length > 1000) throw new Error(`GET ${url}: more than 1000 pages`);
   } while (cursor !== null);
   return pages;
+}
+
+/**
+ * Writes, past every edge, an event the membership read model cannot apply (a mute in year
+ * 0): what a bug would do, since no request can any more. Membership parks it and stops.
+ */
+export async function parkMembership(
+  app: NestFastifyApplication,
+  conversationId: string,
+  userId: string,
+): Promise<void> {
+  await app.get<EventStore>(EVENT_STORE).append(
+    `receipts-${randomUUID()}`,
+    [
+      {
+        eventId: randomUUID(),
+        type: 'ConversationMuteChanged',
+        schemaVersion: 1,
+        data: { conversationId, userId, muted: true, until: '0000-01-01T00:00:00Z' },
+        metadata: { actorId: userId, correlationId: 'test', causationId: 'test', occurredAt: new Date().toISOString() },
+      },
+    ],
+    'any',
+  );
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '@herald/nest';
-import { signUp, testApp, type TestUser } from '../test-app.js';
+import { parkMembership, signUp, testApp, type TestUser } from '../test-app.js';
 import {
   handshake as refused,
   hangUp,
@@ -31,10 +31,8 @@ import {
   PRESENCE_FRAMES_BURST,
   SYNC_REFUSALS_PER_TOKEN,
 } from './push.gateway.js';
-import type { EventStore } from '@herald/event-store';
 import { resolveParkedEvent } from '@herald/projection-runtime';
 import { DataSource } from 'typeorm';
-import { EVENT_STORE } from '../tokens.js';
 import { MAX_STALENESS_MS } from '../projections.service.js';
 
 /** Two API nodes on one database (node A is `app`), beating fast so that a dead node is found in seconds. */
@@ -840,24 +838,7 @@ describe('presence fails closed while a read model it is decided from is stopped
       expect(await watch(adaWatching, [bob.userId])).toEqual([{ userId: bob.userId, online: false, lastSeenAt: null }]);
 
       // A bug's event parks membership (no request can any more: read-models.e2e.spec.ts).
-      await own.get<EventStore>(EVENT_STORE).append(
-        `receipts-${randomUUID()}`,
-        [
-          {
-            eventId: randomUUID(),
-            type: 'ConversationMuteChanged',
-            schemaVersion: 1,
-            data: { conversationId: id, userId: ada.userId, muted: true, until: '0000-01-01T00:00:00Z' },
-            metadata: {
-              actorId: ada.userId,
-              correlationId: 'test',
-              causationId: 'test',
-              occurredAt: new Date().toISOString(),
-            },
-          },
-        ],
-        'any',
-      );
+      await parkMembership(own, id, ada.userId);
       const membership = async (): Promise<string | undefined> =>
         (await own.inject({ method: 'GET', url: '/health' }))
           .json<{ projections: { name: string; state: string }[] }>()
