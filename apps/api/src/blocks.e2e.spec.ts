@@ -10,7 +10,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { range, uniqueId } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, testApp, type TestUser } from './test-app.js';
+import { caller, signUp, testApp, type TestUser } from './test-app.js';
 import { hangUp, listen, openSocket, type TestSocket } from './test-socket.js';
 
 let app: NestFastifyApplication;
@@ -23,16 +23,7 @@ afterAll(async () => {
   await app.close();
 });
 
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-async function call(who: TestUser, method: Method, url: string, payload?: object) {
-  const response = await app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${who.token}` },
-    ...(payload ? { payload } : {}),
-  });
-  return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
-}
+const call = (...args: Parameters<ReturnType<typeof caller>>) => caller(app)(...args);
 
 /** What a client can tell of an answer: its status and, for each field, its type. */
 const shape = (answer: { status: number; body: Record<string, unknown> }) => ({

@@ -8,7 +8,7 @@ import { range } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { signUp, testApp, type TestUser } from './test-app.js';
+import { caller, signUp, testApp, type Method, type TestUser } from './test-app.js';
 import { listen } from './test-socket.js';
 
 let app: NestFastifyApplication;
@@ -19,16 +19,7 @@ afterAll(async () => {
   await app.close();
 });
 
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-async function call(who: TestUser, method: Method, url: string, payload?: object) {
-  const response = await app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${who.token}` },
-    ...(payload ? { payload } : {}),
-  });
-  return { status: response.statusCode, body: response.json<Record<string, unknown>>(), raw: response.body };
-}
+const call = (...args: Parameters<ReturnType<typeof caller>>) => caller(app)(...args);
 
 const after = (checkpoints: unknown[]): string =>
   encodeURIComponent(

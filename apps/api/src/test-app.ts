@@ -99,3 +99,18 @@ export async function parkMembership(
     'any',
   );
 }
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A request as `who`, answered as its status, JSON body and raw text. */
+export function caller(app: NestFastifyApplication) {
+  return async (who: TestUser, method: Method, url: string, payload?: object) => {
+    const response = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${who.token}` },
+      ...(payload ? { payload } : {}),
+    });
+    return { status: response.statusCode, body: response.json<Record<string, unknown>>(), raw: response.body };
+  };
+}
