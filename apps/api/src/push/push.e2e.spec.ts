@@ -1102,7 +1102,9 @@ describe('every frame counts in the user rate limit, refusals included; past a l
     const limitedAnswers = socket.frames.filter((f) => f.code === 'PUSH.RATE_LIMITED');
     expect(limitedAnswers.length).toBeGreaterThanOrEqual(1);
     expect(limitedAnswers.length).toBeLessThanOrEqual(6);
-    expect(limitedAnswers[0]).toMatchObject({ retryAfterSeconds: 1 });
+    // The rate limit's answer says when to come back. On a slow machine the backlog's answer
+    // (100 frames waiting, no retry time) can come first: the order of the two is not promised.
+    expect(limitedAnswers).toContainEqual(expect.objectContaining({ retryAfterSeconds: 1 }));
     // Within the socket's burst of 10 and its 5 a second (and the user's 5 a second).
     expect(socket.frames.length - limitedAnswers.length).toBeLessThanOrEqual(30);
     expect(slowest).toBeLessThan(1_000);
