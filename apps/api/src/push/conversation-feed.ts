@@ -190,7 +190,7 @@ export function feedEvent(conversationId: string, event: RecordedEvent): FeedEve
     event: {
       eventId: event.eventId,
       type: event.type,
-      data: data as Record<string, unknown>,
+      data,
       actorId: event.metadata.actorId,
       occurredAt: event.metadata.occurredAt,
     },

@@ -34,7 +34,6 @@ function feedOf(script: Script) {
   const charged: number[] = [];
   let open = true;
   let ends = 0;
-  let feed: ConversationFeed | undefined;
   const ports: FeedPorts = {
     open: () => open,
     paced: () => Promise.resolve(),
@@ -42,7 +41,7 @@ function feedOf(script: Script) {
     read: async (_, from, limit) => {
       reads.push(from);
       await Promise.resolve();
-      script.duringRead?.(feed!, reads.length - 1);
+      script.duringRead?.(feed, reads.length - 1);
       if (script.failRead) throw new Error('store unreachable');
       return script.stream.filter((e) => e.seq >= from).slice(0, limit);
     },
@@ -60,7 +59,7 @@ function feedOf(script: Script) {
     pageSize: script.pageSize ?? 16,
     maxCatchUp: script.maxCatchUp ?? 500,
   };
-  feed = new ConversationFeed(options);
+  const feed = new ConversationFeed(options);
   return {
     feed,
     sent,

@@ -66,7 +66,9 @@ describe('a client frame queue', () => {
   });
 
   it('a frame whose handling fails is reported, and the next ones are handled', async () => {
-    const { queue, log } = queueOf(10, (frame) => (frame === 1 ? Promise.reject(new Error('boom')) : Promise.resolve()));
+    const { queue, log } = queueOf(10, (frame) =>
+      frame === 1 ? Promise.reject(new Error('boom')) : Promise.resolve(),
+    );
     queue.push(1);
     queue.push(2);
     await queue.drained();

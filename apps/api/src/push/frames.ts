@@ -75,10 +75,9 @@ export const ERROR_CODES = [
 export const PresenceUser = z.strictObject({
   userId: Id,
   online: z.boolean(),
-  lastSeenAt: z.iso
-    .datetime({ offset: true })
-    .nullable()
-    .meta({ description: "When the user's last socket closed; null while online, and for users never seen or not visible." }),
+  lastSeenAt: z.iso.datetime({ offset: true }).nullable().meta({
+    description: "When the user's last socket closed; null while online, and for users never seen or not visible.",
+  }),
 });
 
 export const ServerFrame = z.discriminatedUnion('type', [
@@ -106,9 +105,10 @@ export const ServerFrame = z.discriminatedUnion('type', [
   z
     .strictObject({ type: z.literal('typing'), conversationId: Id, userId: Id })
     .meta({ title: 'typing', description: 'Another member is typing in the conversation.' }),
-  z
-    .strictObject({ type: z.literal('presence'), users: z.array(PresenceUser) })
-    .meta({ title: 'presence', description: 'The watched users now (the answer to a presence frame), then each change.' }),
+  z.strictObject({ type: z.literal('presence'), users: z.array(PresenceUser) }).meta({
+    title: 'presence',
+    description: 'The watched users now (the answer to a presence frame), then each change.',
+  }),
   z
     .strictObject({ type: z.literal('authenticated'), expiresAt: z.iso.datetime() })
     .meta({ title: 'authenticated', description: 'An auth frame was accepted: the socket lives until `expiresAt`.' }),
