@@ -11,7 +11,7 @@ import { z } from 'zod';
 export const CLOSE = { sessionRevoked: 4001, tokenExpired: 4002, slowConsumer: 4008 } as const;
 
 /** A conversation's last seq as a client may claim it: -1 (nothing yet) to the largest safe integer. */
-const ClaimedSeq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
+export const ClaimedSeq = z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER);
 
 /**
  * A sync's conversations, checked as the entries JSON.parse made: a record schema skips a
