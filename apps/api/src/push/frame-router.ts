@@ -13,8 +13,8 @@ import {
   frameCost,
   MAX_PRESENCE_USERS,
   MAX_SYNC_CONVERSATIONS,
-  PRESENCE_USERS_PER_TOKEN,
-  SYNC_CONVERSATIONS_PER_TOKEN,
+  presenceCost,
+  syncCost,
   SYNC_REFUSALS_PER_TOKEN,
 } from './limits.js';
 import type { PresenceWatch } from './presence-watch.js';
@@ -68,7 +68,7 @@ export class FrameRouter implements FrameHandling {
         const entries = [...frame.conversations];
         // Counted as requests of the user's (shared with REST), before anything is read or
         // refused: one token per 100 conversations named, of which the frame paid some.
-        const cost = 1 + Math.floor(Math.max(0, entries.length - 1) / SYNC_CONVERSATIONS_PER_TOKEN);
+        const cost = syncCost(entries.length);
         if (cost > paid && !this.take(client, cost - paid)) return;
         if (entries.length > MAX_SYNC_CONVERSATIONS) {
           return client.send({
@@ -94,7 +94,7 @@ export class FrameRouter implements FrameHandling {
         const userIds = [...new Set(frame.userIds)];
         // Requests of the user's too (each reads the read models), shared with REST and sync,
         // refused or not: one token per 100 users named, of which the frame paid some.
-        const cost = 1 + Math.floor(Math.max(0, userIds.length - 1) / PRESENCE_USERS_PER_TOKEN);
+        const cost = presenceCost(userIds.length);
         if (cost > paid && !this.take(client, cost - paid)) return;
         if (userIds.length > MAX_PRESENCE_USERS) {
           return client.send({

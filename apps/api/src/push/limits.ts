@@ -63,3 +63,13 @@ export const MAX_WAITING_FRAMES = 100;
 export function frameCost(bytes: number): number {
   return 1 + Math.floor(bytes / FRAME_BYTES_PER_TOKEN);
 }
+
+/** The tokens a sync naming `conversations` costs in all, of which its frameCost paid some. */
+export function syncCost(conversations: number): number {
+  return 1 + Math.floor(Math.max(0, conversations - 1) / SYNC_CONVERSATIONS_PER_TOKEN);
+}
+
+/** The tokens a presence frame naming `users` (distinct) costs in all, of which its frameCost paid some. */
+export function presenceCost(users: number): number {
+  return 1 + Math.floor(Math.max(0, users - 1) / PRESENCE_USERS_PER_TOKEN);
+}

@@ -3,7 +3,8 @@
  * PRESENCE_FRAMES_PER_SECOND frames a second per socket, answered with their state now and
  * then each change (presence.ts keeps the state and delivers the changes). Who may be seen
  * is decided from the membership and directory read models, and never from stale ones
- * (ADR 009: fail closed).
+ * (ADR 009: fail closed). Watching only the users a client shows is what lets presence
+ * scale to groups of 100k: nobody is told about users they are not looking at.
  */
 import { MEMBERSHIP } from '@herald/projections';
 import { ProjectionsUnavailable, type ProjectionsService } from '../projections.service.js';
