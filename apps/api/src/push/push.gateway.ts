@@ -99,11 +99,11 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       logger,
     });
     this.typing = new Typing({
-      conversations,
-      identity,
       clients,
-      subscriptions: this.subscriptions,
-      signals: this.signals,
+      isMember: async (conversationId, userId) => (await conversations.state(conversationId)).members.has(userId),
+      hasBlocked: (blockerId, blockedId) => identity.hasBlocked(blockerId, blockedId),
+      notFound: (client, conversationId) => this.subscriptions.notFound(client, conversationId),
+      publish: (signal) => this.signals.publish(signal),
     });
     this.router = new FrameRouter({
       limits,

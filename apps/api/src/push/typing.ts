@@ -4,19 +4,20 @@
  * says its sender is a member and not to a direct peer who blocked them; it reaches the
  * conversation's subscribers on this node at once and the other nodes over the signal bus.
  */
-import type { ConversationService } from '@herald/conversations';
-import type { IdentityService } from '@herald/identity';
 import { TYPING_INTERVAL_MS } from './limits.js';
 import type { PushClient, PushClients } from './push-client.js';
-import type { SignalBus } from './signals.js';
-import type { Subscriptions } from './subscriptions.js';
+import type { Signal } from './signals.js';
 
 export interface TypingOptions {
-  readonly conversations: ConversationService;
-  readonly identity: IdentityService;
   readonly clients: PushClients;
-  readonly subscriptions: Subscriptions;
-  readonly signals: Pick<SignalBus, 'publish'>;
+  /** Whether the conversation's stream (not what this node has followed so far) says the user is a member. */
+  readonly isMember: (conversationId: string, userId: string) => Promise<boolean>;
+  readonly hasBlocked: (blockerId: string, blockedId: string) => Promise<boolean>;
+  /** Answers a frame about a conversation the socket is not subscribed to. */
+  readonly notFound: (client: PushClient, conversationId: string) => void;
+  /** To the other nodes, over the signal bus. */
+  readonly publish: (signal: Signal) => void;
+  readonly now?: () => number;
 }
 
 export class Typing {
@@ -25,8 +26,8 @@ export class Typing {
   /** A client's typing frame. */
   async typed(client: PushClient, conversationId: string): Promise<void> {
     const subscription = client.subscriptions.get(conversationId);
-    if (!subscription) return this.options.subscriptions.notFound(client, conversationId);
-    const now = Date.now();
+    if (!subscription) return this.options.notFound(client, conversationId);
+    const now = (this.options.now ?? Date.now)();
     if (now - subscription.typingAt < TYPING_INTERVAL_MS) return;
     subscription.typingAt = now;
     const userId = client.caller.userId;
@@ -34,12 +35,12 @@ export class Typing {
     // The stream, not what this node has followed so far, says whether they are still a
     // member: a kick not delivered yet silences them already (the kick's event ends the
     // subscription when it arrives). At most one read a second per socket and conversation.
-    const state = await this.options.conversations.state(conversationId);
-    if (!state.members.has(userId) || client.subscriptions.get(conversationId) !== subscription) return;
+    const member = await this.options.isMember(conversationId, userId);
+    if (!member || client.subscriptions.get(conversationId) !== subscription) return;
     // As a message to them would be refused: silently, as for anyone else.
-    if (subscription.peer !== undefined && (await this.options.identity.hasBlocked(subscription.peer, userId))) return;
+    if (subscription.peer !== undefined && (await this.options.hasBlocked(subscription.peer, userId))) return;
     this.relay(conversationId, userId);
-    this.options.signals.publish({ kind: 'typing', conversationId, userId });
+    this.options.publish({ kind: 'typing', conversationId, userId });
   }
 
   /** Tells the conversation's subscribers on this node that `userId` is typing (not the typist's own sockets). */
