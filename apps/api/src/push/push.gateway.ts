@@ -39,7 +39,7 @@ import { Presence } from './presence.js';
 import { PresenceWatch } from './presence-watch.js';
 import { PushClient, PushClients } from './push-client.js';
 import { SignalBus, type Signal } from './signals.js';
-import { Subscriptions } from './subscriptions.js';
+import { Subscriptions, type Membership } from './subscriptions.js';
 import { Typing } from './typing.js';
 
 @Injectable()
@@ -91,8 +91,14 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     });
     const presenceWatch = new PresenceWatch({ presence: this.presence, query, projections });
     this.handshake = new Handshake({ identity, limits, allowedOrigins: config.wsAllowedOrigins, logger, clients });
+    const membership = async (conversationId: string, userId: string): Promise<Membership | undefined> => {
+      const state = await conversations.state(conversationId);
+      if (!state.members.has(userId)) return undefined;
+      const peer = state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== userId) : undefined;
+      return { seq: state.seq, peer };
+    };
     this.subscriptions = new Subscriptions({
-      conversations,
+      membership,
       store,
       clients,
       gate: new FairGate(MAX_CONCURRENT_CATCH_UPS),
@@ -100,7 +106,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     });
     this.typing = new Typing({
       clients,
-      isMember: async (conversationId, userId) => (await conversations.state(conversationId)).members.has(userId),
+      isMember: async (conversationId, userId) => (await membership(conversationId, userId)) !== undefined,
       hasBlocked: (blockerId, blockedId) => identity.hasBlocked(blockerId, blockedId),
       notFound: (client, conversationId) => this.subscriptions.notFound(client, conversationId),
       publish: (signal) => this.signals.publish(signal),

@@ -5,7 +5,6 @@
  * catch-up, then live) over this node's store, budgets and read gate; each live event of a
  * conversation goes to its subscribers' feeds, read and serialized once.
  */
-import type { ConversationService } from '@herald/conversations';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
 import type { JsonLogger } from '@herald/nest';
 import type { FairGate } from './budgets.js';
@@ -13,13 +12,22 @@ import { ConversationFeed, feedEvent, type FeedPorts } from './conversation-feed
 import { REFUSAL_LOG_INTERVAL_MS } from './limits.js';
 import type { PushClient, PushClients, Subscription } from './push-client.js';
 
+/** A member as the conversation's stream says now. */
+export interface Membership {
+  /** The conversation's last seq. */
+  readonly seq: number;
+  /** The other member of a direct conversation. */
+  readonly peer: string | undefined;
+}
+
 export interface SubscriptionsOptions {
-  readonly conversations: ConversationService;
-  readonly store: EventStore;
+  /** The user's membership of the conversation, from its stream; undefined when none (or no such conversation). */
+  readonly membership: (conversationId: string, userId: string) => Promise<Membership | undefined>;
+  readonly store: Pick<EventStore, 'readStream'>;
   readonly clients: PushClients;
   /** Catch-up reads in flight on this process. */
   readonly gate: FairGate;
-  readonly logger: JsonLogger;
+  readonly logger: Pick<JsonLogger, 'emit'>;
 }
 
 export class Subscriptions {
@@ -32,9 +40,9 @@ export class Subscriptions {
     // subscriber set, and nothing of the conversation (event, typing) can reach it. For an
     // outsider this is all a sync costs: one state read, cached when the conversation exists
     // (an id that is none is read again each time: the caller charges refusals for it).
-    const state = await this.options.conversations.state(conversationId);
+    const membership = await this.options.membership(conversationId, userId);
     if (!client.open) return true;
-    if (!state.members.has(userId)) {
+    if (!membership) {
       // Not a member (any more): whatever subscription the socket had ends too.
       client.subscriptions.get(conversationId)?.feed.end();
       this.notFound(client, conversationId);
@@ -46,12 +54,12 @@ export class Subscriptions {
         conversationId,
         userId,
         claimed,
-        head: state.seq,
+        head: membership.seq,
         ports: this.portsOf(client),
         ended: () => this.options.clients.unsubscribed(client, conversationId, subscription),
       }),
       typingAt: previous?.typingAt ?? 0,
-      peer: state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== userId) : undefined,
+      peer: membership.peer,
     };
     this.options.clients.subscribed(client, conversationId, subscription);
     previous?.feed.end();
