@@ -5,8 +5,7 @@
  * to the sync, auth, typing or presence handling. A failure of the database or the event
  * store is answered PUSH.UNAVAILABLE: the client may try again, the node stays up.
  */
-import { RateLimited, type JsonLogger } from '@herald/nest';
-import type { RateLimits } from '../auth/rate-limits.js';
+import { RateLimited, type JsonLogger, type RateLimiter } from '@herald/nest';
 import { INVALID_FRAME_MESSAGE, parseClientFrame, type ClientFrame } from './frames.js';
 import type { Handshake } from './handshake.js';
 import {
@@ -23,12 +22,13 @@ import type { Subscriptions } from './subscriptions.js';
 import type { Typing } from './typing.js';
 
 export interface FrameRouterOptions {
-  readonly limits: RateLimits;
-  readonly logger: JsonLogger;
-  readonly handshake: Handshake;
-  readonly subscriptions: Subscriptions;
-  readonly typing: Typing;
-  readonly presence: PresenceWatch;
+  /** The user rate limit shared with REST. */
+  readonly limits: { readonly perUser: Pick<RateLimiter, 'take'> };
+  readonly logger: Pick<JsonLogger, 'emit'>;
+  readonly handshake: Pick<Handshake, 'reauthenticate'>;
+  readonly subscriptions: Pick<Subscriptions, 'subscribe'>;
+  readonly typing: Pick<Typing, 'typed'>;
+  readonly presence: Pick<PresenceWatch, 'watch'>;
 }
 
 export class FrameRouter implements FrameHandling {
