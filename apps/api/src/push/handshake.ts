@@ -5,11 +5,10 @@
  * a fresh token of the same user, and the close when the socket's token expires.
  */
 import { IdentityError, type AccessClaims, type IdentityService } from '@herald/identity';
-import { RateLimited, type JsonLogger } from '@herald/nest';
+import { RateLimited, type JsonLogger, type RateLimiter } from '@herald/nest';
 import { decodeJwt } from 'jose';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { RateLimits } from '../auth/rate-limits.js';
 import { CLOSE } from './frames.js';
 import { MAX_SOCKETS_PER_USER } from './limits.js';
 import type { PushClient, PushClients } from './push-client.js';
@@ -22,11 +21,12 @@ export interface Admitted {
 }
 
 export interface HandshakeOptions {
-  readonly identity: IdentityService;
-  readonly limits: RateLimits;
+  readonly identity: Pick<IdentityService, 'authenticate'>;
+  /** The per-IP rate limit shared with REST. */
+  readonly limits: { readonly perIp: Pick<RateLimiter, 'take'> };
   readonly allowedOrigins: readonly string[];
-  readonly logger: JsonLogger;
-  readonly clients: PushClients;
+  readonly logger: Pick<JsonLogger, 'emit'>;
+  readonly clients: Pick<PushClients, 'socketsOf' | 'reauthenticated'>;
 }
 
 export class Handshake {
