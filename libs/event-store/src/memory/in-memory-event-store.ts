@@ -5,9 +5,9 @@
  * never the default in any app: nothing survives the process, and it knows nothing of
  * transactions committing out of order, which is the hard part of a real log.
  *
- * Store instances given the same `InMemoryLog` share its events, as processes share one
- * database. An append commits at once, after `beforeCommit`: appends to a log are serialized,
- * so the global order is the commit order and a subscriber never waits behind a writer.
+ * `connect` gives another instance on the same events, as a second process on one database.
+ * An append commits at once, after `beforeCommit`: appends to a log are serialized, so the
+ * global order is the commit order and a subscriber never waits behind a writer.
  */
 import { isWrongRevision, judgeRetry, readWindow, wrongRevision, type RecordedPlace } from '../append-rules.js';
 import { decodeCheckpoint, encodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
@@ -57,7 +57,7 @@ interface StoredStream {
 }
 
 /** The events of one or more in-memory store instances: what a database is to processes. */
-export class InMemoryLog {
+class Log {
   /** In global order: the event at index i has position i + 1. */
   readonly events: StoredEvent[] = [];
   readonly streams = new Map<string, StoredStream>();
@@ -67,7 +67,7 @@ export class InMemoryLog {
   generation = 0;
   private readonly waiters = new Set<() => void>();
 
-  /** Resolves at the first commit after `since` (at once if one came already), or when `wake` is called. */
+  /** Resolves at the first commit after `since` (at once if one came already), at `wake`, or when `signal` aborts. */
   nextCommit(since: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.generation !== since || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
@@ -88,18 +88,21 @@ export class InMemoryLog {
 }
 
 export interface InMemoryEventStoreOptions {
-  /** The log to share with other instances; a log of its own by default. */
-  readonly log?: InMemoryLog;
   /** Called before each append commits; throwing fails it and writes nothing. For fault-injection tests. */
   readonly beforeCommit?: () => Promise<void>;
 }
 
 export class InMemoryEventStore implements EventStore {
-  private readonly log: InMemoryLog;
   private closed = false;
 
-  constructor(private readonly options: InMemoryEventStoreOptions = {}) {
-    this.log = options.log ?? new InMemoryLog();
+  constructor(
+    private readonly options: InMemoryEventStoreOptions = {},
+    private readonly log = new Log(),
+  ) {}
+
+  /** Another instance on the same events, as a second process on the same database. */
+  connect(options: InMemoryEventStoreOptions = {}): InMemoryEventStore {
+    return new InMemoryEventStore(options, this.log);
   }
 
   async append(
