@@ -27,7 +27,8 @@ export class BatchWriter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly knownRevisions: KnownRevisions,
-    private readonly notifier: Notifier,
+    /** Tells followers of commits (the Notifier). */
+    private readonly notifier: Pick<Notifier, 'publish'>,
     /** Runs inside each write transaction just before COMMIT; throwing rolls it back. For fault-injection tests. */
     private readonly beforeCommit: (() => Promise<void>) | undefined,
   ) {}
