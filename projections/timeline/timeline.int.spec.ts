@@ -11,7 +11,8 @@ import { freshDatabase } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { timelineProjection, TIMELINE_MIGRATIONS } from './timeline.projection.js';
+import { TIMELINE_MIGRATIONS } from './timeline.migrations.js';
+import { timelineProjection } from './timeline.projection.js';
 import { timelinePage, type TimelineMessage } from './timeline.queries.js';
 
 type ConversationEvent = EventIn<'conversation'>;

@@ -1,0 +1,18 @@
+/**
+ * What a read model module gives the app: its projection, its migrations, and the query
+ * handlers that answer from its tables. The registry lists them; nothing else needs to
+ * know a read model's parts.
+ */
+import type { Migration } from '@herald/database';
+import type { Projection } from '@herald/projection-runtime';
+import type { Type } from '@nestjs/common';
+
+export interface ReadModel {
+  /** The projection's name with its version (`inbox.v1`): its checkpoint and /health name it so. */
+  readonly name: string;
+  /** Its tables, named `rm_<name>_v<version>_...`, in order. */
+  readonly migrations: readonly Migration[];
+  readonly projection: () => Projection;
+  /** Nest `@QueryHandler` classes: the edge where the API's QueryBus reaches its queries. */
+  readonly queryHandlers: readonly Type[];
+}
