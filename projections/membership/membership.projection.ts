@@ -44,13 +44,13 @@ export function membershipProjection(): Projection {
  */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   await m.query(
-    `UPDATE rm_membership_v1_membership_v1_conversations c
+    `UPDATE rm_membership_v1_conversations c
         SET message_count = c.message_count + r.n, last_activity_at = r.sent_at, last_message_id = r.message_id,
             last_sender_id = r.sender_id, last_preview = r.preview, last_seq = r.seq
        FROM (SELECT DISTINCT ON (u.conversation_id) u.*, count(*) OVER (PARTITION BY u.conversation_id) AS n
                FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[])
                       AS u(conversation_id, seq, sent_at, message_id, sender_id, preview)
-               JOIN rm_membership_v1_membership_v1_conversations known USING (conversation_id)
+               JOIN rm_membership_v1_conversations known USING (conversation_id)
               WHERE u.seq > known.last_seq
               ORDER BY u.conversation_id, u.seq DESC) r
       WHERE c.conversation_id = r.conversation_id`,
@@ -75,7 +75,7 @@ async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurre
     );
   const touch = (conversationId: string, set: string, params: unknown[]): Promise<unknown> =>
     m.query(
-      `UPDATE rm_membership_v1_membership_v1_conversations SET ${set}, last_seq = $2 WHERE conversation_id = $1 AND last_seq < $2`,
+      `UPDATE rm_membership_v1_conversations SET ${set}, last_seq = $2 WHERE conversation_id = $1 AND last_seq < $2`,
       [conversationId, seq, ...params],
     );
   switch (event.type) {
@@ -83,7 +83,7 @@ async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurre
     case 'GroupCreated': {
       const group = event.type === 'GroupCreated';
       await m.query(
-        `INSERT INTO rm_membership_v1_membership_v1_conversations (conversation_id, kind, name, description, created_at, last_seq, last_activity_at)
+        `INSERT INTO rm_membership_v1_conversations (conversation_id, kind, name, description, created_at, last_seq, last_activity_at)
          VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (conversation_id) DO NOTHING`,
         [
           event.data.conversationId,
