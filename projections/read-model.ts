@@ -16,3 +16,9 @@ export interface ReadModel {
   /** Nest `@QueryHandler` classes: the edge where the API's QueryBus reaches its queries. */
   readonly queryHandlers: readonly Type[];
 }
+
+/**
+ * What every table of a read model's version starts with (`rm_inbox_v1_` for `inbox.v1`):
+ * the next version's tables are built beside these under their own prefix.
+ */
+export const tablePrefix = (readModel: Pick<ReadModel, 'name'>): string => `rm_${readModel.name.replace('.', '_')}_`;
