@@ -18,7 +18,7 @@ export interface ReadModel {
 }
 
 /**
- * What every table of a read model's version starts with (`rm_inbox_v1_` for `inbox.v1`):
+ * What every table of a read model's version starts with (`rm_<name>_v<version>_`, from `<name>.v<version>`):
  * the next version's tables are built beside these under their own prefix.
  */
 export const tablePrefix = (readModel: Pick<ReadModel, 'name'>): string => `rm_${readModel.name.replace('.', '_')}_`;
