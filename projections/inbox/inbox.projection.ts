@@ -11,7 +11,9 @@
  * Idempotent: conversation writes are guarded by the seq, read markers only move forward.
  */
 import type { EventIn } from '@herald/events';
+import { z } from 'zod';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
+import { select } from '../sql.js';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 
@@ -52,7 +54,9 @@ export function inboxProjection(): Projection {
  */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   // Seqs are bigint: as text, never cast to a 32-bit int that a long conversation would overflow.
-  const fresh = await m.query<{ conversation_id: string; seq: string }[]>(
+  const fresh = await select(
+    m,
+    z.object({ conversation_id: z.string(), seq: z.string() }),
     `WITH fresh AS (
        SELECT u.conversation_id, u.seq, u.sender_id, u.message_id,
               c.message_count + row_number() OVER (PARTITION BY u.conversation_id ORDER BY u.seq) AS ordinal
@@ -167,10 +171,14 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'MessageEdited': {
       // Whom the message names now; an older edit applied again changes nothing.
       const d = event.data;
-      // TypeORM answers an UPDATE with [rows, affected].
-      const [[message]] = await m.query<[{ seq: string; sender_id: string }[], number]>(
-        `UPDATE rm_inbox_v1_messages SET mentions_seq = $2
-          WHERE message_id = $1 AND mentions_seq < $2 AND NOT deleted RETURNING seq, sender_id`,
+      // A SELECT over the UPDATE: TypeORM answers a bare UPDATE with [rows, affected].
+      const [message] = await select(
+        m,
+        z.object({ seq: z.string(), sender_id: z.string() }),
+        `WITH changed AS (
+           UPDATE rm_inbox_v1_messages SET mentions_seq = $2
+            WHERE message_id = $1 AND mentions_seq < $2 AND NOT deleted RETURNING seq, sender_id)
+         SELECT seq::text AS seq, sender_id FROM changed`,
         [d.messageId, seq],
       );
       if (!message) return;

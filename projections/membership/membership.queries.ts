@@ -19,17 +19,18 @@ export interface MemberAccess {
   readonly leftSeq: number | null;
 }
 
-const Access = z.object({ role: z.string(), left_seq: z.number().nullable() });
+// Seqs are bigint: as text, never cast to a 32-bit int that a long conversation would overflow.
+const Access = z.object({ role: z.string(), left_seq: z.string().nullable() });
 
 /** A user's place in a conversation, past or present; null when they never were a member. */
 export async function memberAccess(db: Sql, conversationId: string, userId: string): Promise<MemberAccess | null> {
   const [row] = await select(
     db,
     Access,
-    'SELECT role, left_seq::int AS left_seq FROM rm_membership_v1_members WHERE conversation_id = $1 AND user_id = $2',
+    'SELECT role, left_seq::text AS left_seq FROM rm_membership_v1_members WHERE conversation_id = $1 AND user_id = $2',
     [conversationId, userId],
   );
-  return row ? { role: row.role, leftSeq: row.left_seq } : null;
+  return row ? { role: row.role, leftSeq: row.left_seq === null ? null : Number(row.left_seq) } : null;
 }
 
 const Kind = z.enum(['direct', 'group']);

@@ -7,7 +7,9 @@
  * changes are guarded by the seq that made them.
  */
 import type { EventIn } from '@herald/events';
+import { z } from 'zod';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
+import { select } from '../sql.js';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 
@@ -29,7 +31,9 @@ export function timelineProjection(): Projection {
 /** Messages in one statement; a reply counts only when its row is new (so a replay counts nothing). */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   const column = <T>(pick: (s: Sent) => T): T[] => sent.map(pick);
-  const inserted = await m.query<{ reply_to: string | null; seq: string }[]>(
+  const inserted = await select(
+    m,
+    z.object({ reply_to: z.string().nullable(), seq: z.string() }),
     `INSERT INTO rm_timeline_v1_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
      SELECT conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, seq
        FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::json[], $8::json[], $9::timestamptz[])
