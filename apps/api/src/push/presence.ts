@@ -28,7 +28,7 @@
  * is looking at that user.
  */
 import type { Migration } from '@herald/database';
-import { relations, select, shareAConversation } from '@herald/projections';
+import { relations, select, shareAConversation, type Sql } from '@herald/projections';
 import { z } from 'zod';
 import type { Signal } from './signals.js';
 
@@ -124,6 +124,10 @@ export class Presence<W extends object> {
   private stopped = false;
 
   constructor(private readonly options: PresenceOptions<W>) {}
+
+  private get db(): Sql {
+    return { query: this.options.query };
+  }
 
   private get staleMs(): number {
     return STALE_BEATS * this.options.heartbeatMs;
@@ -228,7 +232,9 @@ export class Presence<W extends object> {
 
   private async beatOnce(): Promise<void> {
     try {
-      const [beat] = (await this.options.query(
+      const [beat] = await select(
+        this.db,
+        z.object({ lapsed: z.boolean() }),
         `WITH before AS (SELECT heartbeat_at FROM presence_nodes WHERE node_id = $1),
               beat AS (
                 INSERT INTO presence_nodes (node_id, heartbeat_at) VALUES ($1, now())
@@ -239,14 +245,16 @@ export class Presence<W extends object> {
          SELECT (SELECT inserted FROM beat)
                 OR coalesce((SELECT heartbeat_at FROM before) < now() - $2 * interval '1 millisecond', true) AS lapsed`,
         [this.options.nodeId, this.staleMs],
-      )) as { lapsed: boolean }[];
+      );
       if (beat?.lapsed && this.sockets.size > 0) {
         // Taken for dead (or the table was lost): write every user of this node again.
         this.options.log('warn', 'presence: this node was missing or stale; registering its users again');
         this.written.clear();
         for (const userId of this.sockets.keys()) this.toWrite(userId);
       }
-      const dead = (await this.options.query(
+      const dead = await select(
+        this.db,
+        z.object({ nodeId: z.string() }),
         `WITH dead AS (
                 DELETE FROM presence_nodes WHERE heartbeat_at < now() - $1 * interval '1 millisecond'
                 RETURNING node_id, heartbeat_at),
@@ -260,7 +268,7 @@ export class Presence<W extends object> {
                   SET last_seen_at = greatest(presence_last_seen.last_seen_at, excluded.last_seen_at))
          SELECT node_id AS "nodeId" FROM dead`,
         [this.staleMs],
-      )) as { nodeId: string }[];
+      );
       for (const { nodeId } of dead) {
         this.options.log('warn', `presence: node ${nodeId} missed its heartbeats; its users are offline`);
         this.options.publish({ kind: 'node-gone', nodeId });
@@ -355,7 +363,7 @@ export class Presence<W extends object> {
         // older than the bound requireCurrent vouches for.
         current = await this.options.visibilityCurrent();
         const seen = await select(
-          { query: this.options.query },
+          this.db,
           Seen,
           `SELECT u.user_id AS "userId",
                   EXISTS (SELECT 1 FROM presence_connections c JOIN presence_nodes n USING (node_id)
