@@ -243,6 +243,17 @@ describe('every read model', () => {
     },
   );
 
+  it("every read-model table, an older data directory's included, ends under its read model's versioned name", async () => {
+    const db = await database();
+    const tables = await db.query<{ table_name: string }[]>(
+      `SELECT table_name FROM information_schema.tables
+        WHERE table_schema = current_schema() AND starts_with(table_name, 'rm_') ORDER BY table_name`,
+    );
+    const prefixes = READ_MODELS.map(tablePrefix);
+    expect(tables.length).toBeGreaterThan(0);
+    expect(tables.map((t) => t.table_name).filter((name) => !prefixes.some((p) => name.startsWith(p)))).toEqual([]);
+  });
+
   it('names its tables with its name and version, and the registry lists each once', () => {
     const names = READ_MODELS.map((m) => m.name);
     expect(new Set(names).size).toBe(names.length);
