@@ -15,18 +15,9 @@ import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/r
 import { DataSource } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
-import {
-  directoryProjection,
-  DIRECTORY_MIGRATIONS,
-  inboxProjection,
-  INBOX_MIGRATIONS,
-  membershipProjection,
-  MEMBERSHIP_MIGRATIONS,
-  timelineProjection,
-  TIMELINE_MIGRATIONS,
-} from '@herald/projections';
+import { readModelMigrations, readModelProjections, readModelQueryHandlers } from '@herald/projections';
+import { CqrsModule } from '@nestjs/cqrs';
 import { AuthController } from './auth/auth.controller.js';
-import { ConversationQueries } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
 import { LiveEvents } from './live-events.js';
@@ -73,6 +64,7 @@ export class AppModule {
     const { config, databaseUrl, logger } = options;
     return {
       module: AppModule,
+      imports: [CqrsModule.forRoot()],
       controllers: [HealthController, AuthController, ConversationsController, PeopleController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -89,10 +81,7 @@ export class AppModule {
           provide: PROJECTIONS,
           inject: [INTEGRATION_PRODUCER],
           useFactory: (producer: IntegrationProducer | null): Projection[] => [
-            membershipProjection(),
-            timelineProjection(),
-            inboxProjection(),
-            directoryProjection(),
+            ...readModelProjections(),
             ...(options.projections ?? []),
             ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
           ],
@@ -115,10 +104,7 @@ export class AppModule {
           useFactory: async (): Promise<DataSource> => {
             await migrateDatabase(databaseUrl, [
               ...PROJECTION_RUNTIME_MIGRATIONS,
-              ...MEMBERSHIP_MIGRATIONS,
-              ...TIMELINE_MIGRATIONS,
-              ...INBOX_MIGRATIONS,
-              ...DIRECTORY_MIGRATIONS,
+              ...readModelMigrations(),
               ...PRESENCE_MIGRATIONS,
             ]);
             return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
@@ -149,7 +135,7 @@ export class AppModule {
               createHmac('sha256', options.jwtSecret).update('herald withheld message ids').digest(),
             ),
         },
-        ConversationQueries,
+        ...readModelQueryHandlers(),
         LiveEvents,
         PushGateway,
         RateLimits,

@@ -16,16 +16,7 @@ import { ConversationError, ConversationService, directConversationId } from '@h
 import { AccessTokens, IdentityError, IdentityService } from '@herald/identity';
 import { parseInput, RequestInvalid } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, ProjectionRunner } from '@herald/projection-runtime';
-import {
-  directoryProjection,
-  DIRECTORY_MIGRATIONS,
-  inboxProjection,
-  INBOX_MIGRATIONS,
-  membershipProjection,
-  MEMBERSHIP_MIGRATIONS,
-  timelineProjection,
-  TIMELINE_MIGRATIONS,
-} from '@herald/projections';
+import { readModelMigrations, readModelProjections } from '@herald/projections';
 import { freshDatabase, TEST_JWT_SECRET } from '@herald/testing';
 import fc from 'fast-check';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -315,13 +306,7 @@ beforeAll(async () => {
   const url = await freshDatabase();
   store = new PostgresEventStore({ connectionString: url, poolSize: 4 });
   await store.migrate();
-  await migrateDatabase(url, [
-    ...PROJECTION_RUNTIME_MIGRATIONS,
-    ...MEMBERSHIP_MIGRATIONS,
-    ...TIMELINE_MIGRATIONS,
-    ...INBOX_MIGRATIONS,
-    ...DIRECTORY_MIGRATIONS,
-  ]);
+  await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, ...readModelMigrations()]);
   db = await createReadModelDataSource({ url, poolSize: 8 }).initialize();
   // Hashing is not what is tested: a precomputed hash spares argon2's time.
   identity = new IdentityService(store, new AccessTokens(TEST_JWT_SECRET, 900), 3600, () =>
@@ -338,7 +323,7 @@ beforeAll(async () => {
     );
     users.push(userId);
   }
-  runners = [membershipProjection(), timelineProjection(), inboxProjection(), directoryProjection()].map(
+  runners = readModelProjections().map(
     (projection) => new ProjectionRunner(store, db, projection, { recheckMs: 100, initialBackoffMs: 10 }),
   );
   for (const runner of runners) runner.start();

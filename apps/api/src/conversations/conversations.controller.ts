@@ -13,7 +13,20 @@ import {
 import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
 import { parseInput, RequestInvalid, Uuid } from '@herald/nest';
-import { MEMBERSHIP } from '@herald/projections';
+import {
+  GetConversation,
+  GetInbox,
+  GetMembers,
+  GetMessages,
+  GetReceipts,
+  MEMBERSHIP,
+  type ConversationDetails,
+  type ConversationSummary,
+  type MembersPage,
+  type MessagesPage,
+  type ReceiptsPage,
+} from '@herald/projections';
+import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -22,14 +35,7 @@ import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
-import {
-  ConversationQueries,
-  type ConversationSummary,
-  type MemberView,
-  type MessageView,
-  type Receipt,
-} from './conversation.queries.js';
-import { InboxCursor } from './inbox-cursor.js';
+import { encodeInboxCursor, InboxCursor } from './inbox-cursor.js';
 
 const uuid = Uuid;
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
@@ -97,7 +103,7 @@ export interface CommandAnswer {
 export class ConversationsController {
   constructor(
     private readonly conversations: ConversationService,
-    private readonly queries: ConversationQueries,
+    private readonly queryBus: QueryBus,
     private readonly projections: ProjectionsService,
   ) {}
 
@@ -113,10 +119,10 @@ export class ConversationsController {
   ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
     const q = parseInput(InboxQuery, query, 'query');
     await this.readModels(q.after, request);
-    return this.queries.list(caller.userId, {
-      limit: q.limit,
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-    });
+    const { conversations, nextCursor } = await this.queryBus.execute(
+      new GetInbox(caller.userId, { limit: q.limit, ...(q.cursor !== undefined ? { cursor: q.cursor } : {}) }),
+    );
+    return { conversations, nextCursor: nextCursor && encodeInboxCursor(nextCursor) };
   }
 
   @ApiQueryInput(AfterQuery)
@@ -126,10 +132,10 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ) {
+  ): Promise<ConversationDetails> {
     const conversationId = parseInput(uuid, id, 'path');
     await this.readModels(parseInput(AfterQuery, query, 'query').after, request);
-    return this.queries.get(caller.userId, conversationId);
+    return this.queryBus.execute(new GetConversation(caller.userId, conversationId));
   }
 
   /** The current members by user id, a page at a time. */
@@ -140,14 +146,16 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ members: MemberView[]; nextCursor: string | null }> {
+  ): Promise<MembersPage> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(UserPageQuery, query, 'query');
     await this.readModels(q.after, request);
-    return this.queries.members(caller.userId, conversationId, {
-      limit: q.limit,
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-    });
+    return this.queryBus.execute(
+      new GetMembers(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      }),
+    );
   }
 
   /** `?before=<seq>` pages back (newest first); `?since=<seq>` pages forward (oldest first). */
@@ -158,18 +166,20 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ messages: MessageView[]; nextCursor: number | null }> {
+  ): Promise<MessagesPage> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(PageQuery, query, 'query');
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
     await this.readModels(q.after, request);
-    return this.queries.messages(caller.userId, conversationId, {
-      limit: q.limit,
-      ...(q.before !== undefined ? { before: q.before } : {}),
-      ...(q.since !== undefined ? { after: q.since } : {}),
-    });
+    return this.queryBus.execute(
+      new GetMessages(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.before !== undefined ? { before: q.before } : {}),
+        ...(q.since !== undefined ? { after: q.since } : {}),
+      }),
+    );
   }
 
   // ------------------------------------------------------------------ commands
@@ -382,14 +392,16 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ receipts: Receipt[]; nextCursor: string | null }> {
+  ): Promise<ReceiptsPage> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(UserPageQuery, query, 'query');
     await this.readModels(q.after, request);
-    return this.queries.receipts(caller.userId, conversationId, {
-      limit: q.limit,
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-    });
+    return this.queryBus.execute(
+      new GetReceipts(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      }),
+    );
   }
 
   @ApiInput(ReceiptBody)
