@@ -5,6 +5,7 @@
  */
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
 import { AccessTokens, IdentityService } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
@@ -26,6 +27,7 @@ import {
   TIMELINE_MIGRATIONS,
 } from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
+import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.commands.js';
 import { ConversationQueries } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
@@ -73,6 +75,8 @@ export class AppModule {
     const { config, databaseUrl, logger } = options;
     return {
       module: AppModule,
+      // The command bus: controllers dispatch typed commands to the handlers listed below.
+      imports: [CqrsModule.forRoot()],
       controllers: [HealthController, AuthController, ConversationsController, PeopleController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -149,6 +153,7 @@ export class AppModule {
               createHmac('sha256', options.jwtSecret).update('herald withheld message ids').digest(),
             ),
         },
+        ...CONVERSATION_COMMAND_HANDLERS,
         ConversationQueries,
         LiveEvents,
         PushGateway,
