@@ -50,19 +50,20 @@ export class CommandPipeline<S, E extends CatalogueEvent> {
   /**
    * Runs one command: `decide` gets the current state (fetching facts first if it needs
    * them) and answers the events to write in `events`; a lost race runs it again on the
-   * winner's state.
+   * winner's state. The context may depend on the state (whose session a token is).
    */
   handle<D extends { readonly events: readonly E[] }>(
     id: string,
     decide: (state: S) => D | Promise<D>,
-    context: CommandContext,
+    context: CommandContext | ((state: S) => CommandContext),
   ): Promise<Handled<S, D>> {
     return retryOnConflict(async () => {
       const before = await this.load(id);
       const decision = await decide(before.state);
       if (decision.events.length === 0) return { decision, state: before.state, appended: null };
-      const appended = await this.append(id, toNewEvents(decision.events, context), before.revision);
-      const after = this.next(before, decision.events, context);
+      const written = typeof context === 'function' ? context(before.state) : context;
+      const appended = await this.append(id, toNewEvents(decision.events, written), before.revision);
+      const after = this.next(before, decision.events, written);
       this.remember(id, after);
       return { decision, state: after.state, appended };
     });
