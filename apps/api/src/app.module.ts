@@ -27,6 +27,7 @@ import {
   TIMELINE_MIGRATIONS,
 } from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
+import { IDENTITY_COMMAND_HANDLERS } from './auth/identity.commands.js';
 import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.commands.js';
 import { ConversationQueries } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
@@ -153,6 +154,7 @@ export class AppModule {
               createHmac('sha256', options.jwtSecret).update('herald withheld message ids').digest(),
             ),
         },
+        ...IDENTITY_COMMAND_HANDLERS,
         ...CONVERSATION_COMMAND_HANDLERS,
         ConversationQueries,
         LiveEvents,

@@ -5,6 +5,7 @@
  * page by the other user's id (paging.ts).
  */
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
 import { NoQuery, parseInput, Uuid } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
@@ -12,6 +13,7 @@ import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
+import { ChangeBlockCommand, ChangeContactCommand } from '../auth/identity.commands.js';
 import { ApiQueryInput } from '../openapi.js';
 import { FIRST_USER, PageLimit, toPage, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
@@ -40,6 +42,7 @@ export class PeopleController {
     private readonly identity: IdentityService,
     private readonly db: DataSource,
     private readonly projections: ProjectionsService,
+    private readonly commands: CommandBus,
   ) {}
 
   /** A user by their exact user name (no search: names are not to be listed by prefix). */
@@ -128,9 +131,7 @@ export class PeopleController {
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
   ): Promise<RelationAnswer> {
-    return {
-      checkpoint: await this.identity.block(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
-    };
+    return this.changeBlock(true, caller, userId, request);
   }
 
   @Delete('blocks/:userId')
@@ -139,8 +140,20 @@ export class PeopleController {
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
   ): Promise<RelationAnswer> {
+    return this.changeBlock(false, caller, userId, request);
+  }
+
+  private async changeBlock(
+    blocked: boolean,
+    caller: AccessClaims,
+    userId: string,
+    request: FastifyRequest,
+  ): Promise<RelationAnswer> {
+    const otherId = parseInput(uuid, userId, 'path');
     return {
-      checkpoint: await this.identity.unblock(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+      checkpoint: await this.commands.execute(
+        new ChangeBlockCommand(blocked, caller.userId, otherId, requestContext(request)),
+      ),
     };
   }
 
@@ -150,6 +163,8 @@ export class PeopleController {
     userId: string,
     request: FastifyRequest,
   ): Promise<RelationAnswer> {
-    return this.identity.contact(type, caller.userId, parseInput(uuid, userId, 'path'), requestContext(request));
+    return this.commands.execute(
+      new ChangeContactCommand(type, caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+    );
   }
 }
