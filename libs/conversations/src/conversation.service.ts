@@ -37,6 +37,11 @@ export interface Outcome {
   readonly messageId?: string;
 }
 
+type SendMessage = Extract<ConversationCommand, { type: 'SendMessage' }>;
+
+/** A send's outcome always names its message. */
+export type SendOutcome = Outcome & { readonly messageId: string };
+
 /** Commands of one conversation written in one append at most. */
 const MAX_BATCH = 200;
 
@@ -128,6 +133,8 @@ export class ConversationService {
    * append, so a busy group costs one write per batch rather than one per message, and the
    * process never races itself for the next seq.
    */
+  execute(conversationId: string, command: SendMessage, context: CommandContext): Promise<SendOutcome>;
+  execute(conversationId: string, command: ConversationCommand, context: CommandContext): Promise<Outcome>;
   execute(conversationId: string, command: ConversationCommand, context: CommandContext): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
       const queue = this.queues.get(conversationId);

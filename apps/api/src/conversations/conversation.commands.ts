@@ -10,6 +10,7 @@ import {
   type ConversationCommand,
   type Outcome,
   type ReceiptCommand,
+  type SendOutcome,
 } from '@herald/conversations';
 import type { Checkpoint } from '@herald/event-store';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
@@ -27,7 +28,7 @@ export class ExecuteConversationCommand extends Command<Outcome> {
   }
 }
 
-export class SendMessageCommand extends Command<Outcome & { readonly messageId: string }> {
+export class SendMessageCommand extends Command<SendOutcome> {
   constructor(
     readonly conversationId: string,
     readonly command: SendMessage,
@@ -61,10 +62,8 @@ export class ExecuteConversationHandler implements ICommandHandler<ExecuteConver
 export class SendMessageHandler implements ICommandHandler<SendMessageCommand> {
   constructor(private readonly conversations: ConversationService) {}
 
-  async execute({ conversationId, command, context }: SendMessageCommand): Promise<Outcome & { messageId: string }> {
-    const outcome = await this.conversations.execute(conversationId, command, context);
-    // A send's outcome always names its message (the new one, or the one a retry repeats).
-    return { ...outcome, messageId: outcome.messageId ?? command.messageId };
+  execute({ conversationId, command, context }: SendMessageCommand): Promise<SendOutcome> {
+    return this.conversations.execute(conversationId, command, context);
   }
 }
 
