@@ -88,7 +88,7 @@ export class IdentityService {
   private readonly sessionChecks = new Map<string, SessionCheck>();
   /** Session reads in flight: requests of one session share one. */
   private readonly sessionReads = new Map<string, Promise<SessionCheck>>();
-  /** What a withheld contact command (a block) is answered, as fast as a write. */
+  /** Times every append here, so a withheld contact command (a block) is answered as fast as a write. */
   private readonly withheldAnswers: WithheldAnswers;
   /** Users' streams, cached and caught up on each use. */
   private readonly users: CommandPipeline<User, UserEvent>;
