@@ -233,17 +233,16 @@ export class IdentityService {
    * contact request from them still pending is declined with it (`declineBlockedRequest`).
    */
   async block(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
-    if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
-    const blocked = await this.changeUser(userId, (state) => block(blockedUserId, state), request);
+    const blockedExists = await this.exists(blockedUserId);
+    const blocked = await this.changeUser(userId, (state) => block({ blockedUserId, blockedExists }, state), request);
     // Also when the block was there already: a request that raced it may have come after.
     const declined = await this.declineBlockedRequest(blockedUserId, userId, request);
     return declined ?? blocked;
   }
 
-  /** Unblocks a user; a user who does not exist is not found, as for every command naming one. */
   async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
-    if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
-    return this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
+    const blockedExists = await this.exists(blockedUserId);
+    return this.changeUser(userId, (state) => unblock({ blockedUserId, blockedExists }, state), request);
   }
 
   /** Whether a user of this id registered. */
@@ -263,7 +262,7 @@ export class IdentityService {
     otherId: string,
     request: RequestContext,
   ): Promise<{ status: ContactState['status']; checkpoint: Checkpoint | null }> {
-    if (!(await this.exists(otherId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+    const otherExists = await this.exists(otherId);
     const context = { actorId, correlationId: request.correlationId, now: request.now };
     const { decision, appended } = await this.contacts.handle(
       pairId(actorId, otherId),
@@ -273,7 +272,8 @@ export class IdentityService {
           this.hasBlocked(otherId, actorId),
           this.hasBlocked(actorId, otherId),
         ]);
-        const { events, withheld } = decideContact({ type, actorId, otherId }, state, { byOther, byActor });
+        const facts = { otherExists, byOther, byActor };
+        const { events, withheld } = decideContact({ type, actorId, otherId }, state, facts);
         const status = events.reduce(evolveContact, state).status;
         // Withheld (the other one blocked the caller): the answer of a write, nothing written.
         return { events: withheld ? [] : events, withheld, status };

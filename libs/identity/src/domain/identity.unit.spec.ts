@@ -14,7 +14,7 @@ import {
   decideContact,
   evolveContact,
   noContact,
-  type ContactBlocks,
+  type ContactFacts,
   type ContactCommand,
   type ContactEvent,
 } from './contact.js';
@@ -201,10 +201,10 @@ describe('identity', () => {
 
 describe('contacts', () => {
   const [A, B] = ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'];
-  const noBlocks: ContactBlocks = { byOther: false, byActor: false };
+  const noBlocks: ContactFacts = { otherExists: true, byOther: false, byActor: false };
   const { given } = deciderSpecification({
-    decide: (command: ContactCommand, state: typeof noContact, blocks: ContactBlocks = noBlocks) =>
-      decideContact(command, state, blocks),
+    decide: (command: ContactCommand, state: typeof noContact, facts: ContactFacts = noBlocks) =>
+      decideContact(command, state, facts),
     evolve: (state, event: ContactEvent) => evolveContact(state, event),
     initialState: () => noContact,
   });
@@ -214,8 +214,8 @@ describe('contacts', () => {
   const requested: ContactEvent = { type: 'ContactRequested', data: { requesterId: A, recipientId: B } };
   const accepted: ContactEvent = { type: 'ContactRequestAccepted', data: { requesterId: A, recipientId: B } };
   const ask = (actorId: string, otherId: string): ContactCommand => ({ type: 'Request', actorId, otherId });
-  const blockedByOther: ContactBlocks = { byOther: true, byActor: false };
-  const blockedByActor: ContactBlocks = { byOther: false, byActor: true };
+  const blockedByOther: ContactFacts = { ...noBlocks, byOther: true };
+  const blockedByActor: ContactFacts = { ...noBlocks, byActor: true };
 
   it('a user asks another to be a contact', () => {
     given()
@@ -309,6 +309,18 @@ describe('contacts', () => {
       .then(written([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } }]));
   });
 
+  it('asking a user who never registered is refused', () => {
+    given()
+      .when(ask(A, B), { ...noBlocks, otherExists: false })
+      .thenThrows('USER.NOT_FOUND');
+  });
+
+  it('removing a user who never registered is refused', () => {
+    given()
+      .when({ type: 'Remove', actorId: A, otherId: B }, { ...noBlocks, otherExists: false })
+      .thenThrows('USER.NOT_FOUND');
+  });
+
   it('nobody asks themselves', () => {
     given().when(ask(A, A)).thenThrows('USER.INVALID');
   });
@@ -333,43 +345,60 @@ describe('blocks', () => {
   const blocked: UserEvent = { type: 'UserBlocked', data: { userId: U, blockedUserId: OTHER } };
   const blocking = userSpec(block);
   const unblocking = userSpec(unblock);
+  /** The other user, who registered (looked up before deciding). */
+  const other = { blockedUserId: OTHER, blockedExists: true };
+  const stranger = { blockedUserId: OTHER, blockedExists: false };
 
   it('a user blocks another', () => {
     blocking
       .given(...registered)
-      .when(OTHER)
+      .when(other)
       .then([blocked]);
   });
 
   it('blocking again decides nothing', () => {
     blocking
       .given(...registered, blocked)
-      .when(OTHER)
+      .when(other)
       .then([]);
   });
 
   it('nobody blocks themselves', () => {
     blocking
       .given(...registered)
-      .when(U)
+      .when({ blockedUserId: U, blockedExists: true })
       .thenThrows('USER.INVALID');
   });
 
   it('only a registered user blocks', () => {
-    blocking.given().when(OTHER).thenThrows('USER.NOT_FOUND');
+    blocking.given().when(other).thenThrows('USER.NOT_FOUND');
+  });
+
+  it('blocking a user who never registered is refused', () => {
+    blocking
+      .given(...registered)
+      .when(stranger)
+      .thenThrows('USER.NOT_FOUND');
+  });
+
+  it('unblocking a user who never registered is refused', () => {
+    unblocking
+      .given(...registered)
+      .when(stranger)
+      .thenThrows('USER.NOT_FOUND');
   });
 
   it('a user unblocks whom they blocked', () => {
     unblocking
       .given(...registered, blocked)
-      .when(OTHER)
+      .when(other)
       .then([{ type: 'UserUnblocked', data: { userId: U, blockedUserId: OTHER } }]);
   });
 
   it('unblocking who is not blocked decides nothing', () => {
     unblocking
       .given(...registered)
-      .when(OTHER)
+      .when(other)
       .then([]);
   });
 });
