@@ -1,7 +1,9 @@
 /**
- * The conversation decider: given a conversation's state and a command, the events that
- * happen, or a ConversationError. Pure: the actor, the time and new ids come in with the
- * command. Conversation and messaging share the stream, so one decider covers both.
+ * The conversation decider: given a conversation's state, a command and the facts the
+ * caller looked up, the decision (the events that happen, whether they are withheld, the
+ * send a retry repeats), or a ConversationError. Pure: the actor, the time and new ids
+ * come in with the command, what takes I/O to know with the facts. Conversation and
+ * messaging share the stream, so one decider covers both.
  */
 import { MAX_MESSAGE_BYTES, utf8Length } from '@herald/events';
 import {
