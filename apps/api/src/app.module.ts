@@ -5,6 +5,7 @@
  */
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
 import { AccessTokens, IdentityService } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
@@ -16,8 +17,9 @@ import { DataSource } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
 import { readModelMigrations, readModelProjections, readModelQueryHandlers } from '@herald/projections';
-import { CqrsModule } from '@nestjs/cqrs';
 import { AuthController } from './auth/auth.controller.js';
+import { IDENTITY_COMMAND_HANDLERS } from './auth/identity.commands.js';
+import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.commands.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
 import { LiveEvents } from './live-events.js';
@@ -64,6 +66,7 @@ export class AppModule {
     const { config, databaseUrl, logger } = options;
     return {
       module: AppModule,
+      // The command bus: controllers dispatch typed commands to the handlers listed below.
       imports: [CqrsModule.forRoot()],
       controllers: [HealthController, AuthController, ConversationsController, PeopleController],
       providers: [
@@ -136,6 +139,8 @@ export class AppModule {
             ),
         },
         ...readModelQueryHandlers(),
+        ...IDENTITY_COMMAND_HANDLERS,
+        ...CONVERSATION_COMMAND_HANDLERS,
         LiveEvents,
         PushGateway,
         RateLimits,

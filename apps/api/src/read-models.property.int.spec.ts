@@ -431,15 +431,14 @@ async function perform(r: Request, run: Run): Promise<void> {
         R.GroupChanges,
         wire({ name: r.name, description: r.description, announcement: r.announcement }),
       );
-      if (b.name !== undefined) await execute(conversationId, { type: 'RenameGroup', actorId, name: b.name });
-      if (b.description !== undefined || b.announcement !== undefined) {
-        await execute(conversationId, {
-          type: 'ChangeGroupDetails',
-          actorId,
-          ...(b.description !== undefined ? { description: b.description } : {}),
-          ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
-        });
-      }
+      if (b.name === undefined && b.description === undefined && b.announcement === undefined) return;
+      await execute(conversationId, {
+        type: 'ChangeGroup',
+        actorId,
+        ...(b.name !== undefined ? { name: b.name } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
+      });
       return;
     }
     case 'invite':
@@ -499,9 +498,9 @@ async function perform(r: Request, run: Run): Promise<void> {
     }
     case 'mute': {
       const b = parseInput(R.MuteBody, wire({ muted: r.muted, until: r.until }));
-      await conversations.mute(
+      await conversations.recordReceipt(
         conversationId,
-        { muted: b.muted, ...(b.until !== undefined ? { until: b.until } : {}) },
+        { type: 'ChangeMute', actorId, muted: b.muted, ...(b.until !== undefined ? { until: b.until } : {}) },
         context,
       );
       return;
@@ -509,7 +508,11 @@ async function perform(r: Request, run: Run): Promise<void> {
     case 'read':
     case 'delivered': {
       const { upToSeq } = parseInput(R.ReceiptBody, wire({ upToSeq: r.upToSeq }));
-      await conversations.receipt(r.kind, conversationId, upToSeq, context);
+      await conversations.recordReceipt(
+        conversationId,
+        { type: r.kind === 'read' ? 'MarkRead' : 'MarkDelivered', actorId, upToSeq },
+        context,
+      );
       return;
     }
     case 'send': {

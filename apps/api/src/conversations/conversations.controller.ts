@@ -4,11 +4,12 @@
  * waits, up to READ_YOUR_WRITES_MS (projections.service.ts), until the read models have caught up with it.
  */
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
-  ConversationService,
   directConversationId,
   type ConversationCommand,
   type Outcome,
+  type ReceiptCommand,
 } from '@herald/conversations';
 import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
@@ -26,7 +27,6 @@ import {
   type MessagesPage,
   type ReceiptsPage,
 } from '@herald/projections';
-import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -35,6 +35,7 @@ import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
+import { ExecuteConversationCommand, RecordReceiptCommand, SendMessageCommand } from './conversation.commands.js';
 import { encodeInboxCursor, InboxCursor } from './inbox-cursor.js';
 
 const uuid = Uuid;
@@ -102,7 +103,7 @@ export interface CommandAnswer {
 @Controller('conversations')
 export class ConversationsController {
   constructor(
-    private readonly conversations: ConversationService,
+    private readonly commands: CommandBus,
     private readonly queryBus: QueryBus,
     private readonly projections: ProjectionsService,
   ) {}
@@ -234,23 +235,21 @@ export class ConversationsController {
   ) {
     const conversationId = parseInput(uuid, id, 'path');
     const b = parseInput(GroupChanges, body);
-    let answer: CommandAnswer | undefined;
-    if (b.name !== undefined)
-      answer = await this.run(conversationId, { type: 'RenameGroup', actorId: caller.userId, name: b.name }, request);
-    if (b.description !== undefined || b.announcement !== undefined) {
-      answer = await this.run(
-        conversationId,
-        {
-          type: 'ChangeGroupDetails',
-          actorId: caller.userId,
-          ...(b.description !== undefined ? { description: b.description } : {}),
-          ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
-        },
-        request,
-      );
+    if (b.name === undefined && b.description === undefined && b.announcement === undefined) {
+      throw new RequestInvalid('Nothing to change', [{ path: '(root)', problem: 'no field given' }]);
     }
-    if (!answer) throw new RequestInvalid('Nothing to change', [{ path: '(root)', problem: 'no field given' }]);
-    return answer;
+    // One command: the new name and details are written in one append, together or not at all.
+    return this.run(
+      conversationId,
+      {
+        type: 'ChangeGroup',
+        actorId: caller.userId,
+        ...(b.name !== undefined ? { name: b.name } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
+      },
+      request,
+    );
   }
 
   @Delete(':id')
@@ -376,10 +375,15 @@ export class ConversationsController {
   ) {
     const conversationId = parseInput(uuid, id, 'path');
     const b = parseInput(MuteBody, body);
-    const { checkpoint } = await this.conversations.mute(
+    const { checkpoint } = await this.record(
       conversationId,
-      { muted: b.muted, ...(b.until !== undefined ? { until: b.until } : {}) },
-      { actorId: caller.userId, ...requestContext(request) },
+      {
+        type: 'ChangeMute',
+        actorId: caller.userId,
+        muted: b.muted,
+        ...(b.until !== undefined ? { until: b.until } : {}),
+      },
+      request,
     );
     return { conversationId, muted: b.muted, until: b.muted ? (b.until ?? null) : null, checkpoint };
   }
@@ -438,22 +442,23 @@ export class ConversationsController {
   ): Promise<CommandAnswer & { messageId: string }> {
     const conversationId = parseInput(uuid, id, 'path');
     const b = parseInput(SendBody, body);
-    const outcome = await this.conversations.execute(
-      conversationId,
-      {
-        type: 'SendMessage',
-        actorId: caller.userId,
-        messageId: randomUUID(),
-        clientMessageId: b.clientMessageId,
-        text: b.text,
-        mentions: b.mentions,
-        attachments: b.attachments,
-        ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
-      },
-      { actorId: caller.userId, ...requestContext(request) },
+    const outcome = await this.commands.execute(
+      new SendMessageCommand(
+        conversationId,
+        {
+          type: 'SendMessage',
+          actorId: caller.userId,
+          messageId: randomUUID(),
+          clientMessageId: b.clientMessageId,
+          text: b.text,
+          mentions: b.mentions,
+          attachments: b.attachments,
+          ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
+        },
+        { actorId: caller.userId, ...requestContext(request) },
+      ),
     );
-    const messageId = await this.messageIdOf(outcome, caller.userId, b.clientMessageId);
-    return { ...answer(outcome), messageId };
+    return { ...answer(outcome), messageId: outcome.messageId };
   }
 
   @ApiInput(EditBody)
@@ -550,32 +555,33 @@ export class ConversationsController {
   ) {
     const conversationId = parseInput(uuid, id, 'path');
     const { upToSeq } = parseInput(ReceiptBody, body);
-    const { checkpoint } = await this.conversations.receipt(kind, conversationId, upToSeq, {
-      actorId: caller.userId,
-      ...requestContext(request),
-    });
+    const { checkpoint } = await this.record(
+      conversationId,
+      { type: kind === 'read' ? 'MarkRead' : 'MarkDelivered', actorId: caller.userId, upToSeq },
+      request,
+    );
     return { conversationId, upToSeq, checkpoint };
+  }
+
+  private record(conversationId: string, command: ReceiptCommand, request: FastifyRequest) {
+    return this.commands.execute(
+      new RecordReceiptCommand(conversationId, command, { actorId: command.actorId, ...requestContext(request) }),
+    );
   }
 
   private async run(
     conversationId: string,
-    command: ConversationCommand,
+    command: Exclude<ConversationCommand, { type: 'SendMessage' }>,
     request: FastifyRequest,
   ): Promise<CommandAnswer> {
     return answer(
-      await this.conversations.execute(conversationId, command, {
-        actorId: command.actorId,
-        ...requestContext(request),
-      }),
+      await this.commands.execute(
+        new ExecuteConversationCommand(conversationId, command, {
+          actorId: command.actorId,
+          ...requestContext(request),
+        }),
+      ),
     );
-  }
-
-  /** The message a send created, or the one an earlier send with the same client id created. */
-  private async messageIdOf(outcome: Outcome, senderId: string, clientMessageId: string): Promise<string> {
-    const sent = outcome.events.find((e) => e.type === 'MessageSent');
-    if (sent?.type === 'MessageSent') return sent.data.messageId;
-    const state = await this.conversations.state(outcome.conversationId);
-    return state.sent.get(`${senderId} ${clientMessageId}`)!.messageId;
   }
 }
 

@@ -5,6 +5,7 @@
  * page by the other user's id (paging.ts).
  */
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
 import { FindUsers, GetBlocks, GetContacts, type Contact } from '@herald/projections';
 import { QueryBus } from '@nestjs/cqrs';
@@ -13,6 +14,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
+import { ChangeBlockCommand, ChangeContactCommand } from '../auth/identity.commands.js';
 import { ApiQueryInput } from '../openapi.js';
 import { PageLimit, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
@@ -41,6 +43,7 @@ export class PeopleController {
     private readonly identity: IdentityService,
     private readonly queryBus: QueryBus,
     private readonly projections: ProjectionsService,
+    private readonly commands: CommandBus,
   ) {}
 
   /** A user by their exact user name (no search: names are not to be listed by prefix). */
@@ -113,9 +116,7 @@ export class PeopleController {
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
   ): Promise<RelationAnswer> {
-    return {
-      checkpoint: await this.identity.block(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
-    };
+    return this.changeBlock(true, caller, userId, request);
   }
 
   @Delete('blocks/:userId')
@@ -124,8 +125,20 @@ export class PeopleController {
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
   ): Promise<RelationAnswer> {
+    return this.changeBlock(false, caller, userId, request);
+  }
+
+  private async changeBlock(
+    blocked: boolean,
+    caller: AccessClaims,
+    userId: string,
+    request: FastifyRequest,
+  ): Promise<RelationAnswer> {
+    const otherId = parseInput(uuid, userId, 'path');
     return {
-      checkpoint: await this.identity.unblock(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+      checkpoint: await this.commands.execute(
+        new ChangeBlockCommand(blocked, caller.userId, otherId, requestContext(request)),
+      ),
     };
   }
 
@@ -135,6 +148,8 @@ export class PeopleController {
     userId: string,
     request: FastifyRequest,
   ): Promise<RelationAnswer> {
-    return this.identity.contact(type, caller.userId, parseInput(uuid, userId, 'path'), requestContext(request));
+    return this.commands.execute(
+      new ChangeContactCommand(type, caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+    );
   }
 }
