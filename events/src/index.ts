@@ -1,5 +1,6 @@
 export * from './define.js';
 export * from './catalogue.js';
+export * from './streams.js';
 export * from './wire.js';
 export { generatedFiles, eventJsonSchema, personalFields, schemaFileName, asyncApiDocument } from './contract.js';
 export { UserRegistered } from './identity/user-registered.js';
