@@ -12,7 +12,7 @@ import { sleep } from './sleep.js';
  * read model holds every event up to `through`, and when `pending` is known, nothing the
  * filter keeps lies between the two (so everything before `pending` is as good as applied).
  */
-export interface Observed {
+interface Observed {
   readonly through: Checkpoint;
   readonly pending?: Checkpoint;
 }
