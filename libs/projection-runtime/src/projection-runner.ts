@@ -20,7 +20,7 @@ import { hasOpenDeadLetter, openDeadLetter, parkEvent } from './dead-letters.js'
 import { LostLock, ProjectionLock } from './lock.js';
 import { Progress } from './progress.js';
 import type { ParkedEvent, Projection, ProjectionState, ProjectionStatus } from './projection.js';
-import { Gathering, readAhead } from './read-ahead.js';
+import { Gathering, gathersAfter, readAhead } from './read-ahead.js';
 import {
   applyOrPark,
   attemptBatch,
@@ -202,7 +202,7 @@ export class ProjectionRunner {
       signal,
       // Catching up, the next page is read while this one is applied; at the head, events
       // first gather for a while.
-      (page) => (this.gatherMs > 0 && page.events.length < this.batchSize ? this.gather(signal) : undefined),
+      (page) => (gathersAfter(page, this.batchSize, this.gatherMs) ? this.gather(signal) : undefined),
     );
     for await (const page of pages) {
       // The lock lives on its own connection: if that connection died, so did the lock.

@@ -48,6 +48,18 @@ export async function* readAhead<T>(
   }
 }
 
+/**
+ * Whether events gather after this page: a page smaller than the batch size means the
+ * head of the log (catching up, pages are full), and gathering is on (`gatherMs` > 0).
+ */
+export function gathersAfter(
+  page: { readonly events: readonly unknown[] },
+  batchSize: number,
+  gatherMs: number,
+): boolean {
+  return gatherMs > 0 && page.events.length < batchSize;
+}
+
 /** The wait at the head of the log, which someone waiting on the projection ends at once. */
 export class Gathering {
   private ending: (() => void) | undefined;

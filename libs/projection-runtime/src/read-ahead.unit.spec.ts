@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Gathering, readAhead } from './read-ahead.js';
+import { Gathering, gathersAfter, readAhead } from './read-ahead.js';
 
 /** A source of numbered pages that records when each is asked for and sees its signal. */
 function source(pages: number) {
@@ -91,6 +91,21 @@ describe('reading ahead', () => {
 });
 
 describe('gathering at the head of the log', () => {
+  const page = (events: number): { events: number[] } => ({ events: Array.from({ length: events }, (_, i) => i) });
+
+  it('a full page means catching up: the next page is read at once', () => {
+    expect(gathersAfter(page(500), 500, 1_000)).toBe(false);
+  });
+
+  it('a page smaller than the batch size means the head: events gather', () => {
+    expect(gathersAfter(page(499), 500, 1_000)).toBe(true);
+    expect(gathersAfter(page(0), 500, 1_000)).toBe(true);
+  });
+
+  it('nothing gathers when gathering is off', () => {
+    expect(gathersAfter(page(1), 500, 0)).toBe(false);
+  });
+
   it('waits its time when nobody ends it', async () => {
     const since = Date.now();
     await new Gathering().wait(30, new AbortController().signal);
