@@ -11,6 +11,8 @@ const PROJECT = '^(apps/[^/]+|libs/[^/]+|events|projections|bench|examples)/';
 // catalogue's generator script may read files; the code they test may not.
 const DOMAIN = '^(libs/[^/]+/src/domain|events/src)/';
 const SPEC = '\\.spec\\.ts$';
+// What the build leaves out of dist besides specs (package.json's build script).
+const TEST_CODE = ['\\.contract\\.ts$', '^libs/testing/', '^apps/api/src/test-(app|socket)\\.ts$'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
@@ -63,6 +65,15 @@ export default {
       severity: 'error',
       from: { path: PROJECT },
       to: { dependencyTypes: ['local'], dependencyTypesNot: ['aliased'], pathNot: '^$1/' },
+    },
+    {
+      name: 'production-code-imports-no-test-code',
+      comment:
+        'The build leaves specs, contract suites and test helpers out of dist: code that ships ' +
+        'cannot import them, nor the test runner.',
+      severity: 'error',
+      from: { pathNot: [SPEC, ...TEST_CODE] },
+      to: { path: [SPEC, ...TEST_CODE, '^node_modules/(vitest|@vitest|fast-check)/'] },
     },
     {
       name: 'no-circular',
