@@ -8,6 +8,7 @@ import { loadConfig } from '@herald/config';
 import { JsonLogger } from '@herald/nest';
 import { freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
 import type { EventStore } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { createApp } from './bootstrap.js';
@@ -86,7 +87,7 @@ export async function parkMembership(
   userId: string,
 ): Promise<void> {
   await app.get<EventStore>(EVENT_STORE).append(
-    `receipts-${randomUUID()}`,
+    streamIdOf('receipts', randomUUID()),
     [
       {
         eventId: randomUUID(),
