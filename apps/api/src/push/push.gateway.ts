@@ -21,6 +21,7 @@ import type { Duplex } from 'node:stream';
 import type { HeraldConfig } from '@herald/config';
 import { ConversationService } from '@herald/conversations';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
+import { idOfStream } from '@herald/events';
 import { IdentityService } from '@herald/identity';
 import { JsonLogger } from '@herald/nest';
 import { DataSource } from 'typeorm';
@@ -185,13 +186,13 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private live(event: RecordedEvent): void {
-    if (event.type === 'SessionRevoked') {
-      const sessionId = event.streamId.slice('session-'.length);
+    const sessionId = event.type === 'SessionRevoked' ? idOfStream('session', event.streamId) : undefined;
+    if (sessionId !== undefined) {
       for (const client of this.clients.ofSession(sessionId))
         client.socket.close(CLOSE.sessionRevoked, 'session revoked');
       return;
     }
-    if (!event.streamId.startsWith('conversation-')) return;
-    this.subscriptions.live(event.streamId.slice('conversation-'.length), event);
+    const conversationId = idOfStream('conversation', event.streamId);
+    if (conversationId !== undefined) this.subscriptions.live(conversationId, event);
   }
 }

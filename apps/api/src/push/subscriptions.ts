@@ -6,6 +6,7 @@
  * conversation goes to its subscribers' feeds, read and serialized once.
  */
 import type { EventStore, RecordedEvent } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import type { JsonLogger } from '@herald/nest';
 import type { FairGate } from './budgets.js';
 import { ConversationFeed, feedEvent, type FeedPorts } from './conversation-feed.js';
@@ -118,7 +119,7 @@ export class Subscriptions {
       },
       slot: () => gate.acquire(userId),
       read: async (conversationId, from, limit) =>
-        (await store.readStream(`conversation-${conversationId}`, { from, limit })).map((event) =>
+        (await store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
           feedEvent(conversationId, event),
         ),
       charge: (bytes) => {

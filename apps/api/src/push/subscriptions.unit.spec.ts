@@ -1,4 +1,5 @@
 import { encodeCheckpoint, type RecordedEvent } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { FairGate } from './budgets.js';
@@ -17,7 +18,7 @@ const kicked = (seq: number, userId: string): RecordedEvent => ({
   schemaVersion: 1,
   data: { conversationId: group, userId, kickedBy: admin },
   metadata: { actorId: admin, correlationId: 'c', causationId: 'c', occurredAt: '2026-01-01T00:00:00.000Z' },
-  streamId: `conversation-${group}`,
+  streamId: streamIdOf('conversation', group),
   streamRevision: seq,
   globalPosition: encodeCheckpoint(BigInt(seq), 0n),
   recordedAt: new Date(0),
