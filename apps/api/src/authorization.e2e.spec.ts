@@ -13,7 +13,8 @@ import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_FRAME_TYPES, MAX_PAYLOAD, type ClientFrameType } from './push/push.gateway.js';
+import { CLIENT_FRAME_TYPES, type ClientFrameType } from './push/frames.js';
+import { MAX_PAYLOAD } from './push/limits.js';
 import { signUp, testApp, type TestUser } from './test-app.js';
 import { handshake, hangUp, listen, openSocket, type Frame, type TestSocket } from './test-socket.js';
 

@@ -1,9 +1,13 @@
 /**
  * For the API's end-to-end tests: a WebSocket client of `/ws` that keeps every frame it
- * receives, and the handshake's answer when the server refuses it.
+ * receives, and the handshake's answer when the server refuses it. Every frame received is
+ * checked against the protocol (push/frames.ts), so every test that opens a socket checks
+ * that the server says nothing the protocol (and its AsyncAPI document) does not.
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WebSocket } from 'ws';
+import { z } from 'zod';
+import { ServerFrame } from './push/frames.js';
 
 export interface Frame {
   type: string;
@@ -45,7 +49,7 @@ export async function openSocket(
 ): Promise<TestSocket> {
   const ws = new WebSocket(`ws://${address}/ws`, { headers: { authorization: `Bearer ${token}`, ...headers } });
   const frames: Frame[] = [];
-  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as Frame));
+  ws.on('message', (data: Buffer) => frames.push(checked(JSON.parse(data.toString()))));
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -53,6 +57,20 @@ export async function openSocket(
   });
   const send = (frame: object | string): void => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   return { ws, frames, closed, send };
+}
+
+/**
+ * The frame, if the protocol has it. Thrown otherwise, from the socket's listener: the run
+ * fails with an unhandled error naming the frame, whichever test received it.
+ */
+function checked(frame: unknown): Frame {
+  const parsed = ServerFrame.safeParse(frame);
+  if (!parsed.success) {
+    throw new Error(
+      `the server sent a frame outside the protocol (push/frames.ts): ${JSON.stringify(frame)}\n${z.prettifyError(parsed.error)}`,
+    );
+  }
+  return frame as Frame;
 }
 
 /** The handshake's HTTP status: 101 when the socket opens, else the refusal's. */

@@ -17,11 +17,11 @@ import {
 import { STALE_BEATS } from './presence.js';
 import { ConversationService } from '@herald/conversations';
 import { WebSocket } from 'ws';
+import { CLOSE } from './frames.js';
 import {
   CATCH_UP_PAGE,
   CATCH_UP_USER_BURST_BYTES,
   CATCH_UP_USER_BYTES_PER_SECOND,
-  CLOSE,
   MAX_CATCH_UP,
   MAX_PAYLOAD,
   MAX_PRESENCE_USERS,
@@ -30,7 +30,7 @@ import {
   MAX_WAITING_FRAMES,
   PRESENCE_FRAMES_BURST,
   SYNC_REFUSALS_PER_TOKEN,
-} from './push.gateway.js';
+} from './limits.js';
 import { resolveParkedEvent } from '@herald/projection-runtime';
 import { holdBlockWrites } from '@herald/projections';
 import { DataSource } from 'typeorm';

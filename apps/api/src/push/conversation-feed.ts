@@ -1,0 +1,199 @@
+/**
+ * Where the WebSocket catch-up happens: one socket's feed of one conversation, from the seq
+ * the client has to live, in seq order with no gap and no duplicate at the seam (ADR 006).
+ *
+ * The feed replays what the client missed from the conversation's stream, a page at a time,
+ * while live events that arrive meanwhile wait in a queue; once the stream has no more (or
+ * the queue takes over), the queue is delivered and the client is told `synced`. Every
+ * event, replayed or live, goes through one check by seq: a repeat is dropped, a gap is
+ * turned into a `resync`, and past MAX_CATCH_UP missed events the client is sent `resync`
+ * instead of history. A member who leaves or is kicked gets the event that removed them and
+ * nothing after it.
+ *
+ * No sockets and no database: reading, pacing and sending come in as ports (the gateway's
+ * socket, the event store, budgets.ts), so the seam is unit-tested with scripted sequences.
+ */
+import { readEvent } from '@herald/events';
+import type { RecordedEvent } from '@herald/event-store';
+import type { ServerFrame } from './frames.js';
+import { CATCH_UP_PAGE, MAX_CATCH_UP } from './limits.js';
+
+/** An event as it is pushed: read and serialized once, however many sockets it goes to. */
+export interface FeedEvent {
+  readonly seq: number;
+  /** The member the event removes (they get it, and nothing after it). */
+  readonly removes: string | undefined;
+  readonly frame: Buffer;
+}
+
+/** What a feed needs of the outside world: all of one socket's feeds share them. */
+export interface FeedPorts {
+  /** Whether the socket is still open: a closed one is read for no more. */
+  open(): boolean;
+  /** Resolves once the byte budgets let the next page be read. */
+  paced(): Promise<void>;
+  /** A read slot of the process's: resolves with its release. */
+  slot(): Promise<() => void>;
+  /** Up to `limit` events of the conversation from seq `from` on. */
+  read(conversationId: string, from: number, limit: number): Promise<readonly FeedEvent[]>;
+  /** Catch-up bytes sent, for the budgets. */
+  charge(bytes: number): void;
+  /** Sends an event's frame. */
+  write(event: FeedEvent): void;
+  send(frame: ServerFrame): void;
+}
+
+export interface FeedOptions {
+  readonly conversationId: string;
+  /** Whose socket it is: a removal of theirs ends the feed. */
+  readonly userId: string;
+  /** The last seq the client says it has. */
+  readonly claimed: number;
+  /** The conversation's last seq when the client was found a member. */
+  readonly head: number;
+  readonly ports: FeedPorts;
+  /** Called once when the feed ends (a removal, or `end()`): the socket is no subscriber any more. */
+  readonly ended: () => void;
+  readonly pageSize?: number;
+  readonly maxCatchUp?: number;
+}
+
+export class ConversationFeed {
+  readonly conversationId: string;
+  /** The last seq sent to the client. */
+  private lastSeq: number;
+  /** Live events that arrived while the catch-up was reading; undefined once live. */
+  private queued: FeedEvent[] | undefined = [];
+  /**
+   * The seq at which the client was found a member. A removal of theirs up to it is history
+   * (they came back since); after it, it ends the feed.
+   */
+  private readonly memberAt: number;
+  private ended = false;
+  private readonly pageSize: number;
+  private readonly maxCatchUp: number;
+
+  constructor(private readonly options: FeedOptions) {
+    this.conversationId = options.conversationId;
+    // A client cannot have seqs that do not exist yet: it goes on from the last one there is.
+    this.lastSeq = Math.min(options.claimed, options.head);
+    this.memberAt = options.head;
+    this.pageSize = options.pageSize ?? CATCH_UP_PAGE;
+    this.maxCatchUp = options.maxCatchUp ?? MAX_CATCH_UP;
+  }
+
+  /** Whether the feed still delivers (not ended, the socket open). */
+  get active(): boolean {
+    return !this.ended && this.options.ports.open();
+  }
+
+  /**
+   * Catches up, then goes live: resolves once the client was sent `synced` (or the feed
+   * ended). Live events from the feed's creation on wait in the queue meanwhile: the read
+   * covers those committed before, and the seam drops what both have. A failed read ends
+   * the feed and rejects.
+   */
+  async start(): Promise<void> {
+    const { conversationId, head } = this.options;
+    try {
+      if (head - this.lastSeq > this.maxCatchUp) {
+        this.lastSeq = head;
+        this.options.ports.send({
+          type: 'resync',
+          conversationId,
+          seq: head,
+          reason: `more than ${this.maxCatchUp} events missed`,
+        });
+      }
+      await this.catchUp();
+    } catch (error) {
+      this.end();
+      throw error;
+    }
+    if (this.ended) return;
+    const queued = this.queued ?? [];
+    this.queued = undefined;
+    for (const event of queued) this.deliver(event);
+    if (!this.ended) this.options.ports.send({ type: 'synced', conversationId, seq: this.lastSeq });
+  }
+
+  /** A live event of the conversation, in log order. */
+  live(event: FeedEvent): void {
+    if (this.queued) this.queued.push(event);
+    else this.deliver(event);
+  }
+
+  /** Ends the feed: nothing more is sent or read. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.options.ended();
+  }
+
+  /**
+   * Reads what the client missed, a page at a time: each page waits for the budgets, then
+   * for a read slot (held only while reading). Stops when the stream has no more, or where
+   * the live events queued meanwhile take over.
+   */
+  private async catchUp(): Promise<void> {
+    const { ports, conversationId } = this.options;
+    for (;;) {
+      await ports.paced();
+      if (!this.active) return;
+      const release = await ports.slot();
+      let page: readonly FeedEvent[];
+      try {
+        if (!this.active) return;
+        page = await ports.read(conversationId, this.lastSeq + 1, this.pageSize);
+      } finally {
+        release();
+      }
+      let bytes = 0;
+      for (const event of page) {
+        bytes += event.frame.length;
+        this.deliver(event);
+      }
+      ports.charge(bytes);
+      if (page.length < this.pageSize || !this.active) return;
+      const live = this.queued?.[0];
+      if (live && live.seq <= this.lastSeq + 1) return;
+    }
+  }
+
+  /** Sends one event if it is the next in seq; drops a repeat, and says `resync` over a gap. */
+  private deliver(event: FeedEvent): void {
+    // Ended meanwhile (a removal delivered earlier in the same page or queue): nothing more.
+    if (this.ended) return;
+    if (event.seq > this.lastSeq + 1) {
+      // Cannot happen while this node follows the log in order; say so rather than skip.
+      this.lastSeq = event.seq;
+      this.options.ports.send({ type: 'resync', conversationId: this.conversationId, seq: event.seq, reason: 'gap' });
+    } else if (event.seq === this.lastSeq + 1) {
+      this.lastSeq = event.seq;
+      this.options.ports.write(event);
+    }
+    // Whoever left or was kicked gets the event that says so (unless they had it), and
+    // nothing after it; looked at whatever was sent, so that no path can skip it.
+    if (event.removes === this.options.userId && event.seq > this.memberAt) this.end();
+  }
+}
+
+/** Reads an event through the catalogue and serializes its frame, once for every socket. */
+export function feedEvent(conversationId: string, event: RecordedEvent): FeedEvent {
+  const { data } = readEvent(event);
+  const removes =
+    event.type === 'MemberLeft' || event.type === 'MemberKicked' ? (data as { userId: string }).userId : undefined;
+  const frame: ServerFrame = {
+    type: 'event',
+    conversationId,
+    seq: event.streamRevision,
+    event: {
+      eventId: event.eventId,
+      type: event.type,
+      data,
+      actorId: event.metadata.actorId,
+      occurredAt: event.metadata.occurredAt,
+    },
+  };
+  return { seq: event.streamRevision, removes, frame: Buffer.from(JSON.stringify(frame)) };
+}

@@ -1,0 +1,139 @@
+/**
+ * Who a socket is, and for how long: the upgrade's checks (path, the IP's rate limit, an
+ * allowed Origin, the access token from `Authorization: Bearer` or `?access_token=` for
+ * browsers, which cannot set headers, MAX_SOCKETS_PER_USER), the `auth` frame that swaps in
+ * a fresh token of the same user, and the close when the socket's token expires.
+ */
+import { IdentityError, type AccessClaims, type IdentityService } from '@herald/identity';
+import { RateLimited, type JsonLogger, type RateLimiter } from '@herald/nest';
+import { decodeJwt } from 'jose';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CLOSE } from './frames.js';
+import { MAX_SOCKETS_PER_USER } from './limits.js';
+import type { PushClient, PushClients } from './push-client.js';
+
+/** A handshake let through: the socket may be opened as `caller`. */
+export interface Admitted {
+  readonly caller: AccessClaims;
+  readonly token: string;
+  readonly ip: string | undefined;
+}
+
+export interface HandshakeOptions {
+  readonly identity: Pick<IdentityService, 'authenticate'>;
+  /** The per-IP rate limit shared with REST. */
+  readonly limits: { readonly perIp: Pick<RateLimiter, 'take'> };
+  readonly allowedOrigins: readonly string[];
+  readonly logger: Pick<JsonLogger, 'emit'>;
+  readonly clients: Pick<PushClients, 'socketsOf' | 'reauthenticated'>;
+}
+
+export class Handshake {
+  constructor(private readonly options: HandshakeOptions) {}
+
+  /** Who the upgrade is from, or undefined when it was refused (answered with an HTTP status). */
+  async admit(request: IncomingMessage, socket: Duplex): Promise<Admitted | undefined> {
+    const { identity, limits, allowedOrigins, logger, clients } = this.options;
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    // A handshake counts against its IP's budget as any request does.
+    try {
+      limits.perIp.take(request.socket.remoteAddress ?? '');
+    } catch (error) {
+      if (!(error instanceof RateLimited)) throw error;
+      return refuse(socket, 429, 'Too Many Requests', { 'retry-after': String(error.retryAfterSeconds) });
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !allowedOrigins.includes(origin)) {
+      logger.emit('warn', 'websocket refused: origin not allowed', 'Push', undefined, { origin });
+      return refuse(socket, 403, 'Forbidden');
+    }
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('access_token') ?? undefined);
+    const ip = request.socket.remoteAddress;
+    let caller: AccessClaims;
+    try {
+      if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'no token');
+      caller = await identity.authenticate(token, new Date());
+    } catch (error) {
+      // The same line as a REST 401 (the README's security log); a database failure is no refusal.
+      if (!(error instanceof IdentityError)) {
+        logger.emit('warn', `websocket refused: ${error instanceof Error ? error.message : String(error)}`, 'Push');
+        return refuse(socket, 503, 'Service Unavailable', { 'retry-after': '1' });
+      }
+      this.refused(error.code, undefined, ip);
+      return refuse(socket, 401, 'Unauthorized');
+    }
+    // Counted here and when the socket opens, with no await between (the ws library
+    // completes a handshake without one when no verifyClient is set): concurrent handshakes
+    // cannot pass the check together.
+    if (clients.socketsOf(caller.userId) >= MAX_SOCKETS_PER_USER) {
+      logger.emit('warn', 'websocket refused: too many sockets', 'Push', undefined, { userId: caller.userId, ip });
+      return refuse(socket, 429, 'Too Many Requests');
+    }
+    return { caller, token, ip };
+  }
+
+  /**
+   * An `auth` frame: a fresh token of the socket's user keeps it open until that token
+   * expires; any other is refused, and the socket keeps the token it had, and its expiry.
+   */
+  async reauthenticate(client: PushClient, token: string | undefined): Promise<void> {
+    let caller: AccessClaims;
+    try {
+      if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'no token');
+      caller = await this.options.identity.authenticate(token, new Date());
+      if (caller.userId !== client.caller.userId) {
+        throw new IdentityError('AUTH.INVALID_TOKEN', 'a token of another user');
+      }
+    } catch (error) {
+      // A database failure is no refusal: PUSH.UNAVAILABLE (try again), as for any frame.
+      if (!(error instanceof IdentityError)) throw error;
+      this.refused(error.code, client.caller.userId, client.ip);
+      return client.send({
+        type: 'error',
+        code: 'AUTH.INVALID_TOKEN',
+        message: 'Send a valid access token of the user this socket is',
+      });
+    }
+    if (!client.open) return;
+    // Its session now (a sign-out of the old one no longer closes it; of the new one does).
+    this.options.clients.reauthenticated(client, caller);
+    this.expireWith(client, token);
+    const { exp } = decodeJwt(token);
+    client.send({ type: 'authenticated', expiresAt: new Date((exp ?? 0) * 1000).toISOString() });
+  }
+
+  /**
+   * Arms the close at the expiry of `token` (verified already): a socket lives no longer
+   * than the access token it was opened or last re-authenticated with.
+   */
+  expireWith(client: PushClient, token: string): void {
+    clearTimeout(client.expiry);
+    const { exp } = decodeJwt(token);
+    const inMs = exp === undefined ? 0 : exp * 1000 - Date.now();
+    client.expiry = setTimeout(
+      () => client.socket.close(CLOSE.tokenExpired, 'access token expired: reconnect, or send auth before'),
+      Math.max(0, inMs),
+    );
+    client.expiry.unref();
+  }
+
+  /** A refused token, logged as REST logs a 401: who (when known), where from, why; never the token. */
+  private refused(code: string, userId: string | undefined, ip: string | undefined): void {
+    this.options.logger.emit('warn', `authentication refused: ${code}`, 'Push', undefined, {
+      userId,
+      route: '/ws',
+      ip,
+    });
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): undefined {
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
+  return undefined;
+}

@@ -1,0 +1,207 @@
+/**
+ * One socket of this node (PushClient) and the indexes over all of them (PushClients): by
+ * conversation (who gets its events and typing), by session (who closes when it is revoked)
+ * and by user (sockets counted, catch-up bytes shared). What goes out to a socket goes
+ * through `send`/`write`, where a socket that reads too slowly is closed with a resync hint.
+ */
+import type { AccessClaims } from '@herald/identity';
+import { WebSocket } from 'ws';
+import { ByteBudget } from './budgets.js';
+import type { ConversationFeed } from './conversation-feed.js';
+import { FrameQueue } from './frame-queue.js';
+import { CLOSE, type ServerFrame } from './frames.js';
+import {
+  CATCH_UP_SOCKET_BURST_BYTES,
+  CATCH_UP_SOCKET_BYTES_PER_SECOND,
+  CATCH_UP_USER_BURST_BYTES,
+  CATCH_UP_USER_BYTES_PER_SECOND,
+  MAX_BUFFERED,
+  MAX_WAITING_FRAMES,
+  PRESENCE_FRAMES_BURST,
+} from './limits.js';
+
+/** A frame as the socket delivered it, not parsed yet. */
+export interface RawFrame {
+  readonly data: WebSocket.RawData;
+  readonly isBinary: boolean;
+}
+
+/** A socket's subscription to a conversation. */
+export interface Subscription {
+  readonly feed: ConversationFeed;
+  /** When the client's last typing signal here was relayed. */
+  typingAt: number;
+  /** The other member of a direct conversation (a block of theirs silences typing). */
+  readonly peer: string | undefined;
+}
+
+export interface FrameHandling {
+  handle(client: PushClient, frame: RawFrame): Promise<void>;
+  failed(error: unknown): void;
+}
+
+export class PushClient {
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Closes the socket when its access token expires. */
+  expiry: NodeJS.Timeout | undefined;
+  /** This socket's catch-up bytes. */
+  readonly catchUpBytes: ByteBudget;
+  /** When a refusal was last logged for this socket, and how many were not since. */
+  refusalLoggedAt = 0;
+  refusalsUnlogged = 0;
+  /** Answered the last ping. */
+  alive = true;
+  /** Token bucket of presence frames. */
+  presenceTokens = PRESENCE_FRAMES_BURST;
+  presenceTokensAt: number;
+  readonly frames: FrameQueue<RawFrame>;
+
+  constructor(
+    readonly socket: WebSocket,
+    /** The peer's address, for the security log. */
+    readonly ip: string | undefined,
+    /** Who the socket is, and the session whose access token it holds (an `auth` frame may change the session). */
+    public caller: AccessClaims,
+    handling: FrameHandling,
+    now = Date.now(),
+  ) {
+    this.catchUpBytes = new ByteBudget(CATCH_UP_SOCKET_BYTES_PER_SECOND, CATCH_UP_SOCKET_BURST_BYTES, now);
+    this.presenceTokensAt = now;
+    this.frames = new FrameQueue<RawFrame>({
+      socket,
+      max: MAX_WAITING_FRAMES,
+      handle: (frame) => handling.handle(this, frame),
+      overflow: () =>
+        this.send({
+          type: 'error',
+          code: 'PUSH.RATE_LIMITED',
+          message: `${MAX_WAITING_FRAMES} frames waiting: frames dropped until they are handled`,
+        }),
+      failed: (error) => handling.failed(error),
+    });
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  send(frame: ServerFrame): void {
+    this.write(Buffer.from(JSON.stringify(frame)));
+  }
+
+  write(frame: Buffer): void {
+    const socket = this.socket;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount > MAX_BUFFERED) {
+      socket.close(CLOSE.slowConsumer, 'too slow: reconnect and sync');
+      // A peer that does not read will not read the close frame either.
+      setTimeout(() => socket.terminate(), 1_000).unref();
+      return;
+    }
+    socket.send(frame, { binary: false });
+  }
+
+  /**
+   * Over a rate limit: the first frame refused says when to come back, and the socket is
+   * not read until then (what the client sends meanwhile waits in TCP), so a flood costs
+   * neither a parse nor an answer per frame. Frames read already are dropped.
+   */
+  rateLimited(
+    retryAfterSeconds: number,
+    message = 'Too many requests: frame dropped; this socket is read again after retryAfterSeconds',
+  ): void {
+    if (this.frames.pauseFor(retryAfterSeconds * 1000)) {
+      this.send({ type: 'error', code: 'PUSH.RATE_LIMITED', message, retryAfterSeconds });
+    }
+  }
+
+  /** Takes a token from the presence bucket: 0, or (none taken) the ms until there is one. */
+  takePresenceToken(perSecond: number, burst: number, now = Date.now()): number {
+    this.presenceTokens = Math.min(burst, this.presenceTokens + ((now - this.presenceTokensAt) / 1000) * perSecond);
+    this.presenceTokensAt = now;
+    if (this.presenceTokens < 1) return ((1 - this.presenceTokens) / perSecond) * 1000;
+    this.presenceTokens -= 1;
+    return 0;
+  }
+}
+
+/** This node's sockets, indexed. */
+export class PushClients {
+  private readonly byConversation = new Map<string, Set<PushClient>>();
+  private readonly bySession = new Map<string, Set<PushClient>>();
+  /** Catch-up bytes of each user with a socket on this node, shared by their sockets. */
+  private readonly byUser = new Map<string, { readonly budget: ByteBudget; sockets: number }>();
+
+  /** Sockets the user has open here. */
+  socketsOf(userId: string): number {
+    return this.byUser.get(userId)?.sockets ?? 0;
+  }
+
+  /** The catch-up bytes all of the user's sockets here share. */
+  budgetOf(userId: string): ByteBudget | undefined {
+    return this.byUser.get(userId)?.budget;
+  }
+
+  /** Every socket, each once. */
+  *all(): Iterable<PushClient> {
+    for (const set of this.bySession.values()) yield* set;
+  }
+
+  inConversation(conversationId: string): readonly PushClient[] {
+    return [...(this.byConversation.get(conversationId) ?? [])];
+  }
+
+  ofSession(sessionId: string): readonly PushClient[] {
+    return [...(this.bySession.get(sessionId) ?? [])];
+  }
+
+  opened(client: PushClient, now = Date.now()): void {
+    add(this.bySession, client.caller.sessionId, client);
+    const user = this.byUser.get(client.caller.userId);
+    if (user) user.sockets++;
+    else
+      this.byUser.set(client.caller.userId, {
+        budget: new ByteBudget(CATCH_UP_USER_BYTES_PER_SECOND, CATCH_UP_USER_BURST_BYTES, now),
+        sockets: 1,
+      });
+  }
+
+  closed(client: PushClient): void {
+    remove(this.bySession, client.caller.sessionId, client);
+    const user = this.byUser.get(client.caller.userId);
+    if (user && --user.sockets === 0) this.byUser.delete(client.caller.userId);
+    for (const subscription of [...client.subscriptions.values()]) subscription.feed.end();
+  }
+
+  /** The socket now holds a token of `caller`'s session (same user): a sign-out of the old one no longer closes it. */
+  reauthenticated(client: PushClient, caller: AccessClaims): void {
+    remove(this.bySession, client.caller.sessionId, client);
+    client.caller = caller;
+    add(this.bySession, caller.sessionId, client);
+  }
+
+  subscribed(client: PushClient, conversationId: string, subscription: Subscription): void {
+    client.subscriptions.set(conversationId, subscription);
+    add(this.byConversation, conversationId, client);
+  }
+
+  /** Ends the socket's subscription to the conversation if it is still `subscription`. */
+  unsubscribed(client: PushClient, conversationId: string, subscription: Subscription): void {
+    if (client.subscriptions.get(conversationId) !== subscription) return;
+    client.subscriptions.delete(conversationId);
+    remove(this.byConversation, conversationId, client);
+  }
+}
+
+function add<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key) ?? new Set<V>();
+  set.add(value);
+  map.set(key, set);
+}
+
+function remove<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}

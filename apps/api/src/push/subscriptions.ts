@@ -1,0 +1,136 @@
+/**
+ * Which sockets of this node get which conversation: a `sync` subscribes a socket to a
+ * conversation once the conversation's stream says it is a member (so neither an event nor
+ * a typing signal reaches it before), and starts its feed (conversation-feed.ts: the
+ * catch-up, then live) over this node's store, budgets and read gate; each live event of a
+ * conversation goes to its subscribers' feeds, read and serialized once.
+ */
+import type { EventStore, RecordedEvent } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
+import type { JsonLogger } from '@herald/nest';
+import type { FairGate } from './budgets.js';
+import { ConversationFeed, feedEvent, type FeedPorts } from './conversation-feed.js';
+import { REFUSAL_LOG_INTERVAL_MS } from './limits.js';
+import type { PushClient, PushClients, Subscription } from './push-client.js';
+
+/** A member as the conversation's stream says now. */
+export interface Membership {
+  /** The conversation's last seq. */
+  readonly seq: number;
+  /** The other member of a direct conversation. */
+  readonly peer: string | undefined;
+}
+
+export interface SubscriptionsOptions {
+  /** The user's membership of the conversation, from its stream; undefined when none (or no such conversation). */
+  readonly membership: (conversationId: string, userId: string) => Promise<Membership | undefined>;
+  readonly store: Pick<EventStore, 'readStream'>;
+  readonly clients: PushClients;
+  /** Catch-up reads in flight on this process. */
+  readonly gate: FairGate;
+  readonly logger: Pick<JsonLogger, 'emit'>;
+}
+
+export class Subscriptions {
+  constructor(private readonly options: SubscriptionsOptions) {}
+
+  /** Resolves false when the conversation was refused (no such conversation, or not a member). */
+  async subscribe(client: PushClient, conversationId: string, claimed: number): Promise<boolean> {
+    const userId = client.caller.userId;
+    // Membership first, from the conversation's stream: until it says so the socket is in no
+    // subscriber set, and nothing of the conversation (event, typing) can reach it. For an
+    // outsider this is all a sync costs: one state read, cached when the conversation exists
+    // (an id that is none is read again each time: the caller charges refusals for it).
+    const membership = await this.options.membership(conversationId, userId);
+    if (!client.open) return true;
+    if (!membership) {
+      // Not a member (any more): whatever subscription the socket had ends too.
+      client.subscriptions.get(conversationId)?.feed.end();
+      this.notFound(client, conversationId);
+      return false;
+    }
+    const previous = client.subscriptions.get(conversationId);
+    const subscription: Subscription = {
+      feed: new ConversationFeed({
+        conversationId,
+        userId,
+        claimed,
+        head: membership.seq,
+        ports: this.portsOf(client),
+        ended: () => this.options.clients.unsubscribed(client, conversationId, subscription),
+      }),
+      typingAt: previous?.typingAt ?? 0,
+      peer: membership.peer,
+    };
+    this.options.clients.subscribed(client, conversationId, subscription);
+    previous?.feed.end();
+    await subscription.feed.start();
+    return true;
+  }
+
+  /** A conversation's live event, to the feeds of its subscribers here. */
+  live(conversationId: string, event: RecordedEvent): void {
+    const clients = this.options.clients.inConversation(conversationId);
+    if (clients.length === 0) return;
+    const ready = feedEvent(conversationId, event);
+    for (const client of clients) client.subscriptions.get(conversationId)?.feed.live(ready);
+  }
+
+  /** Answers a frame about a conversation the socket may not see: the same for none and not a member. */
+  notFound(client: PushClient, conversationId: string): void {
+    // Logged, but not a line per frame: an outsider naming ids in a loop would fill the log.
+    const now = Date.now();
+    if (now - client.refusalLoggedAt >= REFUSAL_LOG_INTERVAL_MS) {
+      this.options.logger.emit('warn', 'authorization refused: CONVERSATION.NOT_FOUND', 'Push', undefined, {
+        userId: client.caller.userId,
+        conversationId,
+        ...(client.refusalsUnlogged > 0 ? { unloggedSince: client.refusalsUnlogged } : {}),
+      });
+      client.refusalLoggedAt = now;
+      client.refusalsUnlogged = 0;
+    } else {
+      client.refusalsUnlogged++;
+    }
+    client.send({
+      type: 'error',
+      code: 'CONVERSATION.NOT_FOUND',
+      conversationId,
+      message: 'No such conversation, or you are not a member',
+    });
+  }
+
+  /**
+   * A socket's catch-ups: each page waits until neither the socket's nor the user's byte
+   * budget is in debt, then for a slot of the process's gate (held only while reading and
+   * serializing), and is charged to both once sent.
+   */
+  private portsOf(client: PushClient): FeedPorts {
+    const { clients, gate, store } = this.options;
+    const userId = client.caller.userId;
+    return {
+      open: () => client.open,
+      paced: async () => {
+        for (;;) {
+          const now = Date.now();
+          const wait = Math.max(client.catchUpBytes.waitMs(now), clients.budgetOf(userId)?.waitMs(now) ?? 0);
+          if (wait === 0) return;
+          await sleep(wait);
+        }
+      },
+      slot: () => gate.acquire(userId),
+      read: async (conversationId, from, limit) =>
+        (await store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
+          feedEvent(conversationId, event),
+        ),
+      charge: (bytes) => {
+        const now = Date.now();
+        client.catchUpBytes.charge(bytes, now);
+        clients.budgetOf(userId)?.charge(bytes, now);
+      },
+      write: (event) => client.write(event.frame),
+      send: (frame) => client.send(frame),
+    };
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
