@@ -351,14 +351,14 @@ describe('authorization matrix', () => {
   it('a user blocked by another is answered as anyone when starting, writing to or asking them, and nothing is written', async () => {
     const [blocker, blocked] = await Promise.all([user('blocker'), user('blocked')]);
     const as = (who: TestUser) => ({ authorization: `Bearer ${who.token}` });
-    const dm = (
+    const { conversationId: dm, checkpoint: started } = (
       await app.inject({
         method: 'POST',
         url: '/conversations/direct',
         headers: as(blocker),
         payload: { userId: blocked.userId },
       })
-    ).json<{ conversationId: string }>().conversationId;
+    ).json<{ conversationId: string; checkpoint: string }>();
     await app.inject({ method: 'PUT', url: `/blocks/${blocked.userId}`, headers: as(blocker) });
     const answers = [
       await app.inject({
@@ -377,7 +377,12 @@ describe('authorization matrix', () => {
     ];
     // Withheld, not refused: a refusal would reveal the block (docs/adr/007-blocks-reveal-nothing.md).
     expect(answers.map((r) => r.statusCode)).toEqual([201, 201, 200]);
-    const timeline = await app.inject({ method: 'GET', url: `/conversations/${dm}/messages`, headers: as(blocker) });
+    // Read after the conversation's start: without ?after= the membership read model may not have it yet.
+    const timeline = await app.inject({
+      method: 'GET',
+      url: `/conversations/${dm}/messages?after=${encodeURIComponent(started)}`,
+      headers: as(blocker),
+    });
     expect(timeline.json<{ messages: unknown[] }>().messages).toEqual([]);
     // The one who blocked may still write (the other just cannot answer).
     const theirs = await app.inject({

@@ -648,7 +648,15 @@ describe('sync: its limits and budgets', () => {
     const small = await group(ada, [carol]);
     const count = 150;
     await flood(ada, big, count, (i) => `${i} ${'x'.repeat(15_000)}`);
+    // The node's live follower must have passed the flood before bob syncs: otherwise (a
+    // loaded machine) what it has not pushed yet reaches bob live, which no budget paces.
+    // It follows the log in order, so a later event pushed live to a watcher says it has.
+    const watcher = await connect(ada);
+    watcher.send({ type: 'sync', conversations: { [small]: 0 } });
+    await eventually(() => watcher.frames.some((f) => f.type === 'synced'));
     await say(ada, small, 'hello');
+    await eventually(() => watcher.frames.some((f) => f.event?.type === 'MessageSent'));
+    await hangUp(watcher);
     const bobs = await Promise.all([connect(bob), connect(bob)]);
     const carolSocket = await connect(carol);
     const bytes = { total: 0 };
