@@ -3,9 +3,9 @@
  * both run exactly the same app.
  */
 import { NestFactory } from '@nestjs/core';
-import { frameworkRefusal } from '@herald/nest';
+import { frameworkRefusal, installRequestCorrelation } from '@herald/nest';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Duplex } from 'node:stream';
 import { AppModule, type AppOptions } from './app.module.js';
 import { setUpOpenApi } from './openapi.js';
@@ -21,7 +21,14 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_PARAM_LENGTH = 128;
 
-export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
+/**
+ * `beforeInit` may add Fastify hooks before the app is ready: the tests' contract check
+ * (test-app.ts).
+ */
+export async function createApp(
+  options: AppOptions,
+  beforeInit?: (fastify: FastifyInstance) => void,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: false,
@@ -58,6 +65,9 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     logger: options.logger,
     abortOnError: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  installRequestCorrelation(fastify);
+  beforeInit?.(fastify);
   setUpOpenApi(app);
   await app.init();
   return app;
