@@ -35,7 +35,8 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
     ...document.components,
     schemas: {
       ...document.components?.schemas,
-      ...Object.fromEntries(Object.entries(schemas).map(([id, { id: _id, ...schema }]) => [id, schema])),
+      // Each component as zod writes it less its `$id`: the document names it by its key.
+      ...Object.fromEntries(Object.entries(schemas).map(([id, { $id: _id, ...schema }]) => [id, schema])),
     },
   };
   for (const [route, contract] of Object.entries(RESPONSES)) {
