@@ -5,3 +5,4 @@ export * from './validation.js';
 export * from './rate-limit.js';
 export * from './request-context.js';
 export * from './zod-pipe.js';
+export * from './read-your-writes.js';
