@@ -3,10 +3,12 @@
  * request; echoed as x-request-id, and on every log line the request writes (here the
  * security log's refusals, written once the body has been parsed).
  */
+import type { EventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp } from './test-app.js';
+import { signUp, testApp } from './test-app.js';
+import { EVENT_STORE } from './tokens.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -58,5 +60,22 @@ describe('the correlation id', () => {
     expect(ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id))).toBe(true);
     expect(ids[0]).not.toBe(ids[1]);
     expect(refusals(ids[1] as string)).toHaveLength(1);
+  });
+
+  // Waits for the controllers to build their CommandContext from requestCorrelation() and for
+  // the command pipeline to write `traceparent` into the metadata (ADR 014, "Correlation").
+  it.skip("is what the request's events record: correlationId the trace id, with the traceparent", async () => {
+    const ada = await signUp(app, 'ada');
+    const response = await app.inject({
+      method: 'POST',
+      url: '/conversations/groups',
+      headers: { authorization: `Bearer ${ada.token}`, traceparent: TRACEPARENT },
+      payload: { name: 'traced' },
+    });
+    expect(response.statusCode).toBe(201);
+    const { events } = await app.get<EventStore>(EVENT_STORE).readAll({ limit: 1000 });
+    const traced = events.filter((event) => event.metadata.correlationId === TRACE_ID);
+    expect(traced.map((event) => event.type)).toEqual(['GroupCreated']);
+    expect(traced[0]!.metadata.traceparent).toBe(TRACEPARENT);
   });
 });
