@@ -20,7 +20,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): OpenAPIObject
   const config = new DocumentBuilder()
     .setTitle('Herald API')
     .setDescription(
-      'Event-sourced messaging. Errors: { "error": { "code", "message", "details"? } }. Commands answer with a checkpoint; pass it as ?after= to read your writes. Every answer carries x-request-id, the correlation id its events record (sent as traceparent or x-request-id, or made per request). WebSocket push at /ws (see the README).',
+      'Event-sourced messaging. Errors: { "error": { "code", "message", "details"? } }. Commands answer with a checkpoint; pass it as ?after= to read your writes. Every answer carries x-request-id, the correlation id of the request: the trace id of a traceparent sent, else the x-request-id sent, else a new one. WebSocket push at /ws (see the README).',
     )
     .setVersion('0.1.0')
     .addBearerAuth()
