@@ -89,12 +89,17 @@ export const ErrorBodySchema = z.strictObject({
   error: z.strictObject({
     code: z.union([z.enum(KNOWN_CODES), z.string().regex(/^HTTP\.\d{3}$/)]),
     message: z.string(),
-    details: z.unknown().optional(),
+    // Only REQUEST.INVALID has details: which fields, and what is wrong with each.
+    details: z.array(z.strictObject({ path: z.string(), problem: z.string() })).optional(),
   }),
 });
 
 export interface ErrorBody {
-  readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: unknown };
+  readonly error: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly details?: readonly { readonly path: string; readonly problem: string }[];
+  };
 }
 
 export const isDomainErrorCode = (code: string): code is DomainErrorCode => Object.hasOwn(STATUS_BY_CODE, code);

@@ -13,6 +13,7 @@ import {
 } from './error-codes.js';
 import type { JsonLogger } from './json-logger.js';
 import { RateLimited } from './rate-limit.js';
+import { RequestInvalid } from './validation.js';
 
 /**
  * What the framework's own refusals say (no route, malformed JSON, a bad content type, a
@@ -53,11 +54,9 @@ export function toErrorResponse(exception: unknown): { status: number; body: Err
   // Domain and port errors (plain classes in framework-free code) carry a code the table knows.
   const code = (exception as { code?: unknown } | null)?.code;
   if (exception instanceof Error && typeof code === 'string' && isDomainErrorCode(code)) {
-    const details = (exception as { details?: unknown }).details;
-    return {
-      status: STATUS_BY_CODE[code],
-      body: { error: { code, message: exception.message, ...(details !== undefined ? { details } : {}) } },
-    };
+    // Only a refused request has details: which fields, and what is wrong with each.
+    const details = exception instanceof RequestInvalid ? { details: exception.details } : {};
+    return { status: STATUS_BY_CODE[code], body: { error: { code, message: exception.message, ...details } } };
   }
   if (exception instanceof HttpException) {
     // Only the framework throws these (an unknown route: "Cannot GET <path>"): its message

@@ -613,7 +613,10 @@ export interface components {
             )
           | string;
         message: string;
-        details?: unknown;
+        details?: {
+          path: string;
+          problem: string;
+        }[];
       };
     };
     Tokens: {
