@@ -51,6 +51,14 @@ describe('the correlation id', () => {
     expect(refusals('client-id-1')).toHaveLength(1);
   });
 
+  it('is answered also when the router refuses the path before any route runs', async () => {
+    for (const url of ['/conversations/%E0%A4%A', `/conversations/${'a'.repeat(200)}`, '/nowhere']) {
+      const response = await app.inject({ method: 'GET', url, headers: { 'x-request-id': 'client-id-2' } });
+      expect(response.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(response.headers['x-request-id'], url).toBe('client-id-2');
+    }
+  });
+
   it('is made per request otherwise, a different one each time', async () => {
     const [a, b] = await Promise.all([
       app.inject({ method: 'GET', url: '/me' }),
