@@ -25,7 +25,7 @@
 import { configFromProcess, type KafkaConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, type NewEvent } from '@herald/event-store';
-import { toWireRecord, topicName, type WireRecord } from '@herald/events';
+import { streamIdOf, toWireRecord, topicName, type WireRecord } from '@herald/events';
 import { kafkaMockUnavailable, startKafkaMock } from '@herald/kafka-mock';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, ProjectionRunner } from '@herald/projection-runtime';
 import { kafkaRelay, KafkaJsProducer } from '@herald/relay';
@@ -82,7 +82,7 @@ class Conversations {
   /** Appends `count` events (at most 10 per append) to the next conversation in turn. */
   async append(count: number): Promise<NewEvent[]> {
     const id = this.ids[this.next++ % CONVERSATIONS]!;
-    const streamId = `conversation-${id}`;
+    const streamId = streamIdOf('conversation', id);
     const events = Array.from({ length: count }, (_, i) => message(id, i));
     // One writer per conversation at a time: the revision map is updated before the next use.
     const expected = this.revisions.get(streamId) ?? 'no_stream';
@@ -101,7 +101,7 @@ async function baseline(config: KafkaConfig): Promise<number> {
       toWireRecord(
         {
           ...e,
-          streamId: `conversation-${randomUUID()}`,
+          streamId: streamIdOf('conversation', randomUUID()),
           streamRevision: 0,
           globalPosition: '0-0',
           recordedAt: new Date(),

@@ -82,6 +82,7 @@ async function appendPhase(
         const streamId = own[i % own.length]!;
         const expected = revisions.get(streamId) ?? 'no_stream';
         const t0 = performance.now();
+        // eslint-disable-next-line no-restricted-syntax -- an actor id, not a stream name
         const result = await store.append(streamId, [message(`user-${a}`)], expected);
         latencies.push(performance.now() - t0);
         revisions.set(streamId, result.nextExpectedRevision);

@@ -1,25 +1,19 @@
 /**
- * Every read model is idempotent: applying an event a second time (a redelivered batch)
- * changes nothing, and a rebuild gives byte-identical rows.
+ * Every read model of the registry is idempotent: applying an event a second time (a
+ * redelivered batch) changes nothing, and a rebuild gives byte-identical rows, over a
+ * history that touches every read model. What each read model answers is specified in its
+ * own folder (`<name>/<name>.int.spec.ts`).
  */
 import { migrateDatabase } from '@herald/database';
 import { parseCheckpoint, type RecordedEvent } from '@herald/event-store';
 import type { CatalogueEvent } from '@herald/events';
-import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS } from '@herald/projection-runtime';
+import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { freshDatabase } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  directoryProjection,
-  DIRECTORY_MIGRATIONS,
-  inboxProjection,
-  INBOX_MIGRATIONS,
-  membershipProjection,
-  MEMBERSHIP_MIGRATIONS,
-  timelineProjection,
-  TIMELINE_MIGRATIONS,
-} from './index.js';
+import { tablePrefix, type ReadModel } from './read-model.js';
+import { READ_MODELS, readModelMigrations } from './registry.js';
 
 const [C, OWNER, BOB, CY, DAVE] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
 const [M1, M2, M3] = [randomUUID(), randomUUID(), randomUUID()];
@@ -189,50 +183,33 @@ function recorded(): RecordedEvent[] {
   });
 }
 
-const TABLES = [
-  'rm_conversations',
-  'rm_members',
-  'rm_messages',
-  'rm_reactions',
-  'rm_message_versions',
-  'rm_reply_counts',
-  'rm_inbox_conversations',
-  'rm_inbox_messages',
-  'rm_inbox_members',
-  'rm_inbox_mentions',
-  'rm_users',
-  'rm_contacts',
-  'rm_blocks',
-];
-const projections = [membershipProjection(), timelineProjection(), inboxProjection(), directoryProjection()];
-
-async function dump(db: DataSource): Promise<string> {
+/** Every row of a read model's tables, in a stable order: what a rebuild must reproduce byte for byte. */
+async function dump(db: DataSource, readModel: ReadModel): Promise<string> {
+  const tables = await db.query<{ table_name: string }[]>(
+    `SELECT table_name FROM information_schema.tables
+      WHERE table_schema = current_schema() AND starts_with(table_name, $1) ORDER BY table_name`,
+    [tablePrefix(readModel)],
+  );
+  expect(tables.length).toBeGreaterThan(0);
   const out: Record<string, unknown> = {};
-  for (const table of TABLES) out[table] = await db.query(`SELECT * FROM ${table} t ORDER BY t::text`);
+  for (const { table_name } of tables)
+    out[table_name] = await db.query(`SELECT * FROM ${table_name} t ORDER BY t::text`);
   return JSON.stringify(out);
 }
 
-async function apply(db: DataSource, events: RecordedEvent[]): Promise<void> {
-  for (const projection of projections) {
-    const mine = events.filter(
-      (e) =>
-        (projection.filter?.streamPrefixes ?? ['']).some((p) => e.streamId.startsWith(p)) &&
-        (!projection.filter?.eventTypes || projection.filter.eventTypes.includes(e.type)),
-    );
-    await db.transaction((manager) => projection.apply(mine, manager));
-  }
+async function apply(db: DataSource, projection: Projection, events: RecordedEvent[]): Promise<void> {
+  const mine = events.filter(
+    (e) =>
+      (projection.filter?.streamPrefixes ?? ['']).some((p) => e.streamId.startsWith(p)) &&
+      (!projection.filter?.eventTypes || projection.filter.eventTypes.includes(e.type)),
+  );
+  await db.transaction((manager) => projection.apply(mine, manager));
 }
 
 let databases: DataSource[] = [];
 async function database(): Promise<DataSource> {
   const url = await freshDatabase();
-  await migrateDatabase(url, [
-    ...PROJECTION_RUNTIME_MIGRATIONS,
-    ...MEMBERSHIP_MIGRATIONS,
-    ...TIMELINE_MIGRATIONS,
-    ...INBOX_MIGRATIONS,
-    ...DIRECTORY_MIGRATIONS,
-  ]);
+  await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, ...readModelMigrations()]);
   const db = await createReadModelDataSource({ url, poolSize: 2 }).initialize();
   databases.push(db);
   return db;
@@ -245,84 +222,44 @@ afterAll(async () => {
   for (const db of databases) await db.destroy();
 });
 
-describe('read models', () => {
-  it('applying every event twice, or the whole history twice, changes nothing; a rebuild is identical', async () => {
-    const events = recorded();
-    const once = await database();
-    await apply(once, events);
-    const expected = await dump(once);
-    await apply(once, events);
-    expect(await dump(once)).toBe(expected);
+describe('every read model', () => {
+  it.each(READ_MODELS.map((readModel) => [readModel.name, readModel] as const))(
+    '%s: applying every event twice, or the whole history twice, changes nothing; a rebuild is identical',
+    async (_, readModel) => {
+      const projection = readModel.projection();
+      const events = recorded();
+      const once = await database();
+      await apply(once, projection, events);
+      const expected = await dump(once, readModel);
+      await apply(once, projection, events);
+      expect(await dump(once, readModel)).toBe(expected);
 
-    const twiceEach = await database();
-    for (const event of events) {
-      await apply(twiceEach, [event]);
-      await apply(twiceEach, [event]);
+      const twiceEach = await database();
+      for (const event of events) {
+        await apply(twiceEach, projection, [event]);
+        await apply(twiceEach, projection, [event]);
+      }
+      expect(await dump(twiceEach, readModel)).toBe(expected);
+    },
+  );
+
+  it("every read-model table, an older data directory's included, ends under its read model's versioned name", async () => {
+    const db = await database();
+    const tables = await db.query<{ table_name: string }[]>(
+      `SELECT table_name FROM information_schema.tables
+        WHERE table_schema = current_schema() AND starts_with(table_name, 'rm_') ORDER BY table_name`,
+    );
+    const prefixes = READ_MODELS.map(tablePrefix);
+    expect(tables.length).toBeGreaterThan(0);
+    expect(tables.map((t) => t.table_name).filter((name) => !prefixes.some((p) => name.startsWith(p)))).toEqual([]);
+  });
+
+  it('names its tables with its name and version, and the registry lists each once', () => {
+    const names = READ_MODELS.map((m) => m.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const readModel of READ_MODELS) {
+      expect(readModel.projection().name).toBe(readModel.name);
+      expect(tablePrefix(readModel)).toMatch(/^rm_[a-z]+_v[0-9]+_$/);
     }
-    expect(await dump(twiceEach)).toBe(expected);
-
-    const [row] = await once.query<Record<string, unknown>[]>(
-      'SELECT name, description, announcement, dissolved, message_count FROM rm_conversations WHERE conversation_id = $1',
-      [C],
-    );
-    expect(row).toEqual({ name: 'renamed', description: 'd', announcement: 'a', dissolved: true, message_count: '2' });
-    const members = await once.query<Record<string, unknown>[]>(
-      `SELECT user_id, role, left_seq IS NOT NULL AS gone, muted FROM rm_members WHERE conversation_id = $1`,
-      [C],
-    );
-    expect(new Map(members.map(({ user_id, ...rest }) => [user_id, rest]))).toEqual(
-      new Map([
-        [OWNER, { role: 'owner', gone: false, muted: false }],
-        [BOB, { role: 'member', gone: true, muted: true }],
-        [CY, { role: 'member', gone: true, muted: false }],
-        [DAVE, { role: 'admin', gone: false, muted: false }],
-      ]),
-    );
-    expect(await once.query('SELECT user_id, emoji FROM rm_reactions WHERE removed_seq IS NULL')).toEqual([
-      { user_id: CY, emoji: '🎉' },
-    ]);
-    expect(
-      await once.query(
-        'SELECT delivered_seq::int AS d FROM rm_inbox_members WHERE user_id = $1 AND conversation_id = $2',
-        [BOB, C],
-      ),
-    ).toEqual([{ d: 3 }]);
-    expect(
-      await once.query('SELECT conversation_id, kind FROM rm_conversations WHERE conversation_id = $1', [D]),
-    ).toEqual([{ conversation_id: D, kind: 'direct' }]);
-    expect(await once.query('SELECT user_id, display_name, status_text FROM rm_users ORDER BY username')).toEqual([
-      { user_id: OWNER, display_name: 'User 0', status_text: null },
-      { user_id: CY, display_name: 'Cy', status_text: 'busy' },
-    ]);
-    expect(await once.query('SELECT user_id, blocked_user_id FROM rm_blocks')).toEqual([
-      { user_id: CY, blocked_user_id: BOB },
-    ]);
-    expect(
-      await once.query('SELECT user_id, contact_id, status FROM rm_contacts ORDER BY user_id = $1 DESC', [OWNER]),
-    ).toEqual([
-      { user_id: OWNER, contact_id: CY, status: 'contacts' },
-      { user_id: CY, contact_id: OWNER, status: 'contacts' },
-    ]);
-    const messages = await once.query<{ text: string; deleted: boolean; reply_count: number }[]>(
-      'SELECT text, deleted, reply_count FROM rm_messages WHERE conversation_id = $1 ORDER BY seq',
-      [C],
-    );
-    // The deleted reply no longer counts in its thread.
-    expect(messages).toEqual([
-      { text: 'one!', deleted: false, reply_count: 0 },
-      { text: '', deleted: true, reply_count: 0 },
-    ]);
-    // The edit took bob's mention away, the deletion the @all: no mention is left. The
-    // owner read up to their own message; the one after it is deleted: nothing unread.
-    expect(await once.query('SELECT * FROM rm_inbox_mentions')).toEqual([]);
-    const unread = await once.query<{ user_id: string; unread: number }[]>(
-      `SELECT i.user_id, (ic.message_count - i.read_count
-                 - (SELECT count(*) FROM rm_inbox_messages d
-                     WHERE d.conversation_id = i.conversation_id AND d.deleted AND d.seq > i.read_seq))::int AS unread
-         FROM rm_inbox_members i JOIN rm_inbox_conversations ic USING (conversation_id)
-        WHERE i.left_seq IS NULL AND i.conversation_id = $1`,
-      [C],
-    );
-    expect(unread.map((r) => r.unread)).toEqual([0, 0]);
   });
 });

@@ -4,14 +4,7 @@
  * (projections, the Kafka relay, audit) only ever see the newest shape.
  */
 import { z } from 'zod';
-import {
-  CATEGORIES,
-  INTERNAL_CATEGORIES,
-  type Category,
-  type EventData,
-  type EventDefinition,
-  type InternalCategory,
-} from './define.js';
+import type { Category, EventData, EventDefinition, InternalCategory } from './define.js';
 import {
   PasswordSet,
   SessionRefreshed,
@@ -112,21 +105,8 @@ export function definitionOf(type: string): EventDefinition | undefined {
   return byType.get(type);
 }
 
-/** The public category a stream belongs to (undefined for internal and unknown streams). */
-export function categoryOfStream(streamId: string): Category | undefined {
-  return (Object.keys(CATEGORIES) as Category[]).find((c) => streamId.startsWith(CATEGORIES[c].streamPrefix));
-}
-
-/** Stream id prefixes of the public categories: the streams the integration stream carries. */
-export const STREAM_PREFIXES: readonly string[] = Object.values(CATEGORIES).map((c) => c.streamPrefix);
-
 /** The event types the integration stream carries (internal ones in public streams are skipped). */
 export const PUBLIC_EVENT_TYPES: readonly string[] = EVENTS.map((d) => d.type);
-
-/** Stream id prefixes of the internal categories. */
-export const INTERNAL_STREAM_PREFIXES: readonly string[] = Object.values(INTERNAL_CATEGORIES).map(
-  (c) => c.streamPrefix,
-);
 
 /** Who, when and why: the metadata every event carries (extra keys are allowed and kept). */
 export const EventMetadataSchema = z

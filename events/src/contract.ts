@@ -17,7 +17,7 @@ const toJsonSchema = (schema: z.ZodType): JsonSchema =>
   // accepts the additive optional fields a later version of the same schema may bring.
   z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'throw' });
 
-export const schemaFileName = (d: Pick<EventDefinition, 'type' | 'version'>): string => `${d.type}.v${d.version}.json`;
+const schemaFileName = (d: Pick<EventDefinition, 'type' | 'version'>): string => `${d.type}.v${d.version}.json`;
 
 /** The JSON Schema of a record value carrying this event. */
 export function eventJsonSchema(definition: EventDefinition<string, z.ZodType, Category>): JsonSchema {
@@ -149,7 +149,7 @@ export function asyncApiDocument(): JsonSchema {
 }
 
 /** The catalogue page (docs/events.md). */
-export function catalogueMarkdown(): string {
+function catalogueMarkdown(): string {
   const lines = [
     '# Event catalogue',
     '',

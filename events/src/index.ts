@@ -1,7 +1,8 @@
 export * from './define.js';
 export * from './catalogue.js';
+export * from './streams.js';
 export * from './wire.js';
-export { generatedFiles, eventJsonSchema, personalFields, schemaFileName, asyncApiDocument } from './contract.js';
+export { generatedFiles, eventJsonSchema, personalFields, asyncApiDocument } from './contract.js';
 export { UserRegistered } from './identity/user-registered.js';
 export { ProfileUpdated } from './identity/profile-updated.js';
 export { DirectConversationStarted } from './conversations/direct-conversation-started.js';

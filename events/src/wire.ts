@@ -4,7 +4,8 @@
  * exactly this; the AsyncAPI document and the JSON Schemas describe exactly this.
  */
 import { CATEGORIES, type Category } from './define.js';
-import { CatalogueError, categoryOfStream, PUBLIC_EVENT_TYPES, readEvent } from './catalogue.js';
+import { CatalogueError, PUBLIC_EVENT_TYPES, readEvent } from './catalogue.js';
+import { categoryOfStream } from './streams.js';
 
 const PUBLIC_TYPES = new Set(PUBLIC_EVENT_TYPES);
 

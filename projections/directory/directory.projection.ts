@@ -5,43 +5,16 @@
  */
 import type { EventIn } from '@herald/events';
 import { eachEvent, type Place } from '../each-event.js';
-import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 
 type DirectoryEvent = EventIn<'user'> | EventIn<'contact'>;
 
-export const DIRECTORY_MIGRATIONS: readonly Migration[] = [
-  {
-    id: 'directory-001-tables',
-    sql: `
-      CREATE TABLE rm_users (
-        user_id       uuid PRIMARY KEY,
-        username      text NOT NULL UNIQUE,
-        display_name  text NOT NULL,
-        avatar_url    text,
-        status_text   text,
-        revision      bigint NOT NULL
-      );
-      CREATE TABLE rm_contacts (
-        user_id     uuid NOT NULL,
-        contact_id  uuid NOT NULL,
-        status      text NOT NULL CHECK (status IN ('contacts', 'request_sent', 'request_received')),
-        revision    bigint NOT NULL,
-        PRIMARY KEY (user_id, contact_id)
-      );
-      CREATE TABLE rm_blocks (
-        user_id          uuid NOT NULL,
-        blocked_user_id  uuid NOT NULL,
-        PRIMARY KEY (user_id, blocked_user_id)
-      );
-    `,
-  },
-];
+export const DIRECTORY = 'directory.v1';
 
 export function directoryProjection(): Projection {
   return {
-    name: 'directory.v1',
+    name: DIRECTORY,
     filter: {
       streamPrefixes: ['user-', 'contact-'],
       eventTypes: [
@@ -66,15 +39,15 @@ async function applyOne(m: EntityManager, event: DirectoryEvent, { seq: revision
       [b, a, statusOfB],
     ] as const) {
       if (status === null) {
-        await m.query('DELETE FROM rm_contacts WHERE user_id = $1 AND contact_id = $2 AND revision < $3', [
+        await m.query('DELETE FROM rm_directory_v1_contacts WHERE user_id = $1 AND contact_id = $2 AND revision < $3', [
           user,
           contact,
           revision,
         ]);
       } else {
         await m.query(
-          `INSERT INTO rm_contacts (user_id, contact_id, status, revision) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (user_id, contact_id) DO UPDATE SET status = $3, revision = $4 WHERE rm_contacts.revision < $4`,
+          `INSERT INTO rm_directory_v1_contacts (user_id, contact_id, status, revision) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (user_id, contact_id) DO UPDATE SET status = $3, revision = $4 WHERE rm_directory_v1_contacts.revision < $4`,
           [user, contact, status, revision],
         );
       }
@@ -83,14 +56,14 @@ async function applyOne(m: EntityManager, event: DirectoryEvent, { seq: revision
   switch (event.type) {
     case 'UserRegistered':
       await m.query(
-        `INSERT INTO rm_users (user_id, username, display_name, revision) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+        `INSERT INTO rm_directory_v1_users (user_id, username, display_name, revision) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
         [event.data.userId, event.data.username, event.data.displayName, revision],
       );
       return;
     case 'ProfileUpdated': {
       const d = event.data;
       await m.query(
-        `UPDATE rm_users SET
+        `UPDATE rm_directory_v1_users SET
            display_name = CASE WHEN $3 THEN $4 ELSE display_name END,
            avatar_url = CASE WHEN $5 THEN $6 ELSE avatar_url END,
            status_text = CASE WHEN $7 THEN $8 ELSE status_text END,
@@ -110,13 +83,13 @@ async function applyOne(m: EntityManager, event: DirectoryEvent, { seq: revision
       return;
     }
     case 'UserBlocked':
-      await m.query('INSERT INTO rm_blocks (user_id, blocked_user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        event.data.userId,
-        event.data.blockedUserId,
-      ]);
+      await m.query(
+        'INSERT INTO rm_directory_v1_blocks (user_id, blocked_user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [event.data.userId, event.data.blockedUserId],
+      );
       return;
     case 'UserUnblocked':
-      await m.query('DELETE FROM rm_blocks WHERE user_id = $1 AND blocked_user_id = $2', [
+      await m.query('DELETE FROM rm_directory_v1_blocks WHERE user_id = $1 AND blocked_user_id = $2', [
         event.data.userId,
         event.data.blockedUserId,
       ]);

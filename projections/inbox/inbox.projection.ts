@@ -11,8 +11,9 @@
  * Idempotent: conversation writes are guarded by the seq, read markers only move forward.
  */
 import type { EventIn } from '@herald/events';
+import { z } from 'zod';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
-import type { Migration } from '@herald/database';
+import { select } from '../sql.js';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 
@@ -21,59 +22,11 @@ type InboxEvent = EventIn<'conversation'> | EventIn<'receipts'>;
 /** The mention row of an @all message. */
 export const EVERYONE = '00000000-0000-0000-0000-000000000000';
 
-export const INBOX_MIGRATIONS: readonly Migration[] = [
-  {
-    id: 'inbox-001-tables',
-    sql: `
-      CREATE TABLE rm_inbox_conversations (
-        conversation_id  uuid PRIMARY KEY,
-        message_count    bigint NOT NULL DEFAULT 0,
-        last_seq         bigint NOT NULL
-      );
-      CREATE TABLE rm_inbox_messages (
-        conversation_id  uuid NOT NULL,
-        seq              bigint NOT NULL,
-        ordinal          bigint NOT NULL,
-        PRIMARY KEY (conversation_id, seq)
-      );
-      CREATE TABLE rm_inbox_members (
-        user_id          uuid NOT NULL,
-        conversation_id  uuid NOT NULL,
-        read_seq         bigint NOT NULL,
-        read_count       bigint NOT NULL,
-        delivered_seq    bigint NOT NULL DEFAULT -1,
-        left_seq         bigint,
-        PRIMARY KEY (user_id, conversation_id)
-      );
-      CREATE TABLE rm_inbox_mentions (
-        conversation_id  uuid NOT NULL,
-        user_id          uuid NOT NULL,
-        seq              bigint NOT NULL,
-        sender_id        uuid NOT NULL,
-        PRIMARY KEY (conversation_id, user_id, seq)
-      );
-    `,
-  },
-  {
-    // Edits and deletions reach the inbox: messages are found by id. Rows written before
-    // have no id, so the inbox is rebuilt from the log (its checkpoint starts over).
-    id: 'inbox-002-edits-and-deletions',
-    sql: `
-      TRUNCATE rm_inbox_conversations, rm_inbox_messages, rm_inbox_members, rm_inbox_mentions;
-      DELETE FROM herald_projection_checkpoints WHERE name = 'inbox.v1';
-      ALTER TABLE rm_inbox_messages
-        ADD COLUMN message_id   uuid NOT NULL UNIQUE,
-        ADD COLUMN sender_id    uuid NOT NULL,
-        ADD COLUMN deleted      boolean NOT NULL DEFAULT false,
-        ADD COLUMN mentions_seq bigint NOT NULL;
-      CREATE INDEX rm_inbox_messages_deleted ON rm_inbox_messages (conversation_id, seq) WHERE deleted;
-    `,
-  },
-];
+export const INBOX = 'inbox.v1';
 
 export function inboxProjection(): Projection {
   return {
-    name: 'inbox.v1',
+    name: INBOX,
     filter: {
       streamPrefixes: ['conversation-', 'receipts-'],
       eventTypes: [
@@ -101,23 +54,25 @@ export function inboxProjection(): Projection {
  */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   // Seqs are bigint: as text, never cast to a 32-bit int that a long conversation would overflow.
-  const fresh = await m.query<{ conversation_id: string; seq: string }[]>(
+  const fresh = await select(
+    m,
+    z.object({ conversation_id: z.string(), seq: z.string() }),
     `WITH fresh AS (
        SELECT u.conversation_id, u.seq, u.sender_id, u.message_id,
               c.message_count + row_number() OVER (PARTITION BY u.conversation_id ORDER BY u.seq) AS ordinal
          FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[]) AS u(conversation_id, seq, sender_id, message_id)
-         JOIN rm_inbox_conversations c USING (conversation_id)
+         JOIN rm_inbox_v1_conversations c USING (conversation_id)
         WHERE u.seq > c.last_seq
      ), counted AS (
-       UPDATE rm_inbox_conversations c SET message_count = f.ordinal, last_seq = f.seq
+       UPDATE rm_inbox_v1_conversations c SET message_count = f.ordinal, last_seq = f.seq
          FROM (SELECT DISTINCT ON (conversation_id) * FROM fresh ORDER BY conversation_id, seq DESC) f
         WHERE c.conversation_id = f.conversation_id
      ), ordinals AS (
-       INSERT INTO rm_inbox_messages (conversation_id, seq, ordinal, message_id, sender_id, mentions_seq)
+       INSERT INTO rm_inbox_v1_messages (conversation_id, seq, ordinal, message_id, sender_id, mentions_seq)
        SELECT conversation_id, seq, ordinal, message_id, sender_id, seq FROM fresh ON CONFLICT DO NOTHING
      ), own AS (
        -- Your own message is read by you.
-       UPDATE rm_inbox_members m SET read_seq = s.seq, read_count = s.ordinal
+       UPDATE rm_inbox_v1_members m SET read_seq = s.seq, read_count = s.ordinal
          FROM (SELECT DISTINCT ON (conversation_id, sender_id) * FROM fresh ORDER BY conversation_id, sender_id, seq DESC) s
         WHERE m.user_id = s.sender_id AND m.conversation_id = s.conversation_id AND m.read_seq < s.seq
      )
@@ -157,7 +112,7 @@ async function insertMentions(
 ): Promise<void> {
   if (mentions.length === 0) return;
   await m.query(
-    `INSERT INTO rm_inbox_mentions (conversation_id, user_id, seq, sender_id)
+    `INSERT INTO rm_inbox_v1_mentions (conversation_id, user_id, seq, sender_id)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[]) ON CONFLICT DO NOTHING`,
     [
       mentions.map((x) => x.conversationId),
@@ -172,11 +127,11 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
   const join = (conversationId: string, userId: string): Promise<unknown> =>
     // Whatever was said before joining counts as read.
     m.query(
-      `INSERT INTO rm_inbox_members (user_id, conversation_id, read_seq, read_count)
-       SELECT $2, $1, $3, c.message_count FROM rm_inbox_conversations c WHERE c.conversation_id = $1
+      `INSERT INTO rm_inbox_v1_members (user_id, conversation_id, read_seq, read_count)
+       SELECT $2, $1, $3, c.message_count FROM rm_inbox_v1_conversations c WHERE c.conversation_id = $1
        ON CONFLICT (user_id, conversation_id) DO UPDATE
          SET read_seq = excluded.read_seq, read_count = excluded.read_count, left_seq = NULL
-         WHERE rm_inbox_members.read_seq < excluded.read_seq`,
+         WHERE rm_inbox_v1_members.read_seq < excluded.read_seq`,
       [conversationId, userId, seq],
     );
   switch (event.type) {
@@ -184,7 +139,7 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'GroupCreated': {
       const d = event.data;
       await m.query(
-        'INSERT INTO rm_inbox_conversations (conversation_id, last_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        'INSERT INTO rm_inbox_v1_conversations (conversation_id, last_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING',
         [d.conversationId, seq],
       );
       const members =
@@ -198,7 +153,7 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'MemberLeft':
     case 'MemberKicked':
       await m.query(
-        'UPDATE rm_inbox_members SET left_seq = $3 WHERE user_id = $2 AND conversation_id = $1 AND (left_seq IS NULL OR left_seq < $3)',
+        'UPDATE rm_inbox_v1_members SET left_seq = $3 WHERE user_id = $2 AND conversation_id = $1 AND (left_seq IS NULL OR left_seq < $3)',
         [event.data.conversationId, event.data.userId, seq],
       );
       return;
@@ -206,8 +161,8 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
       return applySent(m, [{ data: event.data, seq, occurredAt }]);
     case 'ConversationRead':
       await m.query(
-        `UPDATE rm_inbox_members SET read_seq = $3,
-                read_count = coalesce((SELECT max(ordinal) FROM rm_inbox_messages
+        `UPDATE rm_inbox_v1_members SET read_seq = $3,
+                read_count = coalesce((SELECT max(ordinal) FROM rm_inbox_v1_messages
                                         WHERE conversation_id = $2 AND seq <= $3), 0)
           WHERE user_id = $1 AND conversation_id = $2 AND read_seq < $3`,
         [event.data.userId, event.data.conversationId, event.data.upToSeq],
@@ -216,15 +171,19 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'MessageEdited': {
       // Whom the message names now; an older edit applied again changes nothing.
       const d = event.data;
-      // TypeORM answers an UPDATE with [rows, affected].
-      const [[message]] = await m.query<[{ seq: string; sender_id: string }[], number]>(
-        `UPDATE rm_inbox_messages SET mentions_seq = $2
-          WHERE message_id = $1 AND mentions_seq < $2 AND NOT deleted RETURNING seq, sender_id`,
+      // A SELECT over the UPDATE: TypeORM answers a bare UPDATE with [rows, affected].
+      const [message] = await select(
+        m,
+        z.object({ seq: z.string(), sender_id: z.string() }),
+        `WITH changed AS (
+           UPDATE rm_inbox_v1_messages SET mentions_seq = $2
+            WHERE message_id = $1 AND mentions_seq < $2 AND NOT deleted RETURNING seq, sender_id)
+         SELECT seq::text AS seq, sender_id FROM changed`,
         [d.messageId, seq],
       );
       if (!message) return;
       const messageSeq = Number(message.seq);
-      await m.query('DELETE FROM rm_inbox_mentions WHERE conversation_id = $1 AND seq = $2', [
+      await m.query('DELETE FROM rm_inbox_v1_mentions WHERE conversation_id = $1 AND seq = $2', [
         d.conversationId,
         messageSeq,
       ]);
@@ -242,14 +201,14 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'MessageDeleted':
       // Still counted (ordinals stay), marked so that unread counts leave it out.
       await m.query(
-        `WITH gone AS (UPDATE rm_inbox_messages SET deleted = true WHERE message_id = $1 RETURNING conversation_id, seq)
-         DELETE FROM rm_inbox_mentions x USING gone WHERE x.conversation_id = gone.conversation_id AND x.seq = gone.seq`,
+        `WITH gone AS (UPDATE rm_inbox_v1_messages SET deleted = true WHERE message_id = $1 RETURNING conversation_id, seq)
+         DELETE FROM rm_inbox_v1_mentions x USING gone WHERE x.conversation_id = gone.conversation_id AND x.seq = gone.seq`,
         [event.data.messageId],
       );
       return;
     case 'MessagesDelivered':
       await m.query(
-        'UPDATE rm_inbox_members SET delivered_seq = $3 WHERE user_id = $1 AND conversation_id = $2 AND delivered_seq < $3',
+        'UPDATE rm_inbox_v1_members SET delivered_seq = $3 WHERE user_id = $1 AND conversation_id = $2 AND delivered_seq < $3',
         [event.data.userId, event.data.conversationId, event.data.upToSeq],
       );
       return;

@@ -6,52 +6,11 @@
  */
 import { EVENTS, type EventIn } from '@herald/events';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
-import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 
 /** The conversations' events, and members' mutes (which live in each member's own stream). */
 type MembershipEvent = EventIn<'conversation'> | Extract<EventIn<'receipts'>, { type: 'ConversationMuteChanged' }>;
-
-export const MEMBERSHIP_MIGRATIONS: readonly Migration[] = [
-  {
-    id: 'membership-001-tables',
-    sql: `
-      CREATE TABLE rm_conversations (
-        conversation_id    uuid PRIMARY KEY,
-        kind               text NOT NULL CHECK (kind IN ('direct', 'group')),
-        name               text,
-        description        text,
-        announcement       text,
-        dissolved          boolean NOT NULL DEFAULT false,
-        created_at         timestamptz NOT NULL,
-        last_seq           bigint NOT NULL,
-        message_count      bigint NOT NULL DEFAULT 0,
-        last_activity_at   timestamptz NOT NULL,
-        last_message_id    uuid,
-        last_sender_id     uuid,
-        last_preview       text
-      );
-      CREATE TABLE rm_members (
-        conversation_id  uuid NOT NULL,
-        user_id          uuid NOT NULL,
-        role             text NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
-        joined_seq       bigint NOT NULL,
-        left_seq         bigint,
-        muted            boolean NOT NULL DEFAULT false,
-        muted_until      timestamptz,
-        updated_seq      bigint NOT NULL,
-        PRIMARY KEY (conversation_id, user_id)
-      );
-      CREATE INDEX rm_members_by_user ON rm_members (user_id, conversation_id);
-    `,
-  },
-  {
-    // Mutes come from each member's own stream: its revision guards them, not the conversation's seq.
-    id: 'membership-002-mute-revision',
-    sql: `ALTER TABLE rm_members ADD COLUMN mute_revision bigint NOT NULL DEFAULT -1;`,
-  },
-];
 
 const PREVIEW_CHARS = 140;
 
@@ -85,13 +44,13 @@ export function membershipProjection(): Projection {
  */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   await m.query(
-    `UPDATE rm_conversations c
+    `UPDATE rm_membership_v1_conversations c
         SET message_count = c.message_count + r.n, last_activity_at = r.sent_at, last_message_id = r.message_id,
             last_sender_id = r.sender_id, last_preview = r.preview, last_seq = r.seq
        FROM (SELECT DISTINCT ON (u.conversation_id) u.*, count(*) OVER (PARTITION BY u.conversation_id) AS n
                FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[])
                       AS u(conversation_id, seq, sent_at, message_id, sender_id, preview)
-               JOIN rm_conversations known USING (conversation_id)
+               JOIN rm_membership_v1_conversations known USING (conversation_id)
               WHERE u.seq > known.last_seq
               ORDER BY u.conversation_id, u.seq DESC) r
       WHERE c.conversation_id = r.conversation_id`,
@@ -109,23 +68,22 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
 async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurredAt: at }: Place): Promise<void> {
   const member = (conversationId: string, userId: string, role: string): Promise<unknown> =>
     m.query(
-      `INSERT INTO rm_members (conversation_id, user_id, role, joined_seq, updated_seq) VALUES ($1, $2, $3, $4, $4)
+      `INSERT INTO rm_membership_v1_members (conversation_id, user_id, role, joined_seq, updated_seq) VALUES ($1, $2, $3, $4, $4)
        ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = $3, joined_seq = $4, left_seq = NULL, updated_seq = $4
-         WHERE rm_members.updated_seq < $4`,
+         WHERE rm_membership_v1_members.updated_seq < $4`,
       [conversationId, userId, role, seq],
     );
   const touch = (conversationId: string, set: string, params: unknown[]): Promise<unknown> =>
-    m.query(`UPDATE rm_conversations SET ${set}, last_seq = $2 WHERE conversation_id = $1 AND last_seq < $2`, [
-      conversationId,
-      seq,
-      ...params,
-    ]);
+    m.query(
+      `UPDATE rm_membership_v1_conversations SET ${set}, last_seq = $2 WHERE conversation_id = $1 AND last_seq < $2`,
+      [conversationId, seq, ...params],
+    );
   switch (event.type) {
     case 'DirectConversationStarted':
     case 'GroupCreated': {
       const group = event.type === 'GroupCreated';
       await m.query(
-        `INSERT INTO rm_conversations (conversation_id, kind, name, description, created_at, last_seq, last_activity_at)
+        `INSERT INTO rm_membership_v1_conversations (conversation_id, kind, name, description, created_at, last_seq, last_activity_at)
          VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (conversation_id) DO NOTHING`,
         [
           event.data.conversationId,
@@ -162,14 +120,14 @@ async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurre
     case 'MemberLeft':
     case 'MemberKicked':
       await m.query(
-        `UPDATE rm_members SET left_seq = $3, updated_seq = $3
+        `UPDATE rm_membership_v1_members SET left_seq = $3, updated_seq = $3
           WHERE conversation_id = $1 AND user_id = $2 AND updated_seq < $3`,
         [event.data.conversationId, event.data.userId, seq],
       );
       return;
     case 'MemberRoleChanged':
       await m.query(
-        `UPDATE rm_members SET role = $3, updated_seq = $4
+        `UPDATE rm_membership_v1_members SET role = $3, updated_seq = $4
           WHERE conversation_id = $1 AND user_id = $2 AND updated_seq < $4`,
         [event.data.conversationId, event.data.userId, event.data.role, seq],
       );
@@ -177,7 +135,7 @@ async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurre
     case 'ConversationMuteChanged':
       // `seq` is the revision of the member's own stream here.
       await m.query(
-        `UPDATE rm_members SET muted = $3, muted_until = $4, mute_revision = $5
+        `UPDATE rm_membership_v1_members SET muted = $3, muted_until = $4, mute_revision = $5
           WHERE conversation_id = $1 AND user_id = $2 AND mute_revision < $5`,
         [event.data.conversationId, event.data.userId, event.data.muted, event.data.until ?? null, seq],
       );

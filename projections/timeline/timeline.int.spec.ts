@@ -7,11 +7,13 @@ import { migrateDatabase } from '@herald/database';
 import { parseCheckpoint, type RecordedEvent } from '@herald/event-store';
 import type { EventIn } from '@herald/events';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS } from '@herald/projection-runtime';
-import { freshDatabase } from '@herald/testing';
+import { freshDatabase, projectionSpec } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { timelineProjection, TIMELINE_MIGRATIONS } from './timeline.projection.js';
+import { timeline } from './index.js';
+import { TIMELINE_MIGRATIONS } from './timeline.migrations.js';
+import { timelineProjection } from './timeline.projection.js';
 import { timelinePage, type TimelineMessage } from './timeline.queries.js';
 
 type ConversationEvent = EventIn<'conversation'>;
@@ -120,7 +122,12 @@ const shown = (m: TimelineMessage | undefined) =>
 
 async function dump(db: DataSource): Promise<string> {
   const out: Record<string, unknown> = {};
-  for (const table of ['rm_messages', 'rm_message_versions', 'rm_reactions', 'rm_reply_counts']) {
+  for (const table of [
+    'rm_timeline_v1_messages',
+    'rm_timeline_v1_message_versions',
+    'rm_timeline_v1_reactions',
+    'rm_timeline_v1_reply_counts',
+  ]) {
     out[table] = await db.query(`SELECT * FROM ${table} t ORDER BY t::text`);
   }
   return JSON.stringify(out);
@@ -139,7 +146,7 @@ describe('the upgrade to the versioned timeline', () => {
   it('empties the timeline and restarts its checkpoint, so that it is rebuilt from the log with its history', async () => {
     const url = await freshDatabase();
     const [first, ...rest] = TIMELINE_MIGRATIONS;
-    expect(rest.map((m) => m.id)).toEqual(['timeline-002-versions']);
+    expect(rest.map((m) => m.id)).toEqual(['timeline-002-versions', 'timeline-003-versioned-tables']);
     await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, first!]);
     const old = await createReadModelDataSource({ url, poolSize: 1 }).initialize();
     databases.push(old);
@@ -154,8 +161,8 @@ describe('the upgrade to the versioned timeline', () => {
     );
 
     await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, ...TIMELINE_MIGRATIONS]);
-    expect(await old.query('SELECT count(*)::int AS n FROM rm_messages')).toEqual([{ n: 0 }]);
-    expect(await old.query('SELECT count(*)::int AS n FROM rm_reactions')).toEqual([{ n: 0 }]);
+    expect(await old.query('SELECT count(*)::int AS n FROM rm_timeline_v1_messages')).toEqual([{ n: 0 }]);
+    expect(await old.query('SELECT count(*)::int AS n FROM rm_timeline_v1_reactions')).toEqual([{ n: 0 }]);
     expect(await old.query('SELECT name FROM herald_projection_checkpoints')).toEqual([{ name: 'inbox.v1' }]);
     await apply(old, recorded());
     expect(await all(old, 3)).toEqual(await all(db, 3));
@@ -288,5 +295,45 @@ describe('timeline as of a seq', () => {
     const replayed = await database();
     for (let i = 0; i < events.length; i++) await apply(replayed, events.slice(0, i + 1));
     expect(await dump(replayed)).toBe(expected);
+  });
+});
+
+describe('timeline now', () => {
+  const spec = projectionSpec([timeline]);
+
+  it('an edited message, a deleted reply and a removed reaction read as they stand now', async () => {
+    const [c, ann, bob, cy] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const [m1, m2] = [randomUUID(), randomUUID()];
+    const inC = (event: ConversationEvent) => ({ stream: `conversation-${c}`, event });
+    const sent = (messageId: string, senderId: string, text: string, replyToMessageId?: string) =>
+      inC({
+        type: 'MessageSent',
+        data: {
+          conversationId: c,
+          messageId,
+          senderId,
+          text,
+          mentions: none,
+          attachments: [],
+          ...(replyToMessageId ? { replyToMessageId } : {}),
+        },
+      });
+    await spec
+      .given(sent(m1, ann, 'one'), sent(m2, bob, 'two', m1))
+      .when(
+        inC({ type: 'ReactionAdded', data: { conversationId: c, messageId: m1, userId: cy, emoji: '🎉' } }),
+        inC({ type: 'MessageEdited', data: { conversationId: c, messageId: m1, text: 'one!', mentions: none } }),
+        inC({ type: 'ReactionAdded', data: { conversationId: c, messageId: m1, userId: bob, emoji: '👍' } }),
+        inC({ type: 'ReactionRemoved', data: { conversationId: c, messageId: m1, userId: bob, emoji: '👍' } }),
+        inC({ type: 'MessageDeleted', data: { conversationId: c, messageId: m2, deletedBy: bob } }),
+      )
+      .then(async (db) => {
+        const { messages } = await timelinePage(db, c, { after: -1, limit: 10 });
+        expect(messages.map((m) => [m.text, m.deleted, m.replyCount, m.reactions])).toEqual([
+          ['one!', false, 0, { '🎉': [cy] }],
+          ['', true, 0, {}],
+        ]);
+        expect(messages[0]?.editedAt).toMatch(/^2026-01-01T/);
+      });
   });
 });

@@ -7,84 +7,19 @@
  * changes are guarded by the seq that made them.
  */
 import type { EventIn } from '@herald/events';
+import { z } from 'zod';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
-import type { Migration } from '@herald/database';
+import { select } from '../sql.js';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 
 type ConversationEvent = EventIn<'conversation'>;
 
-export const TIMELINE_MIGRATIONS: readonly Migration[] = [
-  {
-    id: 'timeline-001-tables',
-    sql: `
-      CREATE TABLE rm_messages (
-        conversation_id  uuid NOT NULL,
-        seq              bigint NOT NULL,
-        message_id       uuid NOT NULL UNIQUE,
-        sender_id        uuid NOT NULL,
-        text             text NOT NULL,
-        reply_to         uuid,
-        reply_count      integer NOT NULL DEFAULT 0,
-        mentions         json NOT NULL,
-        attachments      json NOT NULL,
-        sent_at          timestamptz NOT NULL,
-        edited_at        timestamptz,
-        deleted          boolean NOT NULL DEFAULT false,
-        updated_seq      bigint NOT NULL,
-        PRIMARY KEY (conversation_id, seq)
-      );
-      CREATE TABLE rm_reactions (
-        message_id  uuid NOT NULL,
-        emoji       text NOT NULL,
-        user_id     uuid NOT NULL,
-        PRIMARY KEY (message_id, emoji, user_id)
-      );
-    `,
-  },
-  {
-    // Versions and reaction spans (ADR 008). The history of what is already applied is
-    // not in the rows, so the timeline is rebuilt from the log (its checkpoint starts over).
-    id: 'timeline-002-versions',
-    sql: `
-      TRUNCATE rm_messages;
-      DELETE FROM herald_projection_checkpoints WHERE name = 'timeline.v1';
-      DROP TABLE rm_reactions;
-      -- A reaction from the seq that added it up to the seq that removed it (or deleted
-      -- its message); NULL while it stands.
-      CREATE TABLE rm_reactions (
-        message_id   uuid NOT NULL,
-        emoji        text NOT NULL,
-        user_id      uuid NOT NULL,
-        added_seq    bigint NOT NULL,
-        removed_seq  bigint,
-        PRIMARY KEY (message_id, emoji, user_id, added_seq)
-      );
-      -- A message as it read before the edit or deletion at until_seq (never deleted
-      -- itself: a deletion is the last change a message has).
-      CREATE TABLE rm_message_versions (
-        message_id   uuid NOT NULL,
-        until_seq    bigint NOT NULL,
-        text         text NOT NULL,
-        mentions     json NOT NULL,
-        attachments  json NOT NULL,
-        edited_at    timestamptz,
-        PRIMARY KEY (message_id, until_seq)
-      );
-      -- A message's reply count from the seq of the reply sent or deleted that set it.
-      CREATE TABLE rm_reply_counts (
-        message_id   uuid NOT NULL,
-        seq          bigint NOT NULL,
-        reply_count  integer NOT NULL,
-        PRIMARY KEY (message_id, seq)
-      );
-    `,
-  },
-];
+export const TIMELINE = 'timeline.v1';
 
 export function timelineProjection(): Projection {
   return {
-    name: 'timeline.v1',
+    name: TIMELINE,
     filter: {
       streamPrefixes: ['conversation-'],
       eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted', 'ReactionAdded', 'ReactionRemoved'],
@@ -96,8 +31,10 @@ export function timelineProjection(): Projection {
 /** Messages in one statement; a reply counts only when its row is new (so a replay counts nothing). */
 async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void> {
   const column = <T>(pick: (s: Sent) => T): T[] => sent.map(pick);
-  const inserted = await m.query<{ reply_to: string | null; seq: string }[]>(
-    `INSERT INTO rm_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
+  const inserted = await select(
+    m,
+    z.object({ reply_to: z.string().nullable(), seq: z.string() }),
+    `INSERT INTO rm_timeline_v1_messages (conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, updated_seq)
      SELECT conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at, seq
        FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::json[], $8::json[], $9::timestamptz[])
          AS u(conversation_id, seq, message_id, sender_id, text, reply_to, mentions, attachments, sent_at)
@@ -122,10 +59,10 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
     `WITH r AS (SELECT id, seq, row_number() OVER (PARTITION BY id ORDER BY seq)::int AS k
                   FROM unnest($1::uuid[], $2::bigint[]) AS u(id, seq)),
           counted AS (
-            UPDATE rm_messages p SET reply_count = p.reply_count + n.n
+            UPDATE rm_timeline_v1_messages p SET reply_count = p.reply_count + n.n
               FROM (SELECT id, count(*)::int AS n FROM r GROUP BY id) n
              WHERE p.message_id = n.id RETURNING p.message_id, p.reply_count - n.n AS before)
-     INSERT INTO rm_reply_counts (message_id, seq, reply_count)
+     INSERT INTO rm_timeline_v1_reply_counts (message_id, seq, reply_count)
      SELECT r.id, r.seq, counted.before + r.k FROM r JOIN counted ON counted.message_id = r.id
      ON CONFLICT DO NOTHING`,
     [replies.map((r) => r.to), replies.map((r) => r.seq)],
@@ -137,8 +74,8 @@ async function applySent(m: EntityManager, sent: readonly Sent[]): Promise<void>
  * to the row (a replay finds updated_seq at or past $2 and keeps nothing).
  */
 const KEEP_VERSION = `
-  INSERT INTO rm_message_versions (message_id, until_seq, text, mentions, attachments, edited_at)
-  SELECT message_id, $2, text, mentions, attachments, edited_at FROM rm_messages
+  INSERT INTO rm_timeline_v1_message_versions (message_id, until_seq, text, mentions, attachments, edited_at)
+  SELECT message_id, $2, text, mentions, attachments, edited_at FROM rm_timeline_v1_messages
    WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted
   ON CONFLICT DO NOTHING`;
 
@@ -150,7 +87,7 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
       // The version this edit ends is kept first (one statement: both see the row as it was).
       await m.query(
         `WITH kept AS (${KEEP_VERSION})
-         UPDATE rm_messages SET text = $3, mentions = $4, edited_at = $5, updated_seq = $2
+         UPDATE rm_timeline_v1_messages SET text = $3, mentions = $4, edited_at = $5, updated_seq = $2
           WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted`,
         [event.data.messageId, seq, event.data.text, JSON.stringify(event.data.mentions), at],
       );
@@ -162,17 +99,17 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
       await m.query(
         `WITH kept AS (${KEEP_VERSION}),
          gone AS (
-           UPDATE rm_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
+           UPDATE rm_timeline_v1_messages SET deleted = true, text = '', mentions = '{"userIds":[],"all":false}', attachments = '[]', updated_seq = $2
             WHERE message_id = $1 AND updated_seq < $2 AND NOT deleted RETURNING reply_to),
          counted AS (
-           UPDATE rm_messages p SET reply_count = p.reply_count - 1 FROM gone
+           UPDATE rm_timeline_v1_messages p SET reply_count = p.reply_count - 1 FROM gone
             WHERE p.message_id = gone.reply_to RETURNING p.message_id, p.reply_count)
-         INSERT INTO rm_reply_counts (message_id, seq, reply_count)
+         INSERT INTO rm_timeline_v1_reply_counts (message_id, seq, reply_count)
          SELECT message_id, $2, reply_count FROM counted ON CONFLICT DO NOTHING`,
         [event.data.messageId, seq],
       );
       await m.query(
-        'UPDATE rm_reactions SET removed_seq = $2 WHERE message_id = $1 AND removed_seq IS NULL AND added_seq < $2',
+        'UPDATE rm_timeline_v1_reactions SET removed_seq = $2 WHERE message_id = $1 AND removed_seq IS NULL AND added_seq < $2',
         [event.data.messageId, seq],
       );
       return;
@@ -180,9 +117,9 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
       // A new span, unless one stands (a repeat) or this seq or a later one already
       // touched this reaction (a replay).
       await m.query(
-        `INSERT INTO rm_reactions (message_id, emoji, user_id, added_seq)
+        `INSERT INTO rm_timeline_v1_reactions (message_id, emoji, user_id, added_seq)
          SELECT $1, $2, $3, $4 WHERE NOT EXISTS (
-           SELECT 1 FROM rm_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3
+           SELECT 1 FROM rm_timeline_v1_reactions WHERE message_id = $1 AND emoji = $2 AND user_id = $3
               AND (removed_seq IS NULL OR removed_seq >= $4 OR added_seq >= $4))`,
         [event.data.messageId, event.data.emoji, event.data.userId, seq],
       );
@@ -190,7 +127,7 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
     case 'ReactionRemoved':
       // Ends the standing span if it began before this seq (one begun later is a re-add).
       await m.query(
-        `UPDATE rm_reactions SET removed_seq = $4
+        `UPDATE rm_timeline_v1_reactions SET removed_seq = $4
           WHERE message_id = $1 AND emoji = $2 AND user_id = $3 AND removed_seq IS NULL AND added_seq < $4`,
         [event.data.messageId, event.data.emoji, event.data.userId, seq],
       );

@@ -1,9 +1,10 @@
 /**
- * The timeline's reads: a page of a conversation's messages by seq, as they are now or as
- * they were at a seq (ADR 008). The only code that reads the timeline's tables, with
- * `timeline.projection.ts` that writes them.
+ * timeline.v1's reads: a page of a conversation's messages by seq, as they are now or as
+ * they were at a seq (ADR 008), and what a conversation list shows of its last message.
+ * The only code, with `timeline.projection.ts` that writes them, that names its tables.
  */
-import type { DataSource, EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { select, type Sql } from '../sql.js';
 
 export interface TimelineMessage {
   readonly seq: number;
@@ -35,20 +36,20 @@ export interface TimelinePageQuery {
 }
 
 /** A row as the statement below selects it (pg gives json as parsed values, timestamptz as Date). */
-interface Row {
-  readonly seq: number;
-  readonly message_id: string;
-  readonly sender_id: string;
-  readonly text: string;
-  readonly reply_to: string | null;
-  readonly reply_count: number;
-  readonly mentions: { userIds: string[]; all: boolean };
-  readonly attachments: unknown[];
-  readonly reactions: Record<string, string[]>;
-  readonly sent_at: Date;
-  readonly edited_at: Date | null;
-  readonly deleted: boolean;
-}
+const Row = z.object({
+  seq: z.number(),
+  message_id: z.string(),
+  sender_id: z.string(),
+  text: z.string(),
+  reply_to: z.string().nullable(),
+  reply_count: z.number(),
+  mentions: z.object({ userIds: z.array(z.string()), all: z.boolean() }),
+  attachments: z.array(z.unknown()),
+  reactions: z.record(z.string(), z.array(z.string())),
+  sent_at: z.date(),
+  edited_at: z.date().nullable(),
+  deleted: z.boolean(),
+});
 
 /**
  * A page of messages by seq with the cursor of the next page (null on the last). Keyset
@@ -57,7 +58,7 @@ interface Row {
  * conversation's length or a thread's.
  */
 export async function timelinePage(
-  db: DataSource | EntityManager,
+  db: Sql,
   conversationId: string,
   page: TimelinePageQuery,
 ): Promise<{ messages: TimelineMessage[]; nextCursor: number | null }> {
@@ -65,7 +66,9 @@ export async function timelinePage(
   const asOf = page.asOf !== undefined;
   // $2: the last seq shown. As of it, a message changed later reads as the version the
   // first later change ended (v); one not changed since reads as it is.
-  const rows = await db.query<Row[]>(
+  const rows = await select(
+    db,
+    Row,
     `SELECT m.seq::int AS seq, m.message_id, m.sender_id, m.reply_to, m.sent_at,
             ${
               asOf
@@ -74,20 +77,20 @@ export async function timelinePage(
                    CASE WHEN v.message_id IS NULL THEN m.attachments ELSE v.attachments END AS attachments,
                    CASE WHEN v.message_id IS NULL THEN m.edited_at ELSE v.edited_at END AS edited_at,
                    m.deleted AND v.message_id IS NULL AS deleted,
-                   coalesce((SELECT c.reply_count FROM rm_reply_counts c
+                   coalesce((SELECT c.reply_count FROM rm_timeline_v1_reply_counts c
                      WHERE c.message_id = m.message_id AND c.seq <= $2
                      ORDER BY c.seq DESC LIMIT 1), 0) AS reply_count,`
                 : 'm.text, m.mentions, m.attachments, m.edited_at, m.deleted, m.reply_count,'
             }
             coalesce((SELECT json_object_agg(emoji, users) FROM
-               (SELECT emoji, json_agg(user_id ORDER BY user_id) AS users FROM rm_reactions r
+               (SELECT emoji, json_agg(user_id ORDER BY user_id) AS users FROM rm_timeline_v1_reactions r
                  WHERE r.message_id = m.message_id
                    AND ${asOf ? 'r.added_seq <= $2 AND (r.removed_seq IS NULL OR r.removed_seq > $2)' : 'r.removed_seq IS NULL'}
                  GROUP BY emoji) x), '{}') AS reactions
-       FROM rm_messages m
+       FROM rm_timeline_v1_messages m
        ${
          asOf
-           ? `LEFT JOIN LATERAL (SELECT * FROM rm_message_versions mv
+           ? `LEFT JOIN LATERAL (SELECT * FROM rm_timeline_v1_message_versions mv
                 WHERE mv.message_id = m.message_id AND mv.until_seq > $2
                 ORDER BY mv.until_seq LIMIT 1) v ON true`
            : ''
@@ -106,7 +109,7 @@ export async function timelinePage(
   return { messages, nextCursor: rows.length > page.limit ? messages[messages.length - 1]!.seq : null };
 }
 
-function toMessage(r: Row): TimelineMessage {
+function toMessage(r: z.output<typeof Row>): TimelineMessage {
   return {
     seq: r.seq,
     messageId: r.message_id,
@@ -121,4 +124,23 @@ function toMessage(r: Row): TimelineMessage {
     editedAt: r.edited_at ? r.edited_at.toISOString() : null,
     deleted: r.deleted,
   };
+}
+
+/** What a list shows of a message besides its preview: whether it is deleted, how many files it has. */
+export interface MessageMark {
+  readonly deleted: boolean;
+  readonly attachmentCount: number;
+}
+
+/** Of these messages, the ones the timeline has (by their unique id: one index lookup each). */
+export async function messageMarks(db: Sql, messageIds: readonly string[]): Promise<Map<string, MessageMark>> {
+  if (messageIds.length === 0) return new Map();
+  const rows = await select(
+    db,
+    z.object({ message_id: z.string(), deleted: z.boolean(), attachments: z.number() }),
+    `SELECT message_id, deleted, json_array_length(attachments) AS attachments
+       FROM rm_timeline_v1_messages WHERE message_id = ANY($1::uuid[])`,
+    [messageIds],
+  );
+  return new Map(rows.map((r) => [r.message_id, { deleted: r.deleted, attachmentCount: r.attachments }]));
 }

@@ -5,6 +5,7 @@
  */
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
 import { AccessTokens, IdentityService } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
@@ -15,18 +16,10 @@ import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/r
 import { DataSource } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
-import {
-  directoryProjection,
-  DIRECTORY_MIGRATIONS,
-  inboxProjection,
-  INBOX_MIGRATIONS,
-  membershipProjection,
-  MEMBERSHIP_MIGRATIONS,
-  timelineProjection,
-  TIMELINE_MIGRATIONS,
-} from '@herald/projections';
+import { readModelMigrations, readModelProjections, readModelQueryHandlers } from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
-import { ConversationQueries } from './conversations/conversation.queries.js';
+import { IDENTITY_COMMAND_HANDLERS } from './auth/identity.commands.js';
+import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.commands.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
 import { LiveEvents } from './live-events.js';
@@ -73,6 +66,8 @@ export class AppModule {
     const { config, databaseUrl, logger } = options;
     return {
       module: AppModule,
+      // The command bus: controllers dispatch typed commands to the handlers listed below.
+      imports: [CqrsModule.forRoot()],
       controllers: [HealthController, AuthController, ConversationsController, PeopleController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -89,10 +84,7 @@ export class AppModule {
           provide: PROJECTIONS,
           inject: [INTEGRATION_PRODUCER],
           useFactory: (producer: IntegrationProducer | null): Projection[] => [
-            membershipProjection(),
-            timelineProjection(),
-            inboxProjection(),
-            directoryProjection(),
+            ...readModelProjections(),
             ...(options.projections ?? []),
             ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
           ],
@@ -115,10 +107,7 @@ export class AppModule {
           useFactory: async (): Promise<DataSource> => {
             await migrateDatabase(databaseUrl, [
               ...PROJECTION_RUNTIME_MIGRATIONS,
-              ...MEMBERSHIP_MIGRATIONS,
-              ...TIMELINE_MIGRATIONS,
-              ...INBOX_MIGRATIONS,
-              ...DIRECTORY_MIGRATIONS,
+              ...readModelMigrations(),
               ...PRESENCE_MIGRATIONS,
             ]);
             return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
@@ -149,7 +138,9 @@ export class AppModule {
               createHmac('sha256', options.jwtSecret).update('herald withheld message ids').digest(),
             ),
         },
-        ConversationQueries,
+        ...readModelQueryHandlers(),
+        ...IDENTITY_COMMAND_HANDLERS,
+        ...CONVERSATION_COMMAND_HANDLERS,
         LiveEvents,
         PushGateway,
         RateLimits,

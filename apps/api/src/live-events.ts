@@ -7,6 +7,7 @@
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Checkpoint, EventStore, RecordedEvent } from '@herald/event-store';
+import { idOfStream, streamPrefixOf } from '@herald/events';
 import { IdentityService } from '@herald/identity';
 import { JsonLogger } from '@herald/nest';
 import { EVENT_STORE } from './tokens.js';
@@ -25,7 +26,8 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly logger: JsonLogger,
   ) {
     this.on((event) => {
-      if (event.type === 'SessionRevoked') identity.sessionEnded(event.streamId.slice('session-'.length));
+      const sessionId = event.type === 'SessionRevoked' ? idOfStream('session', event.streamId) : undefined;
+      if (sessionId !== undefined) identity.sessionEnded(sessionId);
     });
   }
 
@@ -63,7 +65,7 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
           from,
           limit: 1000,
           signal,
-          filter: { streamPrefixes: ['conversation-', 'session-'] },
+          filter: { streamPrefixes: [streamPrefixOf('conversation'), streamPrefixOf('session')] },
         })) {
           for (const event of page.events) this.dispatch(event);
           from = page.checkpoint;

@@ -4,7 +4,9 @@
  * is ever cut short without saying so. A cursor is the sort key of a page's last row
  * (not an offset), so a page never reads the rows of the pages before it: lists by user id
  * are one index range; the inbox, whose order lives in another table, sorts the caller's
- * conversations (as many as they belong to) for each page.
+ * conversations (as many as they belong to) for each page. This file holds the request's
+ * side (limit, cursors); the read models' queries read `limit + 1` rows and cut the page
+ * with `toPage` (projections/sql.ts).
  */
 import { Uuid } from '@herald/nest';
 import { z } from 'zod';
@@ -33,20 +35,3 @@ export const PageLimit = decimal(MAX_PAGE)
 
 /** `?cursor=` of a list ordered by user id: the last user id of the page before. */
 export const UserCursor = Uuid.optional().describe('nextCursor of the page before');
-
-/** Where a list ordered by user id starts: below every uuid. */
-export const FIRST_USER = '00000000-0000-0000-0000-000000000000';
-
-export interface Page<T> {
-  readonly rows: T[];
-  readonly nextCursor: string | null;
-}
-
-/**
- * A page of rows read with `LIMIT limit + 1`: the extra row is not shown, it only tells
- * that there is a next page (a full last page then answers null, not an empty page more).
- */
-export function toPage<T>(rows: readonly T[], limit: number, cursorOf: (last: T) => string): Page<T> {
-  const shown = rows.slice(0, limit);
-  return { rows: shown, nextCursor: rows.length > limit ? cursorOf(shown[shown.length - 1]!) : null };
-}

@@ -16,16 +16,7 @@ import { ConversationError, ConversationService, directConversationId } from '@h
 import { AccessTokens, IdentityError, IdentityService } from '@herald/identity';
 import { parseInput, RequestInvalid } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, ProjectionRunner } from '@herald/projection-runtime';
-import {
-  directoryProjection,
-  DIRECTORY_MIGRATIONS,
-  inboxProjection,
-  INBOX_MIGRATIONS,
-  membershipProjection,
-  MEMBERSHIP_MIGRATIONS,
-  timelineProjection,
-  TIMELINE_MIGRATIONS,
-} from '@herald/projections';
+import { readModelMigrations, readModelProjections } from '@herald/projections';
 import { freshDatabase, TEST_JWT_SECRET } from '@herald/testing';
 import fc from 'fast-check';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -315,13 +306,7 @@ beforeAll(async () => {
   const url = await freshDatabase();
   store = new PostgresEventStore({ connectionString: url, poolSize: 4 });
   await store.migrate();
-  await migrateDatabase(url, [
-    ...PROJECTION_RUNTIME_MIGRATIONS,
-    ...MEMBERSHIP_MIGRATIONS,
-    ...TIMELINE_MIGRATIONS,
-    ...INBOX_MIGRATIONS,
-    ...DIRECTORY_MIGRATIONS,
-  ]);
+  await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, ...readModelMigrations()]);
   db = await createReadModelDataSource({ url, poolSize: 8 }).initialize();
   // Hashing is not what is tested: a precomputed hash spares argon2's time.
   identity = new IdentityService(store, new AccessTokens(TEST_JWT_SECRET, 900), 3600, () =>
@@ -338,7 +323,7 @@ beforeAll(async () => {
     );
     users.push(userId);
   }
-  runners = [membershipProjection(), timelineProjection(), inboxProjection(), directoryProjection()].map(
+  runners = readModelProjections().map(
     (projection) => new ProjectionRunner(store, db, projection, { recheckMs: 100, initialBackoffMs: 10 }),
   );
   for (const runner of runners) runner.start();
@@ -446,15 +431,14 @@ async function perform(r: Request, run: Run): Promise<void> {
         R.GroupChanges,
         wire({ name: r.name, description: r.description, announcement: r.announcement }),
       );
-      if (b.name !== undefined) await execute(conversationId, { type: 'RenameGroup', actorId, name: b.name });
-      if (b.description !== undefined || b.announcement !== undefined) {
-        await execute(conversationId, {
-          type: 'ChangeGroupDetails',
-          actorId,
-          ...(b.description !== undefined ? { description: b.description } : {}),
-          ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
-        });
-      }
+      if (b.name === undefined && b.description === undefined && b.announcement === undefined) return;
+      await execute(conversationId, {
+        type: 'ChangeGroup',
+        actorId,
+        ...(b.name !== undefined ? { name: b.name } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
+      });
       return;
     }
     case 'invite':
@@ -514,9 +498,9 @@ async function perform(r: Request, run: Run): Promise<void> {
     }
     case 'mute': {
       const b = parseInput(R.MuteBody, wire({ muted: r.muted, until: r.until }));
-      await conversations.mute(
+      await conversations.recordReceipt(
         conversationId,
-        { muted: b.muted, ...(b.until !== undefined ? { until: b.until } : {}) },
+        { type: 'ChangeMute', actorId, muted: b.muted, ...(b.until !== undefined ? { until: b.until } : {}) },
         context,
       );
       return;
@@ -524,7 +508,11 @@ async function perform(r: Request, run: Run): Promise<void> {
     case 'read':
     case 'delivered': {
       const { upToSeq } = parseInput(R.ReceiptBody, wire({ upToSeq: r.upToSeq }));
-      await conversations.receipt(r.kind, conversationId, upToSeq, context);
+      await conversations.recordReceipt(
+        conversationId,
+        { type: r.kind === 'read' ? 'MarkRead' : 'MarkDelivered', actorId, upToSeq },
+        context,
+      );
       return;
     }
     case 'send': {

@@ -9,6 +9,7 @@ import { loadConfig } from '@herald/config';
 import { ErrorBodySchema, JsonLogger } from '@herald/nest';
 import { freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
 import type { EventStore } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -145,7 +146,7 @@ export async function parkMembership(
   userId: string,
 ): Promise<void> {
   await app.get<EventStore>(EVENT_STORE).append(
-    `receipts-${randomUUID()}`,
+    streamIdOf('receipts', randomUUID()),
     [
       {
         eventId: randomUUID(),

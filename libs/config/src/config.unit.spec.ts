@@ -42,20 +42,15 @@ describe('configuration', () => {
   });
 
   it('names wrong Kafka variables and never echoes the SASL password', () => {
-    const problems = (env: Record<string, string>): string => {
-      try {
-        loadConfig(env);
-        return '';
-      } catch (error) {
-        return (error as ConfigError).message;
-      }
-    };
-    expect(problems({ KAFKA_BROKERS: 'no-port' })).toContain('KAFKA_BROKERS');
-    expect(problems({ KAFKA_TOPIC_PREFIX: 'has space' })).toContain('KAFKA_TOPIC_PREFIX');
-    expect(problems({ KAFKA_IDEMPOTENT: 'yes' })).toContain('KAFKA_IDEMPOTENT');
-    const sasl = problems({ KAFKA_BROKERS: 'k:1', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' });
-    expect(sasl).toContain('go together');
-    expect(sasl).not.toContain('hunter2');
+    expect(() => loadConfig({ KAFKA_BROKERS: 'no-port' })).toThrow('KAFKA_BROKERS');
+    expect(() => loadConfig({ KAFKA_TOPIC_PREFIX: 'has space' })).toThrow('KAFKA_TOPIC_PREFIX');
+    expect(() => loadConfig({ KAFKA_IDEMPOTENT: 'yes' })).toThrow('KAFKA_IDEMPOTENT');
+    const sasl = (): unknown =>
+      loadConfig({ KAFKA_BROKERS: 'k:1', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' });
+    expect(sasl).toThrow('go together');
+    expect(sasl).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2') as unknown }) as Error,
+    );
   });
 
   it('reads and coerces variables; an empty one counts as unset', () => {
@@ -80,16 +75,9 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://x/y'],
     ['DATABASE_POOL_SIZE', '0'],
   ])('a wrong %s=%s stops start-up with a message naming it', (name, value) => {
-    const error = (() => {
-      try {
-        loadConfig({ [name]: value });
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toContain(name);
+    const start = (): unknown => loadConfig({ [name]: value });
+    expect(start).toThrow(ConfigError);
+    expect(start).toThrow(name);
   });
 
   it('never echoes a DATABASE_URL, which may hold a password', () => {

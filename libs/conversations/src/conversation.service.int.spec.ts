@@ -104,6 +104,52 @@ describe('conversation service (PostgreSQL)', () => {
     expect((await service.state(ids[1]!)).messages.size).toBe(3);
   });
 
+  it('a send answers its message id; a retry of it answers the same one, with nothing written', async () => {
+    const [owner, bob] = [randomUUID(), randomUUID()];
+    const id = randomUUID();
+    const service = new ConversationService(store);
+    await service.execute(
+      id,
+      { type: 'CreateGroup', actorId: owner, conversationId: id, name: 'g', memberIds: [bob] },
+      context(owner),
+    );
+    const first = await service.execute(id, send(bob, 'client-1'), context(bob));
+    // Through another instance: no state of this process answers it.
+    const retry = await new ConversationService(store).execute(id, send(bob, 'client-1'), context(bob));
+    expect(first).toMatchObject({ seq: 1, messageId: expect.any(String) as string });
+    expect(retry).toEqual({
+      conversationId: id,
+      seq: 1,
+      messageId: first.messageId,
+      events: [],
+      checkpoint: undefined,
+    });
+  });
+
+  it('a new name with new details is one decision, written in one append', async () => {
+    const owner = randomUUID();
+    const id = randomUUID();
+    const appends: string[][] = [];
+    const counting = Object.create(store) as PostgresEventStore;
+    counting.append = (streamId, events, expected) => {
+      appends.push(events.map((e) => e.type));
+      return store.append(streamId, events, expected);
+    };
+    const service = new ConversationService(counting);
+    await service.execute(
+      id,
+      { type: 'CreateGroup', actorId: owner, conversationId: id, name: 'g', memberIds: [] },
+      context(owner),
+    );
+    const outcome = await service.execute(
+      id,
+      { type: 'ChangeGroup', actorId: owner, name: 'renamed', description: 'about', announcement: null },
+      context(owner),
+    );
+    expect(appends).toEqual([['GroupCreated'], ['GroupRenamed', 'GroupDetailsChanged']]);
+    expect(outcome.seq).toBe(2);
+  });
+
   it('ids of conversations that do not exist are not cached: naming many of them evicts no real state', async () => {
     const [owner, bob] = [randomUUID(), randomUUID()];
     const id = randomUUID();

@@ -1,31 +1,30 @@
 /**
- * The conversation command side: decides commands against a conversation's state and
- * appends the outcome to its stream, whose revision is the seq. Recently used states stay
- * in memory and catch up from the stream, so a command in a long conversation does not
- * re-read it. Concurrent writers meet at the expected revision: the loser catches up and
- * decides again (which is also what makes racing retries of one send write it once).
+ * The conversation command side: runs conversation commands through the command pipeline
+ * (libs/commands) against a conversation's stream, whose revision is the seq, and receipts
+ * and mutes against the member's own stream. Recently used states stay in the pipeline's
+ * cache and catch up from the stream, so a command in a long conversation does not re-read
+ * it. Concurrent writers meet at the expected revision: the loser catches up and decides
+ * again (which is also what makes racing retries of one send write it once).
  */
 import {
+  appendDecided,
+  CommandPipeline,
   keyedRandomLookingId,
   pairId,
   retryOnConflict,
+  StateCache,
   toNewEvents,
   WithheldAnswers,
   type CommandContext,
 } from '@herald/commands';
-import { readEvent, type EventIn } from '@herald/events';
-import { StreamNotFound, type Checkpoint, type EventStore, type NewEvent } from '@herald/event-store';
+import type { Checkpoint, EventStore, NewEvent } from '@herald/event-store';
 import { randomBytes } from 'node:crypto';
-import {
-  evolve,
-  initialConversation,
-  sentKey,
-  type Conversation,
-  type ConversationEvent,
-} from './domain/conversation.js';
-import { decideDelivery, NO_BLOCKS, type Blocks, type ConversationCommand } from './domain/decide.js';
-import { ConversationError, notFound } from './domain/errors.js';
+import { evolve, initialConversation, type Conversation, type ConversationEvent } from './domain/conversation.js';
+import { decide, namedUsers, type ConversationCommand, type Facts } from './domain/decide.js';
+import { ConversationError } from './domain/errors.js';
+import { decideReceipt, type ReceiptCommand } from './domain/receipts.js';
 
+/** What a conversation command answers: all its caller needs, so no caller reads the state. */
 export interface Outcome {
   readonly conversationId: string;
   /** Seq of the last event this command wrote (or of the earlier send a retry repeats). */
@@ -34,7 +33,14 @@ export interface Outcome {
   readonly checkpoint: Checkpoint | undefined;
   /** The events decided; for a withheld command (a block), the ones it would have written: nothing was. */
   readonly events: readonly ConversationEvent[];
+  /** For a send: the message it created, or the one the earlier send it repeats created. */
+  readonly messageId?: string;
 }
+
+type SendMessage = Extract<ConversationCommand, { type: 'SendMessage' }>;
+
+/** A send's outcome always names its message. */
+export type SendOutcome = Outcome & { readonly messageId: string };
 
 /** Commands of one conversation written in one append at most. */
 const MAX_BATCH = 200;
@@ -52,9 +58,9 @@ function withheldSendId(
   key: string | Uint8Array,
   conversationId: string,
   command: ConversationCommand,
-  blocks: ReadonlyMap<string, Blocks>,
+  facts: Facts,
 ): ConversationCommand {
-  if (command.type !== 'SendMessage' || !blocks.has(command.actorId)) return command;
+  if (command.type !== 'SendMessage' || facts.blockedBy.size === 0) return command;
   return {
     ...command,
     messageId: keyedRandomLookingId(key, `withheld ${conversationId} ${command.actorId} ${command.clientMessageId}`),
@@ -85,10 +91,10 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+type Result = (Omit<Outcome, 'checkpoint'> & { readonly withheld: boolean }) | Error;
+
 export class ConversationService {
-  private readonly states = new Map<string, Conversation>();
-  /** The entries the cached states hold (their weight), kept under cacheEntries. */
-  private cachedEntries = 0;
+  private readonly pipeline: CommandPipeline<Conversation, ConversationEvent>;
   /** Commands waiting, per conversation, while a batch of that conversation is being written. */
   private readonly queues = new Map<string, Pending[]>();
   /** Catch-up reads in flight, shared by concurrent state() callers. */
@@ -101,7 +107,7 @@ export class ConversationService {
     /** Users named must exist; what a user the other member blocked does in a direct conversation is withheld. */
     private readonly people: People = EVERYONE_EXISTS_NOBODY_BLOCKS,
     /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
-    private readonly cacheEntries = 1_000_000,
+    cacheEntries = 1_000_000,
     /**
      * Keys withheld sends' message ids: the same on every instance (derived from the server
      * secret) so that a retry reaching another instance is answered the same id.
@@ -109,6 +115,16 @@ export class ConversationService {
     private readonly withheldIdKey: string | Uint8Array = randomBytes(32),
   ) {
     this.withheldAnswers = new WithheldAnswers(store);
+    this.pipeline = new CommandPipeline<Conversation, ConversationEvent>(
+      store,
+      {
+        streamOf,
+        initialState: initialConversation,
+        evolve: (state, event, { seq, clientMessageId }) =>
+          evolve(state, { event, seq, ...(clientMessageId !== undefined ? { clientMessageId } : {}) }),
+      },
+      { cache: new StateCache(cacheEntries, weight), appends: this.withheldAnswers },
+    );
   }
 
   /**
@@ -117,6 +133,8 @@ export class ConversationService {
    * append, so a busy group costs one write per batch rather than one per message, and the
    * process never races itself for the next seq.
    */
+  execute(conversationId: string, command: SendMessage, context: CommandContext): Promise<SendOutcome>;
+  execute(conversationId: string, command: ConversationCommand, context: CommandContext): Promise<Outcome>;
   execute(conversationId: string, command: ConversationCommand, context: CommandContext): Promise<Outcome> {
     return new Promise<Outcome>((resolve, reject) => {
       const queue = this.queues.get(conversationId);
@@ -141,61 +159,52 @@ export class ConversationService {
     }
   }
 
+  /** The pipeline's steps for a batch: load, look up facts, decide each command in order, one append. */
   private async writeBatch(conversationId: string, batch: readonly Pending[]): Promise<void> {
     try {
       // Another process wrote first: retryOnConflict catches up and decides the batch again.
       await retryOnConflict(async (attempt) => {
         // The cached state is usually current (this process writes this conversation in
         // order); when another process wrote first, the append says so and we catch up.
-        const cached = attempt === 1 ? this.states.get(conversationId) : undefined;
-        const start = cached ?? (await this.catchUp(conversationId));
-        let state = start;
-        // Loaded before deciding: the decider gets the blocks as input and does no I/O.
-        const blocks = await this.blocksOf(batch, start);
-        const results: ((Omit<Outcome, 'checkpoint'> & { withheld: boolean }) | Error)[] = [];
+        const start =
+          (attempt === 1 ? this.pipeline.cached(conversationId) : undefined) ??
+          (await this.pipeline.load(conversationId));
+        // Looked up before deciding, on every attempt: the decider does no I/O.
+        const factsOf = await this.facts(batch, start.state);
+        let folded = start;
+        const results: Result[] = [];
         const writes: NewEvent[] = [];
         for (const { context, ...pending } of batch) {
-          const command = withheldSendId(this.withheldIdKey, conversationId, pending.command, blocks);
+          const facts = factsOf(pending.command.actorId);
+          const command = withheldSendId(this.withheldIdKey, conversationId, pending.command, facts);
           try {
-            if (command.type === 'SendMessage') {
-              const earlier = state.sent.get(sentKey(command.actorId, command.clientMessageId));
-              if (earlier) {
-                results.push({ conversationId, seq: earlier.seq, events: [], withheld: false });
-                continue;
-              }
-            }
-            const { events, withheld } = decideDelivery(command, state, blocks.get(command.actorId) ?? NO_BLOCKS);
-            // After the decider's authorization: who may not do this learns nothing of users.
-            if (events.length > 0) await this.refuseUnknownUsers(command);
-            if (withheld) {
+            const { events, withheld, repeats } = decide(command, folded.state, facts);
+            const messageId = command.type === 'SendMessage' ? { messageId: command.messageId } : {};
+            if (repeats) {
+              results.push({ conversationId, seq: repeats.seq, events, withheld, messageId: repeats.messageId });
+            } else if (withheld) {
               // Answered as a write is, written nowhere. Its seq is the conversation's last
               // (0 for a start: a direct conversation starts at 0 whoever starts it), never
               // one that a later event takes, which a client syncing by seqs would skip.
-              results.push({ conversationId, seq: Math.max(state.seq, 0), events, withheld });
-              continue;
+              results.push({ conversationId, seq: Math.max(folded.state.seq, 0), events, withheld, ...messageId });
+            } else {
+              const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
+              const written = { ...context, ...(clientMessageId ? { clientMessageId } : {}) };
+              folded = this.pipeline.next(folded, events, written);
+              writes.push(...toNewEvents(events, written));
+              results.push({ conversationId, seq: folded.state.seq, events, withheld, ...messageId });
             }
-            const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
-            const first = state.seq + 1;
-            state = events.reduce(
-              (s, event, i) => evolve(s, { event, seq: first + i, ...(clientMessageId ? { clientMessageId } : {}) }),
-              state,
-            );
-            writes.push(...toNewEvents(events, { ...context, ...(clientMessageId ? { clientMessageId } : {}) }));
-            results.push({ conversationId, seq: state.seq, events, withheld });
           } catch (error) {
             results.push(error instanceof Error ? error : new Error(String(error)));
           }
         }
         let checkpoint: Checkpoint | undefined;
         if (writes.length > 0) {
-          const expected = start.seq < 0 ? 'no_stream' : start.seq;
-          checkpoint = await this.withheldAnswers.append(
-            async () => (await this.store.append(streamOf(conversationId), writes, expected)).checkpoint,
-          );
+          checkpoint = (await this.pipeline.append(conversationId, writes, start.revision)).checkpoint;
+          this.pipeline.remember(conversationId, folded);
         } else if (results.some((r) => !(r instanceof Error) && r.withheld)) {
           checkpoint = await this.withheldAnswers.checkpoint();
         }
-        this.remember(state);
         batch.forEach((pending, i) => {
           const result = results[i]!;
           if (result instanceof Error) pending.reject(result);
@@ -210,30 +219,13 @@ export class ConversationService {
     }
   }
 
-  /** A conversation may only name users who exist. */
-  private async refuseUnknownUsers(command: ConversationCommand): Promise<void> {
-    const listed =
-      command.type === 'StartDirectConversation'
-        ? [command.otherUserId]
-        : command.type === 'CreateGroup'
-          ? command.memberIds
-          : command.type === 'InviteMember'
-            ? [command.userId]
-            : [];
-    const named = [...new Set(listed)].filter((id) => id !== command.actorId);
-    const exists = await Promise.all(named.map((id) => this.people.exists(id)));
-    const unknown = named.filter((_, i) => !exists[i]);
-    if (unknown.length > 0) {
-      throw new ConversationError('USER.NOT_FOUND', `No such user: ${unknown.slice(0, 10).join(', ')}`);
-    }
-  }
-
   /**
-   * The blocks a batch is decided with, per actor: whether the other member of the direct
-   * conversation (from its state, or from a start in the batch) has blocked them. Groups
-   * need none.
+   * The facts a batch is decided with, per actor: which users it names never registered,
+   * and whether the other member of the direct conversation (from its state, or from a
+   * start in the batch) has blocked the actor. Groups need no blocks.
    */
-  private async blocksOf(batch: readonly Pending[], state: Conversation): Promise<Map<string, Blocks>> {
+  private async facts(batch: readonly Pending[], state: Conversation): Promise<(actorId: string) => Facts> {
+    const named = [...new Set(batch.flatMap(({ command }) => namedUsers(command)))];
     const pairs = new Map<string, { actor: string; other: string }>();
     for (const { command } of batch) {
       const actor = command.actorId;
@@ -247,67 +239,31 @@ export class ConversationService {
               );
       for (const other of others) if (other !== actor) pairs.set(`${other} ${actor}`, { actor, other });
     }
-    const found = await Promise.all(
-      [...pairs.values()].map(({ actor, other }) => this.people.hasBlocked(other, actor)),
-    );
-    const blocks = new Map<string, Blocks>();
+    const [exists, found] = await Promise.all([
+      Promise.all(named.map((id) => this.people.exists(id))),
+      Promise.all([...pairs.values()].map(({ actor, other }) => this.people.hasBlocked(other, actor))),
+    ]);
+    const unknownUsers = new Set(named.filter((_, i) => !exists[i]));
+    const blockedBy = new Map<string, Set<string>>();
     [...pairs.values()].forEach(({ actor, other }, i) => {
-      if (!found[i]) return;
-      const blockedBy = new Set(blocks.get(actor)?.blockedBy).add(other);
-      blocks.set(actor, { blockedBy });
+      if (found[i]) blockedBy.set(actor, new Set(blockedBy.get(actor)).add(other));
     });
-    return blocks;
+    return (actorId) => ({ blockedBy: blockedBy.get(actorId) ?? NOBODY, unknownUsers });
   }
 
   /**
-   * Moves the caller's read marker (or delivery receipt) in a conversation to `upToSeq`.
-   * Receipts go to the user's own stream, not the conversation's: reading costs a busy
-   * group nothing, and the inbox projection keeps only the furthest marker.
+   * Records a read marker, a delivery receipt or a mute: decided against the conversation
+   * (members only), written to the member's own stream, which only they write to and whose
+   * order no rule depends on (the inbox keeps the furthest marker, the last mute).
    */
-  async receipt(
-    kind: 'read' | 'delivered',
+  async recordReceipt(
     conversationId: string,
-    upToSeq: number,
+    command: ReceiptCommand,
     context: CommandContext,
   ): Promise<{ checkpoint: Checkpoint }> {
-    const state = await this.state(conversationId);
-    if (!state.members.has(context.actorId)) throw notFound();
-    if (upToSeq > state.seq) {
-      throw new ConversationError(
-        'CONVERSATION.INVALID',
-        `This conversation has no seq ${upToSeq} yet (last: ${state.seq})`,
-      );
-    }
-    const data = { userId: context.actorId, conversationId, upToSeq };
-    return this.appendOwn(
-      kind === 'read' ? { type: 'ConversationRead', data } : { type: 'MessagesDelivered', data },
-      context,
-    );
-  }
-
-  /**
-   * Mutes or unmutes a conversation for the caller (until a time, or until unmuted). A mute
-   * is the member's own business: it goes to their stream, never to the other members.
-   */
-  async mute(
-    conversationId: string,
-    mute: { muted: boolean; until?: string | null },
-    context: CommandContext,
-  ): Promise<{ checkpoint: Checkpoint }> {
-    const state = await this.state(conversationId);
-    if (!state.members.has(context.actorId)) throw notFound();
-    const data = {
-      conversationId,
-      userId: context.actorId,
-      muted: mute.muted,
-      ...(mute.muted ? { until: mute.until ?? null } : {}),
-    };
-    return this.appendOwn({ type: 'ConversationMuteChanged', data }, context);
-  }
-
-  private async appendOwn(event: EventIn<'receipts'>, context: CommandContext): Promise<{ checkpoint: Checkpoint }> {
-    const result = await this.store.append(`receipts-${context.actorId}`, toNewEvents([event], context), 'any');
-    return { checkpoint: result.checkpoint };
+    const events = decideReceipt(command, await this.state(conversationId));
+    const { checkpoint } = await appendDecided(this.store, `receipts-${command.actorId}`, events, 'any', context);
+    return { checkpoint };
   }
 
   /**
@@ -317,58 +273,19 @@ export class ConversationService {
   state(conversationId: string): Promise<Conversation> {
     const reading = this.reading.get(conversationId);
     if (reading) return reading;
-    const read = this.catchUp(conversationId).finally(() => this.reading.delete(conversationId));
+    const read = this.pipeline
+      .load(conversationId)
+      .then(({ state }) => state)
+      .finally(() => this.reading.delete(conversationId));
     this.reading.set(conversationId, read);
     return read;
   }
-
-  private async catchUp(conversationId: string): Promise<Conversation> {
-    let state = this.states.get(conversationId) ?? initialConversation(conversationId);
-    for (;;) {
-      let page;
-      try {
-        page = await this.store.readStream(streamOf(conversationId), { from: state.seq + 1, limit: 1000 });
-      } catch (error) {
-        if (error instanceof StreamNotFound) break;
-        throw error;
-      }
-      for (const recorded of page) {
-        const { data } = readEvent(recorded);
-        const clientMessageId = recorded.metadata.clientMessageId;
-        state = evolve(state, {
-          event: { type: recorded.type, data } as ConversationEvent,
-          seq: recorded.streamRevision,
-          ...(clientMessageId !== undefined ? { clientMessageId } : {}),
-        });
-      }
-      if (page.length < 1000) break;
-    }
-    // A conversation that does not exist is not cached: ids named at random (a socket's sync)
-    // would otherwise push the states of real ones out.
-    if (state.seq >= 0) this.remember(state);
-    return state;
-  }
-
-  private remember(state: Conversation): void {
-    // A read that started before a write may end after it: keep the newer state.
-    const cached = this.states.get(state.id);
-    if (cached && cached.seq > state.seq) return;
-    // Least recently used goes first: a Map iterates in insertion order.
-    if (cached) this.forget(cached);
-    this.states.set(state.id, state);
-    this.cachedEntries += entries(state);
-    while (this.cachedEntries > this.cacheEntries && this.states.size > 1) {
-      this.forget(this.states.values().next().value!);
-    }
-  }
-
-  private forget(state: Conversation): void {
-    this.states.delete(state.id);
-    this.cachedEntries -= entries(state);
-  }
 }
 
-const entries = (state: Conversation): number =>
+const NOBODY: ReadonlySet<string> = new Set();
+
+/** A cached state's weight: the entries it holds. */
+const weight = (state: Conversation): number =>
   1 + state.members.size + state.invited.size + state.messages.size + state.sent.size;
 
 export { ConversationError };

@@ -127,7 +127,7 @@ const NETWORK_ERRORS = new Set([
 ]);
 
 /** The connection itself failed (as opposed to the statement): the client is unusable. */
-export function isConnectionError(error: unknown): boolean {
+function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return NETWORK_ERRORS.has(code) || code.startsWith('08') || code.startsWith('57P');
   return /Connection terminated|Client has encountered a connection error|Connection ended/i.test(

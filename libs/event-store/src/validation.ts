@@ -4,7 +4,7 @@
  */
 import { InvalidAppend, InvalidArgument } from './errors.js';
 import { isCheckpoint, type Checkpoint } from './checkpoint.js';
-import type { ExpectedRevision, NewEvent, ReadStreamOptions } from './types.js';
+import type { ExpectedRevision, NewEvent, ReadStreamOptions, StreamMetadata } from './types.js';
 
 /** Documented limits (README "Limits"). */
 export const LIMITS = {
@@ -155,5 +155,20 @@ export function assertReadStreamOptions(options: ReadStreamOptions): void {
   const { from } = options;
   if (from !== undefined && from !== 'start' && from !== 'end' && !(Number.isSafeInteger(from) && from >= 0)) {
     throw new InvalidArgument(`from must be a revision >= 0, 'start' or 'end'`);
+  }
+}
+
+/** Retention settings within what the stores can hold. */
+export function assertStreamMetadata(metadata: StreamMetadata): void {
+  const bounds = {
+    maxAgeSeconds: [1, LIMITS.maxAgeSeconds],
+    maxCount: [1, Number.MAX_SAFE_INTEGER],
+    truncateBefore: [0, Number.MAX_SAFE_INTEGER],
+  } as const;
+  for (const [key, [min, max]] of Object.entries(bounds)) {
+    const value = metadata[key as keyof StreamMetadata];
+    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+      throw new InvalidArgument(`${key} must be an integer from ${min} to ${max}`);
+    }
   }
 }

@@ -1,16 +1,16 @@
 /**
  * Identity's command and query side over the event store: registering, signing in and
- * out, rotating refresh tokens, profiles, and checking access tokens. No framework: the
- * API wraps it.
+ * out, rotating refresh tokens, profiles, contacts and blocks, and checking access tokens.
+ * Commands go through the command pipeline (libs/commands), one per kind of stream. No
+ * framework: the API wraps it.
  */
 import {
   appendDecided,
-  fold,
+  CommandPipeline,
   pairId,
-  retryOnConflict,
+  StateCache,
   WithheldAnswers,
   type CommandContext,
-  type Folded,
 } from '@herald/commands';
 import type { Checkpoint, EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
@@ -59,6 +59,15 @@ export interface RequestContext {
 /** How long a user-name claim waits for its user before another registration may take it over. */
 const CLAIM_GRACE_MS = 60_000;
 
+/** Users whose folded streams stay cached (their streams grow with every sign-in). */
+const CACHED_USERS = 10_000;
+
+/** Who holds a user name, since when. */
+interface Claim {
+  readonly holder: string | null;
+  readonly at: string;
+}
+
 /**
  * How long a session's answer is reused. A revocation reaches every node's cache at once
  * through the log (`sessionEnded`); this bounds how long a node that cannot follow the log
@@ -79,10 +88,15 @@ export class IdentityService {
   private readonly sessionChecks = new Map<string, SessionCheck>();
   /** Session reads in flight: requests of one session share one. */
   private readonly sessionReads = new Map<string, Promise<SessionCheck>>();
-  /** Users' folded streams, caught up on each use (their streams grow with every sign-in). */
-  private readonly users = new Map<string, Folded<User>>();
-  /** What a withheld contact command (a block) is answered, as fast as a write. */
+  /** Times every append here, so a withheld contact command (a block) is answered as fast as a write. */
   private readonly withheldAnswers: WithheldAnswers;
+  /** Users' streams, cached and caught up on each use. */
+  private readonly users: CommandPipeline<User, UserEvent>;
+  private readonly sessions: CommandPipeline<Session, SessionEvent>;
+  /** Contact relations, by the pair's id. */
+  private readonly contacts: CommandPipeline<ContactState, ContactEvent>;
+  /** User-name claims, by the name. */
+  private readonly usernames: CommandPipeline<Claim, EventIn<'username'>>;
 
   constructor(
     private readonly store: EventStore,
@@ -92,6 +106,31 @@ export class IdentityService {
     private readonly hash: (password: string) => Promise<string> = hashPassword,
   ) {
     this.withheldAnswers = new WithheldAnswers(store);
+    const appends = this.withheldAnswers;
+    this.users = new CommandPipeline(
+      store,
+      { streamOf: (id) => `user-${id}`, initialState: initialUser, evolve: evolveUser },
+      { cache: new StateCache(CACHED_USERS), appends },
+    );
+    this.sessions = new CommandPipeline(
+      store,
+      { streamOf: (id) => `session-${id}`, initialState: initialSession, evolve: evolveSession },
+      { appends },
+    );
+    this.contacts = new CommandPipeline(
+      store,
+      { streamOf: (id) => `contact-${id}`, initialState: () => noContact, evolve: evolveContact },
+      { appends },
+    );
+    this.usernames = new CommandPipeline<Claim, EventIn<'username'>>(
+      store,
+      {
+        streamOf: (name) => `username-${name}`,
+        initialState: () => ({ holder: null, at: '' }),
+        evolve: (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
+      },
+      { appends },
+    );
   }
 
   async register(
@@ -107,11 +146,9 @@ export class IdentityService {
     const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
     const passwordHash = await this.hash(input.password);
     await this.claim(username, userId, context);
-    await appendDecided(
-      this.store,
-      `user-${userId}`,
-      register({ userId, username, displayName: input.displayName, passwordHash }, initialUser(userId)),
-      'no_stream',
+    await this.users.handle(
+      userId,
+      (state) => ({ events: register({ userId, username, displayName: input.displayName, passwordHash }, state) }),
       context,
     );
     return this.startSession(userId, context);
@@ -119,7 +156,7 @@ export class IdentityService {
 
   async signIn(input: { username: string; password: string }, request: RequestContext): Promise<Tokens> {
     const userId = await this.holderOf(input.username.toLowerCase());
-    const user = userId ? (await this.user(userId)).state : undefined;
+    const user = userId ? (await this.users.load(userId)).state : undefined;
     if (!userId || !user?.registered || !user.passwordHash) {
       await verifyPassword(await decoyHash(), input.password);
       throw new IdentityError('AUTH.INVALID_CREDENTIALS', 'Wrong user name or password');
@@ -143,43 +180,30 @@ export class IdentityService {
     // (retried below) finds its rotation done and answers the very same pair.
     const next = this.accessTokens.nextRefreshToken(refreshToken);
     const expiresAt = new Date(request.now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
-    const { state, outcome } = await retryOnConflict(async () => {
-      const { state, revision } = await this.session(sessionId);
-      const outcome = refresh(
-        {
-          presentedHash: hashToken(refreshToken),
-          nextHash: hashToken(next),
-          now: request.now.toISOString(),
-          expiresAt,
-        },
-        state,
-      );
-      if (outcome.events.length > 0) {
-        const context = {
-          actorId: state.userId ?? 'anonymous',
-          correlationId: request.correlationId,
-          now: request.now,
-        };
-        await appendDecided(this.store, `session-${sessionId}`, outcome.events, revision, context);
-      }
-      return { state, outcome };
-    });
-    if (outcome.refused) {
-      if (outcome.events.some((e) => e.type === 'SessionRevoked')) this.sessionEnded(sessionId);
-      throw outcome.refused;
+    const { state, decision } = await this.sessions.handle(
+      sessionId,
+      (state) =>
+        refresh(
+          {
+            presentedHash: hashToken(refreshToken),
+            nextHash: hashToken(next),
+            now: request.now.toISOString(),
+            expiresAt,
+          },
+          state,
+        ),
+      (state) => ({ actorId: state.userId ?? 'anonymous', correlationId: request.correlationId, now: request.now }),
+    );
+    if (decision.refused) {
+      if (decision.events.some((e) => e.type === 'SessionRevoked')) this.sessionEnded(sessionId);
+      throw decision.refused;
     }
     return this.tokens(state.userId!, sessionId, next, request.now);
   }
 
   async signOut(claims: AccessClaims, request: RequestContext): Promise<void> {
-    await retryOnConflict(async () => {
-      const { state, revision } = await this.session(claims.sessionId);
-      const events = signOut(state);
-      if (events.length > 0) {
-        const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
-        await appendDecided(this.store, `session-${claims.sessionId}`, events, revision, context);
-      }
-    });
+    const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
+    await this.sessions.handle(claims.sessionId, (state) => ({ events: signOut(state) }), context);
     this.sessionEnded(claims.sessionId);
   }
 
@@ -193,21 +217,15 @@ export class IdentityService {
   }
 
   async profile(userId: string): Promise<Profile> {
-    const { state } = await this.user(userId);
+    const { state } = await this.users.load(userId);
     if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
     return publicProfile(state);
   }
 
   async updateProfile(userId: string, changes: UpdateProfile, request: RequestContext): Promise<Profile> {
-    return retryOnConflict(async () => {
-      const { state, revision } = await this.user(userId);
-      const events = updateProfile(changes, state);
-      if (events.length > 0) {
-        const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
-        await appendDecided(this.store, `user-${userId}`, events, revision, context);
-      }
-      return publicProfile(events.reduce(evolveUser, state));
-    });
+    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const { state } = await this.users.handle(userId, (state) => ({ events: updateProfile(changes, state) }), context);
+    return publicProfile(state);
   }
 
   /**
@@ -215,27 +233,26 @@ export class IdentityService {
    * contact request from them still pending is declined with it (`declineBlockedRequest`).
    */
   async block(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
-    if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
-    const blocked = await this.changeUser(userId, (state) => block(blockedUserId, state), request);
+    const blockedExists = await this.exists(blockedUserId);
+    const blocked = await this.changeUser(userId, (state) => block({ blockedUserId, blockedExists }, state), request);
     // Also when the block was there already: a request that raced it may have come after.
     const declined = await this.declineBlockedRequest(blockedUserId, userId, request);
     return declined ?? blocked;
   }
 
-  /** Unblocks a user; a user who does not exist is not found, as for every command naming one. */
   async unblock(userId: string, blockedUserId: string, request: RequestContext): Promise<Checkpoint | null> {
-    if (!(await this.exists(blockedUserId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
-    return this.changeUser(userId, (state) => unblock(blockedUserId, state), request);
+    const blockedExists = await this.exists(blockedUserId);
+    return this.changeUser(userId, (state) => unblock({ blockedUserId, blockedExists }, state), request);
   }
 
   /** Whether a user of this id registered. */
   async exists(userId: string): Promise<boolean> {
-    return (await this.user(userId)).state.registered;
+    return (await this.users.load(userId)).state.registered;
   }
 
   /** Whether `blockerId` has blocked `blockedId`. */
   async hasBlocked(blockerId: string, blockedId: string): Promise<boolean> {
-    return (await this.user(blockerId)).state.blocked.has(blockedId);
+    return (await this.users.load(blockerId)).state.blocked.has(blockedId);
   }
 
   /** Contact requests and contacts, between the caller and another user. */
@@ -245,39 +262,34 @@ export class IdentityService {
     otherId: string,
     request: RequestContext,
   ): Promise<{ status: ContactState['status']; checkpoint: Checkpoint | null }> {
-    if (!(await this.exists(otherId))) throw new IdentityError('USER.NOT_FOUND', 'No such user');
-    const streamId = `contact-${pairId(actorId, otherId)}`;
+    const otherExists = await this.exists(otherId);
     const context = { actorId, correlationId: request.correlationId, now: request.now };
-    const answer = await retryOnConflict(async () => {
-      const { state, revision } = await fold<ContactState, ContactEvent>(
-        this.store,
-        streamId,
-        noContact,
-        evolveContact,
-      );
-      // Loaded on every attempt, so the decider gets them as input and a lost race re-reads them.
-      const [byOther, byActor] = await Promise.all([
-        this.hasBlocked(otherId, actorId),
-        this.hasBlocked(actorId, otherId),
-      ]);
-      const { events, withheld } = decideContact({ type, actorId, otherId }, state, { byOther, byActor });
-      const status = events.reduce(evolveContact, state).status;
-      // Withheld (the other one blocked the caller): the answer of a write, nothing written.
-      if (withheld) return { status, checkpoint: await this.withheldAnswers.checkpoint(), written: false };
-      const written =
-        events.length > 0
-          ? await this.withheldAnswers.append(() => appendDecided(this.store, streamId, events, revision, context))
-          : null;
-      return { status, checkpoint: written?.checkpoint ?? null, written: written !== null };
-    });
-    if (answer.written && answer.status === 'requested' && (await this.hasBlocked(otherId, actorId))) {
+    const { decision, appended } = await this.contacts.handle(
+      pairId(actorId, otherId),
+      async (state) => {
+        // Looked up on every attempt, so the decider gets them as input and a lost race re-reads them.
+        const [byOther, byActor] = await Promise.all([
+          this.hasBlocked(otherId, actorId),
+          this.hasBlocked(actorId, otherId),
+        ]);
+        const facts = { otherExists, byOther, byActor };
+        const { events, withheld } = decideContact({ type, actorId, otherId }, state, facts);
+        const status = events.reduce(evolveContact, state).status;
+        // Withheld (the other one blocked the caller): the answer of a write, nothing written.
+        return { events: withheld ? [] : events, withheld, status };
+      },
+      context,
+    );
+    const { status } = decision;
+    if (decision.withheld) return { status, checkpoint: await this.withheldAnswers.checkpoint() };
+    if (appended && status === 'requested' && (await this.hasBlocked(otherId, actorId))) {
       // A block of the caller landed between reading the blocks and writing the request
       // (they are on different streams): it is declined as the block declines it. The
       // caller is answered as a withheld request is.
       const declined = await this.declineBlockedRequest(actorId, otherId, request);
-      return { status: answer.status, checkpoint: declined ?? answer.checkpoint };
+      return { status, checkpoint: declined ?? appended.checkpoint };
     }
-    return { status: answer.status, checkpoint: answer.checkpoint };
+    return { status, checkpoint: appended?.checkpoint ?? null };
   }
 
   // ---------------------------------------------------------------- internals
@@ -295,22 +307,17 @@ export class IdentityService {
     blockerId: string,
     request: RequestContext,
   ): Promise<Checkpoint | null> {
-    const streamId = `contact-${pairId(requesterId, blockerId)}`;
     const context = { actorId: blockerId, correlationId: request.correlationId, now: request.now };
-    return retryOnConflict(async () => {
-      const { state, revision } = await fold<ContactState, ContactEvent>(
-        this.store,
-        streamId,
-        noContact,
-        evolveContact,
-      );
-      if (state.status !== 'requested' || state.requesterId !== requesterId) return null;
-      const declined: ContactEvent = {
-        type: 'ContactRequestDeclined',
-        data: { requesterId, recipientId: blockerId, declinedBy: blockerId },
-      };
-      return (await appendDecided(this.store, streamId, [declined], revision, context)).checkpoint;
-    });
+    const declined: ContactEvent = {
+      type: 'ContactRequestDeclined',
+      data: { requesterId, recipientId: blockerId, declinedBy: blockerId },
+    };
+    const { appended } = await this.contacts.handle(
+      pairId(requesterId, blockerId),
+      (state) => ({ events: state.status === 'requested' && state.requesterId === requesterId ? [declined] : [] }),
+      context,
+    );
+    return appended?.checkpoint ?? null;
   }
 
   private async changeUser(
@@ -318,13 +325,9 @@ export class IdentityService {
     decide: (state: User) => UserEvent[],
     request: RequestContext,
   ): Promise<Checkpoint | null> {
-    return retryOnConflict(async () => {
-      const { state, revision } = await this.user(userId);
-      const events = decide(state);
-      if (events.length === 0) return null;
-      const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
-      return (await appendDecided(this.store, `user-${userId}`, events, revision, context)).checkpoint;
-    });
+    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const { appended } = await this.users.handle(userId, (state) => ({ events: decide(state) }), context);
+    return appended?.checkpoint ?? null;
   }
 
   /**
@@ -333,41 +336,24 @@ export class IdentityService {
    * younger one may still be on its way.
    */
   private async claim(username: string, userId: string, context: CommandContext): Promise<void> {
-    const streamId = `username-${username}`;
     // A registration racing for the same name loses at the append; on the retry it finds
     // the winner's fresh claim and is told the name is taken.
-    await retryOnConflict(async () => {
-      const claims = await fold<{ holder: string | null; at: string }, EventIn<'username'>>(
-        this.store,
-        streamId,
-        { holder: null, at: '' },
-        (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
-      );
-      const { holder, at } = claims.state;
-      if (holder) {
-        const abandoned =
-          context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.user(holder)).state.registered;
-        if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
-      }
-      await appendDecided(
-        this.store,
-        streamId,
-        [{ type: 'UsernameClaimed', data: { username, userId } }],
-        claims.revision,
-        context,
-      );
-    });
+    await this.usernames.handle(
+      username,
+      async ({ holder, at }) => {
+        if (holder) {
+          const abandoned = context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.exists(holder));
+          if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
+        }
+        return { events: [{ type: 'UsernameClaimed' as const, data: { username, userId } }] };
+      },
+      context,
+    );
   }
 
   private async holderOf(username: string): Promise<string | undefined> {
     if (!USERNAME.test(username)) return undefined;
-    const { state } = await fold<{ holder: string | null }, EventIn<'username'>>(
-      this.store,
-      `username-${username}`,
-      { holder: null },
-      (_, event) => ({ holder: event.data.userId }),
-    );
-    return state.holder ?? undefined;
+    return (await this.usernames.load(username)).state.holder ?? undefined;
   }
 
   private async startSession(userId: string, context: CommandContext, sessionId = randomUUID()): Promise<Tokens> {
@@ -391,24 +377,6 @@ export class IdentityService {
     };
   }
 
-  private async user(userId: string): Promise<Folded<User>> {
-    const folded = await fold<User, UserEvent>(
-      this.store,
-      `user-${userId}`,
-      initialUser(userId),
-      evolveUser,
-      this.users.get(userId),
-    );
-    this.users.delete(userId);
-    this.users.set(userId, folded);
-    if (this.users.size > 10_000) this.users.delete(this.users.keys().next().value!);
-    return folded;
-  }
-
-  private session(sessionId: string) {
-    return fold<Session, SessionEvent>(this.store, `session-${sessionId}`, initialSession(sessionId), evolveSession);
-  }
-
   private async sessionActive(sessionId: string, now: Date): Promise<boolean> {
     let check = this.sessionChecks.get(sessionId);
     if (!check || now.getTime() >= check.until) check = await this.readSessionCheck(sessionId, now);
@@ -419,7 +387,7 @@ export class IdentityService {
     let reading = this.sessionReads.get(sessionId);
     if (!reading) {
       reading = (async () => {
-        const { state } = await this.session(sessionId);
+        const { state } = await this.sessions.load(sessionId);
         const check = {
           active: state.userId !== null && !state.revoked,
           expiresAt: state.expiresAt,

@@ -5,7 +5,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createReadModelDataSource } from './data-source.js';
 import type { Projection } from './projection.js';
-import { ProjectionRunner, resolveParkedEvent } from './projection-runner.js';
+import { resolveParkedEvent } from './dead-letters.js';
+import { ProjectionRunner } from './projection-runner.js';
 import { PROJECTION_RUNTIME_MIGRATIONS } from './schema.js';
 
 /**

@@ -1,29 +1,36 @@
 /**
  * Runs one projection: follows the event log from the projection's checkpoint and applies
- * batches, each in one transaction with the new checkpoint (exactly-once effect).
+ * batches, each in one transaction with the new checkpoint (exactly-once effect). This
+ * module owns the batch loop; its parts live beside it:
  *
- * - One instance at a time: a session advisory lock per projection name; other instances
- *   wait in `standby` and take over when the holder goes away. Read-your-writes works on
- *   every instance: a standby's `waitFor` follows the checkpoint the active one stores.
- * - Transient failures (connection lost, deadlock, or what the projection calls transient)
- *   are retried with backoff, forever.
- * - Any other failure is retried a few times, then the batch is applied event by event to
- *   find the event that fails; that event is parked in the dead-letter table and the
- *   projection stops at it (`stopped`) until an operator resolves it. Nothing is skipped
- *   silently.
+ * - `lock.ts`: one instance at a time, by a session advisory lock per projection name;
+ *   other instances wait in `standby` and take over when the holder goes away.
+ * - `progress.ts`: how far the read model is, and read-your-writes `waitFor`, which works
+ *   on every instance: a standby follows the checkpoint the active one stores.
+ * - `retry.ts`: transient failures (connection lost, deadlock, or what the projection
+ *   calls transient) are retried with backoff, forever; any other failure is retried a
+ *   few times, then the batch is split to find the event that fails.
+ * - `dead-letters.ts`: that event is parked and the projection stops at it (`stopped`)
+ *   until an operator resolves it. Nothing is skipped silently.
+ * - `read-ahead.ts`: pages are read ahead while catching up, and gather at the head.
  */
-import { isTransientPgError } from '@herald/database';
-import {
-  compareCheckpoints,
-  maxCheckpoint,
-  parseCheckpoint,
-  START,
-  type Checkpoint,
-  type EventStore,
-  type RecordedEvent,
-} from '@herald/event-store';
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { parseCheckpoint, START, type Checkpoint, type EventStore, type RecordedEvent } from '@herald/event-store';
+import type { DataSource, EntityManager } from 'typeorm';
+import { hasOpenDeadLetter, openDeadLetter, parkEvent } from './dead-letters.js';
+import { LostLock, ProjectionLock } from './lock.js';
+import { Progress } from './progress.js';
 import type { ParkedEvent, Projection, ProjectionState, ProjectionStatus } from './projection.js';
+import { Gathering, gathersAfter, readAhead } from './read-ahead.js';
+import {
+  applyOrPark,
+  attemptBatch,
+  backoff,
+  describeError,
+  isTransient,
+  type Attempted,
+  type RetryPolicy,
+} from './retry.js';
+import { sleep } from './sleep.js';
 
 export interface RunnerOptions {
   /** Events per transaction at most. */
@@ -49,70 +56,20 @@ export interface RunnerOptions {
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
-interface DeadLetterRow {
-  event_id: string;
-  stream_id: string;
-  stream_revision: string;
-  event_type: string;
-  error: string;
-  attempts: number;
-}
-
-/**
- * What a runner that is not the active one learned of the active instance's progress: its
- * read model holds every event up to `through`, and when `pending` is known, nothing the
- * filter keeps lies between the two (so everything before `pending` is as good as applied).
- */
-interface Observed {
-  readonly through: Checkpoint;
-  readonly pending?: Checkpoint;
-}
-
-/** How often the lock's connection is checked while pages come. */
-const LOCK_CHECK_MS = 1_000;
-
-/**
- * A standby looking for the next event the active instance will apply reads pages of this
- * many events (a filtered page scans four times as many log entries), at most
- * MAX_LOOKS_AHEAD of them per poll: about 2,500 entries, so a waiter keeps up with a log
- * growing tens of thousands of events a second whatever the filter skips.
- */
-const LOOK_AHEAD_EVENTS = 64;
-const MAX_LOOKS_AHEAD = 10;
-
-class LostLock extends Error {
-  constructor(name: string) {
-    super(`projection ${name}: another instance moved the checkpoint; this one stands down`);
-  }
-}
-
 export class ProjectionRunner {
   private state: ProjectionState = 'idle';
   private checkpoint: Checkpoint = START;
-  /** Scanned up to here (can be past `checkpoint` when the filter skipped events). */
-  private scanned: Checkpoint = START;
   private lastError: string | undefined;
   private failures = 0;
   private parked: ParkedEvent | undefined;
   private controller: AbortController | undefined;
   private loop: Promise<void> | undefined;
-  private readonly waiters = new Set<() => void>();
-  /** Holds the lock: then `scanned` is the projection's progress, otherwise `observed` is. */
-  private active = false;
-  private observed: Observed = { through: START };
-  /** The one read of the stored checkpoint that waiters on a non-active runner share. */
-  private polling: Promise<void> | undefined;
+  private readonly progress: Progress;
+  private readonly gathering = new Gathering();
   private readonly batchSize: number;
-  private readonly maxAttempts: number;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly retry: RetryPolicy;
   private readonly recheckMs: number;
-  private readonly standbyPollMs: number;
   private readonly gatherMs: number;
-  /** Ends the current gathering wait: someone waits on this projection. */
-  private endGathering: (() => void) | undefined;
-  /** When the lock's connection was last seen alive. */
-  private lockCheckedAt = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -121,17 +78,27 @@ export class ProjectionRunner {
     private readonly options: RunnerOptions = {},
   ) {
     this.batchSize = options.batchSize ?? projection.batchSize ?? 500;
-    this.maxAttempts = options.maxAttempts ?? 3;
-    this.initialBackoffMs = options.initialBackoffMs ?? 100;
-    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.retry = {
+      maxAttempts: options.maxAttempts ?? 3,
+      initialBackoffMs: options.initialBackoffMs ?? 100,
+      maxBackoffMs: options.maxBackoffMs ?? 10_000,
+    };
     this.recheckMs = options.recheckMs ?? 1_000;
-    this.standbyPollMs = options.standbyPollMs ?? 50;
     this.gatherMs = options.gatherMs ?? 0;
+    this.progress = new Progress(
+      {
+        storedCheckpoint: () => this.storedCheckpoint(),
+        readPage: (from, limit) => this.store.readAll({ from, limit, ...this.filter() }),
+      },
+      options.standbyPollMs ?? 50,
+      () => this.gathering.end(),
+    );
   }
 
   start(): void {
     if (this.loop) return;
     this.controller = new AbortController();
+    this.progress.open(this.controller.signal);
     this.loop = this.run(this.controller.signal);
   }
 
@@ -140,15 +107,14 @@ export class ProjectionRunner {
     await this.loop;
     this.loop = undefined;
     this.state = 'idle';
-    this.wakeWaiters();
-    await this.polling;
+    await this.progress.close();
   }
 
   status(): ProjectionStatus {
     return {
       name: this.projection.name,
       state: this.state,
-      checkpoint: this.scanned,
+      checkpoint: this.progress.scanned,
       ...(this.lastError ? { lastError: this.lastError } : {}),
       ...(this.parked ? { parked: this.parked } : {}),
     };
@@ -158,13 +124,8 @@ export class ProjectionRunner {
    * How far the projection's read model is, wherever it runs: this runner's progress when it
    * is the active one, otherwise the checkpoint the active instance stored.
    */
-  async position(): Promise<Checkpoint> {
-    if (this.active) return this.scanned;
-    const rows = await this.dataSource.query<{ checkpoint: string }[]>(
-      'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
-      [this.projection.name],
-    );
-    return maxCheckpoint(this.observed.through, rows[0] ? parseCheckpoint(rows[0].checkpoint) : START);
+  position(): Promise<Checkpoint> {
+    return this.progress.position();
   }
 
   /**
@@ -173,11 +134,7 @@ export class ProjectionRunner {
    */
   async parkedAnywhere(): Promise<boolean> {
     if (this.parked) return true;
-    const rows = await this.dataSource.query<{ open: boolean }[]>(
-      'SELECT true AS open FROM herald_projection_dead_letters WHERE projection = $1 AND resolved_at IS NULL',
-      [this.projection.name],
-    );
-    return rows.length > 0;
+    return hasOpenDeadLetter(this.dataSource, this.projection.name);
   }
 
   /** Events in the log after the projection's position (at most `max`). */
@@ -191,279 +148,101 @@ export class ProjectionRunner {
    * this runner's own progress; on another (standby) it is the checkpoint the active one
    * stored with its read-model rows, which are shared.
    */
-  async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    if (!this.reached(checkpoint)) this.endGathering?.();
-    while (!this.reached(checkpoint)) {
-      const left = deadline - Date.now();
-      if (left <= 0 || !this.loop) return false;
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          this.waiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, left);
-        this.waiters.add(wake);
-        this.pollStoredWhileWaited();
-      });
-    }
-    return true;
-  }
-
-  private reached(checkpoint: Checkpoint): boolean {
-    const { through, pending } = this.observed;
-    return (
-      compareCheckpoints(this.scanned, checkpoint) >= 0 ||
-      compareCheckpoints(through, checkpoint) >= 0 ||
-      (pending !== undefined && compareCheckpoints(checkpoint, pending) < 0)
-    );
-  }
-
-  // ------------------------------------------------------- following the active instance
-
-  /**
-   * While this runner is not the active one and someone waits, reads the active instance's
-   * stored checkpoint every `standbyPollMs`: one loop per runner, whatever the number of
-   * waiters, so the database load stays bounded. It ends when nobody waits any more, when
-   * this runner becomes the active one (its own progress then wakes the waiters), or on stop.
-   */
-  private pollStoredWhileWaited(): void {
-    const signal = this.controller?.signal;
-    if (this.polling || this.active || !signal || signal.aborted) return;
-    const poll = async (): Promise<void> => {
-      try {
-        do {
-          try {
-            if (await this.observeActive()) this.wakeWaiters();
-          } catch {
-            // Database unreachable: look again next time; the waiters time out meanwhile.
-          }
-        } while (!(await sleep(this.standbyPollMs, signal)) && !this.active && this.waiters.size > 0);
-      } finally {
-        // In the same turn as the last check: a waiter that comes next starts a new loop.
-        this.polling = undefined;
-      }
-    };
-    this.polling = poll();
-  }
-
-  /** Reads how far the active instance has applied; true when that moved. */
-  private async observeActive(): Promise<boolean> {
-    const rows = await this.dataSource.query<{ checkpoint: string }[]>(
-      'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
-      [this.projection.name],
-    );
-    const stored = rows[0] ? parseCheckpoint(rows[0].checkpoint) : START;
-    const known = this.observed;
-    let through = maxCheckpoint(known.through, stored);
-    let pending = known.pending;
-    // The active instance stores a checkpoint only with events it applies, so events its
-    // filter skips do not move it: what counts too is the next event it will apply. Looked
-    // up again only once the active instance is past the one found before.
-    // A filtered page scans a bounded stretch of the log, so the look goes on from where the
-    // last one ended (nothing the filter keeps lies between `stored` and `through`) until it
-    // finds that event or the head.
-    if (pending === undefined || compareCheckpoints(stored, pending) >= 0) {
-      pending = undefined;
-      let from = maxCheckpoint(stored, through);
-      for (let look = 0; look < MAX_LOOKS_AHEAD; look++) {
-        const page = await this.store.readAll({
-          from,
-          limit: LOOK_AHEAD_EVENTS,
-          ...(this.projection.filter ? { filter: this.projection.filter } : {}),
-        });
-        const next = page.events[0];
-        if (next) {
-          pending = next.globalPosition;
-          break;
-        }
-        through = maxCheckpoint(through, page.checkpoint);
-        if (page.checkpoint === from) break;
-        from = page.checkpoint;
-      }
-    }
-    if (through === known.through && pending === known.pending) return false;
-    this.observed = pending === undefined ? { through } : { through, pending };
-    return true;
+  waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
+    return this.progress.waitFor(checkpoint, timeoutMs);
   }
 
   // ------------------------------------------------------------------ the loop
 
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      let lock: QueryRunner | undefined;
+      let lock: ProjectionLock | undefined;
       try {
-        lock = await this.acquireLock(signal);
+        lock = await ProjectionLock.acquire(this.dataSource, this.projection.name, this.recheckMs, signal, () => {
+          this.state = 'standby';
+        });
         if (!lock) break;
-        this.active = true;
+        this.progress.activate();
         if (await this.waitWhileParked(signal)) break;
         await this.follow(signal, lock);
       } catch (error) {
         if (signal.aborted) break;
         // Reset only by a page applied: an error that keeps coming backs off further.
         this.failures++;
-        this.lastError = describe(error);
+        this.lastError = describeError(error);
         this.state = error instanceof LostLock ? 'standby' : 'retrying';
         this.log('warn', `projection ${this.projection.name}: ${this.lastError}; retrying`);
-        await sleep(this.backoff(this.failures), signal);
+        await sleep(backoff(this.failures, this.retry), signal);
       } finally {
-        if (this.active) {
-          this.active = false;
-          // Waiting on this runner's progress is over: they go back to the stored checkpoint.
-          this.wakeWaiters();
-        }
-        await this.releaseLock(lock);
+        this.progress.standDown();
+        await lock?.release();
       }
     }
-  }
-
-  /** Holds the projection's advisory lock on a dedicated connection; undefined when stopped. */
-  private async acquireLock(signal: AbortSignal): Promise<QueryRunner | undefined> {
-    while (!signal.aborted) {
-      const runner = this.dataSource.createQueryRunner();
-      let held = false;
-      try {
-        await runner.connect();
-        const rows = (await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
-          `herald.projection:${this.projection.name}`,
-        ])) as { locked: boolean }[];
-        held = rows[0]?.locked === true;
-        if (held) return runner;
-      } finally {
-        if (!held) await runner.release().catch(() => undefined);
-      }
-      this.state = 'standby';
-      await sleep(this.recheckMs, signal);
-    }
-    return undefined;
-  }
-
-  private async releaseLock(lock: QueryRunner | undefined): Promise<void> {
-    if (!lock) return;
-    await lock
-      .query('SELECT pg_advisory_unlock(hashtext($1))', [`herald.projection:${this.projection.name}`])
-      .catch(() => undefined);
-    await lock.release().catch(() => undefined);
   }
 
   /** While an event is parked, waits for an operator; returns true when stopped meanwhile. */
   private async waitWhileParked(signal: AbortSignal): Promise<boolean> {
     for (;;) {
-      const rows = await this.dataSource.query<DeadLetterRow[]>(
-        `SELECT event_id::text, stream_id, stream_revision::text, event_type, error, attempts
-           FROM herald_projection_dead_letters WHERE projection = $1 AND resolved_at IS NULL`,
-        [this.projection.name],
-      );
-      const row = rows[0];
-      if (!row) {
-        this.parked = undefined;
-        return false;
-      }
-      this.parked = {
-        eventId: row.event_id,
-        streamId: row.stream_id,
-        streamRevision: Number(row.stream_revision),
-        eventType: row.event_type,
-        error: row.error,
-        attempts: row.attempts,
-      };
+      this.parked = await openDeadLetter(this.dataSource, this.projection.name);
+      if (!this.parked) return false;
       this.state = 'stopped';
       if (await sleep(this.recheckMs, signal)) return true;
     }
   }
 
-  private async follow(signal: AbortSignal, lock: QueryRunner): Promise<void> {
+  private async follow(signal: AbortSignal, lock: ProjectionLock): Promise<void> {
     this.checkpoint = await this.loadCheckpoint();
-    this.advanceScanned(this.checkpoint);
+    this.progress.advance(this.checkpoint);
     this.state = 'running';
     this.lastError = undefined;
     this.log('info', `projection ${this.projection.name}: running from ${this.checkpoint}`);
     const pages = readAhead(
       (reading) =>
-        this.store.subscribeToAll({
-          from: this.checkpoint,
-          limit: this.batchSize,
-          signal: reading,
-          ...(this.projection.filter ? { filter: this.projection.filter } : {}),
-        }),
+        this.store.subscribeToAll({ from: this.checkpoint, limit: this.batchSize, signal: reading, ...this.filter() }),
       signal,
       // Catching up, the next page is read while this one is applied; at the head, events
       // first gather for a while.
-      (page) => (this.gatherMs > 0 && page.events.length < this.batchSize ? this.gather(signal) : undefined),
+      (page) => (gathersAfter(page, this.batchSize, this.gatherMs) ? this.gather(signal) : undefined),
     );
     for await (const page of pages) {
       // The lock lives on its own connection: if that connection died, so did the lock.
-      // Looked at once a second: meanwhile the checkpoint's compare-and-set is the fence.
-      if (Date.now() - this.lockCheckedAt >= LOCK_CHECK_MS) {
-        await lock.query('SELECT 1');
-        this.lockCheckedAt = Date.now();
-      }
+      await lock.check();
       if (page.events.length > 0) {
-        const parked = await this.applyWithRetries(page.events, page.checkpoint, signal);
+        const parked = await applyOrPark(page.events, page.checkpoint, {
+          attempt: (events, checkpoint) => this.attempt(events, checkpoint, signal),
+          park: (event, error) => this.park(event, error),
+          applied: (event) => this.progress.advance(event.globalPosition),
+        });
         if (parked || signal.aborted) return;
       }
-      this.advanceScanned(page.checkpoint);
+      this.progress.advance(page.checkpoint);
       this.failures = 0;
       this.state = 'running';
     }
   }
 
-  /** Returns true when an event was parked (the projection stops at it). */
-  private async applyWithRetries(
-    events: readonly RecordedEvent[],
-    checkpoint: Checkpoint,
-    signal: AbortSignal,
-  ): Promise<boolean> {
-    const result = await this.attempt(events, checkpoint, signal);
-    if (result === 'applied' || result === 'stopped') return false;
-    if (events.length === 1) {
-      await this.park(events[0]!, result);
-      return true;
-    }
-    // Find the event that fails: everything before it is applied, it is parked.
-    for (const event of events) {
-      const single = await this.attempt([event], event.globalPosition, signal);
-      if (single === 'stopped') return false;
-      if (single !== 'applied') {
-        await this.park(event, single);
-        return true;
-      }
-      this.advanceScanned(event.globalPosition);
-    }
-    // Every event applied alone (the batch failure was a fluke): store the page's checkpoint.
-    const rest = await this.attempt([], checkpoint, signal);
-    if (rest instanceof Error) throw rest;
-    return false;
-  }
-
-  /**
-   * Applies a batch, retrying transient errors without limit and others up to
-   * `maxAttempts`. Returns the last error when it gave up; `stopped` when the runner was
-   * stopped meanwhile (then nothing may be parked: the failure may be the shutdown's).
-   */
   private async attempt(
     events: readonly RecordedEvent[],
     checkpoint: Checkpoint,
     signal: AbortSignal,
-  ): Promise<'applied' | 'stopped' | Error> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.applyBatch(events, checkpoint);
-        this.lastError = undefined;
-        return 'applied';
-      } catch (error) {
-        if (error instanceof LostLock) throw error;
-        if (signal.aborted) return 'stopped';
-        const err = error instanceof Error ? error : new Error(String(error));
-        this.lastError = describe(err);
-        const transient = isTransientPgError(err) || this.projection.isTransient?.(err) === true;
-        if (!transient && attempt >= this.maxAttempts) return err;
-        if (transient) this.state = 'retrying';
-        this.log('warn', `projection ${this.projection.name}: batch failed (attempt ${attempt}): ${this.lastError}`);
-        if (await sleep(this.backoff(attempt), signal)) return 'stopped';
-      }
-    }
+  ): Promise<Attempted> {
+    const result = await attemptBatch(
+      () => this.applyBatch(events, checkpoint),
+      this.retry,
+      (error) => isTransient(error, this.projection),
+      signal,
+      {
+        failed: (error) => {
+          this.lastError = describeError(error);
+        },
+        retrying: (_error, attempt, transient) => {
+          if (transient) this.state = 'retrying';
+          this.log('warn', `projection ${this.projection.name}: batch failed (attempt ${attempt}): ${this.lastError}`);
+        },
+      },
+    );
+    if (result === 'applied') this.lastError = undefined;
+    return result;
   }
 
   private async applyBatch(events: readonly RecordedEvent[], checkpoint: Checkpoint): Promise<void> {
@@ -485,33 +264,12 @@ export class ProjectionRunner {
   }
 
   private async park(event: RecordedEvent, error: Error): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO herald_projection_dead_letters
-         (projection, event_id, stream_id, stream_revision, global_position, event_type, error, attempts)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        this.projection.name,
-        event.eventId,
-        event.streamId,
-        event.streamRevision,
-        event.globalPosition,
-        event.type,
-        describe(error),
-        this.maxAttempts,
-      ],
-    );
-    this.parked = {
-      eventId: event.eventId,
-      streamId: event.streamId,
-      streamRevision: event.streamRevision,
-      eventType: event.type,
-      error: describe(error),
-      attempts: this.maxAttempts,
-    };
+    const { maxAttempts } = this.retry;
+    this.parked = await parkEvent(this.dataSource, this.projection.name, event, describeError(error), maxAttempts);
     this.state = 'stopped';
     this.log(
       'error',
-      `projection ${this.projection.name}: parked event ${event.eventId} (${event.type}) after ${this.maxAttempts} attempts: ${describe(error)}`,
+      `projection ${this.projection.name}: parked event ${event.eventId} (${event.type}) after ${maxAttempts} attempts: ${describeError(error)}`,
     );
   }
 
@@ -521,6 +279,10 @@ export class ProjectionRunner {
       'INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
       [this.projection.name, START],
     );
+    return this.storedCheckpoint();
+  }
+
+  private async storedCheckpoint(): Promise<Checkpoint> {
     const rows = await this.dataSource.query<{ checkpoint: string }[]>(
       'SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1',
       [this.projection.name],
@@ -530,129 +292,15 @@ export class ProjectionRunner {
 
   /** Waits `gatherMs`, or less when someone starts waiting on this projection. */
   private async gather(signal: AbortSignal): Promise<void> {
-    if (this.waiters.size > 0) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.endGathering = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, this.gatherMs);
-      signal.addEventListener('abort', done, { once: true });
-      this.endGathering = done;
-    });
+    if (this.progress.hasWaiters) return;
+    await this.gathering.wait(this.gatherMs, signal);
   }
 
-  private advanceScanned(checkpoint: Checkpoint): void {
-    if (compareCheckpoints(checkpoint, this.scanned) > 0) this.scanned = checkpoint;
-    this.wakeWaiters();
-  }
-
-  private wakeWaiters(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
-
-  private backoff(attempt: number): number {
-    const base = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (attempt - 1));
-    return base / 2 + Math.random() * (base / 2);
+  private filter(): { filter?: NonNullable<Projection['filter']> } {
+    return this.projection.filter ? { filter: this.projection.filter } : {};
   }
 
   private log(level: 'info' | 'warn' | 'error', message: string): void {
     this.options.log?.(level, message);
   }
-}
-
-/**
- * An operator's decision on a parked event: `retry` applies it again (after a fix),
- * `skip` moves the projection's checkpoint past it. Both are recorded.
- */
-export async function resolveParkedEvent(
-  dataSource: DataSource,
-  projection: string,
-  resolution: 'retry' | 'skip',
-): Promise<boolean> {
-  return dataSource.transaction(async (manager) => {
-    // TypeORM answers an UPDATE with [rows, affected].
-    const [updated] = await manager.query<[{ global_position: string }[], number]>(
-      `UPDATE herald_projection_dead_letters SET resolution = $2, resolved_at = now()
-        WHERE projection = $1 AND resolved_at IS NULL RETURNING global_position`,
-      [projection, resolution],
-    );
-    const parked = updated[0];
-    if (!parked) return false;
-    if (resolution === 'skip') {
-      await manager.query(
-        `INSERT INTO herald_projection_checkpoints (name, checkpoint) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET checkpoint = $2, updated_at = now()`,
-        [projection, parked.global_position],
-      );
-    }
-    return true;
-  });
-}
-
-/**
- * Yields what the opened source yields, asking it for the next item while the consumer is
- * still busy with this one: the next page is read from the log while the current one is
- * applied. Unless `pause` gives a wait for an item: then the next is asked for once the
- * consumer is done with this one and the wait is over. The source gets a signal of its
- * own, aborted when the consumer stops early, so a read waiting for new events does not
- * keep the consumer from returning.
- */
-async function* readAhead<T>(
-  open: (signal: AbortSignal) => AsyncIterable<T>,
-  outer: AbortSignal,
-  pause: (item: T) => Promise<void> | undefined,
-): AsyncGenerator<T> {
-  const reading = new AbortController();
-  const abort = (): void => reading.abort();
-  // Stopped before the first read: an abort event that already fired will not fire again.
-  if (outer.aborted) reading.abort();
-  outer.addEventListener('abort', abort, { once: true });
-  const iterator = open(reading.signal)[Symbol.asyncIterator]();
-  let next = iterator.next();
-  try {
-    for (;;) {
-      const result = await next;
-      if (result.done) return;
-      const wait = pause(result.value);
-      if (!wait) {
-        next = iterator.next();
-        // Awaited on the next turn; until then a failure must not count as unhandled.
-        next.catch(() => undefined);
-      }
-      yield result.value;
-      if (wait) {
-        await wait;
-        next = iterator.next();
-        next.catch(() => undefined);
-      }
-    }
-  } finally {
-    reading.abort();
-    outer.removeEventListener('abort', abort);
-    await next.catch(() => undefined);
-    await iterator.return?.();
-  }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/** Sleeps; returns true when the signal aborted. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(true);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(false);
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,11 +1,11 @@
-import type { WireRecord } from '@herald/events';
+import { streamIdOf, type WireRecord } from '@herald/events';
 import { describe, expect, it } from 'vitest';
 import { chunks, MAX_REQUEST_BYTES } from './kafkajs-producer.js';
 
 const record = (i: number, bytes: number): WireRecord =>
   ({
     topic: 't',
-    key: 'conversation-1',
+    key: streamIdOf('conversation', '1'),
     value: `${i}:`.padEnd(bytes, 'x'),
     headers: { ce_id: String(i) },
   }) as WireRecord;

@@ -1,7 +1,15 @@
 import type { KafkaConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, START, type NewEvent } from '@herald/event-store';
-import { asyncApiDocument, eventJsonSchema, EVENTS, MessageSent, topicName, type WireEvent } from '@herald/events';
+import {
+  asyncApiDocument,
+  eventJsonSchema,
+  EVENTS,
+  MessageSent,
+  streamIdOf,
+  topicName,
+  type WireEvent,
+} from '@herald/events';
 import {
   createReadModelDataSource,
   PROJECTION_RUNTIME_MIGRATIONS,
@@ -99,7 +107,7 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
     await Promise.all(
       range(streams).map(async () => {
         const conversationId = randomUUID();
-        const streamId = `conversation-${conversationId}`;
+        const streamId = streamIdOf('conversation', conversationId);
         const events: NewEvent[] = [];
         written.set(streamId, events);
         for (let i = 0; i < perStream;) {
@@ -148,7 +156,7 @@ describe.skipIf(unavailable !== undefined)(`Kafka relay (${unavailable ?? MOCK_C
     const userId = randomUUID();
     // The password hash is an internal event in the same stream: never relayed.
     await store.append(
-      `user-${userId}`,
+      streamIdOf('user', userId),
       [catalogueEvents.userRegistered(userId, 'ada'), catalogueEvents.passwordSet(userId)],
       'no_stream',
     );

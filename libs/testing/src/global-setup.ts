@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type RunningPostgres } from '../../database/src/embedded-postgres.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
 
 declare module 'vitest' {
   export interface ProvidedContext {

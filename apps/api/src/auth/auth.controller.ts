@@ -1,5 +1,6 @@
 /** Sign-up, sign-in, token refresh, sign-out and the caller's own profile. */
 import { Body, Controller, Get, HttpCode, Patch, Post, Query, Req } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import {
   IdentityService,
   PASSWORD_MAX,
@@ -14,6 +15,13 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ApiInput } from '../openapi.js';
 import { Caller, Public, SignInLimited } from './auth.guard.js';
+import {
+  RefreshCommand,
+  RegisterCommand,
+  SignInCommand,
+  SignOutCommand,
+  UpdateProfileCommand,
+} from './identity.commands.js';
 
 const displayName = z.string().trim().min(1).max(64);
 const RegisterBody = z.strictObject({
@@ -42,14 +50,17 @@ export function requestContext(request: FastifyRequest): { correlationId: string
 
 @Controller()
 export class AuthController {
-  constructor(private readonly identity: IdentityService) {}
+  constructor(
+    private readonly identity: IdentityService,
+    private readonly commands: CommandBus,
+  ) {}
 
   @Public()
   @SignInLimited()
   @ApiInput(RegisterBody)
   @Post('auth/register')
   register(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
-    return this.identity.register(parseInput(RegisterBody, body), requestContext(request));
+    return this.commands.execute(new RegisterCommand(parseInput(RegisterBody, body), requestContext(request)));
   }
 
   @Public()
@@ -58,7 +69,7 @@ export class AuthController {
   @Post('auth/sign-in')
   @HttpCode(200)
   signIn(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
-    return this.identity.signIn(parseInput(SignInBody, body), requestContext(request));
+    return this.commands.execute(new SignInCommand(parseInput(SignInBody, body), requestContext(request)));
   }
 
   @Public()
@@ -66,13 +77,15 @@ export class AuthController {
   @Post('auth/refresh')
   @HttpCode(200)
   refresh(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
-    return this.identity.refresh(parseInput(RefreshBody, body).refreshToken, requestContext(request));
+    return this.commands.execute(
+      new RefreshCommand(parseInput(RefreshBody, body).refreshToken, requestContext(request)),
+    );
   }
 
   @Post('auth/sign-out')
   @HttpCode(204)
   async signOut(@Caller() caller: AccessClaims, @Req() request: FastifyRequest): Promise<void> {
-    await this.identity.signOut(caller, requestContext(request));
+    await this.commands.execute(new SignOutCommand(caller, requestContext(request)));
   }
 
   @Get('me')
@@ -84,7 +97,9 @@ export class AuthController {
   @ApiInput(ProfileBody)
   @Patch('me')
   updateMe(@Caller() caller: AccessClaims, @Body() body: unknown, @Req() request: FastifyRequest): Promise<Profile> {
-    return this.identity.updateProfile(caller.userId, parseInput(ProfileBody, body), requestContext(request));
+    return this.commands.execute(
+      new UpdateProfileCommand(caller.userId, parseInput(ProfileBody, body), requestContext(request)),
+    );
   }
 }
 

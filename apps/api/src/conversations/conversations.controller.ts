@@ -4,16 +4,29 @@
  * waits, up to READ_YOUR_WRITES_MS (projections.service.ts), until the read models have caught up with it.
  */
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
-  ConversationService,
   directConversationId,
   type ConversationCommand,
   type Outcome,
+  type ReceiptCommand,
 } from '@herald/conversations';
 import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
 import { parseInput, RequestInvalid, Uuid } from '@herald/nest';
-import { MEMBERSHIP } from '@herald/projections';
+import {
+  GetConversation,
+  GetInbox,
+  GetMembers,
+  GetMessages,
+  GetReceipts,
+  MEMBERSHIP,
+  type ConversationDetails,
+  type ConversationSummary,
+  type MembersPage,
+  type MessagesPage,
+  type ReceiptsPage,
+} from '@herald/projections';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -22,14 +35,8 @@ import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
-import {
-  ConversationQueries,
-  type ConversationSummary,
-  type MemberView,
-  type MessageView,
-  type Receipt,
-} from './conversation.queries.js';
-import { InboxCursor } from './inbox-cursor.js';
+import { ExecuteConversationCommand, RecordReceiptCommand, SendMessageCommand } from './conversation.commands.js';
+import { encodeInboxCursor, InboxCursor } from './inbox-cursor.js';
 
 const uuid = Uuid;
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
@@ -96,8 +103,8 @@ export interface CommandAnswer {
 @Controller('conversations')
 export class ConversationsController {
   constructor(
-    private readonly conversations: ConversationService,
-    private readonly queries: ConversationQueries,
+    private readonly commands: CommandBus,
+    private readonly queryBus: QueryBus,
     private readonly projections: ProjectionsService,
   ) {}
 
@@ -113,10 +120,10 @@ export class ConversationsController {
   ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
     const q = parseInput(InboxQuery, query, 'query');
     await this.readModels(q.after, request);
-    return this.queries.list(caller.userId, {
-      limit: q.limit,
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-    });
+    const { conversations, nextCursor } = await this.queryBus.execute(
+      new GetInbox(caller.userId, { limit: q.limit, ...(q.cursor !== undefined ? { cursor: q.cursor } : {}) }),
+    );
+    return { conversations, nextCursor: nextCursor && encodeInboxCursor(nextCursor) };
   }
 
   @ApiQueryInput(AfterQuery)
@@ -126,10 +133,10 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ) {
+  ): Promise<ConversationDetails> {
     const conversationId = parseInput(uuid, id, 'path');
     await this.readModels(parseInput(AfterQuery, query, 'query').after, request);
-    return this.queries.get(caller.userId, conversationId);
+    return this.queryBus.execute(new GetConversation(caller.userId, conversationId));
   }
 
   /** The current members by user id, a page at a time. */
@@ -140,14 +147,16 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ members: MemberView[]; nextCursor: string | null }> {
+  ): Promise<MembersPage> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(UserPageQuery, query, 'query');
     await this.readModels(q.after, request);
-    return this.queries.members(caller.userId, conversationId, {
-      limit: q.limit,
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-    });
+    return this.queryBus.execute(
+      new GetMembers(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      }),
+    );
   }
 
   /** `?before=<seq>` pages back (newest first); `?since=<seq>` pages forward (oldest first). */
@@ -158,18 +167,20 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ messages: MessageView[]; nextCursor: number | null }> {
+  ): Promise<MessagesPage> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(PageQuery, query, 'query');
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
     await this.readModels(q.after, request);
-    return this.queries.messages(caller.userId, conversationId, {
-      limit: q.limit,
-      ...(q.before !== undefined ? { before: q.before } : {}),
-      ...(q.since !== undefined ? { after: q.since } : {}),
-    });
+    return this.queryBus.execute(
+      new GetMessages(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.before !== undefined ? { before: q.before } : {}),
+        ...(q.since !== undefined ? { after: q.since } : {}),
+      }),
+    );
   }
 
   // ------------------------------------------------------------------ commands
@@ -224,23 +235,21 @@ export class ConversationsController {
   ) {
     const conversationId = parseInput(uuid, id, 'path');
     const b = parseInput(GroupChanges, body);
-    let answer: CommandAnswer | undefined;
-    if (b.name !== undefined)
-      answer = await this.run(conversationId, { type: 'RenameGroup', actorId: caller.userId, name: b.name }, request);
-    if (b.description !== undefined || b.announcement !== undefined) {
-      answer = await this.run(
-        conversationId,
-        {
-          type: 'ChangeGroupDetails',
-          actorId: caller.userId,
-          ...(b.description !== undefined ? { description: b.description } : {}),
-          ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
-        },
-        request,
-      );
+    if (b.name === undefined && b.description === undefined && b.announcement === undefined) {
+      throw new RequestInvalid('Nothing to change', [{ path: '(root)', problem: 'no field given' }]);
     }
-    if (!answer) throw new RequestInvalid('Nothing to change', [{ path: '(root)', problem: 'no field given' }]);
-    return answer;
+    // One command: the new name and details are written in one append, together or not at all.
+    return this.run(
+      conversationId,
+      {
+        type: 'ChangeGroup',
+        actorId: caller.userId,
+        ...(b.name !== undefined ? { name: b.name } : {}),
+        ...(b.description !== undefined ? { description: b.description } : {}),
+        ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
+      },
+      request,
+    );
   }
 
   @Delete(':id')
@@ -366,10 +375,15 @@ export class ConversationsController {
   ) {
     const conversationId = parseInput(uuid, id, 'path');
     const b = parseInput(MuteBody, body);
-    const { checkpoint } = await this.conversations.mute(
+    const { checkpoint } = await this.record(
       conversationId,
-      { muted: b.muted, ...(b.until !== undefined ? { until: b.until } : {}) },
-      { actorId: caller.userId, ...requestContext(request) },
+      {
+        type: 'ChangeMute',
+        actorId: caller.userId,
+        muted: b.muted,
+        ...(b.until !== undefined ? { until: b.until } : {}),
+      },
+      request,
     );
     return { conversationId, muted: b.muted, until: b.muted ? (b.until ?? null) : null, checkpoint };
   }
@@ -382,14 +396,16 @@ export class ConversationsController {
     @Param('id') id: string,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ receipts: Receipt[]; nextCursor: string | null }> {
+  ): Promise<ReceiptsPage> {
     const conversationId = parseInput(uuid, id, 'path');
     const q = parseInput(UserPageQuery, query, 'query');
     await this.readModels(q.after, request);
-    return this.queries.receipts(caller.userId, conversationId, {
-      limit: q.limit,
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-    });
+    return this.queryBus.execute(
+      new GetReceipts(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      }),
+    );
   }
 
   @ApiInput(ReceiptBody)
@@ -426,22 +442,23 @@ export class ConversationsController {
   ): Promise<CommandAnswer & { messageId: string }> {
     const conversationId = parseInput(uuid, id, 'path');
     const b = parseInput(SendBody, body);
-    const outcome = await this.conversations.execute(
-      conversationId,
-      {
-        type: 'SendMessage',
-        actorId: caller.userId,
-        messageId: randomUUID(),
-        clientMessageId: b.clientMessageId,
-        text: b.text,
-        mentions: b.mentions,
-        attachments: b.attachments,
-        ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
-      },
-      { actorId: caller.userId, ...requestContext(request) },
+    const outcome = await this.commands.execute(
+      new SendMessageCommand(
+        conversationId,
+        {
+          type: 'SendMessage',
+          actorId: caller.userId,
+          messageId: randomUUID(),
+          clientMessageId: b.clientMessageId,
+          text: b.text,
+          mentions: b.mentions,
+          attachments: b.attachments,
+          ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
+        },
+        { actorId: caller.userId, ...requestContext(request) },
+      ),
     );
-    const messageId = await this.messageIdOf(outcome, caller.userId, b.clientMessageId);
-    return { ...answer(outcome), messageId };
+    return { ...answer(outcome), messageId: outcome.messageId };
   }
 
   @ApiInput(EditBody)
@@ -538,32 +555,33 @@ export class ConversationsController {
   ) {
     const conversationId = parseInput(uuid, id, 'path');
     const { upToSeq } = parseInput(ReceiptBody, body);
-    const { checkpoint } = await this.conversations.receipt(kind, conversationId, upToSeq, {
-      actorId: caller.userId,
-      ...requestContext(request),
-    });
+    const { checkpoint } = await this.record(
+      conversationId,
+      { type: kind === 'read' ? 'MarkRead' : 'MarkDelivered', actorId: caller.userId, upToSeq },
+      request,
+    );
     return { conversationId, upToSeq, checkpoint };
+  }
+
+  private record(conversationId: string, command: ReceiptCommand, request: FastifyRequest) {
+    return this.commands.execute(
+      new RecordReceiptCommand(conversationId, command, { actorId: command.actorId, ...requestContext(request) }),
+    );
   }
 
   private async run(
     conversationId: string,
-    command: ConversationCommand,
+    command: Exclude<ConversationCommand, { type: 'SendMessage' }>,
     request: FastifyRequest,
   ): Promise<CommandAnswer> {
     return answer(
-      await this.conversations.execute(conversationId, command, {
-        actorId: command.actorId,
-        ...requestContext(request),
-      }),
+      await this.commands.execute(
+        new ExecuteConversationCommand(conversationId, command, {
+          actorId: command.actorId,
+          ...requestContext(request),
+        }),
+      ),
     );
-  }
-
-  /** The message a send created, or the one an earlier send with the same client id created. */
-  private async messageIdOf(outcome: Outcome, senderId: string, clientMessageId: string): Promise<string> {
-    const sent = outcome.events.find((e) => e.type === 'MessageSent');
-    if (sent?.type === 'MessageSent') return sent.data.messageId;
-    const state = await this.conversations.state(outcome.conversationId);
-    return state.sent.get(`${senderId} ${clientMessageId}`)!.messageId;
   }
 }
 

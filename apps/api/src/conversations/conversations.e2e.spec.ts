@@ -1,4 +1,5 @@
 import { range } from '@herald/testing';
+import { inboxWrites } from '@herald/projections';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -302,17 +303,7 @@ describe('inbox', () => {
     // What a send wrote to the members' inbox rows: xmin names the transaction that last
     // wrote a row, so a row whose xmin changed was written, however it was.
     const db = app.get(DataSource);
-    const rows = async () => {
-      const members = await db.query<{ user_id: string; xmin: string }[]>(
-        'SELECT user_id, xmin::text AS xmin FROM rm_inbox_members WHERE conversation_id = $1',
-        [id],
-      );
-      const [mentions] = await db.query<{ n: number }[]>(
-        'SELECT count(*)::int AS n FROM rm_inbox_mentions WHERE conversation_id = $1',
-        [id],
-      );
-      return { members: new Map(members.map((r) => [r.user_id, r.xmin])), mentions: mentions!.n };
-    };
+    const rows = () => inboxWrites(db, id);
     const writtenSince = async (before: Awaited<ReturnType<typeof rows>>) => {
       const now = await rows();
       expect(now.members.size).toBe(before.members.size);

@@ -5,15 +5,18 @@
  * page by the other user's id (paging.ts).
  */
 import { Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
+import { FindUsers, GetBlocks, GetContacts, type Contact } from '@herald/projections';
+import { QueryBus } from '@nestjs/cqrs';
 import { NoQuery, parseInput, Uuid } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
-import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
+import { ChangeBlockCommand, ChangeContactCommand } from '../auth/identity.commands.js';
 import { ApiQueryInput } from '../openapi.js';
-import { FIRST_USER, PageLimit, toPage, UserCursor } from '../paging.js';
+import { PageLimit, UserCursor } from '../paging.js';
 import { ProjectionsService } from '../projections.service.js';
 
 const uuid = Uuid;
@@ -38,8 +41,9 @@ export interface RelationAnswer {
 export class PeopleController {
   constructor(
     private readonly identity: IdentityService,
-    private readonly db: DataSource,
+    private readonly queryBus: QueryBus,
     private readonly projections: ProjectionsService,
+    private readonly commands: CommandBus,
   ) {}
 
   /** A user by their exact user name (no search: names are not to be listed by prefix). */
@@ -48,13 +52,7 @@ export class PeopleController {
   async find(@Query() query: unknown, @Req() request: FastifyRequest): Promise<{ users: Profile[] }> {
     const { username, after } = parseInput(FindUserQuery, query, 'query');
     await this.projections.readYourWrites(after, request);
-    const users = await this.db.query<Profile[]>(
-      `SELECT user_id AS "userId", username, display_name AS "displayName", avatar_url AS "avatarUrl",
-              status_text AS "statusText"
-         FROM rm_users WHERE username = $1`,
-      [username.toLowerCase()],
-    );
-    return { users };
+    return this.queryBus.execute(new FindUsers(username));
   }
 
   @Get('users/:userId')
@@ -69,16 +67,12 @@ export class PeopleController {
     @Caller() caller: AccessClaims,
     @Query() query: unknown,
     @Req() request: FastifyRequest,
-  ): Promise<{ contacts: { userId: string; status: string }[]; nextCursor: string | null }> {
+  ): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
     const { limit, after, cursor } = parseInput(ListQuery, query, 'query');
     await this.projections.readYourWrites(after, request);
-    const rows = await this.db.query<{ userId: string; status: string }[]>(
-      `SELECT contact_id AS "userId", status FROM rm_contacts
-        WHERE user_id = $1 AND contact_id > $2 ORDER BY contact_id LIMIT $3`,
-      [caller.userId, cursor ?? FIRST_USER, limit + 1],
+    return this.queryBus.execute(
+      new GetContacts(caller.userId, { limit, ...(cursor !== undefined ? { cursor } : {}) }),
     );
-    const { rows: contacts, nextCursor } = toPage(rows, limit, (last) => last.userId);
-    return { contacts, nextCursor };
   }
 
   @Post('contacts/:userId')
@@ -113,13 +107,7 @@ export class PeopleController {
   ): Promise<{ blocks: { userId: string }[]; nextCursor: string | null }> {
     const { limit, after, cursor } = parseInput(ListQuery, query, 'query');
     await this.projections.readYourWrites(after, request);
-    const rows = await this.db.query<{ userId: string }[]>(
-      `SELECT blocked_user_id AS "userId" FROM rm_blocks
-        WHERE user_id = $1 AND blocked_user_id > $2 ORDER BY blocked_user_id LIMIT $3`,
-      [caller.userId, cursor ?? FIRST_USER, limit + 1],
-    );
-    const { rows: blocks, nextCursor } = toPage(rows, limit, (last) => last.userId);
-    return { blocks, nextCursor };
+    return this.queryBus.execute(new GetBlocks(caller.userId, { limit, ...(cursor !== undefined ? { cursor } : {}) }));
   }
 
   @Put('blocks/:userId')
@@ -128,9 +116,7 @@ export class PeopleController {
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
   ): Promise<RelationAnswer> {
-    return {
-      checkpoint: await this.identity.block(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
-    };
+    return this.changeBlock(true, caller, userId, request);
   }
 
   @Delete('blocks/:userId')
@@ -139,8 +125,20 @@ export class PeopleController {
     @Param('userId') userId: string,
     @Req() request: FastifyRequest,
   ): Promise<RelationAnswer> {
+    return this.changeBlock(false, caller, userId, request);
+  }
+
+  private async changeBlock(
+    blocked: boolean,
+    caller: AccessClaims,
+    userId: string,
+    request: FastifyRequest,
+  ): Promise<RelationAnswer> {
+    const otherId = parseInput(uuid, userId, 'path');
     return {
-      checkpoint: await this.identity.unblock(caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+      checkpoint: await this.commands.execute(
+        new ChangeBlockCommand(blocked, caller.userId, otherId, requestContext(request)),
+      ),
     };
   }
 
@@ -150,6 +148,8 @@ export class PeopleController {
     userId: string,
     request: FastifyRequest,
   ): Promise<RelationAnswer> {
-    return this.identity.contact(type, caller.userId, parseInput(uuid, userId, 'path'), requestContext(request));
+    return this.commands.execute(
+      new ChangeContactCommand(type, caller.userId, parseInput(uuid, userId, 'path'), requestContext(request)),
+    );
   }
 }

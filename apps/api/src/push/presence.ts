@@ -28,6 +28,8 @@
  * is looking at that user.
  */
 import type { Migration } from '@herald/database';
+import { relations, select, shareAConversation, type Sql } from '@herald/projections';
+import { z } from 'zod';
 import type { Signal } from './signals.js';
 
 export const PRESENCE_MIGRATIONS: readonly Migration[] = [
@@ -51,6 +53,8 @@ export const PRESENCE_MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+const Seen = z.object({ userId: z.string(), online: z.boolean(), lastSeenAt: z.date().nullable() });
 
 /** A node is dead when its last beat is older than this many intervals. */
 export const STALE_BEATS = 3;
@@ -120,6 +124,10 @@ export class Presence<W extends object> {
   private stopped = false;
 
   constructor(private readonly options: PresenceOptions<W>) {}
+
+  private get db(): Sql {
+    return { query: this.options.query };
+  }
 
   private get staleMs(): number {
     return STALE_BEATS * this.options.heartbeatMs;
@@ -224,7 +232,9 @@ export class Presence<W extends object> {
 
   private async beatOnce(): Promise<void> {
     try {
-      const [beat] = (await this.options.query(
+      const [beat] = await select(
+        this.db,
+        z.object({ lapsed: z.boolean() }),
         `WITH before AS (SELECT heartbeat_at FROM presence_nodes WHERE node_id = $1),
               beat AS (
                 INSERT INTO presence_nodes (node_id, heartbeat_at) VALUES ($1, now())
@@ -235,14 +245,16 @@ export class Presence<W extends object> {
          SELECT (SELECT inserted FROM beat)
                 OR coalesce((SELECT heartbeat_at FROM before) < now() - $2 * interval '1 millisecond', true) AS lapsed`,
         [this.options.nodeId, this.staleMs],
-      )) as { lapsed: boolean }[];
+      );
       if (beat?.lapsed && this.sockets.size > 0) {
         // Taken for dead (or the table was lost): write every user of this node again.
         this.options.log('warn', 'presence: this node was missing or stale; registering its users again');
         this.written.clear();
         for (const userId of this.sockets.keys()) this.toWrite(userId);
       }
-      const dead = (await this.options.query(
+      const dead = await select(
+        this.db,
+        z.object({ nodeId: z.string() }),
         `WITH dead AS (
                 DELETE FROM presence_nodes WHERE heartbeat_at < now() - $1 * interval '1 millisecond'
                 RETURNING node_id, heartbeat_at),
@@ -256,7 +268,7 @@ export class Presence<W extends object> {
                   SET last_seen_at = greatest(presence_last_seen.last_seen_at, excluded.last_seen_at))
          SELECT node_id AS "nodeId" FROM dead`,
         [this.staleMs],
-      )) as { nodeId: string }[];
+      );
       for (const { nodeId } of dead) {
         this.options.log('warn', `presence: node ${nodeId} missed its heartbeats; its users are offline`);
         this.options.publish({ kind: 'node-gone', nodeId });
@@ -340,7 +352,9 @@ export class Presence<W extends object> {
       const batch = take(this.stale, BATCH);
       // Who watches each of them, to check again that they may still see them.
       const pairs = batch.flatMap((userId) =>
-        [...new Set([...(this.watchersOf.get(userId) ?? [])].map((w) => w.userId))].map((watcher) => [userId, watcher]),
+        [...new Set([...(this.watchersOf.get(userId) ?? [])].map((w) => w.userId))].map(
+          (watcher) => [userId, watcher] as const,
+        ),
       );
       let rows: { userId: string; online: boolean; lastSeenAt: Date | null; visibleTo: string[] }[];
       let current: boolean;
@@ -348,19 +362,26 @@ export class Presence<W extends object> {
         // Checked before the read, as a REST query is: the visibility it reads is then no
         // older than the bound requireCurrent vouches for.
         current = await this.options.visibilityCurrent();
-        rows = (await this.options.query(
+        const seen = await select(
+          this.db,
+          Seen,
           `SELECT u.user_id AS "userId",
                   EXISTS (SELECT 1 FROM presence_connections c JOIN presence_nodes n USING (node_id)
                            WHERE c.user_id = u.user_id
                              AND n.heartbeat_at >= now() - $2 * interval '1 millisecond') AS online,
                   greatest((SELECT s.last_seen_at FROM presence_last_seen s WHERE s.user_id = u.user_id),
                            (SELECT max(n.heartbeat_at) FROM presence_connections c JOIN presence_nodes n USING (node_id)
-                             WHERE c.user_id = u.user_id)) AS "lastSeenAt",
-                  ARRAY(SELECT p.watcher FROM unnest($3::uuid[], $4::uuid[]) AS p(user_id, watcher)
-                         WHERE p.user_id = u.user_id AND ${mayWatch('p.watcher', 'u.user_id')}) AS "visibleTo"
+                             WHERE c.user_id = u.user_id)) AS "lastSeenAt"
              FROM unnest($1::uuid[]) AS u(user_id)`,
-          [batch, this.staleMs, pairs.map((pair) => pair[0]), pairs.map((pair) => pair[1])],
-        )) as typeof rows;
+          [batch, this.staleMs],
+        );
+        const visible = await mayWatch(this.options.query, pairs);
+        rows = seen.map((row) => ({
+          ...row,
+          visibleTo: pairs
+            .filter(([userId, watcher]) => userId === row.userId && visible.has(`${watcher} ${userId}`))
+            .map((pair) => pair[1]),
+        }));
       } catch (error) {
         for (const id of batch) if (this.watchersOf.has(id)) this.stale.add(id);
         this.options.log('warn', `presence: read failed: ${message(error)}; retrying`);
@@ -432,26 +453,27 @@ export class Presence<W extends object> {
  * directory and membership read models.
  */
 export async function visibleUsers(query: Query, callerId: string, userIds: readonly string[]): Promise<string[]> {
-  if (userIds.length === 0) return [];
-  const rows = (await query(
-    `SELECT a.user_id AS "userId" FROM (SELECT DISTINCT unnest($2::uuid[]) AS user_id) a
-      WHERE ${mayWatch('$1::uuid', 'a.user_id')}`,
-    [callerId, userIds],
-  )) as { userId: string }[];
-  return rows.map((row) => row.userId);
+  const unique = [...new Set(userIds)];
+  const visible = await mayWatch(
+    query,
+    unique.map((userId) => [userId, callerId] as const),
+  );
+  return unique.filter((userId) => visible.has(`${callerId} ${userId}`));
 }
 
-/** SQL: whether `watcher` may see `user`'s presence (the rule of `visibleUsers`). */
-function mayWatch(watcher: string, user: string): string {
-  return `((${user} = ${watcher}
-            OR EXISTS (SELECT 1 FROM rm_contacts k
-                        WHERE k.user_id = ${watcher} AND k.contact_id = ${user} AND k.status = 'contacts')
-            OR EXISTS (SELECT 1 FROM rm_members w JOIN rm_members m USING (conversation_id)
-                        WHERE w.user_id = ${watcher} AND w.left_seq IS NULL
-                          AND m.user_id = ${user} AND m.left_seq IS NULL))
-           AND NOT EXISTS (SELECT 1 FROM rm_blocks b
-                            WHERE (b.user_id = ${watcher} AND b.blocked_user_id = ${user})
-                               OR (b.user_id = ${user} AND b.blocked_user_id = ${watcher})))`;
+/** Of these (user, watcher) pairs, `watcher user` for each watcher that may see the user's presence (the rule of `visibleUsers`). */
+async function mayWatch(query: Query, pairs: readonly (readonly [string, string])[]): Promise<Set<string>> {
+  const byWatcher = pairs.map(([userId, watcher]) => [watcher, userId] as const);
+  const db = { query };
+  const related = await relations(db, byWatcher);
+  const members = await shareAConversation(db, byWatcher);
+  const key = (watcher: string, userId: string): string => `${watcher} ${userId}`;
+  const shared = new Set(members.map((m) => key(m.userId, m.otherId)));
+  return new Set(
+    related
+      .filter((r) => !r.blocked && (r.userId === r.otherId || r.contacts || shared.has(key(r.userId, r.otherId))))
+      .map((r) => key(r.userId, r.otherId)),
+  );
 }
 
 /** Removes and returns up to `count` items of `set`, oldest first. */

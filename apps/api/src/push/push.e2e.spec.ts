@@ -32,6 +32,7 @@ import {
   SYNC_REFUSALS_PER_TOKEN,
 } from './push.gateway.js';
 import { resolveParkedEvent } from '@herald/projection-runtime';
+import { holdBlockWrites } from '@herald/projections';
 import { DataSource } from 'typeorm';
 import { MAX_STALENESS_MS } from '../projections.service.js';
 
@@ -904,10 +905,10 @@ describe('presence fails closed while the directory read model is behind', () =>
       ]);
       expect(await watch(bobWatching, [ada.userId])).toEqual([{ userId: ada.userId, online: false, lastSeenAt: null }]);
 
-      // The reviewer's repro: the directory cannot write rm_blocks, so ada's block waits
+      // The reviewer's repro: the directory cannot write blocks, so ada's block waits
       // unapplied (held under PostgreSQL's 10 s idle-in-transaction limit).
       await lock.query('BEGIN');
-      await lock.query('LOCK TABLE rm_blocks IN SHARE MODE');
+      await holdBlockWrites(lock);
       expect((await own.inject({ method: 'PUT', url: `/blocks/${bob.userId}`, headers: as(ada) })).statusCode).toBe(
         200,
       );

@@ -1,10 +1,19 @@
 /**
- * The conversation decider: given a conversation's state and a command, the events that
- * happen, or a ConversationError. Pure: the actor, the time and new ids come in with the
- * command. Conversation and messaging share the stream, so one decider covers both.
+ * The conversation decider: given a conversation's state, a command and the facts the
+ * caller looked up, the decision (the events that happen, whether they are withheld, the
+ * send a retry repeats), or a ConversationError. Pure: the actor, the time and new ids
+ * come in with the command, what takes I/O to know with the facts. Conversation and
+ * messaging share the stream, so one decider covers both.
  */
 import { MAX_MESSAGE_BYTES, utf8Length } from '@herald/events';
-import { RECENT_MESSAGES, sentKey, type Conversation, type ConversationEvent, type Role } from './conversation.js';
+import {
+  RECENT_MESSAGES,
+  sentKey,
+  type Conversation,
+  type ConversationEvent,
+  type Role,
+  type SentMessage,
+} from './conversation.js';
 import { ConversationError, notFound } from './errors.js';
 
 export const MAX_GROUP_MEMBERS = 100_000;
@@ -31,8 +40,12 @@ export type ConversationCommand = { readonly actorId: string } & (
       readonly description?: string;
       readonly memberIds: readonly string[];
     }
-  | { readonly type: 'RenameGroup'; readonly name: string }
-  | { readonly type: 'ChangeGroupDetails'; readonly description?: string | null; readonly announcement?: string | null }
+  | {
+      readonly type: 'ChangeGroup';
+      readonly name?: string;
+      readonly description?: string | null;
+      readonly announcement?: string | null;
+    }
   | { readonly type: 'InviteMember'; readonly userId: string }
   | { readonly type: 'AcceptInvitation' }
   | { readonly type: 'JoinViaLink'; readonly linkHash: string }
@@ -60,42 +73,75 @@ export type ConversationCommand = { readonly actorId: string } & (
 
 const isAdmin = (role: Role | undefined): boolean => role === 'owner' || role === 'admin';
 
-/** The blocks a command is decided with, loaded by the caller before deciding. */
-export interface Blocks {
+/** What a command is decided with that takes I/O to know: the caller looks it up before deciding. */
+export interface Facts {
   /** Users who have blocked the actor (the caller loads the direct conversation's other member). */
   readonly blockedBy: ReadonlySet<string>;
+  /** Users the command names (`namedUsers`) who never registered. */
+  readonly unknownUsers: ReadonlySet<string>;
 }
 
-export const NO_BLOCKS: Blocks = { blockedBy: new Set() };
+export const NO_FACTS: Facts = { blockedBy: new Set(), unknownUsers: new Set() };
+
+/** The users a command names, other than its actor: each must exist. */
+export function namedUsers(command: ConversationCommand): string[] {
+  const listed =
+    command.type === 'StartDirectConversation'
+      ? [command.otherUserId]
+      : command.type === 'CreateGroup'
+        ? command.memberIds
+        : command.type === 'InviteMember'
+          ? [command.userId]
+          : [];
+  return [...new Set(listed)].filter((id) => id !== command.actorId);
+}
 
 /** What a command decides, and whether it is withheld: decided, answered, never written. */
 export interface Decision {
   readonly events: ConversationEvent[];
   readonly withheld: boolean;
+  /** The send a retried send repeats: it is answered with that one's message and seq. */
+  readonly repeats?: SentMessage;
 }
 
+/** The earlier send with this one's client message id, if this is a retry. */
+const earlierSend = (
+  command: Extract<ConversationCommand, { type: 'SendMessage' }>,
+  state: Conversation,
+): SentMessage | undefined => state.sent.get(sentKey(command.actorId, command.clientMessageId));
+
 /**
- * Decides a command with the blocks between its actor and the other member of a direct
- * conversation. A user the other member blocked gets every command decided exactly as
- * anyone's (the same checks, the same errors: nothing tells them of the block), and its
- * events are withheld: the caller answers as if they were written and writes nothing, so
- * the one who blocked sees nothing, no count of theirs moves and nothing is pushed to them
- * (docs/adr/007-blocks-reveal-nothing.md). Groups are not affected by blocks.
+ * Decides a command with the facts the caller looked up. A command naming a user who never
+ * registered is refused, after the decider's own checks (who may not do this learns
+ * nothing of users). A user the other member of a direct conversation blocked gets every
+ * command decided exactly as anyone's (the same checks, the same errors: nothing tells them
+ * of the block), and its events are withheld: the caller answers as if they were written
+ * and writes nothing, so the one who blocked sees nothing, no count of theirs moves and
+ * nothing is pushed to them (docs/adr/007-blocks-reveal-nothing.md). Groups are not
+ * affected by blocks.
  */
-export function decideDelivery(command: ConversationCommand, state: Conversation, blocks: Blocks): Decision {
-  const events = decide(command, state);
+export function decide(command: ConversationCommand, state: Conversation, facts: Facts = NO_FACTS): Decision {
+  // A retry of a send that happened is answered with it, whatever changed since (even for
+  // one who left meanwhile): the client may have missed the first answer.
+  const repeats = command.type === 'SendMessage' ? earlierSend(command, state) : undefined;
+  if (repeats) return { events: [], withheld: false, repeats };
+  const events = decideRules(command, state);
+  const unknown = events.length > 0 ? namedUsers(command).filter((id) => facts.unknownUsers.has(id)) : [];
+  if (unknown.length > 0) {
+    throw new ConversationError('USER.NOT_FOUND', `No such user: ${unknown.slice(0, 10).join(', ')}`);
+  }
   const other =
     command.type === 'StartDirectConversation'
       ? command.otherUserId
       : state.kind === 'direct'
         ? [...state.members.keys()].find((id) => id !== command.actorId)
         : undefined;
-  const withheld = events.length > 0 && other !== undefined && blocks.blockedBy.has(other);
+  const withheld = events.length > 0 && other !== undefined && facts.blockedBy.has(other);
   return { events, withheld };
 }
 
-/** The events a command decides, blocks aside (decideDelivery adds them). */
-export function decide(command: ConversationCommand, state: Conversation): ConversationEvent[] {
+/** The events a command decides by the conversation's rules; `decide` adds retries and facts. */
+function decideRules(command: ConversationCommand, state: Conversation): ConversationEvent[] {
   const conversationId = state.id;
   const actor = command.actorId;
 
@@ -191,23 +237,27 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
   };
 
   switch (command.type) {
-    case 'RenameGroup':
+    case 'ChangeGroup': {
+      // One decision, one append: a rename and new details land together or not at all.
       requireAdmin();
-      return state.name === command.name
-        ? []
-        : [{ type: 'GroupRenamed', data: { conversationId, name: command.name } }];
-    case 'ChangeGroupDetails':
-      requireAdmin();
-      return [
-        {
-          type: 'GroupDetailsChanged',
-          data: {
-            conversationId,
-            ...(command.description !== undefined ? { description: command.description } : {}),
-            ...(command.announcement !== undefined ? { announcement: command.announcement } : {}),
-          },
-        },
-      ];
+      const { name, description, announcement } = command;
+      const renamed: ConversationEvent[] =
+        name !== undefined && name !== state.name ? [{ type: 'GroupRenamed', data: { conversationId, name } }] : [];
+      const detailed: ConversationEvent[] =
+        description !== undefined || announcement !== undefined
+          ? [
+              {
+                type: 'GroupDetailsChanged',
+                data: {
+                  conversationId,
+                  ...(description !== undefined ? { description } : {}),
+                  ...(announcement !== undefined ? { announcement } : {}),
+                },
+              },
+            ]
+          : [];
+      return [...renamed, ...detailed];
+    }
     case 'InviteMember':
       requireAdmin();
       if (state.members.has(command.userId))
@@ -283,8 +333,6 @@ export function decide(command: ConversationCommand, state: Conversation): Conve
         throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the owner dissolves a group');
       return [{ type: 'GroupDissolved', data: { conversationId, dissolvedBy: actor } }];
     case 'SendMessage': {
-      // A retry of a send that happened: nothing new (the caller answers with the first result).
-      if (state.sent.has(sentKey(actor, command.clientMessageId))) return [];
       if (state.messages.has(command.messageId))
         throw new ConversationError('CONVERSATION.INVALID', 'That message id is taken');
       checkText(command.text);

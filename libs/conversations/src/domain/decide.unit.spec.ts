@@ -1,3 +1,4 @@
+import { deciderSpecification } from '@herald/testing';
 import { describe, expect, it } from 'vitest';
 import {
   evolve,
@@ -6,8 +7,7 @@ import {
   type Conversation,
   type ConversationEvent as CatalogueEvent,
 } from './conversation.js';
-import { decide, decideDelivery, NO_BLOCKS, type Blocks, type ConversationCommand } from './decide.js';
-import { ConversationError } from './errors.js';
+import { decide, NO_FACTS, type ConversationCommand, type Decision, type Facts } from './decide.js';
 
 const C = '11111111-1111-4111-8111-111111111111';
 const [OWNER, ADMIN, BOB, CAROL, DAVE] = [
@@ -22,37 +22,24 @@ const LINK = 'f'.repeat(64);
 const M2 = 'bbbbbbbb-0000-4000-8000-000000000002';
 const noMentions = { userIds: [], all: false };
 
-/** given(events).when(command) → then events, or thenFails(code). */
-function given(...history: (CatalogueEvent & { clientMessageId?: string })[]) {
-  const state = history.reduce<Conversation>(
-    (s, e, seq) => evolve(s, { event: e, seq, ...(e.clientMessageId ? { clientMessageId: e.clientMessageId } : {}) }),
-    initialConversation(C),
-  );
-  return {
-    when: (command: ConversationCommand, blocks: Blocks = NO_BLOCKS) => ({
-      then: (expected: CatalogueEvent[]) =>
-        expect(decideDelivery(command, state, blocks)).toEqual({ events: expected, withheld: false }),
-      /** Decided as these events, answered as written, and not written. */
-      thenWithheld: (expected: CatalogueEvent[]) =>
-        expect(decideDelivery(command, state, blocks)).toEqual({ events: expected, withheld: true }),
-      thenFails: (code: string) => {
-        let error: unknown;
-        try {
-          decideDelivery(command, state, blocks);
-        } catch (e) {
-          error = e;
-        }
-        expect(error).toBeInstanceOf(ConversationError);
-        expect((error as ConversationError).code).toBe(code);
-      },
-    }),
-  };
-}
+/** A recorded event: a send keeps the client id it was sent with. */
+type History = CatalogueEvent & { clientMessageId?: string };
+
+const fold = (state: Conversation, e: History, seq: number): Conversation =>
+  evolve(state, { event: e, seq, ...(e.clientMessageId ? { clientMessageId: e.clientMessageId } : {}) });
+const { given } = deciderSpecification({ decide, evolve: fold, initialState: () => initialConversation(C) });
+const stateOf = (...history: History[]): Conversation => history.reduce(fold, initialConversation(C));
+
+/** Decided and written. */
+const written = (events: CatalogueEvent[]): Decision => ({ events, withheld: false });
+/** Decided as these events, answered as written, and not written. */
+const withheld = (events: CatalogueEvent[]): Decision => ({ events, withheld: true });
 
 const group = (): CatalogueEvent => ({
   type: 'GroupCreated',
   data: { conversationId: C, ownerId: OWNER, name: 'team', memberIds: [ADMIN, BOB] },
 });
+const dm: CatalogueEvent = { type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } };
 const madeAdmin: CatalogueEvent = {
   type: 'MemberRoleChanged',
   data: { conversationId: C, userId: ADMIN, role: 'admin', changedBy: OWNER },
@@ -77,42 +64,56 @@ const send = (
     attachments: [],
     ...extra,
   }) as ConversationCommand;
+const startWith = (actorId: string, otherUserId: string): ConversationCommand => ({
+  type: 'StartDirectConversation',
+  actorId,
+  conversationId: C,
+  otherUserId,
+});
+const link: CatalogueEvent = {
+  type: 'InvitationLinkCreated',
+  data: { conversationId: C, linkHash: LINK, createdBy: OWNER },
+};
+const invited: CatalogueEvent = { type: 'MemberInvited', data: { conversationId: C, userId: CAROL, invitedBy: ADMIN } };
 
 describe('conversation decider', () => {
   describe('direct conversations', () => {
-    it('start once per pair; starting again decides nothing', () => {
+    it('a direct conversation starts with both users as members', () => {
       given()
-        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: OWNER })
-        .then([{ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } }]);
-      given({ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } })
-        .when({ type: 'StartDirectConversation', actorId: OWNER, conversationId: C, otherUserId: BOB })
-        .then([]);
-      given()
-        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: BOB })
-        .thenFails('CONVERSATION.INVALID');
+        .when(startWith(BOB, OWNER))
+        .then(written([{ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } }]));
     });
 
-    it('have no admins: @all, invitations and renames are refused', () => {
-      const dm: CatalogueEvent = {
-        type: 'DirectConversationStarted',
-        data: { conversationId: C, memberIds: [OWNER, BOB] },
-      };
+    it('starting a direct conversation again decides nothing', () => {
+      given(dm).when(startWith(OWNER, BOB)).then(written([]));
+    });
+
+    it('nobody starts a direct conversation with themselves', () => {
+      given().when(startWith(BOB, BOB)).thenThrows('CONVERSATION.INVALID');
+    });
+
+    it('nobody mentions @all in a direct conversation', () => {
       given(dm)
         .when(send(BOB, M2, { mentions: { userIds: [], all: true } }))
-        .thenFails('CONVERSATION.FORBIDDEN');
-      given(dm).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).thenFails('CONVERSATION.INVALID');
-      given(dm).when({ type: 'RenameGroup', actorId: BOB, name: 'x' }).thenFails('CONVERSATION.INVALID');
-      given(dm).when(send(CAROL)).thenFails('CONVERSATION.NOT_FOUND');
+        .thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('nobody invites into a direct conversation', () => {
+      given(dm).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).thenThrows('CONVERSATION.INVALID');
+    });
+
+    it('nobody renames a direct conversation', () => {
+      given(dm).when({ type: 'ChangeGroup', actorId: BOB, name: 'x' }).thenThrows('CONVERSATION.INVALID');
+    });
+
+    it('a stranger to a direct conversation is told it does not exist', () => {
+      given(dm).when(send(CAROL)).thenThrows('CONVERSATION.NOT_FOUND');
     });
   });
 
-  describe('blocks: every command of a blocked user in a direct conversation is decided, then withheld', () => {
-    const dm: CatalogueEvent = {
-      type: 'DirectConversationStarted',
-      data: { conversationId: C, memberIds: [OWNER, BOB] },
-    };
-    // OWNER blocked BOB: the caller loaded it and passes it in.
-    const blockedByOwner: Blocks = { blockedBy: new Set([OWNER]) };
+  describe('blocks (a fact looked up before deciding): every command of a blocked user in a direct conversation is decided, then withheld', () => {
+    // OWNER blocked BOB: the caller looked it up and passes it in.
+    const blockedByOwner: Facts = { ...NO_FACTS, blockedBy: new Set([OWNER]) };
     const edit = (extra: Partial<Extract<ConversationCommand, { type: 'EditMessage' }>> = {}) =>
       ({
         type: 'EditMessage',
@@ -122,69 +123,85 @@ describe('conversation decider', () => {
         mentions: noMentions,
         ...extra,
       }) as ConversationCommand;
+    const reacted: CatalogueEvent = {
+      type: 'ReactionAdded',
+      data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' },
+    };
 
-    it("start, send, reply and mention: decided as anyone's, withheld", () => {
+    it("a blocked user's start of the direct conversation is decided and withheld", () => {
       given()
-        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: OWNER }, blockedByOwner)
-        .thenWithheld([{ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } }]);
-      given(dm)
-        .when({ type: 'StartDirectConversation', actorId: BOB, conversationId: C, otherUserId: OWNER }, blockedByOwner)
-        .then([]);
+        .when(startWith(BOB, OWNER), blockedByOwner)
+        .then(withheld([{ type: 'DirectConversationStarted', data: { conversationId: C, memberIds: [OWNER, BOB] } }]));
+    });
+
+    it('a blocked user starting a direct conversation that exists decides nothing', () => {
+      given(dm).when(startWith(BOB, OWNER), blockedByOwner).then(written([]));
+    });
+
+    it("a blocked user's reply with a mention is decided as anyone's and withheld", () => {
       const reply = send(BOB, M2, { replyToMessageId: M1, mentions: { userIds: [OWNER], all: false } });
       given(dm, sent(M1, OWNER))
         .when(reply, blockedByOwner)
-        .thenWithheld(decide(reply, given_(dm, sent(M1, OWNER))));
+        .then(withheld(decide(reply, stateOf(dm, sent(M1, OWNER))).events));
+    });
+
+    it("a blocked user's send is decided as anyone's and withheld", () => {
       given(dm)
         .when(send(BOB), blockedByOwner)
-        .thenWithheld(decide(send(BOB), given_(dm)));
+        .then(withheld(decide(send(BOB), stateOf(dm)).events));
     });
 
-    it('edits (a mention added too), deletions and reactions: withheld', () => {
-      const mine = sent(M1, BOB);
-      given(dm, mine)
+    it("a blocked user's edit adding a mention is withheld", () => {
+      given(dm, sent(M1, BOB))
         .when(edit({ mentions: { userIds: [OWNER], all: false } }), blockedByOwner)
-        .thenWithheld([
-          {
-            type: 'MessageEdited',
-            data: { conversationId: C, messageId: M1, text: 'edited', mentions: { userIds: [OWNER], all: false } },
-          },
-        ]);
-      given(dm, mine)
-        .when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 }, blockedByOwner)
-        .thenWithheld([{ type: 'MessageDeleted', data: { conversationId: C, messageId: M1, deletedBy: BOB } }]);
-      const theirs = sent(M1, OWNER);
-      const reacted: CatalogueEvent = {
-        type: 'ReactionAdded',
-        data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' },
-      };
-      given(dm, theirs)
-        .when({ type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' }, blockedByOwner)
-        .thenWithheld([reacted]);
-      given(dm, theirs, reacted)
-        .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' }, blockedByOwner)
-        .thenWithheld([{ type: 'ReactionRemoved', data: reacted.data }]);
+        .then(
+          withheld([
+            {
+              type: 'MessageEdited',
+              data: { conversationId: C, messageId: M1, text: 'edited', mentions: { userIds: [OWNER], all: false } },
+            },
+          ]),
+        );
     });
 
-    it('the same errors as anyone gets, so a refusal tells nothing either', () => {
-      given(dm, sent(M1, OWNER)).when(edit(), blockedByOwner).thenFails('CONVERSATION.FORBIDDEN');
-      given(dm).when(edit(), blockedByOwner).thenFails('MESSAGE.NOT_FOUND');
+    it("a blocked user's deletion is withheld", () => {
+      given(dm, sent(M1, BOB))
+        .when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 }, blockedByOwner)
+        .then(withheld([{ type: 'MessageDeleted', data: { conversationId: C, messageId: M1, deletedBy: BOB } }]));
+    });
+
+    it("a blocked user's reaction is withheld", () => {
+      given(dm, sent(M1, OWNER))
+        .when({ type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' }, blockedByOwner)
+        .then(withheld([reacted]));
+    });
+
+    it("a blocked user's removal of a reaction is withheld", () => {
+      given(dm, sent(M1, OWNER), reacted)
+        .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' }, blockedByOwner)
+        .then(withheld([{ type: 'ReactionRemoved', data: reacted.data }]));
+    });
+
+    it("a blocked user editing someone else's message gets the error anyone gets", () => {
+      given(dm, sent(M1, OWNER)).when(edit(), blockedByOwner).thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('a blocked user editing a message that is none gets the error anyone gets', () => {
+      given(dm).when(edit(), blockedByOwner).thenThrows('MESSAGE.NOT_FOUND');
+    });
+
+    it('a blocked user sending an empty message gets the error anyone gets', () => {
       given(dm)
         .when(send(BOB, M2, { text: ' ' }), blockedByOwner)
-        .thenFails('CONVERSATION.INVALID');
+        .thenThrows('CONVERSATION.INVALID');
     });
 
     it('no command of any type writes into a direct conversation for a blocked user (every type listed)', () => {
       // A Record over the command types: a new command type fails to compile until listed.
       const samples: Record<ConversationCommand['type'], ConversationCommand> = {
-        StartDirectConversation: {
-          type: 'StartDirectConversation',
-          actorId: BOB,
-          conversationId: C,
-          otherUserId: OWNER,
-        },
+        StartDirectConversation: startWith(BOB, OWNER),
         CreateGroup: { type: 'CreateGroup', actorId: BOB, conversationId: C, name: 'g', memberIds: [OWNER] },
-        RenameGroup: { type: 'RenameGroup', actorId: BOB, name: 'x' },
-        ChangeGroupDetails: { type: 'ChangeGroupDetails', actorId: BOB, description: 'd' },
+        ChangeGroup: { type: 'ChangeGroup', actorId: BOB, name: 'x', description: 'd' },
         InviteMember: { type: 'InviteMember', actorId: BOB, userId: CAROL },
         AcceptInvitation: { type: 'AcceptInvitation', actorId: BOB },
         JoinViaLink: { type: 'JoinViaLink', actorId: BOB, linkHash: LINK },
@@ -202,48 +219,93 @@ describe('conversation decider', () => {
         RemoveReaction: { type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '🎉' },
       };
       const mine = sent('cccccccc-0000-4000-8000-000000000001', BOB);
-      const reacted: CatalogueEvent = {
+      const reactedParty: CatalogueEvent = {
         type: 'ReactionAdded',
         data: { conversationId: C, messageId: M1, userId: BOB, emoji: '🎉' },
       };
       // Before the direct conversation exists (only its start can be a DM's), and in it.
-      const cases: [CatalogueEvent[], ConversationCommand[]][] = [
+      const cases: [History[], ConversationCommand[]][] = [
         [[], [samples.StartDirectConversation]],
-        [[dm, sent(M1, OWNER), mine, reacted], Object.values(samples)],
+        [[dm, sent(M1, OWNER), mine, reactedParty], Object.values(samples)],
       ];
-      let withheld = 0;
+      let withheldCount = 0;
       for (const [history, commands] of cases) {
-        const state = given_(...history);
+        const state = stateOf(...history);
         for (const command of commands) {
           let decision;
           try {
-            decision = decideDelivery(command, state, blockedByOwner);
+            decision = decide(command, state, blockedByOwner);
           } catch {
             continue; // refused as anyone would be
           }
           expect(decision.events.length === 0 || decision.withheld, command.type).toBe(true);
-          if (decision.withheld) withheld++;
+          if (decision.withheld) withheldCount++;
         }
       }
       // The start, and in the conversation: send, edit, delete, add and remove a reaction.
-      expect(withheld).toBe(6);
+      expect(withheldCount).toBe(6);
     });
 
-    it('the one who blocked still writes; groups and other blocks change nothing', () => {
+    it('the one who blocked still writes', () => {
       given(dm)
         .when(send(OWNER), blockedByOwner)
-        .then(decide(send(OWNER), given_(dm)));
+        .then(written(decide(send(OWNER), stateOf(dm)).events));
+    });
+
+    it('a block by someone outside the direct conversation changes nothing', () => {
       given(dm)
-        .when(send(BOB), { blockedBy: new Set([CAROL]) })
-        .then(decide(send(BOB), given_(dm)));
+        .when(send(BOB), { ...NO_FACTS, blockedBy: new Set([CAROL]) })
+        .then(written(decide(send(BOB), stateOf(dm)).events));
+    });
+
+    it('a block changes nothing in a group', () => {
       given(group())
         .when(send(BOB), blockedByOwner)
-        .then(decide(send(BOB), given_(group())));
+        .then(written(decide(send(BOB), stateOf(group())).events));
+    });
+  });
+
+  describe('unknown users (a fact looked up before deciding)', () => {
+    const unknown = (...ids: string[]): Facts => ({ ...NO_FACTS, unknownUsers: new Set(ids) });
+
+    it('a direct conversation with a user who never registered is refused', () => {
+      given().when(startWith(BOB, DAVE), unknown(DAVE)).thenThrows('USER.NOT_FOUND');
+    });
+
+    it('a group naming a user who never registered is refused', () => {
+      given()
+        .when(
+          { type: 'CreateGroup', actorId: OWNER, conversationId: C, name: 'team', memberIds: [BOB, DAVE] },
+          unknown(DAVE),
+        )
+        .thenThrows('USER.NOT_FOUND');
+    });
+
+    it('inviting a user who never registered is refused', () => {
+      given(group(), madeAdmin)
+        .when({ type: 'InviteMember', actorId: ADMIN, userId: DAVE }, unknown(DAVE))
+        .thenThrows('USER.NOT_FOUND');
+    });
+
+    it('who may not invite learns nothing of users: the authorization error comes first', () => {
+      given(group())
+        .when({ type: 'InviteMember', actorId: BOB, userId: DAVE }, unknown(DAVE))
+        .thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('starting a direct conversation that exists decides nothing, whatever the facts', () => {
+      given(dm).when(startWith(OWNER, BOB), unknown(BOB)).then(written([]));
+    });
+
+    it('users the command does not name do not matter', () => {
+      given(group())
+        .when(send(BOB), unknown(DAVE))
+        .then(written(decide(send(BOB), stateOf(group())).events));
     });
   });
 
   describe('groups', () => {
-    it('are created with the creator as owner, members deduplicated, only once', () => {
+    it('a group is created with the creator as owner and its members deduplicated', () => {
       given()
         .when({
           type: 'CreateGroup',
@@ -252,289 +314,481 @@ describe('conversation decider', () => {
           name: 'team',
           memberIds: [ADMIN, BOB, BOB, OWNER],
         })
-        .then([group()]);
+        .then(written([group()]));
+    });
+
+    it('a group is created only once', () => {
       given(group())
         .when({ type: 'CreateGroup', actorId: OWNER, conversationId: C, name: 'x', memberIds: [] })
-        .thenFails('CONVERSATION.ALREADY_EXISTS');
+        .thenThrows('CONVERSATION.ALREADY_EXISTS');
     });
 
-    it('are managed by admins only', () => {
-      given(group()).when({ type: 'RenameGroup', actorId: BOB, name: 'mine' }).thenFails('CONVERSATION.FORBIDDEN');
-      given(group(), madeAdmin)
-        .when({ type: 'RenameGroup', actorId: ADMIN, name: 'renamed' })
-        .then([{ type: 'GroupRenamed', data: { conversationId: C, name: 'renamed' } }]);
-      given(group()).when({ type: 'RenameGroup', actorId: OWNER, name: 'team' }).then([]);
-      given(group(), madeAdmin)
-        .when({ type: 'ChangeGroupDetails', actorId: ADMIN, announcement: 'read me' })
-        .then([{ type: 'GroupDetailsChanged', data: { conversationId: C, announcement: 'read me' } }]);
+    it('a member who is not an admin may not rename the group', () => {
+      given(group()).when({ type: 'ChangeGroup', actorId: BOB, name: 'mine' }).thenThrows('CONVERSATION.FORBIDDEN');
     });
 
-    it('take members by invitation (accepted by the invitee) or by link, never twice', () => {
-      const invited: CatalogueEvent = {
-        type: 'MemberInvited',
-        data: { conversationId: C, userId: CAROL, invitedBy: ADMIN },
-      };
-      given(group(), madeAdmin).when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL }).then([invited]);
-      given(group(), madeAdmin, invited).when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL }).then([]);
-      // Who joins is the admins' business.
-      given(group()).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).thenFails('CONVERSATION.FORBIDDEN');
-      given(group()).when({ type: 'AcceptInvitation', actorId: CAROL }).thenFails('CONVERSATION.NOT_FOUND');
+    it('an admin renames the group', () => {
+      given(group(), madeAdmin)
+        .when({ type: 'ChangeGroup', actorId: ADMIN, name: 'renamed' })
+        .then(written([{ type: 'GroupRenamed', data: { conversationId: C, name: 'renamed' } }]));
+    });
+
+    it('renaming a group to its name decides nothing', () => {
+      given(group()).when({ type: 'ChangeGroup', actorId: OWNER, name: 'team' }).then(written([]));
+    });
+
+    it('an admin changes the announcement', () => {
+      given(group(), madeAdmin)
+        .when({ type: 'ChangeGroup', actorId: ADMIN, announcement: 'read me' })
+        .then(written([{ type: 'GroupDetailsChanged', data: { conversationId: C, announcement: 'read me' } }]));
+    });
+
+    it('a new name and new details are one decision: both events, in one append', () => {
+      given(group())
+        .when({ type: 'ChangeGroup', actorId: OWNER, name: 'renamed', description: null, announcement: 'hi' })
+        .then(
+          written([
+            { type: 'GroupRenamed', data: { conversationId: C, name: 'renamed' } },
+            { type: 'GroupDetailsChanged', data: { conversationId: C, description: null, announcement: 'hi' } },
+          ]),
+        );
+    });
+
+    it('an unchanged name with new details writes the details only', () => {
+      given(group())
+        .when({ type: 'ChangeGroup', actorId: OWNER, name: 'team', description: 'd' })
+        .then(written([{ type: 'GroupDetailsChanged', data: { conversationId: C, description: 'd' } }]));
+    });
+
+    it('an admin invites a user', () => {
+      given(group(), madeAdmin)
+        .when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL })
+        .then(written([invited]));
+    });
+
+    it('inviting a user again decides nothing', () => {
+      given(group(), madeAdmin, invited)
+        .when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL })
+        .then(written([]));
+    });
+
+    it('who joins is the admins’ business: a member may not invite', () => {
+      given(group()).when({ type: 'InviteMember', actorId: BOB, userId: CAROL }).thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('a user who was not invited cannot accept an invitation', () => {
+      given(group()).when({ type: 'AcceptInvitation', actorId: CAROL }).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('the invitee accepts the invitation and joins', () => {
       given(group(), invited)
         .when({ type: 'AcceptInvitation', actorId: CAROL })
-        .then([{ type: 'MemberJoined', data: { conversationId: C, userId: CAROL, via: 'invitation' } }]);
-      const link: CatalogueEvent = {
-        type: 'InvitationLinkCreated',
-        data: { conversationId: C, linkHash: LINK, createdBy: OWNER },
-      };
+        .then(written([{ type: 'MemberJoined', data: { conversationId: C, userId: CAROL, via: 'invitation' } }]));
+    });
+
+    it('a member who is not an admin may not create an invitation link', () => {
       given(group())
         .when({ type: 'CreateInvitationLink', actorId: BOB, linkHash: LINK })
-        .thenFails('CONVERSATION.FORBIDDEN');
-      given(group()).when({ type: 'CreateInvitationLink', actorId: OWNER, linkHash: LINK }).then([link]);
+        .thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('the owner creates an invitation link', () => {
+      given(group())
+        .when({ type: 'CreateInvitationLink', actorId: OWNER, linkHash: LINK })
+        .then(written([link]));
+    });
+
+    it('a user with the link joins through it', () => {
       given(group(), link)
         .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
-        .then([{ type: 'MemberJoined', data: { conversationId: C, userId: DAVE, via: 'link' } }]);
-      given(group()).when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK }).thenFails('CONVERSATION.NOT_FOUND');
-      const revoked: CatalogueEvent = {
-        type: 'InvitationLinkRevoked',
-        data: { conversationId: C, linkHash: LINK, revokedBy: OWNER },
-      };
-      given(group(), link).when({ type: 'RevokeInvitationLink', actorId: OWNER, linkHash: LINK }).then([revoked]);
+        .then(written([{ type: 'MemberJoined', data: { conversationId: C, userId: DAVE, via: 'link' } }]));
+    });
+
+    it('a link that was never created lets nobody in', () => {
+      given(group()).when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK }).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    const revoked: CatalogueEvent = {
+      type: 'InvitationLinkRevoked',
+      data: { conversationId: C, linkHash: LINK, revokedBy: OWNER },
+    };
+
+    it('the owner revokes an invitation link', () => {
+      given(group(), link)
+        .when({ type: 'RevokeInvitationLink', actorId: OWNER, linkHash: LINK })
+        .then(written([revoked]));
+    });
+
+    it('a revoked link lets nobody in', () => {
       given(group(), link, revoked)
         .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
-        .thenFails('CONVERSATION.NOT_FOUND');
+        .thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('a member joining again through a link is told they are a member', () => {
       given(group(), link)
         .when({ type: 'JoinViaLink', actorId: BOB, linkHash: LINK })
-        .thenFails('CONVERSATION.ALREADY_MEMBER');
-      given(group()).when({ type: 'InviteMember', actorId: CAROL, userId: DAVE }).thenFails('CONVERSATION.NOT_FOUND');
+        .thenThrows('CONVERSATION.ALREADY_MEMBER');
     });
 
-    it('let members leave (not the owner) and admins kick members (only the owner kicks admins)', () => {
+    it('a stranger may not invite', () => {
+      given(group()).when({ type: 'InviteMember', actorId: CAROL, userId: DAVE }).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('a member leaves', () => {
       given(group())
         .when({ type: 'LeaveGroup', actorId: BOB })
-        .then([{ type: 'MemberLeft', data: { conversationId: C, userId: BOB } }]);
-      given(group()).when({ type: 'LeaveGroup', actorId: OWNER }).thenFails('CONVERSATION.OWNER_CANNOT_LEAVE');
+        .then(written([{ type: 'MemberLeft', data: { conversationId: C, userId: BOB } }]));
+    });
+
+    it('the owner may not leave', () => {
+      given(group()).when({ type: 'LeaveGroup', actorId: OWNER }).thenThrows('CONVERSATION.OWNER_CANNOT_LEAVE');
+    });
+
+    it('an admin kicks a member', () => {
       given(group(), madeAdmin)
         .when({ type: 'KickMember', actorId: ADMIN, userId: BOB })
-        .then([{ type: 'MemberKicked', data: { conversationId: C, userId: BOB, kickedBy: ADMIN } }]);
-      given(group()).when({ type: 'KickMember', actorId: BOB, userId: ADMIN }).thenFails('CONVERSATION.FORBIDDEN');
+        .then(written([{ type: 'MemberKicked', data: { conversationId: C, userId: BOB, kickedBy: ADMIN } }]));
+    });
+
+    it('a member who is not an admin may not kick', () => {
+      given(group()).when({ type: 'KickMember', actorId: BOB, userId: ADMIN }).thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('an admin may not kick the owner', () => {
       given(group(), madeAdmin)
         .when({ type: 'KickMember', actorId: ADMIN, userId: OWNER })
-        .thenFails('CONVERSATION.FORBIDDEN');
+        .thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('the owner kicks an admin', () => {
       given(group(), madeAdmin)
         .when({ type: 'KickMember', actorId: OWNER, userId: ADMIN })
-        .then([{ type: 'MemberKicked', data: { conversationId: C, userId: ADMIN, kickedBy: OWNER } }]);
+        .then(written([{ type: 'MemberKicked', data: { conversationId: C, userId: ADMIN, kickedBy: OWNER } }]));
     });
 
-    it('a member who left or was kicked can do nothing more (and learns nothing)', () => {
-      const left: CatalogueEvent = { type: 'MemberLeft', data: { conversationId: C, userId: BOB } };
-      given(group(), left).when(send(BOB)).thenFails('CONVERSATION.NOT_FOUND');
-      given(group(), left).when({ type: 'LeaveGroup', actorId: BOB }).thenFails('CONVERSATION.NOT_FOUND');
-      const kicked: CatalogueEvent = {
-        type: 'MemberKicked',
-        data: { conversationId: C, userId: BOB, kickedBy: OWNER },
-      };
-      given(group(), kicked)
+    const left: CatalogueEvent = { type: 'MemberLeft', data: { conversationId: C, userId: BOB } };
+
+    it('a member who left can send nothing, and learns nothing', () => {
+      given(group(), left).when(send(BOB)).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('a member who left cannot leave again', () => {
+      given(group(), left).when({ type: 'LeaveGroup', actorId: BOB }).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('a member who was kicked cannot react, and learns nothing', () => {
+      given(group(), { type: 'MemberKicked', data: { conversationId: C, userId: BOB, kickedBy: OWNER } })
         .when({ type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' })
-        .thenFails('CONVERSATION.NOT_FOUND');
+        .thenThrows('CONVERSATION.NOT_FOUND');
     });
 
-    it('have roles set by the owner, who can hand ownership over', () => {
-      given(group()).when({ type: 'ChangeRole', actorId: OWNER, userId: ADMIN, role: 'admin' }).then([madeAdmin]);
+    it('the owner makes a member an admin', () => {
+      given(group())
+        .when({ type: 'ChangeRole', actorId: OWNER, userId: ADMIN, role: 'admin' })
+        .then(written([madeAdmin]));
+    });
+
+    it('an admin may not change roles', () => {
       given(group(), madeAdmin)
         .when({ type: 'ChangeRole', actorId: ADMIN, userId: BOB, role: 'admin' })
-        .thenFails('CONVERSATION.FORBIDDEN');
-      given(group())
-        .when({ type: 'TransferOwnership', actorId: OWNER, userId: BOB })
-        .then([
-          { type: 'MemberRoleChanged', data: { conversationId: C, userId: BOB, role: 'owner', changedBy: OWNER } },
-          { type: 'MemberRoleChanged', data: { conversationId: C, userId: OWNER, role: 'admin', changedBy: OWNER } },
-        ]);
+        .thenThrows('CONVERSATION.FORBIDDEN');
     });
 
-    it('once dissolved, take nothing more', () => {
-      const dissolved: CatalogueEvent = { type: 'GroupDissolved', data: { conversationId: C, dissolvedBy: OWNER } };
-      given(group()).when({ type: 'DissolveGroup', actorId: ADMIN }).thenFails('CONVERSATION.FORBIDDEN');
-      given(group()).when({ type: 'DissolveGroup', actorId: OWNER }).then([dissolved]);
-      given(group(), dissolved).when(send(BOB)).thenFails('CONVERSATION.DISSOLVED');
-      // Its members may still leave it, the owner too: it leaves their inbox.
+    it('the owner hands ownership over and becomes an admin', () => {
+      given(group())
+        .when({ type: 'TransferOwnership', actorId: OWNER, userId: BOB })
+        .then(
+          written([
+            { type: 'MemberRoleChanged', data: { conversationId: C, userId: BOB, role: 'owner', changedBy: OWNER } },
+            { type: 'MemberRoleChanged', data: { conversationId: C, userId: OWNER, role: 'admin', changedBy: OWNER } },
+          ]),
+        );
+    });
+
+    const dissolved: CatalogueEvent = { type: 'GroupDissolved', data: { conversationId: C, dissolvedBy: OWNER } };
+
+    it('an admin may not dissolve the group', () => {
+      given(group()).when({ type: 'DissolveGroup', actorId: ADMIN }).thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('the owner dissolves the group', () => {
+      given(group())
+        .when({ type: 'DissolveGroup', actorId: OWNER })
+        .then(written([dissolved]));
+    });
+
+    it('a dissolved group takes no message', () => {
+      given(group(), dissolved).when(send(BOB)).thenThrows('CONVERSATION.DISSOLVED');
+    });
+
+    it('the members of a dissolved group may still leave it, the owner too: it leaves their inbox', () => {
       given(group(), dissolved)
         .when({ type: 'LeaveGroup', actorId: OWNER })
-        .then([{ type: 'MemberLeft', data: { conversationId: C, userId: OWNER } }]);
-      given(group(), dissolved).when({ type: 'LeaveGroup', actorId: DAVE }).thenFails('CONVERSATION.NOT_FOUND');
-      // Only who holds the link or an invitation learns that the group was dissolved.
-      const link: CatalogueEvent = {
-        type: 'InvitationLinkCreated',
-        data: { conversationId: C, linkHash: LINK, createdBy: OWNER },
-      };
+        .then(written([{ type: 'MemberLeft', data: { conversationId: C, userId: OWNER } }]));
+    });
+
+    it('a stranger cannot leave a dissolved group', () => {
+      given(group(), dissolved).when({ type: 'LeaveGroup', actorId: DAVE }).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('who holds the link learns that the group was dissolved', () => {
       given(group(), link, dissolved)
         .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
-        .thenFails('CONVERSATION.DISSOLVED');
+        .thenThrows('CONVERSATION.DISSOLVED');
+    });
+
+    it('who holds no link does not learn that the group was dissolved', () => {
       given(group(), dissolved)
         .when({ type: 'JoinViaLink', actorId: DAVE, linkHash: LINK })
-        .thenFails('CONVERSATION.NOT_FOUND');
-      given(group(), dissolved).when({ type: 'AcceptInvitation', actorId: DAVE }).thenFails('CONVERSATION.NOT_FOUND');
+        .thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('who holds no invitation does not learn that the group was dissolved', () => {
+      given(group(), dissolved).when({ type: 'AcceptInvitation', actorId: DAVE }).thenThrows('CONVERSATION.NOT_FOUND');
     });
   });
 
   describe('messages', () => {
-    it('are sent by members, once per client message id (a retry decides nothing)', () => {
+    it('a member sends a message', () => {
       given(group())
         .when(send(BOB, M1, { clientMessageId: 'x1', text: 'hello', replyToMessageId: undefined }))
-        .then([
-          {
-            type: 'MessageSent',
-            data: {
-              conversationId: C,
-              messageId: M1,
-              senderId: BOB,
-              text: 'hello',
-              mentions: noMentions,
-              attachments: [],
+        .then(
+          written([
+            {
+              type: 'MessageSent',
+              data: {
+                conversationId: C,
+                messageId: M1,
+                senderId: BOB,
+                text: 'hello',
+                mentions: noMentions,
+                attachments: [],
+              },
             },
-          },
-        ]);
-      given(group(), sent(M1, BOB, 'x1'))
-        .when(send(BOB, M2, { clientMessageId: 'x1' }))
-        .then([]);
-      // The same client id from someone else is another message.
-      expect(
-        decide(
-          send(OWNER, M2, { clientMessageId: 'x1' }),
-          [group(), sent(M1, BOB, 'x1')].reduce<Conversation>(
-            (s, e, seq) => evolve(s, { event: e, seq, clientMessageId: 'x1' }),
-            initialConversation(C),
-          ),
-        ),
-      ).toHaveLength(1);
-      given(group()).when(send(CAROL)).thenFails('CONVERSATION.NOT_FOUND');
-      given().when(send(BOB)).thenFails('CONVERSATION.NOT_FOUND');
+          ]),
+        );
     });
 
-    it('the state keeps the newest RECENT_MESSAGES: older ones cannot be edited, and their retries are not recognized', () => {
+    it('a retried send decides nothing and is answered with the message and seq of the first', () => {
+      given(group(), sent(M1, BOB, 'x1'))
+        .when(send(BOB, M2, { clientMessageId: 'x1' }))
+        .then({ events: [], withheld: false, repeats: { messageId: M1, seq: 1 } });
+    });
+
+    it('a retried send is answered with the first even after its sender left', () => {
+      given(group(), sent(M1, BOB, 'x1'), { type: 'MemberLeft', data: { conversationId: C, userId: BOB } })
+        .when(send(BOB, M2, { clientMessageId: 'x1' }))
+        .then({ events: [], withheld: false, repeats: { messageId: M1, seq: 1 } });
+    });
+
+    it('the same client message id from someone else is another message', () => {
+      expect(
+        decide(send(OWNER, M2, { clientMessageId: 'x1' }), stateOf(group(), sent(M1, BOB, 'x1'))).events,
+      ).toHaveLength(1);
+    });
+
+    it('a stranger may not send', () => {
+      given(group()).when(send(CAROL)).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('nobody sends to a conversation that does not exist', () => {
+      given().when(send(BOB)).thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    describe('the state keeps the newest RECENT_MESSAGES', () => {
       const ids = Array.from(
         { length: RECENT_MESSAGES + 1 },
         (_, i) => `cccccccc-0000-4000-8000-${String(i).padStart(12, '0')}`,
       );
       const history = [group(), ...ids.map((id) => sent(id, BOB, `c${id}`))];
-      given(...history)
-        .when({ type: 'EditMessage', actorId: BOB, messageId: ids[0]!, text: 'late', mentions: noMentions })
-        .thenFails('MESSAGE.NOT_FOUND');
-      given(...history)
-        .when({ type: 'EditMessage', actorId: BOB, messageId: ids[1]!, text: 'in time', mentions: noMentions })
-        .then([
-          {
-            type: 'MessageEdited',
-            data: { conversationId: C, messageId: ids[1]!, text: 'in time', mentions: noMentions },
-          },
-        ]);
-      given(...history)
-        .when(send(BOB, M2, { clientMessageId: `c${ids[1]!}` }))
-        .then([]);
-      given(...history)
-        .when(send(BOB, M2, { clientMessageId: `c${ids[0]!}` }))
-        .then([expect.objectContaining({ type: 'MessageSent' }) as CatalogueEvent]);
+
+      it('a message older than the newest RECENT_MESSAGES cannot be edited', () => {
+        given(...history)
+          .when({ type: 'EditMessage', actorId: BOB, messageId: ids[0]!, text: 'late', mentions: noMentions })
+          .thenThrows('MESSAGE.NOT_FOUND');
+      });
+
+      it('a message among the newest RECENT_MESSAGES can be edited', () => {
+        given(...history)
+          .when({ type: 'EditMessage', actorId: BOB, messageId: ids[1]!, text: 'in time', mentions: noMentions })
+          .then(
+            written([
+              {
+                type: 'MessageEdited',
+                data: { conversationId: C, messageId: ids[1]!, text: 'in time', mentions: noMentions },
+              },
+            ]),
+          );
+      });
+
+      it('a retry of a send among the newest is recognized', () => {
+        given(...history)
+          .when(send(BOB, M2, { clientMessageId: `c${ids[1]!}` }))
+          .then({ events: [], withheld: false, repeats: { messageId: ids[1]!, seq: 2 } });
+      });
+
+      it('a retry of an older send is not recognized: it is sent again', () => {
+        given(...history)
+          .when(send(BOB, M2, { clientMessageId: `c${ids[0]!}` }))
+          .then(written([expect.objectContaining({ type: 'MessageSent' }) as CatalogueEvent]));
+      });
     });
 
-    it('check size, content, replies and mentions', () => {
+    it('a message has at most 16,384 characters', () => {
       given(group())
         .when(send(BOB, M2, { text: 'x'.repeat(16_385) }))
-        .thenFails('CONVERSATION.INVALID');
-      // The limit is bytes as UTF-8: 5,462 euro signs are 16,386 bytes.
+        .thenThrows('CONVERSATION.INVALID');
+    });
+
+    it('the size limit counts bytes as UTF-8: 5,462 euro signs (16,386 bytes) are too many', () => {
       given(group())
         .when(send(BOB, M2, { text: '€'.repeat(5_462) }))
-        .thenFails('CONVERSATION.INVALID');
+        .thenThrows('CONVERSATION.INVALID');
+    });
+
+    it('5,461 euro signs fit', () => {
       given(group())
         .when(send(BOB, M2, { text: '€'.repeat(5_461) }))
-        .then([expect.objectContaining({ type: 'MessageSent' }) as CatalogueEvent]);
+        .then(written([expect.objectContaining({ type: 'MessageSent' }) as CatalogueEvent]));
+    });
+
+    it('a message needs text or an attachment', () => {
       given(group())
         .when(send(BOB, M2, { text: '  ' }))
-        .thenFails('CONVERSATION.INVALID');
+        .thenThrows('CONVERSATION.INVALID');
+    });
+
+    it('a reply to a message that is none is refused', () => {
       given(group())
         .when(send(BOB, M2, { replyToMessageId: M1 }))
-        .thenFails('MESSAGE.NOT_FOUND');
+        .thenThrows('MESSAGE.NOT_FOUND');
+    });
+
+    it('a reply names the message it answers', () => {
       given(group(), sent(M1, OWNER))
         .when(send(BOB, M2, { replyToMessageId: M1 }))
-        .then([
-          {
-            type: 'MessageSent',
-            data: {
-              conversationId: C,
-              messageId: M2,
-              senderId: BOB,
-              text: 'hello',
-              replyToMessageId: M1,
-              mentions: noMentions,
-              attachments: [],
+        .then(
+          written([
+            {
+              type: 'MessageSent',
+              data: {
+                conversationId: C,
+                messageId: M2,
+                senderId: BOB,
+                text: 'hello',
+                replyToMessageId: M1,
+                mentions: noMentions,
+                attachments: [],
+              },
             },
-          },
-        ]);
+          ]),
+        );
+    });
+
+    it('mentions must name members', () => {
       given(group())
         .when(send(BOB, M2, { mentions: { userIds: [CAROL], all: false } }))
-        .thenFails('CONVERSATION.INVALID');
+        .thenThrows('CONVERSATION.INVALID');
+    });
+
+    it('only admins mention @all', () => {
       given(group())
         .when(send(BOB, M2, { mentions: { userIds: [], all: true } }))
-        .thenFails('CONVERSATION.FORBIDDEN');
-      expect(
-        decide(send(OWNER, M2, { mentions: { userIds: [BOB, BOB], all: true } }), given_(group()))[0],
-      ).toMatchObject({
-        data: { mentions: { userIds: [BOB], all: true } },
-      });
+        .thenThrows('CONVERSATION.FORBIDDEN');
     });
 
-    it('are edited by their author only, deleted by the author or an admin', () => {
-      const edit = (actorId: string): ConversationCommand => ({
-        type: 'EditMessage',
-        actorId,
-        messageId: M1,
-        text: 'better',
-        mentions: noMentions,
-      });
+    it('the owner mentions @all, and mentions are deduplicated', () => {
+      expect(
+        decide(send(OWNER, M2, { mentions: { userIds: [BOB, BOB], all: true } }), stateOf(group())).events[0],
+      ).toMatchObject({ data: { mentions: { userIds: [BOB], all: true } } });
+    });
+
+    const edit = (actorId: string): ConversationCommand => ({
+      type: 'EditMessage',
+      actorId,
+      messageId: M1,
+      text: 'better',
+      mentions: noMentions,
+    });
+    const deleted: CatalogueEvent = {
+      type: 'MessageDeleted',
+      data: { conversationId: C, messageId: M1, deletedBy: ADMIN },
+    };
+
+    it('the author edits a message', () => {
       given(group(), sent(M1, BOB))
         .when(edit(BOB))
-        .then([
-          { type: 'MessageEdited', data: { conversationId: C, messageId: M1, text: 'better', mentions: noMentions } },
-        ]);
-      given(group(), sent(M1, BOB)).when(edit(OWNER)).thenFails('CONVERSATION.FORBIDDEN');
-      const deleted: CatalogueEvent = {
-        type: 'MessageDeleted',
-        data: { conversationId: C, messageId: M1, deletedBy: ADMIN },
-      };
-      given(group(), madeAdmin, sent(M1, BOB))
-        .when({ type: 'DeleteMessage', actorId: ADMIN, messageId: M1 })
-        .then([deleted]);
-      given(group(), sent(M1, OWNER))
-        .when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 })
-        .thenFails('CONVERSATION.FORBIDDEN');
-      given(group(), sent(M1, BOB), deleted).when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 }).then([]);
-      given(group(), sent(M1, BOB), deleted).when(edit(BOB)).thenFails('MESSAGE.DELETED');
+        .then(
+          written([
+            { type: 'MessageEdited', data: { conversationId: C, messageId: M1, text: 'better', mentions: noMentions } },
+          ]),
+        );
     });
 
-    it('take one reaction per emoji per user', () => {
-      const add = (actorId: string, emoji = '👍'): ConversationCommand => ({
-        type: 'AddReaction',
-        actorId,
-        messageId: M1,
-        emoji,
-      });
-      const added: CatalogueEvent = {
-        type: 'ReactionAdded',
-        data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' },
-      };
-      given(group(), sent(M1, OWNER)).when(add(BOB)).then([added]);
-      given(group(), sent(M1, OWNER), added).when(add(BOB)).then([]);
+    it('nobody but the author edits a message', () => {
+      given(group(), sent(M1, BOB)).when(edit(OWNER)).thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('an admin deletes a message', () => {
+      given(group(), madeAdmin, sent(M1, BOB))
+        .when({ type: 'DeleteMessage', actorId: ADMIN, messageId: M1 })
+        .then(written([deleted]));
+    });
+
+    it("a member may not delete someone else's message", () => {
+      given(group(), sent(M1, OWNER))
+        .when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 })
+        .thenThrows('CONVERSATION.FORBIDDEN');
+    });
+
+    it('deleting a deleted message decides nothing', () => {
+      given(group(), sent(M1, BOB), deleted)
+        .when({ type: 'DeleteMessage', actorId: BOB, messageId: M1 })
+        .then(written([]));
+    });
+
+    it('a deleted message cannot be edited', () => {
+      given(group(), sent(M1, BOB), deleted).when(edit(BOB)).thenThrows('MESSAGE.DELETED');
+    });
+
+    const add = (actorId: string, emoji = '👍'): ConversationCommand => ({
+      type: 'AddReaction',
+      actorId,
+      messageId: M1,
+      emoji,
+    });
+    const added: CatalogueEvent = {
+      type: 'ReactionAdded',
+      data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' },
+    };
+
+    it('a member reacts to a message', () => {
+      given(group(), sent(M1, OWNER))
+        .when(add(BOB))
+        .then(written([added]));
+    });
+
+    it('the same reaction again decides nothing', () => {
+      given(group(), sent(M1, OWNER), added).when(add(BOB)).then(written([]));
+    });
+
+    it('another user may react with the same emoji', () => {
       given(group(), sent(M1, OWNER), added)
         .when(add(OWNER))
-        .then([{ ...added, data: { ...added.data, userId: OWNER } }]);
+        .then(written([{ ...added, data: { ...added.data, userId: OWNER } }]));
+    });
+
+    it('a member removes their reaction', () => {
       given(group(), sent(M1, OWNER), added)
         .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' })
-        .then([{ type: 'ReactionRemoved', data: added.data }]);
+        .then(written([{ type: 'ReactionRemoved', data: added.data }]));
+    });
+
+    it('removing a reaction that is not there decides nothing', () => {
       given(group(), sent(M1, OWNER))
         .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' })
-        .then([]);
+        .then(written([]));
     });
   });
 });
-
-function given_(...history: CatalogueEvent[]): Conversation {
-  return history.reduce<Conversation>((s, e, seq) => evolve(s, { event: e, seq }), initialConversation(C));
-}

@@ -8,6 +8,7 @@
  * and is dropped when nobody follows it.
  */
 import type { Checkpoint } from '../checkpoint.js';
+import { matches } from '../event-filter.js';
 import type { EventFilter, ReadAllPage, RecordedEvent } from '../types.js';
 
 /** What one read of the log after the tail's end found. */
@@ -151,14 +152,4 @@ export class LogTail {
     }
     return low;
   }
-}
-
-/** The filter of `readAll`, in memory: every given condition holds. */
-export function matches(event: RecordedEvent, filter: EventFilter | undefined): boolean {
-  if (!filter) return true;
-  if (filter.eventTypes && !filter.eventTypes.includes(event.type)) return false;
-  if (filter.streamPrefixes && !filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) {
-    return false;
-  }
-  return true;
 }

@@ -1,7 +1,7 @@
 /**
  * The contact relation of two users (`contact-<pairId>`): none, requested (by one of
- * them), or contacts. Blocks between the two come in with the command (the caller loads
- * them, so the decider stays pure).
+ * them), or contacts. Whether the other one exists and the blocks between the two come in
+ * as facts (the caller looks them up, so the decider stays pure).
  */
 import type { EventIn } from '@herald/events';
 import { IdentityError } from './errors.js';
@@ -37,8 +37,10 @@ export interface ContactCommand {
   readonly otherId: string;
 }
 
-/** The blocks between the two, loaded before deciding. */
-export interface ContactBlocks {
+/** What the caller looks up before deciding. */
+export interface ContactFacts {
+  /** The other one registered. */
+  readonly otherExists: boolean;
   /** The other one has blocked the actor. */
   readonly byOther: boolean;
   /** The actor has blocked the other one. */
@@ -57,13 +59,14 @@ export interface ContactDecision {
  * blocked them sees nothing (docs/adr/007-blocks-reveal-nothing.md). Declining and removing
  * only end a relation, and go through. The one who blocked must unblock before asking.
  */
-export function decideContact(command: ContactCommand, state: ContactState, blocks: ContactBlocks): ContactDecision {
+export function decideContact(command: ContactCommand, state: ContactState, facts: ContactFacts): ContactDecision {
+  if (!facts.otherExists) throw new IdentityError('USER.NOT_FOUND', 'No such user');
   const events = decideRelation(command, state);
   const befriends = command.type === 'Request' || command.type === 'Accept';
-  if (befriends && blocks.byActor && events.length > 0) {
+  if (befriends && facts.byActor && events.length > 0) {
     throw new IdentityError('USER.INVALID', 'You blocked this user: unblock them first');
   }
-  return { events, withheld: befriends && blocks.byOther && events.length > 0 };
+  return { events, withheld: befriends && facts.byOther && events.length > 0 };
 }
 
 function decideRelation(command: ContactCommand, state: ContactState): ContactEvent[] {

@@ -1,18 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { deciderSpecification } from '@herald/testing';
 import { IdentityError } from './errors.js';
+import { describe, expect, it } from 'vitest';
 import {
   evolveSession,
   initialSession,
   refresh,
   REFRESH_REUSE_GRACE_SECONDS,
   signOut,
+  type Refresh,
   type SessionEvent,
 } from './session.js';
 import {
   decideContact,
   evolveContact,
   noContact,
-  type ContactBlocks,
+  type ContactFacts,
   type ContactCommand,
   type ContactEvent,
 } from './contact.js';
@@ -22,21 +24,11 @@ const U = '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87';
 const S = '0b9d8f86-4f4e-4b7a-8d3e-2b1c5a6f7e81';
 const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA';
 const h = (c: string): string => c.repeat(64);
-
-const user = (...events: UserEvent[]) => events.reduce(evolveUser, initialUser(U));
-/** Each event recorded at `at` (the rotation time the reuse grace counts from). */
-const session = (...events: SessionEvent[]) => sessionAt(now, ...events);
-const sessionAt = (at: string, ...events: SessionEvent[]) =>
-  events.reduce((state, event) => evolveSession(state, event, { occurredAt: at }), initialSession(S));
 const now = '2026-06-01T00:00:00.000Z';
-const codeOf = (f: () => unknown): string | undefined => {
-  try {
-    f();
-    return undefined;
-  } catch (error) {
-    return error instanceof IdentityError ? error.code : 'other';
-  }
-};
+
+/** A user's stream, for each of its deciders. */
+const userSpec = <C>(decide: (command: C, state: ReturnType<typeof initialUser>) => UserEvent[]) =>
+  deciderSpecification({ decide, evolve: evolveUser, initialState: () => initialUser(U) });
 
 const registered: UserEvent[] = [
   { type: 'UserRegistered', data: { userId: U, username: 'ada', displayName: 'Ada' } },
@@ -52,171 +44,361 @@ const rotated: SessionEvent = {
 };
 
 describe('identity', () => {
-  it('registers a user with profile and password hash in one append, once', () => {
-    expect(register({ userId: U, username: 'ada', displayName: 'Ada', passwordHash: HASH }, user())).toEqual(
-      registered,
-    );
-    expect(user(...registered)).toMatchObject({ registered: true, username: 'ada', passwordHash: HASH });
-    expect(
-      codeOf(() => register({ userId: U, username: 'ada', displayName: 'A', passwordHash: HASH }, user(...registered))),
-    ).toBe('USER.INVALID');
-    expect(codeOf(() => register({ userId: U, username: 'A d', displayName: 'A', passwordHash: HASH }, user()))).toBe(
-      'USER.INVALID',
-    );
+  describe('registering', () => {
+    const { given } = userSpec(register);
+    const ada = { userId: U, username: 'ada', displayName: 'Ada', passwordHash: HASH };
+
+    it('a user registers with profile and password hash in one append', () => {
+      given().when(ada).then(registered);
+    });
+
+    it('a registered user has a user name and a password hash', () => {
+      expect(registered.reduce(evolveUser, initialUser(U))).toMatchObject({
+        registered: true,
+        username: 'ada',
+        passwordHash: HASH,
+      });
+    });
+
+    it('a user registers only once', () => {
+      given(...registered)
+        .when({ ...ada, displayName: 'A' })
+        .thenThrows('USER.INVALID');
+    });
+
+    it('a user name with a space is refused', () => {
+      given()
+        .when({ ...ada, username: 'A d' })
+        .thenThrows('USER.INVALID');
+    });
   });
 
-  it('updates only the profile fields that change', () => {
-    const ada = user(...registered);
-    expect(updateProfile({ displayName: 'Ada', statusText: 'away' }, ada)).toEqual([
-      { type: 'ProfileUpdated', data: { userId: U, statusText: 'away' } },
-    ]);
-    expect(updateProfile({ displayName: 'Ada' }, ada)).toEqual([]);
-    expect(codeOf(() => updateProfile({ displayName: 'x' }, user()))).toBe('USER.NOT_FOUND');
+  describe('profiles', () => {
+    const { given } = userSpec(updateProfile);
+
+    it('only the profile fields that change are written', () => {
+      given(...registered)
+        .when({ displayName: 'Ada', statusText: 'away' })
+        .then([{ type: 'ProfileUpdated', data: { userId: U, statusText: 'away' } }]);
+    });
+
+    it('a change to nothing new decides nothing', () => {
+      given(...registered)
+        .when({ displayName: 'Ada' })
+        .then([]);
+    });
+
+    it('a user who never registered has no profile to change', () => {
+      given().when({ displayName: 'x' }).thenThrows('USER.NOT_FOUND');
+    });
   });
 
   describe('refresh tokens', () => {
-    const presenting = (hash: string, at = now) => ({
+    /** Each event recorded at `now` (the rotation time the reuse grace counts from). */
+    const { given } = deciderSpecification({
+      decide: refresh,
+      evolve: (state, event: SessionEvent) => evolveSession(state, event, { occurredAt: now }),
+      initialState: () => initialSession(S),
+    });
+    const presenting = (hash: string, at = now): Refresh => ({
       presentedHash: hash,
       nextHash: h('c'),
       now: at,
       expiresAt: '2027-01-01T00:00:00.000Z',
     });
+    const refused = (code: string, events: SessionEvent[] = []) => ({
+      events,
+      refused: expect.objectContaining({ code }) as IdentityError,
+    });
+    const justRotated = { ...rotated, data: { ...rotated.data, refreshTokenHash: h('c') } };
+    const revokedForReuse: SessionEvent = {
+      type: 'SessionRevoked',
+      data: { sessionId: S, reason: 'refresh_token_reused' },
+    };
 
-    it('rotate: the current one is good once and gives the next', () => {
-      expect(refresh(presenting(h('a')), session(started))).toEqual({
-        events: [
-          {
-            type: 'SessionRefreshed',
-            data: { sessionId: S, refreshTokenHash: h('c'), expiresAt: '2027-01-01T00:00:00.000Z' },
-          },
-        ],
-      });
+    it('the current token rotates: it is good once and gives the next', () => {
+      given(started)
+        .when(presenting(h('a')))
+        .then({
+          events: [
+            {
+              type: 'SessionRefreshed',
+              data: { sessionId: S, refreshTokenHash: h('c'), expiresAt: '2027-01-01T00:00:00.000Z' },
+            },
+          ],
+        });
     });
 
-    it('the same one again within the grace gets the same rotation again (two tabs, a lost answer), and writes nothing', () => {
-      const justRotated = { ...rotated, data: { ...rotated.data, refreshTokenHash: h('c') } };
+    it('the same token again within the grace gets the same rotation again (two tabs, a lost answer), and writes nothing', () => {
       const at = new Date(Date.parse(now) + REFRESH_REUSE_GRACE_SECONDS * 1000).toISOString();
-      expect(refresh(presenting(h('a'), at), session(started, justRotated))).toEqual({ events: [] });
-      // Past the grace, or once the new token was used in turn, it is a replay.
+      given(started, justRotated)
+        .when(presenting(h('a'), at))
+        .then({ events: [] });
+    });
+
+    it('the same token again past the grace is a replay', () => {
       const late = new Date(Date.parse(now) + REFRESH_REUSE_GRACE_SECONDS * 1000 + 1).toISOString();
-      expect(refresh(presenting(h('a'), late), session(started, justRotated)).refused?.code).toBe(
-        'AUTH.REFRESH_TOKEN_REUSED',
-      );
+      given(started, justRotated)
+        .when(presenting(h('a'), late))
+        .then(refused('AUTH.REFRESH_TOKEN_REUSED', [revokedForReuse]));
+    });
+
+    it('the same token again once the new one was used in turn is a replay', () => {
       const again = { ...rotated, data: { ...rotated.data, refreshTokenHash: h('d') } };
-      expect(refresh(presenting(h('a')), session(started, justRotated, again)).refused?.code).toBe(
-        'AUTH.REFRESH_TOKEN_REUSED',
-      );
+      given(started, justRotated, again)
+        .when(presenting(h('a')))
+        .then(refused('AUTH.REFRESH_TOKEN_REUSED', [revokedForReuse]));
     });
 
-    it('a replayed one revokes the whole session', () => {
-      const outcome = refresh(presenting(h('a')), session(started, rotated));
-      expect(outcome.events).toEqual([
-        { type: 'SessionRevoked', data: { sessionId: S, reason: 'refresh_token_reused' } },
-      ]);
-      expect(outcome.refused?.code).toBe('AUTH.REFRESH_TOKEN_REUSED');
-      const after = session(started, rotated, outcome.events[0]!);
-      expect(refresh(presenting(h('b')), after).refused?.code).toBe('AUTH.SESSION_REVOKED');
+    it('a replayed token revokes the whole session and is refused', () => {
+      given(started, rotated)
+        .when(presenting(h('a')))
+        .then(refused('AUTH.REFRESH_TOKEN_REUSED', [revokedForReuse]));
     });
 
-    it('refuses unknown and expired tokens, and sessions that do not exist', () => {
-      expect(refresh(presenting(h('z')), session(started)).refused?.code).toBe('AUTH.INVALID_TOKEN');
-      expect(refresh(presenting(h('a'), '2027-01-01T00:00:00.000Z'), session(started)).refused?.code).toBe(
-        'AUTH.SESSION_EXPIRED',
-      );
-      expect(refresh(presenting(h('a')), session()).refused?.code).toBe('AUTH.INVALID_TOKEN');
+    it('after a replay, even the current token is refused', () => {
+      given(started, rotated, revokedForReuse)
+        .when(presenting(h('b')))
+        .then(refused('AUTH.SESSION_REVOKED'));
     });
 
-    it('signing out revokes the session once', () => {
-      expect(signOut(session(started))).toEqual([
-        { type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out' } },
-      ]);
-      expect(
-        signOut(session(started, { type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out' } })),
-      ).toEqual([]);
+    it('an unknown token is refused', () => {
+      given(started)
+        .when(presenting(h('z')))
+        .then(refused('AUTH.INVALID_TOKEN'));
+    });
+
+    it('an expired session refuses its token', () => {
+      given(started)
+        .when(presenting(h('a'), '2027-01-01T00:00:00.000Z'))
+        .then(refused('AUTH.SESSION_EXPIRED'));
+    });
+
+    it('a session that does not exist refuses any token', () => {
+      given()
+        .when(presenting(h('a')))
+        .then(refused('AUTH.INVALID_TOKEN'));
+    });
+  });
+
+  describe('signing out', () => {
+    const { given } = deciderSpecification({
+      decide: (_: 'SignOut', state: ReturnType<typeof initialSession>) => signOut(state),
+      evolve: (state, event: SessionEvent) => evolveSession(state, event),
+      initialState: () => initialSession(S),
+    });
+    const signedOut: SessionEvent = { type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out' } };
+
+    it('signing out revokes the session', () => {
+      given(started).when('SignOut').then([signedOut]);
+    });
+
+    it('signing out of a revoked session decides nothing', () => {
+      given(started, signedOut).when('SignOut').then([]);
     });
   });
 });
 
 describe('contacts', () => {
   const [A, B] = ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'];
-  /** given(events).when(command) → then events, or thenFails(code). */
-  const given = (...history: ContactEvent[]) => {
-    const state = history.reduce(evolveContact, noContact);
-    return {
-      when: (command: ContactCommand, blocks: ContactBlocks = { byOther: false, byActor: false }) => ({
-        then: (expected: ContactEvent[]) =>
-          expect(decideContact(command, state, blocks)).toEqual({ events: expected, withheld: false }),
-        /** Answered as these events, none written. */
-        thenWithheld: (expected: ContactEvent[]) =>
-          expect(decideContact(command, state, blocks)).toEqual({ events: expected, withheld: true }),
-        thenFails: (code: string) => expect(codeOf(() => decideContact(command, state, blocks))).toBe(code),
-      }),
-    };
-  };
+  const noBlocks: ContactFacts = { otherExists: true, byOther: false, byActor: false };
+  const { given } = deciderSpecification({
+    decide: (command: ContactCommand, state: typeof noContact, facts: ContactFacts = noBlocks) =>
+      decideContact(command, state, facts),
+    evolve: (state, event: ContactEvent) => evolveContact(state, event),
+    initialState: () => noContact,
+  });
+  const written = (events: ContactEvent[]) => ({ events, withheld: false });
+  /** Answered as these events, none written. */
+  const withheld = (events: ContactEvent[]) => ({ events, withheld: true });
   const requested: ContactEvent = { type: 'ContactRequested', data: { requesterId: A, recipientId: B } };
   const accepted: ContactEvent = { type: 'ContactRequestAccepted', data: { requesterId: A, recipientId: B } };
   const ask = (actorId: string, otherId: string): ContactCommand => ({ type: 'Request', actorId, otherId });
-  const blockedByOther: ContactBlocks = { byOther: true, byActor: false };
-  const blockedByActor: ContactBlocks = { byOther: false, byActor: true };
+  const blockedByOther: ContactFacts = { ...noBlocks, byOther: true };
+  const blockedByActor: ContactFacts = { ...noBlocks, byActor: true };
 
-  it('a request, once; asking back is accepting; only the one asked accepts', () => {
-    given().when(ask(A, B)).then([requested]);
-    given(requested).when(ask(A, B)).then([]);
-    given(requested).when(ask(B, A)).then([accepted]);
-    given(requested).when({ type: 'Accept', actorId: B, otherId: A }).then([accepted]);
-    given(requested).when({ type: 'Accept', actorId: A, otherId: B }).thenFails('USER.NOT_FOUND');
-    given().when({ type: 'Accept', actorId: B, otherId: A }).thenFails('USER.NOT_FOUND');
-    given(requested, accepted).when(ask(A, B)).then([]);
+  it('a user asks another to be a contact', () => {
+    given()
+      .when(ask(A, B))
+      .then(written([requested]));
   });
 
-  it('declined by either side; removed by either contact; nothing to remove is nothing', () => {
+  it('asking again decides nothing', () => {
+    given(requested).when(ask(A, B)).then(written([]));
+  });
+
+  it('asking back is accepting', () => {
+    given(requested)
+      .when(ask(B, A))
+      .then(written([accepted]));
+  });
+
+  it('the one asked accepts', () => {
+    given(requested)
+      .when({ type: 'Accept', actorId: B, otherId: A })
+      .then(written([accepted]));
+  });
+
+  it('the one who asked cannot accept', () => {
+    given(requested).when({ type: 'Accept', actorId: A, otherId: B }).thenThrows('USER.NOT_FOUND');
+  });
+
+  it('there is nothing to accept without a request', () => {
+    given().when({ type: 'Accept', actorId: B, otherId: A }).thenThrows('USER.NOT_FOUND');
+  });
+
+  it('asking a contact decides nothing', () => {
+    given(requested, accepted).when(ask(A, B)).then(written([]));
+  });
+
+  it('the one asked declines', () => {
     given(requested)
       .when({ type: 'Decline', actorId: B, otherId: A })
-      .then([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } }]);
+      .then(written([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } }]));
+  });
+
+  it('the one who asked withdraws by declining', () => {
     given(requested)
       .when({ type: 'Decline', actorId: A, otherId: B })
-      .then([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: A } }]);
-    given().when({ type: 'Decline', actorId: B, otherId: A }).thenFails('USER.NOT_FOUND');
+      .then(written([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: A } }]));
+  });
+
+  it('there is nothing to decline without a request', () => {
+    given().when({ type: 'Decline', actorId: B, otherId: A }).thenThrows('USER.NOT_FOUND');
+  });
+
+  it('either contact removes the other', () => {
     given(requested, accepted)
       .when({ type: 'Remove', actorId: B, otherId: A })
-      .then([{ type: 'ContactRemoved', data: { userId: B, contactId: A } }]);
-    given(requested).when({ type: 'Remove', actorId: B, otherId: A }).then([]);
+      .then(written([{ type: 'ContactRemoved', data: { userId: B, contactId: A } }]));
   });
 
-  it('a block is not revealed: asking or accepting someone who blocked you is answered as done, and withheld', () => {
-    given().when(ask(A, B), blockedByOther).thenWithheld([requested]);
-    given(requested).when(ask(B, A), blockedByOther).thenWithheld([accepted]);
-    given(requested).when({ type: 'Accept', actorId: B, otherId: A }, blockedByOther).thenWithheld([accepted]);
-    // Nothing to write is nothing withheld; the same errors as anyone's.
-    given(requested, accepted).when(ask(A, B), blockedByOther).then([]);
-    given().when({ type: 'Accept', actorId: B, otherId: A }, blockedByOther).thenFails('USER.NOT_FOUND');
-    // Ending a relation goes through.
+  it('removing who is no contact decides nothing', () => {
+    given(requested).when({ type: 'Remove', actorId: B, otherId: A }).then(written([]));
+  });
+
+  it('asking someone who blocked you is answered as done, and withheld', () => {
+    given()
+      .when(ask(A, B), blockedByOther)
+      .then(withheld([requested]));
+  });
+
+  it('asking back someone who blocked you is answered as accepted, and withheld', () => {
+    given(requested)
+      .when(ask(B, A), blockedByOther)
+      .then(withheld([accepted]));
+  });
+
+  it('accepting someone who blocked you is answered as done, and withheld', () => {
+    given(requested)
+      .when({ type: 'Accept', actorId: B, otherId: A }, blockedByOther)
+      .then(withheld([accepted]));
+  });
+
+  it('nothing to write is nothing withheld', () => {
+    given(requested, accepted).when(ask(A, B), blockedByOther).then(written([]));
+  });
+
+  it('who was blocked gets the same errors as anyone', () => {
+    given().when({ type: 'Accept', actorId: B, otherId: A }, blockedByOther).thenThrows('USER.NOT_FOUND');
+  });
+
+  it('declining someone who blocked you goes through: it only ends a relation', () => {
     given(requested)
       .when({ type: 'Decline', actorId: B, otherId: A }, blockedByOther)
-      .then([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } }]);
-    given().when(ask(A, A)).thenFails('USER.INVALID');
+      .then(written([{ type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } }]));
   });
 
-  it('the one who blocked unblocks before asking or accepting', () => {
-    given().when(ask(A, B), blockedByActor).thenFails('USER.INVALID');
-    given(requested).when({ type: 'Accept', actorId: B, otherId: A }, blockedByActor).thenFails('USER.INVALID');
+  it('asking a user who never registered is refused', () => {
+    given()
+      .when(ask(A, B), { ...noBlocks, otherExists: false })
+      .thenThrows('USER.NOT_FOUND');
+  });
+
+  it('removing a user who never registered is refused', () => {
+    given()
+      .when({ type: 'Remove', actorId: A, otherId: B }, { ...noBlocks, otherExists: false })
+      .thenThrows('USER.NOT_FOUND');
+  });
+
+  it('nobody asks themselves', () => {
+    given().when(ask(A, A)).thenThrows('USER.INVALID');
+  });
+
+  it('the one who blocked unblocks before asking', () => {
+    given().when(ask(A, B), blockedByActor).thenThrows('USER.INVALID');
+  });
+
+  it('the one who blocked unblocks before accepting', () => {
+    given(requested).when({ type: 'Accept', actorId: B, otherId: A }, blockedByActor).thenThrows('USER.INVALID');
+  });
+
+  it('the one who blocked may still remove a contact', () => {
     given(requested, accepted)
       .when({ type: 'Remove', actorId: B, otherId: A }, blockedByActor)
-      .then([{ type: 'ContactRemoved', data: { userId: B, contactId: A } }]);
+      .then(written([{ type: 'ContactRemoved', data: { userId: B, contactId: A } }]));
   });
 });
 
 describe('blocks', () => {
   const OTHER = 'cccccccc-0000-4000-8000-000000000003';
-  it('block once, unblock once; nobody blocks themselves, and only a registered user blocks', () => {
-    const blocked: UserEvent = { type: 'UserBlocked', data: { userId: U, blockedUserId: OTHER } };
-    expect(block(OTHER, user(...registered))).toEqual([blocked]);
-    expect(block(OTHER, user(...registered, blocked))).toEqual([]);
-    expect(codeOf(() => block(U, user(...registered)))).toBe('USER.INVALID');
-    expect(codeOf(() => block(OTHER, user()))).toBe('USER.NOT_FOUND');
-    expect(unblock(OTHER, user(...registered, blocked))).toEqual([
-      { type: 'UserUnblocked', data: { userId: U, blockedUserId: OTHER } },
-    ]);
-    expect(unblock(OTHER, user(...registered))).toEqual([]);
+  const blocked: UserEvent = { type: 'UserBlocked', data: { userId: U, blockedUserId: OTHER } };
+  const blocking = userSpec(block);
+  const unblocking = userSpec(unblock);
+  /** The other user, who registered (looked up before deciding). */
+  const other = { blockedUserId: OTHER, blockedExists: true };
+  const stranger = { blockedUserId: OTHER, blockedExists: false };
+
+  it('a user blocks another', () => {
+    blocking
+      .given(...registered)
+      .when(other)
+      .then([blocked]);
+  });
+
+  it('blocking again decides nothing', () => {
+    blocking
+      .given(...registered, blocked)
+      .when(other)
+      .then([]);
+  });
+
+  it('nobody blocks themselves', () => {
+    blocking
+      .given(...registered)
+      .when({ blockedUserId: U, blockedExists: true })
+      .thenThrows('USER.INVALID');
+  });
+
+  it('only a registered user blocks', () => {
+    blocking.given().when(other).thenThrows('USER.NOT_FOUND');
+  });
+
+  it('blocking a user who never registered is refused', () => {
+    blocking
+      .given(...registered)
+      .when(stranger)
+      .thenThrows('USER.NOT_FOUND');
+  });
+
+  it('unblocking a user who never registered is refused', () => {
+    unblocking
+      .given(...registered)
+      .when(stranger)
+      .thenThrows('USER.NOT_FOUND');
+  });
+
+  it('a user unblocks whom they blocked', () => {
+    unblocking
+      .given(...registered, blocked)
+      .when(other)
+      .then([{ type: 'UserUnblocked', data: { userId: U, blockedUserId: OTHER } }]);
+  });
+
+  it('unblocking who is not blocked decides nothing', () => {
+    unblocking
+      .given(...registered)
+      .when(other)
+      .then([]);
   });
 });

@@ -108,14 +108,22 @@ export function updateProfile(command: UpdateProfile, state: User): UserEvent[] 
   return [{ type: 'ProfileUpdated', data: { userId: state.userId, ...changed } }];
 }
 
-export function block(blockedUserId: string, state: User): UserEvent[] {
-  if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+/** Blocking or unblocking another user, with whether they registered (looked up before deciding). */
+export interface ChangeBlock {
+  readonly blockedUserId: string;
+  readonly blockedExists: boolean;
+}
+
+export function block({ blockedUserId, blockedExists }: ChangeBlock, state: User): UserEvent[] {
+  // A user who does not exist is not found, as for every command naming one.
+  if (!blockedExists || !state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
   if (blockedUserId === state.userId) throw new IdentityError('USER.INVALID', 'You cannot block yourself');
   if (state.blocked.has(blockedUserId)) return [];
   return [{ type: 'UserBlocked', data: { userId: state.userId, blockedUserId } }];
 }
 
-export function unblock(blockedUserId: string, state: User): UserEvent[] {
+export function unblock({ blockedUserId, blockedExists }: ChangeBlock, state: User): UserEvent[] {
+  if (!blockedExists) throw new IdentityError('USER.NOT_FOUND', 'No such user');
   if (!state.blocked.has(blockedUserId)) return [];
   return [{ type: 'UserUnblocked', data: { userId: state.userId, blockedUserId } }];
 }

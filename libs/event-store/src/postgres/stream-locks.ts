@@ -1,0 +1,20 @@
+/** The SQL that serializes writers of the same streams, and the array literals it and the batch write use. */
+import type pg from 'pg';
+
+/** First key of the two-key advisory locks on streams (its own key space). */
+const STREAM_LOCK_CLASS = 0x48524c44; // "HRLD"
+
+/**
+ * Serializes writers of the same streams without writing a row: transaction-level
+ * advisory locks on the streams' hashes, taken in hash order so that concurrent batches
+ * cannot deadlock (a hash collision only makes two streams share a lock).
+ */
+export function lockStreams(client: pg.ClientBase, streamIds: readonly string[]): string {
+  return `SELECT pg_advisory_xact_lock(${STREAM_LOCK_CLASS}, k)
+            FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest(${literal(client, streamIds, 'text')}) AS id ORDER BY 1) AS keys`;
+}
+
+/** An array literal of validated ids (letters, digits, _ . : -), escaped all the same. */
+export function literal(client: pg.ClientBase, ids: readonly string[], type: 'text' | 'uuid'): string {
+  return `ARRAY[${ids.map((id) => client.escapeLiteral(id)).join(',')}]::${type}[]`;
+}

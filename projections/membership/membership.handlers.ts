@@ -1,0 +1,80 @@
+/**
+ * The API's reads of membership.v1 through the QueryBus, with the caller's access checked
+ * on every read: members see a conversation; a member who left or was kicked still sees
+ * its messages up to their leaving (timeline), and nothing else. Anyone else gets
+ * NOT_FOUND, whether the conversation exists or not.
+ */
+import { ConversationError } from '@herald/conversations';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { DataSource } from 'typeorm';
+import type { Sql } from '../sql.js';
+import {
+  conversationDetails,
+  currentMembers,
+  memberAccess,
+  type ConversationDetails,
+  type Member,
+  type MemberAccess,
+} from './membership.queries.js';
+
+const notFound = (): ConversationError =>
+  new ConversationError('CONVERSATION.NOT_FOUND', 'No such conversation, or you are not a member');
+
+/** The caller's place in the conversation, past or present; NOT_FOUND when they never were a member. */
+export async function accessOf(db: Sql, userId: string, conversationId: string): Promise<MemberAccess> {
+  const access = await memberAccess(db, conversationId, userId);
+  if (!access) throw notFound();
+  return access;
+}
+
+/** NOT_FOUND unless the caller is a member now. */
+export async function requireMember(db: Sql, userId: string, conversationId: string): Promise<void> {
+  if ((await accessOf(db, userId, conversationId)).leftSeq !== null) throw notFound();
+}
+
+export class GetConversation extends Query<ConversationDetails> {
+  constructor(
+    readonly userId: string,
+    readonly conversationId: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetConversation)
+export class GetConversationHandler implements IQueryHandler<GetConversation> {
+  constructor(private readonly db: DataSource) {}
+
+  async execute({ userId, conversationId }: GetConversation): Promise<ConversationDetails> {
+    await requireMember(this.db, userId, conversationId);
+    const details = await conversationDetails(this.db, conversationId);
+    if (!details) throw notFound();
+    return details;
+  }
+}
+
+export interface MembersPage {
+  readonly members: Member[];
+  readonly nextCursor: string | null;
+}
+
+/** The current members by user id, a page at a time. */
+export class GetMembers extends Query<MembersPage> {
+  constructor(
+    readonly userId: string,
+    readonly conversationId: string,
+    readonly page: { readonly cursor?: string; readonly limit: number },
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetMembers)
+export class GetMembersHandler implements IQueryHandler<GetMembers> {
+  constructor(private readonly db: DataSource) {}
+
+  async execute({ userId, conversationId, page }: GetMembers): Promise<MembersPage> {
+    await requireMember(this.db, userId, conversationId);
+    return currentMembers(this.db, conversationId, page);
+  }
+}

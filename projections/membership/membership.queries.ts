@@ -1,0 +1,197 @@
+/**
+ * membership.v1's reads: the only code, with `membership.projection.ts` that writes them,
+ * that names its tables. Who is a member (and since when they left), a conversation's
+ * details and members, a user's conversations ordered by last activity, and who shares a
+ * conversation with whom (presence).
+ */
+import { z } from 'zod';
+import { FIRST_USER, select, toPage, type Sql } from '../sql.js';
+
+/** Where a conversation stands in a user's list: its last activity (integer microseconds, as text), then its id. */
+export interface ActivityPosition {
+  readonly activityMicros: string;
+  readonly conversationId: string;
+}
+
+export interface MemberAccess {
+  readonly role: string;
+  /** The last seq the user may read (their leaving), or null while a member. */
+  readonly leftSeq: number | null;
+}
+
+// Seqs are bigint: as text, never cast to a 32-bit int that a long conversation would overflow.
+const Access = z.object({ role: z.string(), left_seq: z.string().nullable() });
+
+/** A user's place in a conversation, past or present; null when they never were a member. */
+export async function memberAccess(db: Sql, conversationId: string, userId: string): Promise<MemberAccess | null> {
+  const [row] = await select(
+    db,
+    Access,
+    'SELECT role, left_seq::text AS left_seq FROM rm_membership_v1_members WHERE conversation_id = $1 AND user_id = $2',
+    [conversationId, userId],
+  );
+  return row ? { role: row.role, leftSeq: row.left_seq === null ? null : Number(row.left_seq) } : null;
+}
+
+const Kind = z.enum(['direct', 'group']);
+
+const Details = z.object({
+  conversationId: z.string(),
+  kind: Kind,
+  name: z.string().nullable(),
+  description: z.string().nullable(),
+  announcement: z.string().nullable(),
+  dissolved: z.boolean(),
+  lastSeq: z.number(),
+  createdAt: z.date(),
+  memberCount: z.number(),
+});
+export type ConversationDetails = z.output<typeof Details>;
+
+/** A conversation's details and how many current members it has. */
+export async function conversationDetails(db: Sql, conversationId: string): Promise<ConversationDetails | null> {
+  const [row] = await select(
+    db,
+    Details,
+    `SELECT conversation_id AS "conversationId", kind, name, description, announcement, dissolved,
+            last_seq::int AS "lastSeq", created_at AS "createdAt",
+            (SELECT count(*) FROM rm_membership_v1_members m
+              WHERE m.conversation_id = $1 AND m.left_seq IS NULL)::int AS "memberCount"
+       FROM rm_membership_v1_conversations WHERE conversation_id = $1`,
+    [conversationId],
+  );
+  return row ?? null;
+}
+
+/** Whether a conversation is direct or a group; null when there is no such conversation. */
+export async function conversationKind(db: Sql, conversationId: string): Promise<'direct' | 'group' | null> {
+  const [row] = await select(
+    db,
+    z.object({ kind: Kind }),
+    'SELECT kind FROM rm_membership_v1_conversations WHERE conversation_id = $1',
+    [conversationId],
+  );
+  return row?.kind ?? null;
+}
+
+const Member = z.object({ userId: z.string(), role: z.string() });
+export type Member = z.output<typeof Member>;
+
+/** The current members by user id, a page at a time (`cursor`: the last user id of the page before). */
+export async function currentMembers(
+  db: Sql,
+  conversationId: string,
+  page: { cursor?: string; limit: number },
+): Promise<{ members: Member[]; nextCursor: string | null }> {
+  const rows = await select(
+    db,
+    Member,
+    `SELECT user_id AS "userId", role FROM rm_membership_v1_members
+      WHERE conversation_id = $1 AND left_seq IS NULL AND user_id > $2
+      ORDER BY user_id LIMIT $3`,
+    [conversationId, page.cursor ?? FIRST_USER, page.limit + 1],
+  );
+  const { rows: members, nextCursor } = toPage(rows, page.limit, (last) => last.userId);
+  return { members, nextCursor };
+}
+
+const Listed = z.object({
+  conversation_id: z.string(),
+  kind: Kind,
+  name: z.string().nullable(),
+  role: z.string(),
+  dissolved: z.boolean(),
+  last_seq: z.number(),
+  muted: z.boolean(),
+  message_count: z.number(),
+  last_activity_at: z.date(),
+  last_message_id: z.string().nullable(),
+  last_sender_id: z.string().nullable(),
+  last_preview: z.string().nullable(),
+  activity_micros: z.string(),
+});
+
+export interface ListedConversation {
+  readonly conversationId: string;
+  readonly kind: 'direct' | 'group';
+  readonly name: string | null;
+  readonly role: string;
+  /** Muted now: a mute with an end reads as not muted once that has passed. */
+  readonly muted: boolean;
+  readonly dissolved: boolean;
+  readonly lastSeq: number;
+  readonly messageCount: number;
+  readonly lastActivityAt: string;
+  readonly lastMessage: { readonly messageId: string; readonly senderId: string; readonly preview: string } | null;
+}
+
+/** The cursor's time, rebuilt from its integer microseconds: exact, as a JS Date would not be. */
+const CURSOR_AT = `('epoch'::timestamptz + $3::bigint * interval '1 microsecond')`;
+
+/**
+ * The conversations a user is a member of, most recently active first, a page at a time
+ * (`cursor`: where the page before ended). A conversation active while one pages moves to
+ * the front: the pages after it no longer hold it, the next first page does.
+ */
+export async function conversationsOf(
+  db: Sql,
+  userId: string,
+  page: { cursor?: ActivityPosition; limit: number },
+): Promise<{ conversations: ListedConversation[]; nextCursor: ActivityPosition | null }> {
+  // After the cursor in this order: less recent, or as recent with a greater id.
+  const keyset = page.cursor
+    ? `AND (c.last_activity_at < ${CURSOR_AT} OR (c.last_activity_at = ${CURSOR_AT} AND c.conversation_id > $4))`
+    : '';
+  const rows = await select(
+    db,
+    Listed,
+    `SELECT c.conversation_id, c.kind, c.name, m.role, c.dissolved, c.last_seq::int AS last_seq,
+            m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
+            c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
+            (extract(epoch FROM c.last_activity_at) * 1000000)::bigint::text AS activity_micros
+       FROM rm_membership_v1_members m JOIN rm_membership_v1_conversations c USING (conversation_id)
+      WHERE m.user_id = $1 AND m.left_seq IS NULL ${keyset}
+      ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2`,
+    [userId, page.limit + 1, ...(page.cursor ? [page.cursor.activityMicros, page.cursor.conversationId] : [])],
+  );
+  const { rows: shown, nextCursor } = toPage(rows, page.limit, (last) => ({
+    activityMicros: last.activity_micros,
+    conversationId: last.conversation_id,
+  }));
+  return {
+    conversations: shown.map((r) => ({
+      conversationId: r.conversation_id,
+      kind: r.kind,
+      name: r.name,
+      role: r.role,
+      muted: r.muted,
+      dissolved: r.dissolved,
+      lastSeq: r.last_seq,
+      messageCount: r.message_count,
+      lastActivityAt: r.last_activity_at.toISOString(),
+      lastMessage:
+        r.last_message_id !== null && r.last_sender_id !== null
+          ? { messageId: r.last_message_id, senderId: r.last_sender_id, preview: r.last_preview ?? '' }
+          : null,
+    })),
+    nextCursor,
+  };
+}
+
+/** Of these (user, other) pairs, those who are both current members of some conversation. */
+export async function shareAConversation(
+  db: Sql,
+  pairs: readonly (readonly [string, string])[],
+): Promise<{ userId: string; otherId: string }[]> {
+  if (pairs.length === 0) return [];
+  return select(
+    db,
+    z.object({ userId: z.string(), otherId: z.string() }),
+    `SELECT p.user_id AS "userId", p.other_id AS "otherId"
+       FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[]) AS u(user_id, other_id)) p
+      WHERE EXISTS (SELECT 1 FROM rm_membership_v1_members w JOIN rm_membership_v1_members m USING (conversation_id)
+                     WHERE w.user_id = p.user_id AND w.left_seq IS NULL
+                       AND m.user_id = p.other_id AND m.left_seq IS NULL)`,
+    [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+  );
+}

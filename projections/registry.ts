@@ -1,0 +1,24 @@
+/**
+ * The read models, in the order their migrations run and /health lists them. The app
+ * module (projections, migrations, query handlers), the tests and the rebuild tooling all
+ * read this list: a new read model is a folder and a line here.
+ */
+import type { Migration } from '@herald/database';
+import type { Projection } from '@herald/projection-runtime';
+import type { Type } from '@nestjs/common';
+import { directory } from './directory/index.js';
+import { inbox } from './inbox/index.js';
+import { membership } from './membership/index.js';
+import type { ReadModel } from './read-model.js';
+import { timeline } from './timeline/index.js';
+
+export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory];
+
+/** Every read model's migrations, in order. */
+export const readModelMigrations = (): Migration[] => READ_MODELS.flatMap((m) => m.migrations);
+
+/** A fresh projection of every read model. */
+export const readModelProjections = (): Projection[] => READ_MODELS.map((m) => m.projection());
+
+/** Every read model's query handlers, for the app's QueryBus. */
+export const readModelQueryHandlers = (): Type[] => READ_MODELS.flatMap((m) => m.queryHandlers);
