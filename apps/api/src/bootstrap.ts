@@ -3,9 +3,9 @@
  * both run exactly the same app.
  */
 import { NestFactory } from '@nestjs/core';
-import { frameworkRefusal } from '@herald/nest';
+import { correlationOf, frameworkRefusal, installRequestCorrelation, REQUEST_ID_HEADER } from '@herald/nest';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import { AppModule, type AppOptions } from './app.module.js';
 import { setUpOpenApi } from './openapi.js';
@@ -21,7 +21,14 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_PARAM_LENGTH = 128;
 
-export async function createApp(options: AppOptions): Promise<NestFastifyApplication> {
+/**
+ * `beforeInit` may add Fastify hooks before the app is ready: the tests' contract check
+ * (test-app.ts).
+ */
+export async function createApp(
+  options: AppOptions,
+  beforeInit?: (fastify: FastifyInstance) => void,
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
     trustProxy: false,
@@ -30,8 +37,13 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     // filter runs; Fastify's own answer ({statusCode, code: FST_ERR_…}) quoted the path.
     // Answered here in the one error body instead (Herald uses no Nest security hook,
     // which the adapter's default handler would run).
-    frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) => {
-      void reply.code(400).type('application/json').send(frameworkRefusal(error, MAX_PARAM_LENGTH));
+    // No hook runs for these either: the correlation id is answered here.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply
+        .code(400)
+        .header(REQUEST_ID_HEADER, correlationOf(request.headers).correlationId)
+        .type('application/json')
+        .send(frameworkRefusal(error, MAX_PARAM_LENGTH));
     },
     // Node's HTTP parser refuses a request it cannot parse (a malformed request line or
     // header, headers over 16 KiB) before Fastify sees it; answered in the one body too.
@@ -58,6 +70,9 @@ export async function createApp(options: AppOptions): Promise<NestFastifyApplica
     logger: options.logger,
     abortOnError: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  installRequestCorrelation(fastify);
+  beforeInit?.(fastify);
   setUpOpenApi(app);
   await app.init();
   return app;

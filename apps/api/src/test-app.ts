@@ -2,16 +2,20 @@
  * For the API's end-to-end tests: an app on a database of its own unless given one (several
  * apps on one database are instances of one deployment: one runs each projection, the
  * others stand by), with rate limits raised for tests that sign up many users, and a quick
- * sign-up.
+ * sign-up. Every answer the test app serves is checked against the response contract
+ * (responses.ts), so every end-to-end test checks it.
  */
 import { loadConfig } from '@herald/config';
-import { JsonLogger } from '@herald/nest';
+import { ErrorBodySchema, JsonLogger } from '@herald/nest';
 import { freshDatabase, TEST_JWT_SECRET, uniqueId } from '@herald/testing';
 import type { EventStore } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { createApp } from './bootstrap.js';
+import { DOCUMENT_ROUTES, RESPONSES } from './responses.js';
 import { EVENT_STORE } from './tokens.js';
 
 export async function testApp(
@@ -19,17 +23,72 @@ export async function testApp(
   databaseUrl?: string,
   logger = new JsonLogger('fatal'),
 ): Promise<NestFastifyApplication> {
-  return createApp({
-    config: loadConfig({
-      RATE_LIMIT_SIGN_IN_PER_MINUTE: '100000',
-      RATE_LIMIT_IP_PER_SECOND: '100000',
-      RATE_LIMIT_USER_PER_SECOND: '100000',
-      ...env,
-    }),
-    databaseUrl: databaseUrl ?? (await freshDatabase()),
-    logger,
-    jwtSecret: TEST_JWT_SECRET,
+  const breaches: string[] = [];
+  const app = await createApp(
+    {
+      config: loadConfig({
+        RATE_LIMIT_SIGN_IN_PER_MINUTE: '100000',
+        RATE_LIMIT_IP_PER_SECOND: '100000',
+        RATE_LIMIT_USER_PER_SECOND: '100000',
+        ...env,
+      }),
+      databaseUrl: databaseUrl ?? (await freshDatabase()),
+      logger,
+      jwtSecret: TEST_JWT_SECRET,
+    },
+    (fastify) => checkContract(fastify, breaches),
+  );
+  // A breach fails the test that met it (its answer becomes a 500 saying why) and, should
+  // that test not look at the answer, the suite when it closes the app. (A proxy: Nest's
+  // own proxy ignores assignments to the app.)
+  const close = async (): Promise<void> => {
+    await app.close();
+    if (breaches.length > 0) throw new Error(`answers outside the response contract:\n${breaches.join('\n')}`);
+  };
+  return new Proxy(app, { get: (target, key) => (key === 'close' ? close : Reflect.get(target, key)) as unknown });
+}
+
+/**
+ * Checks each answer against responses.ts: its status is one the route's contract lists,
+ * and its body meets that status's schema. An answer outside any route (no such route) is
+ * an error body.
+ */
+function checkContract(fastify: FastifyInstance, breaches: string[]): void {
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (request.method === 'HEAD' || request.method === 'OPTIONS') return payload;
+    const route = request.routeOptions.url === undefined ? undefined : `${request.method} ${request.routeOptions.url}`;
+    if (route !== undefined && DOCUMENT_ROUTES.includes(route)) return payload;
+    const status = reply.statusCode;
+    const breach = breachOf(route, status, payload);
+    if (breach === undefined) return payload;
+    breaches.push(`${route ?? `${request.method} ${request.url}`} ${status}: ${breach}`);
+    void reply.code(500).header('content-type', 'application/json; charset=utf-8');
+    return JSON.stringify({ error: { code: 'INTERNAL', message: `response contract: ${status}: ${breach}` } });
   });
+}
+
+/** What is wrong with an answer of `route` (undefined: outside any route), if anything. */
+export function breachOf(route: string | undefined, status: number, payload: unknown): string | undefined {
+  let schema: z.ZodType | null | undefined;
+  if (route === undefined) schema = ErrorBodySchema;
+  else {
+    const contract = RESPONSES[route];
+    if (contract === undefined) return 'the route has no contract in responses.ts';
+    schema = contract.responses[status];
+    if (schema === undefined) return `status not in the contract (${Object.keys(contract.responses).join(', ')})`;
+  }
+  const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : '';
+  if (schema === null) return text === '' ? undefined : 'a body where none is due';
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  const result = schema.safeParse(body);
+  return result.success
+    ? undefined
+    : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
 }
 
 export interface TestUser {
@@ -114,4 +173,25 @@ export function caller(app: NestFastifyApplication) {
     });
     return { status: response.statusCode, body: response.json<Record<string, unknown>>(), raw: response.body };
   };
+}
+
+/**
+ * `METHOD /path` of every route the app serves, read from Fastify's route tree (HEAD and
+ * OPTIONS aside): for the tests that must cover every route.
+ */
+export function servedRoutes(app: NestFastifyApplication): string[] {
+  const tree = app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false });
+  const routes: string[] = [];
+  const stack: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([│ ]*)[├└]── (\S+)(?: \(([^)]*)\))?/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    stack.length = depth;
+    stack.push(match[2]!);
+    for (const method of (match[3] ?? '').split(', ').filter((m) => m && m !== 'HEAD' && m !== 'OPTIONS')) {
+      routes.push(`${method} ${stack.join('')}`);
+    }
+  }
+  return routes.sort();
 }

@@ -1,63 +1,19 @@
 /**
  * The one error body Herald answers with: `{ "error": { "code", "message", "details"? } }`.
- * Domain and port errors carry a code; this filter is the only place that maps codes to
- * HTTP statuses. Anything unexpected is a 500 whose details stay in the log.
+ * Domain and port errors carry a code (error-codes.ts maps each to its status). Anything
+ * unexpected is a 500 whose details stay in the log.
  */
-import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
-import { EventStoreError } from '@herald/event-store';
+import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
+import {
+  CODE_BY_HTTP_STATUS,
+  isDomainErrorCode,
+  STATUS_BY_CODE,
+  type ErrorBody,
+  type ErrorCode,
+} from './error-codes.js';
 import type { JsonLogger } from './json-logger.js';
 import { RateLimited } from './rate-limit.js';
-
-export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown };
-}
-
-const STATUS_BY_CODE: Record<string, number> = {
-  'EVENT_STORE.WRONG_EXPECTED_REVISION': HttpStatus.CONFLICT,
-  'EVENT_STORE.DUPLICATE_EVENT_ID': HttpStatus.CONFLICT,
-  'EVENT_STORE.INVALID_APPEND': HttpStatus.BAD_REQUEST,
-  'EVENT_STORE.INVALID_ARGUMENT': HttpStatus.BAD_REQUEST,
-  'EVENT_STORE.STREAM_NOT_FOUND': HttpStatus.NOT_FOUND,
-  'EVENT_STORE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
-  'REQUEST.INVALID': HttpStatus.BAD_REQUEST,
-  'AUTH.INVALID_CREDENTIALS': HttpStatus.UNAUTHORIZED,
-  'AUTH.SESSION_EXPIRED': HttpStatus.UNAUTHORIZED,
-  'AUTH.SESSION_REVOKED': HttpStatus.UNAUTHORIZED,
-  'AUTH.REFRESH_TOKEN_REUSED': HttpStatus.UNAUTHORIZED,
-  'AUTH.INVALID_TOKEN': HttpStatus.UNAUTHORIZED,
-  'AUTH.UNAUTHENTICATED': HttpStatus.UNAUTHORIZED,
-  'USER.USERNAME_TAKEN': HttpStatus.CONFLICT,
-  'USER.NOT_FOUND': HttpStatus.NOT_FOUND,
-  'USER.INVALID': HttpStatus.BAD_REQUEST,
-  'CONVERSATION.NOT_FOUND': HttpStatus.NOT_FOUND,
-  'CONVERSATION.ALREADY_EXISTS': HttpStatus.CONFLICT,
-  'CONVERSATION.FORBIDDEN': HttpStatus.FORBIDDEN,
-  'CONVERSATION.DISSOLVED': HttpStatus.CONFLICT,
-  'CONVERSATION.INVALID': HttpStatus.BAD_REQUEST,
-  'CONVERSATION.NOT_INVITED': HttpStatus.NOT_FOUND,
-  'CONVERSATION.ALREADY_MEMBER': HttpStatus.CONFLICT,
-  'CONVERSATION.OWNER_CANNOT_LEAVE': HttpStatus.CONFLICT,
-  'MESSAGE.NOT_FOUND': HttpStatus.NOT_FOUND,
-  'MESSAGE.DELETED': HttpStatus.CONFLICT,
-  'PROJECTIONS.BEHIND': HttpStatus.SERVICE_UNAVAILABLE,
-  'PROJECTIONS.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
-  'REQUEST.RATE_LIMITED': HttpStatus.TOO_MANY_REQUESTS,
-};
-
-const HTTP_CODES: Record<number, string> = {
-  400: 'REQUEST.INVALID',
-  401: 'AUTH.UNAUTHENTICATED',
-  403: 'AUTH.FORBIDDEN',
-  404: 'REQUEST.NOT_FOUND',
-  405: 'REQUEST.METHOD_NOT_ALLOWED',
-  406: 'REQUEST.NOT_ACCEPTABLE',
-  409: 'REQUEST.CONFLICT',
-  413: 'REQUEST.TOO_LARGE',
-  415: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
-  422: 'REQUEST.UNPROCESSABLE',
-  429: 'REQUEST.RATE_LIMITED',
-  503: 'SERVICE.UNAVAILABLE',
-};
+import { RequestInvalid } from './validation.js';
 
 /**
  * What the framework's own refusals say (no route, malformed JSON, a bad content type, a
@@ -74,6 +30,9 @@ const HTTP_MESSAGES: Record<number, string> = {
 };
 
 const httpMessage = (status: number): string => HTTP_MESSAGES[status] ?? 'The request was refused';
+
+const httpCode = (status: number): ErrorCode =>
+  (CODE_BY_HTTP_STATUS as Record<number, ErrorCode>)[status] ?? `HTTP.${status}`;
 
 /**
  * Fastify's refusals before any route runs (Fastify's `frameworkErrors`): a path that is
@@ -92,33 +51,25 @@ export function frameworkRefusal(error: { readonly code?: string }, maxParamLeng
 }
 
 export function toErrorResponse(exception: unknown): { status: number; body: ErrorBody } {
-  if (exception instanceof EventStoreError) {
-    return {
-      status: STATUS_BY_CODE[exception.code] ?? 500,
-      body: { error: { code: exception.code, message: exception.message } },
-    };
-  }
-  // Domain errors (plain classes in framework-free code) carry a code this table knows.
+  // Domain and port errors (plain classes in framework-free code) carry a code the table knows.
   const code = (exception as { code?: unknown } | null)?.code;
-  if (exception instanceof Error && typeof code === 'string' && code in STATUS_BY_CODE) {
-    const details = (exception as { details?: unknown }).details;
-    return {
-      status: STATUS_BY_CODE[code]!,
-      body: { error: { code, message: exception.message, ...(details !== undefined ? { details } : {}) } },
-    };
+  if (exception instanceof Error && typeof code === 'string' && isDomainErrorCode(code)) {
+    // Only a refused request has details: which fields, and what is wrong with each.
+    const details = exception instanceof RequestInvalid ? { details: exception.details } : {};
+    return { status: STATUS_BY_CODE[code], body: { error: { code, message: exception.message, ...details } } };
   }
   if (exception instanceof HttpException) {
     // Only the framework throws these (an unknown route: "Cannot GET <path>"): its message
     // quotes the request, so the status's own sentence is answered instead.
     const status = exception.getStatus();
-    return { status, body: { error: { code: HTTP_CODES[status] ?? `HTTP.${status}`, message: httpMessage(status) } } };
+    return { status, body: { error: { code: httpCode(status), message: httpMessage(status) } } };
   }
   // Fastify's own errors (malformed JSON, body too large, bad content type) carry a 4xx statusCode.
   const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return {
       status: statusCode,
-      body: { error: { code: HTTP_CODES[statusCode] ?? `HTTP.${statusCode}`, message: httpMessage(statusCode) } },
+      body: { error: { code: httpCode(statusCode), message: httpMessage(statusCode) } },
     };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };

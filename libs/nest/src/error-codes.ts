@@ -1,0 +1,105 @@
+/**
+ * Every error code an HTTP answer may carry, as one union assembled from each context's
+ * own, and the one table that maps each to its status. A code added to a context without a
+ * status here fails the type check (`satisfies`), not a request at run time.
+ */
+import { HttpStatus } from '@nestjs/common';
+import type { ConversationErrorCode } from '@herald/conversations';
+import type {
+  DuplicateEventId,
+  EventStoreUnavailable,
+  InvalidAppend,
+  InvalidArgument,
+  StreamNotFound,
+  WrongExpectedRevision,
+} from '@herald/event-store';
+import type { IdentityErrorCode } from '@herald/identity';
+import { z } from 'zod';
+
+type EventStoreErrorCode = (
+  WrongExpectedRevision | DuplicateEventId | InvalidAppend | InvalidArgument | StreamNotFound | EventStoreUnavailable
+)['code'];
+
+/** The edge's own refusals (validation, rate limits) and the read models' (read-your-writes, fail closed). */
+type EdgeErrorCode = 'REQUEST.INVALID' | 'REQUEST.RATE_LIMITED' | 'PROJECTIONS.BEHIND' | 'PROJECTIONS.UNAVAILABLE';
+
+/** A code a thrown error carries, mapped to its status below. */
+export type DomainErrorCode = ConversationErrorCode | IdentityErrorCode | EventStoreErrorCode | EdgeErrorCode;
+
+export const STATUS_BY_CODE = {
+  'EVENT_STORE.WRONG_EXPECTED_REVISION': HttpStatus.CONFLICT,
+  'EVENT_STORE.DUPLICATE_EVENT_ID': HttpStatus.CONFLICT,
+  'EVENT_STORE.INVALID_APPEND': HttpStatus.BAD_REQUEST,
+  'EVENT_STORE.INVALID_ARGUMENT': HttpStatus.BAD_REQUEST,
+  'EVENT_STORE.STREAM_NOT_FOUND': HttpStatus.NOT_FOUND,
+  'EVENT_STORE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
+  'REQUEST.INVALID': HttpStatus.BAD_REQUEST,
+  'AUTH.INVALID_CREDENTIALS': HttpStatus.UNAUTHORIZED,
+  'AUTH.SESSION_EXPIRED': HttpStatus.UNAUTHORIZED,
+  'AUTH.SESSION_REVOKED': HttpStatus.UNAUTHORIZED,
+  'AUTH.REFRESH_TOKEN_REUSED': HttpStatus.UNAUTHORIZED,
+  'AUTH.INVALID_TOKEN': HttpStatus.UNAUTHORIZED,
+  'USER.USERNAME_TAKEN': HttpStatus.CONFLICT,
+  'USER.NOT_FOUND': HttpStatus.NOT_FOUND,
+  'USER.INVALID': HttpStatus.BAD_REQUEST,
+  'CONVERSATION.NOT_FOUND': HttpStatus.NOT_FOUND,
+  'CONVERSATION.ALREADY_EXISTS': HttpStatus.CONFLICT,
+  'CONVERSATION.FORBIDDEN': HttpStatus.FORBIDDEN,
+  'CONVERSATION.DISSOLVED': HttpStatus.CONFLICT,
+  'CONVERSATION.INVALID': HttpStatus.BAD_REQUEST,
+  'CONVERSATION.ALREADY_MEMBER': HttpStatus.CONFLICT,
+  'CONVERSATION.OWNER_CANNOT_LEAVE': HttpStatus.CONFLICT,
+  'MESSAGE.NOT_FOUND': HttpStatus.NOT_FOUND,
+  'MESSAGE.DELETED': HttpStatus.CONFLICT,
+  'PROJECTIONS.BEHIND': HttpStatus.SERVICE_UNAVAILABLE,
+  'PROJECTIONS.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
+  'REQUEST.RATE_LIMITED': HttpStatus.TOO_MANY_REQUESTS,
+} as const satisfies Record<DomainErrorCode, HttpStatus>;
+
+/**
+ * The codes of the framework's own refusals (no route, malformed JSON, a bad content type,
+ * a body too large), by status. A status not listed answers `HTTP.<status>`.
+ */
+export const CODE_BY_HTTP_STATUS = {
+  400: 'REQUEST.INVALID',
+  401: 'AUTH.UNAUTHENTICATED',
+  403: 'AUTH.FORBIDDEN',
+  404: 'REQUEST.NOT_FOUND',
+  405: 'REQUEST.METHOD_NOT_ALLOWED',
+  406: 'REQUEST.NOT_ACCEPTABLE',
+  409: 'REQUEST.CONFLICT',
+  413: 'REQUEST.TOO_LARGE',
+  415: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+  422: 'REQUEST.UNPROCESSABLE',
+  429: 'REQUEST.RATE_LIMITED',
+  503: 'SERVICE.UNAVAILABLE',
+} as const satisfies Partial<Record<HttpStatus, string>>;
+
+type HttpErrorCode = (typeof CODE_BY_HTTP_STATUS)[keyof typeof CODE_BY_HTTP_STATUS] | `HTTP.${number}`;
+
+/** Every code an error body may carry: a thrown error's, a framework refusal's, or an unexpected error's. */
+export type ErrorCode = DomainErrorCode | HttpErrorCode | 'INTERNAL';
+
+const KNOWN_CODES = [
+  ...new Set<string>([...Object.keys(STATUS_BY_CODE), ...Object.values(CODE_BY_HTTP_STATUS), 'INTERNAL']),
+] as [string, ...string[]];
+
+/** The one error body: `{ "error": { "code", "message", "details"? } }`. */
+export const ErrorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.union([z.enum(KNOWN_CODES), z.string().regex(/^HTTP\.\d{3}$/)]),
+    message: z.string(),
+    // Only REQUEST.INVALID has details: which fields, and what is wrong with each.
+    details: z.array(z.strictObject({ path: z.string(), problem: z.string() })).optional(),
+  }),
+});
+
+export interface ErrorBody {
+  readonly error: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly details?: readonly { readonly path: string; readonly problem: string }[];
+  };
+}
+
+export const isDomainErrorCode = (code: string): code is DomainErrorCode => Object.hasOwn(STATUS_BY_CODE, code);

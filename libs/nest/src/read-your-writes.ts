@@ -1,0 +1,69 @@
+/**
+ * Read-your-writes at the edge: a command answers with the checkpoint it wrote at; a query
+ * given it (`?after=<checkpoint>` or the `x-herald-after` header) waits, up to
+ * READ_YOUR_WRITES_MS, until the read models hold everything up to it, then runs. As an
+ * interceptor on the query routes, so no handler waits by hand. The read models are
+ * reached through CHECKPOINT_WAITER (the app's projections), so this lib knows none.
+ */
+import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { parseCheckpoint, type Checkpoint } from '@herald/event-store';
+import type { Observable } from 'rxjs';
+import { RequestInvalid } from './validation.js';
+
+/** How long a query given a checkpoint waits for the read models before answering 503. */
+export const READ_YOUR_WRITES_MS = 5_000;
+
+/** What the interceptor waits on: resolves true once every read model reached the checkpoint, false after the timeout. */
+export interface CheckpointWaiter {
+  waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean>;
+}
+
+/** The provider token of the app's CheckpointWaiter. */
+export const CHECKPOINT_WAITER = 'herald:checkpoint-waiter';
+
+/** The read models did not reach the checkpoint in time: try again shortly (503). */
+export class ProjectionsBehind extends Error {
+  readonly code = 'PROJECTIONS.BEHIND';
+  constructor() {
+    super(`The read models have not caught up with that checkpoint within ${READ_YOUR_WRITES_MS} ms; retry`);
+  }
+}
+
+interface QueryRequest {
+  readonly query?: unknown;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * The checkpoint a request asks to read after: `?after=`, else the header. A value that is
+ * not one string is left to the route's own query schema to refuse.
+ */
+export function checkpointAskedBy(request: QueryRequest): string | undefined {
+  const after = (request.query as { after?: unknown } | undefined)?.after;
+  if (typeof after === 'string') return after || undefined;
+  const header = request.headers['x-herald-after'];
+  return typeof header === 'string' && header !== '' ? header : undefined;
+}
+
+/** Waits until the read models reached `given` (a checkpoint this server gave), or refuses. */
+export async function readYourWrites(readModels: CheckpointWaiter, given: string | undefined): Promise<void> {
+  if (given === undefined) return;
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = parseCheckpoint(given);
+  } catch {
+    throw new RequestInvalid('Invalid checkpoint', [{ path: 'after', problem: 'not a checkpoint this server gave' }]);
+  }
+  if (!(await readModels.waitFor(checkpoint, READ_YOUR_WRITES_MS))) throw new ProjectionsBehind();
+}
+
+/** `@UseInterceptors(ReadYourWrites)` on a query route (or its controller). */
+@Injectable()
+export class ReadYourWrites implements NestInterceptor {
+  constructor(@Inject(CHECKPOINT_WAITER) private readonly readModels: CheckpointWaiter) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    await readYourWrites(this.readModels, checkpointAskedBy(context.switchToHttp().getRequest<QueryRequest>()));
+    return next.handle();
+  }
+}
