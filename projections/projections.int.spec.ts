@@ -6,7 +6,7 @@
  */
 import { migrateDatabase } from '@herald/database';
 import { parseCheckpoint, type RecordedEvent } from '@herald/event-store';
-import type { CatalogueEvent } from '@herald/events';
+import { streamIdOf, type CatalogueEvent } from '@herald/events';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { freshDatabase } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
@@ -24,15 +24,15 @@ const none = { userIds: [], all: false };
 
 const history: { stream: string; event: CatalogueEvent }[] = [
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'GroupCreated', data: { conversationId: C, ownerId: OWNER, name: 'g', memberIds: [BOB] } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'MemberJoined', data: { conversationId: C, userId: CY, via: 'link' } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: {
       type: 'MessageSent',
       data: {
@@ -46,7 +46,7 @@ const history: { stream: string; event: CatalogueEvent }[] = [
     },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: {
       type: 'MessageSent',
       data: {
@@ -61,100 +61,106 @@ const history: { stream: string; event: CatalogueEvent }[] = [
     },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'ReactionAdded', data: { conversationId: C, messageId: M1, userId: CY, emoji: '🎉' } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'MessageEdited', data: { conversationId: C, messageId: M1, text: 'one!', mentions: none } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'ReactionAdded', data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'ReactionRemoved', data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' } },
   },
   {
-    stream: `receipts-${CY}`,
+    stream: streamIdOf('receipts', CY),
     event: { type: 'ConversationRead', data: { userId: CY, conversationId: C, upToSeq: 2 } },
   },
   {
-    stream: `receipts-${BOB}`,
+    stream: streamIdOf('receipts', BOB),
     event: { type: 'MessagesDelivered', data: { userId: BOB, conversationId: C, upToSeq: 3 } },
   },
   {
-    stream: `receipts-${BOB}`,
+    stream: streamIdOf('receipts', BOB),
     event: { type: 'ConversationMuteChanged', data: { conversationId: C, userId: BOB, muted: true, until: null } },
   },
-  { stream: `conversation-${C}`, event: { type: 'MemberLeft', data: { conversationId: C, userId: CY } } },
+  { stream: streamIdOf('conversation', C), event: { type: 'MemberLeft', data: { conversationId: C, userId: CY } } },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'MessageDeleted', data: { conversationId: C, messageId: M2, deletedBy: BOB } },
   },
-  { stream: `conversation-${C}`, event: { type: 'GroupRenamed', data: { conversationId: C, name: 'renamed' } } },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
+    event: { type: 'GroupRenamed', data: { conversationId: C, name: 'renamed' } },
+  },
+  {
+    stream: streamIdOf('conversation', C),
     event: { type: 'GroupDetailsChanged', data: { conversationId: C, description: 'd', announcement: 'a' } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'MemberInvited', data: { conversationId: C, userId: DAVE, invitedBy: OWNER } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'MemberJoined', data: { conversationId: C, userId: DAVE, via: 'invitation' } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'MemberRoleChanged', data: { conversationId: C, userId: DAVE, role: 'admin', changedBy: OWNER } },
   },
   {
-    stream: `conversation-${C}`,
+    stream: streamIdOf('conversation', C),
     event: { type: 'MemberKicked', data: { conversationId: C, userId: BOB, kickedBy: DAVE } },
   },
   {
-    stream: `conversation-${D}`,
+    stream: streamIdOf('conversation', D),
     event: { type: 'DirectConversationStarted', data: { conversationId: D, memberIds: pair } },
   },
   {
-    stream: `conversation-${D}`,
+    stream: streamIdOf('conversation', D),
     event: {
       type: 'MessageSent',
       data: { conversationId: D, messageId: M3, senderId: CY, text: 'hi', mentions: none, attachments: [] },
     },
   },
-  { stream: `conversation-${C}`, event: { type: 'GroupDissolved', data: { conversationId: C, dissolvedBy: OWNER } } },
+  {
+    stream: streamIdOf('conversation', C),
+    event: { type: 'GroupDissolved', data: { conversationId: C, dissolvedBy: OWNER } },
+  },
   // The directory: users, profiles, blocks and contacts.
   ...[OWNER, CY].map((userId, i) => ({
-    stream: `user-${userId}`,
+    stream: streamIdOf('user', userId),
     event: {
       type: 'UserRegistered' as const,
       data: { userId, username: `user${i}`, displayName: `User ${i}` },
     },
   })),
   {
-    stream: `user-${CY}`,
+    stream: streamIdOf('user', CY),
     event: { type: 'ProfileUpdated', data: { userId: CY, displayName: 'Cy', statusText: 'busy' } },
   },
-  { stream: `user-${CY}`, event: { type: 'UserBlocked', data: { userId: CY, blockedUserId: BOB } } },
-  { stream: `user-${CY}`, event: { type: 'UserBlocked', data: { userId: CY, blockedUserId: DAVE } } },
-  { stream: `user-${CY}`, event: { type: 'UserUnblocked', data: { userId: CY, blockedUserId: DAVE } } },
+  { stream: streamIdOf('user', CY), event: { type: 'UserBlocked', data: { userId: CY, blockedUserId: BOB } } },
+  { stream: streamIdOf('user', CY), event: { type: 'UserBlocked', data: { userId: CY, blockedUserId: DAVE } } },
+  { stream: streamIdOf('user', CY), event: { type: 'UserUnblocked', data: { userId: CY, blockedUserId: DAVE } } },
   {
-    stream: `contact-${pair.join('-')}`,
+    stream: streamIdOf('contact', pair.join('-')),
     event: { type: 'ContactRequested', data: { requesterId: OWNER, recipientId: CY } },
   },
   {
-    stream: `contact-${pair.join('-')}`,
+    stream: streamIdOf('contact', pair.join('-')),
     event: { type: 'ContactRequestAccepted', data: { requesterId: OWNER, recipientId: CY } },
   },
   {
-    stream: `contact-${[OWNER, DAVE].sort().join('-')}`,
+    stream: streamIdOf('contact', [OWNER, DAVE].sort().join('-')),
     event: { type: 'ContactRequested', data: { requesterId: DAVE, recipientId: OWNER } },
   },
   {
-    stream: `contact-${[OWNER, DAVE].sort().join('-')}`,
+    stream: streamIdOf('contact', [OWNER, DAVE].sort().join('-')),
     event: { type: 'ContactRemoved', data: { userId: OWNER, contactId: DAVE } },
   },
 ];

@@ -1,5 +1,5 @@
 import type { KafkaConfig } from '@herald/config';
-import { toWireRecord, topicName, type RecordedEventShape, type WireRecord } from '@herald/events';
+import { streamIdOf, toWireRecord, topicName, type RecordedEventShape, type WireRecord } from '@herald/events';
 import { KafkaJsProducer } from '@herald/relay';
 import {
   catalogueEvents,
@@ -53,7 +53,7 @@ describe.skipIf(unavailable !== undefined)(`example consumer (${unavailable ?? M
       const event = catalogueEvents.messageSent(conversationId, randomUUID(), `hello ${from + i}`);
       const recorded: RecordedEventShape = {
         ...event,
-        streamId: `conversation-${conversationId}`,
+        streamId: streamIdOf('conversation', conversationId),
         streamRevision: from + i,
         globalPosition: `${String(from + i).padStart(16, '0')}-0000000000000000`,
         recordedAt: new Date(),
@@ -96,7 +96,9 @@ describe.skipIf(unavailable !== undefined)(`example consumer (${unavailable ?? M
     await eventually(() => handled.length === 60 && invalid.length === 1, 30_000);
     await one.stop();
     for (const id of [a, b]) {
-      const revisions = handled.filter((e) => e.streamId === `conversation-${id}`).map((e) => e.streamRevision);
+      const revisions = handled
+        .filter((e) => e.streamId === streamIdOf('conversation', id))
+        .map((e) => e.streamRevision);
       expect(revisions).toEqual(range(30));
     }
     expect(invalid[0]).toMatch(/eventId|required/);

@@ -3,7 +3,7 @@
  * when more are applied, then its queries answer so, again after the events are delivered twice.
  */
 import { projectionSpec, type InStream } from '@herald/testing';
-import type { EventIn } from '@herald/events';
+import { streamIdOf, type EventIn } from '@herald/events';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { directory } from './index.js';
@@ -11,9 +11,9 @@ import { blockedBy, blocksOf, contactsOf, relations, usersNamed } from './direct
 
 const spec = projectionSpec([directory]);
 
-const ofUser = (userId: string, event: EventIn<'user'>): InStream => ({ stream: `user-${userId}`, event });
+const ofUser = (userId: string, event: EventIn<'user'>): InStream => ({ stream: streamIdOf('user', userId), event });
 const ofPair = (a: string, b: string, event: EventIn<'contact'>): InStream => ({
-  stream: `contact-${[a, b].sort().join('-')}`,
+  stream: streamIdOf('contact', [a, b].sort().join('-')),
   event,
 });
 const registered = (userId: string, username: string): InStream =>

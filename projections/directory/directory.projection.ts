@@ -3,7 +3,7 @@
  * blocks, for lists and lookups. Idempotent: profiles are guarded by the stream revision,
  * relations are rows keyed by the pair.
  */
-import type { EventIn } from '@herald/events';
+import { streamPrefixOf, type EventIn } from '@herald/events';
 import { eachEvent, type Place } from '../each-event.js';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -16,7 +16,7 @@ export function directoryProjection(): Projection {
   return {
     name: DIRECTORY,
     filter: {
-      streamPrefixes: ['user-', 'contact-'],
+      streamPrefixes: [streamPrefixOf('user'), streamPrefixOf('contact')],
       eventTypes: [
         'UserRegistered',
         'ProfileUpdated',

@@ -4,7 +4,7 @@
  * the events are delivered twice.
  */
 import { migrateDatabase } from '@herald/database';
-import type { EventIn } from '@herald/events';
+import { streamIdOf, type EventIn } from '@herald/events';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS } from '@herald/projection-runtime';
 import { freshDatabase, projectionSpec, type InStream } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
@@ -19,7 +19,7 @@ const none = { userIds: [], all: false };
 /** A group of fresh users: the owner and two members. */
 function group() {
   const [c, owner, bob, cy] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-  const inC = (event: EventIn<'conversation'>): InStream => ({ stream: `conversation-${c}`, event });
+  const inC = (event: EventIn<'conversation'>): InStream => ({ stream: streamIdOf('conversation', c), event });
   const created = inC({
     type: 'GroupCreated',
     data: { conversationId: c, ownerId: owner, name: 'g', memberIds: [bob, cy] },
@@ -30,7 +30,7 @@ function group() {
       data: { conversationId: c, messageId, senderId, text: 'x', mentions, attachments: [] },
     });
   const read = (userId: string, upToSeq: number): InStream => ({
-    stream: `receipts-${userId}`,
+    stream: streamIdOf('receipts', userId),
     event: { type: 'ConversationRead', data: { userId, conversationId: c, upToSeq } },
   });
   return { c, owner, bob, cy, inC, created, sent, read };
@@ -134,7 +134,7 @@ describe('inbox.v1', () => {
       .given(g.created, g.sent(randomUUID(), g.owner), g.sent(randomUUID(), g.owner), g.sent(randomUUID(), g.owner))
       .when(
         {
-          stream: `receipts-${g.bob}`,
+          stream: streamIdOf('receipts', g.bob),
           event: { type: 'MessagesDelivered', data: { userId: g.bob, conversationId: g.c, upToSeq: 3 } },
         },
         g.read(g.bob, 2),

@@ -10,7 +10,7 @@
  *   marker (a partial index finds them), so a delete writes one row whatever the group.
  * Idempotent: conversation writes are guarded by the seq, read markers only move forward.
  */
-import type { EventIn } from '@herald/events';
+import { streamPrefixOf, type EventIn } from '@herald/events';
 import { z } from 'zod';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
 import { select } from '../sql.js';
@@ -28,7 +28,7 @@ export function inboxProjection(): Projection {
   return {
     name: INBOX,
     filter: {
-      streamPrefixes: ['conversation-', 'receipts-'],
+      streamPrefixes: [streamPrefixOf('conversation'), streamPrefixOf('receipts')],
       eventTypes: [
         'DirectConversationStarted',
         'GroupCreated',

@@ -3,7 +3,7 @@
  * more are applied, then its queries answer so, again after the events are delivered twice.
  */
 import { projectionSpec, type InStream } from '@herald/testing';
-import type { EventIn } from '@herald/events';
+import { streamIdOf, type EventIn } from '@herald/events';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { membership } from './index.js';
@@ -22,7 +22,7 @@ const none = { userIds: [], all: false };
 /** A group of fresh users: the owner and two members. */
 function group() {
   const [c, owner, bob, cy] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-  const inC = (event: EventIn<'conversation'>): InStream => ({ stream: `conversation-${c}`, event });
+  const inC = (event: EventIn<'conversation'>): InStream => ({ stream: streamIdOf('conversation', c), event });
   const created = inC({
     type: 'GroupCreated',
     data: { conversationId: c, ownerId: owner, name: 'g', memberIds: [bob, cy] },
@@ -94,7 +94,7 @@ describe('membership.v1', () => {
     await spec
       .given(g.created)
       .when({
-        stream: `receipts-${g.bob}`,
+        stream: streamIdOf('receipts', g.bob),
         event: {
           type: 'ConversationMuteChanged',
           data: { conversationId: g.c, userId: g.bob, muted: true, until: null },
@@ -160,7 +160,7 @@ describe('membership.v1', () => {
     await spec
       .given()
       .when({
-        stream: `conversation-${d}`,
+        stream: streamIdOf('conversation', d),
         event: {
           type: 'DirectConversationStarted',
           data: { conversationId: d, memberIds: [ann, bo].sort() as [string, string] },
@@ -193,7 +193,7 @@ describe('membership.v1', () => {
     const h = randomUUID();
     // The same owner in two groups: the one with the later message comes first.
     const second: InStream = {
-      stream: `conversation-${h}`,
+      stream: streamIdOf('conversation', h),
       event: { type: 'GroupCreated', data: { conversationId: h, ownerId: a.owner, name: 'h', memberIds: [] } },
     };
     await spec

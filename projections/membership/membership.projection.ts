@@ -4,7 +4,7 @@
  * the conversation list. Every write is guarded by the event's seq, so applying an event
  * twice changes nothing; no clock, no random: a rebuild gives the same rows.
  */
-import { EVENTS, type EventIn } from '@herald/events';
+import { EVENTS, streamPrefixOf, type EventIn } from '@herald/events';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
 import type { Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
@@ -28,7 +28,7 @@ export function membershipProjection(): Projection {
   return {
     name: MEMBERSHIP,
     filter: {
-      streamPrefixes: ['conversation-', 'receipts-'],
+      streamPrefixes: [streamPrefixOf('conversation'), streamPrefixOf('receipts')],
       eventTypes: [
         ...EVENTS.filter((e) => e.category === 'conversation').map((e) => e.type),
         'ConversationMuteChanged',

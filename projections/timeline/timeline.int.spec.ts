@@ -5,7 +5,7 @@
  */
 import { migrateDatabase } from '@herald/database';
 import { parseCheckpoint, type RecordedEvent } from '@herald/event-store';
-import type { EventIn } from '@herald/events';
+import { streamIdOf, type EventIn } from '@herald/events';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS } from '@herald/projection-runtime';
 import { freshDatabase, projectionSpec } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
@@ -80,7 +80,7 @@ function recorded(): RecordedEvent[] {
     schemaVersion: 1,
     data: event.data,
     metadata: { actorId: ANN, correlationId: 'c', causationId: 'c', occurredAt: time(seq) },
-    streamId: `conversation-${C}`,
+    streamId: streamIdOf('conversation', C),
     streamRevision: seq,
     globalPosition: parseCheckpoint(`${String(seq).padStart(16, '0')}-0000000000000000`),
     recordedAt: new Date(0),
@@ -262,7 +262,7 @@ describe('timeline as of a seq', () => {
       ...recorded()[0]!,
       type: event.type,
       data: event.data,
-      streamId: `conversation-${D}`,
+      streamId: streamIdOf('conversation', D),
       streamRevision: seq,
     }));
     // One batch: the first two replies reach the projection together.
@@ -304,7 +304,7 @@ describe('timeline now', () => {
   it('an edited message, a deleted reply and a removed reaction read as they stand now', async () => {
     const [c, ann, bob, cy] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
     const [m1, m2] = [randomUUID(), randomUUID()];
-    const inC = (event: ConversationEvent) => ({ stream: `conversation-${c}`, event });
+    const inC = (event: ConversationEvent) => ({ stream: streamIdOf('conversation', c), event });
     const sent = (messageId: string, senderId: string, text: string, replyToMessageId?: string) =>
       inC({
         type: 'MessageSent',

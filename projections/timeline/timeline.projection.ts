@@ -6,7 +6,7 @@
  * are keyed by seq and message id, a reply counts only when its row is new, and later
  * changes are guarded by the seq that made them.
  */
-import type { EventIn } from '@herald/events';
+import { streamPrefixOf, type EventIn } from '@herald/events';
 import { z } from 'zod';
 import { eachEvent, type Place, type Sent } from '../each-event.js';
 import { select } from '../sql.js';
@@ -21,7 +21,7 @@ export function timelineProjection(): Projection {
   return {
     name: TIMELINE,
     filter: {
-      streamPrefixes: ['conversation-'],
+      streamPrefixes: [streamPrefixOf('conversation')],
       eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted', 'ReactionAdded', 'ReactionRemoved'],
     },
     apply: eachEvent<ConversationEvent>(applyOne, applySent),

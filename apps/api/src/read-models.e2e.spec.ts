@@ -4,6 +4,7 @@
  * reads membership authorizes answer 503 while it is stopped, never from stale rows.
  */
 import type { EventStore } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { resolveParkedEvent } from '@herald/projection-runtime';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
@@ -91,7 +92,7 @@ describe('what a request can put in an event, every read model stores', () => {
     });
     expect(sent.status).toBe(201);
     const store = app.get<EventStore>(EVENT_STORE);
-    const events = await store.readStream(`conversation-${id}`);
+    const events = await store.readStream(streamIdOf('conversation', id));
     const data = events.map((e) => e.data as Record<string, unknown>);
     expect(data[0]).toMatchObject({ name: 'g\ufffd' });
     expect(data[1]).toMatchObject({

@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '@herald/config';
 import { PostgresEventStore } from '@herald/event-store';
-import { topicName } from '@herald/events';
+import { streamIdOf, topicName } from '@herald/events';
 import { JsonLogger } from '@herald/nest';
 import { relayName } from '@herald/relay';
 import {
@@ -42,7 +42,7 @@ describe.skipIf(unavailable !== undefined)(`API with KAFKA_BROKERS (${unavailabl
     try {
       const userId = randomUUID();
       const registered = catalogueEvents.userRegistered(userId, 'grace');
-      await store.append(`user-${userId}`, [registered], 'no_stream');
+      await store.append(streamIdOf('user', userId), [registered], 'no_stream');
       await eventually(() => records.some((r) => r.headers.ce_id === registered.eventId));
 
       const health = async (): Promise<HealthReport> =>
@@ -53,7 +53,7 @@ describe.skipIf(unavailable !== undefined)(`API with KAFKA_BROKERS (${unavailabl
 
       mock.pause();
       const later = catalogueEvents.userRegistered(userId, 'grace2');
-      await store.append(`user-${userId}`, [later], 0);
+      await store.append(streamIdOf('user', userId), [later], 0);
       await eventually(async () => (await health()).status === 'degraded', 30_000);
       expect(await relay()).toMatchObject({ state: 'retrying', lag: 1 });
       mock.resume();

@@ -4,7 +4,7 @@
  * gap; at most the batch in flight is delivered twice.
  */
 import { PostgresEventStore, type NewEvent } from '@herald/event-store';
-import { topicName, type WireEvent } from '@herald/events';
+import { streamIdOf, topicName, type WireEvent } from '@herald/events';
 import {
   catalogueEvents,
   collectRecords,
@@ -85,7 +85,7 @@ describe.skipIf(unavailable !== undefined)(`relay app against Kafka (${unavailab
     const writers = Promise.all(
       range(8).map(async () => {
         const conversationId = randomUUID();
-        const streamId = `conversation-${conversationId}`;
+        const streamId = streamIdOf('conversation', conversationId);
         const events: NewEvent[] = [];
         written.set(streamId, events);
         while (writing) {

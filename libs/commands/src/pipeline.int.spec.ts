@@ -1,5 +1,5 @@
 import { PostgresEventStore } from '@herald/event-store';
-import type { EventIn } from '@herald/events';
+import { streamIdOf, type EventIn } from '@herald/events';
 import { range, testDatabaseUrl, uniqueId } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ const pipeline = (cache?: StateCache<Claims>) =>
   new CommandPipeline<Claims, Claimed>(
     store,
     {
-      streamOf: (id) => `username-${id}`,
+      streamOf: (id) => streamIdOf('username', id),
       initialState: () => ({ count: 0, last: null }),
       evolve: (state, event) => ({ count: state.count + 1, last: event.data.userId }),
     },
@@ -68,7 +68,7 @@ describe('command pipeline (PostgreSQL)', () => {
         writers[i % 4]!.handle(name, (state) => ({ events: [claim(name, users[state.count]!)] }), context()),
       ),
     );
-    const events = await store.readStream(`username-${name}`);
+    const events = await store.readStream(streamIdOf('username', name));
     // Each decided on the state its append extended: the claimants follow the count.
     expect(events.map((e) => (e.data as { userId: string }).userId)).toEqual(users);
   });

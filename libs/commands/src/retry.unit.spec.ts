@@ -1,9 +1,10 @@
 import { WrongExpectedRevision } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { describe, expect, it } from 'vitest';
 import { MAX_ATTEMPTS, retryOnConflict } from './index.js';
 
 describe('retryOnConflict', () => {
-  const lost = () => new WrongExpectedRevision('user-1', 3, 4);
+  const lost = () => new WrongExpectedRevision(streamIdOf('user', '1'), 3, 4);
 
   it('runs a command again after each race it lost, until it wins', async () => {
     let runs = 0;

@@ -18,6 +18,7 @@ import {
   type CommandContext,
 } from '@herald/commands';
 import type { Checkpoint, EventStore, NewEvent } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { randomBytes } from 'node:crypto';
 import { evolve, initialConversation, type Conversation, type ConversationEvent } from './domain/conversation.js';
 import { decide, namedUsers, type ConversationCommand, type Facts } from './domain/decide.js';
@@ -45,7 +46,7 @@ export type SendOutcome = Outcome & { readonly messageId: string };
 /** Commands of one conversation written in one append at most. */
 const MAX_BATCH = 200;
 
-export const streamOf = (conversationId: string): string => `conversation-${conversationId}`;
+export const streamOf = (conversationId: string): string => streamIdOf('conversation', conversationId);
 
 /**
  * A blocked user's send gets its message id from its client id, so a retry of it is
@@ -262,7 +263,13 @@ export class ConversationService {
     context: CommandContext,
   ): Promise<{ checkpoint: Checkpoint }> {
     const events = decideReceipt(command, await this.state(conversationId));
-    const { checkpoint } = await appendDecided(this.store, `receipts-${command.actorId}`, events, 'any', context);
+    const { checkpoint } = await appendDecided(
+      this.store,
+      streamIdOf('receipts', command.actorId),
+      events,
+      'any',
+      context,
+    );
     return { checkpoint };
   }
 

@@ -1,4 +1,5 @@
 import { PostgresEventStore } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { testDatabaseUrl, uniqueId } from '@herald/testing';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,10 +47,12 @@ describe('identity service (PostgreSQL)', () => {
     );
     const signedIn = await identity.signIn({ username, password: 'correct horse' }, request());
     expect(signedIn.userId).toBe(registered.userId);
-    const attempts = (await store.readStream(`user-${registered.userId}`)).filter((e) => e.type === 'SignInAttempted');
+    const attempts = (await store.readStream(streamIdOf('user', registered.userId))).filter(
+      (e) => e.type === 'SignInAttempted',
+    );
     expect(attempts.map((e) => (e.data as { succeeded: boolean }).succeeded)).toEqual([false, true]);
     // The hash stays in its internal event; nothing else carries the password.
-    const stored = JSON.stringify(await store.readStream(`user-${registered.userId}`));
+    const stored = JSON.stringify(await store.readStream(streamIdOf('user', registered.userId)));
     expect(stored).not.toContain('correct horse');
   });
 
@@ -90,7 +93,7 @@ describe('identity service (PostgreSQL)', () => {
     const within = new Date(at.getTime() + REFRESH_REUSE_GRACE_SECONDS * 1000);
     const again = await identity.refresh(first.refreshToken, request(within));
     expect(again.refreshToken).toBe(racing[0]!.refreshToken);
-    const session = await store.readStream(`session-${first.sessionId}`);
+    const session = await store.readStream(streamIdOf('session', first.sessionId));
     expect(session.map((e) => e.type)).toEqual(['SessionStarted', 'SessionRefreshed']);
     expect(await identity.authenticate(again.accessToken, new Date())).toMatchObject({ sessionId: first.sessionId });
   });

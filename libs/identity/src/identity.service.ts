@@ -31,7 +31,7 @@ import {
 } from './domain/user.js';
 import { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from './passwords.js';
 import { AccessTokens, hashToken, newRefreshToken, sessionOf, type AccessClaims } from './tokens.js';
-import type { EventIn } from '@herald/events';
+import { streamIdOf, type EventIn } from '@herald/events';
 
 export interface Tokens {
   readonly userId: string;
@@ -109,23 +109,23 @@ export class IdentityService {
     const appends = this.withheldAnswers;
     this.users = new CommandPipeline(
       store,
-      { streamOf: (id) => `user-${id}`, initialState: initialUser, evolve: evolveUser },
+      { streamOf: (id) => streamIdOf('user', id), initialState: initialUser, evolve: evolveUser },
       { cache: new StateCache(CACHED_USERS), appends },
     );
     this.sessions = new CommandPipeline(
       store,
-      { streamOf: (id) => `session-${id}`, initialState: initialSession, evolve: evolveSession },
+      { streamOf: (id) => streamIdOf('session', id), initialState: initialSession, evolve: evolveSession },
       { appends },
     );
     this.contacts = new CommandPipeline(
       store,
-      { streamOf: (id) => `contact-${id}`, initialState: () => noContact, evolve: evolveContact },
+      { streamOf: (id) => streamIdOf('contact', id), initialState: () => noContact, evolve: evolveContact },
       { appends },
     );
     this.usernames = new CommandPipeline<Claim, EventIn<'username'>>(
       store,
       {
-        streamOf: (name) => `username-${name}`,
+        streamOf: (name) => streamIdOf('username', name),
         initialState: () => ({ holder: null, at: '' }),
         evolve: (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
       },
@@ -168,7 +168,7 @@ export class IdentityService {
       type: 'SignInAttempted',
       data: { userId, succeeded: ok, ...(sessionId ? { sessionId } : {}), ...(request.ip ? { ip: request.ip } : {}) },
     };
-    await appendDecided(this.store, `user-${userId}`, [attempt], 'any', context);
+    await appendDecided(this.store, streamIdOf('user', userId), [attempt], 'any', context);
     if (!ok || !sessionId) throw new IdentityError('AUTH.INVALID_CREDENTIALS', 'Wrong user name or password');
     return this.startSession(userId, context, sessionId);
   }
@@ -363,7 +363,7 @@ export class IdentityService {
       type: 'SessionStarted',
       data: { sessionId, userId, refreshTokenHash: hashToken(refreshToken), expiresAt },
     };
-    await appendDecided(this.store, `session-${sessionId}`, [started], 'no_stream', context);
+    await appendDecided(this.store, streamIdOf('session', sessionId), [started], 'no_stream', context);
     return this.tokens(userId, sessionId, refreshToken, context.now);
   }
 

@@ -11,7 +11,7 @@ export function testEvent(type: string, data: Record<string, unknown> = {}): New
     schemaVersion: 1,
     data,
     metadata: {
-      actorId: 'user-1',
+      actorId: 'actor-1',
       correlationId: randomUUID(),
       causationId: randomUUID(),
       occurredAt: new Date(clock++).toISOString(),

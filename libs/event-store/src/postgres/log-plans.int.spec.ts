@@ -6,6 +6,7 @@
  * the plan it chose is walked: no node may read more than a small bound of rows from
  * `herald_events`, and none may scan it sequentially.
  */
+import { streamIdOf, streamPrefixOf } from '@herald/events';
 import { freshDatabase, testEvent } from '@herald/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,7 +53,7 @@ describe('the event log: plans at the head of a 100,000-event log', () => {
   let store: PostgresEventStore;
   let nearHead: Checkpoint;
   let middle: Checkpoint;
-  const streams = Array.from({ length: STREAMS }, (_, i) => `conversation-plan${i}`);
+  const streams = Array.from({ length: STREAMS }, (_, i) => streamIdOf('conversation', `plan${i}`));
   let someIds: string[] = [];
 
   beforeAll(async () => {
@@ -74,7 +75,7 @@ describe('the event log: plans at the head of a 100,000-event log', () => {
                 CASE WHEN n % 10 = 0 THEN 'MemberJoined' ELSE 'MessageSent' END, 1,
                 json_build_object('text', $2::text, 'n', n), json_build_object('actorId', 'u' || (n % 97))
            FROM generate_series($3::int, $4::int) AS n`,
-        ['conversation-plan', text, done, Math.min(done + 999, EVENTS - 1)],
+        [streamIdOf('conversation', 'plan'), text, done, Math.min(done + 999, EVENTS - 1)],
       );
     }
     const page = await store.readAll({ limit: 1000, from: await store.headCheckpoint() });
@@ -115,7 +116,7 @@ describe('the event log: plans at the head of a 100,000-event log', () => {
         name: 'a filtered follower at the head',
         query: readPageQuery(headTx, headPos, 100, 400, {
           eventTypes: ['MemberJoined'],
-          streamPrefixes: ['conversation-'],
+          streamPrefixes: [streamPrefixOf('conversation')],
         }),
         bound: 60,
       },
