@@ -26,11 +26,11 @@ export default tseslint.config(
   },
   {
     // Stream names come from the catalogue (streamIdOf, idOfStream, streamPrefixOf), which
-    // owns the prefixes. 'warn' until every file is converted, then 'error'.
+    // owns the prefixes.
     ignores: ['events/**'],
     rules: {
       'no-restricted-syntax': [
-        'warn',
+        'error',
         {
           selector: `Literal[value=${STREAM_PREFIX}]`,
           message: "A stream name: use streamIdOf / idOfStream / streamPrefixOf from '@herald/events'.",
