@@ -9,9 +9,11 @@ const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url
 const tsconfig = JSON.parse(readFileSync(at('./tsconfig.json'), 'utf8')) as {
   compilerOptions: { paths: Record<string, [string]> };
 };
-const alias = Object.fromEntries(
-  Object.entries(tsconfig.compilerOptions.paths).map(([name, [target]]) => [name, at(`./${target}`)]),
-);
+// Longest first: Vite takes the first alias that matches as a prefix, and
+// `@herald/projections` would otherwise catch `@herald/projections/testing`.
+const alias = Object.entries(tsconfig.compilerOptions.paths)
+  .sort(([a], [b]) => b.length - a.length)
+  .map(([find, [target]]) => ({ find, replacement: at(`./${target}`) }));
 
 export default defineConfig({
   // SWC, not esbuild: Nest's dependency injection needs decorator metadata.

@@ -101,11 +101,3 @@ export async function relations(db: Sql, pairs: readonly (readonly [string, stri
     [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
   );
 }
-
-/**
- * For tests: holds back the directory's writes of blocks (until `db`'s transaction ends),
- * as a directory that cannot keep up would.
- */
-export async function holdBlockWrites(db: Sql): Promise<void> {
-  await db.query('LOCK TABLE rm_directory_v1_blocks IN SHARE MODE', []);
-}

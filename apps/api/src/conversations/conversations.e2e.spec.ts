@@ -1,5 +1,5 @@
 import { range } from '@herald/testing';
-import { inboxWrites } from '@herald/projections';
+import { inboxWrites } from '@herald/projections/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';

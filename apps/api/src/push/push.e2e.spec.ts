@@ -32,7 +32,7 @@ import {
   SYNC_REFUSALS_PER_TOKEN,
 } from './limits.js';
 import { resolveParkedEvent } from '@herald/projection-runtime';
-import { holdBlockWrites } from '@herald/projections';
+import { holdBlockWrites } from '@herald/projections/testing';
 import { DataSource } from 'typeorm';
 import { MAX_STALENESS_MS } from '../projections.service.js';
 
