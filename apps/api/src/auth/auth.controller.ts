@@ -9,9 +9,8 @@ import {
   type Profile,
   type Tokens,
 } from '@herald/identity';
-import { NoQuery, ZodBody, ZodQuery } from '@herald/nest';
+import { NoQuery, requestCorrelation, ZodBody, ZodQuery, type RequestCorrelation } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Caller, Public, SignInLimited } from './auth.guard.js';
 import {
@@ -40,11 +39,12 @@ const ProfileBody = z.strictObject({
   statusText: z.string().max(140).nullable().optional(),
 });
 
-/** The request's correlation id: the client's (`x-correlation-id`, if sane) or a new one. */
-export function requestContext(request: FastifyRequest): { correlationId: string; ip: string; now: Date } {
-  const given = request.headers['x-correlation-id'];
-  const correlationId = typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
-  return { correlationId, ip: request.ip, now: new Date() };
+/**
+ * The context of a command the request causes: its correlation (libs/nest request-context:
+ * the traceparent's trace id, the client's x-request-id, or a new one), the IP and the time.
+ */
+export function requestContext(request: FastifyRequest): RequestCorrelation & { ip: string; now: Date } {
+  return { ...requestCorrelation(), ip: request.ip, now: new Date() };
 }
 
 @Controller()
