@@ -1,9 +1,10 @@
 /**
  * Conversations and messages over REST. Commands answer with the seq they produced and a
  * `checkpoint`; a query given that checkpoint (`?after=` or the `x-herald-after` header)
- * waits, up to READ_YOUR_WRITES_MS (projections.service.ts), until the read models have caught up with it.
+ * waits, up to READ_YOUR_WRITES_MS (libs/nest read-your-writes.ts), until the read models have caught up with it;
+ * before that, a stopped or stale membership read model refuses it (MembershipCurrent).
  */
-import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   directConversationId,
@@ -13,14 +14,13 @@ import {
 } from '@herald/conversations';
 import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
-import { RequestInvalid, Uuid, ZodBody, ZodParam, ZodQuery } from '@herald/nest';
+import { ReadYourWrites, RequestInvalid, Uuid, ZodBody, ZodParam, ZodQuery } from '@herald/nest';
 import {
   GetConversation,
   GetInbox,
   GetMembers,
   GetMessages,
   GetReceipts,
-  MEMBERSHIP,
   type ConversationDetails,
   type ConversationSummary,
   type MembersPage,
@@ -33,9 +33,9 @@ import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam, UserCursor } from '../paging.js';
-import { ProjectionsService } from '../projections.service.js';
 import { ExecuteConversationCommand, RecordReceiptCommand, SendMessageCommand } from './conversation.commands.js';
 import { encodeInboxCursor, InboxCursor } from './inbox-cursor.js';
+import { MembershipCurrent } from './membership-current.guard.js';
 
 const uuid = Uuid;
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
@@ -104,45 +104,44 @@ export class ConversationsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queryBus: QueryBus,
-    private readonly projections: ProjectionsService,
   ) {}
 
   // ------------------------------------------------------------------ queries
 
   /** The caller's inbox, most recently active first, a page at a time. */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get()
   async list(
     @Caller() caller: AccessClaims,
     @ZodQuery(InboxQuery) q: z.output<typeof InboxQuery>,
-    @Req() request: FastifyRequest,
   ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
-    await this.readModels(q.after, request);
     const { conversations, nextCursor } = await this.queryBus.execute(
       new GetInbox(caller.userId, { limit: q.limit, ...(q.cursor !== undefined ? { cursor: q.cursor } : {}) }),
     );
     return { conversations, nextCursor: nextCursor && encodeInboxCursor(nextCursor) };
   }
 
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id')
   async get(
     @Caller() caller: AccessClaims,
     @ZodParam('id', uuid) conversationId: string,
-    @ZodQuery(AfterQuery) q: z.output<typeof AfterQuery>,
-    @Req() request: FastifyRequest,
+    @ZodQuery(AfterQuery) _query: z.output<typeof AfterQuery>,
   ): Promise<ConversationDetails> {
-    await this.readModels(q.after, request);
     return this.queryBus.execute(new GetConversation(caller.userId, conversationId));
   }
 
   /** The current members by user id, a page at a time. */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id/members')
   async members(
     @Caller() caller: AccessClaims,
     @ZodParam('id', uuid) conversationId: string,
     @ZodQuery(UserPageQuery) q: z.output<typeof UserPageQuery>,
-    @Req() request: FastifyRequest,
   ): Promise<MembersPage> {
-    await this.readModels(q.after, request);
     return this.queryBus.execute(
       new GetMembers(caller.userId, conversationId, {
         limit: q.limit,
@@ -152,17 +151,17 @@ export class ConversationsController {
   }
 
   /** `?before=<seq>` pages back (newest first); `?since=<seq>` pages forward (oldest first). */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id/messages')
   async messages(
     @Caller() caller: AccessClaims,
     @ZodParam('id', uuid) conversationId: string,
     @ZodQuery(PageQuery) q: z.output<typeof PageQuery>,
-    @Req() request: FastifyRequest,
   ): Promise<MessagesPage> {
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
-    await this.readModels(q.after, request);
     return this.queryBus.execute(
       new GetMessages(caller.userId, conversationId, {
         limit: q.limit,
@@ -349,14 +348,14 @@ export class ConversationsController {
   }
 
   /** Who has received and read how far: current members only, a page at a time. */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id/receipts')
   async receipts(
     @Caller() caller: AccessClaims,
     @ZodParam('id', uuid) conversationId: string,
     @ZodQuery(UserPageQuery) q: z.output<typeof UserPageQuery>,
-    @Req() request: FastifyRequest,
   ): Promise<ReceiptsPage> {
-    await this.readModels(q.after, request);
     return this.queryBus.execute(
       new GetReceipts(caller.userId, conversationId, {
         limit: q.limit,
@@ -467,16 +466,6 @@ export class ConversationsController {
   }
 
   // ------------------------------------------------------------------ helpers
-
-  /**
-   * Before a query: membership decides who may read, so a stopped or stale membership read
-   * model refuses the query (503) rather than let a member who left or was kicked read on;
-   * then read-your-writes, when given a checkpoint.
-   */
-  private async readModels(after: string | undefined, request: FastifyRequest): Promise<void> {
-    await this.projections.requireCurrent(MEMBERSHIP);
-    await this.projections.readYourWrites(after, request);
-  }
 
   private async receipt(
     kind: 'read' | 'delivered',

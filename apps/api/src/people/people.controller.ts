@@ -4,19 +4,18 @@
  * lists take it as `?after=` (or the `x-herald-after` header), as conversations do, and
  * page by the other user's id (paging.ts).
  */
-import { Controller, Delete, Get, HttpCode, Post, Put, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Post, Put, Req, UseInterceptors } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
 import { FindUsers, GetBlocks, GetContacts, type Contact } from '@herald/projections';
 import { QueryBus } from '@nestjs/cqrs';
-import { NoQuery, Uuid, ZodParam, ZodQuery } from '@herald/nest';
+import { NoQuery, ReadYourWrites, Uuid, ZodParam, ZodQuery } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { ChangeBlockCommand, ChangeContactCommand } from '../auth/identity.commands.js';
 import { PageLimit, UserCursor } from '../paging.js';
-import { ProjectionsService } from '../projections.service.js';
 
 const uuid = Uuid;
 const FindUserQuery = z.strictObject({
@@ -41,17 +40,13 @@ export class PeopleController {
   constructor(
     private readonly identity: IdentityService,
     private readonly queryBus: QueryBus,
-    private readonly projections: ProjectionsService,
     private readonly commands: CommandBus,
   ) {}
 
   /** A user by their exact user name (no search: names are not to be listed by prefix). */
+  @UseInterceptors(ReadYourWrites)
   @Get('users')
-  async find(
-    @ZodQuery(FindUserQuery) { username, after }: z.output<typeof FindUserQuery>,
-    @Req() request: FastifyRequest,
-  ): Promise<{ users: Profile[] }> {
-    await this.projections.readYourWrites(after, request);
+  async find(@ZodQuery(FindUserQuery) { username }: z.output<typeof FindUserQuery>): Promise<{ users: Profile[] }> {
     return this.queryBus.execute(new FindUsers(username));
   }
 
@@ -60,13 +55,12 @@ export class PeopleController {
     return this.identity.profile(userId);
   }
 
+  @UseInterceptors(ReadYourWrites)
   @Get('contacts')
   async contacts(
     @Caller() caller: AccessClaims,
-    @ZodQuery(ListQuery) { limit, after, cursor }: z.output<typeof ListQuery>,
-    @Req() request: FastifyRequest,
+    @ZodQuery(ListQuery) { limit, cursor }: z.output<typeof ListQuery>,
   ): Promise<{ contacts: Contact[]; nextCursor: string | null }> {
-    await this.projections.readYourWrites(after, request);
     return this.queryBus.execute(
       new GetContacts(caller.userId, { limit, ...(cursor !== undefined ? { cursor } : {}) }),
     );
@@ -111,13 +105,12 @@ export class PeopleController {
     return this.relation('Remove', caller, userId, request);
   }
 
+  @UseInterceptors(ReadYourWrites)
   @Get('blocks')
   async blocks(
     @Caller() caller: AccessClaims,
-    @ZodQuery(ListQuery) { limit, after, cursor }: z.output<typeof ListQuery>,
-    @Req() request: FastifyRequest,
+    @ZodQuery(ListQuery) { limit, cursor }: z.output<typeof ListQuery>,
   ): Promise<{ blocks: { userId: string }[]; nextCursor: string | null }> {
-    await this.projections.readYourWrites(after, request);
     return this.queryBus.execute(new GetBlocks(caller.userId, { limit, ...(cursor !== undefined ? { cursor } : {}) }));
   }
 
