@@ -10,7 +10,7 @@ import { AccessTokens, IdentityService } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
 import { PostgresEventStore, type EventStore } from '@herald/event-store';
-import { HeraldExceptionFilter, JsonLogger } from '@herald/nest';
+import { CHECKPOINT_WAITER, HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/relay';
 import { DataSource } from 'typeorm';
@@ -148,6 +148,8 @@ export class AppModule {
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },
         ProjectionsService,
+        // Read-your-writes (the ReadYourWrites interceptor) waits on the projections of this process.
+        { provide: CHECKPOINT_WAITER, useExisting: ProjectionsService },
         Closer,
       ],
     };

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_FRAME_TYPES, type ClientFrameType } from './push/frames.js';
 import { MAX_PAYLOAD } from './push/limits.js';
-import { signUp, testApp, type TestUser } from './test-app.js';
+import { servedRoutes, signUp, testApp, type TestUser } from './test-app.js';
 import { handshake, hangUp, listen, openSocket, type Frame, type TestSocket } from './test-socket.js';
 
 type Scope = 'public' | 'signed-in' | 'member' | 'history' | 'admin' | 'owner';
@@ -107,31 +107,11 @@ afterAll(async () => {
   await app.close();
 });
 
-/** `METHOD /path` of every route, read from Fastify's route tree (HEAD and OPTIONS aside). */
-function servedRoutes(): string[] {
-  const tree = (app.getHttpAdapter().getInstance() as { printRoutes(o: object): string }).printRoutes({
-    commonPrefix: false,
-  });
-  const routes: string[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const match = /^([│ ]*)[├└]── (\S+)(?: \(([^)]*)\))?/.exec(line);
-    if (!match) continue;
-    const depth = match[1]!.length / 4;
-    stack.length = depth;
-    stack.push(match[2]!);
-    for (const method of (match[3] ?? '').split(', ').filter((m) => m && m !== 'HEAD' && m !== 'OPTIONS')) {
-      routes.push(`${method} ${stack.join('')}`);
-    }
-  }
-  return routes.sort();
-}
-
 const user = (name: string): Promise<TestUser> => signUp(app, name);
 
 describe('authorization matrix', () => {
   it('every served route is in the matrix, and the matrix names no route that is gone', () => {
-    expect(servedRoutes()).toEqual(Object.keys(MATRIX).sort());
+    expect(servedRoutes(app)).toEqual(Object.keys(MATRIX).sort());
   });
 
   it('anonymous, outsider, departed and kicked members and non-admin get what their role allows, on every route', async () => {

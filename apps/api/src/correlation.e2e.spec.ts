@@ -70,9 +70,7 @@ describe('the correlation id', () => {
     expect(refusals(ids[1] as string)).toHaveLength(1);
   });
 
-  // Waits for the controllers to build their CommandContext from requestCorrelation() and for
-  // the command pipeline to write `traceparent` into the metadata (ADR 014, "Correlation").
-  it.skip("is what the request's events record: correlationId the trace id, with the traceparent", async () => {
+  it("is what the request's events record: correlationId the trace id, with the traceparent", async () => {
     const ada = await signUp(app, 'ada');
     const response = await app.inject({
       method: 'POST',
@@ -85,5 +83,21 @@ describe('the correlation id', () => {
     const traced = events.filter((event) => event.metadata.correlationId === TRACE_ID);
     expect(traced.map((event) => event.type)).toEqual(['GroupCreated']);
     expect(traced[0]!.metadata.traceparent).toBe(TRACEPARENT);
+  });
+
+  it('is what the identity commands record too: a sign-up under a traceparent', async () => {
+    const traceId = 'a'.repeat(31) + '1';
+    const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      headers: { traceparent },
+      payload: { username: `traced${Date.now()}`, password: 'correct horse battery', displayName: 'T' },
+    });
+    expect(response.statusCode).toBe(201);
+    const { events } = await app.get<EventStore>(EVENT_STORE).readAll({ limit: 1000 });
+    const traced = events.filter((event) => event.metadata.correlationId === traceId);
+    expect(traced.map((event) => event.type)).toContain('UserRegistered');
+    expect(traced.every((event) => event.metadata.traceparent === traceparent)).toBe(true);
   });
 });

@@ -9,8 +9,6 @@ import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
 import { RESPONSE_SCHEMAS, RESPONSES } from './responses.js';
 
-export { ApiInput, ApiQueryInput } from '@herald/nest';
-
 const COMPONENT = '#/components/schemas/';
 
 /** `/conversations/:id` as OpenAPI writes it: `/conversations/{id}`. */

@@ -4,23 +4,11 @@
  * whose authorization a stopped or stale read model would decide (fail closed).
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { maxCheckpoint, parseCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
-import type { FastifyRequest } from 'fastify';
+import { maxCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
 import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
-import { JsonLogger, RequestInvalid } from '@herald/nest';
+import { JsonLogger, type CheckpointWaiter } from '@herald/nest';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE, PROJECTIONS } from './tokens.js';
-
-/** How long a query given a checkpoint waits for the read models before answering 503. */
-export const READ_YOUR_WRITES_MS = 5_000;
-
-/** The read models did not reach the checkpoint in time: try again shortly (503). */
-export class ProjectionsBehind extends Error {
-  readonly code = 'PROJECTIONS.BEHIND';
-  constructor() {
-    super(`The read models have not caught up with that checkpoint within ${READ_YOUR_WRITES_MS} ms; retry`);
-  }
-}
 
 /**
  * How old the oldest event a read model has not applied may be before the reads it
@@ -66,7 +54,7 @@ export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state
 }
 
 @Injectable()
-export class ProjectionsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ProjectionsService implements OnApplicationBootstrap, BeforeApplicationShutdown, CheckpointWaiter {
   private readonly runners: ProjectionRunner[];
   /** The last staleness check per projection, shared by the requests of its interval. */
   private readonly freshness = new Map<string, { readonly at: number; readonly fresh: Promise<boolean> }>();
@@ -104,30 +92,14 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Read-your-writes: resolves true once every projection's read model holds everything up
-   * to `checkpoint` (the one a command answered with), false after `timeoutMs`. Where
-   * another instance runs a projection, its runner here follows that one's stored checkpoint.
+   * Read-your-writes (the app's CHECKPOINT_WAITER, which libs/nest's ReadYourWrites waits
+   * on): resolves true once every projection's read model holds everything up to
+   * `checkpoint` (the one a command answered with), false after `timeoutMs`. Where another
+   * instance runs a projection, its runner here follows that one's stored checkpoint.
    */
   async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
     const reached = await Promise.all(this.runners.map((r) => r.waitFor(checkpoint, timeoutMs)));
     return reached.every(Boolean);
-  }
-
-  /**
-   * Read-your-writes for a query: a command answered with a checkpoint; given it (`?after=`,
-   * or the `x-herald-after` header), the query waits until the read models reached it.
-   */
-  async readYourWrites(after: string | undefined, request: FastifyRequest): Promise<void> {
-    const header = request.headers['x-herald-after'];
-    const given = after ?? (typeof header === 'string' ? header : undefined);
-    if (!given) return;
-    let checkpoint;
-    try {
-      checkpoint = parseCheckpoint(given);
-    } catch {
-      throw new RequestInvalid('Invalid checkpoint', [{ path: 'after', problem: 'not a checkpoint this server gave' }]);
-    }
-    if (!(await this.waitFor(checkpoint, READ_YOUR_WRITES_MS))) throw new ProjectionsBehind();
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { EventStore } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
+import { READ_YOUR_WRITES_MS } from '@herald/nest';
 import { resolveParkedEvent } from '@herald/projection-runtime';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
@@ -179,6 +180,12 @@ describe('authorization never fails open', () => {
       expect(refused.headers['retry-after'], url).toBeDefined();
       expect(refused.body, url).toMatchObject({ error: { code: 'PROJECTIONS.UNAVAILABLE' } });
     }
+    // Given a checkpoint the stopped read model will not reach, the refusal still comes at
+    // once (the guard runs before read-your-writes would wait), not PROJECTIONS.BEHIND later.
+    const started = Date.now();
+    const waited = await call(bob, 'GET', `/conversations/${id}/messages?after=${after.body.checkpoint}`);
+    expect(waited.body).toMatchObject({ error: { code: 'PROJECTIONS.UNAVAILABLE' } });
+    expect(Date.now() - started).toBeLessThan(READ_YOUR_WRITES_MS);
 
     // The operator skips the parked event: membership runs on, and bob is out.
     expect(await resolveParkedEvent(app.get(DataSource), 'membership.v1', 'skip')).toBe(true);

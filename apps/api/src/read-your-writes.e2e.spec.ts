@@ -9,7 +9,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from './health/health.controller.js';
-import { READ_YOUR_WRITES_MS } from './projections.service.js';
+import { READ_YOUR_WRITES_MS } from '@herald/nest';
 import { signUp, testApp, type TestUser } from './test-app.js';
 
 let active: NestFastifyApplication;

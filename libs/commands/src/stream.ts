@@ -22,6 +22,8 @@ export interface CommandContext {
   /** Defaults to the correlation id (the request caused the events). */
   readonly causationId?: string;
   readonly clientMessageId?: string;
+  /** The W3C trace context of the request, recorded as given. */
+  readonly traceparent?: string;
   readonly now: Date;
 }
 
@@ -97,6 +99,7 @@ export function toNewEvents(events: readonly CatalogueEvent[], context: CommandC
         causationId: context.causationId ?? context.correlationId,
         occurredAt: context.now.toISOString(),
         ...(context.clientMessageId !== undefined ? { clientMessageId: context.clientMessageId } : {}),
+        ...(context.traceparent !== undefined ? { traceparent: context.traceparent } : {}),
       },
     };
   });

@@ -52,9 +52,17 @@ export interface Profile {
 /** Where a request comes from, for the sign-in record. */
 export interface RequestContext {
   readonly correlationId: string;
+  /** The request's W3C trace context, recorded in the events' metadata as given. */
+  readonly traceparent?: string;
   readonly ip?: string;
   readonly now: Date;
 }
+
+/** The correlation a request's commands record: its id, and its traceparent when it came with one. */
+const correlationOf = ({ correlationId, traceparent }: RequestContext) => ({
+  correlationId,
+  ...(traceparent !== undefined ? { traceparent } : {}),
+});
 
 /** How long a user-name claim waits for its user before another registration may take it over. */
 const CLAIM_GRACE_MS = 60_000;
@@ -143,7 +151,7 @@ export class IdentityService {
     }
     checkPassword(input.password);
     const userId = randomUUID();
-    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const context = { actorId: userId, ...correlationOf(request), now: request.now };
     const passwordHash = await this.hash(input.password);
     await this.claim(username, userId, context);
     await this.users.handle(
@@ -162,7 +170,7 @@ export class IdentityService {
       throw new IdentityError('AUTH.INVALID_CREDENTIALS', 'Wrong user name or password');
     }
     const ok = input.password.length <= PASSWORD_MAX && (await verifyPassword(user.passwordHash, input.password));
-    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const context = { actorId: userId, ...correlationOf(request), now: request.now };
     const sessionId = ok ? randomUUID() : undefined;
     const attempt: UserEvent = {
       type: 'SignInAttempted',
@@ -192,7 +200,7 @@ export class IdentityService {
           },
           state,
         ),
-      (state) => ({ actorId: state.userId ?? 'anonymous', correlationId: request.correlationId, now: request.now }),
+      (state) => ({ actorId: state.userId ?? 'anonymous', ...correlationOf(request), now: request.now }),
     );
     if (decision.refused) {
       if (decision.events.some((e) => e.type === 'SessionRevoked')) this.sessionEnded(sessionId);
@@ -202,7 +210,7 @@ export class IdentityService {
   }
 
   async signOut(claims: AccessClaims, request: RequestContext): Promise<void> {
-    const context = { actorId: claims.userId, correlationId: request.correlationId, now: request.now };
+    const context = { actorId: claims.userId, ...correlationOf(request), now: request.now };
     await this.sessions.handle(claims.sessionId, (state) => ({ events: signOut(state) }), context);
     this.sessionEnded(claims.sessionId);
   }
@@ -223,7 +231,7 @@ export class IdentityService {
   }
 
   async updateProfile(userId: string, changes: UpdateProfile, request: RequestContext): Promise<Profile> {
-    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const context = { actorId: userId, ...correlationOf(request), now: request.now };
     const { state } = await this.users.handle(userId, (state) => ({ events: updateProfile(changes, state) }), context);
     return publicProfile(state);
   }
@@ -263,7 +271,7 @@ export class IdentityService {
     request: RequestContext,
   ): Promise<{ status: ContactState['status']; checkpoint: Checkpoint | null }> {
     const otherExists = await this.exists(otherId);
-    const context = { actorId, correlationId: request.correlationId, now: request.now };
+    const context = { actorId, ...correlationOf(request), now: request.now };
     const { decision, appended } = await this.contacts.handle(
       pairId(actorId, otherId),
       async (state) => {
@@ -307,7 +315,7 @@ export class IdentityService {
     blockerId: string,
     request: RequestContext,
   ): Promise<Checkpoint | null> {
-    const context = { actorId: blockerId, correlationId: request.correlationId, now: request.now };
+    const context = { actorId: blockerId, ...correlationOf(request), now: request.now };
     const declined: ContactEvent = {
       type: 'ContactRequestDeclined',
       data: { requesterId, recipientId: blockerId, declinedBy: blockerId },
@@ -325,7 +333,7 @@ export class IdentityService {
     decide: (state: User) => UserEvent[],
     request: RequestContext,
   ): Promise<Checkpoint | null> {
-    const context = { actorId: userId, correlationId: request.correlationId, now: request.now };
+    const context = { actorId: userId, ...correlationOf(request), now: request.now };
     const { appended } = await this.users.handle(userId, (state) => ({ events: decide(state) }), context);
     return appended?.checkpoint ?? null;
   }

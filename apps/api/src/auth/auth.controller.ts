@@ -1,5 +1,5 @@
 /** Sign-up, sign-in, token refresh, sign-out and the caller's own profile. */
-import { Body, Controller, Get, HttpCode, Patch, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   IdentityService,
@@ -9,11 +9,9 @@ import {
   type Profile,
   type Tokens,
 } from '@herald/identity';
-import { NoQuery, parseInput } from '@herald/nest';
+import { NoQuery, requestCorrelation, ZodBody, ZodQuery, type RequestCorrelation } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ApiInput } from '../openapi.js';
 import { Caller, Public, SignInLimited } from './auth.guard.js';
 import {
   RefreshCommand,
@@ -41,11 +39,12 @@ const ProfileBody = z.strictObject({
   statusText: z.string().max(140).nullable().optional(),
 });
 
-/** The request's correlation id: the client's (`x-correlation-id`, if sane) or a new one. */
-export function requestContext(request: FastifyRequest): { correlationId: string; ip: string; now: Date } {
-  const given = request.headers['x-correlation-id'];
-  const correlationId = typeof given === 'string' && /^[\w.:-]{1,100}$/.test(given) ? given : randomUUID();
-  return { correlationId, ip: request.ip, now: new Date() };
+/**
+ * The context of a command the request causes: its correlation (libs/nest request-context:
+ * the traceparent's trace id, the client's x-request-id, or a new one), the IP and the time.
+ */
+export function requestContext(request: FastifyRequest): RequestCorrelation & { ip: string; now: Date } {
+  return { ...requestCorrelation(), ip: request.ip, now: new Date() };
 }
 
 @Controller()
@@ -57,29 +56,30 @@ export class AuthController {
 
   @Public()
   @SignInLimited()
-  @ApiInput(RegisterBody)
   @Post('auth/register')
-  register(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
-    return this.commands.execute(new RegisterCommand(parseInput(RegisterBody, body), requestContext(request)));
+  register(
+    @ZodBody(RegisterBody) body: z.output<typeof RegisterBody>,
+    @Req() request: FastifyRequest,
+  ): Promise<Tokens> {
+    return this.commands.execute(new RegisterCommand(body, requestContext(request)));
   }
 
   @Public()
   @SignInLimited()
-  @ApiInput(SignInBody)
   @Post('auth/sign-in')
   @HttpCode(200)
-  signIn(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
-    return this.commands.execute(new SignInCommand(parseInput(SignInBody, body), requestContext(request)));
+  signIn(@ZodBody(SignInBody) body: z.output<typeof SignInBody>, @Req() request: FastifyRequest): Promise<Tokens> {
+    return this.commands.execute(new SignInCommand(body, requestContext(request)));
   }
 
   @Public()
-  @ApiInput(RefreshBody)
   @Post('auth/refresh')
   @HttpCode(200)
-  refresh(@Body() body: unknown, @Req() request: FastifyRequest): Promise<Tokens> {
-    return this.commands.execute(
-      new RefreshCommand(parseInput(RefreshBody, body).refreshToken, requestContext(request)),
-    );
+  refresh(
+    @ZodBody(RefreshBody) { refreshToken }: z.output<typeof RefreshBody>,
+    @Req() request: FastifyRequest,
+  ): Promise<Tokens> {
+    return this.commands.execute(new RefreshCommand(refreshToken, requestContext(request)));
   }
 
   @Post('auth/sign-out')
@@ -89,17 +89,17 @@ export class AuthController {
   }
 
   @Get('me')
-  me(@Caller() caller: AccessClaims, @Query() query: unknown): Promise<Profile> {
-    parseInput(NoQuery, query, 'query');
+  me(@Caller() caller: AccessClaims, @ZodQuery(NoQuery) _query: object): Promise<Profile> {
     return this.identity.profile(caller.userId);
   }
 
-  @ApiInput(ProfileBody)
   @Patch('me')
-  updateMe(@Caller() caller: AccessClaims, @Body() body: unknown, @Req() request: FastifyRequest): Promise<Profile> {
-    return this.commands.execute(
-      new UpdateProfileCommand(caller.userId, parseInput(ProfileBody, body), requestContext(request)),
-    );
+  updateMe(
+    @Caller() caller: AccessClaims,
+    @ZodBody(ProfileBody) body: z.output<typeof ProfileBody>,
+    @Req() request: FastifyRequest,
+  ): Promise<Profile> {
+    return this.commands.execute(new UpdateProfileCommand(caller.userId, body, requestContext(request)));
   }
 }
 

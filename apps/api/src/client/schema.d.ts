@@ -4067,7 +4067,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: never;
-      path?: never;
+      path: {
+        id: string;
+        messageId: string;
+        emoji: string;
+      };
       cookie?: never;
     };
     requestBody?: never;
@@ -4177,7 +4181,11 @@ export interface operations {
     parameters: {
       query?: never;
       header?: never;
-      path?: never;
+      path: {
+        id: string;
+        messageId: string;
+        emoji: string;
+      };
       cookie?: never;
     };
     requestBody?: never;

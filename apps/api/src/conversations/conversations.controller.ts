@@ -1,9 +1,10 @@
 /**
  * Conversations and messages over REST. Commands answer with the seq they produced and a
  * `checkpoint`; a query given that checkpoint (`?after=` or the `x-herald-after` header)
- * waits, up to READ_YOUR_WRITES_MS (projections.service.ts), until the read models have caught up with it.
+ * waits, up to READ_YOUR_WRITES_MS (libs/nest read-your-writes.ts), until the read models have caught up with it;
+ * before that, a stopped or stale membership read model refuses it (MembershipCurrent).
  */
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards, UseInterceptors } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   directConversationId,
@@ -13,14 +14,13 @@ import {
 } from '@herald/conversations';
 import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
-import { parseInput, RequestInvalid, Uuid } from '@herald/nest';
+import { ReadYourWrites, RequestInvalid, Uuid, ZodBody, ZodParam, ZodQuery } from '@herald/nest';
 import {
   GetConversation,
   GetInbox,
   GetMembers,
   GetMessages,
   GetReceipts,
-  MEMBERSHIP,
   type ConversationDetails,
   type ConversationSummary,
   type MembersPage,
@@ -30,13 +30,12 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ApiInput, ApiQueryInput } from '../openapi.js';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam, UserCursor } from '../paging.js';
-import { ProjectionsService } from '../projections.service.js';
 import { ExecuteConversationCommand, RecordReceiptCommand, SendMessageCommand } from './conversation.commands.js';
 import { encodeInboxCursor, InboxCursor } from './inbox-cursor.js';
+import { MembershipCurrent } from './membership-current.guard.js';
 
 const uuid = Uuid;
 const Mentions = z.strictObject({ userIds: z.array(uuid).max(100).default([]), all: z.boolean().default(false) });
@@ -105,52 +104,44 @@ export class ConversationsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queryBus: QueryBus,
-    private readonly projections: ProjectionsService,
   ) {}
 
   // ------------------------------------------------------------------ queries
 
   /** The caller's inbox, most recently active first, a page at a time. */
-  @ApiQueryInput(InboxQuery)
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get()
   async list(
     @Caller() caller: AccessClaims,
-    @Query() query: unknown,
-    @Req() request: FastifyRequest,
+    @ZodQuery(InboxQuery) q: z.output<typeof InboxQuery>,
   ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
-    const q = parseInput(InboxQuery, query, 'query');
-    await this.readModels(q.after, request);
     const { conversations, nextCursor } = await this.queryBus.execute(
       new GetInbox(caller.userId, { limit: q.limit, ...(q.cursor !== undefined ? { cursor: q.cursor } : {}) }),
     );
     return { conversations, nextCursor: nextCursor && encodeInboxCursor(nextCursor) };
   }
 
-  @ApiQueryInput(AfterQuery)
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id')
   async get(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Query() query: unknown,
-    @Req() request: FastifyRequest,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodQuery(AfterQuery) _query: z.output<typeof AfterQuery>,
   ): Promise<ConversationDetails> {
-    const conversationId = parseInput(uuid, id, 'path');
-    await this.readModels(parseInput(AfterQuery, query, 'query').after, request);
     return this.queryBus.execute(new GetConversation(caller.userId, conversationId));
   }
 
   /** The current members by user id, a page at a time. */
-  @ApiQueryInput(UserPageQuery)
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id/members')
   async members(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Query() query: unknown,
-    @Req() request: FastifyRequest,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodQuery(UserPageQuery) q: z.output<typeof UserPageQuery>,
   ): Promise<MembersPage> {
-    const conversationId = parseInput(uuid, id, 'path');
-    const q = parseInput(UserPageQuery, query, 'query');
-    await this.readModels(q.after, request);
     return this.queryBus.execute(
       new GetMembers(caller.userId, conversationId, {
         limit: q.limit,
@@ -160,20 +151,17 @@ export class ConversationsController {
   }
 
   /** `?before=<seq>` pages back (newest first); `?since=<seq>` pages forward (oldest first). */
-  @ApiQueryInput(PageQuery)
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id/messages')
   async messages(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Query() query: unknown,
-    @Req() request: FastifyRequest,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodQuery(PageQuery) q: z.output<typeof PageQuery>,
   ): Promise<MessagesPage> {
-    const conversationId = parseInput(uuid, id, 'path');
-    const q = parseInput(PageQuery, query, 'query');
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
-    await this.readModels(q.after, request);
     return this.queryBus.execute(
       new GetMessages(caller.userId, conversationId, {
         limit: q.limit,
@@ -185,14 +173,12 @@ export class ConversationsController {
 
   // ------------------------------------------------------------------ commands
 
-  @ApiInput(DirectBody)
   @Post('direct')
   async direct(
     @Caller() caller: AccessClaims,
-    @Body() body: unknown,
+    @ZodBody(DirectBody) { userId }: z.output<typeof DirectBody>,
     @Req() request: FastifyRequest,
   ): Promise<CommandAnswer> {
-    const { userId } = parseInput(DirectBody, body);
     const conversationId = directConversationId(caller.userId, userId);
     return this.run(
       conversationId,
@@ -201,14 +187,12 @@ export class ConversationsController {
     );
   }
 
-  @ApiInput(GroupBody)
   @Post('groups')
   async group(
     @Caller() caller: AccessClaims,
-    @Body() body: unknown,
+    @ZodBody(GroupBody) b: z.output<typeof GroupBody>,
     @Req() request: FastifyRequest,
   ): Promise<CommandAnswer> {
-    const b = parseInput(GroupBody, body);
     const conversationId = randomUUID();
     return this.run(
       conversationId,
@@ -224,17 +208,14 @@ export class ConversationsController {
     );
   }
 
-  @ApiInput(GroupChanges)
   @Patch(':id')
   @HttpCode(200)
   async change(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodBody(GroupChanges) b: z.output<typeof GroupChanges>,
     @Req() request: FastifyRequest,
   ) {
-    const conversationId = parseInput(uuid, id, 'path');
-    const b = parseInput(GroupChanges, body);
     if (b.name === undefined && b.description === undefined && b.announcement === undefined) {
       throw new RequestInvalid('Nothing to change', [{ path: '(root)', problem: 'no field given' }]);
     }
@@ -253,35 +234,33 @@ export class ConversationsController {
   }
 
   @Delete(':id')
-  dissolve(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
-    return this.run(parseInput(uuid, id, 'path'), { type: 'DissolveGroup', actorId: caller.userId }, request);
+  dissolve(@Caller() caller: AccessClaims, @ZodParam('id', uuid) id: string, @Req() request: FastifyRequest) {
+    return this.run(id, { type: 'DissolveGroup', actorId: caller.userId }, request);
   }
 
-  @ApiInput(UserBody)
   @Post(':id/invitations')
   invite(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) id: string,
+    @ZodBody(UserBody) { userId }: z.output<typeof UserBody>,
     @Req() request: FastifyRequest,
   ) {
-    const { userId } = parseInput(UserBody, body);
-    return this.run(parseInput(uuid, id, 'path'), { type: 'InviteMember', actorId: caller.userId, userId }, request);
+    return this.run(id, { type: 'InviteMember', actorId: caller.userId, userId }, request);
   }
 
   @Post(':id/invitations/accept')
   @HttpCode(200)
-  accept(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
-    return this.run(parseInput(uuid, id, 'path'), { type: 'AcceptInvitation', actorId: caller.userId }, request);
+  accept(@Caller() caller: AccessClaims, @ZodParam('id', uuid) id: string, @Req() request: FastifyRequest) {
+    return this.run(id, { type: 'AcceptInvitation', actorId: caller.userId }, request);
   }
 
   /** A new invitation link; its token is in this answer only (Herald keeps its hash, the link id). */
   @Post(':id/links')
-  async createLink(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
+  async createLink(@Caller() caller: AccessClaims, @ZodParam('id', uuid) id: string, @Req() request: FastifyRequest) {
     const token = randomBytes(32).toString('base64url');
     const linkId = createHash('sha256').update(token).digest('hex');
     const result = await this.run(
-      parseInput(uuid, id, 'path'),
+      id,
       { type: 'CreateInvitationLink', actorId: caller.userId, linkHash: linkId },
       request,
     );
@@ -291,90 +270,70 @@ export class ConversationsController {
   @Delete(':id/links/:linkId')
   revokeLink(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Param('linkId') linkId: string,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('linkId', LinkId) linkId: string,
     @Req() request: FastifyRequest,
   ) {
-    return this.run(
-      parseInput(uuid, id, 'path'),
-      { type: 'RevokeInvitationLink', actorId: caller.userId, linkHash: parseInput(LinkId, linkId, 'path') },
-      request,
-    );
+    return this.run(id, { type: 'RevokeInvitationLink', actorId: caller.userId, linkHash: linkId }, request);
   }
 
-  @ApiInput(JoinBody)
   @Post(':id/join')
   @HttpCode(200)
-  join(@Caller() caller: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Req() request: FastifyRequest) {
-    const { token } = parseInput(JoinBody, body);
+  join(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodBody(JoinBody) { token }: z.output<typeof JoinBody>,
+    @Req() request: FastifyRequest,
+  ) {
     const linkHash = createHash('sha256').update(token).digest('hex');
-    return this.run(parseInput(uuid, id, 'path'), { type: 'JoinViaLink', actorId: caller.userId, linkHash }, request);
+    return this.run(id, { type: 'JoinViaLink', actorId: caller.userId, linkHash }, request);
   }
 
   @Post(':id/leave')
   @HttpCode(200)
-  leave(@Caller() caller: AccessClaims, @Param('id') id: string, @Req() request: FastifyRequest) {
-    return this.run(parseInput(uuid, id, 'path'), { type: 'LeaveGroup', actorId: caller.userId }, request);
+  leave(@Caller() caller: AccessClaims, @ZodParam('id', uuid) id: string, @Req() request: FastifyRequest) {
+    return this.run(id, { type: 'LeaveGroup', actorId: caller.userId }, request);
   }
 
   @Delete(':id/members/:userId')
   kick(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Param('userId') userId: string,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
     @Req() request: FastifyRequest,
   ) {
-    return this.run(
-      parseInput(uuid, id, 'path'),
-      { type: 'KickMember', actorId: caller.userId, userId: parseInput(uuid, userId, 'path') },
-      request,
-    );
+    return this.run(id, { type: 'KickMember', actorId: caller.userId, userId }, request);
   }
 
-  @ApiInput(RoleBody)
   @Put(':id/members/:userId/role')
   role(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Param('userId') userId: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
+    @ZodBody(RoleBody) { role }: z.output<typeof RoleBody>,
     @Req() request: FastifyRequest,
   ) {
-    const { role } = parseInput(RoleBody, body);
-    return this.run(
-      parseInput(uuid, id, 'path'),
-      { type: 'ChangeRole', actorId: caller.userId, userId: parseInput(uuid, userId, 'path'), role },
-      request,
-    );
+    return this.run(id, { type: 'ChangeRole', actorId: caller.userId, userId, role }, request);
   }
 
-  @ApiInput(UserBody)
   @Post(':id/owner')
   @HttpCode(200)
   transfer(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) id: string,
+    @ZodBody(UserBody) { userId }: z.output<typeof UserBody>,
     @Req() request: FastifyRequest,
   ) {
-    const { userId } = parseInput(UserBody, body);
-    return this.run(
-      parseInput(uuid, id, 'path'),
-      { type: 'TransferOwnership', actorId: caller.userId, userId },
-      request,
-    );
+    return this.run(id, { type: 'TransferOwnership', actorId: caller.userId, userId }, request);
   }
 
-  @ApiInput(MuteBody)
   @Put(':id/mute')
   async mute(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodBody(MuteBody) b: z.output<typeof MuteBody>,
     @Req() request: FastifyRequest,
   ) {
-    const conversationId = parseInput(uuid, id, 'path');
-    const b = parseInput(MuteBody, body);
     const { checkpoint } = await this.record(
       conversationId,
       {
@@ -389,17 +348,14 @@ export class ConversationsController {
   }
 
   /** Who has received and read how far: current members only, a page at a time. */
-  @ApiQueryInput(UserPageQuery)
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
   @Get(':id/receipts')
   async receipts(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Query() query: unknown,
-    @Req() request: FastifyRequest,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodQuery(UserPageQuery) q: z.output<typeof UserPageQuery>,
   ): Promise<ReceiptsPage> {
-    const conversationId = parseInput(uuid, id, 'path');
-    const q = parseInput(UserPageQuery, query, 'query');
-    await this.readModels(q.after, request);
     return this.queryBus.execute(
       new GetReceipts(caller.userId, conversationId, {
         limit: q.limit,
@@ -408,40 +364,35 @@ export class ConversationsController {
     );
   }
 
-  @ApiInput(ReceiptBody)
   @Post(':id/read')
   @HttpCode(200)
   async read(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) id: string,
+    @ZodBody(ReceiptBody) { upToSeq }: z.output<typeof ReceiptBody>,
     @Req() request: FastifyRequest,
   ) {
-    return this.receipt('read', caller, id, body, request);
+    return this.receipt('read', caller, id, upToSeq, request);
   }
 
-  @ApiInput(ReceiptBody)
   @Post(':id/delivered')
   @HttpCode(200)
   async delivered(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) id: string,
+    @ZodBody(ReceiptBody) { upToSeq }: z.output<typeof ReceiptBody>,
     @Req() request: FastifyRequest,
   ) {
-    return this.receipt('delivered', caller, id, body, request);
+    return this.receipt('delivered', caller, id, upToSeq, request);
   }
 
-  @ApiInput(SendBody)
   @Post(':id/messages')
   async send(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodBody(SendBody) b: z.output<typeof SendBody>,
     @Req() request: FastifyRequest,
   ): Promise<CommandAnswer & { messageId: string }> {
-    const conversationId = parseInput(uuid, id, 'path');
-    const b = parseInput(SendBody, body);
     const outcome = await this.commands.execute(
       new SendMessageCommand(
         conversationId,
@@ -461,22 +412,20 @@ export class ConversationsController {
     return { ...answer(outcome), messageId: outcome.messageId };
   }
 
-  @ApiInput(EditBody)
   @Patch(':id/messages/:messageId')
   edit(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Param('messageId') messageId: string,
-    @Body() body: unknown,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('messageId', uuid) messageId: string,
+    @ZodBody(EditBody) b: z.output<typeof EditBody>,
     @Req() request: FastifyRequest,
   ) {
-    const b = parseInput(EditBody, body);
     return this.run(
-      parseInput(uuid, id, 'path'),
+      id,
       {
         type: 'EditMessage',
         actorId: caller.userId,
-        messageId: parseInput(uuid, messageId, 'path'),
+        messageId,
         text: b.text,
         mentions: b.mentions,
       },
@@ -487,74 +436,44 @@ export class ConversationsController {
   @Delete(':id/messages/:messageId')
   remove(
     @Caller() caller: AccessClaims,
-    @Param('id') id: string,
-    @Param('messageId') messageId: string,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('messageId', uuid) messageId: string,
     @Req() request: FastifyRequest,
   ) {
-    return this.run(
-      parseInput(uuid, id, 'path'),
-      { type: 'DeleteMessage', actorId: caller.userId, messageId: parseInput(uuid, messageId, 'path') },
-      request,
-    );
+    return this.run(id, { type: 'DeleteMessage', actorId: caller.userId, messageId }, request);
   }
 
   @Put(':id/messages/:messageId/reactions/:emoji')
   react(
     @Caller() caller: AccessClaims,
-    @Param() params: Record<string, string>,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('messageId', uuid) messageId: string,
+    @ZodParam('emoji', Emoji) emoji: string,
     @Req() request: FastifyRequest,
   ): Promise<CommandAnswer> {
-    return this.reaction('AddReaction', caller, params, request);
+    return this.run(id, { type: 'AddReaction', actorId: caller.userId, messageId, emoji }, request);
   }
 
   @Delete(':id/messages/:messageId/reactions/:emoji')
   unreact(
     @Caller() caller: AccessClaims,
-    @Param() params: Record<string, string>,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('messageId', uuid) messageId: string,
+    @ZodParam('emoji', Emoji) emoji: string,
     @Req() request: FastifyRequest,
   ): Promise<CommandAnswer> {
-    return this.reaction('RemoveReaction', caller, params, request);
+    return this.run(id, { type: 'RemoveReaction', actorId: caller.userId, messageId, emoji }, request);
   }
 
   // ------------------------------------------------------------------ helpers
 
-  /**
-   * Before a query: membership decides who may read, so a stopped or stale membership read
-   * model refuses the query (503) rather than let a member who left or was kicked read on;
-   * then read-your-writes, when given a checkpoint.
-   */
-  private async readModels(after: string | undefined, request: FastifyRequest): Promise<void> {
-    await this.projections.requireCurrent(MEMBERSHIP);
-    await this.projections.readYourWrites(after, request);
-  }
-
-  private reaction(
-    type: 'AddReaction' | 'RemoveReaction',
-    caller: AccessClaims,
-    params: Record<string, string>,
-    request: FastifyRequest,
-  ): Promise<CommandAnswer> {
-    return this.run(
-      parseInput(uuid, params.id, 'path'),
-      {
-        type,
-        actorId: caller.userId,
-        messageId: parseInput(uuid, params.messageId, 'path'),
-        emoji: parseInput(Emoji, params.emoji, 'path'),
-      },
-      request,
-    );
-  }
-
   private async receipt(
     kind: 'read' | 'delivered',
     caller: AccessClaims,
-    id: string,
-    body: unknown,
+    conversationId: string,
+    upToSeq: number,
     request: FastifyRequest,
   ) {
-    const conversationId = parseInput(uuid, id, 'path');
-    const { upToSeq } = parseInput(ReceiptBody, body);
     const { checkpoint } = await this.record(
       conversationId,
       { type: kind === 'read' ? 'MarkRead' : 'MarkDelivered', actorId: caller.userId, upToSeq },
