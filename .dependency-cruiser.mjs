@@ -12,7 +12,13 @@ const PROJECT = '^(apps/[^/]+|libs/[^/]+|events|projections|bench|examples)/';
 const DOMAIN = '^(libs/[^/]+/src/domain|events/src)/';
 const SPEC = '\\.spec\\.ts$';
 // What the build leaves out of dist besides specs (package.json's build script).
-const TEST_CODE = ['\\.contract\\.ts$', '\\.testing\\.ts$', '^projections/testing\\.ts$', '^libs/testing/', '^apps/api/src/test-(app|socket)\\.ts$'];
+const TEST_CODE = [
+  '\\.contract\\.ts$',
+  '\\.testing\\.ts$',
+  '^projections/testing\\.ts$',
+  '^libs/testing/',
+  '^apps/api/src/test-(app|socket)\\.ts$',
+];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {
