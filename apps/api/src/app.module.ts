@@ -23,6 +23,7 @@ import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.comm
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
 import { LiveEvents } from './live-events.js';
+import { MayWatchPresenceHandler } from './push/presence-visibility.js';
 import { PushGateway } from './push/push.gateway.js';
 import { PRESENCE_MIGRATIONS } from './push/presence.js';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -139,6 +140,7 @@ export class AppModule {
             ),
         },
         ...readModelQueryHandlers(),
+        MayWatchPresenceHandler,
         ...IDENTITY_COMMAND_HANDLERS,
         ...CONVERSATION_COMMAND_HANDLERS,
         LiveEvents,

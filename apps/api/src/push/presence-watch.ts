@@ -9,7 +9,7 @@
 import { MEMBERSHIP } from '@herald/projections';
 import { ProjectionsUnavailable, type ProjectionsService } from '../projections.service.js';
 import { PRESENCE_FRAMES_BURST, PRESENCE_FRAMES_PER_SECOND } from './limits.js';
-import { unknownPresence, visibleUsers, type Presence, type PresenceView, type Query } from './presence.js';
+import { unknownPresence, visibleUsers, type MayWatch, type Presence, type PresenceView } from './presence.js';
 import type { PushClient } from './push-client.js';
 
 /** The read models presence visibility is decided from: membership (shared conversations), directory (contacts, blocks). */
@@ -17,7 +17,7 @@ const PRESENCE_READ_MODELS = [MEMBERSHIP, 'directory.v1'] as const;
 
 export interface PresenceWatchOptions {
   readonly presence: Presence<PushClient>;
-  readonly query: Query;
+  readonly mayWatch: MayWatch;
   readonly projections: ProjectionsService;
 }
 
@@ -26,7 +26,7 @@ export class PresenceWatch {
 
   /** A presence frame naming `userIds` (distinct, counted and charged already). */
   async watch(client: PushClient, userIds: readonly string[]): Promise<void> {
-    const { presence, query } = this.options;
+    const { presence, mayWatch } = this.options;
     // Past the socket's own limit: answered once, and the socket is not read until a
     // frame would pass again (as past the user's), never an answer per frame.
     const wait = client.takePresenceToken(PRESENCE_FRAMES_PER_SECOND, PRESENCE_FRAMES_BURST);
@@ -46,7 +46,7 @@ export class PresenceWatch {
         message: 'Presence cannot be decided now; send the frame again shortly',
       });
     }
-    const visible = await visibleUsers(query, client.caller.userId, userIds);
+    const visible = await visibleUsers(mayWatch, client.caller.userId, userIds);
     if (!client.open) return;
     const views = await presence.watch(client, client.caller.userId, visible);
     if (!views) return;

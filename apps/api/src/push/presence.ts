@@ -28,7 +28,7 @@
  * is looking at that user.
  */
 import type { Migration } from '@herald/database';
-import { relations, select, shareAConversation, type Sql } from '@herald/projections';
+import { select, type Sql } from '@herald/projections';
 import { z } from 'zod';
 import type { Signal } from './signals.js';
 
@@ -75,8 +75,16 @@ export const unknownPresence = (userId: string): PresenceView => ({ userId, onli
 
 export type Query = (sql: string, params: unknown[]) => Promise<unknown>;
 
+/**
+ * Of these (user, watcher) pairs, `watcher user` for each watcher that may see the user's
+ * presence: a read of the membership and directory read models (presence-visibility.ts,
+ * through the QueryBus).
+ */
+export type MayWatch = (pairs: readonly (readonly [string, string])[]) => Promise<Set<string>>;
+
 export interface PresenceOptions<W> {
   readonly query: Query;
+  readonly mayWatch: MayWatch;
   readonly nodeId: string;
   readonly heartbeatMs: number;
   /** To the other nodes, through the signal bus. */
@@ -375,7 +383,7 @@ export class Presence<W extends object> {
              FROM unnest($1::uuid[]) AS u(user_id)`,
           [batch, this.staleMs],
         );
-        const visible = await mayWatch(this.options.query, pairs);
+        const visible = await this.options.mayWatch(pairs);
         rows = seen.map((row) => ({
           ...row,
           visibleTo: pairs
@@ -449,31 +457,16 @@ export class Presence<W extends object> {
 
 /**
  * The users among `userIds` that `callerId` may see: themselves, their contacts, and the
- * members of conversations they are in, unless either has blocked the other. Read from the
- * directory and membership read models.
+ * members of conversations they are in, unless either has blocked the other.
  */
-export async function visibleUsers(query: Query, callerId: string, userIds: readonly string[]): Promise<string[]> {
+export async function visibleUsers(
+  mayWatch: MayWatch,
+  callerId: string,
+  userIds: readonly string[],
+): Promise<string[]> {
   const unique = [...new Set(userIds)];
-  const visible = await mayWatch(
-    query,
-    unique.map((userId) => [userId, callerId] as const),
-  );
+  const visible = await mayWatch(unique.map((userId) => [userId, callerId] as const));
   return unique.filter((userId) => visible.has(`${callerId} ${userId}`));
-}
-
-/** Of these (user, watcher) pairs, `watcher user` for each watcher that may see the user's presence (the rule of `visibleUsers`). */
-async function mayWatch(query: Query, pairs: readonly (readonly [string, string])[]): Promise<Set<string>> {
-  const byWatcher = pairs.map(([userId, watcher]) => [watcher, userId] as const);
-  const db = { query };
-  const related = await relations(db, byWatcher);
-  const members = await shareAConversation(db, byWatcher);
-  const key = (watcher: string, userId: string): string => `${watcher} ${userId}`;
-  const shared = new Set(members.map((m) => key(m.userId, m.otherId)));
-  return new Set(
-    related
-      .filter((r) => !r.blocked && (r.userId === r.otherId || r.contacts || shared.has(key(r.userId, r.otherId))))
-      .map((r) => key(r.userId, r.otherId)),
-  );
 }
 
 /** Removes and returns up to `count` items of `set`, oldest first. */

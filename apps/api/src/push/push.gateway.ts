@@ -15,6 +15,7 @@
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { QueryBus } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -36,7 +37,8 @@ import { CLOSE } from './frames.js';
 import { Handshake, type Admitted } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { MAX_CONCURRENT_CATCH_UPS, MAX_PAYLOAD } from './limits.js';
-import { Presence } from './presence.js';
+import { Presence, type MayWatch } from './presence.js';
+import { MayWatchPresence } from './presence-visibility.js';
 import { PresenceWatch } from './presence-watch.js';
 import { PushClient, PushClients } from './push-client.js';
 import { SignalBus, type Signal } from './signals.js';
@@ -69,7 +71,9 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(DATABASE_URL) databaseUrl: string,
     limits: RateLimits,
     projections: ProjectionsService,
+    queryBus: QueryBus,
   ) {
+    const mayWatch: MayWatch = (pairs) => queryBus.execute(new MayWatchPresence(pairs));
     const query = (sql: string, params: unknown[]): Promise<unknown> => db.query(sql, params);
     const log = (level: 'warn' | 'error', message: string): void => logger.emit(level, message, 'Push');
     const clients = this.clients;
@@ -83,6 +87,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     });
     this.presence = new Presence<PushClient>({
       query,
+      mayWatch,
       nodeId: this.nodeId,
       heartbeatMs: config.presenceHeartbeatMs,
       publish: (signal) => this.signals.publish(signal),
@@ -90,7 +95,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       visibilityCurrent: () => presenceWatch.readModelsCurrent(),
       log,
     });
-    const presenceWatch = new PresenceWatch({ presence: this.presence, query, projections });
+    const presenceWatch = new PresenceWatch({ presence: this.presence, mayWatch, projections });
     this.handshake = new Handshake({ identity, limits, allowedOrigins: config.wsAllowedOrigins, logger, clients });
     const membership = async (conversationId: string, userId: string): Promise<Membership | undefined> => {
       const state = await conversations.state(conversationId);
