@@ -12,6 +12,7 @@ import {
   type ErrorCode,
 } from './error-codes.js';
 import type { JsonLogger } from './json-logger.js';
+import { correlationOfRequest, type CorrelatedRequest } from './request-context.js';
 import { RateLimited } from './rate-limit.js';
 import { RequestInvalid } from './validation.js';
 
@@ -89,7 +90,7 @@ function refusal(status: number, code: string): 'authentication' | 'authorizatio
   return undefined;
 }
 
-interface RequestSeen {
+interface RequestSeen extends CorrelatedRequest {
   readonly method: string;
   readonly ip: string;
   readonly params?: unknown;
@@ -106,13 +107,15 @@ export class HeraldExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const { status, body } = toErrorResponse(exception);
-    if (status === 503) this.logUnavailable(body.error.code, body.error.message);
-    else if (status >= 500) this.logger.emit('error', exception, 'HeraldExceptionFilter');
+    const request = host.switchToHttp().getRequest<RequestSeen>();
+    const { correlationId } = correlationOfRequest(request);
+    if (status === 503) this.logUnavailable(body.error.code, body.error.message, correlationId);
+    else if (status >= 500) this.logger.emit('error', exception, 'HeraldExceptionFilter', undefined, { correlationId });
     const refused = refusal(status, body.error.code);
     if (refused) {
       // Who, where and why: never a body or a token.
-      const request = host.switchToHttp().getRequest<RequestSeen>();
       this.logger.emit('warn', `${refused} refused: ${body.error.code}`, 'Auth', undefined, {
+        correlationId,
         userId: request.caller?.userId,
         method: request.method,
         route: request.routeOptions?.url,
@@ -133,10 +136,10 @@ export class HeraldExceptionFilter implements ExceptionFilter {
    * A 503 (a store unreachable, a read model stopped or behind: clients retry) is a `warn`
    * without a stack, once a second per code however many requests meet it.
    */
-  private logUnavailable(code: string, message: string): void {
+  private logUnavailable(code: string, message: string, correlationId: string): void {
     const now = Date.now();
     if (now - (this.unavailableLogged.get(code) ?? 0) < 1000) return;
     this.unavailableLogged.set(code, now);
-    this.logger.emit('warn', `unavailable: ${code}: ${message}`, 'HeraldExceptionFilter');
+    this.logger.emit('warn', `unavailable: ${code}: ${message}`, 'HeraldExceptionFilter', undefined, { correlationId });
   }
 }

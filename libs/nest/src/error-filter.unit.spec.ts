@@ -20,7 +20,7 @@ function host(): { host: ArgumentsHost; statuses: number[] } {
     },
     header: () => reply,
   };
-  const request = { method: 'GET', ip: '127.0.0.1' };
+  const request = { method: 'GET', ip: '127.0.0.1', headers: {} };
   const http = { getRequest: () => request, getResponse: () => reply };
   return { host: { switchToHttp: () => http } as unknown as ArgumentsHost, statuses };
 }

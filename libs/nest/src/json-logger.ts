@@ -1,11 +1,10 @@
 /**
  * Structured JSON logs, one object per line, for Nest and for Herald's own code. A line
- * written while serving a request carries that request's `correlationId`.
+ * about a request carries its `correlationId` in `fields` (the exception filter's do).
  * Callers pass messages, never tokens, passwords or message bodies.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { LogLevel } from '@herald/config';
-import { currentRequest } from './request-context.js';
 
 const RANK: Record<LogLevel, number> = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
 
@@ -40,12 +39,10 @@ export class JsonLogger implements LoggerService {
     if (RANK[level] > RANK[this.level]) return;
     const msg =
       message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message);
-    const correlationId = currentRequest()?.correlationId;
     const entry: Record<string, unknown> = {
       time: new Date().toISOString(),
       level,
       ...(context ? { context } : {}),
-      ...(correlationId !== undefined ? { correlationId } : {}),
       msg,
       ...fields,
     };

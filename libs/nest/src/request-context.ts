@@ -2,10 +2,12 @@
  * Owns the request's correlation: the id every log line of a request carries, that its
  * answer echoes (`x-request-id`) and that the events it causes record as `correlationId`.
  * Taken from the W3C `traceparent` (its trace id) or from the client's `x-request-id` when
- * well formed, else made here; kept in AsyncLocalStorage for the length of the request, so
- * no code between the edge and the command needs to pass it along.
+ * well formed, else made here, once, on arrival; it travels on the request object. Not in
+ * AsyncLocalStorage: on Node 20 that installs a promise hook on every promise of the
+ * process, and bench:chat measured it at a fifth of the sends a second (ADR 014). So the
+ * edge passes it on: the command context a controller builds, the lines the exception
+ * filter writes.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 export interface RequestCorrelation {
@@ -53,32 +55,23 @@ function clientIdOf(headers: Headers): string | undefined {
   return given !== undefined && CLIENT_ID.test(given) ? given : undefined;
 }
 
-const storage = new AsyncLocalStorage<RequestCorrelation>();
-
-/** Runs `work` as part of the request with this correlation: everything it starts sees it. */
-export function runInRequest<T>(correlation: RequestCorrelation, work: () => T): T {
-  return storage.run(correlation, work);
+/** What the request hook leaves on a request: its correlation. */
+export interface CorrelatedRequest {
+  readonly headers: Headers;
+  correlation?: RequestCorrelation;
 }
 
-/** The correlation of the request being served, or undefined outside one (a follower, start-up). */
-export function currentRequest(): RequestCorrelation | undefined {
-  return storage.getStore();
+/** The correlation of a request: the one made on its arrival (or, before the hook ran, from its headers). */
+export function correlationOfRequest(request: CorrelatedRequest): RequestCorrelation {
+  return (request.correlation ??= correlationOf(request.headers));
 }
 
-/**
- * The correlation to put in a command's context: the request's, or, outside a request,
- * a new id (each such command is its own correlation).
- */
-export function requestCorrelation(): RequestCorrelation {
-  return currentRequest() ?? { correlationId: randomUUID() };
-}
-
-/** The hooks of a Fastify instance this module needs (kept structural: no Fastify import here). */
+/** The hook of a Fastify instance this module needs (kept structural: no Fastify import here). */
 interface HookTarget {
   addHook(
-    name: 'onRequest' | 'preHandler',
+    name: 'onRequest',
     hook: (
-      request: { headers: Headers; correlation?: RequestCorrelation },
+      request: CorrelatedRequest,
       reply: { header(name: string, value: string): unknown },
       done: () => void,
     ) => void,
@@ -86,18 +79,12 @@ interface HookTarget {
 }
 
 /**
- * Installs the correlation on every request of `fastify`: made on arrival (so even a refusal
- * before any route is echoed and logged with it), and entered again before the handler,
- * because parsing the body runs on stream events outside the request's async context.
+ * Gives every request of `fastify` its correlation on arrival, and echoes it as
+ * `x-request-id`, so even a refusal before any route carries it.
  */
 export function installRequestCorrelation(fastify: HookTarget): void {
   fastify.addHook('onRequest', (request, reply, done) => {
-    const correlation = correlationOf(request.headers);
-    request.correlation = correlation;
-    reply.header(REQUEST_ID_HEADER, correlation.correlationId);
-    runInRequest(correlation, done);
-  });
-  fastify.addHook('preHandler', (request, _reply, done) => {
-    runInRequest(request.correlation ?? correlationOf(request.headers), done);
+    reply.header(REQUEST_ID_HEADER, correlationOfRequest(request).correlationId);
+    done();
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JsonLogger } from './json-logger.js';
-import { correlationOf, currentRequest, requestCorrelation, runInRequest } from './request-context.js';
+import { correlationOf, correlationOfRequest, type CorrelatedRequest } from './request-context.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -41,21 +41,19 @@ describe('a request correlation', () => {
     expect(correlationOf({ 'x-request-id': ['a', 'b'] }, made)).toEqual({ correlationId: 'made-here' });
   });
 
-  it('is there for everything the request runs, awaits included, and for every log line it writes', async () => {
-    const lines: string[] = [];
-    const logger = new JsonLogger('info', (line) => lines.push(line));
-    await runInRequest({ correlationId: 'c-1', traceparent: TRACEPARENT }, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      expect(requestCorrelation()).toEqual({ correlationId: 'c-1', traceparent: TRACEPARENT });
-      logger.log('inside', 'Test');
+  it('is made once, on arrival, and travels on the request: what command contexts and log lines read', () => {
+    const request: CorrelatedRequest = { headers: {} };
+    const first = correlationOfRequest(request);
+    expect(correlationOfRequest(request)).toBe(first);
+    expect(correlationOfRequest({ headers: {} }).correlationId).not.toBe(first.correlationId);
+    expect(correlationOfRequest({ headers: { traceparent: TRACEPARENT } })).toEqual({
+      correlationId: TRACE_ID,
+      traceparent: TRACEPARENT,
     });
-    logger.log('outside', 'Test');
-    expect(lines.map((line) => JSON.parse(line) as { msg: string; correlationId?: string })).toEqual([
-      expect.objectContaining({ msg: 'inside', correlationId: 'c-1' }),
-      expect.not.objectContaining({ correlationId: expect.anything() as unknown }),
-    ]);
-    expect(currentRequest()).toBeUndefined();
-    // Outside a request, each command is its own correlation.
-    expect(requestCorrelation().correlationId).not.toBe(requestCorrelation().correlationId);
+    const lines: string[] = [];
+    new JsonLogger('info', (line) => lines.push(line)).emit('warn', 'refused', 'Auth', undefined, {
+      correlationId: first.correlationId,
+    });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'refused', correlationId: first.correlationId });
   });
 });

@@ -9,7 +9,7 @@ import {
   type Profile,
   type Tokens,
 } from '@herald/identity';
-import { NoQuery, requestCorrelation, ZodBody, ZodQuery, type RequestCorrelation } from '@herald/nest';
+import { NoQuery, correlationOfRequest, ZodBody, ZodQuery, type RequestCorrelation } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Caller, Public, SignInLimited } from './auth.guard.js';
@@ -44,7 +44,7 @@ const ProfileBody = z.strictObject({
  * the traceparent's trace id, the client's x-request-id, or a new one), the IP and the time.
  */
 export function requestContext(request: FastifyRequest): RequestCorrelation & { ip: string; now: Date } {
-  return { ...requestCorrelation(), ip: request.ip, now: new Date() };
+  return { ...correlationOfRequest(request), ip: request.ip, now: new Date() };
 }
 
 @Controller()
