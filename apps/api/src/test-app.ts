@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { createApp } from './bootstrap.js';
 import { DOCUMENT_ROUTES, RESPONSES } from './responses.js';
+import { apiOf } from './test-client.js';
 import { EVENT_STORE } from './tokens.js';
 
 export async function testApp(
@@ -98,13 +99,11 @@ export interface TestUser {
 
 /** Signs up a user with a fresh name. */
 export async function signUp(app: NestFastifyApplication, name: string): Promise<TestUser> {
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/register',
-    payload: { username: uniqueId(name).toLowerCase(), password: 'password-1', displayName: name },
+  const { data, response } = await apiOf(app).POST('/auth/register', {
+    body: { username: uniqueId(name).toLowerCase(), password: 'password-1', displayName: name },
   });
-  const body = response.json<{ userId: string; accessToken: string }>();
-  return { userId: body.userId, token: body.accessToken };
+  if (data === undefined) throw new Error(`sign-up of ${name}: ${response.status}`);
+  return { userId: data.userId, token: data.accessToken };
 }
 
 /**
