@@ -6,13 +6,15 @@
  * checked (unread and mention counts, last message, order by last activity, whether
  * dissolved), read right after the write with `?after=<checkpoint>`: no sleeping.
  * The steps share state and run in order; seqs are exact because nothing else writes to
- * these conversations.
+ * these conversations. Every request goes through the typed client (test-client.ts).
  */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import type { components, paths } from './client/schema.js';
 import { signUp, testApp, type TestUser } from './test-app.js';
+import { apiOf } from './test-client.js';
 
 let app: NestFastifyApplication;
 let base: string;
@@ -45,31 +47,36 @@ describe('three users, every feature, counts at each step', () => {
   let carolSocket: Socket;
 
   it('profiles and contacts; a direct conversation, messages both ways, reading up to a seq', async () => {
-    const profile = await call<Profile>(alice, 'PATCH', '/me', { displayName: 'Alice', statusText: 'shipping' });
-    expect(profile.body).toMatchObject({ userId: alice.userId, displayName: 'Alice', statusText: 'shipping' });
-    expect((await call<Profile>(bob, 'GET', `/users/${alice.userId}`)).body).toMatchObject({
+    const profile = await apiOf(app, alice).PATCH('/me', { body: { displayName: 'Alice', statusText: 'shipping' } });
+    expect(profile.data).toMatchObject({ userId: alice.userId, displayName: 'Alice', statusText: 'shipping' });
+    const seenByBob = await apiOf(app, bob).GET('/users/{userId}', { params: { path: { userId: alice.userId } } });
+    expect(seenByBob.data).toMatchObject({
       displayName: 'Alice',
       statusText: 'shipping',
       avatarUrl: null,
     });
 
-    expect((await call(alice, 'POST', `/contacts/${bob.userId}`)).body).toMatchObject({ status: 'requested' });
-    expect((await call(bob, 'POST', `/contacts/${alice.userId}/accept`)).body).toMatchObject({ status: 'contacts' });
+    const requested = await apiOf(app, alice).POST('/contacts/{userId}', { params: { path: { userId: bob.userId } } });
+    expect(requested.data).toMatchObject({ status: 'requested' });
+    const accepted = await apiOf(app, bob).POST('/contacts/{userId}/accept', {
+      params: { path: { userId: alice.userId } },
+    });
+    expect(accepted.data).toMatchObject({ status: 'contacts' });
     await expectInboxes(null, { alice: [], bob: [], carol: [] });
 
-    const started = await call(alice, 'POST', '/conversations/direct', { userId: bob.userId });
-    expect(started.status).toBe(201);
-    expect(started.body).toMatchObject({ seq: 0 });
-    dm = started.body.conversationId;
+    const started = await apiOf(app, alice).POST('/conversations/direct', { body: { userId: bob.userId } });
+    expect(started.response.status).toBe(201);
+    expect(started.data).toMatchObject({ seq: 0 });
+    dm = started.data!.conversationId;
     names.set(dm, 'dm');
-    at = started.body.checkpoint!;
+    at = started.data!.checkpoint!;
     // One per pair: again, from either side, the same conversation and nothing written.
     for (const [who, other] of [
       [alice, bob],
       [bob, alice],
     ] as const) {
-      const again = await call(who, 'POST', '/conversations/direct', { userId: other.userId });
-      expect(again.body).toEqual({ conversationId: dm, seq: 0, checkpoint: null });
+      const again = await apiOf(app, who).POST('/conversations/direct', { body: { userId: other.userId } });
+      expect(again.data).toEqual({ conversationId: dm, seq: 0, checkpoint: null });
     }
     await expectInboxes(at, {
       alice: [{ c: 'dm', unread: 0, mentions: 0, last: null }],
@@ -77,7 +84,7 @@ describe('three users, every feature, counts at each step', () => {
       carol: [],
     });
     // The contact events are older than the conversation: the directory has them by now.
-    const contactsOf = async (who: TestUser) => (await call<{ contacts: unknown[] }>(who, 'GET', '/contacts')).body;
+    const contactsOf = async (who: TestUser) => (await apiOf(app, who).GET('/contacts')).data;
     expect(await contactsOf(alice)).toEqual({
       contacts: [{ userId: bob.userId, status: 'contacts' }],
       nextCursor: null,
@@ -120,8 +127,8 @@ describe('three users, every feature, counts at each step', () => {
       bob: [{ c: 'dm', unread: 0, mentions: 0, last: 'alice: noon?' }],
       carol: [],
     });
-    const rows = await call<Inbox>(bob, 'GET', `/conversations?after=${at}`);
-    expect(rows.body.conversations[0]).toMatchObject({
+    const rows = await inboxAfter(bob, at);
+    expect(rows.data?.conversations[0]).toMatchObject({
       kind: 'direct',
       name: null,
       role: 'member',
@@ -131,14 +138,13 @@ describe('three users, every feature, counts at each step', () => {
   });
 
   it('a group: messages, mentions, @all (admins only), replies, edits, deletes, reactions, attachments, reads', async () => {
-    const created = await call(alice, 'POST', '/conversations/groups', {
-      name: 'team',
-      memberIds: [bob.userId, carol.userId],
+    const created = await apiOf(app, alice).POST('/conversations/groups', {
+      body: { name: 'team', memberIds: [bob.userId, carol.userId] },
     });
-    expect(created.status).toBe(201);
-    group = created.body.conversationId;
+    expect(created.response.status).toBe(201);
+    group = created.data!.conversationId;
     names.set(group, 'group');
-    at = created.body.checkpoint!;
+    at = created.data!.checkpoint!;
     // The newest activity comes first.
     await expectInboxes(at, {
       alice: [
@@ -172,8 +178,8 @@ describe('three users, every feature, counts at each step', () => {
     await step([0, 1, 2], [0, 0, 1], 'alice: carol, can you share the deck?');
 
     const refused = await send(carol, group, 'everyone, look', { mentions: { all: true } });
-    expect(refused.status).toBe(403);
-    expect(refused.body).toMatchObject({ error: { code: 'CONVERSATION.FORBIDDEN' } });
+    expect(refused.response.status).toBe(403);
+    expect(refused.error).toMatchObject({ error: { code: 'CONVERSATION.FORBIDDEN' } });
     // @all and a name in one message: one mention of carol, not two.
     at = await say(alice, group, 'standup in 5', 5, { mentions: { all: true, userIds: [carol.userId] } });
     await step([0, 2, 3], [0, 1, 2], 'alice: standup in 5');
@@ -189,43 +195,54 @@ describe('three users, every feature, counts at each step', () => {
     const withFile = { replyToMessageId: m.welcome, attachments: [agenda] };
     at = await say(alice, group, 'agenda attached', 7, withFile, (id) => (m.agenda = id));
     await step([0, 1, 5], [0, 0, 2], 'alice: agenda attached');
-    const withAgenda = await call<Inbox>(carol, 'GET', `/conversations?after=${at}`);
-    expect(withAgenda.body.conversations[0]!.lastMessage).toMatchObject({ deleted: false, attachmentCount: 1 });
+    const withAgenda = await inboxAfter(carol, at);
+    expect(withAgenda.data?.conversations[0]?.lastMessage).toMatchObject({ deleted: false, attachmentCount: 1 });
 
     // Edits: the author only; the preview follows the last message's text.
-    const notYours = await call(bob, 'PATCH', `/conversations/${group}/messages/${m.agenda}`, { text: 'mine' });
-    expect(notYours.status).toBe(403);
-    const edited = await call(alice, 'PATCH', `/conversations/${group}/messages/${m.agenda}`, {
-      text: 'agenda attached (v2)',
+    // (m.welcome, m.carolHi and m.agenda were kept by the say()s above, which checked their 201.)
+    const message = (messageId: string) => ({ params: { path: { id: group, messageId } } });
+    const notYours = await apiOf(app, bob).PATCH('/conversations/{id}/messages/{messageId}', {
+      ...message(m.agenda!),
+      body: { text: 'mine' },
     });
-    expect(edited.body).toMatchObject({ seq: 8 });
-    at = edited.body.checkpoint!;
+    expect(notYours.response.status).toBe(403);
+    const edited = await apiOf(app, alice).PATCH('/conversations/{id}/messages/{messageId}', {
+      ...message(m.agenda!),
+      body: { text: 'agenda attached (v2)' },
+    });
+    expect(edited.data).toMatchObject({ seq: 8 });
+    at = edited.data!.checkpoint!;
     await step([0, 1, 5], [0, 0, 2], 'alice: agenda attached (v2)');
 
     // Deletes: the author or an admin; a member may not delete another's message.
-    expect((await call(bob, 'DELETE', `/conversations/${group}/messages/${m.carolHi}`)).status).toBe(403);
-    const deleted = await call(alice, 'DELETE', `/conversations/${group}/messages/${m.carolHi}`);
-    expect(deleted.body).toMatchObject({ seq: 9 });
-    at = deleted.body.checkpoint!;
+    const remove = (who: TestUser) =>
+      apiOf(app, who).DELETE('/conversations/{id}/messages/{messageId}', message(m.carolHi!));
+    expect((await remove(bob)).response.status).toBe(403);
+    const deleted = await remove(alice);
+    expect(deleted.data).toMatchObject({ seq: 9 });
+    at = deleted.data!.checkpoint!;
     await step([0, 1, 5], [0, 0, 2], 'alice: agenda attached (v2)');
 
     // Reactions: one per emoji per user; adding twice or removing twice writes nothing.
-    const reaction = (emoji: string) =>
-      `/conversations/${group}/messages/${m.welcome}/reactions/${encodeURIComponent(emoji)}`;
-    expect((await call(bob, 'PUT', reaction('👍'))).body).toMatchObject({ seq: 10 });
-    expect((await call(bob, 'PUT', reaction('👍'))).body).toMatchObject({ seq: 10, checkpoint: null });
-    expect((await call(carol, 'PUT', reaction('👍'))).body).toMatchObject({ seq: 11 });
-    expect((await call(carol, 'PUT', reaction('🎉'))).body).toMatchObject({ seq: 12 });
-    const unreacted = await call(bob, 'DELETE', reaction('👍'));
-    expect(unreacted.body).toMatchObject({ seq: 13 });
-    expect((await call(bob, 'DELETE', reaction('👍'))).body).toMatchObject({ seq: 13, checkpoint: null });
-    at = unreacted.body.checkpoint!;
+    const reaction = (emoji: string) => ({ params: { path: { id: group, messageId: m.welcome!, emoji } } });
+    const react = (who: TestUser, emoji: string) =>
+      apiOf(app, who).PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', reaction(emoji));
+    const unreact = (who: TestUser, emoji: string) =>
+      apiOf(app, who).DELETE('/conversations/{id}/messages/{messageId}/reactions/{emoji}', reaction(emoji));
+    expect((await react(bob, '👍')).data).toMatchObject({ seq: 10 });
+    expect((await react(bob, '👍')).data).toMatchObject({ seq: 10, checkpoint: null });
+    expect((await react(carol, '👍')).data).toMatchObject({ seq: 11 });
+    expect((await react(carol, '🎉')).data).toMatchObject({ seq: 12 });
+    const unreacted = await unreact(bob, '👍');
+    expect(unreacted.data).toMatchObject({ seq: 13 });
+    expect((await unreact(bob, '👍')).data).toMatchObject({ seq: 13, checkpoint: null });
+    at = unreacted.data!.checkpoint!;
     // Reacting is not reading, and a reaction is not a message.
     await step([0, 1, 5], [0, 0, 2], 'alice: agenda attached (v2)');
 
-    const timeline = await call<Page>(alice, 'GET', `/conversations/${group}/messages?after=${at}`);
-    expect(timeline.body.nextCursor).toBeNull();
-    expect(timeline.body.messages.map((x) => [x.seq, x.text])).toEqual([
+    const timeline = await messagesOf(alice, group, { after: at });
+    expect(timeline.data?.nextCursor).toBeNull();
+    expect(timeline.data?.messages.map((x) => [x.seq, x.text])).toEqual([
       [7, 'agenda attached (v2)'],
       [6, 'glad to be here'],
       [5, 'standup in 5'],
@@ -234,7 +251,7 @@ describe('three users, every feature, counts at each step', () => {
       [2, ''],
       [1, 'welcome, team'],
     ]);
-    const bySeq = (seq: number) => timeline.body.messages.find((x) => x.seq === seq)!;
+    const bySeq = (seq: number) => timeline.data!.messages.find((x) => x.seq === seq)!;
     expect(bySeq(1)).toMatchObject({
       replyCount: 2,
       reactions: { '👍': [carol.userId], '🎉': [carol.userId] },
@@ -251,19 +268,19 @@ describe('three users, every feature, counts at each step', () => {
     // Reading: up to a seq leaves what is after it; up to the end clears both counts.
     at = await read(carol, group, 4);
     await step([0, 1, 3], [0, 0, 1], 'alice: agenda attached (v2)');
-    expect((await call(carol, 'POST', `/conversations/${group}/read`, { upToSeq: 14 })).status).toBe(400);
+    expect((await receipt(carol, 'read', group, 14)).response.status).toBe(400);
     at = await read(carol, group, 13);
     await step([0, 1, 0], [0, 0, 0], 'alice: agenda attached (v2)');
     at = await read(bob, group, 13);
     await step([0, 0, 0], [0, 0, 0], 'alice: agenda attached (v2)');
 
     // Delivery receipts are accepted up to the last seq, and are not reads.
-    const delivered = await call<Receipt>(bob, 'POST', `/conversations/${group}/delivered`, { upToSeq: 13 });
-    expect(delivered.status).toBe(200);
-    expect(delivered.body).toMatchObject({ conversationId: group, upToSeq: 13 });
-    expect((await call(bob, 'POST', `/conversations/${group}/delivered`, { upToSeq: 99 })).status).toBe(400);
-    expect((await call(carol, 'POST', `/conversations/${dm}/delivered`, { upToSeq: 1 })).status).toBe(404);
-    at = delivered.body.checkpoint;
+    const delivered = await receipt(bob, 'delivered', group, 13);
+    expect(delivered.response.status).toBe(200);
+    expect(delivered.data).toMatchObject({ conversationId: group, upToSeq: 13 });
+    expect((await receipt(bob, 'delivered', group, 99)).response.status).toBe(400);
+    expect((await receipt(carol, 'delivered', dm, 1)).response.status).toBe(404);
+    at = delivered.data!.checkpoint!;
     await step([0, 0, 0], [0, 0, 0], 'alice: agenda attached (v2)');
   });
 
@@ -276,17 +293,20 @@ describe('three users, every feature, counts at each step', () => {
       carol: [groupRow],
     });
 
-    expect((await call(carol, 'PATCH', `/conversations/${group}`, { name: 'carol’s' })).status).toBe(403);
-    const changed = await call(alice, 'PATCH', `/conversations/${group}`, {
-      name: 'Launch team',
-      description: 'Q3 launch',
-      announcement: 'Ship on Friday',
+    const inGroup = { params: { path: { id: group } } };
+    const rename = await apiOf(app, carol).PATCH('/conversations/{id}', { ...inGroup, body: { name: 'carol’s' } });
+    expect(rename.response.status).toBe(403);
+    const changed = await apiOf(app, alice).PATCH('/conversations/{id}', {
+      ...inGroup,
+      body: { name: 'Launch team', description: 'Q3 launch', announcement: 'Ship on Friday' },
     });
     // A rename and a details change: two events, the answer is the last one's.
-    expect(changed.body).toMatchObject({ seq: 15 });
-    at = changed.body.checkpoint!;
-    const details = await call(carol, 'GET', `/conversations/${group}?after=${at}`);
-    expect(details.body).toMatchObject({
+    expect(changed.data).toMatchObject({ seq: 15 });
+    at = changed.data!.checkpoint!;
+    const details = await apiOf(app, carol).GET('/conversations/{id}', {
+      params: { path: { id: group }, query: { after: at } },
+    });
+    expect(details.data).toMatchObject({
       kind: 'group',
       name: 'Launch team',
       description: 'Q3 launch',
@@ -295,8 +315,8 @@ describe('three users, every feature, counts at each step', () => {
       memberCount: 3,
     });
     // The members, by user id.
-    const members = await call<{ members: unknown[] }>(carol, 'GET', `/conversations/${group}/members`);
-    expect(members.body.members).toEqual(
+    const members = await apiOf(app, carol).GET('/conversations/{id}/members', inGroup);
+    expect(members.data?.members).toEqual(
       [
         { userId: alice.userId, role: 'owner' },
         { userId: bob.userId, role: 'member' },
@@ -305,7 +325,7 @@ describe('three users, every feature, counts at each step', () => {
     );
     // Renaming is not activity: the order stays.
     const full = async (who: TestUser) =>
-      (await call<Inbox>(who, 'GET', `/conversations?after=${at}`)).body.conversations.map((r) => [
+      (await inboxAfter(who, at)).data?.conversations.map((r) => [
         names.get(r.conversationId),
         r.name,
         r.role,
@@ -319,37 +339,41 @@ describe('three users, every feature, counts at each step', () => {
     ]);
     expect(await full(carol)).toEqual([['group', 'Launch team', 'member', false, 0, 0]]);
 
-    expect(
-      (await call(carol, 'PUT', `/conversations/${group}/members/${bob.userId}/role`, { role: 'admin' })).status,
-    ).toBe(403);
-    const promoted = await call(alice, 'PUT', `/conversations/${group}/members/${bob.userId}/role`, { role: 'admin' });
-    expect(promoted.body).toMatchObject({ seq: 16 });
-    at = promoted.body.checkpoint!;
+    const setRole = (who: TestUser, userId: string, role: 'admin' | 'member') =>
+      apiOf(app, who).PUT('/conversations/{id}/members/{userId}/role', {
+        params: { path: { id: group, userId } },
+        body: { role },
+      });
+    expect((await setRole(carol, bob.userId, 'admin')).response.status).toBe(403);
+    const promoted = await setRole(alice, bob.userId, 'admin');
+    expect(promoted.data).toMatchObject({ seq: 16 });
+    at = promoted.data!.checkpoint!;
     expect(await full(bob)).toEqual([
       ['dm', null, 'member', false, 1, 0],
       ['group', 'Launch team', 'admin', false, 0, 0],
     ]);
-    const transferred = await call(alice, 'POST', `/conversations/${group}/owner`, { userId: bob.userId });
-    expect(transferred.body).toMatchObject({ seq: 18 });
-    at = transferred.body.checkpoint!;
-    expect((await full(alice))[1]).toEqual(['group', 'Launch team', 'admin', false, 0, 0]);
-    expect((await full(bob))[1]).toEqual(['group', 'Launch team', 'owner', false, 0, 0]);
+    const transferred = await apiOf(app, alice).POST('/conversations/{id}/owner', {
+      ...inGroup,
+      body: { userId: bob.userId },
+    });
+    expect(transferred.data).toMatchObject({ seq: 18 });
+    at = transferred.data!.checkpoint!;
+    expect((await full(alice))?.[1]).toEqual(['group', 'Launch team', 'admin', false, 0, 0]);
+    expect((await full(bob))?.[1]).toEqual(['group', 'Launch team', 'owner', false, 0, 0]);
     // Only the owner changes roles now.
-    expect(
-      (await call(alice, 'PUT', `/conversations/${group}/members/${carol.userId}/role`, { role: 'admin' })).status,
-    ).toBe(403);
+    expect((await setRole(alice, carol.userId, 'admin')).response.status).toBe(403);
 
     // Muting changes the flag, not the counts, nor the order.
-    const muted = await call(carol, 'PUT', `/conversations/${group}/mute`, { muted: true });
-    expect(muted.body).toMatchObject({ muted: true, until: null });
-    at = muted.body.checkpoint!;
+    const muted = await mute(carol, group, { muted: true });
+    expect(muted.data).toMatchObject({ muted: true, until: null });
+    at = muted.data!.checkpoint!;
     expect(await full(carol)).toEqual([['group', 'Launch team', 'member', true, 0, 0]]);
     await say(alice, group, 'heads-up: demo moved', 19);
     at = await say(alice, group, 'carol, you present', 20, { mentions: { userIds: [carol.userId] } });
     expect(await full(carol)).toEqual([['group', 'Launch team', 'member', true, 2, 1]]);
-    const unmuted = await call(carol, 'PUT', `/conversations/${group}/mute`, { muted: false });
-    expect(unmuted.body).toMatchObject({ muted: false });
-    at = unmuted.body.checkpoint!;
+    const unmuted = await mute(carol, group, { muted: false });
+    expect(unmuted.data).toMatchObject({ muted: false });
+    at = unmuted.data!.checkpoint!;
     await expectInboxes(at, {
       alice: [
         { c: 'group', unread: 0, mentions: 0, last: 'alice: carol, you present' },
@@ -364,14 +388,14 @@ describe('three users, every feature, counts at each step', () => {
 
     // A mute with an end: muted until then, and not once it has passed.
     const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
-    at = (await call(bob, 'PUT', `/conversations/${dm}/mute`, { muted: true, until: inAnHour })).body.checkpoint!;
-    expect((await full(bob))[1]).toEqual(['dm', null, 'member', true, 1, 0]);
-    expect((await full(alice))[1]).toEqual(['dm', null, 'member', false, 0, 0]);
+    at = (await mute(bob, dm, { muted: true, until: inAnHour })).data!.checkpoint!;
+    expect((await full(bob))?.[1]).toEqual(['dm', null, 'member', true, 1, 0]);
+    expect((await full(alice))?.[1]).toEqual(['dm', null, 'member', false, 0, 0]);
     const aMinuteAgo = new Date(Date.now() - 60_000).toISOString();
-    const lapsed = await call(bob, 'PUT', `/conversations/${dm}/mute`, { muted: true, until: aMinuteAgo });
-    expect(lapsed.body).toMatchObject({ muted: true, until: aMinuteAgo });
-    at = lapsed.body.checkpoint!;
-    expect((await full(bob))[1]).toEqual(['dm', null, 'member', false, 1, 0]);
+    const lapsed = await mute(bob, dm, { muted: true, until: aMinuteAgo });
+    expect(lapsed.data).toMatchObject({ muted: true, until: aMinuteAgo });
+    at = lapsed.data!.checkpoint!;
+    expect((await full(bob))?.[1]).toEqual(['dm', null, 'member', false, 1, 0]);
   });
 
   it('over WebSocket: live events in seq order; after a disconnect, exactly the missed ones', async () => {
@@ -385,9 +409,11 @@ describe('three users, every feature, counts at each step', () => {
 
     await say(alice, group, 'live one', 21, {}, (id) => (m.liveOne = id));
     // A mute is the member's own business: it takes no seq and nobody else hears of it.
-    await call(bob, 'PUT', `/conversations/${group}/mute`, { muted: true });
-    await call(bob, 'PUT', `/conversations/${group}/mute`, { muted: false });
-    await call(bob, 'PUT', `/conversations/${group}/messages/${m.liveOne}/reactions/${encodeURIComponent('👀')}`);
+    await mute(bob, group, { muted: true });
+    await mute(bob, group, { muted: false });
+    await apiOf(app, bob).PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+      params: { path: { id: group, messageId: m.liveOne!, emoji: '👀' } },
+    });
     await say(bob, group, 'live two', 23, {}, (id) => (m.liveTwo = id));
     await socket.until('seq 23', (f) => seen(f, group).length === 3);
     expect(seen(socket.frames, group)).toEqual(['21 MessageSent', '22 ReactionAdded', '23 MessageSent']);
@@ -399,7 +425,10 @@ describe('three users, every feature, counts at each step', () => {
     await socket.close();
 
     await say(alice, group, 'missed one', 24);
-    await call(bob, 'PATCH', `/conversations/${group}/messages/${m.liveTwo}`, { text: 'live two, edited' });
+    await apiOf(app, bob).PATCH('/conversations/{id}/messages/{messageId}', {
+      params: { path: { id: group, messageId: m.liveTwo! } },
+      body: { text: 'live two, edited' },
+    });
     at = await say(alice, group, 'carol, missed two', 26, { mentions: { userIds: [carol.userId] } });
     // carol read up to 13: since then 19, 20, 21, 23, 24 and 26; 20 and 26 name her.
     await expectInboxes(at, {
@@ -440,9 +469,11 @@ describe('three users, every feature, counts at each step', () => {
     await bobSocket.until('synced', (f) => f.some((x) => x.type === 'synced'));
 
     // alice is an admin now, not the owner: she may not kick the owner; she may kick a member.
-    expect((await call(alice, 'DELETE', `/conversations/${group}/members/${bob.userId}`)).status).toBe(403);
-    const kicked = await call(alice, 'DELETE', `/conversations/${group}/members/${carol.userId}`);
-    expect(kicked.body).toMatchObject({ seq: 28 });
+    const kick = (who: TestUser, userId: string) =>
+      apiOf(app, who).DELETE('/conversations/{id}/members/{userId}', { params: { path: { id: group, userId } } });
+    expect((await kick(alice, bob.userId)).response.status).toBe(403);
+    const kicked = await kick(alice, carol.userId);
+    expect(kicked.data).toMatchObject({ seq: 28 });
     await carolSocket.until('the kick', (f) => seen(f, group).length === 5);
     expect(carolSocket.frames.at(-1)).toMatchObject({
       seq: 28,
@@ -463,13 +494,14 @@ describe('three users, every feature, counts at each step', () => {
     expect(carolSocket.frames.at(-1)).toMatchObject({ type: 'error', code: 'CONVERSATION.NOT_FOUND' });
     await Promise.all([carolSocket.close(), bobSocket.close()]);
 
-    const history = await call<Page>(carol, 'GET', `/conversations/${group}/messages?after=${at}`);
-    expect(history.body.messages.map((x) => x.seq)).toEqual([27, 26, 24, 23, 21, 20, 19, 7, 6, 5, 4, 3, 2, 1]);
-    const forward = await call<Page>(carol, 'GET', `/conversations/${group}/messages?since=27`);
-    expect(forward.body).toEqual({ messages: [], nextCursor: null });
-    expect((await call(carol, 'GET', `/conversations/${group}`)).status).toBe(404);
-    expect((await send(carol, group, 'let me back')).status).toBe(404);
-    expect((await call(carol, 'POST', `/conversations/${group}/read`, { upToSeq: 28 })).status).toBe(404);
+    const history = await messagesOf(carol, group, { after: at });
+    expect(history.data?.messages.map((x) => x.seq)).toEqual([27, 26, 24, 23, 21, 20, 19, 7, 6, 5, 4, 3, 2, 1]);
+    const forward = await messagesOf(carol, group, { since: '27' });
+    expect(forward.data).toEqual({ messages: [], nextCursor: null });
+    const inGroup = { params: { path: { id: group } } };
+    expect((await apiOf(app, carol).GET('/conversations/{id}', inGroup)).response.status).toBe(404);
+    expect((await send(carol, group, 'let me back')).response.status).toBe(404);
+    expect((await receipt(carol, 'read', group, 28)).response.status).toBe(404);
     // The inbox lists the conversations one is in: the group is gone from carol's.
     await expectInboxes(at, {
       alice: [
@@ -482,20 +514,23 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    const details = await call(alice, 'GET', `/conversations/${group}`);
-    expect(details.body).toMatchObject({ memberCount: 2 });
-    const members = await call<{ members: unknown[] }>(alice, 'GET', `/conversations/${group}/members`);
-    expect(members.body.members).toHaveLength(2);
+    const details = await apiOf(app, alice).GET('/conversations/{id}', inGroup);
+    expect(details.data).toMatchObject({ memberCount: 2 });
+    const members = await apiOf(app, alice).GET('/conversations/{id}/members', inGroup);
+    expect(members.data?.members).toHaveLength(2);
   });
 
   it('a block: what the blocked one writes in the direct conversation is answered and withheld, until unblocked', async () => {
-    expect((await call(bob, 'PUT', `/blocks/${alice.userId}`)).status).toBe(200);
+    const aliceByBob = { params: { path: { userId: alice.userId } } };
+    expect((await apiOf(app, bob).PUT('/blocks/{userId}', aliceByBob)).response.status).toBe(200);
     // Answered as a send (the block is not revealed), and it reaches nobody: no count moves below.
     const blocked = await send(alice, dm, 'hello?');
-    expect(blocked.status).toBe(201);
-    expect((await send(carol, dm, 'hello?')).body).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
-    expect((await call(alice, 'POST', '/conversations/direct', { userId: bob.userId })).status).toBe(201);
-    expect((await call(alice, 'POST', `/contacts/${bob.userId}`)).status).toBe(200);
+    expect(blocked.response.status).toBe(201);
+    expect((await send(carol, dm, 'hello?')).error).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
+    const direct = await apiOf(app, alice).POST('/conversations/direct', { body: { userId: bob.userId } });
+    expect(direct.response.status).toBe(201);
+    const contact = await apiOf(app, alice).POST('/contacts/{userId}', { params: { path: { userId: bob.userId } } });
+    expect(contact.response.status).toBe(200);
     // The group is not a direct conversation: the block does not reach it.
     at = await say(alice, group, 'still fine here', 30);
     await expectInboxes(at, {
@@ -522,9 +557,12 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    expect((await call(bob, 'GET', '/blocks')).body).toEqual({ blocks: [{ userId: alice.userId }], nextCursor: null });
+    expect((await apiOf(app, bob).GET('/blocks')).data).toEqual({
+      blocks: [{ userId: alice.userId }],
+      nextCursor: null,
+    });
 
-    expect((await call(bob, 'DELETE', `/blocks/${alice.userId}`)).status).toBe(200);
+    expect((await apiOf(app, bob).DELETE('/blocks/{userId}', aliceByBob)).response.status).toBe(200);
     at = await say(alice, dm, 'sorry!', 7, { mentions: { userIds: [bob.userId] } }, (id) => (m.sorry = id));
     await expectInboxes(at, {
       alice: [
@@ -537,12 +575,14 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    expect((await call(bob, 'GET', '/blocks')).body).toEqual({ blocks: [], nextCursor: null });
+    expect((await apiOf(app, bob).GET('/blocks')).data).toEqual({ blocks: [], nextCursor: null });
 
     // Deleting the last message empties its preview; unread, it is no longer unread nor a mention.
-    const unsaid = await call(alice, 'DELETE', `/conversations/${dm}/messages/${m.sorry}`);
-    expect(unsaid.body).toMatchObject({ seq: 8 });
-    at = unsaid.body.checkpoint!;
+    const unsaid = await apiOf(app, alice).DELETE('/conversations/{id}/messages/{messageId}', {
+      params: { path: { id: dm, messageId: m.sorry! } },
+    });
+    expect(unsaid.data).toMatchObject({ seq: 8 });
+    at = unsaid.data!.checkpoint!;
     await expectInboxes(at, {
       alice: [
         { c: 'dm', unread: 0, mentions: 0, last: 'alice: ' },
@@ -554,8 +594,8 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    const afterDelete = await call<Inbox>(bob, 'GET', `/conversations?after=${at}`);
-    expect(afterDelete.body.conversations[0]!.lastMessage).toMatchObject({
+    const afterDelete = await inboxAfter(bob, at);
+    expect(afterDelete.data?.conversations[0]?.lastMessage).toMatchObject({
       messageId: m.sorry,
       deleted: true,
       attachmentCount: 0,
@@ -567,8 +607,9 @@ describe('three users, every feature, counts at each step', () => {
     const back: number[][] = [];
     let cursor: number | null = null;
     do {
-      const query: string = cursor === null ? `after=${at}` : `before=${cursor}`;
-      const page: Page = (await call<Page>(bob, 'GET', `/conversations/${group}/messages?limit=5&${query}`)).body;
+      const query: MessagesQuery = cursor === null ? { after: at } : { before: String(cursor) };
+      // Read without a status check, as this loop always has: a missing page fails right here.
+      const page: Page = (await messagesOf(bob, group, { limit: '5', ...query })).data!;
       back.push(page.messages.map((x) => x.seq));
       cursor = page.nextCursor;
     } while (cursor !== null);
@@ -577,7 +618,7 @@ describe('three users, every feature, counts at each step', () => {
     const forward: number[][] = [];
     let since = -1;
     for (;;) {
-      const page = (await call<Page>(bob, 'GET', `/conversations/${group}/messages?limit=5&since=${since}`)).body;
+      const page = (await messagesOf(bob, group, { limit: '5', since: String(since) })).data!;
       forward.push(page.messages.map((x) => x.seq));
       if (page.nextCursor === null) break;
       since = page.nextCursor;
@@ -585,16 +626,17 @@ describe('three users, every feature, counts at each step', () => {
     const oldestFirst = [...all].reverse();
     expect(forward).toEqual([oldestFirst.slice(0, 5), oldestFirst.slice(5, 10), oldestFirst.slice(10, 15), [30]]);
     // The kicked member pages the same way, up to her kick.
-    const hers = await call<Page>(carol, 'GET', `/conversations/${group}/messages?limit=5&before=20`);
-    expect(hers.body).toMatchObject({ nextCursor: 4 });
-    expect(hers.body.messages.map((x) => x.seq)).toEqual([19, 7, 6, 5, 4]);
+    const hers = await messagesOf(carol, group, { limit: '5', before: '20' });
+    expect(hers.data).toMatchObject({ nextCursor: 4 });
+    expect(hers.data?.messages.map((x) => x.seq)).toEqual([19, 7, 6, 5, 4]);
   });
 
   it('a group of carol’s: invited then accepted, joined by a link until it is revoked, left', async () => {
-    const created = await call(carol, 'POST', '/conversations/groups', { name: 'book club' });
-    expect(created.body).toMatchObject({ seq: 0 });
-    club = created.body.conversationId;
+    const created = await apiOf(app, carol).POST('/conversations/groups', { body: { name: 'book club' } });
+    expect(created.data).toMatchObject({ seq: 0 });
+    club = created.data!.conversationId;
     names.set(club, 'club');
+    const inClub = { params: { path: { id: club } } };
     at = await say(carol, club, 'chapter one, anyone?', 1);
     // Each step: the club's row for alice, bob (null while not in it) and carol, first as the
     // newest activity; alice's and bob's other conversations do not change from here on.
@@ -609,41 +651,52 @@ describe('three users, every feature, counts at each step', () => {
     await step(null, null, clubRow(0, 0, 'carol: chapter one, anyone?'));
 
     // An invitation is not membership: alice sees nothing of the club until she accepts.
-    const invited = await call(carol, 'POST', `/conversations/${club}/invitations`, { userId: alice.userId });
-    expect(invited.body).toMatchObject({ seq: 2 });
-    at = invited.body.checkpoint!;
-    expect((await call(alice, 'GET', `/conversations/${club}?after=${at}`)).status).toBe(404);
-    expect((await send(alice, club, 'may I?')).status).toBe(404);
+    const invite = (who: TestUser, userId: string) =>
+      apiOf(app, who).POST('/conversations/{id}/invitations', { ...inClub, body: { userId } });
+    const invited = await invite(carol, alice.userId);
+    expect(invited.data).toMatchObject({ seq: 2 });
+    at = invited.data!.checkpoint!;
+    const unseen = await apiOf(app, alice).GET('/conversations/{id}', {
+      params: { path: { id: club }, query: { after: at } },
+    });
+    expect(unseen.response.status).toBe(404);
+    expect((await send(alice, club, 'may I?')).response.status).toBe(404);
     // Nobody accepts an invitation they were not given.
-    expect((await call(bob, 'POST', `/conversations/${club}/invitations/accept`)).status).toBe(404);
+    const acceptInvitation = (who: TestUser) => apiOf(app, who).POST('/conversations/{id}/invitations/accept', inClub);
+    expect((await acceptInvitation(bob)).response.status).toBe(404);
     await step(null, null, clubRow(0, 0, 'carol: chapter one, anyone?'));
-    const accepted = await call(alice, 'POST', `/conversations/${club}/invitations/accept`);
-    expect(accepted.status).toBe(200);
-    expect(accepted.body).toMatchObject({ seq: 3 });
-    at = accepted.body.checkpoint!;
+    const accepted = await acceptInvitation(alice);
+    expect(accepted.response.status).toBe(200);
+    expect(accepted.data).toMatchObject({ seq: 3 });
+    at = accepted.data!.checkpoint!;
     // What was said before she joined counts as read, and she may read it.
     await step(clubRow(0, 0, 'carol: chapter one, anyone?'), null, clubRow(0, 0, 'carol: chapter one, anyone?'));
-    const before = await call<Page>(alice, 'GET', `/conversations/${club}/messages`);
-    expect(before.body.messages.map((x) => [x.seq, x.text])).toEqual([[1, 'chapter one, anyone?']]);
+    const before = await messagesOf(alice, club);
+    expect(before.data?.messages.map((x) => [x.seq, x.text])).toEqual([[1, 'chapter one, anyone?']]);
 
     // Invitations and links are for admins; a link lets whoever holds its token in, until revoked.
-    expect((await call(alice, 'POST', `/conversations/${club}/invitations`, { userId: bob.userId })).status).toBe(403);
-    expect((await call(alice, 'POST', `/conversations/${club}/links`)).status).toBe(403);
-    const link = await call<Answer & { token: string; linkId: string }>(carol, 'POST', `/conversations/${club}/links`);
-    expect(link.status).toBe(201);
-    expect(link.body).toMatchObject({ seq: 4 });
-    const joined = await call(bob, 'POST', `/conversations/${club}/join`, { token: link.body.token });
-    expect(joined.status).toBe(200);
-    expect(joined.body).toMatchObject({ seq: 5 });
-    at = joined.body.checkpoint!;
+    expect((await invite(alice, bob.userId)).response.status).toBe(403);
+    const createLink = (who: TestUser) => apiOf(app, who).POST('/conversations/{id}/links', inClub);
+    expect((await createLink(alice)).response.status).toBe(403);
+    const link = await createLink(carol);
+    expect(link.response.status).toBe(201);
+    expect(link.data).toMatchObject({ seq: 4 });
+    const { token, linkId } = link.data!;
+    const join = (who: TestUser) => apiOf(app, who).POST('/conversations/{id}/join', { ...inClub, body: { token } });
+    const joined = await join(bob);
+    expect(joined.response.status).toBe(200);
+    expect(joined.data).toMatchObject({ seq: 5 });
+    at = joined.data!.checkpoint!;
     await step(
       clubRow(0, 0, 'carol: chapter one, anyone?'),
       clubRow(0, 0, 'carol: chapter one, anyone?'),
       clubRow(0, 0, 'carol: chapter one, anyone?'),
     );
-    const revoked = await call(carol, 'DELETE', `/conversations/${club}/links/${link.body.linkId}`);
-    expect(revoked.body).toMatchObject({ seq: 6 });
-    expect((await call(carol, 'DELETE', `/conversations/${club}/links/${link.body.linkId}`)).body).toMatchObject({
+    const revoke = () =>
+      apiOf(app, carol).DELETE('/conversations/{id}/links/{linkId}', { params: { path: { id: club, linkId } } });
+    const revoked = await revoke();
+    expect(revoked.data).toMatchObject({ seq: 6 });
+    expect((await revoke()).data).toMatchObject({
       seq: 6,
       checkpoint: null,
     });
@@ -656,35 +709,38 @@ describe('three users, every feature, counts at each step', () => {
     );
 
     // Leaving: out of the inbox at once, unread mention and all; the owner may not leave.
-    const left = await call(bob, 'POST', `/conversations/${club}/leave`);
-    expect(left.status).toBe(200);
-    expect(left.body).toMatchObject({ seq: 8 });
-    at = left.body.checkpoint!;
+    const leave = (who: TestUser) => apiOf(app, who).POST('/conversations/{id}/leave', inClub);
+    const left = await leave(bob);
+    expect(left.response.status).toBe(200);
+    expect(left.data).toMatchObject({ seq: 8 });
+    at = left.data!.checkpoint!;
     await step(
       clubRow(0, 0, 'alice: bob, chapter two is yours'),
       null,
       clubRow(1, 0, 'alice: bob, chapter two is yours'),
     );
-    const ownerLeaves = await call(carol, 'POST', `/conversations/${club}/leave`);
-    expect(ownerLeaves.status).toBe(409);
-    expect(ownerLeaves.body).toMatchObject({ error: { code: 'CONVERSATION.OWNER_CANNOT_LEAVE' } });
+    const ownerLeaves = await leave(carol);
+    expect(ownerLeaves.response.status).toBe(409);
+    expect(ownerLeaves.error).toMatchObject({ error: { code: 'CONVERSATION.OWNER_CANNOT_LEAVE' } });
     // The link was revoked: it does not bring him back.
-    expect((await call(bob, 'POST', `/conversations/${club}/join`, { token: link.body.token })).status).toBe(404);
-    expect((await send(bob, club, 'one more thing')).status).toBe(404);
+    expect((await join(bob)).response.status).toBe(404);
+    expect((await send(bob, club, 'one more thing')).response.status).toBe(404);
 
     at = await say(carol, club, 'bye bob', 9);
     await step(clubRow(1, 0, 'carol: bye bob'), null, clubRow(0, 0, 'carol: bye bob'));
     // Who left keeps the history up to leaving, and nothing after.
-    const his = await call<Page>(bob, 'GET', `/conversations/${club}/messages?after=${at}`);
-    expect(his.body.messages.map((x) => x.seq)).toEqual([7, 1]);
+    const his = await messagesOf(bob, club, { after: at });
+    expect(his.data?.messages.map((x) => x.seq)).toEqual([7, 1]);
   });
 
   it('dissolved: members keep the row, marked dissolved, and the history; nothing more is written', async () => {
-    expect((await call(alice, 'DELETE', `/conversations/${club}`)).status).toBe(403);
-    const dissolved = await call(carol, 'DELETE', `/conversations/${club}`);
-    expect(dissolved.status).toBe(200);
-    expect(dissolved.body).toMatchObject({ seq: 10 });
-    at = dissolved.body.checkpoint!;
+    const inClub = { params: { path: { id: club } } };
+    const dissolve = (who: TestUser) => apiOf(app, who).DELETE('/conversations/{id}', inClub);
+    expect((await dissolve(alice)).response.status).toBe(403);
+    const dissolved = await dissolve(carol);
+    expect(dissolved.response.status).toBe(200);
+    expect(dissolved.data).toMatchObject({ seq: 10 });
+    at = dissolved.data!.checkpoint!;
     // Dissolving is not a message: the counts and the last message stay.
     await expectInboxes(at, {
       alice: [
@@ -698,7 +754,7 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [{ c: 'club', unread: 0, mentions: 0, last: 'carol: bye bob', dissolved: true }],
     });
-    expect((await call(alice, 'GET', `/conversations/${club}`)).body).toMatchObject({
+    expect((await apiOf(app, alice).GET('/conversations/{id}', inClub)).data).toMatchObject({
       dissolved: true,
       memberCount: 2,
     });
@@ -706,16 +762,20 @@ describe('three users, every feature, counts at each step', () => {
     // Nothing more is written, by the owner either; who left learns nothing of it.
     for (const who of [alice, carol]) {
       const refused = await send(who, club, 'anyone still here?');
-      expect(refused.status).toBe(409);
-      expect(refused.body).toMatchObject({ error: { code: 'CONVERSATION.DISSOLVED' } });
+      expect(refused.response.status).toBe(409);
+      expect(refused.error).toMatchObject({ error: { code: 'CONVERSATION.DISSOLVED' } });
     }
-    expect((await call(carol, 'POST', `/conversations/${club}/invitations`, { userId: bob.userId })).status).toBe(409);
-    expect((await call(carol, 'DELETE', `/conversations/${club}`)).status).toBe(409);
-    expect((await send(bob, club, 'what happened?')).status).toBe(404);
+    const invited = await apiOf(app, carol).POST('/conversations/{id}/invitations', {
+      ...inClub,
+      body: { userId: bob.userId },
+    });
+    expect(invited.response.status).toBe(409);
+    expect((await dissolve(carol)).response.status).toBe(409);
+    expect((await send(bob, club, 'what happened?')).response.status).toBe(404);
 
     // The history stays readable, and reading it still clears the counts.
-    const history = await call<Page>(alice, 'GET', `/conversations/${club}/messages`);
-    expect(history.body.messages.map((x) => [x.seq, x.text])).toEqual([
+    const history = await messagesOf(alice, club);
+    expect(history.data?.messages.map((x) => [x.seq, x.text])).toEqual([
       [9, 'bye bob'],
       [7, 'bob, chapter two is yours'],
       [1, 'chapter one, anyone?'],
@@ -726,9 +786,9 @@ describe('three users, every feature, counts at each step', () => {
 
     // Leaving takes it out of the inbox, the owner's too; the history up to then stays readable.
     for (const who of [alice, carol]) {
-      const left = await call(who, 'POST', `/conversations/${club}/leave`);
-      expect(left.status).toBe(200);
-      at = left.body.checkpoint!;
+      const left = await apiOf(app, who).POST('/conversations/{id}/leave', inClub);
+      expect(left.response.status).toBe(200);
+      at = left.data!.checkpoint!;
     }
     await expectInboxes(at, {
       alice: [
@@ -741,69 +801,17 @@ describe('three users, every feature, counts at each step', () => {
       ],
       carol: [],
     });
-    expect((await call<Page>(carol, 'GET', `/conversations/${club}/messages`)).body.messages).toHaveLength(3);
+    expect((await messagesOf(carol, club)).data?.messages).toHaveLength(3);
   });
 });
 
 // ---------------------------------------------------------------- helpers
 
-interface Answer {
-  conversationId: string;
-  seq: number;
-  checkpoint: string | null;
-  messageId?: string;
-}
-interface Receipt {
-  conversationId: string;
-  upToSeq: number;
-  checkpoint: string;
-}
-interface Profile {
-  userId: string;
-  displayName: string;
-  statusText: string | null;
-  avatarUrl: string | null;
-}
-interface Summary {
-  conversationId: string;
-  kind: string;
-  name: string | null;
-  role: string;
-  muted: boolean;
-  dissolved: boolean;
-  messageCount: number;
-  readSeq: number;
-  unreadCount: number;
-  mentionCount: number;
-  lastMessage: {
-    messageId: string;
-    senderId: string;
-    preview: string;
-    deleted: boolean;
-    attachmentCount: number;
-  } | null;
-}
-interface Inbox {
-  conversations: Summary[];
-  nextCursor: string | null;
-}
-interface Message {
-  seq: number;
-  messageId: string;
-  senderId: string;
-  text: string;
-  replyToMessageId: string | null;
-  replyCount: number;
-  mentions: { userIds: string[]; all: boolean };
-  attachments: unknown[];
-  reactions: Record<string, string[]>;
-  editedAt: string | null;
-  deleted: boolean;
-}
-interface Page {
-  messages: Message[];
-  nextCursor: number | null;
-}
+type SendBody = paths['/conversations/{id}/messages']['post']['requestBody']['content']['application/json'];
+type MessagesQuery = NonNullable<paths['/conversations/{id}/messages']['get']['parameters']['query']>;
+type MuteBody = paths['/conversations/{id}/mute']['put']['requestBody']['content']['application/json'];
+type Page = components['schemas']['Messages'];
+
 /** An inbox row as the steps check it: which conversation, the counts, `sender: preview`. */
 interface Row {
   c: string | undefined;
@@ -814,23 +822,11 @@ interface Row {
   dissolved?: true;
 }
 
-async function call<T = Answer>(
-  who: TestUser,
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-  url: string,
-  payload?: object,
-): Promise<{ status: number; body: T }> {
-  const response = await app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${who.token}` },
-    ...(payload ? { payload } : {}),
+const send = (who: TestUser, id: string, text: string, extra: Omit<SendBody, 'clientMessageId' | 'text'> = {}) =>
+  apiOf(app, who).POST('/conversations/{id}/messages', {
+    params: { path: { id } },
+    body: { clientMessageId: randomUUID(), text, ...extra },
   });
-  return { status: response.statusCode, body: (response.body ? response.json() : undefined) as T };
-}
-
-const send = (who: TestUser, conversationId: string, text: string, extra: object = {}) =>
-  call(who, 'POST', `/conversations/${conversationId}/messages`, { clientMessageId: randomUUID(), text, ...extra });
 
 /** Sends a message that must land at `seq`; answers the checkpoint (and gives the message id to `keep`). */
 async function say(
@@ -838,28 +834,45 @@ async function say(
   conversationId: string,
   text: string,
   seq: number,
-  extra: object = {},
+  extra: Omit<SendBody, 'clientMessageId' | 'text'> = {},
   keep: (messageId: string) => void = () => undefined,
 ): Promise<string> {
   const sent = await send(who, conversationId, text, extra);
-  expect(sent.status, text).toBe(201);
-  expect(sent.body.seq, text).toBe(seq);
-  keep(sent.body.messageId!);
-  return sent.body.checkpoint!;
+  expect(sent.response.status, text).toBe(201);
+  expect(sent.data!.seq, text).toBe(seq);
+  keep(sent.data!.messageId);
+  return sent.data!.checkpoint!;
 }
+
+/** A read (or delivery) receipt up to `upToSeq`. */
+const receipt = (who: TestUser, kind: 'read' | 'delivered', id: string, upToSeq: number) =>
+  kind === 'read'
+    ? apiOf(app, who).POST('/conversations/{id}/read', { params: { path: { id } }, body: { upToSeq } })
+    : apiOf(app, who).POST('/conversations/{id}/delivered', { params: { path: { id } }, body: { upToSeq } });
 
 async function read(who: TestUser, conversationId: string, upToSeq: number): Promise<string> {
-  const answer = await call<Receipt>(who, 'POST', `/conversations/${conversationId}/read`, { upToSeq });
-  expect(answer.status).toBe(200);
-  return answer.body.checkpoint;
+  const answer = await receipt(who, 'read', conversationId, upToSeq);
+  expect(answer.response.status).toBe(200);
+  return answer.data!.checkpoint!;
 }
 
+const mute = (who: TestUser, id: string, body: MuteBody) =>
+  apiOf(app, who).PUT('/conversations/{id}/mute', { params: { path: { id } }, body });
+
+/** A page of a conversation's timeline as `who` sees it. */
+const messagesOf = (who: TestUser, id: string, query: MessagesQuery = {}) =>
+  apiOf(app, who).GET('/conversations/{id}/messages', { params: { path: { id }, query } });
+
+/** `who`'s inbox once the read models reached `after`. */
+const inboxAfter = (who: TestUser, after: string) =>
+  apiOf(app, who).GET('/conversations', { params: { query: { after } } });
+
 async function inboxOf(who: TestUser, after: string | null): Promise<Row[]> {
-  const list = await call<Inbox>(who, 'GET', `/conversations${after ? `?after=${after}` : ''}`);
-  expect(list.status).toBe(200);
+  const list = await apiOf(app, who).GET('/conversations', { params: { query: after ? { after } : {} } });
+  expect(list.response.status).toBe(200);
   // Three users' few conversations: one page.
-  expect(list.body.nextCursor).toBeNull();
-  return list.body.conversations.map((r) => ({
+  expect(list.data!.nextCursor).toBeNull();
+  return list.data!.conversations.map((r) => ({
     c: names.get(r.conversationId),
     unread: r.unreadCount,
     mentions: r.mentionCount,
