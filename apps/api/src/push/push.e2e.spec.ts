@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '@herald/nest';
 import { parkMembership, signUp, testApp, type TestUser } from '../test-app.js';
+import { apiOf } from '../test-client.js';
 import {
   handshake as refused,
   hangUp,
@@ -67,34 +68,40 @@ type User = TestUser;
 
 const user = (name: string): Promise<TestUser> => signUp(app, name);
 
-async function call(who: User, method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) {
-  const response = await app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${who.token}` },
-    ...(payload ? { payload } : {}),
-  });
-  // Sign-out answers 204 with no body.
-  return (response.body ? response.json() : {}) as { conversationId: string; seq: number; checkpoint: string };
+/** What a request answered when it succeeded; one that did not fails the test here, saying how. */
+function answered<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.data === undefined) throw new Error(`answered ${result.response.status}: ${JSON.stringify(result.error)}`);
+  return result.data;
+}
+
+/** A group of `owner` (on `node`, node A unless told) and `members`. */
+async function newGroup(owner: User, members: User[], node = app) {
+  return answered(
+    await apiOf(node, owner).POST('/conversations/groups', {
+      body: { name: 'g', memberIds: members.map((m) => m.userId) },
+    }),
+  );
 }
 
 /** A group of `owner` and `members`, once the read models have it (presence is decided from them). */
 async function group(owner: User, members: User[]): Promise<string> {
-  const created = await call(owner, 'POST', '/conversations/groups', {
-    name: 'g',
-    memberIds: members.map((m) => m.userId),
+  const created = await newGroup(owner, members);
+  const read = await apiOf(app, owner).GET('/conversations/{id}', {
+    params: { path: { id: created.conversationId }, query: { after: created.checkpoint! } },
   });
-  const read = await app.inject({
-    method: 'GET',
-    url: `/conversations/${created.conversationId}?after=${created.checkpoint}`,
-    headers: { authorization: `Bearer ${owner.token}` },
-  });
-  expect(read.statusCode).toBe(200);
+  expect(read.response.status).toBe(200);
   return created.conversationId;
 }
 
 const say = (who: User, id: string, text: string) =>
-  call(who, 'POST', `/conversations/${id}/messages`, { clientMessageId: randomUUID(), text });
+  apiOf(app, who).POST('/conversations/{id}/messages', {
+    params: { path: { id } },
+    body: { clientMessageId: randomUUID(), text },
+  });
+
+/** `who` removes `member` from the conversation. */
+const kickOut = (who: User, id: string, member: User) =>
+  apiOf(app, who).DELETE('/conversations/{id}/members/{userId}', { params: { path: { id, userId: member.userId } } });
 
 /** `count` messages from `who`, written through the command side at once (no HTTP, no rate limit). */
 async function flood(who: User, id: string, count: number, text: (i: number) => string): Promise<void> {
@@ -167,7 +174,9 @@ describe('WebSocket push', () => {
 
   it('catches up from the last seq, then goes live, with no gap and no duplicate at the seam', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
-    const group = await call(ada, 'POST', '/conversations/groups', { name: 'live', memberIds: [bob.userId] });
+    const group = answered(
+      await apiOf(app, ada).POST('/conversations/groups', { body: { name: 'live', memberIds: [bob.userId] } }),
+    );
     const id = group.conversationId;
     for (const i of [1, 2, 3]) await say(ada, id, `before ${i}`);
     const bobSocket = await connect(bob);
@@ -187,7 +196,9 @@ describe('WebSocket push', () => {
 
   it('stops pushing to a kicked member at once; a revoked session closes its socket', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
-    const group = await call(ada, 'POST', '/conversations/groups', { name: 'kick', memberIds: [bob.userId] });
+    const group = answered(
+      await apiOf(app, ada).POST('/conversations/groups', { body: { name: 'kick', memberIds: [bob.userId] } }),
+    );
     const id = group.conversationId;
     const adaSocket = await connect(ada);
     const bobSocket = await connect(bob);
@@ -197,7 +208,7 @@ describe('WebSocket push', () => {
     bobSocket.ws.send(JSON.stringify({ type: 'typing', conversationId: id }));
     await eventually(() => adaSocket.frames.some((f) => f.type === 'typing' && f.userId === bob.userId));
 
-    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`);
+    await kickOut(ada, id, bob);
     await eventually(() => bobSocket.frames.some((f) => f.event?.type === 'MemberKicked'));
     await say(ada, id, 'bob cannot see this');
     await eventually(() => adaSocket.frames.some((f) => f.event?.data.text === 'bob cannot see this'));
@@ -208,7 +219,7 @@ describe('WebSocket push', () => {
     await eventually(() => bobSocket.frames.some((f) => f.type === 'error' && f.code === 'CONVERSATION.NOT_FOUND'));
 
     const started = Date.now();
-    await call(bob, 'POST', '/auth/sign-out');
+    await apiOf(app, bob).POST('/auth/sign-out');
     expect(await bobSocket.closed).toBe(CLOSE.sessionRevoked);
     expect(Date.now() - started).toBeLessThan(1_000);
     adaSocket.ws.close();
@@ -218,10 +229,13 @@ describe('WebSocket push', () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
     const id = await group(ada, [bob]);
     await say(ada, id, 'one'); // 1
-    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`); // 2
+    await kickOut(ada, id, bob); // 2
     await say(ada, id, 'while away'); // 3
-    await call(ada, 'POST', `/conversations/${id}/invitations`, { userId: bob.userId }); // 4
-    await call(bob, 'POST', `/conversations/${id}/invitations/accept`); // 5
+    await apiOf(app, ada).POST('/conversations/{id}/invitations', {
+      params: { path: { id } },
+      body: { userId: bob.userId },
+    }); // 4
+    await apiOf(app, bob).POST('/conversations/{id}/invitations/accept', { params: { path: { id } } }); // 5
     await say(ada, id, 'welcome back'); // 6
     const bobSocket = await connect(bob);
     bobSocket.send({ type: 'sync', conversations: { [id]: 0 } });
@@ -230,7 +244,7 @@ describe('WebSocket push', () => {
     expect(seqs(bobSocket.frames, id)).toEqual([1, 2, 3, 4, 5, 6]);
     await say(ada, id, 'live'); // 7
     await eventually(() => seqs(bobSocket.frames, id).at(-1) === 7);
-    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`); // 8
+    await kickOut(ada, id, bob); // 8
     await eventually(() => seqs(bobSocket.frames, id).at(-1) === 8);
     const adaSocket = await connect(ada);
     await synced(adaSocket, id);
@@ -249,7 +263,7 @@ describe('WebSocket push', () => {
     await eventually(() => bobSocket.frames.some((f) => f.type === 'synced' && f.conversationId === id));
     expect(bobSocket.frames.find((f) => f.type === 'synced')).toMatchObject({ seq: 1 });
     await say(ada, id, 'two'); // 2
-    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`); // 3
+    await kickOut(ada, id, bob); // 3
     const adaSocket = await connect(ada);
     await synced(adaSocket, id);
     await say(ada, id, 'bob is gone'); // 4
@@ -291,7 +305,7 @@ describe('WebSocket push', () => {
     expect([CLOSE.slowConsumer, 1006]).toContain(await bobSocket.closed);
     expect(seqs(bobSocket.frames, id).length).toBeLessThan(count);
     expect(seqs(adaSocket.frames, id)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
-    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await apiOf(app).GET('/health')).response.status).toBe(200);
     await hangUp(adaSocket);
   });
 
@@ -326,7 +340,7 @@ describe('WebSocket push', () => {
     await eventually(() => socket.frames.some((f) => f.code === 'PUSH.RATE_LIMITED'));
     socket.ws.send('x'.repeat(MAX_PAYLOAD + 1));
     expect(await socket.closed).toBe(1009);
-    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await apiOf(app).GET('/health')).response.status).toBe(200);
   });
 });
 
@@ -484,14 +498,10 @@ describe('typing and presence across API nodes on one database', () => {
     await watch(adaOnA, [ivy.userId]);
     const ivyOnB = await connect(ivy, {}, baseB);
     await eventually(() => presenceNow(adaOnA, ivy.userId)?.online === true);
-    const left = await call(ivy, 'POST', `/conversations/${id}/leave`);
+    const left = answered(await apiOf(app, ivy).POST('/conversations/{id}/leave', { params: { path: { id } } }));
     // Her leaving has reached the read models.
-    const read = await app.inject({
-      method: 'GET',
-      url: `/conversations?after=${left.checkpoint}`,
-      headers: { authorization: `Bearer ${ada.token}` },
-    });
-    expect(read.statusCode).toBe(200);
+    const read = await apiOf(app, ada).GET('/conversations', { params: { query: { after: left.checkpoint! } } });
+    expect(read.response.status).toBe(200);
     await hangUp(ivyOnB);
     await eventually(() => presenceNow(adaOnA, ivy.userId)?.online === false);
     expect(presenceNow(adaOnA, ivy.userId)).toEqual({ userId: ivy.userId, online: false, lastSeenAt: null });
@@ -506,14 +516,10 @@ describe('typing and presence across API nodes on one database', () => {
     await watch(adaOnA, [hank.userId]);
     const hankOnB = await connect(hank, {}, baseB);
     await eventually(() => presenceNow(adaOnA, hank.userId)?.online === true);
-    await call(hank, 'PUT', `/blocks/${ada.userId}`);
+    await apiOf(app, hank).PUT('/blocks/{userId}', { params: { path: { userId: ada.userId } } });
     await eventually(async () => {
-      const blocks = await app.inject({
-        method: 'GET',
-        url: '/blocks',
-        headers: { authorization: `Bearer ${hank.token}` },
-      });
-      return blocks.json<{ blocks: { userId: string }[] }>().blocks.some((b) => b.userId === ada.userId);
+      const blocks = answered(await apiOf(app, hank).GET('/blocks'));
+      return blocks.blocks.some((b) => b.userId === ada.userId);
     });
     await hangUp(hankOnB);
     await eventually(() => presenceNow(adaOnA, hank.userId)?.online === false);
@@ -536,7 +542,9 @@ describe('membership is checked before anything is pushed, under races', () => {
   it('an outsider flooding sync frames for a group and a DM while members type on both nodes receives no typing frame', async () => {
     const [ada, bob, carol, eve] = await Promise.all([user('ada'), user('bob'), user('carol'), user('eve')]);
     const id = await group(ada, [bob, carol]);
-    const dm = (await call(ada, 'POST', '/conversations/direct', { userId: bob.userId })).conversationId;
+    const dm = answered(
+      await apiOf(app, ada).POST('/conversations/direct', { body: { userId: bob.userId } }),
+    ).conversationId;
     const members = await Promise.all([
       connect(ada),
       connect(ada, {}, baseB),
@@ -572,7 +580,7 @@ describe('membership is checked before anything is pushed, under races', () => {
     for (const s of [adaOnB, bobOnA, carolOnA]) await synced(s, id);
     const stops = [adaOnB, bobOnA, carolOnA].map((s) => keepSending(s, { type: 'typing', conversationId: id }, 20));
     await eventually(() => typists(adaOnB, id).includes(bob.userId) && typists(bobOnA, id).includes(ada.userId));
-    await call(ada, 'DELETE', `/conversations/${id}/members/${bob.userId}`);
+    await kickOut(ada, id, bob);
     const kickedAt = Date.now();
     const seenAt = [adaOnB, carolOnA].map((s) => s.frames.length);
     // Typing crosses nodes on another path than events: give what was in flight at the kick time to land.
@@ -695,21 +703,16 @@ describe('sync: its limits and budgets', () => {
     try {
       const address = await listen(limited);
       const [ada, eve] = await Promise.all([signUp(limited, 'ada'), signUp(limited, 'eve')]);
-      const created = await limited.inject({
-        method: 'POST',
-        url: '/conversations/groups',
-        headers: { authorization: `Bearer ${ada.token}` },
-        payload: { name: 'g' },
-      });
-      const id = created.json<{ conversationId: string }>().conversationId;
+      const created = await apiOf(limited, ada).POST('/conversations/groups', { body: { name: 'g' } });
+      const id = answered(created).conversationId;
       const [adaSocket, eveSocket] = await Promise.all([
         openSocket(address, ada.token),
         openSocket(address, eve.token),
       ]);
       // ada spends her budget over REST: her next sync is refused with when to come back.
-      const me = () => limited.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${ada.token}` } });
+      const me = () => apiOf(limited, ada).GET('/me');
       const statuses = [];
-      for (let i = 0; i < 8; i++) statuses.push((await me()).statusCode);
+      for (let i = 0; i < 8; i++) statuses.push((await me()).response.status);
       expect(statuses).toContain(429);
       adaSocket.send({ type: 'sync', conversations: { [id]: 0 } });
       await eventually(() => adaSocket.frames.length > 0);
@@ -750,12 +753,10 @@ describe('socket lifetime', () => {
     const short = await testApp({ ACCESS_TOKEN_TTL_SECONDS: '3' });
     try {
       const address = await listen(short);
-      const registered = await short.inject({
-        method: 'POST',
-        url: '/auth/register',
-        payload: { username: `bob${randomUUID().slice(0, 8)}`, password: 'password-1', displayName: 'bob' },
+      const registered = await apiOf(short).POST('/auth/register', {
+        body: { username: `bob${randomUUID().slice(0, 8)}`, password: 'password-1', displayName: 'bob' },
       });
-      const tokens = registered.json<{ accessToken: string; refreshToken: string }>();
+      const tokens = answered(registered);
       const other = await signUp(short, 'eve');
       const [expiring, renewed] = await Promise.all([
         openSocket(address, tokens.accessToken),
@@ -766,12 +767,8 @@ describe('socket lifetime', () => {
       expiring.send({ type: 'auth', accessToken: other.token });
       await eventually(() => expiring.frames.some((f) => f.code === 'AUTH.INVALID_TOKEN'));
       await new Promise((r) => setTimeout(r, 1_500));
-      const refreshed = await short.inject({
-        method: 'POST',
-        url: '/auth/refresh',
-        payload: { refreshToken: tokens.refreshToken },
-      });
-      const fresh = refreshed.json<{ accessToken: string }>().accessToken;
+      const refreshed = await apiOf(short).POST('/auth/refresh', { body: { refreshToken: tokens.refreshToken } });
+      const fresh = answered(refreshed).accessToken;
       renewed.send({ type: 'auth', accessToken: fresh });
       await eventually(() => renewed.frames.some((f) => f.type === 'authenticated'));
       expect(await expiring.closed).toBe(CLOSE.tokenExpired);
@@ -821,23 +818,13 @@ describe('presence fails closed while a read model it is decided from is stopped
     const own = await testApp(env);
     try {
       const address = await listen(own);
-      const as = (who: User) => ({ authorization: `Bearer ${who.token}` });
       const [ada, kim, bob] = await Promise.all([signUp(own, 'ada'), signUp(own, 'kim'), signUp(own, 'bob')]);
-      const created = (
-        await own.inject({
-          method: 'POST',
-          url: '/conversations/groups',
-          headers: as(ada),
-          payload: { name: 'g', memberIds: [kim.userId, bob.userId] },
-        })
-      ).json<{ conversationId: string; checkpoint: string }>();
+      const created = await newGroup(ada, [kim, bob], own);
       const id = created.conversationId;
-      const read = await own.inject({
-        method: 'GET',
-        url: `/conversations/${id}?after=${created.checkpoint}`,
-        headers: as(ada),
+      const read = await apiOf(own, ada).GET('/conversations/{id}', {
+        params: { path: { id }, query: { after: created.checkpoint! } },
       });
-      expect(read.statusCode).toBe(200);
+      expect(read.response.status).toBe(200);
       const [kimWatching, kimAsking, adaWatching] = await Promise.all([
         openSocket(address, kim.token),
         openSocket(address, kim.token),
@@ -848,17 +835,17 @@ describe('presence fails closed while a read model it is decided from is stopped
 
       // A bug's event parks membership (no request can any more: read-models.e2e.spec.ts).
       await parkMembership(own, id, ada.userId);
-      const membership = async (): Promise<string | undefined> =>
-        (await own.inject({ method: 'GET', url: '/health' }))
-          .json<{ projections: { name: string; state: string }[] }>()
-          .projections.find((p) => p.name === 'membership.v1')?.state;
+      const membership = async (): Promise<string | undefined> => {
+        // 200 when ready, 503 (the same report) while a projection is not.
+        const { data, error } = await apiOf(own).GET('/health');
+        const report = data ?? (error !== undefined && 'projections' in error ? error : undefined);
+        return report?.projections.find((p) => p.name === 'membership.v1')?.state;
+      };
       await expect.poll(membership, { timeout: 15_000 }).toBe('stopped');
-      const kicked = await own.inject({
-        method: 'DELETE',
-        url: `/conversations/${id}/members/${kim.userId}`,
-        headers: as(ada),
+      const kicked = await apiOf(own, ada).DELETE('/conversations/{id}/members/{userId}', {
+        params: { path: { id, userId: kim.userId } },
       });
-      expect(kicked.statusCode).toBe(200);
+      expect(kicked.response.status).toBe(200);
 
       // bob comes online: the stale read model still says kim shares a group with him.
       const bobSocket = await openSocket(address, bob.token);
@@ -891,22 +878,12 @@ describe('presence fails closed while the directory read model is behind', () =>
     await lock.connect();
     try {
       const address = await listen(own);
-      const as = (who: User) => ({ authorization: `Bearer ${who.token}` });
       const [ada, bob] = await Promise.all([signUp(own, 'ada'), signUp(own, 'bob')]);
-      const created = (
-        await own.inject({
-          method: 'POST',
-          url: '/conversations/groups',
-          headers: as(ada),
-          payload: { name: 'g', memberIds: [bob.userId] },
-        })
-      ).json<{ conversationId: string; checkpoint: string }>();
-      const read = await own.inject({
-        method: 'GET',
-        url: `/conversations/${created.conversationId}?after=${created.checkpoint}`,
-        headers: as(ada),
+      const created = await newGroup(ada, [bob], own);
+      const read = await apiOf(own, ada).GET('/conversations/{id}', {
+        params: { path: { id: created.conversationId }, query: { after: created.checkpoint! } },
       });
-      expect(read.statusCode).toBe(200);
+      expect(read.response.status).toBe(200);
       const [bobWatching, bobAsking] = await Promise.all([
         openSocket(address, bob.token),
         openSocket(address, bob.token),
@@ -917,9 +894,9 @@ describe('presence fails closed while the directory read model is behind', () =>
       // unapplied (held under PostgreSQL's 10 s idle-in-transaction limit).
       await lock.query('BEGIN');
       await holdBlockWrites(lock);
-      expect((await own.inject({ method: 'PUT', url: `/blocks/${bob.userId}`, headers: as(ada) })).statusCode).toBe(
-        200,
-      );
+      expect(
+        (await apiOf(own, ada).PUT('/blocks/{userId}', { params: { path: { userId: bob.userId } } })).response.status,
+      ).toBe(200);
       await new Promise((r) => setTimeout(r, MAX_STALENESS_MS + 500));
       const adaSocket = await openSocket(address, ada.token);
       bobAsking.send({ type: 'presence', userIds: [ada.userId] });
@@ -1046,12 +1023,8 @@ describe('every frame counts in the user rate limit, refusals included; past a l
     const rest = (async () => {
       while (Date.now() < until) {
         const started = Date.now();
-        const response = await limited.inject({
-          method: 'GET',
-          url: '/me',
-          headers: { authorization: `Bearer ${bystander.token}` },
-        });
-        expect(response.statusCode).toBe(200);
+        const { response } = await apiOf(limited, bystander).GET('/me');
+        expect(response.status).toBe(200);
         slowest = Math.max(slowest, Date.now() - started);
         await sleep(100);
       }
@@ -1122,13 +1095,7 @@ describe('every frame counts in the user rate limit, refusals included; past a l
 
   it('a flood of typing on a synced conversation: the dropped ones are charged too; a relay a second at most, one answer a pause', async () => {
     const [ada, bob] = await Promise.all([signUp(limited, 'ada'), signUp(limited, 'bob')]);
-    const created = await limited.inject({
-      method: 'POST',
-      url: '/conversations/groups',
-      headers: { authorization: `Bearer ${ada.token}` },
-      payload: { name: 'g', memberIds: [bob.userId] },
-    });
-    const id = created.json<{ conversationId: string }>().conversationId;
+    const id = (await newGroup(ada, [bob], limited)).conversationId;
     const [adaSocket, bobSocket] = await Promise.all([openSocket(address, ada.token), openSocket(address, bob.token)]);
     for (const s of [adaSocket, bobSocket]) {
       s.send({ type: 'sync', conversations: { [id]: 0 } });
