@@ -4,7 +4,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { everyPage, signUp, testApp, type TestUser } from '../test-app.js';
+import type { components, operations } from '../client/schema.js';
+import { signUp, testApp, type TestUser } from '../test-app.js';
+import { apiOf } from '../test-client.js';
 
 let app: NestFastifyApplication;
 
@@ -17,266 +19,353 @@ afterAll(async () => {
 });
 
 type User = TestUser;
-interface Answer {
-  conversationId: string;
-  seq: number;
-  checkpoint: string | null;
-  messageId?: string;
-}
+type ErrorBody = components['schemas']['Error'];
+type SendBody = operations['ConversationsController_send']['requestBody']['content']['application/json'];
 
 const user = (name: string): Promise<TestUser> => signUp(app, name);
+const api = (who: User) => apiOf(app, who);
 
-async function call<T = Answer>(
-  who: User,
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-  url: string,
-  payload?: object,
-) {
+const send = (who: User, id: string, text: string, extra: Omit<SendBody, 'clientMessageId' | 'text'> = {}) =>
+  api(who).POST('/conversations/{id}/messages', {
+    params: { path: { id } },
+    body: { clientMessageId: randomUUID(), text, ...extra },
+  });
+
+/** A request the OpenAPI document forbids, sent as is by `app.inject`: its status and JSON body. */
+async function forbidden(who: User, method: 'GET' | 'POST', url: string, payload?: object) {
   const response = await app.inject({
     method,
     url,
     headers: { authorization: `Bearer ${who.token}` },
     ...(payload ? { payload } : {}),
   });
-  return { status: response.statusCode, body: response.json<T>() };
+  return { status: response.statusCode, body: response.json<ErrorBody>() };
 }
 
-/** A page of the inbox, its rows with at least a conversation id. */
-interface Inbox<Row = object> {
-  conversations: (Row & { conversationId: string })[];
-  nextCursor: string | null;
+/**
+ * Every page of a list, following `nextCursor` from the first page to the null one: the
+ * rows of each page in order.
+ */
+async function everyPage<Page extends { nextCursor: string | null }, Row>(
+  what: string,
+  page: (cursor: string | undefined) => Promise<{ data?: Page; error?: unknown; response: Response }>,
+  rows: (page: Page) => Row[],
+): Promise<Row[][]> {
+  const pages: Row[][] = [];
+  let cursor: string | null = null;
+  do {
+    const { data, error, response }: { data?: Page; error?: unknown; response: Response } = await page(
+      cursor ?? undefined,
+    );
+    if (response.status !== 200 || data === undefined) {
+      throw new Error(`${what}: ${response.status} ${JSON.stringify(error)}`);
+    }
+    pages.push(rows(data));
+    cursor = data.nextCursor;
+    // A cursor that never ends is a failure, not a hung test.
+    if (pages.length > 1000) throw new Error(`${what}: more than 1000 pages`);
+  } while (cursor !== null);
+  return pages;
 }
-interface Members {
-  members: { userId: string; role: string }[];
-  nextCursor: string | null;
-}
-
-const send = (who: User, conversationId: string, text: string, extra: object = {}) =>
-  call(who, 'POST', `/conversations/${conversationId}/messages`, { clientMessageId: randomUUID(), text, ...extra });
 
 describe('conversations over HTTP', () => {
   it('a direct conversation and a group, read back right after each write', async () => {
     const [ada, bob, cy] = await Promise.all([user('ada'), user('bob'), user('cy')]);
 
-    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId });
-    expect(dm.status).toBe(201);
-    const again = await call(bob, 'POST', '/conversations/direct', { userId: ada.userId });
-    expect(again.body.conversationId).toBe(dm.body.conversationId);
+    const dm = await api(ada).POST('/conversations/direct', { body: { userId: bob.userId } });
+    expect(dm.response.status).toBe(201);
+    const again = await api(bob).POST('/conversations/direct', { body: { userId: ada.userId } });
+    expect(again.data?.conversationId).toBe(dm.data!.conversationId);
 
-    const hello = await send(ada, dm.body.conversationId, 'hello bob');
-    expect(hello.body).toMatchObject({ seq: 1 });
-    const page = await call<{ messages: { text: string; seq: number; senderId: string }[] }>(
-      bob,
-      'GET',
-      `/conversations/${dm.body.conversationId}/messages?after=${hello.body.checkpoint}`,
-    );
-    expect(page.body.messages).toMatchObject([{ seq: 1, text: 'hello bob', senderId: ada.userId }]);
+    const hello = await send(ada, dm.data!.conversationId, 'hello bob');
+    expect(hello.data).toMatchObject({ seq: 1 });
+    const page = await api(bob).GET('/conversations/{id}/messages', {
+      params: { path: { id: dm.data!.conversationId }, query: { after: hello.data!.checkpoint! } },
+    });
+    expect(page.data?.messages).toMatchObject([{ seq: 1, text: 'hello bob', senderId: ada.userId }]);
 
-    const group = await call(ada, 'POST', '/conversations/groups', { name: 'team', memberIds: [bob.userId] });
-    const id = group.body.conversationId;
-    await call(ada, 'POST', `/conversations/${id}/invitations`, { userId: cy.userId });
-    const joined = await call(cy, 'POST', `/conversations/${id}/invitations/accept`);
-    expect(joined.status).toBe(200);
+    const group = await api(ada).POST('/conversations/groups', { body: { name: 'team', memberIds: [bob.userId] } });
+    const id = group.data!.conversationId;
+    await api(ada).POST('/conversations/{id}/invitations', { params: { path: { id } }, body: { userId: cy.userId } });
+    const joined = await api(cy).POST('/conversations/{id}/invitations/accept', { params: { path: { id } } });
+    expect(joined.response.status).toBe(200);
     const m1 = await send(bob, id, 'first', {});
     const m2 = await send(cy, id, 'a reply', {
-      replyToMessageId: m1.body.messageId,
+      replyToMessageId: m1.data!.messageId,
       mentions: { userIds: [bob.userId] },
     });
-    await call(ada, 'PUT', `/conversations/${id}/messages/${m1.body.messageId}/reactions/${encodeURIComponent('👍')}`);
-    const edited = await call(bob, 'PATCH', `/conversations/${id}/messages/${m1.body.messageId}`, { text: 'first!' });
-    const list = await call<Inbox<{ messageCount: number; lastMessage: { preview: string } }>>(
-      cy,
-      'GET',
-      `/conversations?after=${edited.body.checkpoint}`,
-    );
-    expect(list.body.conversations.find((c) => c.conversationId === id)).toMatchObject({
+    await api(ada).PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+      params: { path: { id, messageId: m1.data!.messageId, emoji: '👍' } },
+    });
+    const edited = await api(bob).PATCH('/conversations/{id}/messages/{messageId}', {
+      params: { path: { id, messageId: m1.data!.messageId } },
+      body: { text: 'first!' },
+    });
+    const after = edited.data!.checkpoint!;
+    const list = await api(cy).GET('/conversations', { params: { query: { after } } });
+    expect(list.data?.conversations.find((c) => c.conversationId === id)).toMatchObject({
       messageCount: 2,
       lastMessage: { preview: 'a reply' },
     });
-    const messages = await call<{ messages: Record<string, unknown>[] }>(
-      cy,
-      'GET',
-      `/conversations/${id}/messages?after=${edited.body.checkpoint}`,
-    );
-    expect(messages.body.messages).toMatchObject([
+    const messages = await api(cy).GET('/conversations/{id}/messages', { params: { path: { id }, query: { after } } });
+    expect(messages.data?.messages).toMatchObject([
       {
-        messageId: m2.body.messageId,
-        replyToMessageId: m1.body.messageId,
+        messageId: m2.data!.messageId,
+        replyToMessageId: m1.data!.messageId,
         mentions: { userIds: [bob.userId], all: false },
       },
-      { messageId: m1.body.messageId, text: 'first!', replyCount: 1, reactions: { '👍': [ada.userId] } },
+      { messageId: m1.data!.messageId, text: 'first!', replyCount: 1, reactions: { '👍': [ada.userId] } },
     ]);
-    const details = await call<{ memberCount: number }>(
-      cy,
-      'GET',
-      `/conversations/${id}?after=${edited.body.checkpoint}`,
-    );
-    expect(details.body).toMatchObject({ conversationId: id, name: 'team', memberCount: 3 });
-    const members = await call<Members>(cy, 'GET', `/conversations/${id}/members`);
-    expect(members.body.members.map((m) => m.role).sort()).toEqual(['member', 'member', 'owner']);
-    expect(members.body.nextCursor).toBeNull();
+    const details = await api(cy).GET('/conversations/{id}', { params: { path: { id }, query: { after } } });
+    expect(details.data).toMatchObject({ conversationId: id, name: 'team', memberCount: 3 });
+    const members = await api(cy).GET('/conversations/{id}/members', { params: { path: { id } } });
+    expect(members.data?.members.map((m) => m.role).sort()).toEqual(['member', 'member', 'owner']);
+    expect(members.data?.nextCursor).toBeNull();
   });
 
   it('racing retries of one send write it once', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
-    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId });
+    const dm = await api(ada).POST('/conversations/direct', { body: { userId: bob.userId } });
+    const id = dm.data!.conversationId;
     const payload = { clientMessageId: 'retry-me', text: 'once' };
     const answers = await Promise.all(
-      range(8).map(() => call(ada, 'POST', `/conversations/${dm.body.conversationId}/messages`, payload)),
+      range(8).map(() => api(ada).POST('/conversations/{id}/messages', { params: { path: { id } }, body: payload })),
     );
-    expect(new Set(answers.map((a) => a.body.messageId)).size).toBe(1);
-    expect(new Set(answers.map((a) => a.body.seq))).toEqual(new Set([1]));
-    const last = answers.find((a) => a.body.checkpoint)!.body.checkpoint;
-    const page = await call<{ messages: unknown[] }>(
-      ada,
-      'GET',
-      `/conversations/${dm.body.conversationId}/messages?after=${last}`,
-    );
-    expect(page.body.messages).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.data?.messageId)).size).toBe(1);
+    expect(new Set(answers.map((a) => a.data?.seq))).toEqual(new Set([1]));
+    const last = answers.find((a) => a.data?.checkpoint)!.data!.checkpoint!;
+    const page = await api(ada).GET('/conversations/{id}/messages', {
+      params: { path: { id }, query: { after: last } },
+    });
+    expect(page.data?.messages).toHaveLength(1);
   });
 
   it('pages by seq both ways', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
-    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId });
-    const id = dm.body.conversationId;
-    let last: Answer | undefined;
-    for (const i of range(7)) last = (await send(ada, id, `m${i}`)).body;
-    type Page = { messages: { seq: number }[]; nextCursor: number | null };
-    const newest = await call<Page>(bob, 'GET', `/conversations/${id}/messages?limit=3&after=${last!.checkpoint}`);
-    expect(newest.body.messages.map((m) => m.seq)).toEqual([7, 6, 5]);
-    const older = await call<Page>(
-      bob,
-      'GET',
-      `/conversations/${id}/messages?limit=3&before=${newest.body.nextCursor}`,
-    );
-    expect(older.body.messages.map((m) => m.seq)).toEqual([4, 3, 2]);
-    const forward = await call<Page>(bob, 'GET', `/conversations/${id}/messages?limit=4&since=2`);
-    expect(forward.body).toEqual(expect.objectContaining({ nextCursor: 6 }));
-    expect(forward.body.messages.map((m) => m.seq)).toEqual([3, 4, 5, 6]);
-    const capped = await call(bob, 'GET', `/conversations/${id}/messages?limit=1000`);
-    expect(capped.status).toBe(400);
+    const dm = await api(ada).POST('/conversations/direct', { body: { userId: bob.userId } });
+    const id = dm.data!.conversationId;
+    let last: components['schemas']['SendAnswer'] | undefined;
+    for (const i of range(7)) last = (await send(ada, id, `m${i}`)).data;
+    const messages = (query: operations['ConversationsController_messages']['parameters']['query']) =>
+      api(bob).GET('/conversations/{id}/messages', { params: { path: { id }, query } });
+    const newest = await messages({ limit: '3', after: last!.checkpoint! });
+    expect(newest.data?.messages.map((m) => m.seq)).toEqual([7, 6, 5]);
+    const older = await messages({ limit: '3', before: String(newest.data!.nextCursor) });
+    expect(older.data?.messages.map((m) => m.seq)).toEqual([4, 3, 2]);
+    const forward = await messages({ limit: '4', since: '2' });
+    expect(forward.data).toEqual(expect.objectContaining({ nextCursor: 6 }));
+    expect(forward.data?.messages.map((m) => m.seq)).toEqual([3, 4, 5, 6]);
+    const capped = await messages({ limit: '1000' });
+    expect(capped.response.status).toBe(400);
   });
 
   it('members only: outsiders learn nothing; who left keeps history up to leaving; admins manage', async () => {
     const [ada, bob, eve] = await Promise.all([user('ada'), user('bob'), user('eve')]);
-    const group = await call(ada, 'POST', '/conversations/groups', { name: 'private', memberIds: [bob.userId] });
-    const id = group.body.conversationId;
+    const group = await api(ada).POST('/conversations/groups', { body: { name: 'private', memberIds: [bob.userId] } });
+    const id = group.data!.conversationId;
     await send(ada, id, 'before bob left');
-    const left = await call(bob, 'POST', `/conversations/${id}/leave`);
+    const left = await api(bob).POST('/conversations/{id}/leave', { params: { path: { id } } });
     const after = await send(ada, id, 'after bob left');
+    const checkpoint = after.data!.checkpoint!;
 
     const missing = randomUUID();
     const denials: unknown[] = [];
-    for (const url of [
-      `/conversations/${id}`,
-      `/conversations/${id}/messages`,
-      `/conversations/${id}/members`,
-      `/conversations/${missing}`,
-      `/conversations/${missing}/messages`,
-      `/conversations/${missing}/members`,
-    ]) {
-      const denied = await call(eve, 'GET', `${url}?after=${after.body.checkpoint}`);
-      expect(denied.status, url).toBe(404);
-      denials.push(denied.body);
+    const reads = [
+      [
+        '',
+        (c: string) =>
+          api(eve).GET('/conversations/{id}', { params: { path: { id: c }, query: { after: checkpoint } } }),
+      ],
+      [
+        '/messages',
+        (c: string) =>
+          api(eve).GET('/conversations/{id}/messages', { params: { path: { id: c }, query: { after: checkpoint } } }),
+      ],
+      [
+        '/members',
+        (c: string) =>
+          api(eve).GET('/conversations/{id}/members', { params: { path: { id: c }, query: { after: checkpoint } } }),
+      ],
+    ] as const;
+    for (const conversation of [id, missing]) {
+      for (const [path, read] of reads) {
+        const url = `/conversations/${conversation}${path}`;
+        const denied = await read(conversation);
+        expect(denied.response.status, url).toBe(404);
+        denials.push(denied.error);
+      }
     }
     // The same answer whether the conversation exists or not.
     expect(new Set(denials.map((d) => JSON.stringify(d))).size).toBe(1);
     expect(denials[0]).toMatchObject({ error: { code: 'CONVERSATION.NOT_FOUND' } });
-    expect((await send(eve, id, 'let me in')).status).toBe(404);
-    expect((await send(eve, missing, 'let me in')).status).toBe(404);
+    expect((await send(eve, id, 'let me in')).response.status).toBe(404);
+    expect((await send(eve, missing, 'let me in')).response.status).toBe(404);
 
-    const history = await call<{ messages: { text: string }[] }>(
-      bob,
-      'GET',
-      `/conversations/${id}/messages?after=${after.body.checkpoint}`,
-    );
-    expect(history.body.messages.map((m) => m.text)).toEqual(['before bob left']);
-    expect(left.body.seq).toBeGreaterThan(0);
-    expect((await send(bob, id, 'still here?')).status).toBe(404);
-    expect((await call(bob, 'GET', `/conversations/${id}`)).status).toBe(404);
-    expect((await call(bob, 'GET', `/conversations/${id}/members`)).status).toBe(404);
+    const history = await api(bob).GET('/conversations/{id}/messages', {
+      params: { path: { id }, query: { after: checkpoint } },
+    });
+    expect(history.data?.messages.map((m) => m.text)).toEqual(['before bob left']);
+    expect(left.data?.seq).toBeGreaterThan(0);
+    expect((await send(bob, id, 'still here?')).response.status).toBe(404);
+    expect((await api(bob).GET('/conversations/{id}', { params: { path: { id } } })).response.status).toBe(404);
+    expect((await api(bob).GET('/conversations/{id}/members', { params: { path: { id } } })).response.status).toBe(404);
 
-    await call(ada, 'POST', `/conversations/${id}/invitations`, { userId: eve.userId });
-    await call(eve, 'POST', `/conversations/${id}/invitations/accept`);
-    expect((await call(eve, 'PATCH', `/conversations/${id}`, { name: 'mine now' })).status).toBe(403);
-    expect((await call(eve, 'DELETE', `/conversations/${id}/members/${ada.userId}`)).status).toBe(403);
+    await api(ada).POST('/conversations/{id}/invitations', { params: { path: { id } }, body: { userId: eve.userId } });
+    await api(eve).POST('/conversations/{id}/invitations/accept', { params: { path: { id } } });
+    expect(
+      (await api(eve).PATCH('/conversations/{id}', { params: { path: { id } }, body: { name: 'mine now' } })).response
+        .status,
+    ).toBe(403);
+    expect(
+      (await api(eve).DELETE('/conversations/{id}/members/{userId}', { params: { path: { id, userId: ada.userId } } }))
+        .response.status,
+    ).toBe(403);
     expect(
       (
-        await call(eve, 'POST', `/conversations/${id}/messages`, {
-          clientMessageId: 'x',
-          text: '@all',
-          mentions: { all: true },
+        await api(eve).POST('/conversations/{id}/messages', {
+          params: { path: { id } },
+          body: { clientMessageId: 'x', text: '@all', mentions: { all: true } },
         })
-      ).status,
+      ).response.status,
     ).toBe(403);
-    const kicked = await call(ada, 'DELETE', `/conversations/${id}/members/${eve.userId}`);
-    expect(kicked.status).toBe(200);
-    expect((await send(eve, id, 'gone')).status).toBe(404);
+    const kicked = await api(ada).DELETE('/conversations/{id}/members/{userId}', {
+      params: { path: { id, userId: eve.userId } },
+    });
+    expect(kicked.response.status).toBe(200);
+    expect((await send(eve, id, 'gone')).response.status).toBe(404);
   });
 
   it('invitation links: admins make and revoke them; the token lets anyone join until revoked', async () => {
     const [ada, bob, cy, dan] = await Promise.all([user('ada'), user('bob'), user('cy'), user('dan')]);
-    const group = await call(ada, 'POST', '/conversations/groups', { name: 'open', memberIds: [bob.userId] });
-    const id = group.body.conversationId;
-    expect((await call(bob, 'POST', `/conversations/${id}/links`)).status).toBe(403);
-    const link = await call<{ token: string; linkId: string }>(ada, 'POST', `/conversations/${id}/links`);
-    expect(link.status).toBe(201);
-    expect((await call(cy, 'POST', `/conversations/${id}/join`, { token: link.body.token })).status).toBe(200);
-    expect((await send(cy, id, 'hi, I came by link')).status).toBe(201);
-    expect((await call(dan, 'POST', `/conversations/${id}/join`, { token: 'A'.repeat(43) })).status).toBe(404);
-    await call(ada, 'DELETE', `/conversations/${id}/links/${link.body.linkId}`);
-    expect((await call(dan, 'POST', `/conversations/${id}/join`, { token: link.body.token })).status).toBe(404);
+    const group = await api(ada).POST('/conversations/groups', { body: { name: 'open', memberIds: [bob.userId] } });
+    const id = group.data!.conversationId;
+    const join = (who: User, token: string) =>
+      api(who).POST('/conversations/{id}/join', { params: { path: { id } }, body: { token } });
+    expect((await api(bob).POST('/conversations/{id}/links', { params: { path: { id } } })).response.status).toBe(403);
+    const link = await api(ada).POST('/conversations/{id}/links', { params: { path: { id } } });
+    expect(link.response.status).toBe(201);
+    expect((await join(cy, link.data!.token)).response.status).toBe(200);
+    expect((await send(cy, id, 'hi, I came by link')).response.status).toBe(201);
+    expect((await join(dan, 'A'.repeat(43))).response.status).toBe(404);
+    await api(ada).DELETE('/conversations/{id}/links/{linkId}', {
+      params: { path: { id, linkId: link.data!.linkId } },
+    });
+    expect((await join(dan, link.data!.token)).response.status).toBe(404);
   });
 
   it('users named must exist: 404 USER.NOT_FOUND, and nothing is written', async () => {
     const ada = await user('ada');
     const nobody = randomUUID();
-    type Refusal = { error: { code: string } };
-    const dm = await call<Refusal>(ada, 'POST', '/conversations/direct', { userId: nobody });
-    expect([dm.status, dm.body.error.code]).toEqual([404, 'USER.NOT_FOUND']);
-    const made = await call<Refusal>(ada, 'POST', '/conversations/groups', { name: 'g', memberIds: [nobody] });
-    expect([made.status, made.body.error.code]).toEqual([404, 'USER.NOT_FOUND']);
-    const group = await call(ada, 'POST', '/conversations/groups', { name: 'real' });
-    const invited = await call<Refusal>(ada, 'POST', `/conversations/${group.body.conversationId}/invitations`, {
-      userId: nobody,
+    const dm = await api(ada).POST('/conversations/direct', { body: { userId: nobody } });
+    expect([dm.response.status, dm.error?.error.code]).toEqual([404, 'USER.NOT_FOUND']);
+    const made = await api(ada).POST('/conversations/groups', { body: { name: 'g', memberIds: [nobody] } });
+    expect([made.response.status, made.error?.error.code]).toEqual([404, 'USER.NOT_FOUND']);
+    const group = await api(ada).POST('/conversations/groups', { body: { name: 'real' } });
+    const invited = await api(ada).POST('/conversations/{id}/invitations', {
+      params: { path: { id: group.data!.conversationId } },
+      body: { userId: nobody },
     });
-    expect([invited.status, invited.body.error.code]).toEqual([404, 'USER.NOT_FOUND']);
-    const inbox = await call<Inbox>(ada, 'GET', `/conversations?after=${group.body.checkpoint}`);
-    expect(inbox.body).toEqual({
-      conversations: [expect.objectContaining({ conversationId: group.body.conversationId })],
+    expect([invited.response.status, invited.error?.error.code]).toEqual([404, 'USER.NOT_FOUND']);
+    const inbox = await api(ada).GET('/conversations', { params: { query: { after: group.data!.checkpoint! } } });
+    expect(inbox.data).toEqual({
+      conversations: [expect.objectContaining({ conversationId: group.data!.conversationId })],
       nextCursor: null,
     });
-    const seq = await send(ada, group.body.conversationId, 'still at seq 1');
-    expect(seq.body.seq).toBe(1);
+    const seq = await send(ada, group.data!.conversationId, 'still at seq 1');
+    expect(seq.data?.seq).toBe(1);
   });
 
   it('bad input: 4xx with the error body, never a 5xx', async () => {
     const ada = await user('ada');
-    const group = await call(ada, 'POST', '/conversations/groups', { name: 'g' });
-    const id = group.body.conversationId;
-    const cases: [string, string, object | undefined][] = [
-      ['POST', `/conversations/${id}/messages`, { text: 'no client id' }],
-      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: 'x'.repeat(16_385) }],
-      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: 'hi', extra: 1 }],
-      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: 7 }],
-      ['POST', `/conversations/${id}/messages`, { clientMessageId: 'a', text: '' }],
-      ['POST', `/conversations/not-a-uuid/messages`, { clientMessageId: 'a', text: 'hi' }],
-      ['POST', '/conversations/groups', { name: '' }],
-      ['POST', '/conversations/direct', { userId: ada.userId }],
-      ['PATCH', `/conversations/${id}`, {}],
-      ['GET', `/conversations/${id}/messages?limit=0`, undefined],
-      ['GET', `/conversations/${id}/messages?after=not-a-checkpoint`, undefined],
-      ['GET', `/conversations/${id}/messages?bogus=1`, undefined],
-      ['GET', '/conversations?limit=101', undefined],
-      ['GET', `/conversations/${id}/members?limit=0`, undefined],
-      ['GET', `/conversations/${id}/members?cursor=nope`, undefined],
-      ['PUT', `/conversations/${id}/messages/${randomUUID()}/reactions/x`, undefined],
+    const group = await api(ada).POST('/conversations/groups', { body: { name: 'g' } });
+    const id = group.data!.conversationId;
+    type Answer = { status: number; code: unknown };
+    /** A typed request's status and error code. */
+    const typed = async (request: Promise<{ error?: ErrorBody; response: Response }>): Promise<Answer> => {
+      const { error, response } = await request;
+      return { status: response.status, code: error?.error.code };
+    };
+    /** A request the document forbids: its status and error code. */
+    const raw = async (method: 'GET' | 'POST', url: string, payload?: object): Promise<Answer> => {
+      const { status, body } = await forbidden(ada, method, url, payload);
+      return { status, code: body.error.code };
+    };
+    const messages = `/conversations/${id}/messages`;
+    const noMessage = randomUUID();
+    const cases: [string, () => Promise<Answer>][] = [
+      // The document forbids it: clientMessageId is required.
+      [`POST ${messages}`, () => raw('POST', messages, { text: 'no client id' })],
+      // The document forbids it: text is at most 16384 characters.
+      [`POST ${messages}`, () => raw('POST', messages, { clientMessageId: 'a', text: 'x'.repeat(16_385) })],
+      // The document forbids it: no property beyond those it lists.
+      [`POST ${messages}`, () => raw('POST', messages, { clientMessageId: 'a', text: 'hi', extra: 1 })],
+      // The document forbids it: text is a string.
+      [`POST ${messages}`, () => raw('POST', messages, { clientMessageId: 'a', text: 7 })],
+      [
+        `POST ${messages}`,
+        () =>
+          typed(
+            api(ada).POST('/conversations/{id}/messages', {
+              params: { path: { id } },
+              body: { clientMessageId: 'a', text: '' },
+            }),
+          ),
+      ],
+      // The document forbids it: the conversation id is a UUID.
+      [
+        'POST /conversations/not-a-uuid/messages',
+        () => raw('POST', '/conversations/not-a-uuid/messages', { clientMessageId: 'a', text: 'hi' }),
+      ],
+      // The document forbids it: a group's name is at least one character.
+      ['POST /conversations/groups', () => raw('POST', '/conversations/groups', { name: '' })],
+      [
+        'POST /conversations/direct',
+        () => typed(api(ada).POST('/conversations/direct', { body: { userId: ada.userId } })),
+      ],
+      [
+        `PATCH /conversations/${id}`,
+        () => typed(api(ada).PATCH('/conversations/{id}', { params: { path: { id } }, body: {} })),
+      ],
+      [
+        `GET ${messages}?limit=0`,
+        () => typed(api(ada).GET('/conversations/{id}/messages', { params: { path: { id }, query: { limit: '0' } } })),
+      ],
+      [
+        `GET ${messages}?after=not-a-checkpoint`,
+        () =>
+          typed(
+            api(ada).GET('/conversations/{id}/messages', {
+              params: { path: { id }, query: { after: 'not-a-checkpoint' } },
+            }),
+          ),
+      ],
+      // The document forbids it: bogus is not a parameter of the operation.
+      [`GET ${messages}?bogus=1`, () => raw('GET', `${messages}?bogus=1`)],
+      [
+        'GET /conversations?limit=101',
+        () => typed(api(ada).GET('/conversations', { params: { query: { limit: '101' } } })),
+      ],
+      [
+        `GET /conversations/${id}/members?limit=0`,
+        () => typed(api(ada).GET('/conversations/{id}/members', { params: { path: { id }, query: { limit: '0' } } })),
+      ],
+      // The document forbids it: the members' cursor is a user id.
+      [`GET /conversations/${id}/members?cursor=nope`, () => raw('GET', `/conversations/${id}/members?cursor=nope`)],
+      [
+        `PUT ${messages}/${noMessage}/reactions/x`,
+        () =>
+          typed(
+            api(ada).PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+              params: { path: { id, messageId: noMessage, emoji: 'x' } },
+            }),
+          ),
+      ],
     ];
-    for (const [method, url, payload] of cases) {
-      const response = await call<{ error: { code: string } }>(ada, method as 'GET', url, payload);
-      expect(response.status, `${method} ${url}`).toBeGreaterThanOrEqual(400);
-      expect(response.status, `${method} ${url}`).toBeLessThan(500);
-      expect(typeof response.body.error.code).toBe('string');
+    for (const [what, request] of cases) {
+      const response = await request();
+      expect(response.status, what).toBeGreaterThanOrEqual(400);
+      expect(response.status, what).toBeLessThan(500);
+      expect(typeof response.code).toBe('string');
     }
   });
 });
@@ -289,15 +378,13 @@ describe('inbox', () => {
       user('cy'),
       ...range(20).map((i) => user(`quiet${i}`)),
     ]);
-    const group = await call(ada, 'POST', '/conversations/groups', {
-      name: 'inbox',
-      memberIds: [bob.userId, cy.userId, ...quiet.map((u) => u.userId)],
+    const group = await api(ada).POST('/conversations/groups', {
+      body: { name: 'inbox', memberIds: [bob.userId, cy.userId, ...quiet.map((u) => u.userId)] },
     });
-    const id = group.body.conversationId;
-    type Row = { conversationId: string; unreadCount: number; mentionCount: number; readSeq: number };
-    const inbox = async (who: User, after: string | null) => {
-      const list = await call<Inbox<Row>>(who, 'GET', `/conversations${after ? `?after=${after}` : ''}`);
-      const row = list.body.conversations.find((c) => c.conversationId === id)!;
+    const id = group.data!.conversationId;
+    const inbox = async (who: User, after: string | null | undefined) => {
+      const list = await api(who).GET('/conversations', { params: { query: after ? { after } : {} } });
+      const row = list.data!.conversations.find((c) => c.conversationId === id)!;
       return { unread: row.unreadCount, mentions: row.mentionCount };
     };
     // What a send wrote to the members' inbox rows: xmin names the transaction that last
@@ -314,65 +401,72 @@ describe('inbox', () => {
         mentions: now.mentions - before.mentions,
       };
     };
-    expect(await inbox(ada, group.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    expect(await inbox(ada, group.data!.checkpoint)).toEqual({ unread: 0, mentions: 0 });
     let before = await rows();
     expect(before.members.size).toBe(23);
 
     // Each send moves the sender's own read marker, and writes a mention row only for whom it
     // names (one for @all): nothing for the other 22 members.
     const m1 = await send(ada, id, 'hello all');
-    expect(await inbox(bob, m1.body.checkpoint)).toEqual({ unread: 1, mentions: 0 });
-    expect(await inbox(ada, m1.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    expect(await inbox(bob, m1.data?.checkpoint)).toEqual({ unread: 1, mentions: 0 });
+    expect(await inbox(ada, m1.data?.checkpoint)).toEqual({ unread: 0, mentions: 0 });
     expect(await writtenSince(before)).toEqual({ members: [ada.userId], mentions: 0 });
 
     before = await rows();
     const m2 = await send(ada, id, 'bob, look', { mentions: { userIds: [bob.userId] } });
-    expect(await inbox(bob, m2.body.checkpoint)).toEqual({ unread: 2, mentions: 1 });
-    expect(await inbox(cy, m2.body.checkpoint)).toEqual({ unread: 2, mentions: 0 });
+    expect(await inbox(bob, m2.data?.checkpoint)).toEqual({ unread: 2, mentions: 1 });
+    expect(await inbox(cy, m2.data?.checkpoint)).toEqual({ unread: 2, mentions: 0 });
     expect(await writtenSince(before)).toEqual({ members: [ada.userId], mentions: 1 });
 
     before = await rows();
     const m3 = await send(ada, id, 'everyone!', { mentions: { all: true } });
-    expect(await inbox(cy, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 1 });
-    expect(await inbox(bob, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 2 });
-    expect(await inbox(quiet[0]!, m3.body.checkpoint)).toEqual({ unread: 3, mentions: 1 });
+    expect(await inbox(cy, m3.data?.checkpoint)).toEqual({ unread: 3, mentions: 1 });
+    expect(await inbox(bob, m3.data?.checkpoint)).toEqual({ unread: 3, mentions: 2 });
+    expect(await inbox(quiet[0]!, m3.data?.checkpoint)).toEqual({ unread: 3, mentions: 1 });
     expect(await writtenSince(before)).toEqual({ members: [ada.userId], mentions: 1 });
 
-    const read = await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: m2.body.seq });
-    expect(read.status).toBe(200);
-    expect(await inbox(bob, read.body.checkpoint)).toEqual({ unread: 1, mentions: 1 });
+    const read = (who: User, upToSeq: number) =>
+      api(who).POST('/conversations/{id}/read', { params: { path: { id } }, body: { upToSeq } });
+    const marked = await read(bob, m2.data!.seq);
+    expect(marked.response.status).toBe(200);
+    expect(await inbox(bob, marked.data?.checkpoint)).toEqual({ unread: 1, mentions: 1 });
     const reply = await send(bob, id, 'seen');
     // Sending reads everything before it.
-    expect(await inbox(bob, reply.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
-    expect(await inbox(ada, reply.body.checkpoint)).toEqual({ unread: 1, mentions: 0 });
+    expect(await inbox(bob, reply.data?.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    expect(await inbox(ada, reply.data?.checkpoint)).toEqual({ unread: 1, mentions: 0 });
     // A read marker never moves back.
-    const back = await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: 1 });
-    expect(await inbox(bob, back.body.checkpoint)).toEqual({ unread: 0, mentions: 0 });
-    expect((await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: 999 })).status).toBe(400);
+    const back = await read(bob, 1);
+    expect(await inbox(bob, back.data?.checkpoint)).toEqual({ unread: 0, mentions: 0 });
+    expect((await read(bob, 999)).response.status).toBe(400);
     const [eve] = await Promise.all([user('eve')]);
-    expect((await call(eve, 'POST', `/conversations/${id}/read`, { upToSeq: 1 })).status).toBe(404);
+    expect((await read(eve, 1)).response.status).toBe(404);
   });
 
   it('pages by keyset: every conversation once, most recently active first, to a null cursor', async () => {
     const ada = await user('ada');
     // Made at once, some may share a millisecond: their ids order those.
     const groups = await Promise.all(
-      range(5).map((i) => call(ada, 'POST', '/conversations/groups', { name: `page ${i}` })),
+      range(5).map((i) => api(ada).POST('/conversations/groups', { body: { name: `page ${i}` } })),
     );
     // Activity moves the first one made to the front.
-    const bump = await send(ada, groups[0]!.body.conversationId, 'bump');
-    type Row = { conversationId: string; lastActivityAt: string };
-    const whole = await call<Inbox<Row>>(ada, 'GET', `/conversations?limit=5&after=${bump.body.checkpoint}`);
+    const bump = await send(ada, groups[0]!.data!.conversationId, 'bump');
+    const whole = await api(ada).GET('/conversations', {
+      params: { query: { limit: '5', after: bump.data!.checkpoint! } },
+    });
     // Exactly a page's worth: no empty page after it.
-    expect(whole.body.nextCursor).toBeNull();
-    const order = [...whole.body.conversations].sort(
+    expect(whole.data?.nextCursor).toBeNull();
+    const order = [...whole.data!.conversations].sort(
       (a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt) || a.conversationId.localeCompare(b.conversationId),
     );
-    expect(whole.body.conversations).toEqual(order);
-    expect(new Set(order.map((c) => c.conversationId))).toEqual(new Set(groups.map((g) => g.body.conversationId)));
-    expect(order[0]!.conversationId).toBe(groups[0]!.body.conversationId);
+    expect(whole.data?.conversations).toEqual(order);
+    expect(new Set(order.map((c) => c.conversationId))).toEqual(new Set(groups.map((g) => g.data?.conversationId)));
+    expect(order[0]!.conversationId).toBe(groups[0]!.data?.conversationId);
 
-    const pages = await everyPage<Row>(app, ada, '/conversations?limit=2', 'conversations');
+    const pages = await everyPage(
+      'GET /conversations?limit=2',
+      (cursor) => api(ada).GET('/conversations', { params: { query: { limit: '2', cursor } } }),
+      (page) => page.conversations,
+    );
     expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
     expect(pages.flat()).toEqual(order);
   });
@@ -380,18 +474,26 @@ describe('inbox', () => {
   it('a cursor the inbox did not give is a 400 with the error body, never a 5xx', async () => {
     const ada = await user('ada');
     const encoded = (text: string): string => Buffer.from(text).toString('base64url');
-    const bad = [
-      'not a cursor!',
-      'x'.repeat(101),
-      randomUUID(),
-      encoded(`123|not-a-uuid`),
-      encoded(`12.5|${randomUUID()}`),
-      encoded(`${'9'.repeat(17)}|${randomUUID()}`),
-      encoded(`2024-01-01 00:00:00+00|${randomUUID()}`),
-      encoded(`123|${randomUUID()}|more`),
+    type Answer = { status: number; body: unknown };
+    const typed = async (cursor: string): Promise<Answer> => {
+      const { data, error, response } = await api(ada).GET('/conversations', { params: { query: { cursor } } });
+      return { status: response.status, body: error ?? data };
+    };
+    // The document forbids it: a cursor is 1 to 100 of A-Z a-z 0-9 _ -.
+    const raw = (cursor: string): Promise<Answer> =>
+      forbidden(ada, 'GET', `/conversations?cursor=${encodeURIComponent(cursor)}`);
+    const bad: [string, (cursor: string) => Promise<Answer>][] = [
+      ['not a cursor!', raw],
+      ['x'.repeat(101), raw],
+      [randomUUID(), typed],
+      [encoded(`123|not-a-uuid`), typed],
+      [encoded(`12.5|${randomUUID()}`), typed],
+      [encoded(`${'9'.repeat(17)}|${randomUUID()}`), typed],
+      [encoded(`2024-01-01 00:00:00+00|${randomUUID()}`), typed],
+      [encoded(`123|${randomUUID()}|more`), typed],
     ];
-    for (const cursor of bad) {
-      const refused = await call(ada, 'GET', `/conversations?cursor=${encodeURIComponent(cursor)}`);
+    for (const [cursor, request] of bad) {
+      const refused = await request(cursor);
       expect(refused.status, cursor).toBe(400);
       expect(refused.body, cursor).toEqual({
         error: {
@@ -401,11 +503,14 @@ describe('inbox', () => {
         },
       });
     }
-    const twice = await call(ada, 'GET', `/conversations?cursor=${encoded(`1|${randomUUID()}`)}&cursor=x`);
+    // The document forbids it: the cursor is one string, not two.
+    const twice = await forbidden(ada, 'GET', `/conversations?cursor=${encoded(`1|${randomUUID()}`)}&cursor=x`);
     expect(twice.status).toBe(400);
     // Well formed, but nothing is that old: an empty last page.
-    const past = await call(ada, 'GET', `/conversations?cursor=${encoded(`-9999999999999999|${randomUUID()}`)}`);
-    expect(past.body).toEqual({ conversations: [], nextCursor: null });
+    const past = await api(ada).GET('/conversations', {
+      params: { query: { cursor: encoded(`-9999999999999999|${randomUUID()}`) } },
+    });
+    expect(past.data).toEqual({ conversations: [], nextCursor: null });
   });
 });
 
@@ -416,23 +521,24 @@ describe('members', () => {
       user('leaver'),
       ...range(4).map((i) => user(`member${i}`)),
     ]);
-    const group = await call(ada, 'POST', '/conversations/groups', {
-      name: 'five',
-      memberIds: [leaver.userId, ...rest.map((u) => u.userId)],
+    const group = await api(ada).POST('/conversations/groups', {
+      body: { name: 'five', memberIds: [leaver.userId, ...rest.map((u) => u.userId)] },
     });
-    const id = group.body.conversationId;
-    const left = await call(leaver, 'POST', `/conversations/${id}/leave`);
-    const after = `after=${left.body.checkpoint}`;
+    const id = group.data!.conversationId;
+    const left = await api(leaver).POST('/conversations/{id}/leave', { params: { path: { id } } });
+    const after = left.data!.checkpoint!;
 
-    const details = await call<{ memberCount: number; members?: unknown }>(ada, 'GET', `/conversations/${id}?${after}`);
-    expect(details.body.memberCount).toBe(5);
-    expect(details.body.members).toBeUndefined();
+    const details = await api(ada).GET('/conversations/{id}', { params: { path: { id }, query: { after } } });
+    expect(details.data?.memberCount).toBe(5);
+    expect(details.data).not.toHaveProperty('members');
 
-    const pages = await everyPage<{ userId: string; role: string }>(
-      app,
-      rest[0]!,
-      `/conversations/${id}/members?limit=2&${after}`,
-      'members',
+    const pages = await everyPage(
+      `GET /conversations/${id}/members?limit=2&after=${after}`,
+      (cursor) =>
+        api(rest[0]!).GET('/conversations/{id}/members', {
+          params: { path: { id }, query: { limit: '2', after, cursor } },
+        }),
+      (page) => page.members,
     );
     expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
     // Who left is not listed.
@@ -441,49 +547,53 @@ describe('members', () => {
         a.userId.localeCompare(b.userId),
       ),
     );
-    expect((await call(ada, 'GET', `/conversations/${id}/members?limit=101`)).status).toBe(400);
+    expect(
+      (await api(ada).GET('/conversations/{id}/members', { params: { path: { id }, query: { limit: '101' } } }))
+        .response.status,
+    ).toBe(400);
   });
 });
 
 describe('receipts', () => {
   it('members see who received and read how far, a page at a time; nobody else', async () => {
     const [ada, bob, cy, eve] = await Promise.all([user('ada'), user('bob'), user('cy'), user('eve')]);
-    const group = await call(ada, 'POST', '/conversations/groups', {
-      name: 'receipts',
-      memberIds: [bob.userId, cy.userId],
+    const group = await api(ada).POST('/conversations/groups', {
+      body: { name: 'receipts', memberIds: [bob.userId, cy.userId] },
     });
-    const id = group.body.conversationId;
+    const id = group.data!.conversationId;
     const m1 = await send(ada, id, 'one');
     await send(ada, id, 'two');
-    await call(bob, 'POST', `/conversations/${id}/delivered`, { upToSeq: m1.body.seq + 1 });
-    const read = await call(bob, 'POST', `/conversations/${id}/read`, { upToSeq: m1.body.seq });
+    const seq = m1.data!.seq;
+    await api(bob).POST('/conversations/{id}/delivered', { params: { path: { id } }, body: { upToSeq: seq + 1 } });
+    const read = await api(bob).POST('/conversations/{id}/read', { params: { path: { id } }, body: { upToSeq: seq } });
 
-    type Page = { receipts: { userId: string; readSeq: number; deliveredSeq: number }[]; nextCursor: string | null };
-    const all = await call<Page>(cy, 'GET', `/conversations/${id}/receipts?after=${read.body.checkpoint}`);
-    expect(all.status).toBe(200);
-    const byUser = new Map(all.body.receipts.map((r) => [r.userId, r]));
-    expect(byUser.get(bob.userId)).toEqual({ userId: bob.userId, readSeq: m1.body.seq, deliveredSeq: m1.body.seq + 1 });
+    const receipts = (who: User, query: operations['ConversationsController_receipts']['parameters']['query']) =>
+      api(who).GET('/conversations/{id}/receipts', { params: { path: { id }, query } });
+    const all = await receipts(cy, { after: read.data!.checkpoint! });
+    expect(all.response.status).toBe(200);
+    const byUser = new Map(all.data!.receipts.map((r) => [r.userId, r]));
+    expect(byUser.get(bob.userId)).toEqual({ userId: bob.userId, readSeq: seq, deliveredSeq: seq + 1 });
     // Sending reads what came before it; nobody delivered anything for ada.
-    expect(byUser.get(ada.userId)).toMatchObject({ readSeq: m1.body.seq + 1, deliveredSeq: -1 });
+    expect(byUser.get(ada.userId)).toMatchObject({ readSeq: seq + 1, deliveredSeq: -1 });
     expect(byUser.get(cy.userId)).toMatchObject({ readSeq: 0 });
-    expect(all.body.nextCursor).toBeNull();
+    expect(all.data?.nextCursor).toBeNull();
 
     // Pages of one, by user id, each member once.
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: Page } = await call<Page>(
-        ada,
-        'GET',
-        `/conversations/${id}/receipts?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
-      );
-      seen.push(...page.body.receipts.map((r) => r.userId));
-      cursor = page.body.nextCursor;
+      const page: { data?: components['schemas']['Receipts'] } = await receipts(ada, {
+        limit: '1',
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...page.data!.receipts.map((r) => r.userId));
+      cursor = page.data!.nextCursor;
     } while (cursor);
     expect(seen).toEqual([ada.userId, bob.userId, cy.userId].sort());
 
-    expect((await call(eve, 'GET', `/conversations/${id}/receipts`)).status).toBe(404);
-    expect((await call(ada, 'GET', `/conversations/${id}/receipts?limit=101`)).status).toBe(400);
-    expect((await call(ada, 'GET', `/conversations/${id}/receipts?cursor=nope`)).status).toBe(400);
+    expect((await receipts(eve, undefined)).response.status).toBe(404);
+    expect((await receipts(ada, { limit: '101' })).response.status).toBe(400);
+    // The document forbids it: the receipts' cursor is a user id.
+    expect((await forbidden(ada, 'GET', `/conversations/${id}/receipts?cursor=nope`)).status).toBe(400);
   });
 });

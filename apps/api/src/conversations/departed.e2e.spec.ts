@@ -6,7 +6,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { components, operations } from '../client/schema.js';
 import { signUp, testApp, type TestUser } from '../test-app.js';
+import { apiOf } from '../test-client.js';
 
 let app: NestFastifyApplication;
 
@@ -17,47 +19,16 @@ afterAll(async () => {
   await app.close();
 });
 
-interface Answer {
-  conversationId: string;
-  seq: number;
-  checkpoint: string | null;
-  messageId: string;
-}
-interface Message {
-  seq: number;
-  messageId: string;
-  text: string;
-  editedAt: string | null;
-  deleted: boolean;
-  reactions: Record<string, string[]>;
-  replyCount: number;
-  attachments: unknown[];
-}
-interface Page {
-  messages: Message[];
-  nextCursor: number | null;
-}
+type Message = components['schemas']['Message'];
+type SendBody = operations['ConversationsController_send']['requestBody']['content']['application/json'];
 
-async function call<T = Answer>(
-  who: TestUser,
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-  url: string,
-  payload?: object,
-) {
-  const response = await app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${who.token}` },
-    ...(payload ? { payload } : {}),
-  });
-  return { status: response.statusCode, body: response.json<T>() };
-}
+const api = (who: TestUser) => apiOf(app, who);
 
 /** A command that must succeed; its answer. */
-async function ok(who: TestUser, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: object) {
-  const answer = await call(who, method, url, payload);
-  expect(answer.status, `${method} ${url}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
-  return answer.body;
+async function ok<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  const { data, error, response } = await request;
+  expect(response.status, `${response.status}: ${JSON.stringify(data ?? error)}`).toBeLessThan(300);
+  return data!;
 }
 
 const file = { url: 'https://files.example/a.png', name: 'a.png', mimeType: 'image/png', sizeBytes: 10 };
@@ -68,24 +39,24 @@ async function bothWays(
   id: string,
   after: string | null,
 ): Promise<{ back: Message[]; forth: Message[] }> {
-  const read = async (first: string, next: (cursor: number) => string) => {
+  type From = { before?: string; since?: string };
+  const read = async (first: From, next: (cursor: number) => From) => {
     const out: Message[] = [];
-    let url: string | null = first;
-    while (url !== null) {
-      const page: { status: number; body: Page } = await call<Page>(
-        who,
-        'GET',
-        `/conversations/${id}/messages?limit=2${after === null ? '' : `&after=${after}`}${url}`,
+    let from: From | null = first;
+    while (from !== null) {
+      const page: { data?: components['schemas']['Messages']; response: Response } = await api(who).GET(
+        '/conversations/{id}/messages',
+        { params: { path: { id }, query: { limit: '2', ...(after === null ? {} : { after }), ...from } } },
       );
-      expect(page.status).toBe(200);
-      out.push(...page.body.messages);
-      url = page.body.nextCursor === null ? null : next(page.body.nextCursor);
+      expect(page.response.status).toBe(200);
+      out.push(...page.data!.messages);
+      from = page.data!.nextCursor === null ? null : next(page.data!.nextCursor);
     }
     return out;
   };
   return {
-    back: await read('', (c) => `&before=${c}`),
-    forth: await read('&since=-1', (c) => `&since=${c}`),
+    back: await read({}, (c) => ({ before: String(c) })),
+    forth: await read({ since: '-1' }, (c) => ({ since: String(c) })),
   };
 }
 
@@ -98,21 +69,38 @@ describe('a departed member reads the conversation as it was at their leaving', 
       signUp(app, 'kim'),
       signUp(app, 'dan'),
     ]);
-    const group = await ok(ann, 'POST', '/conversations/groups', {
-      name: 'before',
-      description: 'as it was',
-      memberIds: [bob.userId, cy.userId, kim.userId],
-    });
+    const group = await ok(
+      api(ann).POST('/conversations/groups', {
+        body: { name: 'before', description: 'as it was', memberIds: [bob.userId, cy.userId, kim.userId] },
+      }),
+    );
     const id = group.conversationId;
-    const send = (who: TestUser, text: string, extra: object = {}) =>
-      ok(who, 'POST', `/conversations/${id}/messages`, { clientMessageId: randomUUID(), text, ...extra });
+    const send = (who: TestUser, text: string, extra: Omit<SendBody, 'clientMessageId' | 'text'> = {}) =>
+      ok(
+        api(who).POST('/conversations/{id}/messages', {
+          params: { path: { id } },
+          body: { clientMessageId: randomUUID(), text, ...extra },
+        }),
+      );
+    const react = (who: TestUser, messageId: string, emoji: string) =>
+      ok(
+        api(who).PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+          params: { path: { id, messageId, emoji } },
+        }),
+      );
+    const invite = (who: TestUser, userId: string) =>
+      ok(api(who).POST('/conversations/{id}/invitations', { params: { path: { id } }, body: { userId } }));
+    const accept = (who: TestUser) =>
+      ok(api(who).POST('/conversations/{id}/invitations/accept', { params: { path: { id } } }));
 
     const one = await send(ann, 'one');
     const two = await send(bob, 'two', { replyToMessageId: one.messageId, attachments: [file] });
-    await ok(bob, 'PUT', `/conversations/${id}/messages/${one.messageId}/reactions/👍`);
+    await react(bob, one.messageId, '👍');
     const three = await send(ann, 'three');
-    await ok(cy, 'POST', `/conversations/${id}/leave`);
-    const kicked = await ok(ann, 'DELETE', `/conversations/${id}/members/${kim.userId}`);
+    await ok(api(cy).POST('/conversations/{id}/leave', { params: { path: { id } } }));
+    const kicked = await ok(
+      api(ann).DELETE('/conversations/{id}/members/{userId}', { params: { path: { id, userId: kim.userId } } }),
+    );
 
     // What they take with them: the messages as they were at their leaving.
     const asLeft = await bothWays(cy, id, kicked.checkpoint);
@@ -124,14 +112,32 @@ describe('a departed member reads the conversation as it was at their leaving', 
 
     // After they left: an edit, a deletion, reactions added and removed, a member who joins
     // and reacts, a rename, new messages and a reply to an old one.
-    await ok(ann, 'PATCH', `/conversations/${id}/messages/${one.messageId}`, { text: 'one, edited' });
-    await ok(bob, 'DELETE', `/conversations/${id}/messages/${two.messageId}`);
-    await ok(ann, 'PUT', `/conversations/${id}/messages/${one.messageId}/reactions/🎉`);
-    await ok(bob, 'DELETE', `/conversations/${id}/messages/${one.messageId}/reactions/👍`);
-    await ok(ann, 'POST', `/conversations/${id}/invitations`, { userId: dan.userId });
-    await ok(dan, 'POST', `/conversations/${id}/invitations/accept`);
-    await ok(dan, 'PUT', `/conversations/${id}/messages/${three.messageId}/reactions/❤️`);
-    await ok(ann, 'PATCH', `/conversations/${id}`, { name: 'after', description: 'changed' });
+    await ok(
+      api(ann).PATCH('/conversations/{id}/messages/{messageId}', {
+        params: { path: { id, messageId: one.messageId } },
+        body: { text: 'one, edited' },
+      }),
+    );
+    await ok(
+      api(bob).DELETE('/conversations/{id}/messages/{messageId}', {
+        params: { path: { id, messageId: two.messageId } },
+      }),
+    );
+    await react(ann, one.messageId, '🎉');
+    await ok(
+      api(bob).DELETE('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+        params: { path: { id, messageId: one.messageId, emoji: '👍' } },
+      }),
+    );
+    await invite(ann, dan.userId);
+    await accept(dan);
+    await react(dan, three.messageId, '❤️');
+    await ok(
+      api(ann).PATCH('/conversations/{id}', {
+        params: { path: { id } },
+        body: { name: 'after', description: 'changed' },
+      }),
+    );
     await send(dan, 'a reply after', { replyToMessageId: one.messageId });
     const last = await send(ann, 'four');
 
@@ -153,22 +159,29 @@ describe('a departed member reads the conversation as it was at their leaving', 
         { seq: three.seq, text: 'three', reactions: {} },
       ]);
       // A page asked for past their leaving is empty.
-      const later = await call<Page>(departed, 'GET', `/conversations/${id}/messages?since=${three.seq}`);
-      expect(later.body).toEqual({ messages: [], nextCursor: null });
+      const later = await api(departed).GET('/conversations/{id}/messages', {
+        params: { path: { id }, query: { since: String(three.seq) } },
+      });
+      expect(later.data).toEqual({ messages: [], nextCursor: null });
       // The conversation's details, members and receipts are the current members' only
       // (so the rename and who joined are not shown), and it is not in their inbox.
-      for (const path of ['', '/members', '/receipts']) {
-        const refused = await call<{ error: { code: string } }>(departed, 'GET', `/conversations/${id}${path}`);
-        expect(refused.status, path).toBe(404);
-        expect(refused.body.error.code).toBe('CONVERSATION.NOT_FOUND');
+      const reads = [
+        ['', () => api(departed).GET('/conversations/{id}', { params: { path: { id } } })],
+        ['/members', () => api(departed).GET('/conversations/{id}/members', { params: { path: { id } } })],
+        ['/receipts', () => api(departed).GET('/conversations/{id}/receipts', { params: { path: { id } } })],
+      ] as const;
+      for (const [path, read] of reads) {
+        const refused = await read();
+        expect(refused.response.status, path).toBe(404);
+        expect(refused.error?.error.code).toBe('CONVERSATION.NOT_FOUND');
       }
-      const inbox = await call<{ conversations: { conversationId: string }[] }>(departed, 'GET', '/conversations');
-      expect(inbox.body.conversations.map((c) => c.conversationId)).not.toContain(id);
+      const inbox = await api(departed).GET('/conversations');
+      expect(inbox.data?.conversations.map((c) => c.conversationId)).not.toContain(id);
     }
 
     // Back in the group, cy reads it as the members do.
-    await ok(ann, 'POST', `/conversations/${id}/invitations`, { userId: cy.userId });
-    const back = await ok(cy, 'POST', `/conversations/${id}/invitations/accept`);
+    await invite(ann, cy.userId);
+    const back = await accept(cy);
     const rejoined = await bothWays(cy, id, back.checkpoint);
     expect(rejoined.forth).toEqual(now.forth);
   });
