@@ -10,7 +10,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { range, uniqueId } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caller, signUp, testApp, type TestUser } from './test-app.js';
+import { signUp, testApp, type TestUser } from './test-app.js';
+import { apiOf } from './test-client.js';
 import { hangUp, listen, openSocket, type TestSocket } from './test-socket.js';
 
 let app: NestFastifyApplication;
@@ -23,12 +24,37 @@ afterAll(async () => {
   await app.close();
 });
 
-const call = (...args: Parameters<ReturnType<typeof caller>>) => caller(app)(...args);
+/** A typed client's answer, as openapi-fetch gives it. */
+interface Answered<D, E> {
+  readonly data?: D;
+  readonly error?: E;
+  readonly response: Response;
+}
+
+/** The body of an answer: its data, or its error body (an answer without one throws). */
+function bodyOf<D extends object, E extends object>({ data, error, response }: Answered<D, E>): D | E {
+  const body = data ?? error;
+  if (body === undefined) throw new Error(`${response.status} without a body`);
+  return body;
+}
+
+/** The data of an answer the test goes on from (an error answer throws). */
+function dataOf<D>({ data, response }: Answered<D, unknown>): D {
+  if (data === undefined) throw new Error(`${response.status}: not the answer the test goes on from`);
+  return data;
+}
+
+/** The checkpoint a write answered, to pass as ?after= to read it (none throws). */
+function checkpointOf(answer: Answered<{ checkpoint: string | null }, unknown>): string {
+  const { checkpoint } = dataOf(answer);
+  if (checkpoint === null) throw new Error(`${answer.response.status}: no checkpoint`);
+  return checkpoint;
+}
 
 /** What a client can tell of an answer: its status and, for each field, its type. */
-const shape = (answer: { status: number; body: Record<string, unknown> }) => ({
-  status: answer.status,
-  fields: Object.fromEntries(Object.entries(answer.body).map(([k, v]) => [k, v === null ? 'null' : typeof v])),
+const shape = (answer: Answered<object, object>) => ({
+  status: answer.response.status,
+  fields: Object.fromEntries(Object.entries(bodyOf(answer)).map(([k, v]) => [k, v === null ? 'null' : typeof v])),
 });
 
 /** The frames of the events a socket was pushed. */
@@ -40,31 +66,48 @@ describe('a blocked user in a direct conversation', () => {
    * reader sent `theirs` and the writer `mine` before.
    */
   async function everyWrite(writer: TestUser, reader: TestUser, dm: string, theirs: string, mine: string) {
-    const url = `/conversations/${dm}/messages`;
+    const api = apiOf(app, writer);
     return [
-      await call(writer, 'PATCH', `${url}/${mine}`, {
-        text: 'now naming you',
-        mentions: { userIds: [reader.userId], all: false },
+      await api.PATCH('/conversations/{id}/messages/{messageId}', {
+        params: { path: { id: dm, messageId: mine } },
+        body: { text: 'now naming you', mentions: { userIds: [reader.userId], all: false } },
       }),
-      await call(writer, 'PUT', `${url}/${theirs}/reactions/👍`),
-      await call(writer, 'POST', url, {
-        clientMessageId: randomUUID(),
-        text: 'a reply naming you',
-        replyToMessageId: theirs,
-        mentions: { userIds: [reader.userId], all: false },
+      await api.PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+        params: { path: { id: dm, messageId: theirs, emoji: '👍' } },
       }),
-      await call(writer, 'POST', url, { clientMessageId: randomUUID(), text: 'plain' }),
-      await call(writer, 'DELETE', `${url}/${mine}`),
-      await call(writer, 'POST', `/conversations/direct`, { userId: reader.userId }),
+      await api.POST('/conversations/{id}/messages', {
+        params: { path: { id: dm } },
+        body: {
+          clientMessageId: randomUUID(),
+          text: 'a reply naming you',
+          replyToMessageId: theirs,
+          mentions: { userIds: [reader.userId], all: false },
+        },
+      }),
+      await api.POST('/conversations/{id}/messages', {
+        params: { path: { id: dm } },
+        body: { clientMessageId: randomUUID(), text: 'plain' },
+      }),
+      await api.DELETE('/conversations/{id}/messages/{messageId}', { params: { path: { id: dm, messageId: mine } } }),
+      await api.POST('/conversations/direct', { body: { userId: reader.userId } }),
     ];
   }
 
+  /** `who` sends `text` into `dm`. */
+  const send = (who: TestUser, dm: string, text: string, clientMessageId: string = randomUUID()) =>
+    apiOf(app, who).POST('/conversations/{id}/messages', {
+      params: { path: { id: dm } },
+      body: { clientMessageId, text },
+    });
+
+  /** `who` blocks `whom`. */
+  const blockOf = (who: TestUser, whom: TestUser) =>
+    apiOf(app, who).PUT('/blocks/{userId}', { params: { path: { userId: whom.userId } } });
+
   /** A DM where each wrote one message; answers its id and the two message ids. */
   async function chat(a: TestUser, b: TestUser) {
-    const dm = (await call(b, 'POST', '/conversations/direct', { userId: a.userId })).body.conversationId as string;
-    const say = async (who: TestUser, text: string) =>
-      (await call(who, 'POST', `/conversations/${dm}/messages`, { clientMessageId: randomUUID(), text })).body
-        .messageId as string;
+    const dm = dataOf(await apiOf(app, b).POST('/conversations/direct', { body: { userId: a.userId } })).conversationId;
+    const say = async (who: TestUser, text: string) => dataOf(await send(who, dm, text)).messageId;
     return { dm, fromA: await say(a, 'hi'), fromB: await say(b, 'hello') };
   }
 
@@ -79,13 +122,15 @@ describe('a blocked user in a direct conversation', () => {
     const control = await chat(cy, dan);
 
     const socket = await openSocket(address, ada.token);
-    const block = await call(ada, 'PUT', `/blocks/${bob.userId}`);
+    const block = await blockOf(ada, bob);
     const inboxOf = async (who: TestUser, after: string) =>
-      (await call(who, 'GET', `/conversations?after=${encodeURIComponent(after)}`)).body.conversations;
+      (await apiOf(app, who).GET('/conversations', { params: { query: { after } } })).data?.conversations;
     const messagesOf = async (who: TestUser, dm: string, after: string) =>
-      (await call(who, 'GET', `/conversations/${dm}/messages?after=${encodeURIComponent(after)}`)).body.messages;
-    const inboxBefore = await inboxOf(ada, block.body.checkpoint as string);
-    const messagesBefore = await messagesOf(ada, blockedChat.dm, block.body.checkpoint as string);
+      dataOf(
+        await apiOf(app, who).GET('/conversations/{id}/messages', { params: { path: { id: dm }, query: { after } } }),
+      ).messages;
+    const inboxBefore = await inboxOf(ada, checkpointOf(block));
+    const messagesBefore = await messagesOf(ada, blockedChat.dm, checkpointOf(block));
     socket.send({ type: 'sync', conversations: { [blockedChat.dm]: 2 } });
     await expect.poll(() => socket.frames.some((f) => f.type === 'synced')).toBe(true);
 
@@ -93,63 +138,67 @@ describe('a blocked user in a direct conversation', () => {
     const unblocked = await everyWrite(dan, cy, control.dm, control.fromA, control.fromB);
     // Status and fields, one by one, as an unblocked user's: the block is not revealed.
     expect(blocked.map(shape)).toEqual(unblocked.map(shape));
-    expect(blocked.map((a) => a.status)).toEqual([200, 200, 201, 201, 200, 201]);
+    expect(blocked.map((a) => a.response.status)).toEqual([200, 200, 201, 201, 200, 201]);
     // Their seqs are the conversation's last (2): never one a later event takes, so a client
     // that syncs from an answered seq misses nothing.
-    expect(blocked.map((a) => a.body.seq)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(blocked.map((a) => a.data?.seq)).toEqual([2, 2, 2, 2, 2, 2]);
     // The inbox of the one who blocked: the same row, counts, preview, activity.
     const lastBlocked = blocked
-      .flatMap((a) => (typeof a.body.checkpoint === 'string' ? [a.body.checkpoint] : []))
+      .flatMap((a) => {
+        const checkpoint = a.data?.checkpoint;
+        return typeof checkpoint === 'string' ? [checkpoint] : [];
+      })
       .sort()
       .at(-1)!;
-    const inboxAfter = await call(ada, 'GET', `/conversations?after=${encodeURIComponent(lastBlocked)}`);
-    expect(inboxAfter.body, lastBlocked).toEqual({ conversations: inboxBefore, nextCursor: null });
+    const inboxAfter = await apiOf(app, ada).GET('/conversations', { params: { query: { after: lastBlocked } } });
+    expect(inboxAfter.data, lastBlocked).toEqual({ conversations: inboxBefore, nextCursor: null });
 
     // The one who blocked: their next message is the next seq, the first frame pushed
     // since syncing, and their timeline, counts and preview did not move.
-    const after = await call(ada, 'POST', `/conversations/${blockedChat.dm}/messages`, {
-      clientMessageId: randomUUID(),
-      text: 'still here',
-    });
-    expect(after.body.seq).toBe(3);
+    const after = await send(ada, blockedChat.dm, 'still here');
+    expect(after.data?.seq).toBe(3);
     await expect.poll(() => pushed(socket).length).toBe(1);
     expect(pushed(socket)[0]).toMatchObject({ seq: 3, event: { type: 'MessageSent', data: { senderId: ada.userId } } });
-    const checkpoint = after.body.checkpoint as string;
-    const messagesAfter = (await messagesOf(ada, blockedChat.dm, checkpoint)) as { seq: number }[];
+    const checkpoint = checkpointOf(after);
+    const messagesAfter = await messagesOf(ada, blockedChat.dm, checkpoint);
     expect(messagesAfter.filter((m) => m.seq !== 3)).toEqual(messagesBefore);
     // The blocked user's client, syncing from the last seq it was answered, gets her message.
     const bobs = await openSocket(address, bob.token);
     bobs.send({
       type: 'sync',
-      conversations: { [blockedChat.dm]: Math.max(...blocked.map((a) => a.body.seq as number)) },
+      conversations: { [blockedChat.dm]: Math.max(...blocked.map((a) => a.data!.seq)) },
     });
     await expect.poll(() => pushed(bobs).map((f) => f.seq)).toEqual([3]);
     // Nor do the blocked user's read markers reach her.
-    await call(bob, 'POST', `/conversations/${blockedChat.dm}/read`, { upToSeq: 3 });
-    const bobRead = await call(bob, 'POST', `/conversations/${blockedChat.dm}/delivered`, { upToSeq: 3 });
-    const receipts = await call(
-      ada,
-      'GET',
-      `/conversations/${blockedChat.dm}/receipts?after=${encodeURIComponent(bobRead.body.checkpoint as string)}`,
-    );
-    expect(receipts.body.receipts).toContainEqual({ userId: bob.userId, readSeq: -1, deliveredSeq: -1 });
+    await apiOf(app, bob).POST('/conversations/{id}/read', {
+      params: { path: { id: blockedChat.dm } },
+      body: { upToSeq: 3 },
+    });
+    const bobRead = await apiOf(app, bob).POST('/conversations/{id}/delivered', {
+      params: { path: { id: blockedChat.dm } },
+      body: { upToSeq: 3 },
+    });
+    const receipts = await apiOf(app, ada).GET('/conversations/{id}/receipts', {
+      params: { path: { id: blockedChat.dm }, query: { after: checkpointOf(bobRead) } },
+    });
+    expect(receipts.data?.receipts).toContainEqual({ userId: bob.userId, readSeq: -1, deliveredSeq: -1 });
     await Promise.all([hangUp(socket), hangUp(bobs)]);
   });
 
   it('a retried send of a blocked user is answered the same message id, as a written one is, and it looks as random', async () => {
     const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
     const { dm } = await chat(ada, bob);
-    await call(ada, 'PUT', `/blocks/${bob.userId}`);
-    const send = () => call(bob, 'POST', `/conversations/${dm}/messages`, { clientMessageId: 'again', text: 'hi?' });
-    const [first, retry] = [await send(), await send()];
-    expect(retry.body.messageId).toBe(first.body.messageId);
-    expect(first.status).toBe(201);
+    await blockOf(ada, bob);
+    const again = () => send(bob, dm, 'hi?', 'again');
+    const [first, retry] = [await again(), await again()];
+    expect(retry.data?.messageId).toBe(first.data?.messageId);
+    expect(first.response.status).toBe(201);
     // Shaped as a written send's random id (version 4, RFC 4122 variant): a derived
     // version-8 id, as direct conversations have, would tell the block.
     const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-    expect(first.body.messageId).toMatch(v4);
-    const written = await call(ada, 'POST', `/conversations/${dm}/messages`, { clientMessageId: 'w', text: 'hi' });
-    expect(written.body.messageId).toMatch(v4);
+    expect(first.data?.messageId).toMatch(v4);
+    const written = await send(ada, dm, 'hi', 'w');
+    expect(written.data?.messageId).toMatch(v4);
   });
 
   it("a blocked user's sends take about as long as anyone's (medians within 3× of each other)", async () => {
@@ -160,10 +209,10 @@ describe('a blocked user in a direct conversation', () => {
       TestUser,
     ];
     const [blockedChat, control] = [await chat(ada, bob), await chat(cy, dan)];
-    await call(ada, 'PUT', `/blocks/${bob.userId}`);
+    await blockOf(ada, bob);
     const timed = async (who: TestUser, dm: string): Promise<number> => {
       const began = performance.now();
-      await call(who, 'POST', `/conversations/${dm}/messages`, { clientMessageId: randomUUID(), text: 'x' });
+      await send(who, dm, 'x');
       return performance.now() - began;
     };
     const blocked: number[] = [];
@@ -185,24 +234,22 @@ describe('a blocked user in a direct conversation', () => {
       TestUser,
       TestUser,
     ];
-    const block = await call(ada, 'PUT', `/blocks/${bob.userId}`);
-    const blocked = await call(bob, 'POST', '/conversations/direct', { userId: ada.userId });
-    const unblocked = await call(cy, 'POST', '/conversations/direct', { userId: ada.userId });
+    const start = (who: TestUser, userId: string) =>
+      apiOf(app, who).POST('/conversations/direct', { body: { userId } });
+    const block = await blockOf(ada, bob);
+    const blocked = await start(bob, ada.userId);
+    const unblocked = await start(cy, ada.userId);
     expect(shape(blocked)).toEqual(shape(unblocked));
-    expect(blocked.body).toMatchObject({ seq: 0, checkpoint: expect.any(String) as unknown });
+    expect(blocked.data).toMatchObject({ seq: 0, checkpoint: expect.any(String) as unknown });
     // Unlike an id that is nobody's.
-    expect((await call(bob, 'POST', '/conversations/direct', { userId: randomUUID() })).body).toMatchObject({
+    expect((await start(bob, randomUUID())).error).toMatchObject({
       error: { code: 'USER.NOT_FOUND' },
     });
-    const inbox = await call(
-      ada,
-      'GET',
-      `/conversations?after=${encodeURIComponent(unblocked.body.checkpoint as string)}`,
-    );
-    expect((inbox.body.conversations as { conversationId: string }[]).map((c) => c.conversationId)).toEqual([
-      unblocked.body.conversationId,
-    ]);
-    expect(block.status).toBe(200);
+    const inbox = await apiOf(app, ada).GET('/conversations', {
+      params: { query: { after: checkpointOf(unblocked) } },
+    });
+    expect(inbox.data?.conversations.map((c) => c.conversationId)).toEqual([unblocked.data?.conversationId]);
+    expect(block.response.status).toBe(200);
   });
 
   it('a contact request or acceptance to the one who blocked you is answered as done, and they see nothing', async () => {
@@ -211,26 +258,31 @@ describe('a blocked user in a direct conversation', () => {
       TestUser,
       TestUser,
     ];
+    const ask = (who: TestUser, whom: TestUser) =>
+      apiOf(app, who).POST('/contacts/{userId}', { params: { path: { userId: whom.userId } } });
+    const contactsOf = (who: TestUser, after: string) =>
+      apiOf(app, who).GET('/contacts', { params: { query: { after } } });
     // Ada asked Bob before blocking him: his acceptance is withheld too.
-    await call(ada, 'POST', `/contacts/${bob.userId}`);
-    await call(ada, 'PUT', `/blocks/${bob.userId}`);
-    const accepted = await call(bob, 'POST', `/contacts/${ada.userId}/accept`);
-    expect(accepted).toMatchObject({ status: 200, body: { status: 'contacts' } });
-    await call(cy, 'PUT', `/blocks/${bob.userId}`);
-    const blocked = await call(bob, 'POST', `/contacts/${cy.userId}`);
-    const unblocked = await call(ada, 'POST', `/contacts/${cy.userId}`);
+    await ask(ada, bob);
+    await blockOf(ada, bob);
+    const accepted = await apiOf(app, bob).POST('/contacts/{userId}/accept', {
+      params: { path: { userId: ada.userId } },
+    });
+    expect({ status: accepted.response.status, body: bodyOf(accepted) }).toMatchObject({
+      status: 200,
+      body: { status: 'contacts' },
+    });
+    await blockOf(cy, bob);
+    const blocked = await ask(bob, cy);
+    const unblocked = await ask(ada, cy);
     expect(shape(blocked)).toEqual(shape(unblocked));
-    expect(blocked.body.status).toBe('requested');
-    const contacts = await call(
-      cy,
-      'GET',
-      `/contacts?after=${encodeURIComponent(unblocked.body.checkpoint as string)}`,
-    );
-    expect(contacts.body.contacts).toEqual([{ userId: ada.userId, status: 'request_received' }]);
-    const adas = await call(ada, 'GET', `/contacts?after=${encodeURIComponent(unblocked.body.checkpoint as string)}`);
-    expect(adas.body.contacts).toContainEqual({ userId: bob.userId, status: 'request_sent' });
+    expect(blocked.data?.status).toBe('requested');
+    const contacts = await contactsOf(cy, checkpointOf(unblocked));
+    expect(contacts.data?.contacts).toEqual([{ userId: ada.userId, status: 'request_received' }]);
+    const adas = await contactsOf(ada, checkpointOf(unblocked));
+    expect(adas.data?.contacts).toContainEqual({ userId: bob.userId, status: 'request_sent' });
     // The one who blocked unblocks before asking.
-    expect((await call(cy, 'POST', `/contacts/${bob.userId}`)).body).toMatchObject({
+    expect((await ask(cy, bob)).error).toMatchObject({
       error: { code: 'USER.INVALID' },
     });
   });
@@ -241,14 +293,13 @@ describe('commands on one stream at once', () => {
     const [ada, ...others] = (await Promise.all(
       ['ada', ...range(5).map((i) => `o${i}`)].map((n) => signUp(app, n)),
     )) as [TestUser, ...TestUser[]];
-    const answers = await Promise.all(others.map((o) => call(ada, 'PUT', `/blocks/${o.userId}`)));
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
-    const last = answers
-      .map((a) => a.body.checkpoint as string)
-      .sort()
-      .at(-1)!;
-    const blocks = await call(ada, 'GET', `/blocks?after=${encodeURIComponent(last)}`);
-    expect(blocks.body.blocks).toEqual(
+    const answers = await Promise.all(
+      others.map((o) => apiOf(app, ada).PUT('/blocks/{userId}', { params: { path: { userId: o.userId } } })),
+    );
+    expect(answers.map((a) => a.response.status)).toEqual([200, 200, 200, 200, 200]);
+    const last = answers.map(checkpointOf).sort().at(-1)!;
+    const blocks = await apiOf(app, ada).GET('/blocks', { params: { query: { after: last } } });
+    expect(blocks.data?.blocks).toEqual(
       others.map((o) => ({ userId: o.userId })).sort((a, b) => (a.userId < b.userId ? -1 : 1)),
     );
   });
@@ -256,32 +307,31 @@ describe('commands on one stream at once', () => {
   it('parallel profile changes all succeed, and one of them is the profile', async () => {
     const ada = await signUp(app, 'ada');
     const names = range(4).map((i) => `Ada ${i}`);
-    const answers = await Promise.all(names.map((displayName) => call(ada, 'PATCH', '/me', { displayName })));
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
-    expect(names).toContain((await call(ada, 'GET', '/me')).body.displayName);
+    const answers = await Promise.all(
+      names.map((displayName) => apiOf(app, ada).PATCH('/me', { body: { displayName } })),
+    );
+    expect(answers.map((a) => a.response.status)).toEqual([200, 200, 200, 200]);
+    expect(names).toContain((await apiOf(app, ada).GET('/me')).data?.displayName);
   });
 });
 
 describe('refreshing', () => {
   it('two refreshes at once with one token both get the same new pair; the session lives on', async () => {
-    const registered = await app.inject({
-      method: 'POST',
-      url: '/auth/register',
-      payload: { username: uniqueId('ref').toLowerCase(), password: 'password-1', displayName: 'R' },
+    const registered = await apiOf(app).POST('/auth/register', {
+      body: { username: uniqueId('ref').toLowerCase(), password: 'password-1', displayName: 'R' },
     });
-    const { refreshToken } = registered.json<{ refreshToken: string }>();
-    const refresh = (token: string) =>
-      app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: token } });
+    const { refreshToken } = dataOf(registered);
+    const refresh = (token: string) => apiOf(app).POST('/auth/refresh', { body: { refreshToken: token } });
     const [one, two] = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
-    expect([one.statusCode, two.statusCode]).toEqual([200, 200]);
-    const next = one.json<{ refreshToken: string; accessToken: string }>();
-    expect(two.json<{ refreshToken: string }>().refreshToken).toBe(next.refreshToken);
-    expect((await call({ userId: '', token: next.accessToken }, 'GET', '/me')).status).toBe(200);
+    expect([one.response.status, two.response.status]).toEqual([200, 200]);
+    const next = one.data!;
+    expect(two.data!.refreshToken).toBe(next.refreshToken);
+    expect((await apiOf(app, { token: next.accessToken }).GET('/me')).response.status).toBe(200);
     // The new token rotates on; the old one after that is a replay and ends the session.
     const third = await refresh(next.refreshToken);
-    expect(third.statusCode).toBe(200);
+    expect(third.response.status).toBe(200);
     const replay = await refresh(refreshToken);
-    expect(replay.json()).toMatchObject({ error: { code: 'AUTH.REFRESH_TOKEN_REUSED' } });
-    expect((await refresh(third.json<{ refreshToken: string }>().refreshToken)).statusCode).toBe(401);
+    expect(replay.error).toMatchObject({ error: { code: 'AUTH.REFRESH_TOKEN_REUSED' } });
+    expect((await refresh(third.data!.refreshToken)).response.status).toBe(401);
   });
 });
