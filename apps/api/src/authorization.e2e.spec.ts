@@ -16,12 +16,39 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_FRAME_TYPES, type ClientFrameType } from './push/frames.js';
 import { MAX_PAYLOAD } from './push/limits.js';
 import { servedRoutes, signUp, testApp, type TestUser } from './test-app.js';
+import { apiOf, type Api } from './test-client.js';
 import { handshake, hangUp, listen, openSocket, type Frame, type TestSocket } from './test-socket.js';
 
 type Scope = 'public' | 'signed-in' | 'member' | 'history' | 'admin' | 'owner';
 
-/** Every route, its scope, and a body that would be valid for a member. */
-const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
+/** What a route's path names, and the checkpoint a read of a conversation waits for. */
+interface At {
+  id: string;
+  messageId: string;
+  emoji: string;
+  linkId: string;
+  userId: string;
+  after: string;
+  ids: Ids;
+}
+
+/** An answer of the typed client, whichever route. */
+interface Answer {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * A route's scope and, for every route the tests call, the request through the typed
+ * client (with a body that would be valid for a member; `body` marks the routes that take
+ * one), so a route the OpenAPI document lacks does not compile.
+ */
+type Route =
+  { scope: 'public' } | { scope: Exclude<Scope, 'public'>; body?: true; send: (api: Api, at: At) => Promise<Answer> };
+
+/** Every route, its scope, and such a request. */
+const MATRIX: Record<string, Route> = {
   'GET /health': { scope: 'public' },
   // The OpenAPI document and Swagger UI's files.
   'GET /docs': { scope: 'public' },
@@ -37,45 +64,184 @@ const MATRIX: Record<string, { scope: Scope; body?: (ids: Ids) => object }> = {
   'POST /auth/register': { scope: 'public' },
   'POST /auth/refresh': { scope: 'public' },
   'POST /auth/sign-in': { scope: 'public' },
-  'POST /auth/sign-out': { scope: 'signed-in' },
-  'GET /me': { scope: 'signed-in' },
-  'PATCH /me': { scope: 'signed-in', body: () => ({ statusText: 'hi' }) },
-  'GET /users': { scope: 'signed-in' },
-  'GET /users/:userId': { scope: 'signed-in' },
-  'GET /contacts': { scope: 'signed-in' },
-  'POST /contacts/:userId': { scope: 'signed-in' },
-  'DELETE /contacts/:userId': { scope: 'signed-in' },
-  'POST /contacts/:userId/accept': { scope: 'signed-in' },
-  'POST /contacts/:userId/decline': { scope: 'signed-in' },
-  'GET /blocks': { scope: 'signed-in' },
-  'PUT /blocks/:userId': { scope: 'signed-in' },
-  'DELETE /blocks/:userId': { scope: 'signed-in' },
-  'GET /conversations': { scope: 'signed-in' },
-  'POST /conversations/direct': { scope: 'signed-in', body: (ids) => ({ userId: ids.owner }) },
-  'POST /conversations/groups': { scope: 'signed-in', body: () => ({ name: 'g' }) },
-  'GET /conversations/:id': { scope: 'member' },
-  'GET /conversations/:id/members': { scope: 'member' },
-  'PATCH /conversations/:id': { scope: 'admin', body: () => ({ name: 'renamed' }) },
-  'DELETE /conversations/:id': { scope: 'owner' },
-  'GET /conversations/:id/messages': { scope: 'history' },
-  'POST /conversations/:id/messages': { scope: 'member', body: () => ({ clientMessageId: randomUUID(), text: 'hi' }) },
-  'PATCH /conversations/:id/messages/:messageId': { scope: 'member', body: () => ({ text: 'edit' }) },
-  'DELETE /conversations/:id/messages/:messageId': { scope: 'member' },
-  'PUT /conversations/:id/messages/:messageId/reactions/:emoji': { scope: 'member' },
-  'DELETE /conversations/:id/messages/:messageId/reactions/:emoji': { scope: 'member' },
-  'DELETE /conversations/:id/members/:userId': { scope: 'admin' },
-  'PUT /conversations/:id/members/:userId/role': { scope: 'owner', body: () => ({ role: 'admin' }) },
-  'PUT /conversations/:id/mute': { scope: 'member', body: () => ({ muted: true }) },
-  'POST /conversations/:id/invitations': { scope: 'admin', body: (ids) => ({ userId: ids.guest }) },
-  'POST /conversations/:id/invitations/accept': { scope: 'signed-in' },
-  'POST /conversations/:id/leave': { scope: 'member' },
-  'POST /conversations/:id/links': { scope: 'admin' },
-  'DELETE /conversations/:id/links/:linkId': { scope: 'admin' },
-  'POST /conversations/:id/join': { scope: 'signed-in', body: () => ({ token: 'x'.repeat(43) }) },
-  'POST /conversations/:id/owner': { scope: 'owner', body: (ids) => ({ userId: ids.member }) },
-  'POST /conversations/:id/read': { scope: 'member', body: () => ({ upToSeq: 0 }) },
-  'POST /conversations/:id/delivered': { scope: 'member', body: () => ({ upToSeq: 0 }) },
-  'GET /conversations/:id/receipts': { scope: 'member' },
+  'POST /auth/sign-out': { scope: 'signed-in', send: (api) => api.POST('/auth/sign-out') },
+  'GET /me': { scope: 'signed-in', send: (api) => api.GET('/me') },
+  'PATCH /me': { scope: 'signed-in', body: true, send: (api) => api.PATCH('/me', { body: { statusText: 'hi' } }) },
+  'GET /users': {
+    scope: 'signed-in',
+    send: (api) => api.GET('/users', { params: { query: { username: 'nobody' } } }),
+  },
+  'GET /users/:userId': {
+    scope: 'signed-in',
+    send: (api, { userId }) => api.GET('/users/{userId}', { params: { path: { userId } } }),
+  },
+  'GET /contacts': { scope: 'signed-in', send: (api) => api.GET('/contacts') },
+  'POST /contacts/:userId': {
+    scope: 'signed-in',
+    send: (api, { userId }) => api.POST('/contacts/{userId}', { params: { path: { userId } } }),
+  },
+  'DELETE /contacts/:userId': {
+    scope: 'signed-in',
+    send: (api, { userId }) => api.DELETE('/contacts/{userId}', { params: { path: { userId } } }),
+  },
+  'POST /contacts/:userId/accept': {
+    scope: 'signed-in',
+    send: (api, { userId }) => api.POST('/contacts/{userId}/accept', { params: { path: { userId } } }),
+  },
+  'POST /contacts/:userId/decline': {
+    scope: 'signed-in',
+    send: (api, { userId }) => api.POST('/contacts/{userId}/decline', { params: { path: { userId } } }),
+  },
+  'GET /blocks': { scope: 'signed-in', send: (api) => api.GET('/blocks') },
+  'PUT /blocks/:userId': {
+    scope: 'signed-in',
+    send: (api, { userId }) => api.PUT('/blocks/{userId}', { params: { path: { userId } } }),
+  },
+  'DELETE /blocks/:userId': {
+    scope: 'signed-in',
+    send: (api, { userId }) => api.DELETE('/blocks/{userId}', { params: { path: { userId } } }),
+  },
+  'GET /conversations': { scope: 'signed-in', send: (api) => api.GET('/conversations') },
+  'POST /conversations/direct': {
+    scope: 'signed-in',
+    body: true,
+    send: (api, { ids }) => api.POST('/conversations/direct', { body: { userId: ids.owner } }),
+  },
+  'POST /conversations/groups': {
+    scope: 'signed-in',
+    body: true,
+    send: (api) => api.POST('/conversations/groups', { body: { name: 'g' } }),
+  },
+  'GET /conversations/:id': {
+    scope: 'member',
+    send: (api, { id, after }) => api.GET('/conversations/{id}', { params: { path: { id }, query: { after } } }),
+  },
+  'GET /conversations/:id/members': {
+    scope: 'member',
+    send: (api, { id, after }) =>
+      api.GET('/conversations/{id}/members', { params: { path: { id }, query: { after } } }),
+  },
+  'PATCH /conversations/:id': {
+    scope: 'admin',
+    body: true,
+    send: (api, { id }) => api.PATCH('/conversations/{id}', { params: { path: { id } }, body: { name: 'renamed' } }),
+  },
+  'DELETE /conversations/:id': {
+    scope: 'owner',
+    send: (api, { id }) => api.DELETE('/conversations/{id}', { params: { path: { id } } }),
+  },
+  'GET /conversations/:id/messages': {
+    scope: 'history',
+    send: (api, { id, after }) =>
+      api.GET('/conversations/{id}/messages', { params: { path: { id }, query: { after } } }),
+  },
+  'POST /conversations/:id/messages': {
+    scope: 'member',
+    body: true,
+    send: (api, { id }) =>
+      api.POST('/conversations/{id}/messages', {
+        params: { path: { id } },
+        body: { clientMessageId: randomUUID(), text: 'hi' },
+      }),
+  },
+  'PATCH /conversations/:id/messages/:messageId': {
+    scope: 'member',
+    body: true,
+    send: (api, { id, messageId }) =>
+      api.PATCH('/conversations/{id}/messages/{messageId}', {
+        params: { path: { id, messageId } },
+        body: { text: 'edit' },
+      }),
+  },
+  'DELETE /conversations/:id/messages/:messageId': {
+    scope: 'member',
+    send: (api, { id, messageId }) =>
+      api.DELETE('/conversations/{id}/messages/{messageId}', { params: { path: { id, messageId } } }),
+  },
+  'PUT /conversations/:id/messages/:messageId/reactions/:emoji': {
+    scope: 'member',
+    send: (api, { id, messageId, emoji }) =>
+      api.PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+        params: { path: { id, messageId, emoji } },
+      }),
+  },
+  'DELETE /conversations/:id/messages/:messageId/reactions/:emoji': {
+    scope: 'member',
+    send: (api, { id, messageId, emoji }) =>
+      api.DELETE('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+        params: { path: { id, messageId, emoji } },
+      }),
+  },
+  'DELETE /conversations/:id/members/:userId': {
+    scope: 'admin',
+    send: (api, { id, userId }) =>
+      api.DELETE('/conversations/{id}/members/{userId}', { params: { path: { id, userId } } }),
+  },
+  'PUT /conversations/:id/members/:userId/role': {
+    scope: 'owner',
+    body: true,
+    send: (api, { id, userId }) =>
+      api.PUT('/conversations/{id}/members/{userId}/role', {
+        params: { path: { id, userId } },
+        body: { role: 'admin' },
+      }),
+  },
+  'PUT /conversations/:id/mute': {
+    scope: 'member',
+    body: true,
+    send: (api, { id }) => api.PUT('/conversations/{id}/mute', { params: { path: { id } }, body: { muted: true } }),
+  },
+  'POST /conversations/:id/invitations': {
+    scope: 'admin',
+    body: true,
+    send: (api, { id, ids }) =>
+      api.POST('/conversations/{id}/invitations', { params: { path: { id } }, body: { userId: ids.guest } }),
+  },
+  'POST /conversations/:id/invitations/accept': {
+    scope: 'signed-in',
+    send: (api, { id }) => api.POST('/conversations/{id}/invitations/accept', { params: { path: { id } } }),
+  },
+  'POST /conversations/:id/leave': {
+    scope: 'member',
+    send: (api, { id }) => api.POST('/conversations/{id}/leave', { params: { path: { id } } }),
+  },
+  'POST /conversations/:id/links': {
+    scope: 'admin',
+    send: (api, { id }) => api.POST('/conversations/{id}/links', { params: { path: { id } } }),
+  },
+  'DELETE /conversations/:id/links/:linkId': {
+    scope: 'admin',
+    send: (api, { id, linkId }) =>
+      api.DELETE('/conversations/{id}/links/{linkId}', { params: { path: { id, linkId } } }),
+  },
+  'POST /conversations/:id/join': {
+    scope: 'signed-in',
+    body: true,
+    send: (api, { id }) =>
+      api.POST('/conversations/{id}/join', { params: { path: { id } }, body: { token: 'x'.repeat(43) } }),
+  },
+  'POST /conversations/:id/owner': {
+    scope: 'owner',
+    body: true,
+    send: (api, { id, ids }) =>
+      api.POST('/conversations/{id}/owner', { params: { path: { id } }, body: { userId: ids.member } }),
+  },
+  'POST /conversations/:id/read': {
+    scope: 'member',
+    body: true,
+    send: (api, { id }) => api.POST('/conversations/{id}/read', { params: { path: { id } }, body: { upToSeq: 0 } }),
+  },
+  'POST /conversations/:id/delivered': {
+    scope: 'member',
+    body: true,
+    send: (api, { id }) =>
+      api.POST('/conversations/{id}/delivered', { params: { path: { id } }, body: { upToSeq: 0 } }),
+  },
+  'GET /conversations/:id/receipts': {
+    scope: 'member',
+    send: (api, { id, after }) =>
+      api.GET('/conversations/{id}/receipts', { params: { path: { id }, query: { after } } }),
+  },
 };
 
 interface Ids {
@@ -122,55 +288,41 @@ describe('authorization matrix', () => {
       user('kicked'),
       user('outsider'),
     ]);
-    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
     const group = (
-      await app.inject({
-        method: 'POST',
-        url: '/conversations/groups',
-        headers: auth(owner.token),
-        payload: { name: 'm', memberIds: [member.userId, left.userId, kicked.userId] },
+      await apiOf(app, owner).POST('/conversations/groups', {
+        body: { name: 'm', memberIds: [member.userId, left.userId, kicked.userId] },
       })
-    ).json<{ conversationId: string }>().conversationId;
+    ).data!.conversationId;
     const sent = (
-      await app.inject({
-        method: 'POST',
-        url: `/conversations/${group}/messages`,
-        headers: auth(owner.token),
-        payload: { clientMessageId: 'x', text: 'hi' },
+      await apiOf(app, owner).POST('/conversations/{id}/messages', {
+        params: { path: { id: group } },
+        body: { clientMessageId: 'x', text: 'hi' },
       })
-    ).json<{ messageId: string }>();
-    await app.inject({ method: 'POST', url: `/conversations/${group}/leave`, headers: auth(left.token) });
+    ).data!;
+    await apiOf(app, left).POST('/conversations/{id}/leave', { params: { path: { id: group } } });
     const leaving = (
-      await app.inject({
-        method: 'DELETE',
-        url: `/conversations/${group}/members/${kicked.userId}`,
-        headers: auth(owner.token),
+      await apiOf(app, owner).DELETE('/conversations/{id}/members/{userId}', {
+        params: { path: { id: group, userId: kicked.userId } },
       })
-    ).json<{ checkpoint: string }>();
+    ).data!;
     const ids: Ids = { owner: owner.userId, member: member.userId, guest: outsider.userId };
-    const url = (route: string, conversationId: string): string =>
-      route
-        .split(' ')[1]!
-        .replace(':id', conversationId)
-        .replace(':messageId', sent.messageId)
-        .replace(':emoji', 'x')
-        .replace(':linkId', 'f'.repeat(64))
-        .replace(':userId', owner.userId);
 
     const problems: string[] = [];
-    for (const [route, { scope, body }] of Object.entries(MATRIX)) {
-      if (scope === 'public') continue;
-      const method = route.split(' ')[0] as 'GET';
-      const request = async (token: string | undefined, conversationId = group) => {
-        const target = url(route, conversationId);
-        const response = await app.inject({
-          method,
+    for (const [route, entry] of Object.entries(MATRIX)) {
+      if (entry.scope === 'public') continue;
+      const { scope, send } = entry;
+      const request = async (who: TestUser | undefined, conversationId = group) => {
+        const { data, error, response } = await send(apiOf(app, who), {
+          id: conversationId,
+          messageId: sent.messageId,
+          emoji: 'x',
+          linkId: 'f'.repeat(64),
+          userId: owner.userId,
           // Reads of a conversation wait until the read models include the departure.
-          url: method === 'GET' && route.includes(':id') ? `${target}?after=${leaving.checkpoint}` : target,
-          headers: token ? auth(token) : {},
-          ...(body ? { payload: body(ids) } : {}),
+          after: leaving.checkpoint!,
+          ids,
         });
-        return { status: response.statusCode, body: response.body };
+        return { status: response.status, body: JSON.stringify(error ?? data) };
       };
       const expectStatus = (who: string, got: { status: number }, allowed: number[]): void => {
         if (!allowed.includes(got.status))
@@ -179,68 +331,54 @@ describe('authorization matrix', () => {
       expectStatus('anonymous', await request(undefined), [401]);
       if (!route.includes(':id') || scope === 'signed-in') continue;
       // Outsiders: the same 404 for a real conversation and one that does not exist.
-      const real = await request(outsider.token);
-      const missing = await request(outsider.token, randomUUID());
+      const real = await request(outsider);
+      const missing = await request(outsider, randomUUID());
       expectStatus('outsider', real, [404]);
       expectStatus('outsider (missing)', missing, [404]);
       if (real.body !== missing.body)
         problems.push(`${route}: the outsider can tell a real conversation from a missing one`);
       // Departed members read history up to their leaving, nothing else.
-      expectStatus('departed member', await request(left.token), scope === 'history' ? [200] : [404]);
-      expectStatus('kicked member', await request(kicked.token), scope === 'history' ? [200] : [404]);
-      if (scope === 'admin' || scope === 'owner') expectStatus('non-admin member', await request(member.token), [403]);
+      expectStatus('departed member', await request(left), scope === 'history' ? [200] : [404]);
+      expectStatus('kicked member', await request(kicked), scope === 'history' ? [200] : [404]);
+      if (scope === 'admin' || scope === 'owner') expectStatus('non-admin member', await request(member), [403]);
     }
     expect(problems).toEqual([]);
   });
 
   it('the role a route allows succeeds on it: a member, or the owner where admins or the owner are needed', async () => {
-    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
     const problems: string[] = [];
-    for (const [route, { scope, body }] of Object.entries(MATRIX)) {
-      if (!route.includes(':id') || scope === 'public' || scope === 'signed-in') continue;
+    for (const [route, entry] of Object.entries(MATRIX)) {
+      if (!route.includes(':id') || entry.scope === 'public' || entry.scope === 'signed-in') continue;
+      const { scope, send } = entry;
       // A group of its own for each route: what one route does (leave, kick, dissolve) changes no other's.
       const [owner, member, guest] = await Promise.all([user('owner'), user('member'), user('guest')]);
       const group = (
-        await app.inject({
-          method: 'POST',
-          url: '/conversations/groups',
-          headers: auth(owner.token),
-          payload: { name: 'ok', memberIds: [member.userId] },
-        })
-      ).json<{ conversationId: string }>().conversationId;
+        await apiOf(app, owner).POST('/conversations/groups', { body: { name: 'ok', memberIds: [member.userId] } })
+      ).data!.conversationId;
       // The member's own message: an author may edit and delete it.
       const sent = (
-        await app.inject({
-          method: 'POST',
-          url: `/conversations/${group}/messages`,
-          headers: auth(member.token),
-          payload: { clientMessageId: 'mine', text: 'hi' },
+        await apiOf(app, member).POST('/conversations/{id}/messages', {
+          params: { path: { id: group } },
+          body: { clientMessageId: 'mine', text: 'hi' },
         })
-      ).json<{ messageId: string }>();
-      await app.inject({
-        method: 'PUT',
-        url: `/conversations/${group}/messages/${sent.messageId}/reactions/x`,
-        headers: auth(member.token),
+      ).data!;
+      await apiOf(app, member).PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+        params: { path: { id: group, messageId: sent.messageId, emoji: 'x' } },
       });
-      const link = (
-        await app.inject({ method: 'POST', url: `/conversations/${group}/links`, headers: auth(owner.token) })
-      ).json<{ linkId: string; checkpoint: string }>();
+      const link = (await apiOf(app, owner).POST('/conversations/{id}/links', { params: { path: { id: group } } }))
+        .data!;
       const actor = scope === 'member' || scope === 'history' ? member : owner;
-      const target = route
-        .split(' ')[1]!
-        .replace(':id', group)
-        .replace(':messageId', sent.messageId)
-        .replace(':emoji', 'x')
-        .replace(':linkId', link.linkId)
-        .replace(':userId', member.userId);
-      const method = route.split(' ')[0] as 'GET';
-      const response = await app.inject({
-        method,
-        url: method === 'GET' ? `${target}?after=${link.checkpoint}` : target,
-        headers: auth(actor.token),
-        ...(body ? { payload: body({ owner: owner.userId, member: member.userId, guest: guest.userId }) } : {}),
+      const { data, error, response } = await send(apiOf(app, actor), {
+        id: group,
+        messageId: sent.messageId,
+        emoji: 'x',
+        linkId: link.linkId,
+        userId: member.userId,
+        after: link.checkpoint!,
+        ids: { owner: owner.userId, member: member.userId, guest: guest.userId },
       });
-      if (response.statusCode >= 300) problems.push(`${route} as ${scope}: ${response.statusCode} ${response.body}`);
+      if (response.status >= 300)
+        problems.push(`${route} as ${scope}: ${response.status} ${JSON.stringify(error ?? data)}`);
     }
     expect(problems).toEqual([]);
   });
@@ -248,13 +386,8 @@ describe('authorization matrix', () => {
   it('bad input on every route is a 4xx with the error body, never a 5xx: malformed JSON, wrong types, unknown and polluting keys, oversized bodies, bad ids and queries', async () => {
     const [owner, member] = await Promise.all([user('owner'), user('member')]);
     const group = (
-      await app.inject({
-        method: 'POST',
-        url: '/conversations/groups',
-        headers: { authorization: `Bearer ${owner.token}` },
-        payload: { name: 'bad', memberIds: [member.userId] },
-      })
-    ).json<{ conversationId: string }>().conversationId;
+      await apiOf(app, owner).POST('/conversations/groups', { body: { name: 'bad', memberIds: [member.userId] } })
+    ).data!.conversationId;
     const bodies: string[] = [
       '{"text": ',
       '[]',
@@ -267,6 +400,13 @@ describe('authorization matrix', () => {
       JSON.stringify({ text: 'x'.repeat(1024 * 1024) }),
     ];
     const problems: string[] = [];
+    const judge = (what: string, status: number, code: unknown, text: string): void => {
+      // 401 would mean the input never reached validation (the session ended): a problem too.
+      if (status < 400 || status >= 500 || status === 401 || typeof code !== 'string')
+        problems.push(`${what}: ${status} ${text.slice(0, 120)}`);
+    };
+    // Raw requests on purpose: bodies, queries and ids the OpenAPI document forbids (malformed or
+    // mistyped JSON, unknown keys and queries, ids that are no uuid), fuzzed over every route's path.
     const check = async (what: string, options: { method: string; url: string; payload?: string }) => {
       const response = await app.inject({
         method: options.method as 'GET',
@@ -281,15 +421,12 @@ describe('authorization matrix', () => {
           return undefined;
         }
       })();
-      // 401 would mean the input never reached validation (the session ended): a problem too.
-      const { statusCode } = response;
-      if (statusCode < 400 || statusCode >= 500 || statusCode === 401 || typeof body?.error?.code !== 'string')
-        problems.push(`${what}: ${statusCode} ${response.body.slice(0, 120)}`);
+      judge(what, response.statusCode, body?.error?.code, response.body);
     };
     // Routes that take a body get every bad body; queries every unknown parameter; a command
     // takes no query and ignores one (so signing out, dissolving or leaving are not tried).
-    for (const [route, { scope, body }] of Object.entries(MATRIX)) {
-      if (scope === 'public') continue;
+    for (const [route, entry] of Object.entries(MATRIX)) {
+      if (entry.scope === 'public') continue;
       const [method, path] = route.split(' ') as [string, string];
       const good = path
         .replace(':id', group)
@@ -297,7 +434,7 @@ describe('authorization matrix', () => {
         .replace(':emoji', 'x')
         .replace(':linkId', 'f'.repeat(64))
         .replace(':userId', member.userId);
-      if (body) {
+      if (entry.body) {
         for (const payload of bodies)
           await check(`${route} with ${payload.slice(0, 40)}`, { method, url: good, payload });
       }
@@ -307,71 +444,75 @@ describe('authorization matrix', () => {
         await check(`${route} with a bad id`, { method, url: path.replace(':id', 'not-a-uuid').replace(/:\w+/g, 'x') });
       }
     }
-    // NUL fits JSON and zod, not PostgreSQL's text: stored, it would stop the read models.
-    const nul: [string, string, object | undefined][] = [
-      ['POST', `/conversations/${group}/messages`, { clientMessageId: 'n1', text: 'a\u0000b' }],
-      ['POST', `/conversations/${group}/messages`, { clientMessageId: 'n\u00002', text: 'hi' }],
-      ['POST', '/conversations/groups', { name: 'a\u0000b' }],
-      ['PATCH', '/me', { displayName: 'a\u0000b' }],
-      ['PATCH', `/conversations/${group}`, { description: 'a\u0000b' }],
-      ['PUT', `/conversations/${group}/messages/${randomUUID()}/reactions/%00`, undefined],
-      ['GET', '/users?username=%00', undefined],
+    // NUL fits JSON and zod (and the OpenAPI document), not PostgreSQL's text: stored, it would stop the read models.
+    const api = apiOf(app, owner);
+    const nul: [string, () => Promise<Answer & { error?: { error: { code: string } } }>][] = [
+      [
+        `POST /conversations/${group}/messages`,
+        () =>
+          api.POST('/conversations/{id}/messages', {
+            params: { path: { id: group } },
+            body: { clientMessageId: 'n1', text: 'a\u0000b' },
+          }),
+      ],
+      [
+        `POST /conversations/${group}/messages`,
+        () =>
+          api.POST('/conversations/{id}/messages', {
+            params: { path: { id: group } },
+            body: { clientMessageId: 'n\u00002', text: 'hi' },
+          }),
+      ],
+      ['POST /conversations/groups', () => api.POST('/conversations/groups', { body: { name: 'a\u0000b' } })],
+      ['PATCH /me', () => api.PATCH('/me', { body: { displayName: 'a\u0000b' } })],
+      [
+        `PATCH /conversations/${group}`,
+        () => api.PATCH('/conversations/{id}', { params: { path: { id: group } }, body: { description: 'a\u0000b' } }),
+      ],
+      [
+        `PUT /conversations/${group}/messages/.../reactions/%00`,
+        () =>
+          api.PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+            params: { path: { id: group, messageId: randomUUID(), emoji: '\u0000' } },
+          }),
+      ],
+      ['GET /users?username=%00', () => api.GET('/users', { params: { query: { username: '\u0000' } } })],
     ];
-    for (const [method, url, payload] of nul) {
-      await check(`NUL: ${method} ${url}`, {
-        method,
-        url,
-        ...(payload ? { payload: JSON.stringify(payload) } : {}),
-      });
+    for (const [what, send] of nul) {
+      const { data, error, response } = await send();
+      judge(`NUL: ${what}`, response.status, error?.error.code, JSON.stringify(error ?? data) ?? '');
     }
     expect(problems).toEqual([]);
-    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await apiOf(app).GET('/health')).response.status).toBe(200);
   });
 
   it('a user blocked by another is answered as anyone when starting, writing to or asking them, and nothing is written', async () => {
     const [blocker, blocked] = await Promise.all([user('blocker'), user('blocked')]);
-    const as = (who: TestUser) => ({ authorization: `Bearer ${who.token}` });
     const { conversationId: dm, checkpoint: started } = (
-      await app.inject({
-        method: 'POST',
-        url: '/conversations/direct',
-        headers: as(blocker),
-        payload: { userId: blocked.userId },
-      })
-    ).json<{ conversationId: string; checkpoint: string }>();
-    await app.inject({ method: 'PUT', url: `/blocks/${blocked.userId}`, headers: as(blocker) });
+      await apiOf(app, blocker).POST('/conversations/direct', { body: { userId: blocked.userId } })
+    ).data!;
+    await apiOf(app, blocker).PUT('/blocks/{userId}', { params: { path: { userId: blocked.userId } } });
     const answers = [
-      await app.inject({
-        method: 'POST',
-        url: '/conversations/direct',
-        headers: as(blocked),
-        payload: { userId: blocker.userId },
+      await apiOf(app, blocked).POST('/conversations/direct', { body: { userId: blocker.userId } }),
+      await apiOf(app, blocked).POST('/conversations/{id}/messages', {
+        params: { path: { id: dm } },
+        body: { clientMessageId: 'b1', text: 'hello?' },
       }),
-      await app.inject({
-        method: 'POST',
-        url: `/conversations/${dm}/messages`,
-        headers: as(blocked),
-        payload: { clientMessageId: 'b1', text: 'hello?' },
-      }),
-      await app.inject({ method: 'POST', url: `/contacts/${blocker.userId}`, headers: as(blocked) }),
+      await apiOf(app, blocked).POST('/contacts/{userId}', { params: { path: { userId: blocker.userId } } }),
     ];
     // Withheld, not refused: a refusal would reveal the block (docs/adr/007-blocks-reveal-nothing.md).
-    expect(answers.map((r) => r.statusCode)).toEqual([201, 201, 200]);
+    expect(answers.map((r) => r.response.status)).toEqual([201, 201, 200]);
     // Read after the conversation's start: without ?after= the membership read model may not have it yet.
-    const timeline = await app.inject({
-      method: 'GET',
-      url: `/conversations/${dm}/messages?after=${encodeURIComponent(started)}`,
-      headers: as(blocker),
+    const timeline = await apiOf(app, blocker).GET('/conversations/{id}/messages', {
+      params: { path: { id: dm }, query: { after: started! } },
     });
-    expect(timeline.json<{ messages: unknown[] }>().messages).toEqual([]);
+    expect(timeline.data!.messages).toEqual([]);
     // The one who blocked may still write (the other just cannot answer).
-    const theirs = await app.inject({
-      method: 'POST',
-      url: `/conversations/${dm}/messages`,
-      headers: as(blocker),
-      payload: { clientMessageId: 'b2', text: 'bye' },
+    const theirs = await apiOf(app, blocker).POST('/conversations/{id}/messages', {
+      params: { path: { id: dm } },
+      body: { clientMessageId: 'b2', text: 'bye' },
     });
-    expect(theirs.statusCode).toBe(201);
+    expect(theirs.response.status).toBe(201);
   });
 });
 
@@ -406,7 +547,7 @@ describe('authorization matrix: WebSocket', () => {
     expect(await handshake(`ws://${base}/ws`, { authorization: 'Bearer not-a-token' })).toBe(401);
     expect(await handshake(`ws://${base}/ws?access_token=not-a-token`, {})).toBe(401);
     expect(await handshake(`ws://${base}/ws`, { authorization: `Bearer ${someone.token}` })).toBe(101);
-    await app.inject({ method: 'POST', url: '/auth/sign-out', headers: { authorization: `Bearer ${someone.token}` } });
+    await apiOf(app, someone).POST('/auth/sign-out');
     await eventually(
       async () => (await handshake(`ws://${base}/ws`, { authorization: `Bearer ${someone.token}` })) === 401,
     );
@@ -421,20 +562,15 @@ describe('authorization matrix: WebSocket', () => {
       signUp(app, 'outsider'),
       signUp(app, 'blocked'),
     ]);
-    const post = async (who: TestUser, url: string, payload?: object) =>
-      (
-        await app.inject({
-          method: 'POST',
-          url,
-          headers: { authorization: `Bearer ${who.token}` },
-          ...(payload ? { payload } : {}),
-        })
-      ).json<{ conversationId: string; checkpoint: string }>();
     const newGroup = async (members: TestUser[]) =>
-      (await post(owner, '/conversations/groups', { name: 'm', memberIds: members.map((m) => m.userId) }))
-        .conversationId;
+      (
+        await apiOf(app, owner).POST('/conversations/groups', {
+          body: { name: 'm', memberIds: members.map((m) => m.userId) },
+        })
+      ).data!.conversationId;
     const group = await newGroup([member, left, kicked, blocked]);
-    const direct = (await post(blocked, '/conversations/direct', { userId: owner.userId })).conversationId;
+    const direct = (await apiOf(app, blocked).POST('/conversations/direct', { body: { userId: owner.userId } })).data!
+      .conversationId;
     const sockets = Object.fromEntries(
       await Promise.all(
         Object.entries({ owner, member, left, kicked, outsider, blocked }).map(
@@ -449,32 +585,27 @@ describe('authorization matrix: WebSocket', () => {
     for (const name of ['owner', 'blocked'] as const) await answer(sockets[name], WS_MATRIX.sync.frame(direct));
 
     // Departures and a block, then a message after them: the departed get their own removal, nothing after.
-    await post(left, `/conversations/${group}/leave`);
-    await app.inject({
-      method: 'DELETE',
-      url: `/conversations/${group}/members/${kicked.userId}`,
-      headers: { authorization: `Bearer ${owner.token}` },
+    await apiOf(app, left).POST('/conversations/{id}/leave', { params: { path: { id: group } } });
+    await apiOf(app, owner).DELETE('/conversations/{id}/members/{userId}', {
+      params: { path: { id: group, userId: kicked.userId } },
     });
-    await app.inject({
-      method: 'PUT',
-      url: `/blocks/${blocked.userId}`,
-      headers: { authorization: `Bearer ${owner.token}` },
-    });
-    const last = await post(owner, `/conversations/${group}/messages`, { clientMessageId: 'after', text: 'after' });
+    await apiOf(app, owner).PUT('/blocks/{userId}', { params: { path: { userId: blocked.userId } } });
+    const last = (
+      await apiOf(app, owner).POST('/conversations/{id}/messages', {
+        params: { path: { id: group } },
+        body: { clientMessageId: 'after', text: 'after' },
+      })
+    ).data!;
     await eventually(() => sockets.member.frames.some((f) => f.event?.data.text === 'after'));
     const lastEvent = (socket: TestSocket) => socket.frames.filter((f) => f.type === 'event').at(-1)?.event;
     expect(lastEvent(sockets.left)).toMatchObject({ type: 'MemberLeft', data: { userId: left.userId } });
     expect(lastEvent(sockets.kicked)).toMatchObject({ type: 'MemberKicked', data: { userId: kicked.userId } });
     // Presence is decided from the read models: wait until they have the departures and the block.
-    await app.inject({
-      method: 'GET',
-      url: `/conversations/${group}?after=${last.checkpoint}`,
-      headers: { authorization: `Bearer ${owner.token}` },
+    await apiOf(app, owner).GET('/conversations/{id}', {
+      params: { path: { id: group }, query: { after: last.checkpoint! } },
     });
     await eventually(async () =>
-      (await app.inject({ method: 'GET', url: '/blocks', headers: { authorization: `Bearer ${owner.token}` } }))
-        .json<{ blocks: { userId: string }[] }>()
-        .blocks.some((b) => b.userId === blocked.userId),
+      (await apiOf(app, owner).GET('/blocks')).data!.blocks.some((b) => b.userId === blocked.userId),
     );
 
     const problems: string[] = [];
@@ -595,7 +726,7 @@ describe('authorization matrix: WebSocket', () => {
     expect(await answer(after, WS_MATRIX.presence.frame(someone.userId))).toMatchObject([
       { type: 'presence', users: [{ userId: someone.userId, online: true }] },
     ]);
-    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await apiOf(app).GET('/health')).response.status).toBe(200);
     await hangUp(after);
   });
 });
@@ -611,31 +742,21 @@ describe('the security log', () => {
     const address = await listen(recorded);
     try {
       const [owner, outsider] = await Promise.all([signUp(recorded, 'owner'), signUp(recorded, 'outsider')]);
-      const group = (
-        await recorded.inject({
-          method: 'POST',
-          url: '/conversations/groups',
-          headers: { authorization: `Bearer ${owner.token}` },
-          payload: { name: 'secret plans' },
-        })
-      ).json<{ conversationId: string }>().conversationId;
-      const asOutsider = { authorization: `Bearer ${outsider.token}` };
+      const group = (await apiOf(recorded, owner).POST('/conversations/groups', { body: { name: 'secret plans' } }))
+        .data!.conversationId;
+      const asOutsider = apiOf(recorded, outsider);
       const refused = [
-        await recorded.inject({ method: 'GET', url: `/conversations/${group}`, headers: asOutsider }),
-        await recorded.inject({
-          method: 'POST',
-          url: `/conversations/${group}/messages`,
-          headers: asOutsider,
-          payload: { clientMessageId: 'c1', text: 'the body of a message' },
+        await asOutsider.GET('/conversations/{id}', { params: { path: { id: group } } }),
+        await asOutsider.POST('/conversations/{id}/messages', {
+          params: { path: { id: group } },
+          body: { clientMessageId: 'c1', text: 'the body of a message' },
         }),
-        await recorded.inject({ method: 'GET', url: '/me', headers: { authorization: 'Bearer not-a-token' } }),
-        await recorded.inject({
-          method: 'POST',
-          url: '/auth/sign-in',
-          payload: { username: 'nobody-by-this-name', password: 'a password typed' },
+        await apiOf(recorded, { token: 'not-a-token' }).GET('/me'),
+        await apiOf(recorded).POST('/auth/sign-in', {
+          body: { username: 'nobody-by-this-name', password: 'a password typed' },
         }),
       ];
-      expect(refused.map((r) => r.statusCode)).toEqual([404, 404, 401, 401]);
+      expect(refused.map((r) => r.response.status)).toEqual([404, 404, 401, 401]);
       const socket = await openSocket(address, outsider.token);
       expect(await answer(socket, { type: 'sync', conversations: { [group]: 0 } })).toMatchObject([
         { type: 'error', code: 'CONVERSATION.NOT_FOUND' },
@@ -643,19 +764,12 @@ describe('the security log', () => {
       // Tokens an auth frame may not renew the socket with: another user's (valid), one of the
       // same user's signed-out session, and one that is no token. Each is a 401-class refusal.
       const username = `outsider-${randomUUID()}`.slice(0, 30);
-      await recorded.inject({
-        method: 'POST',
-        url: '/auth/register',
-        payload: { username, password: 'password-1', displayName: 'o' },
-      });
-      const other = (
-        await recorded.inject({ method: 'POST', url: '/auth/sign-in', payload: { username, password: 'password-1' } })
-      ).json<{ accessToken: string; userId: string }>();
+      await apiOf(recorded).POST('/auth/register', { body: { username, password: 'password-1', displayName: 'o' } });
+      const other = (await apiOf(recorded).POST('/auth/sign-in', { body: { username, password: 'password-1' } })).data!;
       const secondSocket = await openSocket(address, other.accessToken);
-      const ended = (
-        await recorded.inject({ method: 'POST', url: '/auth/sign-in', payload: { username, password: 'password-1' } })
-      ).json<{ accessToken: string }>().accessToken;
-      await recorded.inject({ method: 'POST', url: '/auth/sign-out', headers: { authorization: `Bearer ${ended}` } });
+      const ended = (await apiOf(recorded).POST('/auth/sign-in', { body: { username, password: 'password-1' } })).data!
+        .accessToken;
+      await apiOf(recorded, { token: ended }).POST('/auth/sign-out');
       for (const accessToken of [owner.token, ended, 'not-a-token-either']) {
         expect(await answer(secondSocket, { type: 'auth', accessToken })).toMatchObject([
           { type: 'error', code: 'AUTH.INVALID_TOKEN' },
