@@ -8,7 +8,8 @@ import { range } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { caller, signUp, testApp, type Method, type TestUser } from './test-app.js';
+import { signUp, testApp, type TestUser } from './test-app.js';
+import { apiOf } from './test-client.js';
 import { listen } from './test-socket.js';
 
 let app: NestFastifyApplication;
@@ -19,21 +20,34 @@ afterAll(async () => {
   await app.close();
 });
 
-const call = (...args: Parameters<ReturnType<typeof caller>>) => caller(app)(...args);
+const as = (who: TestUser) => apiOf(app, who);
 
-const after = (checkpoints: unknown[]): string =>
-  encodeURIComponent(
-    checkpoints
-      .filter((c): c is string => typeof c === 'string')
-      .sort()
-      .at(-1)!,
-  );
+/** A request the document forbids on purpose, as `who`: its status, JSON body and raw text. */
+async function forbidden(who: TestUser, method: 'GET' | 'PUT', url: string) {
+  const response = await app.inject({ method, url, headers: { authorization: `Bearer ${who.token}` } });
+  return { status: response.statusCode, body: response.json<Record<string, unknown>>(), raw: response.body };
+}
+
+/** The body of an answer the test goes on from: none fails the test here, with the status. */
+function dataOf<T>(answer: { data?: T; response: Response }): T {
+  if (answer.data === undefined) throw new Error(`no body: ${answer.response.status}`);
+  return answer.data;
+}
+
+/** The latest of some writes' checkpoints, to read them all with ?after=. */
+const after = (checkpoints: (string | null | undefined)[]): string =>
+  checkpoints
+    .filter((c): c is string => typeof c === 'string')
+    .sort()
+    .at(-1)!;
 
 describe("the framework's own refusals", () => {
   it('a malformed URL, a bad percent-encoding or an over-long path parameter answer 400 REQUEST.INVALID with the one body, echoing nothing', async () => {
     const ada = await signUp(app, 'ada');
     const long = 'a'.repeat(129);
-    const urls: [Method, string, string][] = [
+    // Each is what the document forbids on purpose: a path parameter that is no UTF-8, badly
+    // percent-encoded, or no UUID at all.
+    const urls: ['GET' | 'PUT', string, string][] = [
       ['PUT', `/conversations/${randomUUID()}/messages/${randomUUID()}/reactions/%ED%A0%80`, '%ED%A0%80'],
       ['GET', '/conversations/%ZZ', '%ZZ'],
       ['GET', `/conversations/${long}`, long],
@@ -41,7 +55,7 @@ describe("the framework's own refusals", () => {
       ['PUT', `/blocks/${encodeURIComponent('字'.repeat(129))}`, '%E5%AD%97%E5%AD%97'],
     ];
     for (const [method, url, echo] of urls) {
-      const answer = await call(ada, method, url);
+      const answer = await forbidden(ada, method, url);
       expect({ url, status: answer.status, code: (answer.body.error as { code?: string } | undefined)?.code }).toEqual({
         url,
         status: 400,
@@ -55,7 +69,8 @@ describe("the framework's own refusals", () => {
 
   it('an unknown route is 404 REQUEST.NOT_FOUND with the one body, echoing nothing', async () => {
     const ada = await signUp(app, 'ada');
-    const answer = await call(ada, 'GET', '/no-such-route/secret-looking-path');
+    // The document forbids it on purpose: no such route.
+    const answer = await forbidden(ada, 'GET', '/no-such-route/secret-looking-path');
     expect(answer.status).toBe(404);
     expect(answer.body).toEqual({ error: { code: 'REQUEST.NOT_FOUND', message: expect.any(String) as string } });
     expect(answer.raw).not.toContain('secret-looking-path');
@@ -63,21 +78,28 @@ describe("the framework's own refusals", () => {
 
   it('a reaction of the longest emoji allowed (64 characters), percent-encoded, reaches the route', async () => {
     const ada = await signUp(app, 'ada');
-    const { conversationId } = (await call(ada, 'POST', '/conversations/groups', { name: 'g', memberIds: [] }))
-      .body as { conversationId: string };
-    const sent = await call(ada, 'POST', `/conversations/${conversationId}/messages`, {
-      clientMessageId: 'm',
-      text: 'hi',
+    const { conversationId } = dataOf(
+      await as(ada).POST('/conversations/groups', { body: { name: 'g', memberIds: [] } }),
+    );
+    const sent = await as(ada).POST('/conversations/{id}/messages', {
+      params: { path: { id: conversationId } },
+      body: { clientMessageId: 'm', text: 'hi' },
     });
-    const messageId = sent.body.messageId as string;
+    const { messageId } = dataOf(sent);
+    // The client percent-encodes the emoji as encodeURIComponent does.
+    const react = (emoji: string) =>
+      as(ada).PUT('/conversations/{id}/messages/{messageId}/reactions/{emoji}', {
+        params: { path: { id: conversationId, messageId, emoji } },
+      });
     const url = (emoji: string) =>
       `/conversations/${conversationId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`;
     expect(encodeURIComponent('字'.repeat(64)).length).toBe(576);
-    expect((await call(ada, 'PUT', url('字'.repeat(64)))).status).toBe(200);
+    expect((await react('字'.repeat(64))).response.status).toBe(200);
     // 64 characters outside the BMP: 128 UTF-16 code units, still one parameter.
-    expect((await call(ada, 'PUT', url('👍'.repeat(64)))).status).toBe(200);
-    expect((await call(ada, 'PUT', url('👍'.repeat(65)))).status).toBe(400);
-    const tooLong = await call(ada, 'PUT', url('字'.repeat(65)));
+    expect((await react('👍'.repeat(64))).response.status).toBe(200);
+    // The document forbids these on purpose: an emoji over its 64 characters.
+    expect((await forbidden(ada, 'PUT', url('👍'.repeat(65)))).status).toBe(400);
+    const tooLong = await forbidden(ada, 'PUT', url('字'.repeat(65)));
     expect([tooLong.status, (tooLong.body.error as { code: string }).code]).toEqual([400, 'REQUEST.INVALID']);
   });
 });
@@ -122,54 +144,51 @@ describe('ids in any case are the same ids', () => {
   it('blocks: an upper-case id blocks and unblocks the user, listed in lower case', async () => {
     const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
     const BOB = bob.userId.toUpperCase();
-    const blocked = await call(ada, 'PUT', `/blocks/${BOB}`);
-    expect(blocked.status).toBe(200);
-    expect(blocked.body.checkpoint).toEqual(expect.any(String));
-    const list = await call(ada, 'GET', `/blocks?after=${after([blocked.body.checkpoint])}`);
-    expect(list.body.blocks).toEqual([{ userId: bob.userId }]);
-    const unblocked = await call(ada, 'DELETE', `/blocks/${BOB}`);
-    expect(unblocked.status).toBe(200);
-    expect(unblocked.body.checkpoint).toEqual(expect.any(String));
-    const none = await call(ada, 'GET', `/blocks?after=${after([unblocked.body.checkpoint])}`);
-    expect(none.body.blocks).toEqual([]);
+    const blocked = await as(ada).PUT('/blocks/{userId}', { params: { path: { userId: BOB } } });
+    expect(blocked.response.status).toBe(200);
+    expect(blocked.data?.checkpoint).toEqual(expect.any(String));
+    const list = await as(ada).GET('/blocks', { params: { query: { after: after([blocked.data?.checkpoint]) } } });
+    expect(list.data?.blocks).toEqual([{ userId: bob.userId }]);
+    const unblocked = await as(ada).DELETE('/blocks/{userId}', { params: { path: { userId: BOB } } });
+    expect(unblocked.response.status).toBe(200);
+    expect(unblocked.data?.checkpoint).toEqual(expect.any(String));
+    const none = await as(ada).GET('/blocks', { params: { query: { after: after([unblocked.data?.checkpoint]) } } });
+    expect(none.data?.blocks).toEqual([]);
   });
 
   it('contacts: a request to an upper-case id is accepted by its lower-case one; both list lower-case ids', async () => {
     const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
-    const asked = await call(ada, 'POST', `/contacts/${bob.userId.toUpperCase()}`);
-    expect(asked.status).toBe(200);
-    const accepted = await call(bob, 'POST', `/contacts/${ada.userId}/accept`);
-    expect([accepted.status, accepted.body.status]).toEqual([200, 'contacts']);
-    const checkpoint = after([asked.body.checkpoint, accepted.body.checkpoint]);
-    expect((await call(ada, 'GET', `/contacts?after=${checkpoint}`)).body.contacts).toEqual([
+    const asked = await as(ada).POST('/contacts/{userId}', { params: { path: { userId: bob.userId.toUpperCase() } } });
+    expect(asked.response.status).toBe(200);
+    const accepted = await as(bob).POST('/contacts/{userId}/accept', { params: { path: { userId: ada.userId } } });
+    expect([accepted.response.status, accepted.data?.status]).toEqual([200, 'contacts']);
+    const checkpoint = after([asked.data?.checkpoint, accepted.data?.checkpoint]);
+    expect((await as(ada).GET('/contacts', { params: { query: { after: checkpoint } } })).data?.contacts).toEqual([
       { userId: bob.userId, status: 'contacts' },
     ]);
-    expect((await call(bob, 'GET', `/contacts?after=${checkpoint}`)).body.contacts).toEqual([
+    expect((await as(bob).GET('/contacts', { params: { query: { after: checkpoint } } })).data?.contacts).toEqual([
       { userId: ada.userId, status: 'contacts' },
     ]);
   });
 
   it('conversations: upper-case ids in the path, the body and a cursor name the same conversation and users', async () => {
     const [ada, bob] = (await Promise.all(['ada', 'bob'].map((n) => signUp(app, n)))) as [TestUser, TestUser];
-    const dm = await call(ada, 'POST', '/conversations/direct', { userId: bob.userId.toUpperCase() });
-    const again = await call(bob, 'POST', '/conversations/direct', { userId: ada.userId });
-    const conversationId = dm.body.conversationId as string;
+    const dm = await as(ada).POST('/conversations/direct', { body: { userId: bob.userId.toUpperCase() } });
+    const again = await as(bob).POST('/conversations/direct', { body: { userId: ada.userId } });
+    const { conversationId } = dataOf(dm);
     expect(conversationId).toBe(conversationId.toLowerCase());
-    expect(again.body.conversationId).toBe(conversationId);
-    const sent = await call(ada, 'POST', `/conversations/${conversationId.toUpperCase()}/messages`, {
-      clientMessageId: 'm',
-      text: 'hi',
-      mentions: { userIds: [bob.userId.toUpperCase()], all: false },
+    expect(again.data?.conversationId).toBe(conversationId);
+    const sent = await as(ada).POST('/conversations/{id}/messages', {
+      params: { path: { id: conversationId.toUpperCase() } },
+      body: { clientMessageId: 'm', text: 'hi', mentions: { userIds: [bob.userId.toUpperCase()], all: false } },
     });
-    expect([sent.status, sent.body.conversationId]).toEqual([201, conversationId]);
-    const details = await call(
-      bob,
-      'GET',
-      `/conversations/${conversationId.toUpperCase()}?after=${after([sent.body.checkpoint])}`,
-    );
-    expect([details.status, details.body.conversationId]).toEqual([200, conversationId]);
-    const inbox = await call(bob, 'GET', `/conversations?after=${after([sent.body.checkpoint])}`);
-    expect(inbox.body.conversations).toEqual([
+    expect([sent.response.status, sent.data?.conversationId]).toEqual([201, conversationId]);
+    const details = await as(bob).GET('/conversations/{id}', {
+      params: { path: { id: conversationId.toUpperCase() }, query: { after: after([sent.data?.checkpoint]) } },
+    });
+    expect([details.response.status, details.data?.conversationId]).toEqual([200, conversationId]);
+    const inbox = await as(bob).GET('/conversations', { params: { query: { after: after([sent.data?.checkpoint]) } } });
+    expect(inbox.data?.conversations).toEqual([
       expect.objectContaining({ conversationId, unreadCount: 1, mentionCount: 1 }),
     ]);
   });
@@ -180,12 +199,11 @@ describe('commands naming a user who does not exist', () => {
     const ada = await signUp(app, 'ada');
     const unknown = randomUUID();
     for (const method of ['PUT', 'DELETE'] as const) {
-      const answer = await call(ada, method, `/blocks/${unknown}`);
-      expect([method, answer.status, (answer.body.error as { code: string } | undefined)?.code]).toEqual([
-        method,
-        404,
-        'USER.NOT_FOUND',
-      ]);
+      const request = { params: { path: { userId: unknown } } };
+      const answer = await (method === 'PUT'
+        ? as(ada).PUT('/blocks/{userId}', request)
+        : as(ada).DELETE('/blocks/{userId}', request));
+      expect([method, answer.response.status, answer.error?.error.code]).toEqual([method, 404, 'USER.NOT_FOUND']);
     }
   });
 });
@@ -198,20 +216,18 @@ describe('a block racing a contact request', () => {
     const results = await Promise.all(
       pairs.map(async ([r, s]) => {
         const [blocked, asked] = await Promise.all([
-          call(r, 'PUT', `/blocks/${s.userId}`),
-          call(s, 'POST', `/contacts/${r.userId}`),
+          as(r).PUT('/blocks/{userId}', { params: { path: { userId: s.userId } } }),
+          as(s).POST('/contacts/{userId}', { params: { path: { userId: r.userId } } }),
         ]);
         return { r, s, blocked, asked };
       }),
     );
     for (const { r, blocked, asked } of results) {
-      expect([blocked.status, asked.status]).toEqual([200, 200]);
-      const contacts = await call(
-        r,
-        'GET',
-        `/contacts?after=${after([blocked.body.checkpoint, asked.body.checkpoint])}`,
-      );
-      expect(contacts.body.contacts).toEqual([]);
+      expect([blocked.response.status, asked.response.status]).toEqual([200, 200]);
+      const contacts = await as(r).GET('/contacts', {
+        params: { query: { after: after([blocked.data?.checkpoint, asked.data?.checkpoint]) } },
+      });
+      expect(contacts.data?.contacts).toEqual([]);
     }
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { TEST_JWT_SECRET, testDatabaseUrl, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../bootstrap.js';
+import { apiOf } from '../test-client.js';
 
 let app: NestFastifyApplication;
 
@@ -23,86 +24,71 @@ afterAll(async () => {
   await app.close();
 });
 
-const post = (url: string, payload: unknown, token?: string) =>
-  app.inject({
-    method: 'POST',
-    url,
-    payload: payload as object,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-  });
-
-interface Tokens {
-  userId: string;
-  accessToken: string;
-  refreshToken: string;
-}
+/** The client as the holder of an access token. */
+const holding = (token: string) => apiOf(app, { token });
 
 describe('auth over HTTP', () => {
   it('register, me, profile, refresh (rotating), sign out', async () => {
     const username = uniqueId('grace').toLowerCase();
-    const registered = await post('/auth/register', { username, password: 'hopper-1906', displayName: 'Grace' });
-    expect(registered.statusCode).toBe(201);
-    const tokens = registered.json<Tokens>();
-    const me = await app.inject({
-      method: 'GET',
-      url: '/me',
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    const registered = await apiOf(app).POST('/auth/register', {
+      body: { username, password: 'hopper-1906', displayName: 'Grace' },
     });
-    expect(me.json()).toEqual({
+    expect(registered.response.status).toBe(201);
+    const tokens = registered.data!;
+    const me = await holding(tokens.accessToken).GET('/me');
+    expect(me.data).toEqual({
       userId: tokens.userId,
       username,
       displayName: 'Grace',
       avatarUrl: null,
       statusText: null,
     });
-    const patched = await app.inject({
-      method: 'PATCH',
-      url: '/me',
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-      payload: { statusText: 'compiling', avatarUrl: 'https://example.com/g.png' },
+    const patched = await holding(tokens.accessToken).PATCH('/me', {
+      body: { statusText: 'compiling', avatarUrl: 'https://example.com/g.png' },
     });
-    expect(patched.json()).toMatchObject({ statusText: 'compiling', avatarUrl: 'https://example.com/g.png' });
+    expect(patched.data).toMatchObject({ statusText: 'compiling', avatarUrl: 'https://example.com/g.png' });
 
-    const signedIn = await post('/auth/sign-in', { username, password: 'hopper-1906' });
-    expect(signedIn.statusCode).toBe(200);
-    const refreshed = await post('/auth/refresh', { refreshToken: signedIn.json<Tokens>().refreshToken });
-    expect(refreshed.statusCode).toBe(200);
+    const signedIn = await apiOf(app).POST('/auth/sign-in', { body: { username, password: 'hopper-1906' } });
+    expect(signedIn.response.status).toBe(200);
+    const refresh = (refreshToken: string) => apiOf(app).POST('/auth/refresh', { body: { refreshToken } });
+    const refreshed = await refresh(signedIn.data!.refreshToken);
+    expect(refreshed.response.status).toBe(200);
     // Once its successor was used, the old token again is a replay (within the grace or not).
-    expect((await post('/auth/refresh', { refreshToken: refreshed.json<Tokens>().refreshToken })).statusCode).toBe(200);
-    const replay = await post('/auth/refresh', { refreshToken: signedIn.json<Tokens>().refreshToken });
-    expect(replay.statusCode).toBe(401);
-    expect(replay.json()).toMatchObject({ error: { code: 'AUTH.REFRESH_TOKEN_REUSED' } });
+    expect((await refresh(refreshed.data!.refreshToken)).response.status).toBe(200);
+    const replay = await refresh(signedIn.data!.refreshToken);
+    expect(replay.response.status).toBe(401);
+    expect(replay.error).toMatchObject({ error: { code: 'AUTH.REFRESH_TOKEN_REUSED' } });
 
-    expect((await post('/auth/sign-out', undefined, tokens.accessToken)).statusCode).toBe(204);
-    const after = await app.inject({
-      method: 'GET',
-      url: '/me',
-      headers: { authorization: `Bearer ${tokens.accessToken}` },
-    });
-    expect(after.statusCode).toBe(401);
-    expect(after.json()).toMatchObject({ error: { code: 'AUTH.SESSION_REVOKED' } });
+    expect((await holding(tokens.accessToken).POST('/auth/sign-out')).response.status).toBe(204);
+    const after = await holding(tokens.accessToken).GET('/me');
+    expect(after.response.status).toBe(401);
+    expect(after.error).toMatchObject({ error: { code: 'AUTH.SESSION_REVOKED' } });
   });
 
   it('refuses the anonymous, wrong passwords and taken names, with the one error body', async () => {
-    const anonymous = await app.inject({ method: 'GET', url: '/me' });
-    expect(anonymous.statusCode).toBe(401);
-    expect(anonymous.json()).toMatchObject({ error: { code: 'AUTH.INVALID_TOKEN' } });
-    expect(
-      (await app.inject({ method: 'GET', url: '/me', headers: { authorization: 'Bearer x.y.z' } })).statusCode,
-    ).toBe(401);
+    const anonymous = await apiOf(app).GET('/me');
+    expect(anonymous.response.status).toBe(401);
+    expect(anonymous.error).toMatchObject({ error: { code: 'AUTH.INVALID_TOKEN' } });
+    expect((await holding('x.y.z').GET('/me')).response.status).toBe(401);
     const username = uniqueId('taken').toLowerCase();
-    await post('/auth/register', { username, password: 'password-1', displayName: 'T' });
-    const again = await post('/auth/register', { username, password: 'password-2', displayName: 'U' });
-    expect(again.statusCode).toBe(409);
-    expect(again.json()).toMatchObject({ error: { code: 'USER.USERNAME_TAKEN' } });
-    const wrong = await post('/auth/sign-in', { username, password: 'password-2' });
-    expect(wrong.statusCode).toBe(401);
-    expect(wrong.json()).toMatchObject({ error: { code: 'AUTH.INVALID_CREDENTIALS' } });
-    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    await apiOf(app).POST('/auth/register', { body: { username, password: 'password-1', displayName: 'T' } });
+    const again = await apiOf(app).POST('/auth/register', {
+      body: { username, password: 'password-2', displayName: 'U' },
+    });
+    expect(again.response.status).toBe(409);
+    expect(again.error).toMatchObject({ error: { code: 'USER.USERNAME_TAKEN' } });
+    const wrong = await apiOf(app).POST('/auth/sign-in', { body: { username, password: 'password-2' } });
+    expect(wrong.response.status).toBe(401);
+    expect(wrong.error).toMatchObject({ error: { code: 'AUTH.INVALID_CREDENTIALS' } });
+    expect((await apiOf(app).GET('/health')).response.status).toBe(200);
   });
 
   it('bad input is a 400 naming the field, never a 5xx', async () => {
-    const cases: { payload: string; field?: string }[] = [
+    // A user name the document allows (it states no characters) but the domain refuses: through the
+    // typed client, as `body`. Every other payload is what the document forbids on purpose (not
+    // JSON, an unknown field, a wrong type, a password under 8 characters, not an object), sent raw.
+    const notValid = { username: 'Not Valid!', password: 'password-1', displayName: 'A' };
+    const cases: { payload: string; field?: string; body?: typeof notValid }[] = [
       { payload: '{"username": "abc", ' }, // malformed JSON
       {
         payload: JSON.stringify({ username: 'abcd', password: 'password-1', displayName: 'A', admin: true }),
@@ -111,23 +97,32 @@ describe('auth over HTTP', () => {
       { payload: JSON.stringify({ username: 7, password: 'password-1', displayName: 'A' }), field: 'username' },
       { payload: JSON.stringify({ username: 'abcd', password: 'short', displayName: 'A' }), field: 'password' },
       { payload: '{"username":"abcd","password":"password-1","displayName":"A","__proto__":{"admin":true}}' },
-      { payload: JSON.stringify({ username: 'Not Valid!', password: 'password-1', displayName: 'A' }) },
+      { payload: JSON.stringify(notValid), body: notValid },
       { payload: JSON.stringify([1, 2]) },
       { payload: 'null' },
     ];
-    for (const { payload, field } of cases) {
+    type Refusal = { error: { code: string; message: string; details?: { path: string }[] } };
+    const register = async (payload: string, allowed?: typeof notValid) => {
+      if (allowed !== undefined) {
+        const answer = await apiOf(app).POST('/auth/register', { body: allowed });
+        return { status: answer.response.status, body: answer.error };
+      }
       const response = await app.inject({
         method: 'POST',
         url: '/auth/register',
         payload,
         headers: { 'content-type': 'application/json' },
       });
-      expect(response.statusCode, payload).toBe(400);
-      const body = response.json<{ error: { code: string; message: string; details?: { path: string }[] } }>();
-      expect(body.error.code).toMatch(/^(REQUEST|USER)\.INVALID$/);
-      if (field) expect(body.error.details?.map((d) => d.path)).toContain(field);
+      return { status: response.statusCode, body: response.json<Refusal>() };
+    };
+    for (const { payload, field, body: allowed } of cases) {
+      const { status, body } = await register(payload, allowed);
+      expect(status, payload).toBe(400);
+      expect(body?.error.code).toMatch(/^(REQUEST|USER)\.INVALID$/);
+      if (field) expect(body?.error.details?.map((d) => d.path)).toContain(field);
       expect(JSON.stringify(body)).not.toContain('password-1');
     }
+    // The document forbids it on purpose: a body over the limit.
     const huge = await app.inject({
       method: 'POST',
       url: '/auth/register',
@@ -147,26 +142,21 @@ describe('rate limits', () => {
       jwtSecret: TEST_JWT_SECRET,
     });
     try {
-      const signIn = () =>
-        limited.inject({ method: 'POST', url: '/auth/sign-in', payload: { username: 'nobody', password: 'guess-1' } });
+      const signIn = () => apiOf(limited).POST('/auth/sign-in', { body: { username: 'nobody', password: 'guess-1' } });
       const statuses: number[] = [];
-      for (let i = 0; i < 3; i++) statuses.push((await signIn()).statusCode);
+      for (let i = 0; i < 3; i++) statuses.push((await signIn()).response.status);
       const refused = await signIn();
-      expect([...statuses, refused.statusCode]).toEqual([401, 401, 401, 429]);
-      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-      expect(refused.json()).toMatchObject({ error: { code: 'REQUEST.RATE_LIMITED' } });
+      expect([...statuses, refused.response.status]).toEqual([401, 401, 401, 429]);
+      expect(Number(refused.response.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.error).toMatchObject({ error: { code: 'REQUEST.RATE_LIMITED' } });
 
-      const tokens = (
-        await app.inject({
-          method: 'POST',
-          url: '/auth/register',
-          payload: { username: uniqueId('rl').toLowerCase(), password: 'password-1', displayName: 'R' },
-        })
-      ).json<Tokens>();
-      const me = () =>
-        limited.inject({ method: 'GET', url: '/me', headers: { authorization: `Bearer ${tokens.accessToken}` } });
+      const registered = await apiOf(app).POST('/auth/register', {
+        body: { username: uniqueId('rl').toLowerCase(), password: 'password-1', displayName: 'R' },
+      });
+      if (registered.data === undefined) throw new Error(`sign-up: ${registered.response.status}`);
+      const me = () => apiOf(limited, { token: registered.data.accessToken }).GET('/me');
       const codes: number[] = [];
-      for (let i = 0; i < 8; i++) codes.push((await me()).statusCode);
+      for (let i = 0; i < 8; i++) codes.push((await me()).response.status);
       expect(codes.slice(0, 6)).toEqual([200, 200, 200, 200, 200, 200]);
       expect(codes).toContain(429);
     } finally {
@@ -177,6 +167,7 @@ describe('rate limits', () => {
 
 describe('OpenAPI', () => {
   it('serves the document, with request bodies from the validating schemas, and Swagger UI', async () => {
+    // The document does not describe its own routes (/docs, /docs/json): outside the client.
     const response = await app.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
     const document = response.json<{
