@@ -3,7 +3,8 @@
  * apps on one database are instances of one deployment: one runs each projection, the
  * others stand by), with rate limits raised for tests that sign up many users, and a quick
  * sign-up. Every answer the test app serves is checked against the response contract
- * (responses.ts), so every end-to-end test checks it.
+ * (responses.ts), so every end-to-end test checks it. Requests go through the typed
+ * client (test-client.ts).
  */
 import { loadConfig } from '@herald/config';
 import { ErrorBodySchema, JsonLogger } from '@herald/nest';
@@ -107,35 +108,6 @@ export async function signUp(app: NestFastifyApplication, name: string): Promise
 }
 
 /**
- * Every page of a list, following `nextCursor` from the first page to the null one: the
- * rows of each page in order. `url` may carry a query; `list` names the rows' field.
- */
-export async function everyPage<T>(
-  app: NestFastifyApplication,
-  who: TestUser,
-  url: string,
-  list: string,
-): Promise<T[][]> {
-  const pages: T[][] = [];
-  let cursor: string | null = null;
-  do {
-    const separator = url.includes('?') ? '&' : '?';
-    const response = await app.inject({
-      method: 'GET',
-      url: cursor === null ? url : `${url}${separator}cursor=${encodeURIComponent(cursor)}`,
-      headers: { authorization: `Bearer ${who.token}` },
-    });
-    if (response.statusCode !== 200) throw new Error(`GET ${url}: ${response.statusCode} ${response.body}`);
-    const page = response.json<Record<string, unknown>>();
-    pages.push(page[list] as T[]);
-    cursor = page.nextCursor as string | null;
-    // A cursor that never ends is a failure, not a hung test.
-    if (pages.length > 1000) throw new Error(`GET ${url}: more than 1000 pages`);
-  } while (cursor !== null);
-  return pages;
-}
-
-/**
  * Writes, past every edge, an event the membership read model cannot apply (a mute in year
  * 0): what a bug would do, since no request can any more. Membership parks it and stops.
  */
@@ -157,21 +129,6 @@ export async function parkMembership(
     ],
     'any',
   );
-}
-
-export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** A request as `who`, answered as its status, JSON body and raw text. */
-export function caller(app: NestFastifyApplication) {
-  return async (who: TestUser, method: Method, url: string, payload?: object) => {
-    const response = await app.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${who.token}` },
-      ...(payload ? { payload } : {}),
-    });
-    return { status: response.statusCode, body: response.json<Record<string, unknown>>(), raw: response.body };
-  };
 }
 
 /**
