@@ -18,7 +18,7 @@ const PRESENCE_READ_MODELS = [MEMBERSHIP, 'directory.v1'] as const;
 export interface PresenceWatchOptions {
   readonly presence: Presence<PushClient>;
   readonly mayWatch: MayWatch;
-  readonly projections: ProjectionsService;
+  readonly projections: Pick<ProjectionsService, 'requireCurrent'>;
 }
 
 export class PresenceWatch {

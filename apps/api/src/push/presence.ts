@@ -422,11 +422,14 @@ export class Presence<W extends object> {
         this.known.set(row.userId, view);
         if (!changed) continue;
         const visibleTo = new Set(row.visibleTo);
+        // The watchers this read checked. One that started watching while it read is not among
+        // them: its own check, as it started, is as recent as this read; it is told the change.
+        const checked = new Set(pairs.filter(([userId]) => userId === row.userId).map(([, watcher]) => watcher));
         for (const watch of [...watchers]) {
           if (!watch.ready) continue;
           // Visibility was checked when the watcher subscribed. Since then a block, a contact
           // removed or a conversation left may have ended it: hidden from this change on.
-          const hidden = !visibleTo.has(watch.userId);
+          const hidden = checked.has(watch.userId) && !visibleTo.has(watch.userId);
           if (hidden) {
             this.forget(watch, row.userId);
             watch.userIds.delete(row.userId);

@@ -1,0 +1,132 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
+import { Heartbeat } from './heartbeat.js';
+import { PushClient, PushClients } from './push-client.js';
+
+const INTERVAL = 30_000;
+
+/** A node's sockets under a heartbeat, as the gateway wires them; each socket counts its pings and terminations. */
+function node() {
+  const clients = new PushClients();
+  const heartbeat = new Heartbeat(() => clients.all(), INTERVAL);
+  /** Opens a socket of `userId`; `pong()` is the peer answering a ping. */
+  const socket = (userId: string) => {
+    const ws = Object.assign(new EventEmitter(), {
+      readyState: WebSocket.OPEN,
+      bufferedAmount: 0,
+      pings: 0,
+      terminated: 0,
+      ping: () => ws.pings++,
+      terminate: () => ws.terminated++,
+      pause: () => undefined,
+      resume: () => undefined,
+    });
+    const client = new PushClient(
+      ws as unknown as WebSocket,
+      undefined,
+      { userId, sessionId: `session of ${userId}` },
+      { handle: () => Promise.resolve(), failed: () => undefined },
+    );
+    clients.opened(client);
+    heartbeat.watch(client);
+    return { ws, client, pong: () => ws.emit('pong') };
+  };
+  return { heartbeat, clients, socket };
+}
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe('the WebSocket heartbeat', () => {
+  it('pings every socket once an interval, not before', () => {
+    const { heartbeat, socket } = node();
+    const ann = socket('ann');
+    const bob = socket('bob');
+    heartbeat.start();
+    vi.advanceTimersByTime(INTERVAL - 1);
+    expect([ann.ws.pings, bob.ws.pings]).toEqual([0, 0]);
+    vi.advanceTimersByTime(1);
+    expect([ann.ws.pings, bob.ws.pings]).toEqual([1, 1]);
+    heartbeat.stop();
+  });
+
+  it('a socket that answers each ping with a pong is kept, and pinged each interval', () => {
+    const { heartbeat, socket } = node();
+    const ann = socket('ann');
+    heartbeat.start();
+    for (let beat = 0; beat < 5; beat++) {
+      vi.advanceTimersByTime(INTERVAL);
+      ann.pong();
+    }
+    expect(ann.ws.pings).toBe(5);
+    expect(ann.ws.terminated).toBe(0);
+    heartbeat.stop();
+  });
+
+  it('a socket that did not answer the last ping is terminated at the next beat, and not pinged again', () => {
+    const { heartbeat, socket } = node();
+    const ann = socket('ann');
+    const bob = socket('bob');
+    heartbeat.start();
+    vi.advanceTimersByTime(INTERVAL);
+    bob.pong();
+    vi.advanceTimersByTime(INTERVAL);
+    expect(ann.ws.terminated).toBe(1);
+    expect(ann.ws.pings).toBe(1);
+    expect(bob.ws.terminated).toBe(0);
+    expect(bob.ws.pings).toBe(2);
+    heartbeat.stop();
+  });
+
+  it('a peer gone silent is dropped within two intervals of its last pong', () => {
+    const { heartbeat, socket } = node();
+    const ann = socket('ann');
+    heartbeat.start();
+    vi.advanceTimersByTime(INTERVAL);
+    ann.pong();
+    vi.advanceTimersByTime(INTERVAL);
+    expect(ann.ws.terminated).toBe(0);
+    vi.advanceTimersByTime(INTERVAL);
+    expect(ann.ws.terminated).toBe(1);
+    heartbeat.stop();
+  });
+
+  it('a pong arriving any time before the next beat keeps the socket, however late', () => {
+    const { heartbeat, socket } = node();
+    const ann = socket('ann');
+    heartbeat.start();
+    vi.advanceTimersByTime(INTERVAL);
+    vi.advanceTimersByTime(INTERVAL - 1);
+    ann.pong();
+    vi.advanceTimersByTime(1);
+    expect(ann.ws.terminated).toBe(0);
+    expect(ann.ws.pings).toBe(2);
+    heartbeat.stop();
+  });
+
+  it('reads the sockets at each beat: one opened after the start is pinged, one closed is not', () => {
+    const { heartbeat, socket, clients } = node();
+    const ann = socket('ann');
+    heartbeat.start();
+    vi.advanceTimersByTime(INTERVAL);
+    const bob = socket('bob');
+    clients.closed(ann.client);
+    vi.advanceTimersByTime(INTERVAL);
+    expect(bob.ws.pings).toBe(1);
+    expect(ann.ws.pings).toBe(1);
+    expect(ann.ws.terminated).toBe(0);
+    heartbeat.stop();
+  });
+
+  it('once stopped, no socket is pinged or terminated', () => {
+    const { heartbeat, socket } = node();
+    const ann = socket('ann');
+    heartbeat.start();
+    vi.advanceTimersByTime(INTERVAL);
+    heartbeat.stop();
+    vi.advanceTimersByTime(10 * INTERVAL);
+    expect(ann.ws.pings).toBe(1);
+    expect(ann.ws.terminated).toBe(0);
+  });
+});
