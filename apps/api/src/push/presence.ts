@@ -30,6 +30,7 @@
 import type { Migration } from '@herald/database';
 import { select, type Sql } from '@herald/projections';
 import { z } from 'zod';
+import { Drain } from './drain.js';
 import type { Signal } from './signals.js';
 
 export const PRESENCE_MIGRATIONS: readonly Migration[] = [
@@ -115,7 +116,10 @@ export class Presence<W extends object> {
   private readonly written = new Set<string>();
   /** Users whose row may need writing or deleting. */
   private readonly unwritten = new Set<string>();
-  private writing: Promise<void> | undefined;
+  private readonly writing = new Drain(
+    () => this.write(),
+    () => this.unwritten.size > 0 && !this.stopped,
+  );
 
   // What this node's clients watch.
   private readonly watches = new Map<W, Watch<W>>();
@@ -125,7 +129,10 @@ export class Presence<W extends object> {
   /** Watched users to read again. */
   private readonly stale = new Set<string>();
   private readonly waiting = new Set<{ readonly userIds: Set<string>; readonly done: () => void }>();
-  private reading: Promise<void> | undefined;
+  private readonly reading = new Drain(
+    () => this.read(),
+    () => this.stale.size > 0 && !this.stopped,
+  );
 
   private beating: Promise<void> | undefined;
   private beatTimer: NodeJS.Timeout | undefined;
@@ -150,7 +157,7 @@ export class Presence<W extends object> {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.beatTimer);
-    await Promise.all([this.beating, this.writing, this.reading]);
+    await Promise.all([this.beating, this.writing.idle(), this.reading.idle()]);
     for (const wait of this.waiting) wait.done();
     try {
       await this.options.query(
@@ -187,8 +194,7 @@ export class Presence<W extends object> {
 
   private toWrite(userId: string): void {
     this.unwritten.add(userId);
-    if (this.stopped) return;
-    this.writing ??= this.write().finally(() => (this.writing = undefined));
+    this.writing.kick();
   }
 
   /** Brings presence_connections in line with the sockets, a batch at a time, in order. */
@@ -350,8 +356,7 @@ export class Presence<W extends object> {
 
   private markStale(userIds: Iterable<string>): void {
     for (const userId of userIds) if (this.watchersOf.has(userId)) this.stale.add(userId);
-    if (this.stale.size === 0 || this.stopped) return;
-    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    this.reading.kick();
   }
 
   /** Reads stale users' state, a batch at a time, and delivers what changed. */

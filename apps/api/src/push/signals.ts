@@ -12,6 +12,7 @@
  */
 import pg from 'pg';
 import { z } from 'zod';
+import { Drain } from './drain.js';
 
 export const SIGNALS_CHANNEL = 'herald_signals';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
@@ -54,7 +55,10 @@ export class SignalBus {
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly outbox: Signal[] = [];
-  private sending: Promise<void> | undefined;
+  private readonly sending = new Drain(
+    () => this.send(),
+    () => this.outbox.length > 0 && !this.closing,
+  );
 
   constructor(private readonly options: SignalBusOptions) {}
 
@@ -73,13 +77,14 @@ export class SignalBus {
       if (signal.kind === 'typing' && this.outbox.length >= MAX_QUEUED) return;
       this.outbox.push(signal);
     }
-    this.sending ??= this.send().finally(() => (this.sending = undefined));
+    this.sending.kick();
   }
 
   /** Sends what is queued (a node's last words: `node-gone`), then stops listening. */
   async close(): Promise<void> {
+    // What is queued now is sent (the run in progress goes on); nothing starts after it.
     this.closing = true;
-    await this.sending;
+    await this.sending.idle();
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     const client = this.client;
