@@ -11,7 +11,7 @@ import { range, uniqueId } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, testApp, type TestUser } from './test-app.js';
-import { apiOf } from './test-client.js';
+import { apiOf, checkpointOf, dataOf, type Answered } from './test-client.js';
 import { hangUp, listen, openSocket, type TestSocket } from './test-socket.js';
 
 let app: NestFastifyApplication;
@@ -24,31 +24,11 @@ afterAll(async () => {
   await app.close();
 });
 
-/** A typed client's answer, as openapi-fetch gives it. */
-interface Answered<D, E> {
-  readonly data?: D;
-  readonly error?: E;
-  readonly response: Response;
-}
-
 /** The body of an answer: its data, or its error body (an answer without one throws). */
 function bodyOf<D extends object, E extends object>({ data, error, response }: Answered<D, E>): D | E {
   const body = data ?? error;
   if (body === undefined) throw new Error(`${response.status} without a body`);
   return body;
-}
-
-/** The data of an answer the test goes on from (an error answer throws). */
-function dataOf<D>({ data, response }: Answered<D, unknown>): D {
-  if (data === undefined) throw new Error(`${response.status}: not the answer the test goes on from`);
-  return data;
-}
-
-/** The checkpoint a write answered, to pass as ?after= to read it (none throws). */
-function checkpointOf(answer: Answered<{ checkpoint: string | null }, unknown>): string {
-  const { checkpoint } = dataOf(answer);
-  if (checkpoint === null) throw new Error(`${answer.response.status}: no checkpoint`);
-  return checkpoint;
 }
 
 /** What a client can tell of an answer: its status and, for each field, its type. */

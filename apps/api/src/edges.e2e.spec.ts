@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { signUp, testApp, type TestUser } from './test-app.js';
-import { apiOf } from './test-client.js';
+import { apiOf, dataOf } from './test-client.js';
 import { listen } from './test-socket.js';
 
 let app: NestFastifyApplication;
@@ -26,12 +26,6 @@ const as = (who: TestUser) => apiOf(app, who);
 async function forbidden(who: TestUser, method: 'GET' | 'PUT', url: string) {
   const response = await app.inject({ method, url, headers: { authorization: `Bearer ${who.token}` } });
   return { status: response.statusCode, body: response.json<Record<string, unknown>>(), raw: response.body };
-}
-
-/** The body of an answer the test goes on from: none fails the test here, with the status. */
-function dataOf<T>(answer: { data?: T; response: Response }): T {
-  if (answer.data === undefined) throw new Error(`no body: ${answer.response.status}`);
-  return answer.data;
 }
 
 /** The latest of some writes' checkpoints, to read them all with ?after=. */

@@ -11,27 +11,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parkMembership, signUp, testApp, type TestUser } from './test-app.js';
-import { apiOf } from './test-client.js';
+import { apiOf, checkpointOf, dataOf } from './test-client.js';
 import { EVENT_STORE } from './tokens.js';
-
-/** A typed client's answer, as openapi-fetch gives it. */
-interface Answered<D> {
-  readonly data?: D;
-  readonly response: Response;
-}
-
-/** The data of an answer the test goes on from (an error answer throws). */
-function dataOf<D>({ data, response }: Answered<D>): D {
-  if (data === undefined) throw new Error(`${response.status}: not the answer the test goes on from`);
-  return data;
-}
-
-/** The checkpoint a write answered, to pass as ?after= to read it (none throws). */
-function checkpointOf(answer: Answered<{ checkpoint: string | null }>): string {
-  const { checkpoint } = dataOf(answer);
-  if (checkpoint === null) throw new Error(`${answer.response.status}: no checkpoint`);
-  return checkpoint;
-}
 
 async function projectionStates(app: NestFastifyApplication): Promise<Record<string, string>> {
   // 200 when ready, 503 (the same report) while a projection is not.

@@ -42,3 +42,39 @@ async function injected(app: NestFastifyApplication, request: Request): Promise<
   const empty = answer.statusCode === 204 || answer.statusCode === 304;
   return new Response(empty ? null : answer.rawPayload, { status: answer.statusCode, headers });
 }
+
+/** A typed client's answer, as openapi-fetch gives it. */
+export interface Answered<D, E = unknown> {
+  readonly data?: D;
+  readonly error?: E;
+  readonly response: Response;
+}
+
+/** The body of an answer the test goes on from: any other answer fails the test there, saying what it was. */
+export function dataOf<D>({ data, error, response }: Answered<D>): D {
+  if (data === undefined) throw new Error(`answered ${response.status}: ${JSON.stringify(error)}`);
+  return data;
+}
+
+/** The checkpoint a write answered, to read it with ?after= (a write that wrote nothing fails the test). */
+export function checkpointOf(answer: Answered<{ checkpoint: string | null }>): string {
+  const { checkpoint } = dataOf(answer);
+  if (checkpoint === null) throw new Error(`answered ${answer.response.status}: no checkpoint, nothing was written`);
+  return checkpoint;
+}
+
+/** Every page of a list, following `nextCursor` from the first page to the null one. */
+export async function everyPage<P extends { nextCursor: string | null }>(
+  page: (cursor: string | undefined) => Promise<Answered<P>>,
+): Promise<P[]> {
+  const pages: P[] = [];
+  let cursor: string | null = null;
+  do {
+    const next: P = dataOf(await page(cursor ?? undefined));
+    pages.push(next);
+    cursor = next.nextCursor;
+    // A cursor that never ends is a failure, not a hung test.
+    if (pages.length > 1000) throw new Error('more than 1000 pages');
+  } while (cursor !== null);
+  return pages;
+}

@@ -3,7 +3,7 @@ import { eventually, range } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, testApp, type TestUser } from '../test-app.js';
-import { apiOf } from '../test-client.js';
+import { apiOf, checkpointOf, dataOf, everyPage } from '../test-client.js';
 
 let app: NestFastifyApplication;
 beforeAll(async () => {
@@ -16,35 +16,6 @@ afterAll(async () => {
 type User = TestUser;
 const user = (name: string): Promise<TestUser> => signUp(app, name);
 const as = (who: User) => apiOf(app, who);
-
-/** The body of an answer the test goes on from: none fails the test here, with the status. */
-function dataOf<T>(answer: { data?: T; response: Response }): T {
-  if (answer.data === undefined) throw new Error(`no body: ${answer.response.status}`);
-  return answer.data;
-}
-
-/** The checkpoint a write answered, to read it with ?after=. */
-function checkpointOf(answer: { data?: { checkpoint: string | null }; response: Response }): string {
-  const { checkpoint } = dataOf(answer);
-  if (checkpoint === null) throw new Error('no checkpoint: nothing was written');
-  return checkpoint;
-}
-
-/** Every page of a list, following `nextCursor` from the first page to the null one. */
-async function pagesOf<P extends { nextCursor: string | null }>(
-  page: (cursor: string | undefined) => Promise<{ data?: P; response: Response }>,
-): Promise<P[]> {
-  const pages: P[] = [];
-  let cursor: string | null | undefined;
-  do {
-    const next = dataOf(await page(cursor ?? undefined));
-    pages.push(next);
-    cursor = next.nextCursor;
-    // A cursor that never ends is a failure, not a hung test.
-    if (pages.length > 1000) throw new Error('more than 1000 pages');
-  } while (cursor !== null);
-  return pages;
-}
 
 describe('contacts and blocks', () => {
   it('request, accept, remove; decline; the directory lists them, read-your-writes with the checkpoint', async () => {
@@ -139,7 +110,7 @@ describe('contacts and blocks', () => {
     const byId = others.map((o) => o.userId).sort();
     const contactsAfter = checkpointOf(accepted);
     const contacts = (
-      await pagesOf((cursor) =>
+      await everyPage((cursor) =>
         as(ada).GET('/contacts', { params: { query: { limit: '2', after: contactsAfter, cursor } } }),
       )
     ).map((page) => page.contacts);
@@ -153,7 +124,7 @@ describe('contacts and blocks', () => {
       blocked = checkpointOf(await as(ada).PUT('/blocks/{userId}', { params: { path: { userId: other.userId } } }));
     }
     const blocks = (
-      await pagesOf((cursor) => as(ada).GET('/blocks', { params: { query: { limit: '2', after: blocked, cursor } } }))
+      await everyPage((cursor) => as(ada).GET('/blocks', { params: { query: { limit: '2', after: blocked, cursor } } }))
     ).map((page) => page.blocks);
     expect(blocks.map((p) => p.length)).toEqual([2, 2, 1]);
     expect(blocks.flat()).toEqual(byId.map((userId) => ({ userId })));

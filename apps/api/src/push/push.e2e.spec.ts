@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '@herald/nest';
 import { parkMembership, signUp, testApp, type TestUser } from '../test-app.js';
-import { apiOf } from '../test-client.js';
+import { apiOf, dataOf } from '../test-client.js';
 import {
   handshake as refused,
   hangUp,
@@ -68,15 +68,9 @@ type User = TestUser;
 
 const user = (name: string): Promise<TestUser> => signUp(app, name);
 
-/** What a request answered when it succeeded; one that did not fails the test here, saying how. */
-function answered<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.data === undefined) throw new Error(`answered ${result.response.status}: ${JSON.stringify(result.error)}`);
-  return result.data;
-}
-
 /** A group of `owner` (on `node`, node A unless told) and `members`. */
 async function newGroup(owner: User, members: User[], node = app) {
-  return answered(
+  return dataOf(
     await apiOf(node, owner).POST('/conversations/groups', {
       body: { name: 'g', memberIds: members.map((m) => m.userId) },
     }),
@@ -174,7 +168,7 @@ describe('WebSocket push', () => {
 
   it('catches up from the last seq, then goes live, with no gap and no duplicate at the seam', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
-    const group = answered(
+    const group = dataOf(
       await apiOf(app, ada).POST('/conversations/groups', { body: { name: 'live', memberIds: [bob.userId] } }),
     );
     const id = group.conversationId;
@@ -196,7 +190,7 @@ describe('WebSocket push', () => {
 
   it('stops pushing to a kicked member at once; a revoked session closes its socket', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
-    const group = answered(
+    const group = dataOf(
       await apiOf(app, ada).POST('/conversations/groups', { body: { name: 'kick', memberIds: [bob.userId] } }),
     );
     const id = group.conversationId;
@@ -498,7 +492,7 @@ describe('typing and presence across API nodes on one database', () => {
     await watch(adaOnA, [ivy.userId]);
     const ivyOnB = await connect(ivy, {}, baseB);
     await eventually(() => presenceNow(adaOnA, ivy.userId)?.online === true);
-    const left = answered(await apiOf(app, ivy).POST('/conversations/{id}/leave', { params: { path: { id } } }));
+    const left = dataOf(await apiOf(app, ivy).POST('/conversations/{id}/leave', { params: { path: { id } } }));
     // Her leaving has reached the read models.
     const read = await apiOf(app, ada).GET('/conversations', { params: { query: { after: left.checkpoint! } } });
     expect(read.response.status).toBe(200);
@@ -518,7 +512,7 @@ describe('typing and presence across API nodes on one database', () => {
     await eventually(() => presenceNow(adaOnA, hank.userId)?.online === true);
     await apiOf(app, hank).PUT('/blocks/{userId}', { params: { path: { userId: ada.userId } } });
     await eventually(async () => {
-      const blocks = answered(await apiOf(app, hank).GET('/blocks'));
+      const blocks = dataOf(await apiOf(app, hank).GET('/blocks'));
       return blocks.blocks.some((b) => b.userId === ada.userId);
     });
     await hangUp(hankOnB);
@@ -542,7 +536,7 @@ describe('membership is checked before anything is pushed, under races', () => {
   it('an outsider flooding sync frames for a group and a DM while members type on both nodes receives no typing frame', async () => {
     const [ada, bob, carol, eve] = await Promise.all([user('ada'), user('bob'), user('carol'), user('eve')]);
     const id = await group(ada, [bob, carol]);
-    const dm = answered(
+    const dm = dataOf(
       await apiOf(app, ada).POST('/conversations/direct', { body: { userId: bob.userId } }),
     ).conversationId;
     const members = await Promise.all([
@@ -704,7 +698,7 @@ describe('sync: its limits and budgets', () => {
       const address = await listen(limited);
       const [ada, eve] = await Promise.all([signUp(limited, 'ada'), signUp(limited, 'eve')]);
       const created = await apiOf(limited, ada).POST('/conversations/groups', { body: { name: 'g' } });
-      const id = answered(created).conversationId;
+      const id = dataOf(created).conversationId;
       const [adaSocket, eveSocket] = await Promise.all([
         openSocket(address, ada.token),
         openSocket(address, eve.token),
@@ -756,7 +750,7 @@ describe('socket lifetime', () => {
       const registered = await apiOf(short).POST('/auth/register', {
         body: { username: `bob${randomUUID().slice(0, 8)}`, password: 'password-1', displayName: 'bob' },
       });
-      const tokens = answered(registered);
+      const tokens = dataOf(registered);
       const other = await signUp(short, 'eve');
       const [expiring, renewed] = await Promise.all([
         openSocket(address, tokens.accessToken),
@@ -768,7 +762,7 @@ describe('socket lifetime', () => {
       await eventually(() => expiring.frames.some((f) => f.code === 'AUTH.INVALID_TOKEN'));
       await new Promise((r) => setTimeout(r, 1_500));
       const refreshed = await apiOf(short).POST('/auth/refresh', { body: { refreshToken: tokens.refreshToken } });
-      const fresh = answered(refreshed).accessToken;
+      const fresh = dataOf(refreshed).accessToken;
       renewed.send({ type: 'auth', accessToken: fresh });
       await eventually(() => renewed.frames.some((f) => f.type === 'authenticated'));
       expect(await expiring.closed).toBe(CLOSE.tokenExpired);
