@@ -4,6 +4,7 @@ import { FindUsersHandler, GetBlocksHandler, GetContactsHandler } from './direct
 import { DIRECTORY_MIGRATIONS } from './directory.migrations.js';
 import { DIRECTORY, directoryProjection } from './directory.projection.js';
 
+export * from './directory.entities.js';
 export * from './directory.handlers.js';
 export * from './directory.migrations.js';
 export * from './directory.projection.js';

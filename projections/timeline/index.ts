@@ -4,6 +4,7 @@ import { GetMessagesHandler } from './timeline.handlers.js';
 import { TIMELINE_MIGRATIONS } from './timeline.migrations.js';
 import { TIMELINE, timelineProjection } from './timeline.projection.js';
 
+export * from './timeline.entities.js';
 export * from './timeline.handlers.js';
 export * from './timeline.migrations.js';
 export * from './timeline.projection.js';
