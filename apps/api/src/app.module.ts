@@ -19,7 +19,9 @@ import { ConversationService } from '@herald/conversations';
 import { readModelMigrations, readModelProjections, readModelQueryHandlers } from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
 import { IDENTITY_COMMAND_HANDLERS } from './auth/identity.commands.js';
+import { IDENTITY_QUERY_HANDLERS } from './auth/identity.queries.js';
 import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.commands.js';
+import { CONVERSATION_QUERY_HANDLERS } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
 import { LiveEvents } from './live-events.js';
@@ -142,7 +144,9 @@ export class AppModule {
         ...readModelQueryHandlers(),
         MayWatchPresenceHandler,
         ...IDENTITY_COMMAND_HANDLERS,
+        ...IDENTITY_QUERY_HANDLERS,
         ...CONVERSATION_COMMAND_HANDLERS,
+        ...CONVERSATION_QUERY_HANDLERS,
         LiveEvents,
         PushGateway,
         RateLimits,

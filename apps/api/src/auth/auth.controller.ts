@@ -1,14 +1,7 @@
 /** Sign-up, sign-in, token refresh, sign-out and the caller's own profile. */
 import { Controller, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import {
-  IdentityService,
-  PASSWORD_MAX,
-  PASSWORD_MIN,
-  type AccessClaims,
-  type Profile,
-  type Tokens,
-} from '@herald/identity';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { PASSWORD_MAX, PASSWORD_MIN, type AccessClaims, type Profile, type Tokens } from '@herald/identity';
 import { NoQuery, correlationOfRequest, ZodBody, ZodQuery, type RequestCorrelation } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -20,6 +13,7 @@ import {
   SignOutCommand,
   UpdateProfileCommand,
 } from './identity.commands.js';
+import { GetProfile } from './identity.queries.js';
 
 const displayName = z.string().trim().min(1).max(64);
 const RegisterBody = z.strictObject({
@@ -50,8 +44,8 @@ export function requestContext(request: FastifyRequest): RequestCorrelation & { 
 @Controller()
 export class AuthController {
   constructor(
-    private readonly identity: IdentityService,
     private readonly commands: CommandBus,
+    private readonly queryBus: QueryBus,
   ) {}
 
   @Public()
@@ -90,7 +84,7 @@ export class AuthController {
 
   @Get('me')
   me(@Caller() caller: AccessClaims, @ZodQuery(NoQuery) _query: object): Promise<Profile> {
-    return this.identity.profile(caller.userId);
+    return this.queryBus.execute(new GetProfile(caller.userId));
   }
 
   @Patch('me')

@@ -5,16 +5,16 @@
  * page by the other user's id (paging.ts).
  */
 import { Controller, Delete, Get, HttpCode, Post, Put, Req, UseInterceptors } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
-import { IdentityService, type AccessClaims, type Profile } from '@herald/identity';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { AccessClaims, Profile } from '@herald/identity';
 import { FindUsers, GetBlocks, GetContacts, type Contact } from '@herald/projections';
-import { QueryBus } from '@nestjs/cqrs';
 import { NoQuery, ReadYourWrites, Uuid, ZodParam, ZodQuery } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requestContext } from '../auth/auth.controller.js';
 import { Caller } from '../auth/auth.guard.js';
 import { ChangeBlockCommand, ChangeContactCommand } from '../auth/identity.commands.js';
+import { GetProfile } from '../auth/identity.queries.js';
 import { PageLimit, UserCursor } from '../paging.js';
 
 const uuid = Uuid;
@@ -38,7 +38,6 @@ export interface RelationAnswer {
 @Controller()
 export class PeopleController {
   constructor(
-    private readonly identity: IdentityService,
     private readonly queryBus: QueryBus,
     private readonly commands: CommandBus,
   ) {}
@@ -52,7 +51,7 @@ export class PeopleController {
 
   @Get('users/:userId')
   profile(@ZodParam('userId', uuid) userId: string, @ZodQuery(NoQuery) _query: object): Promise<Profile> {
-    return this.identity.profile(userId);
+    return this.queryBus.execute(new GetProfile(userId));
   }
 
   @UseInterceptors(ReadYourWrites)

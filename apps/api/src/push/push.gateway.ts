@@ -20,7 +20,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { HeraldConfig } from '@herald/config';
-import { ConversationService } from '@herald/conversations';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { idOfStream } from '@herald/events';
 import { IdentityService } from '@herald/identity';
@@ -29,6 +28,8 @@ import { DataSource } from 'typeorm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RateLimits } from '../auth/rate-limits.js';
 import { LiveEvents } from '../live-events.js';
+import { HasBlocked } from '../auth/identity.queries.js';
+import { GetStreamMembership } from '../conversations/conversation.queries.js';
 import { ProjectionsService } from '../projections.service.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
 import { FairGate } from './budgets.js';
@@ -62,7 +63,6 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly adapter: HttpAdapterHost,
     identity: IdentityService,
-    conversations: ConversationService,
     @Inject(EVENT_STORE) store: EventStore,
     live: LiveEvents,
     @Inject(CONFIG) config: HeraldConfig,
@@ -97,12 +97,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     });
     const presenceWatch = new PresenceWatch({ presence: this.presence, mayWatch, projections });
     this.handshake = new Handshake({ identity, limits, allowedOrigins: config.wsAllowedOrigins, logger, clients });
-    const membership = async (conversationId: string, userId: string): Promise<Membership | undefined> => {
-      const state = await conversations.state(conversationId);
-      if (!state.members.has(userId)) return undefined;
-      const peer = state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== userId) : undefined;
-      return { seq: state.seq, peer };
-    };
+    const membership = (conversationId: string, userId: string): Promise<Membership | undefined> =>
+      queryBus.execute(new GetStreamMembership(conversationId, userId));
     this.subscriptions = new Subscriptions({
       membership,
       store,
@@ -113,7 +109,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.typing = new Typing({
       clients,
       isMember: async (conversationId, userId) => (await membership(conversationId, userId)) !== undefined,
-      hasBlocked: (blockerId, blockedId) => identity.hasBlocked(blockerId, blockedId),
+      hasBlocked: (blockerId, blockedId) => queryBus.execute(new HasBlocked(blockerId, blockedId)),
       notFound: (client, conversationId) => this.subscriptions.notFound(client, conversationId),
       publish: (signal) => this.signals.publish(signal),
     });

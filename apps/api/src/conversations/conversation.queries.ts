@@ -1,0 +1,37 @@
+/**
+ * The conversation reads the API dispatches on the QueryBus that come from the
+ * conversation's own stream rather than a read model. Push uses it: a socket is admitted to
+ * a conversation only on what the stream says (ADR 010), never on a projection that may lag.
+ */
+import { ConversationService } from '@herald/conversations';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+
+/** A current member's view of a conversation: how far it goes, and the other party of a direct one. */
+export interface StreamMembership {
+  readonly seq: number;
+  readonly peer: string | undefined;
+}
+
+/** `userId`'s membership of the conversation as its stream says now (undefined: not a member). */
+export class GetStreamMembership extends Query<StreamMembership | undefined> {
+  constructor(
+    readonly conversationId: string,
+    readonly userId: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetStreamMembership)
+export class GetStreamMembershipHandler implements IQueryHandler<GetStreamMembership> {
+  constructor(private readonly conversations: ConversationService) {}
+
+  async execute({ conversationId, userId }: GetStreamMembership): Promise<StreamMembership | undefined> {
+    const state = await this.conversations.state(conversationId);
+    if (!state.members.has(userId)) return undefined;
+    const peer = state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== userId) : undefined;
+    return { seq: state.seq, peer };
+  }
+}
+
+export const CONVERSATION_QUERY_HANDLERS = [GetStreamMembershipHandler];
