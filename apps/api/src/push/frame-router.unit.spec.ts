@@ -2,17 +2,12 @@ import { RateLimiter } from '@herald/nest';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { FrameRouter } from './frame-router.js';
-import { PushClient, type RawFrame } from './push-client.js';
+import type { RawFrame } from './push-client.js';
+import { fakeClient } from './push.testing.js';
 
 const ME = '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87';
 /** The n-th conversation id. */
 const conversation = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-interface Sent {
-  type: string;
-  code?: string;
-  retryAfterSeconds?: number;
-}
 
 /**
  * A router over a user rate limit of `burst` tokens (refilled too slowly to matter) and
@@ -24,14 +19,6 @@ function routerOf(burst: number, member: (conversationId: string) => boolean = (
   const charged: number[] = [];
   const handled: string[] = [];
   const logged: string[] = [];
-  const sent: Sent[] = [];
-  const ws = {
-    readyState: WebSocket.OPEN as number,
-    bufferedAmount: 0,
-    send: (data: Buffer) => sent.push(JSON.parse(data.toString()) as Sent),
-    pause: () => undefined,
-    resume: () => undefined,
-  };
   const router = new FrameRouter({
     limits: {
       perUser: {
@@ -53,7 +40,7 @@ function routerOf(burst: number, member: (conversationId: string) => boolean = (
     typing: { typed: (_, conversationId) => Promise.resolve(void handled.push(`typing ${conversationId}`)) },
     presence: { watch: (_, userIds) => Promise.resolve(void handled.push(`presence ${userIds.length}`)) },
   });
-  const client = new PushClient(ws as unknown as WebSocket, undefined, { userId: ME, sessionId: 's' }, router);
+  const { client, ws, received: sent } = fakeClient(ME, { sessionId: 's', handling: router });
   const receive = (frame: object | string, isBinary = false): Promise<void> => {
     const raw: RawFrame = { data: Buffer.from(typeof frame === 'string' ? frame : JSON.stringify(frame)), isBinary };
     return router.handle(client, raw);

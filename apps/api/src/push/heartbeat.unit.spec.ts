@@ -1,8 +1,7 @@
-import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WebSocket } from 'ws';
 import { Heartbeat } from './heartbeat.js';
-import { PushClient, PushClients } from './push-client.js';
+import { PushClients } from './push-client.js';
+import { fakeClient } from './push.testing.js';
 
 const INTERVAL = 30_000;
 
@@ -12,22 +11,7 @@ function node() {
   const heartbeat = new Heartbeat(() => clients.all(), INTERVAL);
   /** Opens a socket of `userId`; `pong()` is the peer answering a ping. */
   const socket = (userId: string) => {
-    const ws = Object.assign(new EventEmitter(), {
-      readyState: WebSocket.OPEN,
-      bufferedAmount: 0,
-      pings: 0,
-      terminated: 0,
-      ping: () => ws.pings++,
-      terminate: () => ws.terminated++,
-      pause: () => undefined,
-      resume: () => undefined,
-    });
-    const client = new PushClient(
-      ws as unknown as WebSocket,
-      undefined,
-      { userId, sessionId: `session of ${userId}` },
-      { handle: () => Promise.resolve(), failed: () => undefined },
-    );
+    const { ws, client } = fakeClient(userId);
     clients.opened(client);
     heartbeat.watch(client);
     return { ws, client, pong: () => ws.emit('pong') };

@@ -5,7 +5,8 @@ import { ProjectionsUnavailable } from '../projections.service.js';
 import { PRESENCE_FRAMES_BURST, PRESENCE_FRAMES_PER_SECOND } from './limits.js';
 import { Presence, unknownPresence, type PresenceView } from './presence.js';
 import { PresenceWatch } from './presence-watch.js';
-import { PushClient } from './push-client.js';
+import type { PushClient } from './push-client.js';
+import { fakeClient } from './push.testing.js';
 
 const DIRECTORY = 'directory.v1';
 /** How long presence waits before reading again what it could not read or deliver. */
@@ -76,20 +77,7 @@ function node() {
 
   /** A socket of `userId`; `received` is what it was sent, in order. */
   const socket = (userId: string) => {
-    const received: unknown[] = [];
-    const ws = {
-      readyState: WebSocket.OPEN as number,
-      bufferedAmount: 0,
-      send: (data: Buffer) => received.push(JSON.parse(data.toString())),
-      pause: () => undefined,
-      resume: () => undefined,
-    };
-    const client = new PushClient(
-      ws as unknown as WebSocket,
-      undefined,
-      { userId, sessionId: `session of ${userId}` },
-      { handle: () => Promise.resolve(), failed: () => undefined },
-    );
+    const { client, ws, received } = fakeClient(userId);
     return { client, received, close: () => (ws.readyState = WebSocket.CLOSED) };
   };
 

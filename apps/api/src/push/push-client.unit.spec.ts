@@ -1,76 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { ConversationFeed } from './conversation-feed.js';
 import { CLOSE } from './frames.js';
 import { MAX_BUFFERED, MAX_WAITING_FRAMES, PRESENCE_FRAMES_BURST, PRESENCE_FRAMES_PER_SECOND } from './limits.js';
 import { PushClient, PushClients, type Subscription } from './push-client.js';
-
-/**
- * A socket that records what it was sent and how it was closed; `close` makes it CLOSING,
- * as the ws library's does, and `terminate` CLOSED.
- */
-function fakeSocket() {
-  const ws = {
-    readyState: WebSocket.OPEN as number,
-    bufferedAmount: 0,
-    paused: false,
-    sent: [] as unknown[],
-    closes: [] as [number, string][],
-    terminated: 0,
-    send: (data: Buffer, options: { binary: boolean }) => {
-      expect(options.binary).toBe(false);
-      ws.sent.push(JSON.parse(data.toString()));
-    },
-    close: (code: number, reason: string) => {
-      ws.closes.push([code, reason]);
-      ws.readyState = WebSocket.CLOSING;
-    },
-    terminate: () => {
-      ws.terminated++;
-      ws.readyState = WebSocket.CLOSED;
-    },
-    pause: () => (ws.paused = true),
-    resume: () => (ws.paused = false),
-  };
-  return ws;
-}
-
-/** A socket of `userId` in `sessionId`, whose frames are handled by `handle`. */
-function clientOf(
-  userId = 'ann',
-  sessionId = `session of ${userId}`,
-  handle: () => Promise<void> = () => Promise.resolve(),
-) {
-  const ws = fakeSocket();
-  const client = new PushClient(
-    ws as unknown as WebSocket,
-    undefined,
-    { userId, sessionId },
-    {
-      handle,
-      failed: () => undefined,
-    },
-  );
-  return { ws, client };
-}
+import { fakeClient, idleFeed } from './push.testing.js';
 
 /** A subscription whose feed, once ended, takes the socket out of the conversation (as Subscriptions wires it). */
 function subscribe(clients: PushClients, client: PushClient, conversationId: string): Subscription {
   const subscription: Subscription = {
-    feed: new ConversationFeed({
+    feed: idleFeed({
       conversationId,
       userId: client.caller.userId,
-      claimed: 0,
-      head: 0,
-      ports: {
-        open: () => true,
-        paced: () => Promise.resolve(),
-        slot: () => Promise.resolve(() => undefined),
-        read: () => Promise.resolve([]),
-        charge: () => undefined,
-        write: () => undefined,
-        send: () => undefined,
-      },
       ended: () => clients.unsubscribed(client, conversationId, subscription),
     }),
     typingAt: 0,
@@ -86,50 +26,50 @@ afterEach(() => vi.useRealTimers());
 
 describe("a socket's outgoing frames", () => {
   it('a frame is sent as JSON text while the socket is open', () => {
-    const { ws, client } = clientOf();
+    const { ws, client } = fakeClient('ann');
     client.send(frame);
-    expect(ws.sent).toEqual([frame]);
+    expect(ws.received).toEqual([frame]);
   });
 
   it('nothing is sent to a socket that is closing or closed', () => {
-    const { ws, client } = clientOf();
+    const { ws, client } = fakeClient('ann');
     ws.readyState = WebSocket.CLOSING;
     client.send(frame);
     ws.readyState = WebSocket.CLOSED;
     client.send(frame);
-    expect(ws.sent).toEqual([]);
+    expect(ws.received).toEqual([]);
     expect(client.open).toBe(false);
   });
 
   it(`a socket with up to ${MAX_BUFFERED} bytes waiting to go out is still sent to`, () => {
-    const { ws, client } = clientOf();
+    const { ws, client } = fakeClient('ann');
     ws.bufferedAmount = MAX_BUFFERED;
     client.send(frame);
-    expect(ws.sent).toEqual([frame]);
+    expect(ws.received).toEqual([frame]);
     expect(ws.closes).toEqual([]);
   });
 
   it(`a socket with more than ${MAX_BUFFERED} bytes waiting is closed with ${CLOSE.slowConsumer} and told to sync, the frame not sent`, () => {
-    const { ws, client } = clientOf();
+    const { ws, client } = fakeClient('ann');
     ws.bufferedAmount = MAX_BUFFERED + 1;
     client.send(frame);
-    expect(ws.sent).toEqual([]);
+    expect(ws.received).toEqual([]);
     expect(ws.closes).toEqual([[CLOSE.slowConsumer, 'too slow: reconnect and sync']]);
   });
 
   it('a slow socket is closed once: the frames that follow are dropped without another close', () => {
-    const { ws, client } = clientOf();
+    const { ws, client } = fakeClient('ann');
     ws.bufferedAmount = MAX_BUFFERED + 1;
     client.send(frame);
     client.write(Buffer.from('{}'));
     client.send(frame);
     expect(ws.closes).toHaveLength(1);
-    expect(ws.sent).toEqual([]);
+    expect(ws.received).toEqual([]);
   });
 
   it('a slow socket that does not complete the close is terminated a second later', () => {
     vi.useFakeTimers();
-    const { ws, client } = clientOf();
+    const { ws, client } = fakeClient('ann');
     ws.bufferedAmount = MAX_BUFFERED + 1;
     client.send(frame);
     vi.advanceTimersByTime(999);
@@ -142,10 +82,10 @@ describe("a socket's outgoing frames", () => {
 describe("a socket's incoming frames", () => {
   it('over a rate limit, the first refusal says when to come back, the socket is not read until then, and the next refusals are silent', () => {
     vi.useFakeTimers();
-    const { ws, client } = clientOf();
+    const { ws, client } = fakeClient('ann');
     client.rateLimited(3);
     client.rateLimited(3);
-    expect(ws.sent).toEqual([
+    expect(ws.received).toEqual([
       {
         type: 'error',
         code: 'PUSH.RATE_LIMITED',
@@ -157,16 +97,19 @@ describe("a socket's incoming frames", () => {
     vi.advanceTimersByTime(3_000);
     expect(ws.paused).toBe(false);
     client.rateLimited(1, 'custom');
-    expect(ws.sent).toHaveLength(2);
-    expect(ws.sent[1]).toMatchObject({ message: 'custom', retryAfterSeconds: 1 });
+    expect(ws.received).toHaveLength(2);
+    expect(ws.received[1]).toMatchObject({ message: 'custom', retryAfterSeconds: 1 });
   });
 
   it(`past ${MAX_WAITING_FRAMES} frames waiting, the client is told once that frames are dropped`, async () => {
     let release = (): void => undefined;
     const blocked = new Promise<void>((resolve) => (release = resolve));
-    const { ws, client } = clientOf('ann', 's', () => blocked);
+    const { ws, client } = fakeClient('ann', {
+      sessionId: 's',
+      handling: { handle: () => blocked, failed: () => undefined },
+    });
     for (let i = 0; i < MAX_WAITING_FRAMES + 5; i++) client.frames.push({ data: Buffer.from('{}'), isBinary: false });
-    expect(ws.sent).toEqual([
+    expect(ws.received).toEqual([
       {
         type: 'error',
         code: 'PUSH.RATE_LIMITED',
@@ -182,7 +125,7 @@ describe("a socket's incoming frames", () => {
 
 describe("a socket's presence frames bucket", () => {
   it(`allows a burst of ${PRESENCE_FRAMES_BURST} frames, then says how long until the next`, () => {
-    const { client } = clientOf();
+    const { client } = fakeClient('ann');
     const now = client.presenceTokensAt;
     for (let i = 0; i < PRESENCE_FRAMES_BURST; i++)
       expect(client.takePresenceToken(PRESENCE_FRAMES_PER_SECOND, PRESENCE_FRAMES_BURST, now)).toBe(0);
@@ -192,7 +135,7 @@ describe("a socket's presence frames bucket", () => {
   });
 
   it('a frame refused takes no token; one comes back each 1/perSecond, up to the burst', () => {
-    const { client } = clientOf();
+    const { client } = fakeClient('ann');
     const start = client.presenceTokensAt;
     const take = (at: number) => client.takePresenceToken(PRESENCE_FRAMES_PER_SECOND, PRESENCE_FRAMES_BURST, at);
     for (let i = 0; i < PRESENCE_FRAMES_BURST; i++) take(start);
@@ -210,8 +153,8 @@ describe("a socket's presence frames bucket", () => {
 describe("this node's sockets, indexed", () => {
   it("a user's sockets are counted and share one catch-up budget, forgotten with the last socket", () => {
     const clients = new PushClients();
-    const phone = clientOf('ann', 'phone').client;
-    const laptop = clientOf('ann', 'laptop').client;
+    const phone = fakeClient('ann', { sessionId: 'phone' }).client;
+    const laptop = fakeClient('ann', { sessionId: 'laptop' }).client;
     clients.opened(phone);
     clients.opened(laptop);
     expect(clients.socketsOf('ann')).toBe(2);
@@ -227,9 +170,9 @@ describe("this node's sockets, indexed", () => {
 
   it('lists every socket once, and those of a session', () => {
     const clients = new PushClients();
-    const a = clientOf('ann', 's1').client;
-    const b = clientOf('ann', 's1').client;
-    const c = clientOf('bob', 's2').client;
+    const a = fakeClient('ann', { sessionId: 's1' }).client;
+    const b = fakeClient('ann', { sessionId: 's1' }).client;
+    const c = fakeClient('bob', { sessionId: 's2' }).client;
     for (const client of [a, b, c]) clients.opened(client);
     expect([...clients.all()]).toEqual([a, b, c]);
     expect(clients.ofSession('s1')).toEqual([a, b]);
@@ -238,7 +181,7 @@ describe("this node's sockets, indexed", () => {
 
   it("a socket given a token of another session leaves the old session's list: its revocation no longer finds it", () => {
     const clients = new PushClients();
-    const a = clientOf('ann', 'old').client;
+    const a = fakeClient('ann', { sessionId: 'old' }).client;
     clients.opened(a);
     clients.reauthenticated(a, { userId: 'ann', sessionId: 'new' });
     expect(clients.ofSession('old')).toEqual([]);
@@ -250,8 +193,8 @@ describe("this node's sockets, indexed", () => {
 
   it("a closed socket's feeds end, and it leaves every conversation it was subscribed to", () => {
     const clients = new PushClients();
-    const a = clientOf('ann').client;
-    const b = clientOf('bob').client;
+    const a = fakeClient('ann').client;
+    const b = fakeClient('bob').client;
     clients.opened(a);
     clients.opened(b);
     subscribe(clients, a, 'c1');
@@ -265,7 +208,7 @@ describe("this node's sockets, indexed", () => {
 
   it('ending a subscription replaced since leaves the newer one in place', () => {
     const clients = new PushClients();
-    const a = clientOf('ann').client;
+    const a = fakeClient('ann').client;
     clients.opened(a);
     const first = subscribe(clients, a, 'c1');
     const second = subscribe(clients, a, 'c1');

@@ -1,9 +1,9 @@
 import { encodeCheckpoint, type RecordedEvent } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
 import { describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { FairGate } from './budgets.js';
-import { PushClient, PushClients } from './push-client.js';
+import { PushClients } from './push-client.js';
+import { fakeClient } from './push.testing.js';
 import { Subscriptions } from './subscriptions.js';
 
 const group = '0b9d8f86-4f4e-4b7a-8d3e-2b1c5a6f7e81';
@@ -43,28 +43,14 @@ function node(stream: RecordedEvent[], members: Set<string>) {
     logger: { emit: (_level, _message, _context, _stack, fields) => logged.push(fields ?? {}) },
   });
   const socket = (userId: string) => {
-    const received: { type: string; seq?: number; code?: string }[] = [];
-    const ws = {
-      readyState: WebSocket.OPEN,
-      bufferedAmount: 0,
-      send: (data: Buffer) => received.push(JSON.parse(data.toString()) as { type: string }),
-      pause: () => undefined,
-      resume: () => undefined,
-    };
-    const client = new PushClient(
-      ws as unknown as WebSocket,
-      undefined,
-      { userId, sessionId: `session of ${userId}` },
-      { handle: () => Promise.resolve(), failed: () => undefined },
-    );
+    const { client, received } = fakeClient(userId);
     clients.opened(client);
     return { client, received };
   };
   return { subscriptions, clients, socket, logged };
 }
 
-const summary = (frames: { type: string; seq?: number; code?: string }[]) =>
-  frames.map((f) => [f.type, f.seq ?? f.code].join(' '));
+const summary = (frames: readonly Record<string, unknown>[]) => frames.map((f) => [f.type, f.seq ?? f.code].join(' '));
 
 describe('subscriptions: membership first', () => {
   it('a member is subscribed, caught up and told synced; live events then reach them', async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { ConversationFeed } from './conversation-feed.js';
-import { PushClient, PushClients } from './push-client.js';
+import { PushClients } from './push-client.js';
+import { fakeClient, idleFeed } from './push.testing.js';
 import type { Signal } from './signals.js';
 import { Typing } from './typing.js';
 
@@ -26,40 +25,10 @@ function node(options: { members?: string[]; blocks?: [blocker: string, blocked:
 
   /** A socket of `userId` here, subscribed to the conversation unless told (`peer`: the other member of a direct one). */
   const socket = (userId: string, subscribed = true, peer?: string) => {
-    const received: unknown[] = [];
-    const ws = {
-      readyState: WebSocket.OPEN,
-      bufferedAmount: 0,
-      send: (data: Buffer) => received.push(JSON.parse(data.toString())),
-      pause: () => undefined,
-      resume: () => undefined,
-    };
-    const client = new PushClient(
-      ws as unknown as WebSocket,
-      undefined,
-      { userId, sessionId: `session of ${userId}` },
-      { handle: () => Promise.resolve(), failed: () => undefined },
-    );
+    const { client, received } = fakeClient(userId);
     clients.opened(client);
-    if (subscribed) {
-      const feed = new ConversationFeed({
-        conversationId,
-        userId,
-        claimed: 0,
-        head: 0,
-        ports: {
-          open: () => true,
-          paced: () => Promise.resolve(),
-          slot: () => Promise.resolve(() => undefined),
-          read: () => Promise.resolve([]),
-          charge: () => undefined,
-          write: () => undefined,
-          send: () => undefined,
-        },
-        ended: () => undefined,
-      });
-      clients.subscribed(client, conversationId, { feed, typingAt: 0, peer });
-    }
+    if (subscribed)
+      clients.subscribed(client, conversationId, { feed: idleFeed({ conversationId, userId }), typingAt: 0, peer });
     return { client, received };
   };
   return { typing, socket, published, refused, tick: (ms: number) => (clock += ms), members };
