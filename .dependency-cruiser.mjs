@@ -17,7 +17,7 @@ const TEST_CODE = [
   '\\.testing\\.ts$',
   '^projections/testing\\.ts$',
   '^libs/testing/',
-  '^apps/api/src/test-(app|socket)\\.ts$',
+  '^apps/api/src/test-(app|socket|client)\\.ts$',
 ];
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -3,6 +3,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
+import { readModelTables } from './eslint/read-model-tables.js';
 
 // A string that starts like a stream id of one of the catalogue's categories.
 const STREAM_PREFIX = '/^(user|conversation|contact|receipts|username|session)-/';
@@ -41,6 +42,12 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // A read model's tables are named only in its folder (ADR 011).
+    files: ['**/*.ts'],
+    plugins: { herald: { rules: { 'read-model-tables': readModelTables(import.meta.dirname) } } },
+    rules: { 'herald/read-model-tables': 'error' },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },

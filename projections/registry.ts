@@ -1,7 +1,8 @@
 /**
  * The read models, in the order their migrations run and /health lists them. The app
- * module (projections, migrations, query handlers), the tests and the rebuild tooling all
- * read this list: a new read model is a folder and a line here.
+ * module (projections, migrations, query handlers), /health, the tests and the rebuild
+ * tooling all read this list, and `@herald/projections` exports each folder from here: a
+ * new read model is a folder, and here its import, its export and its place in the list.
  */
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
@@ -11,6 +12,11 @@ import { inbox } from './inbox/index.js';
 import { membership } from './membership/index.js';
 import type { ReadModel } from './read-model.js';
 import { timeline } from './timeline/index.js';
+
+export * from './directory/index.js';
+export * from './inbox/index.js';
+export * from './membership/index.js';
+export * from './timeline/index.js';
 
 export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory];
 

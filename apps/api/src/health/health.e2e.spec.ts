@@ -3,6 +3,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from '@herald/database';
 import { EventStoreUnavailable, PostgresEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import type { Projection } from '@herald/projection-runtime';
+import { READ_MODELS } from '@herald/projections';
 import { eventually, TEST_JWT_SECRET, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mkdtemp } from 'node:fs/promises';
@@ -64,13 +65,7 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     expect(body.eventStore.status).toBe('up');
     expect(body.eventStore.checkpoint! >= checkpoint).toBe(true);
     // Herald's own read models, and the test's.
-    expect(body.projections.map((p) => p.name)).toEqual([
-      'membership.v1',
-      'timeline.v1',
-      'inbox.v1',
-      'directory.v1',
-      `health-test:${prefix}`,
-    ]);
+    expect(body.projections.map((p) => p.name)).toEqual([...READ_MODELS.map((m) => m.name), `health-test:${prefix}`]);
     const mine = body.projections.find((p) => p.name === `health-test:${prefix}`);
     expect(mine).toMatchObject({ state: 'running' });
     expect(typeof mine!.lag).toBe('number');

@@ -6,14 +6,14 @@
  * (ADR 009: fail closed). Watching only the users a client shows is what lets presence
  * scale to groups of 100k: nobody is told about users they are not looking at.
  */
-import { MEMBERSHIP } from '@herald/projections';
+import { DIRECTORY, MEMBERSHIP } from '@herald/projections';
 import { ProjectionsUnavailable, type ProjectionsService } from '../projections.service.js';
 import { PRESENCE_FRAMES_BURST, PRESENCE_FRAMES_PER_SECOND } from './limits.js';
 import { unknownPresence, visibleUsers, type MayWatch, type Presence, type PresenceView } from './presence.js';
 import type { PushClient } from './push-client.js';
 
 /** The read models presence visibility is decided from: membership (shared conversations), directory (contacts, blocks). */
-const PRESENCE_READ_MODELS = [MEMBERSHIP, 'directory.v1'] as const;
+const PRESENCE_READ_MODELS = [MEMBERSHIP, DIRECTORY] as const;
 
 export interface PresenceWatchOptions {
   readonly presence: Presence<PushClient>;
