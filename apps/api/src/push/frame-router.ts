@@ -52,13 +52,21 @@ export class FrameRouter implements FrameHandling {
         'warn',
         `push: ${frame.type} failed: ${error instanceof Error ? error.message : String(error)}`,
         'Push',
+        undefined,
+        fieldsOf(client),
       );
       client.send({ type: 'error', code: 'PUSH.UNAVAILABLE', message: 'Could not be done now; try again' });
     }
   }
 
-  failed(error: unknown): void {
-    this.options.logger.emit('error', `push: ${error instanceof Error ? error.message : String(error)}`, 'Push');
+  failed(client: PushClient, error: unknown): void {
+    this.options.logger.emit(
+      'error',
+      `push: ${error instanceof Error ? error.message : String(error)}`,
+      'Push',
+      undefined,
+      fieldsOf(client),
+    );
   }
 
   /** `paid`: the tokens the frame was charged already (frameCost). */
@@ -124,3 +132,6 @@ export class FrameRouter implements FrameHandling {
     }
   }
 }
+
+/** Who a log line about a socket is about, and the correlation id of its upgrade request. */
+const fieldsOf = (client: PushClient) => ({ userId: client.caller.userId, correlationId: client.peer.correlationId });

@@ -5,19 +5,19 @@
  * a fresh token of the same user, and the close when the socket's token expires.
  */
 import { IdentityError, type AccessClaims, type IdentityService } from '@herald/identity';
-import { RateLimited, type JsonLogger, type RateLimiter } from '@herald/nest';
+import { correlationOf, RateLimited, type JsonLogger, type RateLimiter } from '@herald/nest';
 import { decodeJwt } from 'jose';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CLOSE } from './frames.js';
 import { MAX_SOCKETS_PER_USER } from './limits.js';
-import type { PushClient, PushClients } from './push-client.js';
+import type { Peer, PushClient, PushClients } from './push-client.js';
 
 /** A handshake let through: the socket may be opened as `caller`. */
 export interface Admitted {
   readonly caller: AccessClaims;
   readonly token: string;
-  readonly ip: string | undefined;
+  readonly peer: Peer;
 }
 
 export interface HandshakeOptions {
@@ -36,6 +36,8 @@ export class Handshake {
   async admit(request: IncomingMessage, socket: Duplex): Promise<Admitted | undefined> {
     const { identity, limits, allowedOrigins, logger, clients } = this.options;
     const url = new URL(request.url ?? '/', 'http://localhost');
+    // As a REST request's: from traceparent or x-request-id, else new; on every line about the socket.
+    const { correlationId } = correlationOf(request.headers);
     if (url.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
     // A handshake counts against its IP's budget as any request does.
     try {
@@ -46,7 +48,7 @@ export class Handshake {
     }
     const origin = request.headers.origin;
     if (origin !== undefined && !allowedOrigins.includes(origin)) {
-      logger.emit('warn', 'websocket refused: origin not allowed', 'Push', undefined, { origin });
+      logger.emit('warn', 'websocket refused: origin not allowed', 'Push', undefined, { origin, correlationId });
       return refuse(socket, 403, 'Forbidden');
     }
     const header = request.headers.authorization;
@@ -59,20 +61,30 @@ export class Handshake {
     } catch (error) {
       // The same line as a REST 401 (the README's security log); a database failure is no refusal.
       if (!(error instanceof IdentityError)) {
-        logger.emit('warn', `websocket refused: ${error instanceof Error ? error.message : String(error)}`, 'Push');
+        logger.emit(
+          'warn',
+          `websocket refused: ${error instanceof Error ? error.message : String(error)}`,
+          'Push',
+          undefined,
+          { correlationId },
+        );
         return refuse(socket, 503, 'Service Unavailable', { 'retry-after': '1' });
       }
-      this.refused(error.code, undefined, ip);
+      this.refused(error.code, undefined, { ip, correlationId });
       return refuse(socket, 401, 'Unauthorized');
     }
     // Counted here and when the socket opens, with no await between (the ws library
     // completes a handshake without one when no verifyClient is set): concurrent handshakes
     // cannot pass the check together.
     if (clients.socketsOf(caller.userId) >= MAX_SOCKETS_PER_USER) {
-      logger.emit('warn', 'websocket refused: too many sockets', 'Push', undefined, { userId: caller.userId, ip });
+      logger.emit('warn', 'websocket refused: too many sockets', 'Push', undefined, {
+        userId: caller.userId,
+        ip,
+        correlationId,
+      });
       return refuse(socket, 429, 'Too Many Requests');
     }
-    return { caller, token, ip };
+    return { caller, token, peer: { ip, correlationId } };
   }
 
   /**
@@ -90,7 +102,7 @@ export class Handshake {
     } catch (error) {
       // A database failure is no refusal: PUSH.UNAVAILABLE (try again), as for any frame.
       if (!(error instanceof IdentityError)) throw error;
-      this.refused(error.code, client.caller.userId, client.ip);
+      this.refused(error.code, client.caller.userId, client.peer);
       return client.send({
         type: 'error',
         code: 'AUTH.INVALID_TOKEN',
@@ -121,11 +133,12 @@ export class Handshake {
   }
 
   /** A refused token, logged as REST logs a 401: who (when known), where from, why; never the token. */
-  private refused(code: string, userId: string | undefined, ip: string | undefined): void {
+  private refused(code: string, userId: string | undefined, { ip, correlationId }: Peer): void {
     this.options.logger.emit('warn', `authentication refused: ${code}`, 'Push', undefined, {
       userId,
       route: '/ws',
       ip,
+      correlationId,
     });
   }
 }

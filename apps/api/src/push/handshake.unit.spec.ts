@@ -46,7 +46,21 @@ describe('the WebSocket handshake', () => {
     const { upgrade } = handshakeOf();
     const { status, admitted } = await upgrade('/ws', bearer('good'));
     expect(status).toBe(101);
-    expect(admitted).toEqual({ caller: claims, token: 'good', ip: '203.0.113.7' });
+    expect(admitted).toMatchObject({ caller: claims, token: 'good', peer: { ip: '203.0.113.7' } });
+  });
+
+  it("the socket's correlation id is the upgrade's traceparent trace id or x-request-id, else a new one", async () => {
+    const { upgrade } = handshakeOf();
+    const traced = await upgrade('/ws', {
+      ...bearer('good'),
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    });
+    expect(traced.admitted?.peer.correlationId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    const named = await upgrade('/ws', { ...bearer('good'), 'x-request-id': 'client-chosen-id' });
+    expect(named.admitted?.peer.correlationId).toBe('client-chosen-id');
+    const [a, b] = [await upgrade('/ws', bearer('good')), await upgrade('/ws', bearer('good'))];
+    expect(a.admitted?.peer.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.admitted?.peer.correlationId).not.toBe(b.admitted?.peer.correlationId);
   });
 
   it('a browser may pass the token as ?access_token=, from an allowed origin', async () => {
@@ -74,7 +88,12 @@ describe('the WebSocket handshake', () => {
       'authentication refused: AUTH.INVALID_TOKEN',
     ]);
     expect(JSON.stringify(logged)).not.toContain('bad');
-    expect(logged[0]?.fields).toEqual({ userId: undefined, route: '/ws', ip: '203.0.113.7' });
+    expect(logged[0]?.fields).toEqual({
+      userId: undefined,
+      route: '/ws',
+      ip: '203.0.113.7',
+      correlationId: expect.any(String),
+    });
   });
 
   it('a database failure is no refusal: 503 with Retry-After', async () => {

@@ -37,7 +37,18 @@ export interface Subscription {
 
 export interface FrameHandling {
   handle(client: PushClient, frame: RawFrame): Promise<void>;
-  failed(error: unknown): void;
+  failed(client: PushClient, error: unknown): void;
+}
+
+/** Where a socket came from, for the log lines about it. */
+export interface Peer {
+  /** The peer's address, for the security log. */
+  readonly ip: string | undefined;
+  /**
+   * The upgrade request's correlation id (its `traceparent`'s trace id, its `x-request-id`,
+   * or a new one), as a REST request has: on every log line about the socket.
+   */
+  readonly correlationId: string;
 }
 
 export class PushClient {
@@ -58,8 +69,7 @@ export class PushClient {
 
   constructor(
     readonly socket: WebSocket,
-    /** The peer's address, for the security log. */
-    readonly ip: string | undefined,
+    readonly peer: Peer,
     /** Who the socket is, and the session whose access token it holds (an `auth` frame may change the session). */
     public caller: AccessClaims,
     handling: FrameHandling,
@@ -77,7 +87,7 @@ export class PushClient {
           code: 'PUSH.RATE_LIMITED',
           message: `${MAX_WAITING_FRAMES} frames waiting: frames dropped until they are handled`,
         }),
-      failed: (error) => handling.failed(error),
+      failed: (error) => handling.failed(this, error),
     });
   }
 

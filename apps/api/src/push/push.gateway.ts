@@ -148,8 +148,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     if (admitted) this.wss.handleUpgrade(request, socket, head, (ws) => this.connected(ws, admitted));
   }
 
-  private connected(socket: WebSocket, { caller, token, ip }: Admitted): void {
-    const client = new PushClient(socket, ip, caller, this.router);
+  private connected(socket: WebSocket, { caller, token, peer }: Admitted): void {
+    const client = new PushClient(socket, peer, caller, this.router);
     this.clients.opened(client);
     this.handshake.expireWith(client, token);
     this.presence.opened(caller.userId);

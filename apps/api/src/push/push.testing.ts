@@ -57,7 +57,7 @@ export function fakeClient(userId: string, options: { sessionId?: string; handli
   const ws = fakeSocket();
   const client = new PushClient(
     ws as unknown as WebSocket,
-    undefined,
+    { ip: undefined, correlationId: `socket of ${userId}` },
     { userId, sessionId: options.sessionId ?? `session of ${userId}` },
     options.handling ?? { handle: () => Promise.resolve(), failed: () => undefined },
   );

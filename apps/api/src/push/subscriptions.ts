@@ -83,6 +83,7 @@ export class Subscriptions {
     if (now - client.refusalLoggedAt >= REFUSAL_LOG_INTERVAL_MS) {
       this.options.logger.emit('warn', 'authorization refused: CONVERSATION.NOT_FOUND', 'Push', undefined, {
         userId: client.caller.userId,
+        correlationId: client.peer.correlationId,
         conversationId,
         ...(client.refusalsUnlogged > 0 ? { unloggedSince: client.refusalsUnlogged } : {}),
       });

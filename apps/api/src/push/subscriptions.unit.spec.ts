@@ -109,7 +109,7 @@ describe('subscriptions: membership first', () => {
     const { subscriptions, socket, logged } = node([kicked(0, admin)], new Set());
     const b = socket(bob);
     for (let i = 0; i < 3; i++) await subscriptions.subscribe(b.client, group, 0);
-    expect(logged).toEqual([{ userId: bob, conversationId: group }]);
+    expect(logged).toEqual([{ userId: bob, correlationId: `socket of ${bob}`, conversationId: group }]);
     expect(summary(b.received)).toHaveLength(3);
   });
 });
