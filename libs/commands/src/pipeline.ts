@@ -48,18 +48,31 @@ export class CommandPipeline<S, E extends CatalogueEvent> {
   ) {}
 
   /**
-   * Runs one command: `decide` gets the current state (fetching facts first if it needs
-   * them) and answers the events to write in `events`; a lost race runs it again on the
-   * winner's state. The context may depend on the state (whose session a token is).
+   * Runs one command: `decide`, pure, gets the current state (and the facts `facts` fetched
+   * for that state, when the command needs any) and answers the events to write in
+   * `events`; a lost race runs it all again on the winner's state, facts included. The
+   * context may depend on the state (whose session a token is).
    */
   handle<D extends { readonly events: readonly E[] }>(
     id: string,
-    decide: (state: S) => D | Promise<D>,
+    decide: (state: S) => D,
     context: CommandContext | ((state: S) => CommandContext),
+  ): Promise<Handled<S, D>>;
+  handle<D extends { readonly events: readonly E[] }, F>(
+    id: string,
+    decide: (state: S, facts: F) => D,
+    context: CommandContext | ((state: S) => CommandContext),
+    facts: (state: S) => Promise<F>,
+  ): Promise<Handled<S, D>>;
+  handle<D extends { readonly events: readonly E[] }, F>(
+    id: string,
+    decide: (state: S, facts?: F) => D,
+    context: CommandContext | ((state: S) => CommandContext),
+    facts?: (state: S) => Promise<F>,
   ): Promise<Handled<S, D>> {
     return retryOnConflict(async () => {
       const before = await this.load(id);
-      const decision = await decide(before.state);
+      const decision = decide(before.state, facts ? await facts(before.state) : undefined);
       if (decision.events.length === 0) return { decision, state: before.state, appended: null };
       const written = typeof context === 'function' ? context(before.state) : context;
       const appended = await this.append(id, toNewEvents(decision.events, written), before.revision);

@@ -16,12 +16,30 @@ import type { Checkpoint, EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
 import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
-import { decideContact, evolveContact, noContact, type ContactEvent, type ContactState } from './domain/contact.js';
+import {
+  decideContact,
+  declineOnBlock,
+  evolveContact,
+  noContact,
+  type ContactEvent,
+  type ContactFacts,
+  type ContactState,
+} from './domain/contact.js';
+import {
+  claimPastGrace,
+  claimUsername,
+  evolveClaim,
+  unclaimed,
+  type Claim,
+  type ClaimFacts,
+  type UsernameEvent,
+} from './domain/username.js';
 import {
   block,
   evolveUser,
   initialUser,
   register,
+  signInAttempted,
   unblock,
   updateProfile,
   USERNAME,
@@ -31,7 +49,7 @@ import {
 } from './domain/user.js';
 import { decoyHash, hashPassword, PASSWORD_MAX, PASSWORD_MIN, verifyPassword } from './passwords.js';
 import { AccessTokens, hashToken, newRefreshToken, sessionOf, type AccessClaims } from './tokens.js';
-import { streamIdOf, type EventIn } from '@herald/events';
+import { streamIdOf } from '@herald/events';
 
 export interface Tokens {
   readonly userId: string;
@@ -64,17 +82,8 @@ const correlationOf = ({ correlationId, traceparent }: RequestContext) => ({
   ...(traceparent !== undefined ? { traceparent } : {}),
 });
 
-/** How long a user-name claim waits for its user before another registration may take it over. */
-const CLAIM_GRACE_MS = 60_000;
-
 /** Users whose folded streams stay cached (their streams grow with every sign-in). */
 const CACHED_USERS = 10_000;
-
-/** Who holds a user name, since when. */
-interface Claim {
-  readonly holder: string | null;
-  readonly at: string;
-}
 
 /**
  * How long a session's answer is reused. A revocation reaches every node's cache at once
@@ -104,7 +113,7 @@ export class IdentityService {
   /** Contact relations, by the pair's id. */
   private readonly contacts: CommandPipeline<ContactState, ContactEvent>;
   /** User-name claims, by the name. */
-  private readonly usernames: CommandPipeline<Claim, EventIn<'username'>>;
+  private readonly usernames: CommandPipeline<Claim, UsernameEvent>;
 
   constructor(
     private readonly store: EventStore,
@@ -130,13 +139,9 @@ export class IdentityService {
       { streamOf: (id) => streamIdOf('contact', id), initialState: () => noContact, evolve: evolveContact },
       { appends },
     );
-    this.usernames = new CommandPipeline<Claim, EventIn<'username'>>(
+    this.usernames = new CommandPipeline(
       store,
-      {
-        streamOf: (name) => streamIdOf('username', name),
-        initialState: () => ({ holder: null, at: '' }),
-        evolve: (_, event, recorded) => ({ holder: event.data.userId, at: recorded.occurredAt }),
-      },
+      { streamOf: (name) => streamIdOf('username', name), initialState: () => unclaimed, evolve: evolveClaim },
       { appends },
     );
   }
@@ -172,11 +177,11 @@ export class IdentityService {
     const ok = input.password.length <= PASSWORD_MAX && (await verifyPassword(user.passwordHash, input.password));
     const context = { actorId: userId, ...correlationOf(request), now: request.now };
     const sessionId = ok ? randomUUID() : undefined;
-    const attempt: UserEvent = {
-      type: 'SignInAttempted',
-      data: { userId, succeeded: ok, ...(sessionId ? { sessionId } : {}), ...(request.ip ? { ip: request.ip } : {}) },
-    };
-    await appendDecided(this.store, streamIdOf('user', userId), [attempt], 'any', context);
+    // Not through the pipeline: the record depends on nothing in the stream but what was read
+    // to check the password, so it is appended at any revision and concurrent sign-ins of
+    // one user never conflict.
+    const attempt = signInAttempted({ userId, succeeded: ok, sessionId, ip: request.ip });
+    await appendDecided(this.store, streamIdOf('user', userId), attempt, 'any', context);
     if (!ok || !sessionId) throw new IdentityError('AUTH.INVALID_CREDENTIALS', 'Wrong user name or password');
     return this.startSession(userId, context, sessionId);
   }
@@ -274,19 +279,21 @@ export class IdentityService {
     const context = { actorId, ...correlationOf(request), now: request.now };
     const { decision, appended } = await this.contacts.handle(
       pairId(actorId, otherId),
-      async (state) => {
-        // Looked up on every attempt, so the decider gets them as input and a lost race re-reads them.
-        const [byOther, byActor] = await Promise.all([
-          this.hasBlocked(otherId, actorId),
-          this.hasBlocked(actorId, otherId),
-        ]);
-        const facts = { otherExists, byOther, byActor };
+      (state, facts: ContactFacts) => {
         const { events, withheld } = decideContact({ type, actorId, otherId }, state, facts);
         const status = events.reduce(evolveContact, state).status;
         // Withheld (the other one blocked the caller): the answer of a write, nothing written.
         return { events: withheld ? [] : events, withheld, status };
       },
       context,
+      // Looked up on every attempt, so a lost race re-reads them.
+      async () => {
+        const [byOther, byActor] = await Promise.all([
+          this.hasBlocked(otherId, actorId),
+          this.hasBlocked(actorId, otherId),
+        ]);
+        return { otherExists, byOther, byActor };
+      },
     );
     const { status } = decision;
     if (decision.withheld) return { status, checkpoint: await this.withheldAnswers.checkpoint() };
@@ -316,13 +323,9 @@ export class IdentityService {
     request: RequestContext,
   ): Promise<Checkpoint | null> {
     const context = { actorId: blockerId, ...correlationOf(request), now: request.now };
-    const declined: ContactEvent = {
-      type: 'ContactRequestDeclined',
-      data: { requesterId, recipientId: blockerId, declinedBy: blockerId },
-    };
     const { appended } = await this.contacts.handle(
       pairId(requesterId, blockerId),
-      (state) => ({ events: state.status === 'requested' && state.requesterId === requesterId ? [declined] : [] }),
+      (state) => ({ events: declineOnBlock({ requesterId, blockerId }, state) }),
       context,
     );
     return appended?.checkpoint ?? null;
@@ -346,16 +349,14 @@ export class IdentityService {
   private async claim(username: string, userId: string, context: CommandContext): Promise<void> {
     // A registration racing for the same name loses at the append; on the retry it finds
     // the winner's fresh claim and is told the name is taken.
+    const command = { username, userId, now: context.now };
     await this.usernames.handle(
       username,
-      async ({ holder, at }) => {
-        if (holder) {
-          const abandoned = context.now.getTime() - Date.parse(at) > CLAIM_GRACE_MS && !(await this.exists(holder));
-          if (!abandoned) throw new IdentityError('USER.USERNAME_TAKEN', 'That user name is taken');
-        }
-        return { events: [{ type: 'UsernameClaimed' as const, data: { username, userId } }] };
-      },
+      (state, facts: ClaimFacts) => ({ events: claimUsername(command, state, facts) }),
       context,
+      async (state) => ({
+        holderRegistered: claimPastGrace(state, context.now) ? await this.exists(state.holder!) : true,
+      }),
     );
   }
 

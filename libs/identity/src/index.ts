@@ -1,5 +1,6 @@
 export * from './domain/errors.js';
 export * from './domain/user.js';
+export * from './domain/username.js';
 export * from './domain/session.js';
 export * from './identity.service.js';
 export { AccessTokens, type AccessClaims } from './tokens.js';

@@ -104,3 +104,15 @@ function decideRelation(command: ContactCommand, state: ContactState): ContactEv
     }
   }
 }
+
+/**
+ * A block declines, in the name of the one who blocked, a request from the one blocked
+ * that is still pending (nothing otherwise).
+ */
+export function declineOnBlock(
+  { requesterId, blockerId }: { readonly requesterId: string; readonly blockerId: string },
+  state: ContactState,
+): ContactEvent[] {
+  if (state.status !== 'requested' || state.requesterId !== requesterId) return [];
+  return [{ type: 'ContactRequestDeclined', data: { requesterId, recipientId: blockerId, declinedBy: blockerId } }];
+}

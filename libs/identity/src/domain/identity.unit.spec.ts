@@ -12,13 +12,23 @@ import {
 } from './session.js';
 import {
   decideContact,
+  declineOnBlock,
   evolveContact,
   noContact,
   type ContactFacts,
   type ContactCommand,
   type ContactEvent,
 } from './contact.js';
-import { block, evolveUser, initialUser, register, unblock, updateProfile, type UserEvent } from './user.js';
+import {
+  block,
+  evolveUser,
+  initialUser,
+  register,
+  signInAttempted,
+  unblock,
+  updateProfile,
+  type UserEvent,
+} from './user.js';
 
 const U = '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87';
 const S = '0b9d8f86-4f4e-4b7a-8d3e-2b1c5a6f7e81';
@@ -70,6 +80,20 @@ describe('identity', () => {
       given()
         .when({ ...ada, username: 'A d' })
         .thenThrows('USER.INVALID');
+    });
+  });
+
+  describe('signing in', () => {
+    it('a successful attempt records its session and address', () => {
+      expect(signInAttempted({ userId: U, succeeded: true, sessionId: S, ip: '203.0.113.7' })).toEqual([
+        { type: 'SignInAttempted', data: { userId: U, succeeded: true, sessionId: S, ip: '203.0.113.7' } },
+      ]);
+    });
+
+    it('a failed attempt is recorded too, without a session', () => {
+      expect(signInAttempted({ userId: U, succeeded: false, sessionId: undefined, ip: undefined })).toEqual([
+        { type: 'SignInAttempted', data: { userId: U, succeeded: false } },
+      ]);
     });
   });
 
@@ -400,5 +424,25 @@ describe('blocks', () => {
       .given(...registered)
       .when(other)
       .then([]);
+  });
+
+  describe('a block declines a pending request', () => {
+    const [A, B] = ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'];
+    const requested: ContactEvent = { type: 'ContactRequested', data: { requesterId: A, recipientId: B } };
+    const accepted: ContactEvent = { type: 'ContactRequestAccepted', data: { requesterId: A, recipientId: B } };
+    const decline = (state: typeof noContact) => declineOnBlock({ requesterId: A, blockerId: B }, state);
+
+    it('a request from the one blocked, still pending, is declined by the one who blocked', () => {
+      expect(decline(evolveContact(noContact, requested))).toEqual([
+        { type: 'ContactRequestDeclined', data: { requesterId: A, recipientId: B, declinedBy: B } },
+      ]);
+    });
+
+    it('nothing is declined when there is no pending request from the one blocked', () => {
+      expect(decline(noContact)).toEqual([]);
+      expect(decline(evolveContact(evolveContact(noContact, requested), accepted))).toEqual([]);
+      const askedTheOtherWay: ContactEvent = { type: 'ContactRequested', data: { requesterId: B, recipientId: A } };
+      expect(decline(evolveContact(noContact, askedTheOtherWay))).toEqual([]);
+    });
   });
 });

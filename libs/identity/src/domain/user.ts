@@ -127,3 +127,21 @@ export function unblock({ blockedUserId, blockedExists }: ChangeBlock, state: Us
   if (!state.blocked.has(blockedUserId)) return [];
   return [{ type: 'UserUnblocked', data: { userId: state.userId, blockedUserId } }];
 }
+
+export interface SignInAttempt {
+  readonly userId: string;
+  readonly succeeded: boolean;
+  /** The session a successful attempt starts. */
+  readonly sessionId: string | undefined;
+  readonly ip: string | undefined;
+}
+
+/** A sign-in attempt, recorded whether it succeeded or not: the security log's source. */
+export function signInAttempted({ userId, succeeded, sessionId, ip }: SignInAttempt): UserEvent[] {
+  return [
+    {
+      type: 'SignInAttempted',
+      data: { userId, succeeded, ...(sessionId ? { sessionId } : {}), ...(ip ? { ip } : {}) },
+    },
+  ];
+}
