@@ -6,7 +6,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { maxCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
 import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
-import { JsonLogger, type CheckpointWaiter } from '@herald/nest';
+import { EdgeError, JsonLogger, type CheckpointWaiter } from '@herald/nest';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE, PROJECTIONS } from './tokens.js';
 
@@ -26,7 +26,7 @@ const STALENESS_CHECK_MS = 250;
 const LOOKS_AHEAD = 10;
 
 /** The read model an authorization depends on is stopped or too far behind: refused (503), never served stale. */
-export class ProjectionsUnavailable extends Error {
+export class ProjectionsUnavailable extends EdgeError {
   readonly code = 'PROJECTIONS.UNAVAILABLE';
   constructor(name: string) {
     super(`The read model ${name} is stopped or more than ${MAX_STALENESS_MS} ms behind; retry`);

@@ -4,8 +4,17 @@
  */
 import type { ExpectedRevision, StreamRevision } from './types.js';
 
+/** Every code an event store error carries: a new error's code is added here, and the API's table must then map it. */
+export type EventStoreErrorCode =
+  | 'EVENT_STORE.WRONG_EXPECTED_REVISION'
+  | 'EVENT_STORE.INVALID_APPEND'
+  | 'EVENT_STORE.INVALID_ARGUMENT'
+  | 'EVENT_STORE.DUPLICATE_EVENT_ID'
+  | 'EVENT_STORE.STREAM_NOT_FOUND'
+  | 'EVENT_STORE.UNAVAILABLE';
+
 export abstract class EventStoreError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: EventStoreErrorCode;
 }
 
 /** The stream is not where the caller expected it: someone else appended first. */

@@ -5,23 +5,22 @@
  */
 import { HttpStatus } from '@nestjs/common';
 import type { ConversationErrorCode } from '@herald/conversations';
-import type {
-  DuplicateEventId,
-  EventStoreUnavailable,
-  InvalidAppend,
-  InvalidArgument,
-  StreamNotFound,
-  WrongExpectedRevision,
-} from '@herald/event-store';
+import type { EventStoreErrorCode } from '@herald/event-store';
 import type { IdentityErrorCode } from '@herald/identity';
 import { z } from 'zod';
 
-type EventStoreErrorCode = (
-  WrongExpectedRevision | DuplicateEventId | InvalidAppend | InvalidArgument | StreamNotFound | EventStoreUnavailable
-)['code'];
-
 /** The edge's own refusals (validation, rate limits) and the read models' (read-your-writes, fail closed). */
-type EdgeErrorCode = 'REQUEST.INVALID' | 'REQUEST.RATE_LIMITED' | 'PROJECTIONS.BEHIND' | 'PROJECTIONS.UNAVAILABLE';
+export type EdgeErrorCode =
+  'REQUEST.INVALID' | 'REQUEST.RATE_LIMITED' | 'PROJECTIONS.BEHIND' | 'PROJECTIONS.UNAVAILABLE';
+
+/**
+ * What the edge's refusals extend: their code is one of the union's, so a refusal with a
+ * new code fails the type check until the code is added there, and then until the table
+ * below maps it. (Each context's errors do the same with their own union.)
+ */
+export abstract class EdgeError extends Error {
+  abstract readonly code: EdgeErrorCode;
+}
 
 /** A code a thrown error carries, mapped to its status below. */
 export type DomainErrorCode = ConversationErrorCode | IdentityErrorCode | EventStoreErrorCode | EdgeErrorCode;

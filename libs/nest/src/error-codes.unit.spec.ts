@@ -1,6 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import { ErrorBodySchema, STATUS_BY_CODE, type DomainErrorCode } from './error-codes.js';
+import { EdgeError, ErrorBodySchema, STATUS_BY_CODE, type DomainErrorCode } from './error-codes.js';
 import { toErrorResponse } from './error-filter.js';
 import { RequestInvalid } from './validation.js';
 
@@ -15,6 +15,14 @@ describe('error codes', () => {
     // @ts-expect-error every code of the union needs its status
     const partial = { 'REQUEST.INVALID': HttpStatus.BAD_REQUEST } satisfies Record<DomainErrorCode, HttpStatus>;
     expect(partial).toBeDefined();
+  });
+
+  it("a refusal whose code is not in the edge's union does not compile", () => {
+    class Unlisted extends EdgeError {
+      // @ts-expect-error: a code outside EdgeErrorCode (it would answer 500 at run time)
+      readonly code = 'REQUEST.SOMETHING_NEW';
+    }
+    expect(toErrorResponse(new Unlisted('no')).status).toBe(500);
   });
 
   it('each code answers its status, in the one error body', () => {

@@ -3,7 +3,9 @@
  * average, bursts up to `burst`. In memory, per process, with the least recently used
  * keys dropped past `maxKeys`, so memory stays bounded whatever the traffic.
  */
-export class RateLimited extends Error {
+import { EdgeError } from './error-codes.js';
+
+export class RateLimited extends EdgeError {
   readonly code = 'REQUEST.RATE_LIMITED';
   constructor(readonly retryAfterSeconds: number) {
     super(`Too many requests: retry in ${retryAfterSeconds} s`);

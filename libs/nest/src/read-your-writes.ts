@@ -7,6 +7,7 @@
  */
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { parseCheckpoint, type Checkpoint } from '@herald/event-store';
+import { EdgeError } from './error-codes.js';
 import type { Observable } from 'rxjs';
 import { RequestInvalid } from './validation.js';
 
@@ -22,7 +23,7 @@ export interface CheckpointWaiter {
 export const CHECKPOINT_WAITER = 'herald:checkpoint-waiter';
 
 /** The read models did not reach the checkpoint in time: try again shortly (503). */
-export class ProjectionsBehind extends Error {
+export class ProjectionsBehind extends EdgeError {
   readonly code = 'PROJECTIONS.BEHIND';
   constructor() {
     super(`The read models have not caught up with that checkpoint within ${READ_YOUR_WRITES_MS} ms; retry`);

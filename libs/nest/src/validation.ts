@@ -5,8 +5,9 @@
  * PostgreSQL stores and REST shows, and pushes carry the same.
  */
 import { z } from 'zod';
+import { EdgeError } from './error-codes.js';
 
-export class RequestInvalid extends Error {
+export class RequestInvalid extends EdgeError {
   readonly code = 'REQUEST.INVALID';
   constructor(
     message: string,
