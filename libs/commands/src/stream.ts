@@ -159,9 +159,11 @@ export class WithheldAnswers {
     return result;
   }
 
-  /** The checkpoint a withheld command answers, after about an append's time. */
-  async checkpoint(): Promise<Checkpoint> {
-    const began = performance.now();
+  /**
+   * The checkpoint a withheld command answers, about an append's time after `began` (when
+   * a write would have started its append; by default, now).
+   */
+  async checkpoint(began = performance.now()): Promise<Checkpoint> {
     const checkpoint = await this.store.headCheckpoint();
     const rest = this.appendMs - (performance.now() - began);
     if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));

@@ -16,6 +16,7 @@ import {
   toNewEvents,
   WithheldAnswers,
   type CommandContext,
+  type Folded,
 } from '@herald/commands';
 import type { Checkpoint, EventStore, NewEvent } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
@@ -167,44 +168,25 @@ export class ConversationService {
       await retryOnConflict(async (attempt) => {
         // The cached state is usually current (this process writes this conversation in
         // order); when another process wrote first, the append says so and we catch up.
-        const start =
-          (attempt === 1 ? this.pipeline.cached(conversationId) : undefined) ??
-          (await this.pipeline.load(conversationId));
-        // Looked up before deciding, on every attempt: the decider does no I/O.
-        const factsOf = await this.facts(batch, start.state);
-        let folded = start;
-        const results: Result[] = [];
-        const writes: NewEvent[] = [];
-        for (const { context, ...pending } of batch) {
-          const facts = factsOf(pending.command.actorId);
-          const command = withheldSendId(this.withheldIdKey, conversationId, pending.command, facts);
-          try {
-            const { events, withheld, repeats } = decide(command, folded.state, facts);
-            const messageId = command.type === 'SendMessage' ? { messageId: command.messageId } : {};
-            if (repeats) {
-              results.push({ conversationId, seq: repeats.seq, events, withheld, messageId: repeats.messageId });
-            } else if (withheld) {
-              // Answered as a write is, written nowhere. Its seq is the conversation's last
-              // (0 for a start: a direct conversation starts at 0 whoever starts it), never
-              // one that a later event takes, which a client syncing by seqs would skip.
-              results.push({ conversationId, seq: Math.max(folded.state.seq, 0), events, withheld, ...messageId });
-            } else {
-              const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
-              const written = { ...context, ...(clientMessageId ? { clientMessageId } : {}) };
-              folded = this.pipeline.next(folded, events, written);
-              writes.push(...toNewEvents(events, written));
-              results.push({ conversationId, seq: folded.state.seq, events, withheld, ...messageId });
-            }
-          } catch (error) {
-            results.push(error instanceof Error ? error : new Error(String(error)));
-          }
+        const cached = attempt === 1 ? this.pipeline.cached(conversationId) : undefined;
+        let start = cached ?? (await this.pipeline.load(conversationId));
+        let decided = await this.decideBatch(conversationId, batch, start);
+        // Where a write would begin to append: a withheld answer's time counts from here.
+        const answering = performance.now();
+        // A batch that writes nothing has no append to say the cached state was stale (a
+        // member who joined through another process would be refused): it is answered on
+        // the state caught up with the stream, decided again if that moved.
+        if (cached && decided.writes.length === 0) {
+          start = await this.pipeline.load(conversationId);
+          if (start.revision !== cached.revision) decided = await this.decideBatch(conversationId, batch, start);
         }
+        const { folded, results, writes } = decided;
         let checkpoint: Checkpoint | undefined;
         if (writes.length > 0) {
           checkpoint = (await this.pipeline.append(conversationId, writes, start.revision)).checkpoint;
           this.pipeline.remember(conversationId, folded);
         } else if (results.some((r) => !(r instanceof Error) && r.withheld)) {
-          checkpoint = await this.withheldAnswers.checkpoint();
+          checkpoint = await this.withheldAnswers.checkpoint(answering);
         }
         batch.forEach((pending, i) => {
           const result = results[i]!;
@@ -218,6 +200,44 @@ export class ConversationService {
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     }
+  }
+
+  /** Decides a batch in order on `start`, with the facts looked up for it: the answers and what to append. */
+  private async decideBatch(
+    conversationId: string,
+    batch: readonly Pending[],
+    start: Folded<Conversation>,
+  ): Promise<{ folded: Folded<Conversation>; results: Result[]; writes: NewEvent[] }> {
+    // Looked up before deciding, on every attempt: the decider does no I/O.
+    const factsOf = await this.facts(batch, start.state);
+    let folded = start;
+    const results: Result[] = [];
+    const writes: NewEvent[] = [];
+    for (const { context, ...pending } of batch) {
+      const facts = factsOf(pending.command.actorId);
+      const command = withheldSendId(this.withheldIdKey, conversationId, pending.command, facts);
+      try {
+        const { events, withheld, repeats } = decide(command, folded.state, facts);
+        const messageId = command.type === 'SendMessage' ? { messageId: command.messageId } : {};
+        if (repeats) {
+          results.push({ conversationId, seq: repeats.seq, events, withheld, messageId: repeats.messageId });
+        } else if (withheld) {
+          // Answered as a write is, written nowhere. Its seq is the conversation's last
+          // (0 for a start: a direct conversation starts at 0 whoever starts it), never
+          // one that a later event takes, which a client syncing by seqs would skip.
+          results.push({ conversationId, seq: Math.max(folded.state.seq, 0), events, withheld, ...messageId });
+        } else {
+          const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
+          const written = { ...context, ...(clientMessageId ? { clientMessageId } : {}) };
+          folded = this.pipeline.next(folded, events, written);
+          writes.push(...toNewEvents(events, written));
+          results.push({ conversationId, seq: folded.state.seq, events, withheld, ...messageId });
+        }
+      } catch (error) {
+        results.push(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    return { folded, results, writes };
   }
 
   /**
