@@ -355,7 +355,7 @@ export class IdentityService {
       (state, facts: ClaimFacts) => ({ events: claimUsername(command, state, facts) }),
       context,
       async (state) => ({
-        holderRegistered: claimPastGrace(state, context.now) ? await this.exists(state.holder!) : true,
+        holderRegistered: claimPastGrace(state, context.now) ? await this.exists(state.holder) : true,
       }),
     );
   }

@@ -39,7 +39,7 @@ export interface ClaimFacts {
  * Whether the name's current claim is past its grace: only then does it matter whether its
  * user came to be (a younger claim's user may still be on its way).
  */
-export const claimPastGrace = (state: Claim, now: Date): boolean =>
+export const claimPastGrace = (state: Claim, now: Date): state is Claim & { readonly holder: string } =>
   state.holder !== null && now.getTime() - Date.parse(state.at) > CLAIM_GRACE_MS;
 
 /**
