@@ -17,7 +17,15 @@ export class DatabaseUnreachable extends Error {
   override name = 'DatabaseUnreachable';
 }
 
-export async function openDatabase(config: HeraldConfig, logger: JsonLogger): Promise<Database> {
+/**
+ * `onGiveUp`: the embedded server died more often than its restart budget allows (or did
+ * not come back); the caller should exit non-zero so that its own supervisor takes over.
+ */
+export async function openDatabase(
+  config: HeraldConfig,
+  logger: JsonLogger,
+  onGiveUp: (reason: string) => void,
+): Promise<Database> {
   if (config.databaseUrl) {
     await waitForDatabase(config.databaseUrl, config.databaseConnectTimeoutMs, logger);
     return { url: config.databaseUrl, embedded: false, stop: () => Promise.resolve() };
@@ -27,6 +35,12 @@ export async function openDatabase(config: HeraldConfig, logger: JsonLogger): Pr
     dataDir: config.dataDir,
     port: config.embeddedPostgresPort,
     onLog: (line) => logger.emit('debug', line, 'EmbeddedPostgres'),
+    // PostgreSQL is Herald's child here: nothing else would notice that it died.
+    supervise: {
+      onCrash: (reason) => logger.emit('error', reason, 'Database'),
+      onRestarted: (downMs) => logger.emit('info', `embedded PostgreSQL is back after ${downMs} ms`, 'Database'),
+      onGiveUp,
+    },
   });
   logger.emit('info', `embedded PostgreSQL ready on 127.0.0.1:${server.port}`, 'Database');
   return { url: server.url, embedded: true, stop: () => server.stop() };

@@ -22,7 +22,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = new JsonLogger(config.logLevel);
-  const database = await openDatabase(config, logger);
+  const database = await openDatabase(config, logger, (reason) => {
+    // Exit rather than serve 503 forever: whatever runs Herald (systemd, Kubernetes,
+    // a shell loop) restarts it, and a fresh start may succeed where restarts did not.
+    logger.emit('fatal', `${reason}; exiting`, 'Herald');
+    process.exit(1);
+  });
   let app: Awaited<ReturnType<typeof createApp>> | undefined;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

