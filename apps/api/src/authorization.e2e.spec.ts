@@ -50,6 +50,8 @@ type Route =
 /** Every route, its scope, and such a request. */
 const MATRIX: Record<string, Route> = {
   'GET /health': { scope: 'public' },
+  'GET /health/live': { scope: 'public' },
+  'GET /health/ready': { scope: 'public' },
   // The OpenAPI document and Swagger UI's files.
   'GET /docs': { scope: 'public' },
   'GET /docs/': { scope: 'public' },

@@ -193,6 +193,9 @@ const Health = named(
   }),
 );
 
+const Liveness = named('Liveness', z.strictObject({ status: z.literal('ok') }));
+const Readiness = named('Readiness', z.strictObject({ status: z.enum(['ok', 'degraded', 'down']) }));
+
 /** A route's contract: its answers by status (null: no body) and whether it needs a bearer token. */
 export interface RouteContract {
   readonly public: boolean;
@@ -230,6 +233,8 @@ const REFUSED = [403, 404, 409] as const;
 
 const ROUTES = {
   'GET /health': { public: true, answers: { 200: Health, 503: Health } },
+  'GET /health/live': { public: true, answers: { 200: Liveness } },
+  'GET /health/ready': { public: true, answers: { 200: Readiness, 503: Readiness } },
   'POST /auth/register': { public: true, answers: { 201: Tokens }, errors: [409] },
   'POST /auth/sign-in': { public: true, answers: { 200: Tokens }, errors: [401] },
   'POST /auth/refresh': { public: true, answers: { 200: Tokens }, errors: [401] },

@@ -16,6 +16,22 @@ export interface HealthReport {
   readonly projections: readonly ProjectionHealth[];
 }
 
+/** `/health/live`: the process answers, which is all a restart decision needs. */
+export interface Liveness {
+  readonly status: 'ok';
+}
+
+/** `/health/ready`: `/health`'s verdict alone, for whatever routes traffic. */
+export interface Readiness {
+  readonly status: HealthReport['status'];
+}
+
+/**
+ * Three views of one verdict. A supervisor restarts Herald when `/health/live` stops
+ * answering; a load balancer sends traffic while `/health/ready` is 200. A database that is
+ * down (or being restarted by Herald) makes Herald not ready, never not live: restarting
+ * Herald would not bring the database back sooner.
+ */
 @Public()
 @Controller('health')
 export class HealthController {
@@ -28,6 +44,26 @@ export class HealthController {
   /** 200 while Herald can serve (ok or degraded), 503 when it cannot, so load balancers take it out. */
   @Get()
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    const report = await this.report();
+    void reply.status(report.status === 'down' ? 503 : 200);
+    return report;
+  }
+
+  /** 200 whenever the process can answer at all: touches no store. */
+  @Get('live')
+  live(): Liveness {
+    return { status: 'ok' };
+  }
+
+  /** The status of `/health`, with its HTTP status (200 ok or degraded, 503 down). */
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<Readiness> {
+    const { status } = await this.report();
+    void reply.status(status === 'down' ? 503 : 200);
+    return { status };
+  }
+
+  private async report(): Promise<HealthReport> {
     const [database, checkpoint] = await Promise.all([
       this.dataSource.query('SELECT 1').then(
         (): Up => 'up',
@@ -39,7 +75,6 @@ export class HealthController {
     const projections = database === 'up' ? await this.projections.health() : [];
     const troubled = projections.some((p) => p.state === 'stopped' || p.state === 'retrying');
     const status = database === 'down' || eventStore === 'down' ? 'down' : troubled ? 'degraded' : 'ok';
-    void reply.status(status === 'down' ? 503 : 200);
     return { status, database: { status: database }, eventStore: { status: eventStore, checkpoint }, projections };
   }
 }

@@ -6,7 +6,7 @@ import type { Projection } from '@herald/projection-runtime';
 import { READ_MODELS } from '@herald/projections';
 import { eventually, TEST_JWT_SECRET, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,19 @@ async function health(app: NestFastifyApplication) {
   const { data, error, response } = await apiOf(app).GET('/health');
   const body = data ?? (error !== undefined && 'projections' in error ? error : undefined);
   return { status: response.status, body };
+}
+
+/** `/health/live` and `/health/ready`: the HTTP status and the body, answer or error. */
+async function probes(app: NestFastifyApplication) {
+  const api = apiOf(app);
+  const [live, ready] = await Promise.all([api.GET('/health/live'), api.GET('/health/ready')]);
+  return {
+    live: { status: live.response.status, body: live.data },
+    ready: {
+      status: ready.response.status,
+      body: ready.data ?? (ready.error !== undefined && 'status' in ready.error ? ready.error : undefined),
+    },
+  };
 }
 
 describe('GET /health and errors (API on PostgreSQL)', () => {
@@ -110,6 +123,10 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     });
     apps.push(app);
     expect((await health(app)).status).toBe(200);
+    expect(await probes(app)).toEqual({
+      live: { status: 200, body: { status: 'ok' } },
+      ready: { status: 200, body: { status: 'ok' } },
+    });
 
     const writer = new PostgresEventStore({ connectionString: server.url });
     await writer.append(`${prefix}w`, [event('Pinged')], 'no_stream');
@@ -119,10 +136,19 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     const down = await health(app);
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({ status: 'down', database: { status: 'down' }, eventStore: { status: 'down' } });
+    // Not ready, but live: a supervisor must not restart Herald for its database.
+    expect(await probes(app)).toEqual({
+      live: { status: 200, body: { status: 'ok' } },
+      ready: { status: 503, body: { status: 'down' } },
+    });
 
     server = await startEmbeddedPostgres({ dataDir: dir, port: server.port });
     servers.push(server);
     await eventually(async () => (await health(app)).status === 200);
+    // Ready again; a projection may still be catching up (degraded, which serves).
+    const { ready } = await probes(app);
+    expect(ready.status).toBe(200);
+    expect(['ok', 'degraded']).toContain(ready.body?.status);
     // The same store writes again once the database is back, and the projection follows.
     expect((await writer.append(`${prefix}w`, [event('Pinged')], 0)).nextExpectedRevision).toBe(1);
     await writer.append(`${prefix}1`, [event('Pinged')], 'no_stream');
@@ -132,5 +158,46 @@ describe('GET /health and errors (API on PostgreSQL)', () => {
     expect((await health(app)).body?.projections.find((p) => p.name === `health-test:${prefix}`)).toMatchObject({
       state: 'running',
     });
+  });
+
+  it('with a supervised embedded PostgreSQL, a kill -9 of it heals by itself: ready again, and writes succeed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-supervised-'));
+    const gaveUp: string[] = [];
+    let restarted = false;
+    const server = await startEmbeddedPostgres({
+      dataDir: dir,
+      persistent: false,
+      supervise: { onRestarted: () => (restarted = true), onGiveUp: (reason) => gaveUp.push(reason) },
+    });
+    servers.push(server);
+    const app = await createApp({
+      jwtSecret: TEST_JWT_SECRET,
+      config: loadConfig({}),
+      databaseUrl: server.url,
+      logger: quiet,
+    });
+    apps.push(app);
+    expect((await probes(app)).ready.status).toBe(200);
+    const prefix = `${uniqueId('k')}-`;
+    const writer = new PostgresEventStore({ connectionString: server.url });
+    await writer.append(`${prefix}1`, [event('Pinged')], 'no_stream');
+
+    const pid = Number((await readFile(join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const killedAt = performance.now();
+    process.kill(pid, 'SIGKILL');
+    // Until the new server is up, answers may still come from the old one's last backends.
+    await eventually(() => restarted, 20_000);
+    await eventually(async () => {
+      const { live, ready } = await probes(app);
+      expect(live.status).toBe(200);
+      return ready.status === 200 && (await health(app)).body?.status === 'ok';
+    }, 20_000);
+    const healedMs = Math.round(performance.now() - killedAt);
+    process.stdout.write(`/health/ready 200 and /health ok ${healedMs} ms after kill -9\n`);
+    expect(healedMs).toBeLessThan(20_000);
+    // The store's pool reconnected: the same writer appends again.
+    expect((await writer.append(`${prefix}1`, [event('Pinged')], 0)).nextExpectedRevision).toBe(1);
+    await writer.close();
+    expect(gaveUp).toEqual([]);
   });
 });
