@@ -1,9 +1,9 @@
 import { PostgresEventStore } from '@herald/event-store';
-import { streamIdOf, type EventIn } from '@herald/events';
+import { streamIdOf } from '@herald/events';
 import { range, testDatabaseUrl, uniqueId } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandPipeline } from './pipeline.js';
+import { claimOf, claimsPipeline, type Claims } from './pipeline.testing.js';
 import { StateCache } from './state-cache.js';
 
 let store: PostgresEventStore;
@@ -15,23 +15,8 @@ afterAll(async () => {
   await store.close();
 });
 
-type Claimed = EventIn<'username'>;
-/** A small stream to drive the pipeline: how many claims, and the last claimant. */
-interface Claims {
-  readonly count: number;
-  readonly last: string | null;
-}
-const pipeline = (cache?: StateCache<Claims>) =>
-  new CommandPipeline<Claims, Claimed>(
-    store,
-    {
-      streamOf: (id) => streamIdOf('username', id),
-      initialState: () => ({ count: 0, last: null }),
-      evolve: (state, event) => ({ count: state.count + 1, last: event.data.userId }),
-    },
-    cache ? { cache } : {},
-  );
-const claim = (username: string, userId: string): Claimed => ({ type: 'UsernameClaimed', data: { username, userId } });
+const pipeline = (cache?: StateCache<Claims>) => claimsPipeline(store, cache);
+const claim = claimOf;
 /** Claimants: user ids are UUIDs. */
 const users = range(12).map(() => randomUUID());
 const [A, B] = users as [string, string];

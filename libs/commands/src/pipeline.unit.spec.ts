@@ -4,32 +4,17 @@
  * instance connected to the same store (`connect`).
  */
 import { InMemoryEventStore, WrongExpectedRevision } from '@herald/event-store';
-import { streamIdOf, type EventIn } from '@herald/events';
+import { streamIdOf } from '@herald/events';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CommandPipeline } from './pipeline.js';
+import { claimOf, claimsPipeline, type Claimed, type Claims } from './pipeline.testing.js';
 import { StateCache } from './state-cache.js';
 import { MAX_ATTEMPTS } from './stream.js';
 
-type Claimed = EventIn<'username'>;
-/** A small stream to drive the pipeline: how many claims, and the last claimant. */
-interface Claims {
-  readonly count: number;
-  readonly last: string | null;
-}
 const NAME = 'ada';
 const STREAM = streamIdOf('username', NAME);
-const pipeline = (store: InMemoryEventStore, cache?: StateCache<Claims>) =>
-  new CommandPipeline<Claims, Claimed>(
-    store,
-    {
-      streamOf: (id) => streamIdOf('username', id),
-      initialState: () => ({ count: 0, last: null }),
-      evolve: (state, event) => ({ count: state.count + 1, last: event.data.userId }),
-    },
-    cache ? { cache } : {},
-  );
-const claim = (userId: string): Claimed => ({ type: 'UsernameClaimed', data: { username: NAME, userId } });
+const pipeline = (store: InMemoryEventStore, cache?: StateCache<Claims>) => claimsPipeline(store, cache);
+const claim = (userId: string): Claimed => claimOf(NAME, userId);
 /** A command that claims the name for `userId` whatever the state. */
 const claimFor = (userId: string) => () => ({ events: [claim(userId)] });
 const [A, B, C] = [randomUUID(), randomUUID(), randomUUID()];

@@ -1,9 +1,9 @@
 import { PostgresEventStore } from '@herald/event-store';
-import { range, testDatabaseUrl, uniqueId } from '@herald/testing';
+import { range, testDatabaseUrl } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConversationService, directConversationId, streamOf } from './conversation.service.js';
-import type { ConversationCommand } from './domain/decide.js';
+import { contextOf, sendOf } from './conversation.testing.js';
 
 let store: PostgresEventStore;
 beforeAll(async () => {
@@ -14,16 +14,8 @@ afterAll(async () => {
   await store.close();
 });
 
-const context = (actorId: string) => ({ actorId, correlationId: uniqueId('c'), now: new Date() });
-const send = (actorId: string, clientMessageId: string, text = 'hi'): ConversationCommand => ({
-  type: 'SendMessage',
-  actorId,
-  messageId: randomUUID(),
-  clientMessageId,
-  text,
-  mentions: { userIds: [], all: false },
-  attachments: [],
-});
+const context = contextOf;
+const send = sendOf;
 
 describe('conversation service (PostgreSQL)', () => {
   it('one direct conversation per pair, whoever starts it', async () => {

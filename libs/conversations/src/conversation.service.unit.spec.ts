@@ -4,11 +4,11 @@
  * sends, blocks, catching up). Another API instance is another service on an instance
  * connected to the same store (`connect`).
  */
-import type { CommandContext } from '@herald/commands';
 import { InMemoryEventStore, StreamNotFound } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConversationService, directConversationId, streamOf, type People } from './conversation.service.js';
+import { contextOf, sendOf } from './conversation.testing.js';
 import type { ConversationCommand } from './domain/decide.js';
 import { ConversationError } from './domain/errors.js';
 
@@ -36,17 +36,8 @@ class FakePeople implements People {
 }
 
 const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i);
-const context = (actorId: string): CommandContext => ({ actorId, correlationId: randomUUID(), now: new Date() });
-const send = (actorId: string, clientMessageId: string, text = 'hi') =>
-  ({
-    type: 'SendMessage',
-    actorId,
-    messageId: randomUUID(),
-    clientMessageId,
-    text,
-    mentions: { userIds: [], all: false },
-    attachments: [],
-  }) as const;
+const context = contextOf;
+const send = sendOf;
 const createGroup = (service: ConversationService, id: string, ownerId: string, memberIds: string[]) =>
   service.execute(
     id,
