@@ -38,6 +38,7 @@ export async function openDatabase(
     // PostgreSQL is Herald's child here: nothing else would notice that it died.
     supervise: {
       onCrash: (reason) => logger.emit('error', reason, 'Database'),
+      onShutdown: (reason) => logger.emit('warn', reason, 'Database'),
       onRestarted: (downMs) => logger.emit('info', `embedded PostgreSQL is back after ${downMs} ms`, 'Database'),
       onGiveUp,
     },

@@ -123,4 +123,33 @@ describe('supervised embedded PostgreSQL', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toEqual([]);
   });
+
+  it('a postmaster told to shut down by someone else (Ctrl-C reaches it first) is not restarted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-supervised-'));
+    const crashes: string[] = [];
+    const shutdowns: string[] = [];
+    const server = await startEmbeddedPostgres({
+      dataDir: dir,
+      persistent: false,
+      supervise: {
+        onCrash: (r) => crashes.push(r),
+        onShutdown: (r) => shutdowns.push(r),
+        onGiveUp: (r) => crashes.push(r),
+      },
+    });
+    try {
+      // SIGINT is PostgreSQL's fast shutdown: what a terminal's Ctrl-C sends the process group.
+      process.kill(await postmasterPid(dir), 'SIGINT');
+      const started = performance.now();
+      while (shutdowns.length === 0 && performance.now() - started < RECOVERY_BOUND_MS) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(shutdowns).toHaveLength(1);
+      expect(shutdowns[0]).toContain('shut down on request');
+      expect(crashes).toEqual([]);
+      await expect(query(server.url, 'SELECT 1')).rejects.toThrow();
+    } finally {
+      await server.stop();
+    }
+  });
 });

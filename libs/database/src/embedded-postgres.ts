@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   readonly restartTimeoutMs?: number;
   /** The server died and is being started again. */
   readonly onCrash?: (reason: string) => void;
+  /** It shut down because it was asked to (exit code 0): not restarted. */
+  readonly onShutdown?: (reason: string) => void;
   /** It is back, accepting connections, `downMs` after it died. */
   readonly onRestarted?: (downMs: number) => void;
   /** It will not be restarted (budget spent, or it did not come back in time): the caller should exit. */
@@ -178,6 +180,13 @@ function supervise(pg: EmbeddedPostgres, options: SupervisorOptions): { stop(): 
   const watch = (child: ChildProcess): void => {
     child.once('exit', (code, signal) => {
       if (stopped) return;
+      // A postmaster exits 0 only when told to shut down (Ctrl-C reaches the whole process
+      // group, PostgreSQL included, before Herald stops it; or an operator's pg_ctl stop):
+      // a stop someone asked for, not a crash, and starting it again would fight them.
+      if (code === 0 && signal === null) {
+        options.onShutdown?.(`embedded PostgreSQL (pid ${child.pid}) shut down on request; not restarting it`);
+        return;
+      }
       void restart(`embedded PostgreSQL (pid ${child.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
     });
   };
