@@ -13,12 +13,15 @@ import type { TestUser } from './test-app.js';
 /** A supervised embedded PostgreSQL under `dataDir`; what its supervisor said. */
 export async function ownPostgres(
   dataDir: string,
+  restartTimeoutMs?: number,
 ): Promise<{ server: RunningPostgres; clusterDir: string; said: string[] }> {
   const said: string[] = [];
   const server = await startEmbeddedPostgres({
     dataDir,
     persistent: false,
     supervise: {
+      ...(restartTimeoutMs ? { restartTimeoutMs } : {}),
+      onWaitingForSpace: (reason) => said.push(`waiting: ${reason}`),
       onCrash: (reason) => said.push(`crash: ${reason}`),
       onShutdown: (reason) => said.push(`shutdown: ${reason}`),
       onRestarted: (ms) => said.push(`restarted after ${ms} ms`),
