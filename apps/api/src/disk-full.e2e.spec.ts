@@ -154,6 +154,11 @@ describe('a full disk under the data directory', () => {
       );
       expect(refused.length).toBeGreaterThan(0);
       expect(refused[0]!.code).toBe('DATABASE.STORAGE_FULL');
+      // Reads are still served, so the instance stays ready.
+      expect((await ready(app)).status).toBe(200);
+      expect(
+        (await apiOf(app, bob).GET('/conversations/{id}/messages', { params: { path: { id } } })).response.status,
+      ).toBe(200);
       if (!crashed()) {
         // Events go to the log table's last page, so every send needed a new page and none
         // wrote WAL. Another writer would (a read model with room in its pages, a
