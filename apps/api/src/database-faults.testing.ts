@@ -55,11 +55,23 @@ async function childrenOf(pid: number): Promise<number[]> {
  * paused pids, for `resume`.
  */
 export async function pause(clusterDir: string): Promise<number[]> {
+  return (await pauser(clusterDir))();
+}
+
+/**
+ * `pause` in two steps: the processes are listed now (reading /proc takes a while), and
+ * the function returned stops them at once, then any started since.
+ */
+export async function pauser(clusterDir: string): Promise<() => Promise<number[]>> {
   const postmaster = await postmasterPid(clusterDir);
-  process.kill(postmaster, 'SIGSTOP');
   const children = await childrenOf(postmaster);
-  for (const pid of children) process.kill(pid, 'SIGSTOP');
-  return [postmaster, ...children];
+  return async () => {
+    process.kill(postmaster, 'SIGSTOP');
+    for (const pid of children) process.kill(pid, 'SIGSTOP');
+    const late = (await childrenOf(postmaster)).filter((pid) => !children.includes(pid));
+    for (const pid of late) process.kill(pid, 'SIGSTOP');
+    return [postmaster, ...children, ...late];
+  };
 }
 
 export function resume(pids: readonly number[]): void {
