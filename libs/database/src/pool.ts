@@ -62,7 +62,12 @@ export class ClosingOnTimeoutClient extends pg.Client {
   }
 
   private closeConnection(): void {
-    (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    const self = this as unknown as { _queryable: boolean; connection?: { stream?: { destroy(): void } } };
+    // At once, before whoever awaited the statement releases the connection (this handler
+    // was attached first, so it runs first): pg-pool drops a released client that is not
+    // queryable. The socket's own close comes later.
+    self._queryable = false;
+    self.connection?.stream?.destroy();
   }
 }
 
