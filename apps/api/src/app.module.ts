@@ -8,7 +8,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AccessTokens, IdentityService } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
-import { migrateDatabase } from '@herald/database';
+import { migrateDatabase, type DatabaseTimeouts } from '@herald/database';
 import { PostgresEventStore, type EventStore } from '@herald/event-store';
 import { CHECKPOINT_WAITER, HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
@@ -63,6 +63,12 @@ class Closer implements OnApplicationShutdown {
   }
 }
 
+/** How long the serving pools wait for the server (a paused one): README "What Herald survives". */
+const databaseTimeouts = (config: HeraldConfig): DatabaseTimeouts => ({
+  queryTimeoutMs: config.databaseQueryTimeoutMs,
+  acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+});
+
 @Module({})
 export class AppModule {
   static forRoot(options: AppOptions): DynamicModule {
@@ -99,6 +105,7 @@ export class AppModule {
               connectionString: databaseUrl,
               poolSize: config.databasePoolSize,
               pollIntervalMs: config.eventStorePollIntervalMs,
+              timeouts: databaseTimeouts(config),
               onError: (error) => logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
             });
             await store.migrate();
@@ -113,7 +120,11 @@ export class AppModule {
               ...readModelMigrations(),
               ...PRESENCE_MIGRATIONS,
             ]);
-            return createReadModelDataSource({ url: databaseUrl, poolSize: config.databasePoolSize }).initialize();
+            return createReadModelDataSource({
+              url: databaseUrl,
+              poolSize: config.databasePoolSize,
+              timeouts: databaseTimeouts(config),
+            }).initialize();
           },
         },
         {

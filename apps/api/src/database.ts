@@ -39,6 +39,7 @@ export async function openDatabase(
     supervise: {
       onCrash: (reason) => logger.emit('error', reason, 'Database'),
       onShutdown: (reason) => logger.emit('warn', reason, 'Database'),
+      onWaitingForSpace: (reason) => logger.emit('error', reason, 'Database'),
       onRestarted: (downMs) => logger.emit('info', `embedded PostgreSQL is back after ${downMs} ms`, 'Database'),
       onGiveUp,
     },

@@ -25,6 +25,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DATABASE_POOL_SIZE: positiveInt.max(500).default(20),
   DATABASE_CONNECT_TIMEOUT_MS: positiveInt.default(30_000),
+  DATABASE_QUERY_TIMEOUT_MS: positiveInt.min(100).max(600_000).default(3_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: positiveInt.min(100).max(600_000).default(3_000),
   EVENT_STORE_POLL_INTERVAL_MS: positiveInt.default(250),
   JWT_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(900),
@@ -92,6 +94,14 @@ export interface HeraldConfig {
   readonly logLevel: LogLevel;
   readonly databasePoolSize: number;
   readonly databaseConnectTimeoutMs: number;
+  /**
+   * A statement without an answer after this fails (the request answers 503) and its
+   * connection is dropped: a paused or stalled server does not hold requests for as long
+   * as it is stalled. Applies to the serving pools, not to migrations.
+   */
+  readonly databaseQueryTimeoutMs: number;
+  /** Waiting for a database connection (a new one, or a free one of a full pool) fails after this (503). */
+  readonly databaseAcquireTimeoutMs: number;
   readonly eventStorePollIntervalMs: number;
   readonly kafka: KafkaConfig | undefined;
   /**
@@ -160,6 +170,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     logLevel: c.LOG_LEVEL,
     databasePoolSize: c.DATABASE_POOL_SIZE,
     databaseConnectTimeoutMs: c.DATABASE_CONNECT_TIMEOUT_MS,
+    databaseQueryTimeoutMs: c.DATABASE_QUERY_TIMEOUT_MS,
+    databaseAcquireTimeoutMs: c.DATABASE_ACQUIRE_TIMEOUT_MS,
     eventStorePollIntervalMs: c.EVENT_STORE_POLL_INTERVAL_MS,
     jwtSecret: c.JWT_SECRET,
     accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,

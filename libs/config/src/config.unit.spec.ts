@@ -12,6 +12,8 @@ describe('configuration', () => {
       logLevel: 'info',
       databasePoolSize: 20,
       databaseConnectTimeoutMs: 30_000,
+      databaseQueryTimeoutMs: 3_000,
+      databaseAcquireTimeoutMs: 3_000,
       eventStorePollIntervalMs: 250,
       kafka: undefined,
       jwtSecret: undefined,
@@ -74,6 +76,9 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['DATABASE_URL', 'mysql://x/y'],
     ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_QUERY_TIMEOUT_MS', '50'],
+    ['DATABASE_QUERY_TIMEOUT_MS', 'soon'],
+    ['DATABASE_ACQUIRE_TIMEOUT_MS', '0'],
   ])('a wrong %s=%s stops start-up with a message naming it', (name, value) => {
     const start = (): unknown => loadConfig({ [name]: value });
     expect(start).toThrow(ConfigError);

@@ -44,9 +44,22 @@ export interface SupervisorOptions {
   readonly onShutdown?: (reason: string) => void;
   /** It is back, accepting connections, `downMs` after it died. */
   readonly onRestarted?: (downMs: number) => void;
+  /**
+   * It cannot start because its disk is full (crash recovery must write): it is tried again
+   * every few seconds for as long as that lasts, past `restartTimeoutMs`, and this is called
+   * at most every {@link DISK_FULL_REPORT_MS}. Exiting would not free the space, and Herald
+   * started again would find the same disk; waiting lets it resume once an operator frees it.
+   */
+  readonly onWaitingForSpace?: (reason: string) => void;
   /** It will not be restarted (budget spent, or it did not come back in time): the caller should exit. */
   readonly onGiveUp: (reason: string) => void;
 }
+
+/** How often a restart held up by a full disk is reported. */
+export const DISK_FULL_REPORT_MS = 30_000;
+
+/** What PostgreSQL logs when a write finds its filesystem full. */
+const DISK_FULL = /No space left on device/i;
 
 /**
  * Crash recovery replays the WAL written since the last checkpoint (at most max_wal_size,
@@ -133,7 +146,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       if (!existsSync(join(clusterDir, 'PG_VERSION'))) await initialisePrivately(pg, dataDir);
       await pg.start();
       await ensureDatabase(pg);
-      const supervisor = options.supervise ? supervise(pg, options.supervise) : undefined;
+      const supervisor = options.supervise
+        ? supervise(pg, options.supervise, () => logLines.splice(0).join(''))
+        : undefined;
       return {
         url: socketDir
           ? `postgresql://${USER}:${encodeURIComponent(password)}@localhost:${port}/${DATABASE}?host=${encodeURIComponent(socketDir)}`
@@ -173,7 +188,8 @@ function serverProcess(pg: EmbeddedPostgres): ChildProcess {
   return child;
 }
 
-function supervise(pg: EmbeddedPostgres, options: SupervisorOptions): { stop(): void } {
+/** `recentLog`: the server's log lines since the last call, where a start that failed says why. */
+function supervise(pg: EmbeddedPostgres, options: SupervisorOptions, recentLog: () => string): { stop(): void } {
   const budget = options.budget ?? new RestartBudget();
   const timeoutMs = options.restartTimeoutMs ?? RESTART_TIMEOUT_MS;
   let stopped = false;
@@ -198,11 +214,16 @@ function supervise(pg: EmbeddedPostgres, options: SupervisorOptions): { stop(): 
     options.onCrash?.(`${why}; restarting it (crash recovery)`);
     const diedAt = performance.now();
     let lastError: unknown;
+    let diskFull = false;
+    let reportedAt = -Infinity;
     // The new postmaster refuses to start while backends of the old one still hold its
     // shared memory; they notice their parent's death within moments: retry until then.
-    for (let attempt = 0; performance.now() - diedAt < timeoutMs; attempt++) {
+    // A full disk keeps it from starting for as long as it lasts: retry until space is freed.
+    for (let attempt = 0; performance.now() - diedAt < timeoutMs || diskFull; attempt++) {
       if (stopped) return;
-      const left = timeoutMs - (performance.now() - diedAt);
+      const remaining = timeoutMs - (performance.now() - diedAt);
+      const left = diskFull ? Math.max(remaining, 10_000) : remaining;
+      recentLog(); // What this attempt logs is read when it fails.
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
@@ -217,6 +238,14 @@ function supervise(pg: EmbeddedPostgres, options: SupervisorOptions): { stop(): 
         return;
       } catch (error) {
         lastError = error;
+        diskFull = DISK_FULL.test(recentLog()) || DISK_FULL.test(describe(error));
+        if (diskFull && performance.now() - reportedAt >= DISK_FULL_REPORT_MS) {
+          reportedAt = performance.now();
+          options.onWaitingForSpace?.(
+            `embedded PostgreSQL cannot start: the filesystem of its data directory is full (No space left on device); ` +
+              `trying again every 2 s until space is freed (down for ${Math.round((performance.now() - diedAt) / 1000)} s)`,
+          );
+        }
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       } finally {
         clearTimeout(timer);

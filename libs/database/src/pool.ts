@@ -10,6 +10,65 @@ export interface PoolOptions {
   readonly applicationName?: string;
   /** Reported when an idle connection breaks; the pool replaces it on next use. */
   readonly onError?: (error: Error) => void;
+  /** See {@link DatabaseTimeouts}; without them a call waits for as long as the server takes. */
+  readonly timeouts?: DatabaseTimeouts;
+}
+
+/**
+ * How long a serving pool waits for the server (README "What Herald survives"). A paused
+ * server (SIGSTOP, a frozen VM, a stalled disk) accepts connections into its listen queue
+ * and reads statements into its socket buffer, but answers nothing: without these a request
+ * waits for as long as the pause lasts. Both are measured on the client, the only side
+ * still running; PostgreSQL's own statement_timeout does not run while it is paused.
+ */
+export interface DatabaseTimeouts {
+  /**
+   * A statement without an answer after this fails ("Query read timeout") and its
+   * connection is closed: what the server did with it is unknown, so the connection is
+   * never used again, and the server rolls back whatever transaction it had open once it
+   * notices (a COMMIT it had received may still be applied: callers answer 503, and a
+   * retry of the same idempotent append finds it done).
+   */
+  readonly queryTimeoutMs: number;
+  /** Waiting for a connection (a new one's handshake, or a free one of a full pool) fails after this. */
+  readonly acquireTimeoutMs: number;
+}
+
+/** The message of pg's client-side statement timeout (query_timeout). */
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/**
+ * A pg client that closes its connection when a statement times out on its side. pg only
+ * stops waiting: the statement stays in flight, the connection keeps waiting for its answer
+ * (a paused server's, which may come seconds later), and the statements of whoever uses
+ * the connection next queue behind it. A pool (pg-pool, TypeORM's) would hand that
+ * connection out again; closed, it is dropped and replaced.
+ */
+export class ClosingOnTimeoutClient extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super(config);
+    const wrapped = this.query.bind(this) as (...args: unknown[]) => unknown;
+    // `query` has a promise form (TypeORM, withClient) and a callback form (pg-pool's
+    // pool.query, which releases the client with the error, destroying it already).
+    (this as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const result = wrapped(...args);
+      if (result instanceof Promise) {
+        result.catch((error: unknown) => {
+          if (error instanceof Error && error.message === QUERY_TIMEOUT_MESSAGE) this.closeConnection();
+        });
+      }
+      return result;
+    };
+  }
+
+  private closeConnection(): void {
+    const self = this as unknown as { _queryable: boolean; connection?: { stream?: { destroy(): void } } };
+    // At once, before whoever awaited the statement releases the connection (this handler
+    // was attached first, so it runs first): pg-pool drops a released client that is not
+    // queryable. The socket's own close comes later.
+    self._queryable = false;
+    self.connection?.stream?.destroy();
+  }
 }
 
 /**
@@ -31,12 +90,29 @@ export function createPool(options: PoolOptions): pg.Pool {
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'herald',
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
-    connectionTimeoutMillis: 10_000,
     keepAlive: true,
+    ...poolTimeouts(options.timeouts),
   });
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', (error) => options.onError?.(error));
   return pool;
+}
+
+/**
+ * The pg (and pg-pool) options for {@link DatabaseTimeouts}; also what TypeORM's `extra`
+ * takes for its pool. Without timeouts, only a connection attempt is bounded (10 s).
+ */
+export function poolTimeouts(timeouts: DatabaseTimeouts | undefined): {
+  connectionTimeoutMillis: number;
+  query_timeout?: number;
+  Client?: typeof pg.Client;
+} {
+  if (!timeouts) return { connectionTimeoutMillis: 10_000 };
+  return {
+    connectionTimeoutMillis: timeouts.acquireTimeoutMs,
+    query_timeout: timeouts.queryTimeoutMs,
+    Client: ClosingOnTimeoutClient,
+  };
 }
 
 /**
@@ -130,7 +206,7 @@ const NETWORK_ERRORS = new Set([
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') return NETWORK_ERRORS.has(code) || code.startsWith('08') || code.startsWith('57P');
-  return /Connection terminated|Client has encountered a connection error|Connection ended/i.test(
+  return /Connection terminated|Client has encountered a connection error|Connection ended|Query read timeout/i.test(
     error instanceof Error ? error.message : '',
   );
 }
@@ -147,11 +223,43 @@ export function isTransientPgError(error: unknown): boolean {
       code === '57P01' || // admin shutdown
       code === '57P02' ||
       code === '57P03' || // cannot connect now
-      code === '53300' // too many connections
+      code === '57014' || // statement timeout (or a cancel)
+      code.startsWith('53') || // insufficient resources: disk full, out of memory, too many connections
+      code === '58030' // I/O error
     );
   }
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|Query read timeout/i.test(
     message,
   );
+}
+
+/**
+ * Why the database failed a call, when the reason is the database's state rather than the
+ * call: `storage-full` when its disk is full (SQLSTATE 53100 disk_full, or the I/O errors
+ * a full disk gives: "No space left on device"), `unavailable` for the transient failures
+ * of {@link isTransientPgError} (unreachable, paused, restarting, overloaded). Looks through
+ * `cause` and TypeORM's `driverError`. Undefined for anything else (a bug, a constraint).
+ */
+export function databaseFailure(error: unknown): 'storage-full' | 'unavailable' | undefined {
+  let unavailable = false;
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length > 0) {
+    const current = queue.shift();
+    if (current === null || typeof current !== 'object' || seen.has(current)) continue;
+    seen.add(current);
+    const { code, message, cause, driverError } = current as {
+      code?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      driverError?: unknown;
+    };
+    if (code === '53100' || (typeof message === 'string' && /No space left on device/i.test(message))) {
+      return 'storage-full';
+    }
+    if (isTransientPgError(current)) unavailable = true;
+    queue.push(cause, driverError);
+  }
+  return unavailable ? 'unavailable' : undefined;
 }

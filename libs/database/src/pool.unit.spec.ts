@@ -9,6 +9,9 @@ describe('isTransientPgError', () => {
     ['deadlock', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
     ['connection exception', Object.assign(new Error('x'), { code: '08006' })],
     ['terminated', new Error('Connection terminated unexpectedly')],
+    ['a paused server (client-side statement timeout)', new Error('Query read timeout')],
+    ['a statement timeout', Object.assign(new Error('canceling statement'), { code: '57014' })],
+    ['a full disk', Object.assign(new Error('could not extend file'), { code: '53100' })],
   ])('retries %s', (_, error) => expect(isTransientPgError(error)).toBe(true));
 
   it.each([

@@ -1,7 +1,9 @@
 /**
  * How often a crashed embedded PostgreSQL may be started again before Herald gives up and
  * leaves the decision to whatever supervises Herald itself. A server that keeps dying (a
- * full disk, a corrupt cluster, a machine out of memory) is not healed by restarting it.
+ * corrupt cluster, a machine out of memory) is not healed by restarting it. One that cannot
+ * start because its disk is full is waited for instead, within one restart (the supervisor
+ * in embedded-postgres.ts): restarting Herald would not free the space either.
  */
 
 /** Restarts allowed within {@link RESTART_WINDOW_MS}: a few crashes an hour are survived, a crash loop is not. */

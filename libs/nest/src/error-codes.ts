@@ -9,9 +9,18 @@ import type { EventStoreErrorCode } from '@herald/event-store';
 import type { IdentityErrorCode } from '@herald/identity';
 import { z } from 'zod';
 
-/** The edge's own refusals (validation, rate limits) and the read models' (read-your-writes, fail closed). */
+/**
+ * The edge's own refusals (validation, rate limits), the read models' (read-your-writes,
+ * fail closed), and the database's state as the edge reads it from a driver error
+ * (unreachable, paused, restarting; its disk full): see the exception filter.
+ */
 export type EdgeErrorCode =
-  'REQUEST.INVALID' | 'REQUEST.RATE_LIMITED' | 'PROJECTIONS.BEHIND' | 'PROJECTIONS.UNAVAILABLE';
+  | 'REQUEST.INVALID'
+  | 'REQUEST.RATE_LIMITED'
+  | 'PROJECTIONS.BEHIND'
+  | 'PROJECTIONS.UNAVAILABLE'
+  | 'DATABASE.UNAVAILABLE'
+  | 'DATABASE.STORAGE_FULL';
 
 /**
  * What the edge's refusals extend: their code is one of the union's, so a refusal with a
@@ -52,6 +61,8 @@ export const STATUS_BY_CODE = {
   'MESSAGE.DELETED': HttpStatus.CONFLICT,
   'PROJECTIONS.BEHIND': HttpStatus.SERVICE_UNAVAILABLE,
   'PROJECTIONS.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
+  'DATABASE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
+  'DATABASE.STORAGE_FULL': HttpStatus.SERVICE_UNAVAILABLE,
   'REQUEST.RATE_LIMITED': HttpStatus.TOO_MANY_REQUESTS,
 } as const satisfies Record<DomainErrorCode, HttpStatus>;
 

@@ -4,6 +4,7 @@
  * unexpected is a 500 whose details stay in the log.
  */
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
+import { databaseFailure } from '@herald/database';
 import {
   CODE_BY_HTTP_STATUS,
   isDomainErrorCode,
@@ -51,9 +52,35 @@ export function frameworkRefusal(error: { readonly code?: string }, maxParamLeng
   return { error: { code: 'REQUEST.INVALID', message } };
 }
 
+/**
+ * What a request that met the database's state answers: its disk full (PostgreSQL cannot
+ * write: SQLSTATE 53100, or a write that failed with ENOSPC), or the server unreachable,
+ * paused past the pools' timeouts, restarting or out of resources. Both are 503: nothing
+ * the request asked was done, or (a write whose COMMIT may have reached the server) it was
+ * done once and an idempotent retry finds it.
+ */
+const DATABASE_MESSAGES = {
+  'DATABASE.STORAGE_FULL': "The database's disk is full: nothing can be written until space is freed; retry later",
+  'DATABASE.UNAVAILABLE': 'The database is not answering (unreachable, paused or restarting); retry',
+} as const;
+
 export function toErrorResponse(exception: unknown): { status: number; body: ErrorBody } {
   // Domain and port errors (plain classes in framework-free code) carry a code the table knows.
   const code = (exception as { code?: unknown } | null)?.code;
+  const failure = databaseFailure(exception);
+  // A full disk is named as such whoever reports it (a port's UNAVAILABLE, a read model's driver error).
+  const database =
+    failure === 'storage-full'
+      ? 'DATABASE.STORAGE_FULL'
+      : failure === 'unavailable' && !(typeof code === 'string' && isDomainErrorCode(code))
+        ? 'DATABASE.UNAVAILABLE'
+        : undefined;
+  if (database) {
+    return {
+      status: STATUS_BY_CODE[database],
+      body: { error: { code: database, message: DATABASE_MESSAGES[database] } },
+    };
+  }
   if (exception instanceof Error && typeof code === 'string' && isDomainErrorCode(code)) {
     // Only a refused request has details: which fields, and what is wrong with each.
     const details = exception instanceof RequestInvalid ? { details: exception.details } : {};

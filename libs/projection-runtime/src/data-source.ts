@@ -1,4 +1,9 @@
-import { IDLE_IN_TRANSACTION_TIMEOUT_MS, READ_MODEL_APPLICATION_NAME } from '@herald/database';
+import {
+  IDLE_IN_TRANSACTION_TIMEOUT_MS,
+  poolTimeouts,
+  READ_MODEL_APPLICATION_NAME,
+  type DatabaseTimeouts,
+} from '@herald/database';
 import { DataSource, type EntitySchema } from 'typeorm';
 
 export interface ReadModelDataSourceOptions {
@@ -6,6 +11,11 @@ export interface ReadModelDataSourceOptions {
   readonly poolSize?: number;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM takes entity classes
   readonly entities?: (Function | EntitySchema)[];
+  /**
+   * Bounds on waiting for the server (a paused one): queries and projection batches fail
+   * after them (a batch is then retried with backoff, as for a lost connection).
+   */
+  readonly timeouts?: DatabaseTimeouts;
 }
 
 /** The TypeORM data source for read models. Schema changes go through migrations, never `synchronize`. */
@@ -25,7 +35,7 @@ export function createReadModelDataSource(options: ReadModelDataSourceOptions): 
       // with the checkpoint it stored, so the projections apply those events again. (The
       // event store's own pool keeps synchronous commits: events are the truth.)
       options: '-c synchronous_commit=off',
-      connectionTimeoutMillis: 10_000,
+      ...poolTimeouts(options.timeouts),
     },
   });
 }

@@ -630,6 +630,8 @@ export interface components {
               | 'MESSAGE.DELETED'
               | 'PROJECTIONS.BEHIND'
               | 'PROJECTIONS.UNAVAILABLE'
+              | 'DATABASE.UNAVAILABLE'
+              | 'DATABASE.STORAGE_FULL'
               | 'REQUEST.RATE_LIMITED'
               | 'AUTH.UNAUTHENTICATED'
               | 'AUTH.FORBIDDEN'

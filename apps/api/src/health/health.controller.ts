@@ -8,6 +8,26 @@ import { EVENT_STORE } from '../tokens.js';
 
 type Up = 'up' | 'down';
 
+/**
+ * How long /health (and /health/ready) waits for each store before calling it down: a
+ * paused server would otherwise hold the probe until the pools' own timeouts, longer than
+ * a load balancer's probe waits (README "What Herald survives").
+ */
+export const HEALTH_PROBE_TIMEOUT_MS = 1_000;
+
+/** `work`'s value, or `fallback` once `ms` passed without one (or when it fails). */
+async function within<T>(ms: number, work: Promise<T>, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work.catch(() => fallback),
+      new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface HealthReport {
   /** `ok`: all well; `degraded`: serving, but a projection is stopped or retrying; `down`: a store is unreachable. */
   readonly status: 'ok' | 'degraded' | 'down';
@@ -65,14 +85,25 @@ export class HealthController {
 
   private async report(): Promise<HealthReport> {
     const [database, checkpoint] = await Promise.all([
-      this.dataSource.query('SELECT 1').then(
-        (): Up => 'up',
-        (): Up => 'down',
+      within(
+        HEALTH_PROBE_TIMEOUT_MS,
+        this.dataSource.query('SELECT 1').then((): Up => 'up'),
+        'down',
       ),
-      this.store.headCheckpoint().catch(() => null),
+      within(HEALTH_PROBE_TIMEOUT_MS, this.store.headCheckpoint(), null),
     ]);
     const eventStore: Up = checkpoint === null ? 'down' : 'up';
-    const projections = database === 'up' ? await this.projections.health() : [];
+    // Each runner's state is known here; only the positions and lags are read from the
+    // database, and a server that stopped answering since the probe must not hold the answer.
+    const projections = database === 'up' ? await within(HEALTH_PROBE_TIMEOUT_MS, this.projections.health(), null) : [];
+    if (projections === null) {
+      return {
+        status: 'down',
+        database: { status: 'down' },
+        eventStore: { status: eventStore, checkpoint },
+        projections: [],
+      };
+    }
     const troubled = projections.some((p) => p.state === 'stopped' || p.state === 'retrying');
     const status = database === 'down' || eventStore === 'down' ? 'down' : troubled ? 'degraded' : 'ok';
     return { status, database: { status: database }, eventStore: { status: eventStore, checkpoint }, projections };

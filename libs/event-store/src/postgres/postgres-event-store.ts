@@ -10,7 +10,7 @@
  * The SQL on the log is in log-queries.ts.
  */
 import type pg from 'pg';
-import { createPool, runMigrations } from '@herald/database';
+import { createPool, migrateDatabase, type DatabaseTimeouts } from '@herald/database';
 import type { Checkpoint } from '../checkpoint.js';
 import { EventStoreUnavailable } from '../errors.js';
 import type {
@@ -51,6 +51,11 @@ export interface PostgresEventStoreOptions {
   /** Called inside each write transaction just before COMMIT; throwing rolls it back. For fault-injection tests. */
   readonly beforeCommit?: () => Promise<void>;
   readonly onError?: (error: Error) => void;
+  /**
+   * Bounds on waiting for the server (a paused or overloaded one), for the pool that
+   * serves appends and reads. Migrations run on a connection of their own, unbounded.
+   */
+  readonly timeouts?: DatabaseTimeouts;
 }
 
 /** Appends waiting for a write transaction, in serialized bytes, before new ones are refused. */
@@ -68,12 +73,15 @@ export class PostgresEventStore implements EventStore {
   private readonly streams: Streams;
   private readonly subscriptions: Subscriptions;
   private closed = false;
+  private readonly connectionString: string;
 
   constructor(options: PostgresEventStoreOptions) {
+    this.connectionString = options.connectionString;
     this.pool = createPool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
       applicationName: options.applicationName ?? 'herald-event-store',
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
       onError: (error) => {
         // A connection broke: the server may have changed (failover, restore).
         this.knownRevisions.clear();
@@ -102,7 +110,9 @@ export class PostgresEventStore implements EventStore {
 
   /** Creates or upgrades the schema. */
   async migrate(): Promise<void> {
-    await guard(() => runMigrations(this.pool, EVENT_STORE_MIGRATIONS));
+    // On a connection without the serving pool's timeouts: a migration may take long, and
+    // waits for another process's migrations (an advisory lock).
+    await guard(() => migrateDatabase(this.connectionString, EVENT_STORE_MIGRATIONS));
     // Global order relies on transaction ids growing. A dump restored into a new cluster
     // can hold ids above the new cluster's counter: new events would then sort before
     // checkpoints followers already passed, and be missed.
