@@ -195,3 +195,26 @@ export async function shareAConversation(
     [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
   );
 }
+
+const Readable = z.object({ conversation_id: z.string(), left_seq: z.string().nullable() });
+
+/**
+ * Every conversation the user may read, with how far: all of it while a member (`leftSeq`
+ * null), up to their leaving once they left or were kicked (ADR 008). One index range
+ * (rm_membership_v1_members_by_user), whatever the number of conversations.
+ */
+export async function readableConversations(
+  db: Sql,
+  userId: string,
+): Promise<{ conversationId: string; leftSeq: number | null }[]> {
+  const rows = await select(
+    db,
+    Readable,
+    'SELECT conversation_id, left_seq::text AS left_seq FROM rm_membership_v1_members WHERE user_id = $1',
+    [userId],
+  );
+  return rows.map((r) => ({
+    conversationId: r.conversation_id,
+    leftSeq: r.left_seq === null ? null : Number(r.left_seq),
+  }));
+}
