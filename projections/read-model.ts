@@ -6,7 +6,7 @@
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { Type } from '@nestjs/common';
-import type { SearchLanguage } from './search/search.postgres.js';
+import type { SearchLanguage } from '@herald/config';
 
 /** What the app's configuration tells the read models (SEARCH_LANGUAGE for search.v1's stemming). */
 export interface ReadModelOptions {

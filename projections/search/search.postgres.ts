@@ -5,44 +5,13 @@
  * (ADR 008) and everyone else its current text. Queries are built from tokens
  * (search.analysis.ts), never from the text as typed: nothing a user sends is syntax.
  */
+import { SEARCH_LANGUAGES, type SearchLanguage } from '@herald/config';
 import { z } from 'zod';
 import { highlight, indexTerms, substringPatterns, toTsquery } from './search.analysis.js';
 import type { SearchChange, SearchDocument, SearchIndex, SearchPage, SearchRequest } from './search.port.js';
 import { select, type Sql } from '../sql.js';
 
-/** PostgreSQL's built-in text search configurations a stemmed part may use (SEARCH_LANGUAGE). */
-export const SEARCH_LANGUAGES = [
-  'simple',
-  'arabic',
-  'armenian',
-  'basque',
-  'catalan',
-  'danish',
-  'dutch',
-  'english',
-  'finnish',
-  'french',
-  'german',
-  'greek',
-  'hindi',
-  'hungarian',
-  'indonesian',
-  'irish',
-  'italian',
-  'lithuanian',
-  'nepali',
-  'norwegian',
-  'portuguese',
-  'romanian',
-  'russian',
-  'serbian',
-  'spanish',
-  'swedish',
-  'tamil',
-  'turkish',
-  'yiddish',
-] as const;
-export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number];
+export { SEARCH_LANGUAGES, type SearchLanguage };
 
 /** The tsvector of a version: its tokens as they are, and stemmed in the language when there is one. */
 const vectorOf = (terms: string, language: SearchLanguage): string =>
