@@ -34,6 +34,8 @@ export class PostgresSearchIndex implements SearchIndex {
   constructor(
     private readonly db: Sql,
     private readonly language: SearchLanguage = 'english',
+    /** Runs EXPLAIN ANALYZE of each search instead (the benchmark's diagnostics). */
+    private readonly explain = false,
   ) {
     if (!(SEARCH_LANGUAGES as readonly string[]).includes(language))
       throw new Error(`unknown search language ${language}`);
@@ -99,14 +101,26 @@ export class PostgresSearchIndex implements SearchIndex {
     );
   }
 
+  /**
+   * Words first (the tsvector's GIN index); only when they find nothing on a first page
+   * (or on a page after substring matches, whose score is 0), substrings of Latin words
+   * (pg_trgm's GIN index): `liab` finds `reliability`. One at a time, so that each
+   * statement uses its own index rather than a scan of the whole table for an OR of both.
+   */
   async search(request: SearchRequest): Promise<SearchPage> {
+    const words = await this.page(request, false);
+    if (words.hits.length > 0 || (request.cursor !== undefined && request.cursor.score > 0)) return words;
+    if (substringPatterns(request.groups).length === 0) return words;
+    return this.page(request, true);
+  }
+
+  private async page(request: SearchRequest, substrings: boolean): Promise<SearchPage> {
     const scopes = request.scopes.filter(
       (s) => request.conversationId === undefined || s.conversationId === request.conversationId,
     );
     const simple = toTsquery(request.groups, { prefix: true });
     if (scopes.length === 0 || simple === '') return { hits: [], nextCursor: null };
     const stemmed = this.language === 'simple' ? '' : toTsquery(request.groups, { prefix: false });
-    const patterns = substringPatterns(request.groups);
 
     const params: unknown[] = [];
     const p = (value: unknown): string => {
@@ -118,7 +132,7 @@ export class PostgresSearchIndex implements SearchIndex {
         ? `to_tsquery('simple', ${p(simple)})`
         : `(to_tsquery('simple', ${p(simple)}) || to_tsquery('${this.language}', ${p(stemmed)}))`;
     const where = [
-      patterns.length > 0 ? `(d.tsv @@ q.q OR d.terms LIKE ALL (${p(patterns)}::text[]))` : 'd.tsv @@ q.q',
+      substrings ? `d.terms LIKE ALL (${p(substringPatterns(request.groups))}::text[])` : 'd.tsv @@ q.q',
       // The span the caller may read: the current versions, or the ones standing at their leaving.
       `(CASE WHEN s.left_seq IS NULL THEN d.until_seq IS NULL
              ELSE d.seq <= s.left_seq AND d.from_seq <= s.left_seq AND (d.until_seq IS NULL OR d.until_seq > s.left_seq) END)`,
@@ -133,10 +147,7 @@ export class PostgresSearchIndex implements SearchIndex {
         `(ts_rank(d.tsv, q.q)::float8, d.sent_at, d.message_id) < (${p(score)}::float8, ${p(sentAt)}::timestamptz, ${p(messageId)}::uuid)`,
       );
     }
-    const rows = await select(
-      this.db,
-      Hit,
-      `WITH s AS (SELECT * FROM unnest(${p(scopes.map((s) => s.conversationId))}::uuid[], ${p(scopes.map((s) => s.leftSeq))}::bigint[])
+    const statement = `WITH s AS (SELECT * FROM unnest(${p(scopes.map((s) => s.conversationId))}::uuid[], ${p(scopes.map((s) => s.leftSeq))}::bigint[])
                     AS s(conversation_id, left_seq)),
             q AS (SELECT ${query} AS q)
        SELECT d.conversation_id, d.message_id, d.seq::text AS seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
@@ -144,9 +155,17 @@ export class PostgresSearchIndex implements SearchIndex {
          FROM q, rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
         WHERE ${where.join(' AND ')}
         ORDER BY score DESC, d.sent_at DESC, d.message_id DESC
-        LIMIT ${p(request.limit + 1)}`,
-      params,
-    );
+        LIMIT ${p(request.limit + 1)}`;
+    if (this.explain) {
+      const plan = await select(
+        this.db,
+        z.record(z.string(), z.string()),
+        `EXPLAIN (ANALYZE, BUFFERS) ${statement}`,
+        params,
+      );
+      console.log(plan.map((r) => Object.values(r)[0]).join('\n'));
+    }
+    const rows = await select(this.db, Hit, statement, params);
     const hits = rows.slice(0, request.limit).map((r) => ({
       conversationId: r.conversation_id,
       messageId: r.message_id,
@@ -166,4 +185,15 @@ export class PostgresSearchIndex implements SearchIndex {
           : null,
     };
   }
+}
+
+/** Bytes search.v1's table takes with its indexes and TOAST (for the benchmark's index size). */
+export async function searchTableSize(db: Sql): Promise<number> {
+  const [row] = await select(
+    db,
+    z.object({ bytes: z.string() }),
+    "SELECT pg_total_relation_size('rm_search_v1_documents')::text AS bytes",
+    [],
+  );
+  return Number(row?.bytes ?? 0);
 }

@@ -50,6 +50,8 @@ export function searchChangeOf(event: MessageEvent, seq: number, occurredAt: str
 export function searchProjection(options: SearchOptions = {}): Projection {
   return {
     name: SEARCH,
+    // Catching up from position 0, larger batches mean fewer transactions and GIN merges.
+    batchSize: 1000,
     filter: {
       streamPrefixes: [streamPrefixOf('conversation')],
       eventTypes: ['MessageSent', 'MessageEdited', 'MessageDeleted'],
