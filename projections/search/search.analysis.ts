@@ -93,9 +93,12 @@ export function parseQuery(input: string): QueryGroup[] {
       if (tokens.length > 0) groups.push({ tokens, prefix: false, text: words.join(' '), cjk: tokens.some(isCjk) });
       return;
     }
-    for (const [word] of chunk.matchAll(WORD)) {
-      const tokens = wordTokens(word, true);
+    // Split at white space: what punctuation joins (`e-mail`, `a.b`) stays one group, a phrase.
+    for (const spaced of chunk.split(/\s+/)) {
+      const parts = [...spaced.matchAll(WORD)].map(([w]) => w);
+      const tokens = parts.flatMap((w) => wordTokens(w, true));
       if (tokens.length === 0) continue;
+      const word = parts.join(' ');
       const cjk = tokens.some(isCjk);
       // A CJK run's bigrams are exact; a lone CJK character is the prefix of a bigram.
       const prefix = !isCjk(tokens[tokens.length - 1]!) || tokens[tokens.length - 1]!.length === 1;
