@@ -186,7 +186,11 @@ async function main(): Promise<void> {
     `indexed ${MESSAGES} in ${round(indexing / 1000, 1)} s: ${indexPerSec}/s; raw text ${round(rawBytes / 2 ** 20, 1)} MiB, search.v1 ${round(indexBytes / 2 ** 20, 1)} MiB (×${round(indexBytes / rawBytes, 1)})`,
   );
 
-  // Queries.
+  // Queries (BENCH_QUERIES=0: none, the database is left filled for a look at the plans).
+  if (QUERIES === 0) {
+    await db.destroy();
+    return;
+  }
   const index = new PostgresSearchIndex(db, 'english');
   const common = ENGLISH.slice(25); // Past the stop-word-like head of the vocabulary.
   const kinds: Record<string, () => string> = {

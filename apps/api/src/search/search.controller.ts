@@ -10,10 +10,12 @@ import { Controller, Get, UseGuards, UseInterceptors } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { boundedDateTime } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
-import { ReadYourWrites, Uuid, ZodQuery } from '@herald/nest';
+import { ReadsFrom, ReadYourWrites, Uuid, ZodQuery } from '@herald/nest';
 import {
   decodeSearchCursor,
   encodeSearchCursor,
+  MEMBERSHIP,
+  SEARCH,
   MAX_QUERY_LENGTH,
   SearchMessages,
   type SearchHit,
@@ -71,6 +73,7 @@ export class SearchController {
   /** Best matches first, then the newest; a page at a time by keyset. */
   @UseGuards(MembershipCurrent)
   @UseInterceptors(ReadYourWrites)
+  @ReadsFrom(MEMBERSHIP, SEARCH)
   @Get()
   async search(
     @Caller() caller: AccessClaims,
