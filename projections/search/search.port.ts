@@ -33,6 +33,8 @@ export type SearchChange =
 export interface SearchScope {
   readonly conversationId: string;
   readonly leftSeq: number | null;
+  /** How many messages it has had, when known: an adapter may choose its plan by it. */
+  readonly messageCount?: number;
 }
 
 /** Where the next page starts: the last hit's sort key (score, then newest first, then message id). */

@@ -8,7 +8,14 @@
 import { SEARCH_LANGUAGES, type SearchLanguage } from '@herald/config';
 import { z } from 'zod';
 import { highlight, indexTerms, substringPatterns, toTsquery } from './search.analysis.js';
-import type { SearchChange, SearchDocument, SearchIndex, SearchPage, SearchRequest } from './search.port.js';
+import type {
+  SearchChange,
+  SearchDocument,
+  SearchIndex,
+  SearchPage,
+  SearchRequest,
+  SearchScope,
+} from './search.port.js';
 import { select, type Sql } from '../sql.js';
 
 export { SEARCH_LANGUAGES, type SearchLanguage };
@@ -29,6 +36,15 @@ const Hit = z.object({
   text: z.string(),
   score: z.number(),
 });
+
+/** Messages a search reads one by one rather than through the GIN index (when counts are known; else conversations). */
+export const SCAN_MESSAGES = 20_000;
+const SCAN_CONVERSATIONS = 100;
+
+function isSmall(scopes: readonly SearchScope[]): boolean {
+  if (scopes.some((s) => s.messageCount === undefined)) return scopes.length <= SCAN_CONVERSATIONS;
+  return scopes.reduce((sum, s) => sum + (s.messageCount ?? 0), 0) <= SCAN_MESSAGES;
+}
 
 export class PostgresSearchIndex implements SearchIndex {
   constructor(
@@ -147,15 +163,23 @@ export class PostgresSearchIndex implements SearchIndex {
         `(ts_rank(d.tsv, q.q)::float8, d.sent_at, d.message_id) < (${p(score)}::float8, ${p(sentAt)}::timestamptz, ${p(messageId)}::uuid)`,
       );
     }
-    const statement = `WITH s AS (SELECT * FROM unnest(${p(scopes.map((s) => s.conversationId))}::uuid[], ${p(scopes.map((s) => s.leftSeq))}::bigint[])
+    const spans = `WITH s AS (SELECT * FROM unnest(${p(scopes.map((s) => s.conversationId))}::uuid[], ${p(scopes.map((s) => s.leftSeq))}::bigint[])
                     AS s(conversation_id, left_seq)),
-            q AS (SELECT ${query} AS q)
-       SELECT d.conversation_id, d.message_id, d.seq::text AS seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
-              ts_rank(d.tsv, q.q)::float8 AS score
-         FROM q, rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
-        WHERE ${where.join(' AND ')}
-        ORDER BY score DESC, d.sent_at DESC, d.message_id DESC
-        LIMIT ${p(request.limit + 1)}`;
+            q AS (SELECT ${query} AS q)`;
+    const columns = `d.conversation_id, d.message_id, d.seq::text AS seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
+              ts_rank(d.tsv, q.q)::float8 AS score`;
+    const order = `ORDER BY score DESC, d.sent_at DESC, d.message_id DESC LIMIT ${p(request.limit + 1)}`;
+    // Few messages to read (a user in tens of conversations): read them by conversation and
+    // test each, rather than let the GIN index gather a common word's matches over the
+    // whole table. Many: the GIN index, joined to the spans.
+    const statement = isSmall(scopes)
+      ? `${spans},
+            d AS MATERIALIZED (SELECT d.* FROM rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
+                                WHERE ${where[1]})
+         SELECT ${columns} FROM q, d WHERE ${[where[0], ...where.slice(2)].join(' AND ')} ${order}`
+      : `${spans}
+         SELECT ${columns} FROM q, rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
+          WHERE ${where.join(' AND ')} ${order}`;
     if (this.explain) {
       const plan = await select(
         this.db,
