@@ -33,36 +33,40 @@ const message: EsMessage = {
 /** A fake that records every request and answers as a server would. */
 function fakeApi(stored: EsMessage[] = [], bulkItems: estypes.BulkResponseItem[] = []) {
   const calls: { method: string; request: unknown }[] = [];
+  const record = (method: string, request: unknown): Promise<void> => {
+    calls.push({ method, request });
+    return Promise.resolve();
+  };
   const api: ElasticsearchApi = {
-    putIndexTemplate: async (request) => void calls.push({ method: 'putIndexTemplate', request }),
-    createIndex: async (request) => void calls.push({ method: 'createIndex', request }),
-    aliasTargets: async () => ['herald-messages-1'],
-    updateAliases: async (request) => void calls.push({ method: 'updateAliases', request }),
-    refresh: async (request) => void calls.push({ method: 'refresh', request }),
-    bulk: async (request) => {
+    putIndexTemplate: (request) => record('putIndexTemplate', request),
+    createIndex: (request) => record('createIndex', request),
+    aliasTargets: () => Promise.resolve(['herald-messages-1']),
+    updateAliases: (request) => record('updateAliases', request),
+    refresh: (request) => record('refresh', request),
+    bulk: (request) => {
       calls.push({ method: 'bulk', request });
-      return { errors: bulkItems.length > 0, items: bulkItems.map((i) => ({ index: i })), took: 1 };
+      return Promise.resolve({ errors: bulkItems.length > 0, items: bulkItems.map((i) => ({ index: i })), took: 1 });
     },
-    mget: async (request) => {
+    mget: (request) => {
       calls.push({ method: 'mget', request });
       const ids = (request as { ids: string[] }).ids;
-      return {
+      return Promise.resolve({
         docs: ids.map((id) => {
           const found = stored.find((m) => m.messageId === id);
           return found
             ? { _index: 'herald-messages-1', _id: id, found: true, _source: found }
             : { _index: 'herald-messages-1', _id: id, found: false };
         }),
-      };
+      });
     },
-    search: async (request) => {
+    search: (request) => {
       calls.push({ method: 'search', request });
-      return {
+      return Promise.resolve({
         took: 1,
         timed_out: false,
         _shards: { total: 1, successful: 1, failed: 0 },
         hits: { hits: stored.map((m) => ({ _index: 'i', _id: m.messageId, _score: 1.5, _source: m })) },
-      };
+      });
     },
   };
   return { api, calls };
