@@ -235,3 +235,26 @@ describe('GET /search', () => {
     expect(await texts(ann, { q: "d:* 'quoted'", after: sent.checkpoint })).toHaveLength(1);
   });
 });
+
+describe('GET /search rate', () => {
+  it('allows RATE_LIMIT_SEARCH_PER_SECOND searches a second per user, bursts of twice that, then 429 with Retry-After', async () => {
+    const limited = await testApp({ RATE_LIMIT_SEARCH_PER_SECOND: '1' });
+    try {
+      const ann = await signUp(limited, 'ann');
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < 3; i++) {
+        const { response, error } = await apiOf(limited, ann).GET('/search', { params: { query: { q: 'x' } } });
+        statuses.push(response.status);
+        if (response.status === 429) {
+          retryAfter = response.headers.get('retry-after');
+          expect(error).toMatchObject({ error: { code: 'REQUEST.RATE_LIMITED' } });
+        }
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close();
+    }
+  });
+});
