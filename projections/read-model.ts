@@ -6,13 +6,19 @@
 import type { Migration } from '@herald/database';
 import type { Projection } from '@herald/projection-runtime';
 import type { Type } from '@nestjs/common';
+import type { SearchLanguage } from '@herald/config';
+
+/** What the app's configuration tells the read models (SEARCH_LANGUAGE for search.v1's stemming). */
+export interface ReadModelOptions {
+  readonly language?: SearchLanguage;
+}
 
 export interface ReadModel {
   /** The projection's name with its version (`inbox.v1`): its checkpoint and /health name it so. */
   readonly name: string;
   /** Its tables, named `rm_<name>_v<version>_...`, in order. */
   readonly migrations: readonly Migration[];
-  readonly projection: () => Projection;
+  readonly projection: (options?: ReadModelOptions) => Projection;
   /** Nest `@QueryHandler` classes: the edge where the API's QueryBus reaches its queries. */
   readonly queryHandlers: readonly Type[];
 }

@@ -10,21 +10,24 @@ import type { Type } from '@nestjs/common';
 import { directory } from './directory/index.js';
 import { inbox } from './inbox/index.js';
 import { membership } from './membership/index.js';
-import type { ReadModel } from './read-model.js';
+import type { ReadModel, ReadModelOptions } from './read-model.js';
+import { search } from './search/index.js';
 import { timeline } from './timeline/index.js';
 
 export * from './directory/index.js';
 export * from './inbox/index.js';
 export * from './membership/index.js';
+export * from './search/index.js';
 export * from './timeline/index.js';
 
-export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory];
+export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory, search];
 
 /** Every read model's migrations, in order. */
 export const readModelMigrations = (): Migration[] => READ_MODELS.flatMap((m) => m.migrations);
 
 /** A fresh projection of every read model. */
-export const readModelProjections = (): Projection[] => READ_MODELS.map((m) => m.projection());
+export const readModelProjections = (options: ReadModelOptions = {}): Projection[] =>
+  READ_MODELS.map((m) => m.projection(options));
 
 /** Every read model's query handlers, for the app's QueryBus. */
 export const readModelQueryHandlers = (): Type[] => READ_MODELS.flatMap((m) => m.queryHandlers);

@@ -195,3 +195,42 @@ export async function shareAConversation(
     [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
   );
 }
+
+const Readable = z.object({ conversation_id: z.string(), left_seq: z.string().nullable(), messages: z.string() });
+
+/**
+ * Every conversation the user may read, with how far: all of it while a member (`leftSeq`
+ * null), up to their leaving once they left or were kicked (ADR 008), and how many
+ * messages it has had (for a search to choose its plan). One index range
+ * (rm_membership_v1_members_by_user) and a key lookup each.
+ */
+export async function readableConversations(
+  db: Sql,
+  userId: string,
+): Promise<{ conversationId: string; leftSeq: number | null; messageCount: number }[]> {
+  const rows = await select(
+    db,
+    Readable,
+    `SELECT m.conversation_id, m.left_seq::text AS left_seq, coalesce(c.message_count, 0)::text AS messages
+       FROM rm_membership_v1_members m
+       LEFT JOIN rm_membership_v1_conversations c ON c.conversation_id = m.conversation_id
+      WHERE m.user_id = $1`,
+    [userId],
+  );
+  return rows.map((r) => ({
+    conversationId: r.conversation_id,
+    leftSeq: r.left_seq === null ? null : Number(r.left_seq),
+    messageCount: Number(r.messages),
+  }));
+}
+
+/** For each count, a user who is in that many conversations (the search benchmark's users, found again). */
+export async function usersByConversations(db: Sql, counts: readonly number[]): Promise<string[]> {
+  const rows = await select(
+    db,
+    z.object({ user_id: z.string(), n: z.number() }),
+    `SELECT user_id, count(*)::int AS n FROM rm_membership_v1_members GROUP BY user_id HAVING count(*) = ANY($1::int[])`,
+    [counts],
+  );
+  return counts.map((n) => rows.find((r) => r.n === n)?.user_id ?? '');
+}

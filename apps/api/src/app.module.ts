@@ -16,7 +16,7 @@ import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/r
 import { DataSource } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
-import { readModelMigrations, readModelProjections, readModelQueryHandlers } from '@herald/projections';
+import { readModelMigrations, readModelProjections, readModelQueryHandlers, SEARCH_OPTIONS } from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
 import { IDENTITY_COMMAND_HANDLERS } from './auth/identity.commands.js';
 import { IDENTITY_QUERY_HANDLERS } from './auth/identity.queries.js';
@@ -32,6 +32,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { RateLimits } from './auth/rate-limits.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
+import { SearchController } from './search/search.controller.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
@@ -77,7 +78,7 @@ export class AppModule {
       module: AppModule,
       // The command bus: controllers dispatch typed commands to the handlers listed below.
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, AuthController, ConversationsController, PeopleController],
+      controllers: [HealthController, AuthController, ConversationsController, PeopleController, SearchController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
@@ -93,7 +94,7 @@ export class AppModule {
           provide: PROJECTIONS,
           inject: [INTEGRATION_PRODUCER],
           useFactory: (producer: IntegrationProducer | null): Projection[] => [
-            ...readModelProjections(),
+            ...readModelProjections({ language: config.searchLanguage }),
             ...(options.projections ?? []),
             ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
           ],
@@ -152,6 +153,7 @@ export class AppModule {
               createHmac('sha256', options.jwtSecret).update('herald withheld message ids').digest(),
             ),
         },
+        { provide: SEARCH_OPTIONS, useValue: { language: config.searchLanguage } },
         ...readModelQueryHandlers(),
         MayWatchPresenceHandler,
         ...IDENTITY_COMMAND_HANDLERS,

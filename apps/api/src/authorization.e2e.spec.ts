@@ -95,6 +95,11 @@ const MATRIX: Record<string, Route> = {
     send: (api, { userId }) => api.POST('/contacts/{userId}/decline', { params: { path: { userId } } }),
   },
   'GET /blocks': { scope: 'signed-in', send: (api) => api.GET('/blocks') },
+  // Anyone signed in may search; what they find is their own conversations' (search.e2e.spec.ts).
+  'GET /search': {
+    scope: 'signed-in',
+    send: (api, { after }) => api.GET('/search', { params: { query: { q: 'hello', after } } }),
+  },
   'PUT /blocks/:userId': {
     scope: 'signed-in',
     send: (api, { userId }) => api.PUT('/blocks/{userId}', { params: { path: { userId } } }),

@@ -7,8 +7,16 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { maxCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
 import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
 import { EdgeError, JsonLogger, type CheckpointWaiter } from '@herald/nest';
+import { SEARCH } from '@herald/projections';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE, PROJECTIONS } from './tokens.js';
+
+/**
+ * Read models a `?after=` waits for only on the routes that name them (`@ReadsFrom`): search.v1
+ * is the heaviest to apply, and builds from position 0 when added to a Herald with history;
+ * reads of the other read models need not wait for it.
+ */
+const NAMED_ONLY: readonly string[] = [SEARCH];
 
 /**
  * How old the oldest event a read model has not applied may be before the reads it
@@ -93,12 +101,16 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
 
   /**
    * Read-your-writes (the app's CHECKPOINT_WAITER, which libs/nest's ReadYourWrites waits
-   * on): resolves true once every projection's read model holds everything up to
+   * on): resolves true once the projections the route reads (`readModels`, from its
+   * `@ReadsFrom`; every one but NAMED_ONLY's when it names none) hold holds everything up to
    * `checkpoint` (the one a command answered with), false after `timeoutMs`. Where another
    * instance runs a projection, its runner here follows that one's stored checkpoint.
    */
-  async waitFor(checkpoint: Checkpoint, timeoutMs: number): Promise<boolean> {
-    const reached = await Promise.all(this.runners.map((r) => r.waitFor(checkpoint, timeoutMs)));
+  async waitFor(checkpoint: Checkpoint, timeoutMs: number, readModels?: readonly string[]): Promise<boolean> {
+    const runners = this.runners.filter((r) =>
+      readModels ? readModels.includes(r.projection.name) : !NAMED_ONLY.includes(r.projection.name),
+    );
+    const reached = await Promise.all(runners.map((r) => r.waitFor(checkpoint, timeoutMs)));
     return reached.every(Boolean);
   }
 

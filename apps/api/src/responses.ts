@@ -227,6 +227,29 @@ function contract(
 }
 
 /** Not found: a conversation, user or message the caller may not see, or that does not exist. */
+const SearchResults = named(
+  'SearchResults',
+  z.strictObject({
+    results: z.array(
+      named(
+        'SearchResult',
+        z.strictObject({
+          conversationId: Id,
+          messageId: Id,
+          seq: z.number().int(),
+          senderId: Id,
+          sentAt: Time,
+          hasAttachment: z.boolean(),
+          snippet: z
+            .string()
+            .describe('The text around the matches, HTML-escaped, each match in <mark>…</mark>; … where cut'),
+        }),
+      ),
+    ),
+    nextCursor: z.string().nullable(),
+  }),
+);
+
 const NOT_FOUND = [404] as const;
 /** A command refused by the state it met (a dissolved group, a taken name...), or by the caller's role. */
 const REFUSED = [403, 404, 409] as const;
@@ -283,6 +306,7 @@ const ROUTES = {
   'POST /conversations/:id/read': { answers: { 200: ReceiptAnswer }, errors: REFUSED },
   'POST /conversations/:id/delivered': { answers: { 200: ReceiptAnswer }, errors: REFUSED },
   'GET /conversations/:id/receipts': { answers: { 200: Receipts }, errors: NOT_FOUND },
+  'GET /search': { answers: { 200: SearchResults } },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 
 /** `METHOD /path` (the router's form, `:param`) to its contract. */

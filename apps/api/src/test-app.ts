@@ -32,6 +32,7 @@ export async function testApp(
         RATE_LIMIT_SIGN_IN_PER_MINUTE: '100000',
         RATE_LIMIT_IP_PER_SECOND: '100000',
         RATE_LIMIT_USER_PER_SECOND: '100000',
+        RATE_LIMIT_SEARCH_PER_SECOND: '100000',
         ...env,
       }),
       databaseUrl: databaseUrl ?? (await freshDatabase()),

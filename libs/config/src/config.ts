@@ -11,6 +11,43 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/**
+ * PostgreSQL's built-in text search configurations: search.v1 stems message text in one of
+ * them besides matching it as written (`simple` stems nothing).
+ */
+export const SEARCH_LANGUAGES = [
+  'simple',
+  'arabic',
+  'armenian',
+  'basque',
+  'catalan',
+  'danish',
+  'dutch',
+  'english',
+  'finnish',
+  'french',
+  'german',
+  'greek',
+  'hindi',
+  'hungarian',
+  'indonesian',
+  'irish',
+  'italian',
+  'lithuanian',
+  'nepali',
+  'norwegian',
+  'portuguese',
+  'romanian',
+  'russian',
+  'serbian',
+  'spanish',
+  'swedish',
+  'tamil',
+  'turkish',
+  'yiddish',
+] as const;
+export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number];
+
 /** Every variable, its default and its meaning; the README's configuration table mirrors this. */
 const schema = z.object({
   PORT: port.default(3000),
@@ -34,6 +71,7 @@ const schema = z.object({
   RATE_LIMIT_USER_PER_SECOND: positiveInt.max(100_000).default(20),
   RATE_LIMIT_IP_PER_SECOND: positiveInt.max(100_000).default(50),
   RATE_LIMIT_SIGN_IN_PER_MINUTE: positiveInt.max(100_000).default(10),
+  RATE_LIMIT_SEARCH_PER_SECOND: positiveInt.max(100_000).default(5),
   WS_ALLOWED_ORIGINS: z
     .string()
     .transform((v) => v.split(',').map((o) => o.trim()))
@@ -41,6 +79,7 @@ const schema = z.object({
     .optional(),
   WS_HEARTBEAT_MS: positiveInt.min(1_000).max(300_000).default(30_000),
   PRESENCE_HEARTBEAT_MS: positiveInt.min(100).max(300_000).default(10_000),
+  SEARCH_LANGUAGE: z.enum(SEARCH_LANGUAGES).default('english'),
   KAFKA_BROKERS: z
     .string()
     .transform((v) => v.split(',').map((b) => b.trim()))
@@ -117,6 +156,10 @@ export interface HeraldConfig {
   readonly rateLimitIpPerSecond: number;
   /** Sign-ups and sign-ins per minute per client IP address (against password guessing). */
   readonly rateLimitSignInPerMinute: number;
+  /** Searches per user and second (GET /search), bursts of twice that; besides the user's request budget. */
+  readonly rateLimitSearchPerSecond: number;
+  /** The language search.v1 stems in (SEARCH_LANGUAGE). */
+  readonly searchLanguage: SearchLanguage;
   /** Browser origins allowed to open the WebSocket; a connection without an Origin (not a browser) is always allowed. */
   readonly wsAllowedOrigins: readonly string[];
   readonly wsHeartbeatMs: number;
@@ -179,6 +222,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     rateLimitUserPerSecond: c.RATE_LIMIT_USER_PER_SECOND,
     rateLimitIpPerSecond: c.RATE_LIMIT_IP_PER_SECOND,
     rateLimitSignInPerMinute: c.RATE_LIMIT_SIGN_IN_PER_MINUTE,
+    rateLimitSearchPerSecond: c.RATE_LIMIT_SEARCH_PER_SECOND,
+    searchLanguage: c.SEARCH_LANGUAGE,
     wsAllowedOrigins: c.WS_ALLOWED_ORIGINS ?? [],
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     presenceHeartbeatMs: c.PRESENCE_HEARTBEAT_MS,

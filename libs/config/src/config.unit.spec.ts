@@ -22,6 +22,8 @@ describe('configuration', () => {
       rateLimitUserPerSecond: 20,
       rateLimitIpPerSecond: 50,
       rateLimitSignInPerMinute: 10,
+      rateLimitSearchPerSecond: 5,
+      searchLanguage: 'english',
       wsAllowedOrigins: [],
       wsHeartbeatMs: 30_000,
       presenceHeartbeatMs: 10_000,

@@ -31,7 +31,10 @@ function readModels(reached: boolean): CheckpointWaiter & { asked: [Checkpoint, 
 
 function query(request: { query?: object; headers?: Record<string, string> }): ExecutionContext {
   const req = { query: request.query ?? {}, headers: request.headers ?? {} };
-  return { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+  return {
+    switchToHttp: () => ({ getRequest: () => req }),
+    getHandler: () => () => undefined,
+  } as unknown as ExecutionContext;
 }
 
 /** Runs a query through the interceptor: the handler's answer, or what refused it. */

@@ -13,11 +13,14 @@ export class RateLimits {
   readonly perIp: RateLimiter;
   readonly perUser: RateLimiter;
   readonly signIns: RateLimiter;
+  /** GET /search, per user: bursts of two seconds' worth. */
+  readonly searches: RateLimiter;
 
   constructor(@Inject(CONFIG) config: HeraldConfig) {
     // Bursts of three seconds' worth.
     this.perIp = new RateLimiter(config.rateLimitIpPerSecond, config.rateLimitIpPerSecond * 3);
     this.perUser = new RateLimiter(config.rateLimitUserPerSecond, config.rateLimitUserPerSecond * 3);
+    this.searches = new RateLimiter(config.rateLimitSearchPerSecond, config.rateLimitSearchPerSecond * 2);
     this.signIns = new RateLimiter(config.rateLimitSignInPerMinute / 60, config.rateLimitSignInPerMinute);
   }
 }

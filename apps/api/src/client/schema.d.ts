@@ -596,6 +596,22 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/search': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations['SearchController_search'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -867,6 +883,24 @@ export interface components {
     Readiness: {
       /** @enum {string} */
       status: 'ok' | 'degraded' | 'down';
+    };
+    SearchResult: {
+      /** Format: uuid */
+      conversationId: string;
+      /** Format: uuid */
+      messageId: string;
+      seq: number;
+      /** Format: uuid */
+      senderId: string;
+      /** Format: date-time */
+      sentAt: string;
+      hasAttachment: boolean;
+      /** @description The text around the matches, HTML-escaped, each match in <mark>…</mark>; … where cut */
+      snippet: string;
+    };
+    SearchResults: {
+      results: components['schemas']['SearchResult'][];
+      nextCursor: string | null;
     };
   };
   responses: never;
@@ -5368,6 +5402,89 @@ export interface operations {
       };
       /** @description Unsupported Media Type */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Internal Server Error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  SearchController_search: {
+    parameters: {
+      query: {
+        /** @description Words (prefixes match), "quoted phrases", any language (CJK substrings of 1+ characters); at most 256 characters. Never query syntax. */
+        q: string;
+        /** @description Only this conversation */
+        conversationId?: string;
+        /** @description Only messages this user sent */
+        senderId?: string;
+        /** @description Only messages sent before this time (UTC, exclusive) */
+        sentBefore?: string & string;
+        /** @description Only messages sent after this time (UTC, exclusive) */
+        sentAfter?: string & string;
+        /** @description Only messages with (true) or without (false) attachments */
+        hasAttachment?: 'true' | 'false';
+        /** @description Rows in a page, 1..100 */
+        limit?: string;
+        /** @description nextCursor of the page before */
+        cursor?: string;
+        after?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SearchResults'];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
         headers: {
           [name: string]: unknown;
         };

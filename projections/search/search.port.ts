@@ -1,0 +1,98 @@
+/**
+ * The search port: what the search read model writes (messages sent, edited, deleted) and
+ * what a search asks (a parsed query, the spans of conversations the caller may read,
+ * filters, a keyset cursor). Two adapters: PostgreSQL (search.postgres.ts, the default)
+ * and Elasticsearch (search.elasticsearch.ts); one contract suite (search.contract.ts).
+ */
+import { z } from 'zod';
+import type { QueryGroup } from './search.analysis.js';
+
+export interface SearchDocument {
+  readonly conversationId: string;
+  readonly messageId: string;
+  /** The message's seq in its conversation. */
+  readonly seq: number;
+  readonly senderId: string;
+  /** ISO 8601. */
+  readonly sentAt: string;
+  readonly hasAttachment: boolean;
+  readonly text: string;
+}
+
+/**
+ * A change to the index. `seq` is the seq of the event that made it (its position in the
+ * conversation's stream): every change to one message comes from one stream, so the seq
+ * orders them, and an adapter applies a change only over an older one.
+ */
+export type SearchChange =
+  | { readonly kind: 'sent'; readonly document: SearchDocument }
+  | { readonly kind: 'edited'; readonly messageId: string; readonly seq: number; readonly text: string }
+  | { readonly kind: 'deleted'; readonly messageId: string; readonly seq: number };
+
+/** A conversation the caller may read: all of it (`leftSeq` null) or up to their leaving. */
+export interface SearchScope {
+  readonly conversationId: string;
+  readonly leftSeq: number | null;
+  /** How many messages it has had, when known: an adapter may choose its plan by it. */
+  readonly messageCount?: number;
+}
+
+/** Where the next page starts: the last hit's sort key (score, then newest first, then message id). */
+export const SearchCursor = z.strictObject({
+  score: z.number().finite(),
+  sentAt: z.iso.datetime({ offset: true }),
+  messageId: z.guid(),
+});
+export type SearchCursor = z.output<typeof SearchCursor>;
+
+export interface SearchRequest {
+  readonly groups: readonly QueryGroup[];
+  readonly scopes: readonly SearchScope[];
+  readonly conversationId?: string;
+  readonly senderId?: string;
+  /** ISO 8601 bounds of the time sent: before (exclusive), after (exclusive). */
+  readonly sentBefore?: string;
+  readonly sentAfter?: string;
+  readonly hasAttachment?: boolean;
+  readonly limit: number;
+  readonly cursor?: SearchCursor;
+}
+
+export interface SearchHit {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly seq: number;
+  readonly senderId: string;
+  readonly sentAt: string;
+  readonly hasAttachment: boolean;
+  /** HTML-escaped text around the matches, each in `<mark>…</mark>`. */
+  readonly snippet: string;
+  readonly score: number;
+}
+
+export interface SearchPage {
+  readonly hits: SearchHit[];
+  readonly nextCursor: SearchCursor | null;
+}
+
+export interface SearchIndex {
+  write(changes: readonly SearchChange[]): Promise<void>;
+  search(request: SearchRequest): Promise<SearchPage>;
+}
+
+export const encodeSearchCursor = (cursor: SearchCursor): string =>
+  Buffer.from(JSON.stringify([cursor.score, cursor.sentAt, cursor.messageId])).toString('base64url');
+
+/** The cursor a page gave, or null when the text is no such cursor. */
+export function decodeSearchCursor(text: string): SearchCursor | null {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    const tuple = z.tuple([z.number(), z.string(), z.string()]).safeParse(parsed);
+    if (!tuple.success) return null;
+    const [score, sentAt, messageId] = tuple.data;
+    const cursor = SearchCursor.safeParse({ score, sentAt, messageId });
+    return cursor.success ? cursor.data : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The search port on PostgreSQL (search.v1's tables, with search.migrations.ts the only
+ * code that names them). Writes keep each version of a message's text with its span of
+ * seqs, so a member who left searches the conversation as it read at their leaving
+ * (ADR 008) and everyone else its current text. Queries are built from tokens
+ * (search.analysis.ts), never from the text as typed: nothing a user sends is syntax.
+ */
+import { SEARCH_LANGUAGES, type SearchLanguage } from '@herald/config';
+import { z } from 'zod';
+import { highlight, indexTerms, substringPatterns, toTsquery } from './search.analysis.js';
+import type {
+  SearchChange,
+  SearchDocument,
+  SearchIndex,
+  SearchPage,
+  SearchRequest,
+  SearchScope,
+} from './search.port.js';
+import { select, type Sql } from '../sql.js';
+
+export { SEARCH_LANGUAGES, type SearchLanguage };
+
+/** The tsvector of a version: its tokens as they are, and stemmed in the language when there is one. */
+const vectorOf = (terms: string, language: SearchLanguage): string =>
+  language === 'simple'
+    ? `to_tsvector('simple', ${terms})`
+    : `to_tsvector('simple', ${terms}) || to_tsvector('${language}', ${terms})`;
+
+const Hit = z.object({
+  conversation_id: z.string(),
+  message_id: z.string(),
+  seq: z.string(),
+  sender_id: z.string(),
+  sent_at: z.date(),
+  has_attachment: z.boolean(),
+  text: z.string(),
+  score: z.number(),
+});
+
+/** Messages a search reads one by one rather than through the GIN index (when counts are known; else conversations). */
+export const SCAN_MESSAGES = 20_000;
+const SCAN_CONVERSATIONS = 100;
+
+function isSmall(scopes: readonly SearchScope[]): boolean {
+  if (scopes.some((s) => s.messageCount === undefined)) return scopes.length <= SCAN_CONVERSATIONS;
+  return scopes.reduce((sum, s) => sum + (s.messageCount ?? 0), 0) <= SCAN_MESSAGES;
+}
+
+export class PostgresSearchIndex implements SearchIndex {
+  constructor(
+    private readonly db: Sql,
+    private readonly language: SearchLanguage = 'english',
+    /** Runs EXPLAIN ANALYZE of each search instead (the benchmark's diagnostics). */
+    private readonly explain = false,
+  ) {
+    if (!(SEARCH_LANGUAGES as readonly string[]).includes(language))
+      throw new Error(`unknown search language ${language}`);
+  }
+
+  async write(changes: readonly SearchChange[]): Promise<void> {
+    let sent: SearchDocument[] = [];
+    for (const change of changes) {
+      if (change.kind === 'sent') {
+        sent.push(change.document);
+        continue;
+      }
+      if (sent.length > 0) await this.insert(sent);
+      sent = [];
+      if (change.kind === 'edited') await this.edit(change.messageId, change.seq, change.text);
+      else await this.remove(change.messageId, change.seq);
+    }
+    if (sent.length > 0) await this.insert(sent);
+  }
+
+  /** New messages in one statement; a message already there (a replay) stays as it is. */
+  private async insert(documents: readonly SearchDocument[]): Promise<void> {
+    const column = <T>(pick: (d: SearchDocument) => T): T[] => documents.map(pick);
+    await this.db.query(
+      `INSERT INTO rm_search_v1_documents (message_id, from_seq, conversation_id, seq, sender_id, sent_at, has_attachment, text, terms, tsv)
+       SELECT message_id, seq, conversation_id, seq, sender_id, sent_at, has_attachment, text, terms, ${vectorOf('terms', this.language)}
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::boolean[], $7::text[], $8::text[])
+           AS u(message_id, seq, conversation_id, sender_id, sent_at, has_attachment, text, terms)
+       ON CONFLICT DO NOTHING`,
+      [
+        column((d) => d.messageId),
+        column((d) => d.seq),
+        column((d) => d.conversationId),
+        column((d) => d.senderId),
+        column((d) => d.sentAt),
+        column((d) => d.hasAttachment),
+        column((d) => d.text),
+        column((d) => indexTerms(d.text)),
+      ],
+    );
+  }
+
+  /** Ends the current version at this seq and starts the edited one, when the edit is newer than it. */
+  private async edit(messageId: string, seq: number, text: string): Promise<void> {
+    await this.db.query(
+      `WITH ended AS (
+         UPDATE rm_search_v1_documents SET until_seq = $2
+          WHERE message_id = $1 AND until_seq IS NULL AND from_seq < $2
+          RETURNING conversation_id, seq, sender_id, sent_at, has_attachment)
+       INSERT INTO rm_search_v1_documents (message_id, from_seq, conversation_id, seq, sender_id, sent_at, has_attachment, text, terms, tsv)
+       SELECT $1, $2, conversation_id, seq, sender_id, sent_at, has_attachment, $3, $4::text, ${vectorOf('$4::text', this.language)}
+         FROM ended
+       ON CONFLICT DO NOTHING`,
+      [messageId, seq, text, indexTerms(text)],
+    );
+  }
+
+  /** Ends the current version: no one who reads the conversation now finds it; one who left before still does. */
+  private async remove(messageId: string, seq: number): Promise<void> {
+    await this.db.query(
+      'UPDATE rm_search_v1_documents SET until_seq = $2 WHERE message_id = $1 AND until_seq IS NULL AND from_seq < $2',
+      [messageId, seq],
+    );
+  }
+
+  /**
+   * Words first (the tsvector's GIN index); only when they find nothing on a first page
+   * (or on a page after substring matches, whose score is 0), substrings of Latin words
+   * (pg_trgm's GIN index): `liab` finds `reliability`. One at a time, so that each
+   * statement uses its own index rather than a scan of the whole table for an OR of both.
+   */
+  async search(request: SearchRequest): Promise<SearchPage> {
+    const words = await this.page(request, false);
+    if (words.hits.length > 0 || (request.cursor !== undefined && request.cursor.score > 0)) return words;
+    if (substringPatterns(request.groups).length === 0) return words;
+    return this.page(request, true);
+  }
+
+  private async page(request: SearchRequest, substrings: boolean): Promise<SearchPage> {
+    const scopes = request.scopes.filter(
+      (s) => request.conversationId === undefined || s.conversationId === request.conversationId,
+    );
+    const simple = toTsquery(request.groups, { prefix: true });
+    if (scopes.length === 0 || simple === '') return { hits: [], nextCursor: null };
+    const stemmed = this.language === 'simple' ? '' : toTsquery(request.groups, { prefix: false });
+
+    const params: unknown[] = [];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const query =
+      stemmed === ''
+        ? `to_tsquery('simple', ${p(simple)})`
+        : `(to_tsquery('simple', ${p(simple)}) || to_tsquery('${this.language}', ${p(stemmed)}))`;
+    const where = [
+      substrings ? `d.terms LIKE ALL (${p(substringPatterns(request.groups))}::text[])` : 'd.tsv @@ q.q',
+      // The span the caller may read: the current versions, or the ones standing at their leaving.
+      `(CASE WHEN s.left_seq IS NULL THEN d.until_seq IS NULL
+             ELSE d.seq <= s.left_seq AND d.from_seq <= s.left_seq AND (d.until_seq IS NULL OR d.until_seq > s.left_seq) END)`,
+    ];
+    if (request.senderId !== undefined) where.push(`d.sender_id = ${p(request.senderId)}::uuid`);
+    if (request.sentBefore !== undefined) where.push(`d.sent_at < ${p(request.sentBefore)}::timestamptz`);
+    if (request.sentAfter !== undefined) where.push(`d.sent_at > ${p(request.sentAfter)}::timestamptz`);
+    if (request.hasAttachment !== undefined) where.push(`d.has_attachment = ${p(request.hasAttachment)}`);
+    if (request.cursor) {
+      const { score, sentAt, messageId } = request.cursor;
+      where.push(
+        `(ts_rank(d.tsv, q.q)::float8, d.sent_at, d.message_id) < (${p(score)}::float8, ${p(sentAt)}::timestamptz, ${p(messageId)}::uuid)`,
+      );
+    }
+    const spans = `WITH s AS (SELECT * FROM unnest(${p(scopes.map((s) => s.conversationId))}::uuid[], ${p(scopes.map((s) => s.leftSeq))}::bigint[])
+                    AS s(conversation_id, left_seq)),
+            q AS (SELECT ${query} AS q)`;
+    const columns = `d.conversation_id, d.message_id, d.seq::text AS seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
+              ts_rank(d.tsv, q.q)::float8 AS score`;
+    const order = `ORDER BY score DESC, d.sent_at DESC, d.message_id DESC LIMIT ${p(request.limit + 1)}`;
+    // Few messages to read (a user in tens of conversations): read them by conversation and
+    // test each, rather than let the GIN index gather a common word's matches over the
+    // whole table. Many: the GIN index, joined to the spans.
+    const statement = isSmall(scopes)
+      ? `${spans},
+            d AS MATERIALIZED (SELECT d.* FROM rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
+                                WHERE ${where[1]})
+         SELECT ${columns} FROM q, d WHERE ${[where[0], ...where.slice(2)].join(' AND ')} ${order}`
+      : `${spans}
+         SELECT ${columns} FROM q, rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
+          WHERE ${where.join(' AND ')} ${order}`;
+    if (this.explain) {
+      const plan = await select(
+        this.db,
+        z.record(z.string(), z.string()),
+        `EXPLAIN (ANALYZE, BUFFERS) ${statement}`,
+        params,
+      );
+      console.log(plan.map((r) => Object.values(r)[0]).join('\n'));
+    }
+    const rows = await select(this.db, Hit, statement, params);
+    const hits = rows.slice(0, request.limit).map((r) => ({
+      conversationId: r.conversation_id,
+      messageId: r.message_id,
+      seq: Number(r.seq),
+      senderId: r.sender_id,
+      sentAt: r.sent_at.toISOString(),
+      hasAttachment: r.has_attachment,
+      snippet: highlight(r.text, request.groups),
+      score: r.score,
+    }));
+    const last = hits[hits.length - 1];
+    return {
+      hits,
+      nextCursor:
+        rows.length > request.limit && last
+          ? { score: last.score, sentAt: last.sentAt, messageId: last.messageId }
+          : null,
+    };
+  }
+}
+
+/** Bytes search.v1's table takes with its indexes and TOAST (for the benchmark's index size). */
+export async function searchTableSize(db: Sql): Promise<number> {
+  const [row] = await select(
+    db,
+    z.object({ bytes: z.string() }),
+    "SELECT pg_total_relation_size('rm_search_v1_documents')::text AS bytes",
+    [],
+  );
+  return Number(row?.bytes ?? 0);
+}
