@@ -37,11 +37,23 @@ export interface SearchScope {
   readonly messageCount?: number;
 }
 
-/** Where the next page starts: the last hit's sort key (score, then newest first, then message id). */
+/** The oldest of a first page's candidates (sent_at, then message id): later pages rank from it on. */
+export const SearchFloor = z.strictObject({
+  sentAt: z.iso.datetime({ offset: true }),
+  messageId: z.guid(),
+});
+export type SearchFloor = z.output<typeof SearchFloor>;
+
+/**
+ * Where the next page starts: the last hit's sort key (score, then newest first, then
+ * message id), and, from an adapter that ranks a bounded set of candidates (PostgreSQL:
+ * the newest matches), the oldest of them, so that every page ranks the same set.
+ */
 export const SearchCursor = z.strictObject({
   score: z.number().finite(),
   sentAt: z.iso.datetime({ offset: true }),
   messageId: z.guid(),
+  floor: SearchFloor.optional(),
 });
 export type SearchCursor = z.output<typeof SearchCursor>;
 
@@ -81,16 +93,32 @@ export interface SearchIndex {
 }
 
 export const encodeSearchCursor = (cursor: SearchCursor): string =>
-  Buffer.from(JSON.stringify([cursor.score, cursor.sentAt, cursor.messageId])).toString('base64url');
+  Buffer.from(
+    JSON.stringify([
+      cursor.score,
+      cursor.sentAt,
+      cursor.messageId,
+      ...(cursor.floor ? [cursor.floor.sentAt, cursor.floor.messageId] : []),
+    ]),
+  ).toString('base64url');
 
 /** The cursor a page gave, or null when the text is no such cursor. */
 export function decodeSearchCursor(text: string): SearchCursor | null {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    const tuple = z.tuple([z.number(), z.string(), z.string()]).safeParse(parsed);
+    const tuple = z
+      .union([
+        z.tuple([z.number(), z.string(), z.string()]),
+        z.tuple([z.number(), z.string(), z.string(), z.string(), z.string()]),
+      ])
+      .safeParse(parsed);
     if (!tuple.success) return null;
-    const [score, sentAt, messageId] = tuple.data;
-    const cursor = SearchCursor.safeParse({ score, sentAt, messageId });
+    const [score, sentAt, messageId, floorSentAt, floorMessageId] = tuple.data;
+    const floor =
+      floorSentAt !== undefined && floorMessageId !== undefined
+        ? { sentAt: floorSentAt, messageId: floorMessageId }
+        : undefined;
+    const cursor = SearchCursor.safeParse({ score, sentAt, messageId, ...(floor ? { floor } : {}) });
     return cursor.success ? cursor.data : null;
   } catch {
     return null;

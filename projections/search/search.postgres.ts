@@ -35,11 +35,21 @@ const Hit = z.object({
   has_attachment: z.boolean(),
   text: z.string(),
   score: z.number(),
+  floor_sent_at: z.date(),
+  floor_message_id: z.string(),
 });
 
 /** Messages a search reads one by one rather than through the GIN index (when counts are known; else conversations). */
 export const SCAN_MESSAGES = 20_000;
 const SCAN_CONVERSATIONS = 100;
+
+/**
+ * How many matches a search ranks: the newest (by time sent, then message id). Results are
+ * the best matches among the newest SEARCH_CANDIDATES matching messages the caller may
+ * read; older matches are reached by `sentBefore`. Ranking every match made a common word
+ * read ~18,000 rows at random for a user in 2,000 conversations (docs/benchmarks.md).
+ */
+export const SEARCH_CANDIDATES = 1_000;
 
 function isSmall(scopes: readonly SearchScope[]): boolean {
   if (scopes.some((s) => s.messageCount === undefined)) return scopes.length <= SCAN_CONVERSATIONS;
@@ -52,6 +62,8 @@ export class PostgresSearchIndex implements SearchIndex {
     private readonly language: SearchLanguage = 'english',
     /** Runs EXPLAIN ANALYZE of each search instead (the benchmark's diagnostics). */
     private readonly explain = false,
+    /** {@link SEARCH_CANDIDATES}; smaller in tests. */
+    private readonly candidates = SEARCH_CANDIDATES,
   ) {
     if (!(SEARCH_LANGUAGES as readonly string[]).includes(language))
       throw new Error(`unknown search language ${language}`);
@@ -157,29 +169,38 @@ export class PostgresSearchIndex implements SearchIndex {
     if (request.sentBefore !== undefined) where.push(`d.sent_at < ${p(request.sentBefore)}::timestamptz`);
     if (request.sentAfter !== undefined) where.push(`d.sent_at > ${p(request.sentAfter)}::timestamptz`);
     if (request.hasAttachment !== undefined) where.push(`d.has_attachment = ${p(request.hasAttachment)}`);
-    if (request.cursor) {
-      const { score, sentAt, messageId } = request.cursor;
-      where.push(
-        `(ts_rank(d.tsv, q.q)::float8, d.sent_at, d.message_id) < (${p(score)}::float8, ${p(sentAt)}::timestamptz, ${p(messageId)}::uuid)`,
-      );
-    }
+    // The candidates: the newest `candidates` matches; a later page ranks the first page's
+    // (from its oldest on, with room for matches sent since), so pages neither lose nor repeat.
+    const floor = request.cursor?.floor;
+    if (floor)
+      where.push(`(d.sent_at, d.message_id) >= (${p(floor.sentAt)}::timestamptz, ${p(floor.messageId)}::uuid)`);
+    const limit = floor ? 2 * this.candidates : this.candidates;
+    const newest = `ORDER BY d.sent_at DESC, d.message_id DESC LIMIT ${p(limit)}`;
+    const after = request.cursor
+      ? `WHERE (c.score, c.sent_at, c.message_id) < (${p(request.cursor.score)}::float8, ${p(request.cursor.sentAt)}::timestamptz, ${p(request.cursor.messageId)}::uuid)`
+      : '';
     const spans = `WITH s AS (SELECT * FROM unnest(${p(scopes.map((s) => s.conversationId))}::uuid[], ${p(scopes.map((s) => s.leftSeq))}::bigint[])
                     AS s(conversation_id, left_seq)),
             q AS (SELECT ${query} AS q)`;
-    const columns = `d.conversation_id, d.message_id, d.seq::text AS seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
+    const columns = `d.conversation_id, d.message_id, d.seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
               ts_rank(d.tsv, q.q)::float8 AS score`;
-    const order = `ORDER BY score DESC, d.sent_at DESC, d.message_id DESC LIMIT ${p(request.limit + 1)}`;
     // Few messages to read (a user in tens of conversations): read them by conversation and
     // test each, rather than let the GIN index gather a common word's matches over the
-    // whole table. Many: the GIN index, joined to the spans.
-    const statement = isSmall(scopes)
-      ? `${spans},
-            d AS MATERIALIZED (SELECT d.* FROM rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
-                                WHERE ${where[1]})
-         SELECT ${columns} FROM q, d WHERE ${[where[0], ...where.slice(2)].join(' AND ')} ${order}`
-      : `${spans}
-         SELECT ${columns} FROM q, rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
-          WHERE ${where.join(' AND ')} ${order}`;
+    // whole table. Many: the GIN index joined to the spans, or (a common word) the index on
+    // sent_at walked newest first until it has the candidates; the planner chooses.
+    const candidates = isSmall(scopes)
+      ? `d AS MATERIALIZED (SELECT d.* FROM rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
+                                WHERE ${where[1]}),
+            c AS MATERIALIZED (SELECT ${columns} FROM q, d WHERE ${[where[0], ...where.slice(2)].join(' AND ')} ${newest})`
+      : `c AS MATERIALIZED (SELECT ${columns} FROM q, rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
+                                WHERE ${where.join(' AND ')} ${newest})`;
+    const statement = `${spans},
+            ${candidates}
+         SELECT c.conversation_id, c.message_id, c.seq::text AS seq, c.sender_id, c.sent_at, c.has_attachment, c.text, c.score,
+                o.sent_at AS floor_sent_at, o.message_id AS floor_message_id
+           FROM c CROSS JOIN (SELECT sent_at, message_id FROM c ORDER BY sent_at, message_id LIMIT 1) o
+           ${after}
+          ORDER BY c.score DESC, c.sent_at DESC, c.message_id DESC LIMIT ${p(request.limit + 1)}`;
     if (this.explain) {
       const plan = await select(
         this.db,
@@ -201,11 +222,17 @@ export class PostgresSearchIndex implements SearchIndex {
       score: r.score,
     }));
     const last = hits[hits.length - 1];
+    const oldest = rows[0];
     return {
       hits,
       nextCursor:
-        rows.length > request.limit && last
-          ? { score: last.score, sentAt: last.sentAt, messageId: last.messageId }
+        rows.length > request.limit && last && oldest
+          ? {
+              score: last.score,
+              sentAt: last.sentAt,
+              messageId: last.messageId,
+              floor: floor ?? { sentAt: oldest.floor_sent_at.toISOString(), messageId: oldest.floor_message_id },
+            }
           : null,
     };
   }
