@@ -150,20 +150,34 @@ export class PostgresSearchIndex implements SearchIndex {
     if (scopes.length === 0 || simple === '') return { hits: [], nextCursor: null };
     const stemmed = this.language === 'simple' ? '' : toTsquery(request.groups, { prefix: false });
 
+    // The tsquery first, as text: the statement then holds it as a constant, which the walk
+    // by time (below) tests row by row without building it again.
+    const [built] = await select(
+      this.db,
+      z.object({ q: z.string() }),
+      stemmed === ''
+        ? `SELECT to_tsquery('simple', $1)::text AS q`
+        : `SELECT (to_tsquery('simple', $1) || to_tsquery('${this.language}', $2))::text AS q`,
+      stemmed === '' ? [simple] : [simple, stemmed],
+    );
+    if (!built) return { hits: [], nextCursor: null };
+
     const params: unknown[] = [];
     const p = (value: unknown): string => {
       params.push(value);
       return `$${params.length}`;
     };
-    const query =
-      stemmed === ''
-        ? `to_tsquery('simple', ${p(simple)})`
-        : `(to_tsquery('simple', ${p(simple)}) || to_tsquery('${this.language}', ${p(stemmed)}))`;
+    const query = `${p(built.q)}::tsquery`;
+    const current = scopes.filter((s) => s.leftSeq === null);
+    const departed = scopes.filter((s) => s.leftSeq !== null);
+    const left = `(${p(departed.map((s) => s.leftSeq))}::bigint[])[array_position(${p(departed.map((s) => s.conversationId))}::uuid[], d.conversation_id)]`;
     const where = [
-      substrings ? `d.terms LIKE ALL (${p(substringPatterns(request.groups))}::text[])` : 'd.tsv @@ q.q',
-      // The span the caller may read: the current versions, or the ones standing at their leaving.
-      `(CASE WHEN s.left_seq IS NULL THEN d.until_seq IS NULL
-             ELSE d.seq <= s.left_seq AND d.from_seq <= s.left_seq AND (d.until_seq IS NULL OR d.until_seq > s.left_seq) END)`,
+      substrings ? `d.terms LIKE ALL (${p(substringPatterns(request.groups))}::text[])` : `d.tsv @@ ${query}`,
+      // The span the caller may read: the current versions, or the ones standing at their
+      // leaving. Tests of each row, not a join: a join would not keep the walk's order.
+      `((d.conversation_id = ANY (${p(current.map((s) => s.conversationId))}::uuid[]) AND d.until_seq IS NULL)
+        OR (d.conversation_id = ANY (${p(departed.map((s) => s.conversationId))}::uuid[])
+            AND d.seq <= ${left} AND d.from_seq <= ${left} AND (d.until_seq IS NULL OR d.until_seq > ${left})))`,
     ];
     if (request.senderId !== undefined) where.push(`d.sender_id = ${p(request.senderId)}::uuid`);
     if (request.sentBefore !== undefined) where.push(`d.sent_at < ${p(request.sentBefore)}::timestamptz`);
@@ -179,23 +193,19 @@ export class PostgresSearchIndex implements SearchIndex {
     const after = request.cursor
       ? `WHERE (c.score, c.sent_at, c.message_id) < (${p(request.cursor.score)}::float8, ${p(request.cursor.sentAt)}::timestamptz, ${p(request.cursor.messageId)}::uuid)`
       : '';
-    const spans = `WITH s AS (SELECT * FROM unnest(${p(scopes.map((s) => s.conversationId))}::uuid[], ${p(scopes.map((s) => s.leftSeq))}::bigint[])
-                    AS s(conversation_id, left_seq)),
-            q AS (SELECT ${query} AS q)`;
     const columns = `d.conversation_id, d.message_id, d.seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
-              ts_rank(d.tsv, q.q)::float8 AS score`;
+              ts_rank(d.tsv, ${query})::float8 AS score`;
     // Few messages to read (a user in tens of conversations): read them by conversation and
     // test each, rather than let the GIN index gather a common word's matches over the
-    // whole table. Many: the GIN index joined to the spans, or (a common word) the index on
-    // sent_at walked newest first until it has the candidates; the planner chooses.
+    // whole table. Many: the GIN index's matches tested against the spans and sorted (a rare
+    // word), or the index on (sent_at, message_id) walked newest first, each row tested,
+    // until it has the candidates (a common word); the planner chooses by the word's frequency.
     const candidates = isSmall(scopes)
-      ? `d AS MATERIALIZED (SELECT d.* FROM rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
-                                WHERE ${where[1]}),
-            c AS MATERIALIZED (SELECT ${columns} FROM q, d WHERE ${[where[0], ...where.slice(2)].join(' AND ')} ${newest})`
-      : `c AS MATERIALIZED (SELECT ${columns} FROM q, rm_search_v1_documents d JOIN s ON s.conversation_id = d.conversation_id
-                                WHERE ${where.join(' AND ')} ${newest})`;
-    const statement = `${spans},
-            ${candidates}
+      ? `WITH d AS MATERIALIZED (SELECT d.* FROM rm_search_v1_documents d
+                                WHERE d.conversation_id = ANY (${p(scopes.map((s) => s.conversationId))}::uuid[]) AND ${where[1]}),
+            c AS MATERIALIZED (SELECT ${columns} FROM d WHERE ${[where[0], ...where.slice(2)].join(' AND ')} ${newest})`
+      : `WITH c AS MATERIALIZED (SELECT ${columns} FROM rm_search_v1_documents d WHERE ${where.join(' AND ')} ${newest})`;
+    const statement = `${candidates}
          SELECT c.conversation_id, c.message_id, c.seq::text AS seq, c.sender_id, c.sent_at, c.has_attachment, c.text, c.score,
                 o.sent_at AS floor_sent_at, o.message_id AS floor_message_id
            FROM c CROSS JOIN (SELECT sent_at, message_id FROM c ORDER BY sent_at, message_id LIMIT 1) o
