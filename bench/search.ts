@@ -38,6 +38,7 @@ import {
   type Sql,
   searchProjection,
   searchTableSize,
+  SEARCH_CANDIDATES,
 } from '@herald/projections';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -203,7 +204,9 @@ async function main(): Promise<void> {
     await db.destroy();
     return;
   }
-  const index = new PostgresSearchIndex(db, 'english');
+  // BENCH_CANDIDATES: how many matches a search ranks (SEARCH_CANDIDATES unless given).
+  const candidates = env('BENCH_CANDIDATES', SEARCH_CANDIDATES);
+  const index = new PostgresSearchIndex(db, 'english', false, candidates);
   const [smallUser, largeUser] = reuse ? await benchUsers(db) : [small, large];
   const common = ENGLISH.slice(25); // Past the stop-word-like head of the vocabulary.
   const kinds: Record<string, () => string> = {
@@ -218,7 +221,7 @@ async function main(): Promise<void> {
     },
   };
   if (process.env.BENCH_EXPLAIN) {
-    const explained = new PostgresSearchIndex(db, 'english', true);
+    const explained = new PostgresSearchIndex(db, 'english', true, candidates);
     const scopes = await readableConversations(db, largeUser);
     for (const make of Object.values(kinds)) {
       const q = make();
@@ -255,6 +258,7 @@ async function main(): Promise<void> {
   await database.stop();
   console.log(
     JSON.stringify({
+      candidates,
       indexPerSec,
       queryP50Ms: round(percentile(all, 50), 1),
       queryP99Ms: round(percentile(other, 99), 1),
