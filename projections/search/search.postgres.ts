@@ -49,7 +49,7 @@ const SCAN_CONVERSATIONS = 100;
  * read; older matches are reached by `sentBefore`. Ranking every match made a common word
  * read ~18,000 rows at random for a user in 2,000 conversations (docs/benchmarks.md).
  */
-export const SEARCH_CANDIDATES = 1_000;
+export const SEARCH_CANDIDATES = 500;
 
 function isSmall(scopes: readonly SearchScope[]): boolean {
   if (scopes.some((s) => s.messageCount === undefined)) return scopes.length <= SCAN_CONVERSATIONS;
