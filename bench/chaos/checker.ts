@@ -89,6 +89,9 @@ export interface CheckOptions {
   readonly graceMs: number;
 }
 
+/** Events a `sync` catches up per conversation; beyond, `resync` (README, Limits). */
+export const MAX_CATCH_UP = 500;
+
 export const DEFAULT_CHECK_OPTIONS: CheckOptions = { recoveryBoundMs: 30_000, graceMs: 10_000 };
 
 const requests = (history: readonly Entry[]): RequestEntry[] =>
@@ -234,6 +237,16 @@ export function checkSockets(history: readonly Entry[], final: FinalState): Anom
     if (frame.conversationId === undefined || frame.seq === undefined) continue;
     const expected = next.get(key);
     if (frame.type === 'resync') {
+      // The protocol's one excuse for skipping events: more than MAX_CATCH_UP missed at a
+      // sync (the client then pages them over REST). A resync for anything else (the
+      // server saw a gap in what it follows) means events were skipped.
+      const had = clientSeen.get(frame.conversationId) ?? -1;
+      if (frame.seq - had <= MAX_CATCH_UP) {
+        anomalies.push({
+          kind: 'socket-gap',
+          detail: `${frame.client} socket ${frame.socket}: resync of ${frame.conversationId} from ${had} to ${frame.seq} (${frame.reason ?? 'no reason'})`,
+        });
+      }
       expected?.set(frame.conversationId, frame.seq + 1);
       clientSeen.set(frame.conversationId, frame.seq);
       continue;

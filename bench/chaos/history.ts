@@ -73,6 +73,8 @@ export interface FrameEntry {
   readonly conversationId?: string;
   readonly seq?: number;
   readonly code?: string;
+  /** A resync's reason. */
+  readonly reason?: string;
 }
 
 export interface FaultEntry {

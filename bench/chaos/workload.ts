@@ -197,6 +197,7 @@ export class ChatClient {
       const conversationId = typeof frame.conversationId === 'string' ? frame.conversationId : undefined;
       const seq = typeof frame.seq === 'number' ? frame.seq : undefined;
       const code = typeof frame.code === 'string' ? frame.code : undefined;
+      const reason = typeof frame.reason === 'string' ? frame.reason : undefined;
       history.add({
         kind: 'frame',
         client: this.name,
@@ -206,6 +207,7 @@ export class ChatClient {
         ...(conversationId !== undefined ? { conversationId } : {}),
         ...(seq !== undefined ? { seq } : {}),
         ...(code !== undefined ? { code } : {}),
+        ...(reason !== undefined ? { reason } : {}),
       });
       if ((type === 'event' || type === 'resync') && conversationId !== undefined && seq !== undefined) {
         this.lastSeq.set(conversationId, Math.max(this.lastSeq.get(conversationId) ?? -1, seq));
