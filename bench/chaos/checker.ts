@@ -3,6 +3,7 @@
  * each returning the anomalies it found. checker.unit.spec.ts feeds it hand-made histories
  * with each kind of anomaly, so a run where it finds nothing means something.
  */
+import { streamIdOf } from '@herald/events';
 import type { Entry, FaultEntry, FrameEntry, RequestEntry } from './history.js';
 
 /** One event of a conversation's stream, as the log holds it (seq = stream revision). */
@@ -137,7 +138,10 @@ export function checkSends(history: readonly Entry[], final: FinalState): Anomal
     const label = `send op ${op} (${first.client}, ${marker}, conversation ${conversationId})`;
     if (acks.length === 0) {
       if (found.length > 1) {
-        anomalies.push({ kind: 'errored-send-duplicated', detail: `${label}: errored, yet ${found.length} in the log` });
+        anomalies.push({
+          kind: 'errored-send-duplicated',
+          detail: `${label}: errored, yet ${found.length} in the log`,
+        });
       }
       continue;
     }
@@ -307,7 +311,12 @@ export function recomputeInbox(
   for (const e of events) {
     const messageId = String(e.data.messageId);
     if (e.type === 'MessageSent') {
-      messages.set(messageId, { seq: e.seq, sender: String(e.data.senderId), deleted: false, mentions: e.data.mentions });
+      messages.set(messageId, {
+        seq: e.seq,
+        sender: String(e.data.senderId),
+        deleted: false,
+        mentions: e.data.mentions,
+      });
       // A sender has read up to their own message.
       if (e.data.senderId === userId) readSeq = Math.max(readSeq, e.seq);
     } else if (e.type === 'MessageEdited') {
@@ -343,13 +352,22 @@ export function checkCounts(final: FinalState): Anomaly[] {
         continue;
       }
       if (row.unreadCount !== want.unreadCount) {
-        anomalies.push({ kind: 'unread-mismatch', detail: `${where}: unread ${row.unreadCount}, the log says ${want.unreadCount}` });
+        anomalies.push({
+          kind: 'unread-mismatch',
+          detail: `${where}: unread ${row.unreadCount}, the log says ${want.unreadCount}`,
+        });
       }
       if (row.mentionCount !== want.mentionCount) {
-        anomalies.push({ kind: 'mention-mismatch', detail: `${where}: mentions ${row.mentionCount}, the log says ${want.mentionCount}` });
+        anomalies.push({
+          kind: 'mention-mismatch',
+          detail: `${where}: mentions ${row.mentionCount}, the log says ${want.mentionCount}`,
+        });
       }
       if (row.readSeq !== want.readSeq) {
-        anomalies.push({ kind: 'read-seq-mismatch', detail: `${where}: readSeq ${row.readSeq}, the log says ${want.readSeq}` });
+        anomalies.push({
+          kind: 'read-seq-mismatch',
+          detail: `${where}: readSeq ${row.readSeq}, the log says ${want.readSeq}`,
+        });
       }
     }
   }
@@ -370,7 +388,7 @@ export function checkKafka(final: FinalState): Anomaly[] {
     byKey.set(r.key, list);
   }
   for (const [conversationId, events] of Object.entries(final.streams)) {
-    const key = `conversation-${conversationId}`;
+    const key = streamIdOf('conversation', conversationId);
     const records = byKey.get(key) ?? [];
     const firsts: KafkaRecord[] = [];
     const seenIds = new Set<string>();
@@ -382,13 +400,19 @@ export function checkKafka(final: FinalState): Anomaly[] {
     const logIds = new Set(events.map((e) => e.eventId));
     const unknown = firsts.filter((r) => !logIds.has(r.eventId));
     if (unknown.length > 0) {
-      anomalies.push({ kind: 'kafka-unknown', detail: `${key}: ${unknown.length} records of events the log does not have` });
+      anomalies.push({
+        kind: 'kafka-unknown',
+        detail: `${key}: ${unknown.length} records of events the log does not have`,
+      });
     }
     const missing = events.filter((e) => !seenIds.has(e.eventId));
     if (missing.length > 0) {
       anomalies.push({
         kind: 'kafka-missing',
-        detail: `${key}: ${missing.length} events not in Kafka (seqs ${missing.slice(0, 10).map((e) => e.seq).join(', ')}${missing.length > 10 ? ', …' : ''})`,
+        detail: `${key}: ${missing.length} events not in Kafka (seqs ${missing
+          .slice(0, 10)
+          .map((e) => e.seq)
+          .join(', ')}${missing.length > 10 ? ', …' : ''})`,
       });
     }
     const known = firsts.filter((r) => logIds.has(r.eventId));
@@ -484,4 +508,3 @@ export function check(history: readonly Entry[], final: FinalState, options = DE
     ...checkAvailability(history, options),
   ];
 }
-

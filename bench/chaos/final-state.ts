@@ -46,7 +46,13 @@ export function lastCheckpoint(history: History): string | undefined {
 }
 
 async function get(endpoint: Endpoint, client: ChatClient, path: string): Promise<Record<string, unknown>> {
-  const answer = await retry(endpoint, 'GET', path, { client: client.name, op: newOp(), opKind: 'setup', token: client.token }, 120_000);
+  const answer = await retry(
+    endpoint,
+    'GET',
+    path,
+    { client: client.name, op: newOp(), opKind: 'setup', token: client.token },
+    120_000,
+  );
   if (answer.status !== 200 || !answer.body) throw new Error(`final read ${path}: ${answer.status}`);
   return answer.body;
 }
@@ -68,7 +74,11 @@ export async function readFinalState(
     const messages: TimelineMessage[] = [];
     let since = -1;
     for (;;) {
-      const page = await get(endpoint, reader, `/conversations/${conversation.id}/messages?since=${since}&limit=100&after=${after}`);
+      const page = await get(
+        endpoint,
+        reader,
+        `/conversations/${conversation.id}/messages?since=${since}&limit=100&after=${after}`,
+      );
       const rows = page.messages as { seq: number; messageId: string; deleted: boolean }[];
       messages.push(...rows.map((m) => ({ seq: m.seq, messageId: m.messageId, deleted: m.deleted })));
       if (page.nextCursor === null || rows.length === 0) break;
@@ -101,7 +111,8 @@ export async function readFinalState(
     for (const conversation of world.conversations) {
       streams[conversation.id] = await readStream(store, streamIdOf('conversation', conversation.id));
     }
-    for (const client of everyone) receipts[client.userId] = await readStream(store, streamIdOf('receipts', client.userId));
+    for (const client of everyone)
+      receipts[client.userId] = await readStream(store, streamIdOf('receipts', client.userId));
   } finally {
     await store.close();
   }
@@ -115,13 +126,17 @@ export async function readFinalState(
  * arrived (or 90 s passed: what is missing then is the checker's to report).
  */
 async function readKafka(brokers: readonly string[], streams: Record<string, LogEvent[]>): Promise<KafkaRecord[]> {
-  const kafka = new kafkajs.Kafka({ clientId: 'herald-chaos', brokers: [...brokers], logLevel: kafkajs.logLevel.NOTHING });
+  const kafka = new kafkajs.Kafka({
+    clientId: 'herald-chaos',
+    brokers: [...brokers],
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
   const consumer = kafka.consumer({ groupId: `chaos-${randomUUID()}`, maxWaitTimeInMs: 200 });
   const records: KafkaRecord[] = [];
   const waiting = new Set(
     Object.entries(streams)
       .filter(([, events]) => events.length > 0)
-      .map(([id, events]) => events[events.length - 1]!.eventId),
+      .map(([, events]) => events[events.length - 1]!.eventId),
   );
   await consumer.connect();
   try {

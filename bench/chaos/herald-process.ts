@@ -105,7 +105,8 @@ export class HeraldProcess {
   async waitReady(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.child && !this.running) throw new Error(`Herald exited (${this.child.exitCode ?? this.child.signalCode})`);
+      if (this.child && !this.running)
+        throw new Error(`Herald exited (${this.child.exitCode ?? this.child.signalCode})`);
       if (await this.ready()) return;
       await sleep(100);
     }

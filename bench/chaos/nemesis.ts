@@ -53,7 +53,8 @@ export class Nemesis {
     while (!this.stopped && Date.now() < until) {
       await this.quiet(this.o.prng.int(this.o.gapMs[0], this.o.gapMs[1]), until);
       if (this.stopped || Date.now() >= until) break;
-      if (round.length === 0) round = this.o.prng.shuffle(FAULT_KINDS.filter((k) => k !== 'kafka-freeze' || this.o.kafka));
+      if (round.length === 0)
+        round = this.o.prng.shuffle(FAULT_KINDS.filter((k) => k !== 'kafka-freeze' || this.o.kafka));
       let fault = round.shift()!;
       if (fault === 'postgres-kill' && !this.mayKillPostgres()) {
         round.push(fault);

@@ -12,8 +12,14 @@ export interface ChaosSummary {
 export function table(rows: readonly (readonly (string | number)[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));
   const line = (r: readonly (string | number)[]) =>
-    '| ' + r.map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join(' | ') + ' |';
-  return [line(rows[0]!), '| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |', ...rows.slice(1).map(line)].join('\n');
+    '| ' +
+    r
+      .map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!)))
+      .join(' | ') +
+    ' |';
+  return [line(rows[0]!), '| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |', ...rows.slice(1).map(line)].join(
+    '\n',
+  );
 }
 
 export function summarize(history: readonly Entry[], anomalies: readonly Anomaly[]): ChaosSummary {
@@ -40,13 +46,27 @@ export function chaosReport(history: readonly Entry[], anomalies: readonly Anoma
   const faultRows: (string | number)[][] = [['fault', 'injected', 'recovered', 'recovery p50 ms', 'recovery max ms']];
   for (const kind of FAULT_KINDS) {
     const of = faults.filter((f) => f.fault === kind);
-    const times = of.map((f) => f.recoveryMs).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
-    faultRows.push([kind, of.length, times.length, times[Math.floor((times.length - 1) / 2)] ?? '-', times.at(-1) ?? '-']);
+    const times = of
+      .map((f) => f.recoveryMs)
+      .filter((t): t is number => t !== undefined)
+      .sort((a, b) => a - b);
+    faultRows.push([
+      kind,
+      of.length,
+      times.length,
+      times[Math.floor((times.length - 1) / 2)] ?? '-',
+      times.at(-1) ?? '-',
+    ]);
   }
-  out.push(`Faults (recovery: from the fault's end until /health/ready is 200 and a send succeeds; bound ${boundMs} ms)`);
+  out.push(
+    `Faults (recovery: from the fault's end until /health/ready is 200 and a send succeeds; bound ${boundMs} ms)`,
+  );
   out.push(table(faultRows));
 
-  const byKind = new Map<string, { ops: Set<number>; requests: number; ok: number; s503: number; s5xx: number; failed: number; other: number }>();
+  const byKind = new Map<
+    string,
+    { ops: Set<number>; requests: number; ok: number; s503: number; s5xx: number; failed: number; other: number }
+  >();
   for (const e of history) {
     if (e.kind !== 'request') continue;
     const row = byKind.get(e.opKind) ?? { ops: new Set(), requests: 0, ok: 0, s503: 0, s5xx: 0, failed: 0, other: 0 };
@@ -59,7 +79,9 @@ export function chaosReport(history: readonly Entry[], anomalies: readonly Anoma
     else row.other++;
     byKind.set(e.opKind, row);
   }
-  const opRows: (string | number)[][] = [['operation', 'operations', 'requests', '2xx', '503', 'other 5xx', 'no answer', '4xx']];
+  const opRows: (string | number)[][] = [
+    ['operation', 'operations', 'requests', '2xx', '503', 'other 5xx', 'no answer', '4xx'],
+  ];
   for (const [kind, r] of byKind) opRows.push([kind, r.ops.size, r.requests, r.ok, r.s503, r.s5xx, r.failed, r.other]);
   const frames = history.filter((e) => e.kind === 'frame');
   const sockets = history.filter((e) => e.kind === 'socket' && e.event === 'open').length;
@@ -119,7 +141,15 @@ export function soakReport(samples: readonly SoakSample[]): string {
     ['minute', 'RSS MB', '/health/live p99 ms', 'max ms', 'request p99 ms', 'requests', 'database MB'],
   ];
   for (const s of samples) {
-    rows.push([s.minute, r2(s.rssMb), r2(s.liveP99Ms), r2(s.liveMaxMs), r2(s.requestP99Ms), s.requests, r2(s.databaseMb)]);
+    rows.push([
+      s.minute,
+      r2(s.rssMb),
+      r2(s.liveP99Ms),
+      r2(s.liveMaxMs),
+      r2(s.requestP99Ms),
+      s.requests,
+      r2(s.databaseMb),
+    ]);
   }
   const slopes = soakSlopes(samples);
   return [

@@ -19,7 +19,15 @@ import { HeraldProcess } from './herald-process.js';
 import { History, type FaultKind } from './history.js';
 import { Nemesis } from './nemesis.js';
 import { Prng } from './prng.js';
-import { chaosReport, injectedKinds, soakReport, soakSlopes, summarize, type ChaosSummary, type SoakSample } from './report.js';
+import {
+  chaosReport,
+  injectedKinds,
+  soakReport,
+  soakSlopes,
+  summarize,
+  type ChaosSummary,
+  type SoakSample,
+} from './report.js';
 import { setUp, type Endpoint, type World } from './workload.js';
 
 export interface ChaosOptions {
@@ -94,7 +102,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       history,
     });
     const endpoint: Endpoint = { url: herald.url, history };
-    log(`data directory ${dataDir}; seed ${options.seed}; ${options.soak ? 'soak' : 'chaos'} for ${options.minutes} min; Kafka ${kafka ? 'on' : 'off'}`);
+    log(
+      `data directory ${dataDir}; seed ${options.seed}; ${options.soak ? 'soak' : 'chaos'} for ${options.minutes} min; Kafka ${kafka ? 'on' : 'off'}`,
+    );
     await herald.start();
     world = await setUp(endpoint, options.users ?? 8, prng.fork());
     for (const client of world.clients) client.connect();
@@ -123,7 +133,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const sampler = options.soak ? sample(herald, history, samples, stop, log) : Promise.resolve();
     const progress = setInterval(() => {
       const ops = world!.clients.reduce((s, c) => s + c.operations, 0);
-      log(`${Math.round((Date.now() - (until - options.minutes * 60_000)) / 1000)} s: ${ops} operations, ${history.entries.length} history entries`);
+      log(
+        `${Math.round((Date.now() - (until - options.minutes * 60_000)) / 1000)} s: ${ops} operations, ${history.entries.length} history entries`,
+      );
     }, 60_000);
     try {
       await nemesis?.run(until);
@@ -158,7 +170,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       report += '\n\nAll anomalies:\n' + anomalies.map((a) => `  ${a.kind}: ${a.detail}`).join('\n');
     }
     if (keep) report += `\n\nKept: ${dataDir} (history.jsonl, herald.log, the cluster)`;
-    return { summary, anomalies, injected: injectedKinds(history.entries), report, kafka: kafka !== undefined, samples, ...(slopes ? { slopes } : {}), dataDir };
+    return {
+      summary,
+      anomalies,
+      injected: injectedKinds(history.entries),
+      report,
+      kafka: kafka !== undefined,
+      samples,
+      ...(slopes ? { slopes } : {}),
+      dataDir,
+    };
   } catch (error) {
     keep = true;
     log(`chaos run failed; kept ${dataDir}`);
@@ -177,7 +198,9 @@ async function drainSockets(world: World, final: FinalState): Promise<void> {
   const behind = (): number =>
     world.clients.reduce(
       (n, c) =>
-        n + c.conversations.filter((conv) => (c.lastSeq.get(conv.id) ?? -1) < (final.streams[conv.id]?.length ?? 0) - 1).length,
+        n +
+        c.conversations.filter((conv) => (c.lastSeq.get(conv.id) ?? -1) < (final.streams[conv.id]?.length ?? 0) - 1)
+          .length,
       0,
     );
   const deadline = Date.now() + 30_000;
@@ -209,7 +232,9 @@ async function sample(
       minute++;
       const to = history.now();
       const latencies = history.entries
-        .filter((e) => e.kind === 'request' && e.endAt >= from && e.endAt < to && e.status !== undefined && e.status < 300)
+        .filter(
+          (e) => e.kind === 'request' && e.endAt >= from && e.endAt < to && e.status !== undefined && e.status < 300,
+        )
         .map((e) => (e.kind === 'request' ? e.endAt - e.at : 0))
         .sort((a, b) => a - b);
       live.sort((a, b) => a - b);

@@ -101,7 +101,8 @@ export async function call(endpoint: Endpoint, method: string, path: string, o: 
   return { status, body };
 }
 
-const retriable = (a: Answer): boolean => a.status === undefined || a.status >= 500 || a.status === 429 || a.status === 409;
+const retriable = (a: Answer): boolean =>
+  a.status === undefined || a.status >= 500 || a.status === 429 || a.status === 409;
 const success = (a: Answer): boolean => a.status !== undefined && a.status >= 200 && a.status < 300;
 
 /** Repeats a request (same op, same body) until it succeeds, is refused, or `deadlineMs` passes. */
@@ -178,8 +179,10 @@ export class ChatClient {
       perMessageDeflate: false,
     });
     this.socket = socket;
-    const record = (event: 'open' | 'sync' | 'close' | 'error', more: { code?: number; reason?: string; sync?: Record<string, number> } = {}) =>
-      history.add({ kind: 'socket', client: this.name, socket: socketNo, at: history.now(), event, ...more });
+    const record = (
+      event: 'open' | 'sync' | 'close' | 'error',
+      more: { code?: number; reason?: string; sync?: Record<string, number> } = {},
+    ) => history.add({ kind: 'socket', client: this.name, socket: socketNo, at: history.now(), event, ...more });
     socket.on('open', () => {
       record('open');
       const conversations = Object.fromEntries(this.conversations.map((c) => [c.id, this.lastSeq.get(c.id) ?? -1]));
@@ -360,7 +363,10 @@ export class ChatClient {
         op: newOp(),
         opKind: 'edit',
         token: this.token,
-        body: { text: `${message.marker} edited ${message.edits} by ${this.name}`, mentions: { userIds: mention, all: false } },
+        body: {
+          text: `${message.marker} edited ${message.edits} by ${this.name}`,
+          mentions: { userIds: mention, all: false },
+        },
         extra: { conversationId: message.conversationId },
       },
       180_000,
@@ -377,7 +383,13 @@ export class ChatClient {
       this.endpoint,
       'DELETE',
       `${this.base(message.conversationId)}/messages/${message.messageId}`,
-      { client: this.name, op: newOp(), opKind: 'delete', token: this.token, extra: { conversationId: message.conversationId } },
+      {
+        client: this.name,
+        op: newOp(),
+        opKind: 'delete',
+        token: this.token,
+        extra: { conversationId: message.conversationId },
+      },
       180_000,
       stop,
     );
