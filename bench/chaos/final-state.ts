@@ -61,7 +61,7 @@ export async function readFinalState(
   endpoint: Endpoint,
   world: World,
   databaseUrl: string,
-  kafkaBrokers: readonly string[] | undefined,
+  kafka: KafkaCollector | undefined,
 ): Promise<FinalState> {
   const everyone = [...world.clients, world.probe.client];
   const after = encodeURIComponent(lastCheckpoint(endpoint.history) ?? '');
@@ -117,41 +117,51 @@ export async function readFinalState(
     await store.close();
   }
 
-  const kafka = kafkaBrokers ? await readKafka(kafkaBrokers, streams) : undefined;
-  return { users, members, streams, receipts, timelines, inboxes, ...(kafka ? { kafka } : {}) };
+  const records = kafka ? await kafka.drain(streams) : undefined;
+  return { users, members, streams, receipts, timelines, inboxes, ...(records ? { kafka: records } : {}) };
 }
 
 /**
- * The conversations topic from its beginning, until every conversation's last event has
- * arrived (or 90 s passed: what is missing then is the checker's to report).
+ * Reads the conversations topic from its beginning, as records arrive, for the whole run:
+ * the mock cluster keeps only the newest few MB of each partition (older segments go), so
+ * a reader that starts at the end of a long run would find the early records gone.
  */
-async function readKafka(brokers: readonly string[], streams: Record<string, LogEvent[]>): Promise<KafkaRecord[]> {
-  const kafka = new kafkajs.Kafka({
-    clientId: 'herald-chaos',
-    brokers: [...brokers],
-    logLevel: kafkajs.logLevel.NOTHING,
-  });
-  const consumer = kafka.consumer({ groupId: `chaos-${randomUUID()}`, maxWaitTimeInMs: 200 });
-  const records: KafkaRecord[] = [];
-  const waiting = new Set(
-    Object.entries(streams)
-      .filter(([, events]) => events.length > 0)
-      .map(([, events]) => events[events.length - 1]!.eventId),
-  );
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: ['herald.conversations.v1'], fromBeginning: true });
+export class KafkaCollector {
+  readonly records: KafkaRecord[] = [];
+  private readonly seen = new Set<string>();
+
+  private constructor(private readonly consumer: kafkajs.Consumer) {}
+
+  static async start(brokers: readonly string[]): Promise<KafkaCollector> {
+    const kafka = new kafkajs.Kafka({
+      clientId: 'herald-chaos',
+      brokers: [...brokers],
+      logLevel: kafkajs.logLevel.NOTHING,
+    });
+    const consumer = kafka.consumer({ groupId: `chaos-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    const collector = new KafkaCollector(consumer);
+    await consumer.connect();
+    // The topic exists once the relay produced to it (the mock creates topics on first use).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await consumer.subscribe({ topics: ['herald.conversations.v1'], fromBeginning: true });
+        break;
+      } catch (error) {
+        if (attempt > 60) throw error;
+        await sleep(500);
+      }
+    }
     await consumer.run({
       eachMessage: ({ message }) => {
         try {
           const value = JSON.parse(message.value?.toString() ?? '{}') as { eventId?: string; streamRevision?: number };
           if (value.eventId) {
-            records.push({
+            collector.records.push({
               key: message.key?.toString() ?? '',
               eventId: value.eventId,
               streamRevision: Number(value.streamRevision),
             });
-            waiting.delete(value.eventId);
+            collector.seen.add(value.eventId);
           }
         } catch {
           // Not JSON: the checker will miss its event.
@@ -159,10 +169,20 @@ async function readKafka(brokers: readonly string[], streams: Record<string, Log
         return Promise.resolve();
       },
     });
-    const deadline = Date.now() + 90_000;
-    while (waiting.size > 0 && Date.now() < deadline) await sleep(250);
-  } finally {
-    await consumer.disconnect();
+    return collector;
   }
-  return records;
+
+  /** Waits until every conversation's last event arrived (or 90 s passed: what is missing then is the checker's to report). */
+  async drain(streams: Record<string, LogEvent[]>): Promise<KafkaRecord[]> {
+    const last = Object.values(streams)
+      .filter((events) => events.length > 0)
+      .map((events) => events[events.length - 1]!.eventId);
+    const deadline = Date.now() + 90_000;
+    while (last.some((id) => !this.seen.has(id)) && Date.now() < deadline) await sleep(250);
+    return this.records;
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.disconnect();
+  }
 }

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { check, DEFAULT_CHECK_OPTIONS, type Anomaly, type FinalState } from './checker.js';
-import { readFinalState } from './final-state.js';
+import { KafkaCollector, readFinalState } from './final-state.js';
 import { HeraldProcess } from './herald-process.js';
 import { History, type FaultKind } from './history.js';
 import { Nemesis } from './nemesis.js';
@@ -89,6 +89,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let kafka: KafkaMock | undefined;
   let herald: HeraldProcess | undefined;
   let world: World | undefined;
+  let collector: KafkaCollector | undefined;
   let keep = options.keep ?? false;
   try {
     kafka = useKafka ? await startKafkaMock() : undefined;
@@ -107,6 +108,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
     await herald.start();
     world = await setUp(endpoint, options.users ?? 8, prng.fork());
+    collector = kafka ? await KafkaCollector.start(kafka.brokers) : undefined;
     for (const client of world.clients) client.connect();
     await sleep(1_000);
 
@@ -154,7 +156,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const databaseUrl = herald.databaseUrl();
     if (!databaseUrl) throw new Error('no postmaster.pid: cannot read the log');
     log('reading the final state');
-    const final = await readFinalState(endpoint, world, databaseUrl, kafka?.brokers);
+    const final = await readFinalState(endpoint, world, databaseUrl, collector);
     await drainSockets(world, final);
     for (const client of world.clients) client.closeSocket();
     const anomalies = check(history.entries, final);
@@ -186,6 +188,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     throw error;
   } finally {
     for (const client of world?.clients ?? []) client.closeSocket();
+    await collector?.stop().catch(() => undefined);
     await herald?.close();
     await kafka?.stop();
     await history.close();
