@@ -294,6 +294,21 @@ export function checkSockets(history: readonly Entry[], final: FinalState): Anom
   return anomalies;
 }
 
+/** Whether the event makes the user a member: a direct conversation's start, a group's creation, a join. */
+function joins(e: LogEvent, userId: string): boolean {
+  const ids = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : []);
+  switch (e.type) {
+    case 'DirectConversationStarted':
+      return ids(e.data.memberIds).includes(userId);
+    case 'GroupCreated':
+      return e.data.ownerId === userId || ids(e.data.memberIds).includes(userId);
+    case 'MemberJoined':
+      return e.data.userId === userId;
+    default:
+      return false;
+  }
+}
+
 /** What the inbox should say, recomputed from the log. */
 export function recomputeInbox(
   userId: string,
@@ -310,7 +325,10 @@ export function recomputeInbox(
   const messages = new Map<string, { seq: number; sender: string; deleted: boolean; mentions: unknown }>();
   for (const e of events) {
     const messageId = String(e.data.messageId);
-    if (e.type === 'MessageSent') {
+    if (joins(e, userId)) {
+      // Whatever was said before joining counts as read (inbox.v1).
+      readSeq = Math.max(readSeq, e.seq);
+    } else if (e.type === 'MessageSent') {
       messages.set(messageId, {
         seq: e.seq,
         sender: String(e.data.senderId),

@@ -192,6 +192,18 @@ describe('the chaos checker', () => {
     expect(recomputeInbox(A, events, [], C)).toEqual({ unreadCount: 0, mentionCount: 0, readSeq: 2 });
   });
 
+  it('recomputes counts: a member has read what was said before they joined', () => {
+    const events: LogEvent[] = [
+      { seq: 0, eventId: 'e0', type: 'GroupCreated', data: { ownerId: A, memberIds: [] } },
+      sent(1, M1, 'a-1'),
+      { seq: 2, eventId: 'e2', type: 'MemberJoined', data: { userId: B } },
+      sent(3, M2, 'a-2'),
+    ];
+    expect(recomputeInbox(B, events, [], C)).toEqual({ unreadCount: 1, mentionCount: 0, readSeq: 2 });
+    const started = { seq: 0, eventId: 'e0', type: 'DirectConversationStarted', data: { memberIds: [A, B] } };
+    expect(recomputeInbox(B, [started], [], C)).toEqual({ unreadCount: 0, mentionCount: 0, readSeq: 0 });
+  });
+
   it('finds Kafka records missing, out of order per key, or of events the log does not have', () => {
     const { history, final } = clean();
     const records = final.kafka!;
