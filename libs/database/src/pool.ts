@@ -223,6 +223,10 @@ export function isTransientPgError(error: unknown): boolean {
       code === '57P01' || // admin shutdown
       code === '57P02' ||
       code === '57P03' || // cannot connect now
+      // The server ended the session idle in a transaction (rolled back): after a pause
+      // (SIGSTOP, a frozen VM) the timeout fires as soon as the server runs again, under
+      // a transaction its client was still using. Found by the chaos run (a 500 instead of 503).
+      code === '25P03' ||
       code === '57014' || // statement timeout (or a cancel)
       code.startsWith('53') || // insufficient resources: disk full, out of memory, too many connections
       code === '58030' // I/O error

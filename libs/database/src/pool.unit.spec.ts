@@ -8,6 +8,10 @@ describe('isTransientPgError', () => {
     ['admin shutdown', Object.assign(new Error('terminating connection'), { code: '57P01' })],
     ['deadlock', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
     ['connection exception', Object.assign(new Error('x'), { code: '08006' })],
+    [
+      'a session ended idle in a transaction (a paused server woken up)',
+      Object.assign(new Error('terminating connection due to idle-in-transaction timeout'), { code: '25P03' }),
+    ],
     ['terminated', new Error('Connection terminated unexpectedly')],
     ['a paused server (client-side statement timeout)', new Error('Query read timeout')],
     ['a statement timeout', Object.assign(new Error('canceling statement'), { code: '57014' })],
