@@ -37,13 +37,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { WebSocket } from 'ws';
-import { benchDatabase, machine, report, round } from './report.js';
+import { benchDatabase, freePort, machine, report, round } from './report.js';
 
 const env = process.env;
 const RUNS = Number(env.BENCH_RUNS ?? 3);
@@ -185,21 +184,6 @@ async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (
     }),
   );
   return results;
-}
-
-/**
- * A port nothing listens on, from the kernel: a port picked at random can be one a client
- * socket of an earlier run still holds (TIME_WAIT), and the server then fails to listen.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts a server process and waits until `ready` answers true. */

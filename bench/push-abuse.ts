@@ -23,12 +23,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
-import { benchDatabase, machine, percentile, report, round } from './report.js';
+import { benchDatabase, freePort, machine, percentile, report, round } from './report.js';
 
 const env = process.env;
 const RUNS = Number(env.BENCH_RUNS ?? 3);
@@ -59,17 +58,6 @@ type RunFigures = {
 interface User {
   readonly userId: string;
   readonly token: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** CPU seconds a process has used (user + system), from /proc. */

@@ -81,7 +81,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { benchDatabase, machine, median, round } from './report.js';
+import { benchDatabase, machine, median, round, seededRandom } from './report.js';
 
 const env = process.env;
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 8);
@@ -102,16 +102,6 @@ const EPOCH = Date.parse('2026-01-01T00:00:00Z');
 
 // ---------------------------------------------------------------- setup
 
-/** A seeded generator (mulberry32): the variants of a round draw the same keys, every go the same pattern. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const pick = <T>(items: readonly T[], next: () => number): T => items[Math.floor(next() * items.length)]!;
 
 let position = 0n;
@@ -179,7 +169,7 @@ interface World {
 }
 
 async function fill(db: DataSource): Promise<World> {
-  const next = random(1);
+  const next = seededRandom(1);
   const userIds = Array.from({ length: USERS }, () => randomUUID());
   const usernames = userIds.map((_, i) => `user${i}`);
   await applyAll(
@@ -511,7 +501,7 @@ async function main(): Promise<void> {
 
   const keys = <T>(count: number, choose: (next: () => number) => T) => {
     return (r: number): T[] => {
-      const next = random(1_000 + r);
+      const next = seededRandom(1_000 + r);
       return Array.from({ length: count }, () => choose(next));
     };
   };
@@ -588,7 +578,7 @@ async function main(): Promise<void> {
   const bySave = sendsOnly((m, rows) => m.getRepository(TimelineMessageEntity).save(rows));
   const written = (apply: Projection['apply']) => (batch: readonly RecordedEvent[]) =>
     db.transaction((m) => apply(batch, m));
-  const writer = random(7);
+  const writer = seededRandom(7);
   let batchesWritten = 0;
   const batchWrite = await runScenario(db, {
     title: `projection write: ${WRITE_BATCH} sends in a transaction, ${BATCHES} batches a window`,

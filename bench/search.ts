@@ -42,7 +42,7 @@ import {
 } from '@herald/projections';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
-import { benchDatabase, percentile, round } from './report.js';
+import { benchDatabase, percentile, round, seededRandom } from './report.js';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const CONVERSATIONS = env('BENCH_CONVERSATIONS', 10_000);
@@ -51,16 +51,7 @@ const QUERIES = env('BENCH_QUERIES', 200);
 const BATCH = searchProjection().batchSize ?? 500;
 const EPOCH = Date.parse('2026-01-01T00:00:00Z');
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-const next = random(42);
+const next = seededRandom(42);
 /** Zipf-like: the first items far more often than the last. */
 const zipf = <T>(items: readonly T[]): T => items[Math.floor(next() ** 2.2 * items.length)]!;
 const uniform = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;

@@ -7,7 +7,6 @@ import { kafkaMockUnavailable, startKafkaMock, type KafkaMock } from '@herald/ka
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +17,7 @@ import { KafkaCollector, readFinalState } from './final-state.js';
 import { HeraldProcess } from './herald-process.js';
 import { History, type FaultKind } from './history.js';
 import { Nemesis } from './nemesis.js';
+import { freePort } from '../report.js';
 import { Prng } from './prng.js';
 import {
   chaosReport,
@@ -62,17 +62,6 @@ export function heraldMain(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..', '..') : join(here, '..', '..');
   return join(root, 'dist', 'apps', 'api', 'src', 'main.js');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
