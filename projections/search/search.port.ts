@@ -4,6 +4,7 @@
  * filters, a keyset cursor). Two adapters: PostgreSQL (search.postgres.ts, the default)
  * and Elasticsearch (search.elasticsearch.ts); one contract suite (search.contract.ts).
  */
+import { boundedDateTime } from '@herald/events';
 import { z } from 'zod';
 import type { QueryGroup } from './search.analysis.js';
 
@@ -38,8 +39,10 @@ export interface SearchScope {
 }
 
 /** The oldest of a first page's candidates (sent_at, then message id): later pages rank from it on. */
+// Times as this search hands them out (UTC, 1970 through 9999): a hand-made one such as
+// year 0000 or a +20:00 offset would reach PostgreSQL's ::timestamptz and fail there (500).
 export const SearchFloor = z.strictObject({
-  sentAt: z.iso.datetime({ offset: true }),
+  sentAt: boundedDateTime(),
   messageId: z.guid(),
 });
 export type SearchFloor = z.output<typeof SearchFloor>;
@@ -51,7 +54,7 @@ export type SearchFloor = z.output<typeof SearchFloor>;
  */
 export const SearchCursor = z.strictObject({
   score: z.number().finite(),
-  sentAt: z.iso.datetime({ offset: true }),
+  sentAt: boundedDateTime(),
   messageId: z.guid(),
   floor: SearchFloor.optional(),
 });

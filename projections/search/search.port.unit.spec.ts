@@ -18,4 +18,12 @@ describe('search cursor', () => {
     expect(decodeSearchCursor(encode([0.5, base.sentAt, base.messageId, 'x', base.messageId]))).toBeNull();
     expect(decodeSearchCursor(encode([0.5, base.sentAt, base.messageId, base.sentAt, 'y']))).toBeNull();
   });
+
+  it('refuses times it never hands out: before 1970, past 9999 or with an offset', () => {
+    const encode = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const sentAt of ['0000-01-01T00:00:00Z', '2026-01-01T00:00:00+20:00', '1969-12-31T23:59:59Z']) {
+      expect(decodeSearchCursor(encode([0.5, sentAt, base.messageId]))).toBeNull();
+      expect(decodeSearchCursor(encode([0.5, base.sentAt, base.messageId, sentAt, base.messageId]))).toBeNull();
+    }
+  });
 });
