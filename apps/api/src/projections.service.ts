@@ -110,6 +110,10 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     const runners = this.runners.filter((r) =>
       readModels ? readModels.includes(r.projection.name) : !NAMED_ONLY.includes(r.projection.name),
     );
+    // A route naming a read model this app does not run would otherwise wait for nothing.
+    const unknown = readModels?.filter((name) => !this.runners.some((r) => r.projection.name === name)) ?? [];
+    if (unknown.length > 0)
+      throw new Error(`@ReadsFrom names read models this app does not run: ${unknown.join(', ')}`);
     const reached = await Promise.all(runners.map((r) => r.waitFor(checkpoint, timeoutMs)));
     return reached.every(Boolean);
   }

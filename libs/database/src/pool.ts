@@ -211,6 +211,15 @@ function isConnectionError(error: unknown): boolean {
   );
 }
 
+/**
+ * A statement that ran past the client's timeout (`DATABASE_QUERY_TIMEOUT_MS`) or was
+ * cancelled by the server's: a paused server, or a statement too big for the bound.
+ */
+export function isStatementTimeout(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '57014' || (error instanceof Error && error.message.includes(QUERY_TIMEOUT_MESSAGE));
+}
+
 /** Errors that mean "try again": connection trouble, serialization, deadlock, shutdown. */
 export function isTransientPgError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

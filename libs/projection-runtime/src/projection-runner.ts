@@ -240,6 +240,7 @@ export class ProjectionRunner {
           this.log('warn', `projection ${this.projection.name}: batch failed (attempt ${attempt}): ${this.lastError}`);
         },
       },
+      events.length > 1,
     );
     if (result === 'applied') this.lastError = undefined;
     return result;

@@ -3,7 +3,7 @@
  * for as long as they last), how long to back off, and how a batch that keeps failing is
  * split to find the one event to park, so that nothing is skipped silently.
  */
-import { isTransientPgError } from '@herald/database';
+import { isStatementTimeout, isTransientPgError } from '@herald/database';
 import type { Checkpoint, RecordedEvent } from '@herald/event-store';
 import { LostLock } from './lock.js';
 import type { Projection } from './projection.js';
@@ -49,6 +49,11 @@ export interface AttemptHooks {
  * `maxAttempts`. Returns the last error when it gave up; `stopped` when the runner was
  * stopped meanwhile (then nothing may be parked: the failure may be the shutdown's).
  * A lost lock is not the batch's fault: it goes up to the runner, which stands down.
+ *
+ * A statement timeout passes for a single event (a paused server: wait it out) but not for
+ * a `splittable` batch of several: its statements may simply be too big for the bound (a
+ * thousand 16 KiB messages indexed at once), and retrying the same batch would fail the
+ * same way for good. Given up, it is applied event by event (`applyOrPark`).
  */
 export async function attemptBatch(
   apply: () => Promise<void>,
@@ -56,6 +61,7 @@ export async function attemptBatch(
   transient: (error: Error) => boolean,
   signal: AbortSignal,
   hooks: AttemptHooks,
+  splittable = false,
 ): Promise<Attempted> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -66,7 +72,7 @@ export async function attemptBatch(
       if (signal.aborted) return 'stopped';
       const err = error instanceof Error ? error : new Error(String(error));
       hooks.failed(err);
-      const passes = transient(err);
+      const passes = transient(err) && !(splittable && isStatementTimeout(err));
       if (!passes && attempt >= policy.maxAttempts) return err;
       hooks.retrying(err, attempt, passes);
       if (await sleep(backoff(attempt, policy), signal)) return 'stopped';

@@ -225,3 +225,26 @@ describe('applying a page or parking the event that fails', () => {
     await expect(applyOrPark(page, at(5), s)).rejects.toThrow('checkpoint write failed');
   });
 });
+
+describe('a batch whose statements time out', () => {
+  const timeout = (): Error => new Error('Query read timeout');
+  const transientPg = (error: Error): boolean => isTransient(error, {});
+
+  it('is given up after maxAttempts when it holds several events, to be applied one by one', async () => {
+    const batch = failing(timeout(), timeout(), timeout(), timeout());
+    const result = await attemptBatch(batch.apply, policy, transientPg, running(), quiet, true);
+    expect(result).toBeInstanceOf(Error);
+    expect(batch.calls()).toBe(policy.maxAttempts);
+  });
+
+  it('passes for a single event, however long it lasts (a paused server)', async () => {
+    const single = failing(timeout(), timeout(), timeout(), timeout(), timeout());
+    expect(await attemptBatch(single.apply, policy, transientPg, running(), quiet, false)).toBe('applied');
+    expect(single.calls()).toBe(6);
+  });
+
+  it('a server-side cancel (57014) counts as a timeout too', async () => {
+    const batch = failing(pgError('57014'), pgError('57014'), pgError('57014'));
+    expect(await attemptBatch(batch.apply, policy, transientPg, running(), quiet, true)).toBeInstanceOf(Error);
+  });
+});
