@@ -8,22 +8,15 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { readableConversations } from '../membership/membership.queries.js';
 import { parseQuery } from './search.analysis.js';
-import type { SearchCursor, SearchPage } from './search.port.js';
+import type { SearchFilters, SearchPage } from './search.port.js';
 import { PostgresSearchIndex } from './search.postgres.js';
 import type { SearchOptions } from './search.projection.js';
 
 /** The app's SearchOptions (SEARCH_LANGUAGE), for the query side to stem as the projection did. */
 export const SEARCH_OPTIONS = Symbol('SEARCH_OPTIONS');
 
-export interface SearchParams {
+export interface SearchParams extends SearchFilters {
   readonly q: string;
-  readonly conversationId?: string;
-  readonly senderId?: string;
-  readonly sentBefore?: string;
-  readonly sentAfter?: string;
-  readonly hasAttachment?: boolean;
-  readonly limit: number;
-  readonly cursor?: SearchCursor;
 }
 
 export class SearchMessages extends Query<SearchPage> {

@@ -60,9 +60,8 @@ export const SearchCursor = z.strictObject({
 });
 export type SearchCursor = z.output<typeof SearchCursor>;
 
-export interface SearchRequest {
-  readonly groups: readonly QueryGroup[];
-  readonly scopes: readonly SearchScope[];
+/** What a caller narrows a search by, and its page: the same from the API down to an adapter. */
+export interface SearchFilters {
   readonly conversationId?: string;
   readonly senderId?: string;
   /** ISO 8601 bounds of the time sent: before (exclusive), after (exclusive). */
@@ -71,6 +70,11 @@ export interface SearchRequest {
   readonly hasAttachment?: boolean;
   readonly limit: number;
   readonly cursor?: SearchCursor;
+}
+
+export interface SearchRequest extends SearchFilters {
+  readonly groups: readonly QueryGroup[];
+  readonly scopes: readonly SearchScope[];
 }
 
 export interface SearchHit {
