@@ -4,7 +4,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EmbeddedPostgresError, startEmbeddedPostgres } from './embedded-postgres.js';
+import { EmbeddedPostgresError, runningEmbeddedPostgresUrl, startEmbeddedPostgres } from './embedded-postgres.js';
 
 async function query(url: string, sql: string): Promise<unknown[]> {
   const client = new pg.Client(url);
@@ -41,6 +41,20 @@ describe('embedded PostgreSQL', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it('names the running server of a data directory to a tool, and nothing once it stopped', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-embedded-'));
+    expect(await runningEmbeddedPostgresUrl(dir)).toBeUndefined();
+    const server = await startEmbeddedPostgres({ dataDir: dir });
+    try {
+      const url = await runningEmbeddedPostgresUrl(dir);
+      expect(url).toMatch(new RegExp(`^postgresql://postgres:[^@]+@127\\.0\\.0\\.1:${server.port}/herald$`));
+      expect(await query(url!, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await server.stop();
+    }
+    expect(await runningEmbeddedPostgresUrl(dir)).toBeUndefined();
   });
 
   it('uses another port when the preferred one is taken', async () => {

@@ -351,6 +351,28 @@ async function stopServer(pg: EmbeddedPostgres, clusterDir: string, persistent: 
   if (!persistent) await rm(clusterDir, { recursive: true, force: true });
 }
 
+/**
+ * The URL of the embedded server a running Herald started on `dataDir`, or undefined when
+ * none runs there. A tool (the `herald` CLI) connects to it instead of starting a second
+ * server on the same directory, which would stop the first as an orphan.
+ */
+export async function runningEmbeddedPostgresUrl(dataDir: string): Promise<string | undefined> {
+  const clusterDir = join(resolve(dataDir), 'pg');
+  let lines: string[];
+  try {
+    // postmaster.pid: pid, data directory, start time, port, socket directory, ...
+    lines = (await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return undefined;
+  const password = (await readFile(join(resolve(dataDir), 'pg-password'), 'utf8').catch(() => '')).trim();
+  if (password === '') return undefined;
+  return `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 async function postmasterPid(clusterDir: string): Promise<number | undefined> {
   try {
     const pid = Number((await readFile(join(clusterDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);

@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+
+/**
+ * Every `herald` command, each registered by a function of its own file in this folder
+ * (`herald verify`, `herald projections …`, `herald export`, `herald roles …`).
+ */
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [];
