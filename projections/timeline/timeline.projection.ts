@@ -145,6 +145,14 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
     case 'MemberKicked':
     case 'MemberRoleChanged':
     case 'GroupDissolved':
+    case 'MemberSilenced':
+    case 'MemberUnsilenced':
+    case 'MemberBanned':
+    case 'MemberUnbanned':
+    case 'GroupAnnouncementOnlyChanged':
+    // Pins are moderation.v1's, which shows them with the messages read from here.
+    case 'MessagePinned':
+    case 'MessageUnpinned':
       return;
     default: {
       const unhandled: never = event;

@@ -369,6 +369,7 @@ async function startRun(): Promise<Run> {
       text: 'hi',
       mentions: none,
       attachments: [],
+      now: context.now,
     } as const;
     await conversations.execute(id, { ...send, clientMessageId: randomUUID() }, context);
     run.messages.set(id, [messageId]);
@@ -541,6 +542,7 @@ async function perform(r: Request, run: Run): Promise<void> {
         mentions: b.mentions,
         attachments: b.attachments,
         ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
+        now: context.now,
       });
       return;
     }
@@ -549,7 +551,14 @@ async function perform(r: Request, run: Run): Promise<void> {
         R.EditBody,
         wire({ text: r.text, mentions: r.mentions && { ...r.mentions, userIds: r.mentions.userIds?.map(userOf) } }),
       );
-      await execute(conversationId, { type: 'EditMessage', actorId, messageId, text: b.text, mentions: b.mentions });
+      await execute(conversationId, {
+        type: 'EditMessage',
+        actorId,
+        messageId,
+        text: b.text,
+        mentions: b.mentions,
+        now: context.now,
+      });
       return;
     }
     case 'delete':
