@@ -668,7 +668,6 @@ export const CONVERSATION_REQUESTS = {
   UserBody,
   RoleBody,
   SilenceBody,
-  PinsQuery,
   MuteBody,
   Emoji,
   ReceiptBody,
