@@ -7,7 +7,7 @@
 import { ConversationError } from '@herald/conversations';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
-import { announcementOnly, silencedUntil } from '../moderation/moderation.queries.js';
+import { moderationFor, silencedUntil } from '../moderation/moderation.queries.js';
 import type { Sql } from '../sql.js';
 import {
   conversationDetails,
@@ -63,12 +63,7 @@ export class GetConversationHandler implements IQueryHandler<GetConversation> {
     await requireMember(this.db, userId, conversationId);
     const details = await conversationDetails(this.db, conversationId);
     if (!details) throw notFound();
-    const silenced = await silencedUntil(this.db, conversationId, [userId], new Date());
-    return {
-      ...details,
-      announcementOnly: await announcementOnly(this.db, conversationId),
-      silencedUntil: silenced.get(userId) ?? null,
-    };
+    return { ...details, ...(await moderationFor(this.db, conversationId, userId, new Date())) };
   }
 }
 

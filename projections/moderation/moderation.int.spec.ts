@@ -8,7 +8,7 @@ import { projectionSpec, type InStream } from '@herald/testing';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { moderation } from './index.js';
-import { announcementOnly, bansPage, pinsPage, silencedUntil } from './moderation.queries.js';
+import { bansPage, moderationFor, pinsPage, silencedUntil } from './moderation.queries.js';
 
 const spec = projectionSpec([moderation]);
 const none = { userIds: [], all: false };
@@ -39,15 +39,25 @@ describe('moderation.v1', () => {
     await spec
       .given(g.created)
       .when()
-      .then(async (db) => expect(await announcementOnly(db, g.c)).toBe(false));
+      .then(async (db) =>
+        expect(await moderationFor(db, g.c, g.bob, new Date())).toEqual({
+          announcementOnly: false,
+          silencedUntil: null,
+        }),
+      );
     await spec
       .given()
       .when(set(true))
-      .then(async (db) => expect(await announcementOnly(db, g.c)).toBe(true));
+      .then(async (db) => expect((await moderationFor(db, g.c, g.bob, new Date())).announcementOnly).toBe(true));
     await spec
       .given()
       .when(set(false))
-      .then(async (db) => expect(await announcementOnly(db, g.c)).toBe(false));
+      .then(async (db) =>
+        expect(await moderationFor(db, g.c, g.bob, new Date())).toEqual({
+          announcementOnly: false,
+          silencedUntil: null,
+        }),
+      );
   });
 
   it('a silence holds until its end, as the reader’s clock says; a new one replaces it; a lifted one is none', async () => {
@@ -69,6 +79,10 @@ describe('moderation.v1', () => {
             [g.cy, '2026-06-02T00:00:00.000Z'],
           ]),
         );
+        expect(await moderationFor(db, g.c, g.bob, early)).toEqual({
+          announcementOnly: false,
+          silencedUntil: '2026-06-01T02:00:00.000Z',
+        });
         // At its end exactly, it is over.
         const atEnd = await silencedUntil(db, g.c, [g.bob, g.cy], new Date('2026-06-01T02:00:00.000Z'));
         expect([...atEnd.keys()]).toEqual([g.cy]);

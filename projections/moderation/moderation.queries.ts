@@ -6,15 +6,27 @@
 import { z } from 'zod';
 import { FIRST_USER, select, toPage, type Sql } from '../sql.js';
 
-/** Whether only a group's owner and admins send (false for a group never switched, and for a direct conversation). */
-export async function announcementOnly(db: Sql, conversationId: string): Promise<boolean> {
+/**
+ * A conversation's moderation as one user meets it at `now`, in one statement: whether only
+ * its owner and admins send (false for a group never switched, and for a direct
+ * conversation), and the end of that user's silence (ISO, UTC; null unless silenced now).
+ */
+export async function moderationFor(
+  db: Sql,
+  conversationId: string,
+  userId: string,
+  now: Date,
+): Promise<{ announcementOnly: boolean; silencedUntil: string | null }> {
   const [row] = await select(
     db,
-    z.object({ announcement_only: z.boolean() }),
-    'SELECT announcement_only FROM rm_moderation_v1_groups WHERE conversation_id = $1',
-    [conversationId],
+    z.object({ announcement_only: z.boolean(), silenced_until: z.date().nullable() }),
+    `SELECT coalesce((SELECT announcement_only FROM rm_moderation_v1_groups WHERE conversation_id = $1), false)
+              AS announcement_only,
+            (SELECT silenced_until FROM rm_moderation_v1_silences
+              WHERE conversation_id = $1 AND user_id = $2 AND silenced_until > $3) AS silenced_until`,
+    [conversationId, userId, now],
   );
-  return row?.announcement_only ?? false;
+  return { announcementOnly: row!.announcement_only, silencedUntil: row!.silenced_until?.toISOString() ?? null };
 }
 
 /**
