@@ -117,6 +117,28 @@ const history: { stream: string; event: CatalogueEvent }[] = [
     stream: streamIdOf('conversation', C),
     event: { type: 'MemberKicked', data: { conversationId: C, userId: BOB, kickedBy: DAVE } },
   },
+  // Moderation: a setting, a silence set, replaced and lifted, a ban (of a member: the kick
+  // after it) lifted, pins standing, unpinned and ended by a deletion.
+  ...(
+    [
+      { type: 'GroupAnnouncementOnlyChanged', data: { conversationId: C, announcementOnly: true, changedBy: OWNER } },
+      {
+        type: 'MemberSilenced',
+        data: { conversationId: C, userId: DAVE, until: '2026-02-01T00:00:00.000Z', silencedBy: OWNER },
+      },
+      {
+        type: 'MemberSilenced',
+        data: { conversationId: C, userId: DAVE, until: '2026-03-01T00:00:00.000Z', silencedBy: OWNER },
+      },
+      { type: 'MemberUnsilenced', data: { conversationId: C, userId: DAVE, unsilencedBy: OWNER } },
+      { type: 'MemberBanned', data: { conversationId: C, userId: CY, bannedBy: DAVE } },
+      { type: 'MemberBanned', data: { conversationId: C, userId: BOB, bannedBy: DAVE } },
+      { type: 'MemberUnbanned', data: { conversationId: C, userId: CY, unbannedBy: OWNER } },
+      { type: 'MessagePinned', data: { conversationId: C, messageId: M1, pinnedBy: OWNER } },
+      { type: 'MessageUnpinned', data: { conversationId: C, messageId: M1, unpinnedBy: OWNER } },
+      { type: 'MessagePinned', data: { conversationId: C, messageId: M1, pinnedBy: DAVE } },
+    ] as const
+  ).map((event) => ({ stream: streamIdOf('conversation', C), event })),
   {
     stream: streamIdOf('conversation', D),
     event: { type: 'DirectConversationStarted', data: { conversationId: D, memberIds: pair } },
@@ -127,6 +149,14 @@ const history: { stream: string; event: CatalogueEvent }[] = [
       type: 'MessageSent',
       data: { conversationId: D, messageId: M3, senderId: CY, text: 'hi', mentions: none, attachments: [] },
     },
+  },
+  {
+    stream: streamIdOf('conversation', D),
+    event: { type: 'MessagePinned', data: { conversationId: D, messageId: M3, pinnedBy: OWNER } },
+  },
+  {
+    stream: streamIdOf('conversation', D),
+    event: { type: 'MessageDeleted', data: { conversationId: D, messageId: M3, deletedBy: CY } },
   },
   {
     stream: streamIdOf('conversation', C),

@@ -10,6 +10,7 @@ import type { Type } from '@nestjs/common';
 import { directory } from './directory/index.js';
 import { inbox } from './inbox/index.js';
 import { membership } from './membership/index.js';
+import { moderation } from './moderation/index.js';
 import type { ReadModel, ReadModelOptions } from './read-model.js';
 import { search } from './search/index.js';
 import { timeline } from './timeline/index.js';
@@ -17,10 +18,11 @@ import { timeline } from './timeline/index.js';
 export * from './directory/index.js';
 export * from './inbox/index.js';
 export * from './membership/index.js';
+export * from './moderation/index.js';
 export * from './search/index.js';
 export * from './timeline/index.js';
 
-export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory, search];
+export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory, search, moderation];
 
 /** Every read model's migrations, in order. */
 export const readModelMigrations = (): Migration[] => READ_MODELS.flatMap((m) => m.migrations);

@@ -24,6 +24,9 @@ import { MemberJoined } from './conversations/member-joined.js';
 import { MemberLeft } from './conversations/member-left.js';
 import { MemberKicked } from './conversations/member-kicked.js';
 import { MemberRoleChanged } from './conversations/member-role-changed.js';
+import { MemberSilenced, MemberUnsilenced } from './conversations/member-silenced.js';
+import { MemberBanned, MemberUnbanned } from './conversations/member-banned.js';
+import { GroupAnnouncementOnlyChanged } from './conversations/group-announcement-only-changed.js';
 import { ConversationMuteChanged } from './receipts/conversation-mute-changed.js';
 import { GroupDissolved } from './conversations/group-dissolved.js';
 import { InvitationLinkCreated, InvitationLinkRevoked } from './conversations/invitation-links.js';
@@ -32,6 +35,7 @@ import { MessageEdited } from './messaging/message-edited.js';
 import { MessageDeleted } from './messaging/message-deleted.js';
 import { ReactionAdded } from './messaging/reaction-added.js';
 import { ReactionRemoved } from './messaging/reaction-removed.js';
+import { MessagePinned, MessageUnpinned } from './messaging/message-pinned.js';
 import { ConversationRead } from './receipts/conversation-read.js';
 import {
   ContactRemoved,
@@ -55,6 +59,7 @@ export const EVENTS = [
   GroupCreated,
   GroupRenamed,
   GroupDetailsChanged,
+  GroupAnnouncementOnlyChanged,
   MemberInvited,
   InvitationLinkCreated,
   InvitationLinkRevoked,
@@ -62,6 +67,10 @@ export const EVENTS = [
   MemberLeft,
   MemberKicked,
   MemberRoleChanged,
+  MemberSilenced,
+  MemberUnsilenced,
+  MemberBanned,
+  MemberUnbanned,
   ConversationMuteChanged,
   GroupDissolved,
   MessageSent,
@@ -69,6 +78,8 @@ export const EVENTS = [
   MessageDeleted,
   ReactionAdded,
   ReactionRemoved,
+  MessagePinned,
+  MessageUnpinned,
   ConversationRead,
   MessagesDelivered,
 ] as const;

@@ -14,6 +14,9 @@ export { MemberJoined } from './conversations/member-joined.js';
 export { MemberLeft } from './conversations/member-left.js';
 export { MemberKicked } from './conversations/member-kicked.js';
 export { MemberRoleChanged } from './conversations/member-role-changed.js';
+export { MemberSilenced, MemberUnsilenced } from './conversations/member-silenced.js';
+export { MemberBanned, MemberUnbanned } from './conversations/member-banned.js';
+export { GroupAnnouncementOnlyChanged } from './conversations/group-announcement-only-changed.js';
 export { ConversationMuteChanged } from './receipts/conversation-mute-changed.js';
 export { GroupDissolved } from './conversations/group-dissolved.js';
 export { MessageSent, Mentions, Attachment } from './messaging/message-sent.js';
@@ -21,6 +24,7 @@ export { MessageEdited } from './messaging/message-edited.js';
 export { MessageDeleted } from './messaging/message-deleted.js';
 export { ReactionAdded, Emoji } from './messaging/reaction-added.js';
 export { ReactionRemoved } from './messaging/reaction-removed.js';
+export { MessagePinned, MessageUnpinned } from './messaging/message-pinned.js';
 export {
   UsernameClaimed,
   PasswordSet,

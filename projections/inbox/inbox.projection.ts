@@ -223,6 +223,13 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'GroupDissolved':
     case 'ReactionAdded':
     case 'ReactionRemoved':
+    case 'MemberSilenced':
+    case 'MemberUnsilenced':
+    case 'MemberBanned':
+    case 'MemberUnbanned':
+    case 'GroupAnnouncementOnlyChanged':
+    case 'MessagePinned':
+    case 'MessageUnpinned':
       return;
     default: {
       const unhandled: never = event;

@@ -7,6 +7,7 @@
 import { ConversationError } from '@herald/conversations';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
+import { moderationFor, silencedUntil } from '../moderation/moderation.queries.js';
 import type { Sql } from '../sql.js';
 import {
   conversationDetails,
@@ -16,6 +17,19 @@ import {
   type Member,
   type MemberAccess,
 } from './membership.queries.js';
+
+/** A conversation's details, with its moderation (moderation.v1) as the caller meets it. */
+export interface ConversationView extends ConversationDetails {
+  /** Only the owner and admins send. */
+  readonly announcementOnly: boolean;
+  /** The caller's own silence: its end (ISO), or null when not silenced now. */
+  readonly silencedUntil: string | null;
+}
+
+/** A current member, with the end of their silence (null when not silenced now). */
+export interface MemberView extends Member {
+  readonly silencedUntil: string | null;
+}
 
 const notFound = (): ConversationError =>
   new ConversationError('CONVERSATION.NOT_FOUND', 'No such conversation, or you are not a member');
@@ -32,7 +46,7 @@ export async function requireMember(db: Sql, userId: string, conversationId: str
   if ((await accessOf(db, userId, conversationId)).leftSeq !== null) throw notFound();
 }
 
-export class GetConversation extends Query<ConversationDetails> {
+export class GetConversation extends Query<ConversationView> {
   constructor(
     readonly userId: string,
     readonly conversationId: string,
@@ -45,16 +59,16 @@ export class GetConversation extends Query<ConversationDetails> {
 export class GetConversationHandler implements IQueryHandler<GetConversation> {
   constructor(private readonly db: DataSource) {}
 
-  async execute({ userId, conversationId }: GetConversation): Promise<ConversationDetails> {
+  async execute({ userId, conversationId }: GetConversation): Promise<ConversationView> {
     await requireMember(this.db, userId, conversationId);
     const details = await conversationDetails(this.db, conversationId);
     if (!details) throw notFound();
-    return details;
+    return { ...details, ...(await moderationFor(this.db, conversationId, userId, new Date())) };
   }
 }
 
 export interface MembersPage {
-  readonly members: Member[];
+  readonly members: MemberView[];
   readonly nextCursor: string | null;
 }
 
@@ -75,6 +89,13 @@ export class GetMembersHandler implements IQueryHandler<GetMembers> {
 
   async execute({ userId, conversationId, page }: GetMembers): Promise<MembersPage> {
     await requireMember(this.db, userId, conversationId);
-    return currentMembers(this.db, conversationId, page);
+    const { members, nextCursor } = await currentMembers(this.db, conversationId, page);
+    const silenced = await silencedUntil(
+      this.db,
+      conversationId,
+      members.map((m) => m.userId),
+      new Date(),
+    );
+    return { members: members.map((m) => ({ ...m, silencedUntil: silenced.get(m.userId) ?? null })), nextCursor };
   }
 }

@@ -166,6 +166,15 @@ async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurre
     case 'ReactionAdded':
     case 'ReactionRemoved':
       return;
+    // Moderation and pins are moderation.v1's (a ban's removal is the MemberKicked written after it).
+    case 'MemberSilenced':
+    case 'MemberUnsilenced':
+    case 'MemberBanned':
+    case 'MemberUnbanned':
+    case 'GroupAnnouncementOnlyChanged':
+    case 'MessagePinned':
+    case 'MessageUnpinned':
+      return;
     default: {
       const unhandled: never = event;
       return unhandled;

@@ -132,7 +132,8 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
         [event.data.messageId, event.data.emoji, event.data.userId, seq],
       );
       return;
-    // Membership events are not the timeline's (its filter does not even read them).
+    // Membership and moderation events are not the timeline's (its filter does not even read
+    // them); pins are moderation.v1's, which shows them with the messages read from here.
     case 'DirectConversationStarted':
     case 'GroupCreated':
     case 'GroupRenamed':
@@ -145,6 +146,13 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
     case 'MemberKicked':
     case 'MemberRoleChanged':
     case 'GroupDissolved':
+    case 'MemberSilenced':
+    case 'MemberUnsilenced':
+    case 'MemberBanned':
+    case 'MemberUnbanned':
+    case 'GroupAnnouncementOnlyChanged':
+    case 'MessagePinned':
+    case 'MessageUnpinned':
       return;
     default: {
       const unhandled: never = event;

@@ -33,6 +33,8 @@ export interface TimelinePageQuery {
    * it, and each message's text, deletion, reactions and reply count as they stood then.
    */
   readonly asOf?: number;
+  /** Only these messages (a conversation's pins, moderation.v1). */
+  readonly messageIds?: readonly string[];
 }
 
 /** A row as the statement below selects it (pg gives json as parsed values, timestamptz as Date). */
@@ -96,13 +98,14 @@ export async function timelinePage(
            : ''
        }
       WHERE m.conversation_id = $1 AND m.seq <= $2
-        AND ${older ? 'm.seq < $3' : 'm.seq > $3'}
+        AND ${older ? 'm.seq < $3' : 'm.seq > $3'}${page.messageIds ? ' AND m.message_id = ANY($5::uuid[])' : ''}
       ORDER BY m.seq ${older ? 'DESC' : 'ASC'} LIMIT $4`,
     [
       conversationId,
       page.asOf ?? Number.MAX_SAFE_INTEGER,
       older ? (page.before ?? Number.MAX_SAFE_INTEGER) : page.after,
       page.limit + 1,
+      ...(page.messageIds ? [page.messageIds] : []),
     ],
   );
   const messages = rows.slice(0, page.limit).map(toMessage);

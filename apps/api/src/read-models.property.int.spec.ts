@@ -197,6 +197,7 @@ const request = fc.oneof(
     name: maybe(text()),
     description: orNull(text(true)),
     announcement: orNull(text(true)),
+    announcementOnly: maybe(mostly(fc.boolean(), anyNumber)),
   }),
   {
     weight: 2,
@@ -257,6 +258,31 @@ const request = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('edit' as const), ...at, text: text(true), mentions }),
   },
   fc.record({ kind: fc.constant('delete' as const), ...at }),
+  // Moderation: silences (durations at and past their bounds), bans, pins.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('silence' as const),
+      ...at,
+      other: who,
+      durationSeconds: mostly(
+        fc.oneof(fc.integer({ min: 1, max: 3600 }), fc.constantFrom(1, 366 * 86_400, 366 * 86_400 + 1)),
+        anyNumber,
+      ),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('unsilence' as const, 'ban' as const, 'unban' as const),
+      ...at,
+      other: who,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constantFrom('pin' as const, 'unpin' as const), ...at }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({ kind: fc.constantFrom('react' as const, 'unreact' as const), ...at, emoji: text() }),
@@ -369,6 +395,7 @@ async function startRun(): Promise<Run> {
       text: 'hi',
       mentions: none,
       attachments: [],
+      now: context.now,
     } as const;
     await conversations.execute(id, { ...send, clientMessageId: randomUUID() }, context);
     run.messages.set(id, [messageId]);
@@ -429,15 +456,27 @@ async function perform(r: Request, run: Run): Promise<void> {
     case 'change': {
       const b = parseInput(
         R.GroupChanges,
-        wire({ name: r.name, description: r.description, announcement: r.announcement }),
+        wire({
+          name: r.name,
+          description: r.description,
+          announcement: r.announcement,
+          announcementOnly: r.announcementOnly,
+        }),
       );
-      if (b.name === undefined && b.description === undefined && b.announcement === undefined) return;
+      if (
+        b.name === undefined &&
+        b.description === undefined &&
+        b.announcement === undefined &&
+        b.announcementOnly === undefined
+      )
+        return;
       await execute(conversationId, {
         type: 'ChangeGroup',
         actorId,
         ...(b.name !== undefined ? { name: b.name } : {}),
         ...(b.description !== undefined ? { description: b.description } : {}),
         ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
+        ...(b.announcementOnly !== undefined ? { announcementOnly: b.announcementOnly } : {}),
       });
       return;
     }
@@ -541,6 +580,7 @@ async function perform(r: Request, run: Run): Promise<void> {
         mentions: b.mentions,
         attachments: b.attachments,
         ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
+        now: context.now,
       });
       return;
     }
@@ -549,11 +589,37 @@ async function perform(r: Request, run: Run): Promise<void> {
         R.EditBody,
         wire({ text: r.text, mentions: r.mentions && { ...r.mentions, userIds: r.mentions.userIds?.map(userOf) } }),
       );
-      await execute(conversationId, { type: 'EditMessage', actorId, messageId, text: b.text, mentions: b.mentions });
+      await execute(conversationId, {
+        type: 'EditMessage',
+        actorId,
+        messageId,
+        text: b.text,
+        mentions: b.mentions,
+        now: context.now,
+      });
       return;
     }
     case 'delete':
       await execute(conversationId, { type: 'DeleteMessage', actorId, messageId });
+      return;
+    case 'silence': {
+      const { durationSeconds } = parseInput(R.SilenceBody, wire({ durationSeconds: r.durationSeconds }));
+      const userId = parseInput(R.UserBody.shape.userId, member(r.other), 'path');
+      await execute(conversationId, { type: 'SilenceMember', actorId, userId, durationSeconds, now: context.now });
+      return;
+    }
+    case 'unsilence':
+    case 'ban':
+    case 'unban': {
+      // A ban names anyone (a member mostly); lifting names whom it lifts.
+      const userId = parseInput(R.UserBody.shape.userId, r.kind === 'ban' ? member(r.other) : userOf(r.other), 'path');
+      const type = r.kind === 'unsilence' ? 'UnsilenceMember' : r.kind === 'ban' ? 'BanMember' : 'UnbanMember';
+      await execute(conversationId, { type, actorId, userId });
+      return;
+    }
+    case 'pin':
+    case 'unpin':
+      await execute(conversationId, { type: r.kind === 'pin' ? 'PinMessage' : 'UnpinMessage', actorId, messageId });
       return;
     case 'react':
     case 'unreact':

@@ -132,12 +132,20 @@ const Conversation = named(
     lastSeq: z.number().int(),
     createdAt: Time,
     memberCount: z.number().int(),
+    announcementOnly: z.boolean().describe('Only the owner and admins send'),
+    silencedUntil: Time.nullable().describe("The caller's own silence: when it ends; null when not silenced now"),
   }),
 );
 const Members = named(
   'Members',
   z.strictObject({
-    members: z.array(z.strictObject({ userId: Id, role: Role })),
+    members: z.array(
+      z.strictObject({
+        userId: Id,
+        role: Role,
+        silencedUntil: Time.nullable().describe('When their silence ends; null when not silenced now'),
+      }),
+    ),
     nextCursor: z.string().nullable(),
   }),
 );
@@ -167,6 +175,34 @@ const Messages = named(
     ),
     nextCursor: z.number().int().nullable().describe('The seq to pass as before= (or since=) for the next page'),
   }),
+);
+const Pins = named(
+  'Pins',
+  z.strictObject({
+    pins: z.array(
+      named(
+        'Pin',
+        z.strictObject({
+          pinnedSeq: z.number().int().describe('The seq of the pin (its MessagePinned event)'),
+          pinnedBy: Id,
+          pinnedAt: Time,
+          message: Messages.shape.messages.element,
+        }),
+      ),
+    ),
+    nextCursor: z.number().int().nullable().describe('The pinnedSeq to pass as cursor= for the next page'),
+  }),
+);
+const Bans = named(
+  'Bans',
+  z.strictObject({
+    bans: z.array(z.strictObject({ userId: Id, bannedBy: Id, bannedAt: Time })),
+    nextCursor: z.string().nullable(),
+  }),
+);
+const SilenceAnswer = named(
+  'SilenceAnswer',
+  z.strictObject({ ...CommandAnswerShape, userId: Id, silencedUntil: Time.describe('When the silence ends') }),
 );
 const Receipts = named(
   'Receipts',
@@ -251,6 +287,8 @@ const SearchResults = named(
 );
 
 const NOT_FOUND = [404] as const;
+/** Not found, or (a member's read of what only admins see) forbidden. */
+const HIDDEN = [403, 404] as const;
 /** A command refused by the state it met (a dissolved group, a taken name...), or by the caller's role. */
 const REFUSED = [403, 404, 409] as const;
 
@@ -306,6 +344,14 @@ const ROUTES = {
   'POST /conversations/:id/read': { answers: { 200: ReceiptAnswer }, errors: REFUSED },
   'POST /conversations/:id/delivered': { answers: { 200: ReceiptAnswer }, errors: REFUSED },
   'GET /conversations/:id/receipts': { answers: { 200: Receipts }, errors: NOT_FOUND },
+  'PUT /conversations/:id/members/:userId/silence': { answers: { 200: SilenceAnswer }, errors: REFUSED },
+  'DELETE /conversations/:id/members/:userId/silence': { answers: { 200: CommandAnswer }, errors: REFUSED },
+  'GET /conversations/:id/bans': { answers: { 200: Bans }, errors: HIDDEN },
+  'PUT /conversations/:id/bans/:userId': { answers: { 200: CommandAnswer }, errors: REFUSED },
+  'DELETE /conversations/:id/bans/:userId': { answers: { 200: CommandAnswer }, errors: REFUSED },
+  'GET /conversations/:id/pins': { answers: { 200: Pins }, errors: NOT_FOUND },
+  'PUT /conversations/:id/pins/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
+  'DELETE /conversations/:id/pins/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'GET /search': { answers: { 200: SearchResults } },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 

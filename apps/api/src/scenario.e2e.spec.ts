@@ -318,9 +318,9 @@ describe('three users, every feature, counts at each step', () => {
     const members = await apiOf(app, carol).GET('/conversations/{id}/members', inGroup);
     expect(members.data?.members).toEqual(
       [
-        { userId: alice.userId, role: 'owner' },
-        { userId: bob.userId, role: 'member' },
-        { userId: carol.userId, role: 'member' },
+        { userId: alice.userId, role: 'owner', silencedUntil: null },
+        { userId: bob.userId, role: 'member', silencedUntil: null },
+        { userId: carol.userId, role: 'member', silencedUntil: null },
       ].sort((a, b) => a.userId.localeCompare(b.userId)),
     );
     // Renaming is not activity: the order stays.

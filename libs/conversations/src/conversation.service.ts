@@ -313,6 +313,13 @@ const NOBODY: ReadonlySet<string> = new Set();
 
 /** A cached state's weight: the entries it holds. */
 const weight = (state: Conversation): number =>
-  1 + state.members.size + state.invited.size + state.messages.size + state.sent.size;
+  1 +
+  state.members.size +
+  state.invited.size +
+  state.messages.size +
+  state.sent.size +
+  state.silenced.size +
+  state.banned.size +
+  state.pinned.size;
 
 export { ConversationError };

@@ -23,4 +23,5 @@ export const sendOf = (
   text,
   mentions: { userIds: [], all: false },
   attachments: [],
+  now: new Date(),
 });

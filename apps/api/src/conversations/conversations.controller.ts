@@ -8,6 +8,7 @@ import { Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, UseGuards, Us
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   directConversationId,
+  MAX_SILENCE_SECONDS,
   type ConversationCommand,
   type Outcome,
   type ReceiptCommand,
@@ -16,15 +17,19 @@ import { boundedDateTime, messageText } from '@herald/events';
 import type { AccessClaims } from '@herald/identity';
 import { ReadYourWrites, RequestInvalid, Uuid, ZodBody, ZodParam, ZodQuery } from '@herald/nest';
 import {
+  GetBans,
   GetConversation,
   GetInbox,
   GetMembers,
   GetMessages,
+  GetPins,
   GetReceipts,
-  type ConversationDetails,
+  type BansPage,
+  type ConversationView,
   type ConversationSummary,
   type MembersPage,
   type MessagesPage,
+  type PinsPage,
   type ReceiptsPage,
 } from '@herald/projections';
 import type { FastifyRequest } from 'fastify';
@@ -55,6 +60,7 @@ const GroupChanges = z.strictObject({
   name: z.string().trim().min(1).max(128).optional(),
   description: z.string().max(2048).nullable().optional(),
   announcement: z.string().max(4096).nullable().optional(),
+  announcementOnly: z.boolean().optional().describe('Only the owner and admins send (true), or every member (false)'),
 });
 const SendBody = z.strictObject({
   clientMessageId: z.string().min(1).max(100),
@@ -69,6 +75,14 @@ const EditBody = z.strictObject({
 });
 const UserBody = z.strictObject({ userId: uuid });
 const RoleBody = z.strictObject({ role: z.enum(['admin', 'member']) });
+const SilenceBody = z.strictObject({
+  durationSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SILENCE_SECONDS)
+    .describe(`How long the member is silenced from now: 1 to ${MAX_SILENCE_SECONDS} seconds (366 days)`),
+});
 const MuteBody = z.strictObject({ muted: z.boolean(), until: boundedDateTime().nullable().optional() });
 const Emoji = z.string().min(1).max(64);
 const ReceiptBody = z.strictObject({ upToSeq: z.number().int().min(0) });
@@ -92,6 +106,12 @@ const InboxQuery = z.strictObject({
   limit: PageLimit,
 });
 const AfterQuery = z.strictObject({ after: z.string().optional() });
+/** Pins, the most recently pinned first: `cursor` is the `pinnedSeq` of the page's last pin before. */
+const PinsQuery = z.strictObject({
+  after: z.string().optional(),
+  cursor: SeqParam.optional().describe('nextCursor of the page before'),
+  limit: PageLimit,
+});
 
 export interface CommandAnswer {
   readonly conversationId: string;
@@ -129,7 +149,7 @@ export class ConversationsController {
     @Caller() caller: AccessClaims,
     @ZodParam('id', uuid) conversationId: string,
     @ZodQuery(AfterQuery) _query: z.output<typeof AfterQuery>,
-  ): Promise<ConversationDetails> {
+  ): Promise<ConversationView> {
     return this.queryBus.execute(new GetConversation(caller.userId, conversationId));
   }
 
@@ -216,7 +236,12 @@ export class ConversationsController {
     @ZodBody(GroupChanges) b: z.output<typeof GroupChanges>,
     @Req() request: FastifyRequest,
   ) {
-    if (b.name === undefined && b.description === undefined && b.announcement === undefined) {
+    if (
+      b.name === undefined &&
+      b.description === undefined &&
+      b.announcement === undefined &&
+      b.announcementOnly === undefined
+    ) {
       throw new RequestInvalid('Nothing to change', [{ path: '(root)', problem: 'no field given' }]);
     }
     // One command: the new name and details are written in one append, together or not at all.
@@ -228,6 +253,7 @@ export class ConversationsController {
         ...(b.name !== undefined ? { name: b.name } : {}),
         ...(b.description !== undefined ? { description: b.description } : {}),
         ...(b.announcement !== undefined ? { announcement: b.announcement } : {}),
+        ...(b.announcementOnly !== undefined ? { announcementOnly: b.announcementOnly } : {}),
       },
       request,
     );
@@ -393,6 +419,7 @@ export class ConversationsController {
     @ZodBody(SendBody) b: z.output<typeof SendBody>,
     @Req() request: FastifyRequest,
   ): Promise<CommandAnswer & { messageId: string }> {
+    const context = { actorId: caller.userId, ...requestContext(request) };
     const outcome = await this.commands.execute(
       new SendMessageCommand(
         conversationId,
@@ -405,32 +432,31 @@ export class ConversationsController {
           mentions: b.mentions,
           attachments: b.attachments,
           ...(b.replyToMessageId !== undefined ? { replyToMessageId: b.replyToMessageId } : {}),
+          now: context.now,
         },
-        { actorId: caller.userId, ...requestContext(request) },
+        context,
       ),
     );
     return { ...answer(outcome), messageId: outcome.messageId };
   }
 
   @Patch(':id/messages/:messageId')
-  edit(
+  async edit(
     @Caller() caller: AccessClaims,
     @ZodParam('id', uuid) id: string,
     @ZodParam('messageId', uuid) messageId: string,
     @ZodBody(EditBody) b: z.output<typeof EditBody>,
     @Req() request: FastifyRequest,
-  ) {
-    return this.run(
-      id,
-      {
-        type: 'EditMessage',
-        actorId: caller.userId,
-        messageId,
-        text: b.text,
-        mentions: b.mentions,
-      },
-      request,
-    );
+  ): Promise<CommandAnswer> {
+    const outcome = await this.runTimed(id, request, (now) => ({
+      type: 'EditMessage',
+      actorId: caller.userId,
+      messageId,
+      text: b.text,
+      mentions: b.mentions,
+      now,
+    }));
+    return answer(outcome);
   }
 
   @Delete(':id/messages/:messageId')
@@ -465,6 +491,113 @@ export class ConversationsController {
     return this.run(id, { type: 'RemoveReaction', actorId: caller.userId, messageId, emoji }, request);
   }
 
+  // ------------------------------------------------------------------ moderation
+
+  /** Silences a member for `durationSeconds` from now (a new silence replaces the one before). */
+  @Put(':id/members/:userId/silence')
+  async silence(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
+    @ZodBody(SilenceBody) { durationSeconds }: z.output<typeof SilenceBody>,
+    @Req() request: FastifyRequest,
+  ): Promise<CommandAnswer & { userId: string; silencedUntil: string }> {
+    const outcome = await this.runTimed(id, request, (now) => ({
+      type: 'SilenceMember',
+      actorId: caller.userId,
+      userId,
+      durationSeconds,
+      now,
+    }));
+    const silenced = outcome.events.find((e) => e.type === 'MemberSilenced');
+    return { ...answer(outcome), userId, silencedUntil: silenced!.data.until };
+  }
+
+  @Delete(':id/members/:userId/silence')
+  unsilence(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(id, { type: 'UnsilenceMember', actorId: caller.userId, userId }, request);
+  }
+
+  /** Who is banned from the group, by user id: its owner and admins only. */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
+  @Get(':id/bans')
+  async bans(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodQuery(UserPageQuery) q: z.output<typeof UserPageQuery>,
+  ): Promise<BansPage> {
+    return this.queryBus.execute(
+      new GetBans(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+      }),
+    );
+  }
+
+  /** Bans a user (a member is removed too); they may not join again until unbanned. */
+  @Put(':id/bans/:userId')
+  ban(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(id, { type: 'BanMember', actorId: caller.userId, userId }, request);
+  }
+
+  @Delete(':id/bans/:userId')
+  unban(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(id, { type: 'UnbanMember', actorId: caller.userId, userId }, request);
+  }
+
+  /** The pinned messages, the most recently pinned first; a member who left sees them as at their leaving. */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
+  @Get(':id/pins')
+  async pins(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodQuery(PinsQuery) q: z.output<typeof PinsQuery>,
+  ): Promise<PinsPage> {
+    return this.queryBus.execute(
+      new GetPins(caller.userId, conversationId, {
+        limit: q.limit,
+        ...(q.cursor !== undefined ? { before: q.cursor } : {}),
+      }),
+    );
+  }
+
+  @Put(':id/pins/:messageId')
+  pin(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('messageId', uuid) messageId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(id, { type: 'PinMessage', actorId: caller.userId, messageId }, request);
+  }
+
+  @Delete(':id/pins/:messageId')
+  unpin(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('messageId', uuid) messageId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(id, { type: 'UnpinMessage', actorId: caller.userId, messageId }, request);
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private async receipt(
@@ -488,6 +621,19 @@ export class ConversationsController {
     );
   }
 
+  /** A command decided at the request's time: `now` is also its events' `occurredAt`. */
+  private runTimed(
+    conversationId: string,
+    request: FastifyRequest,
+    command: (now: Date) => Exclude<TimedCommand, { type: 'SendMessage' }>,
+  ): Promise<Outcome> {
+    const context = requestContext(request);
+    const decided = command(context.now);
+    return this.commands.execute(
+      new ExecuteConversationCommand(conversationId, decided, { actorId: decided.actorId, ...context }),
+    );
+  }
+
   private async run(
     conversationId: string,
     command: Exclude<ConversationCommand, { type: 'SendMessage' }>,
@@ -504,6 +650,8 @@ export class ConversationsController {
   }
 }
 
+type TimedCommand = Extract<ConversationCommand, { now: Date }>;
+
 const answer = (outcome: Outcome): CommandAnswer => ({
   conversationId: outcome.conversationId,
   seq: outcome.seq,
@@ -519,6 +667,7 @@ export const CONVERSATION_REQUESTS = {
   EditBody,
   UserBody,
   RoleBody,
+  SilenceBody,
   MuteBody,
   Emoji,
   ReceiptBody,

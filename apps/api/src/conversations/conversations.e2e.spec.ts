@@ -514,9 +514,10 @@ describe('members', () => {
     expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
     // Who left is not listed.
     expect(pages.flat()).toEqual(
-      [{ userId: ada.userId, role: 'owner' }, ...rest.map((u) => ({ userId: u.userId, role: 'member' }))].sort((a, b) =>
-        a.userId.localeCompare(b.userId),
-      ),
+      [
+        { userId: ada.userId, role: 'owner', silencedUntil: null },
+        ...rest.map((u) => ({ userId: u.userId, role: 'member', silencedUntil: null })),
+      ].sort((a, b) => a.userId.localeCompare(b.userId)),
     );
     expect(
       (await api(ada).GET('/conversations/{id}/members', { params: { path: { id }, query: { limit: '101' } } }))

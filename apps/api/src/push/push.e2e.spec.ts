@@ -112,6 +112,7 @@ async function flood(who: User, id: string, count: number, text: (i: number) => 
           text: text(i),
           mentions: { userIds: [], all: false },
           attachments: [],
+          now: new Date(),
         },
         { actorId: who.userId, correlationId: randomUUID(), now: new Date() },
       ),

@@ -5,7 +5,7 @@
 import type { EventIn } from '@herald/events';
 // Persistent collections: folding an event shares the rest of the state instead of copying
 // it, so a send costs O(log n) in a conversation of n messages or a group of n members.
-import { Map as PMap, OrderedMap, Set as PSet } from 'immutable';
+import { Map as PMap, OrderedMap, OrderedSet, Set as PSet } from 'immutable';
 
 /**
  * Messages whose facts the state keeps: the newest of the conversation. Older ones can no
@@ -46,6 +46,18 @@ export interface Conversation {
   readonly invited: PSet<string>;
   /** Hashes of the invitation links that still let people join. */
   readonly links: PSet<string>;
+  /** Only the owner and admins send (and edit) messages. */
+  readonly announcementOnly: boolean;
+  /**
+   * Silenced users to the end of their silence (an ISO time; one that has passed no longer
+   * holds, which only a decider given the time can tell). Kept past leaving: coming back
+   * does not end a silence.
+   */
+  readonly silenced: PMap<string, string>;
+  /** Users banned from the group: they may not join, nor be invited, until unbanned. */
+  readonly banned: PSet<string>;
+  /** Pinned messages, oldest pin first; a deletion ends a pin. */
+  readonly pinned: OrderedSet<string>;
   /** The RECENT_MESSAGES newest messages, oldest first. */
   readonly messages: OrderedMap<string, MessageState>;
   /** `senderId clientMessageId` → the message it created, for idempotent retries. */
@@ -61,6 +73,10 @@ export const initialConversation = (id: string): Conversation => ({
   members: PMap(),
   invited: PSet(),
   links: PSet(),
+  announcementOnly: false,
+  silenced: PMap(),
+  banned: PSet(),
+  pinned: OrderedSet(),
   messages: OrderedMap(),
   sent: OrderedMap(),
 });
@@ -131,7 +147,10 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
       return { ...next, messages: recent(messages), sent: recent(sent) };
     }
     case 'MessageDeleted':
-      return withMessage(next, event.data.messageId, (m) => ({ ...m, deleted: true }));
+      return {
+        ...withMessage(next, event.data.messageId, (m) => ({ ...m, deleted: true })),
+        pinned: state.pinned.delete(event.data.messageId),
+      };
     case 'ReactionAdded':
       return withMessage(next, event.data.messageId, (m) => ({
         ...m,
@@ -142,6 +161,25 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
         ...m,
         reactions: m.reactions.delete(`${event.data.emoji} ${event.data.userId}`),
       }));
+    case 'GroupAnnouncementOnlyChanged':
+      return { ...next, announcementOnly: event.data.announcementOnly };
+    case 'MemberSilenced':
+      return { ...next, silenced: state.silenced.set(event.data.userId, event.data.until) };
+    case 'MemberUnsilenced':
+      return { ...next, silenced: state.silenced.delete(event.data.userId) };
+    case 'MemberBanned':
+      // A pending invitation ends with the ban; a member's removal is the MemberKicked after it.
+      return {
+        ...next,
+        banned: state.banned.add(event.data.userId),
+        invited: state.invited.delete(event.data.userId),
+      };
+    case 'MemberUnbanned':
+      return { ...next, banned: state.banned.delete(event.data.userId) };
+    case 'MessagePinned':
+      return { ...next, pinned: state.pinned.add(event.data.messageId) };
+    case 'MessageUnpinned':
+      return { ...next, pinned: state.pinned.delete(event.data.messageId) };
     case 'GroupDetailsChanged':
     case 'MessageEdited':
       return next;

@@ -14,10 +14,14 @@ import {
   type Role,
   type SentMessage,
 } from './conversation.js';
-import { ConversationError, notFound } from './errors.js';
+import { banned, ConversationError, notFound } from './errors.js';
 
 export const MAX_GROUP_MEMBERS = 100_000;
 export const MAX_INITIAL_MEMBERS = 1_000;
+/** The longest silence an admin gives at once (366 days); silencing again sets a new end. */
+export const MAX_SILENCE_SECONDS = 366 * 24 * 60 * 60;
+/** Messages pinned in one conversation at a time. */
+export const MAX_PINS = 100;
 
 interface Mentions {
   readonly userIds: readonly string[];
@@ -45,6 +49,7 @@ export type ConversationCommand = { readonly actorId: string } & (
       readonly name?: string;
       readonly description?: string | null;
       readonly announcement?: string | null;
+      readonly announcementOnly?: boolean;
     }
   | { readonly type: 'InviteMember'; readonly userId: string }
   | { readonly type: 'AcceptInvitation' }
@@ -57,6 +62,18 @@ export type ConversationCommand = { readonly actorId: string } & (
   | { readonly type: 'TransferOwnership'; readonly userId: string }
   | { readonly type: 'DissolveGroup' }
   | {
+      readonly type: 'SilenceMember';
+      readonly userId: string;
+      readonly durationSeconds: number;
+      /** The time the silence starts from (the request's): its end is this plus the duration. */
+      readonly now: Date;
+    }
+  | { readonly type: 'UnsilenceMember'; readonly userId: string }
+  | { readonly type: 'BanMember'; readonly userId: string }
+  | { readonly type: 'UnbanMember'; readonly userId: string }
+  | { readonly type: 'PinMessage'; readonly messageId: string }
+  | { readonly type: 'UnpinMessage'; readonly messageId: string }
+  | {
       readonly type: 'SendMessage';
       readonly messageId: string;
       readonly clientMessageId: string;
@@ -64,8 +81,17 @@ export type ConversationCommand = { readonly actorId: string } & (
       readonly replyToMessageId?: string;
       readonly mentions: Mentions;
       readonly attachments: readonly Attachment[];
+      /** The time it is sent: a silence that has not ended by then refuses it. */
+      readonly now: Date;
     }
-  | { readonly type: 'EditMessage'; readonly messageId: string; readonly text: string; readonly mentions: Mentions }
+  | {
+      readonly type: 'EditMessage';
+      readonly messageId: string;
+      readonly text: string;
+      readonly mentions: Mentions;
+      /** As for a send: a silence that has not ended by then refuses it. */
+      readonly now: Date;
+    }
   | { readonly type: 'DeleteMessage'; readonly messageId: string }
   | { readonly type: 'AddReaction'; readonly messageId: string; readonly emoji: string }
   | { readonly type: 'RemoveReaction'; readonly messageId: string; readonly emoji: string }
@@ -90,7 +116,7 @@ export function namedUsers(command: ConversationCommand): string[] {
       ? [command.otherUserId]
       : command.type === 'CreateGroup'
         ? command.memberIds
-        : command.type === 'InviteMember'
+        : command.type === 'InviteMember' || command.type === 'BanMember'
           ? [command.userId]
           : [];
   return [...new Set(listed)].filter((id) => id !== command.actorId);
@@ -184,6 +210,8 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
   if (command.type === 'AcceptInvitation' || command.type === 'JoinViaLink') {
     if (state.kind !== 'group') throw notFound();
     if (me) throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'You are a member already');
+    // A banned user knows the group: they are told why, link or invitation alike.
+    if (state.banned.has(actor)) throw banned('You are banned from this group');
     // Without the invitation or the link, the group's fate is none of the caller's business.
     if (command.type === 'AcceptInvitation' && !state.invited.has(actor)) throw notFound();
     if (command.type === 'JoinViaLink' && !state.links.has(command.linkHash)) throw notFound();
@@ -230,6 +258,39 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
     const strangers = mentions.userIds.filter((id) => !state.members.has(id));
     if (strangers.length > 0) throw new ConversationError('CONVERSATION.INVALID', 'Mentions must name members');
   };
+  /**
+   * What a group's moderation lets the actor write at `now`: nothing while silenced, and
+   * nothing but as owner or admin in an announcement-only group.
+   */
+  const checkMayWrite = (now: Date): void => {
+    if (state.kind !== 'group') return;
+    const until = state.silenced.get(actor);
+    if (until !== undefined && Date.parse(until) > now.getTime()) {
+      throw new ConversationError('CONVERSATION.SILENCED', `You are silenced in this group until ${until}`);
+    }
+    if (state.announcementOnly && !isAdmin(me.role)) {
+      throw new ConversationError(
+        'CONVERSATION.ANNOUNCEMENT_ONLY',
+        'Only the owner and admins send messages in this announcement-only group',
+      );
+    }
+  };
+  /**
+   * Whom an admin may moderate (silence, ban): another user, and, if a member, one of lower
+   * rank: admins moderate members, the owner moderates admins too, nobody the owner. The
+   * same rule as a kick's.
+   */
+  const checkOutranks = (userId: string, doing: string): void => {
+    if (userId === actor) throw new ConversationError('CONVERSATION.INVALID', `Nobody ${doing} themselves`);
+    const target = state.members.get(userId);
+    if (target && (target.role === 'owner' || (target.role === 'admin' && me.role !== 'owner'))) {
+      throw new ConversationError('CONVERSATION.FORBIDDEN', `Only the owner ${doing} an admin, and nobody the owner`);
+    }
+  };
+  /** Pins: the admins' in a group, either member's in a direct conversation. */
+  const requirePinner = (): void => {
+    if (state.kind === 'group') requireAdmin();
+  };
   const checkText = (text: string): void => {
     if (utf8Length(text) > MAX_MESSAGE_BYTES) {
       throw new ConversationError('CONVERSATION.INVALID', `A message has at most ${MAX_MESSAGE_BYTES} bytes as UTF-8`);
@@ -240,7 +301,7 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
     case 'ChangeGroup': {
       // One decision, one append: a rename and new details land together or not at all.
       requireAdmin();
-      const { name, description, announcement } = command;
+      const { name, description, announcement, announcementOnly } = command;
       const renamed: ConversationEvent[] =
         name !== undefined && name !== state.name ? [{ type: 'GroupRenamed', data: { conversationId, name } }] : [];
       const detailed: ConversationEvent[] =
@@ -256,12 +317,17 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
               },
             ]
           : [];
-      return [...renamed, ...detailed];
+      const restricted: ConversationEvent[] =
+        announcementOnly !== undefined && announcementOnly !== state.announcementOnly
+          ? [{ type: 'GroupAnnouncementOnlyChanged', data: { conversationId, announcementOnly, changedBy: actor } }]
+          : [];
+      return [...renamed, ...detailed, ...restricted];
     }
     case 'InviteMember':
       requireAdmin();
       if (state.members.has(command.userId))
         throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'That user is a member already');
+      if (state.banned.has(command.userId)) throw banned('That user is banned from this group: unban them first');
       if (state.invited.has(command.userId)) return [];
       return [{ type: 'MemberInvited', data: { conversationId, userId: command.userId, invitedBy: actor } }];
     case 'CreateInvitationLink':
@@ -327,12 +393,69 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
         { type: 'MemberRoleChanged', data: { conversationId, userId: actor, role: 'admin', changedBy: actor } },
       ];
     }
+    case 'SilenceMember': {
+      requireAdmin();
+      checkOutranks(command.userId, 'silences');
+      if (!state.members.has(command.userId))
+        throw new ConversationError('CONVERSATION.INVALID', 'That user is not a member');
+      if (
+        !Number.isInteger(command.durationSeconds) ||
+        command.durationSeconds < 1 ||
+        command.durationSeconds > MAX_SILENCE_SECONDS
+      ) {
+        throw new ConversationError(
+          'CONVERSATION.INVALID',
+          `A silence lasts from 1 to ${MAX_SILENCE_SECONDS} seconds (366 days)`,
+        );
+      }
+      const until = new Date(command.now.getTime() + command.durationSeconds * 1000).toISOString();
+      return [{ type: 'MemberSilenced', data: { conversationId, userId: command.userId, until, silencedBy: actor } }];
+    }
+    case 'UnsilenceMember':
+      requireAdmin();
+      if (command.userId === actor)
+        throw new ConversationError('CONVERSATION.FORBIDDEN', 'Nobody lifts their own silence');
+      checkOutranks(command.userId, 'unsilences');
+      if (!state.silenced.has(command.userId)) return [];
+      return [{ type: 'MemberUnsilenced', data: { conversationId, userId: command.userId, unsilencedBy: actor } }];
+    case 'BanMember': {
+      requireAdmin();
+      checkOutranks(command.userId, 'bans');
+      if (state.banned.has(command.userId)) return [];
+      const ban: ConversationEvent = {
+        type: 'MemberBanned',
+        data: { conversationId, userId: command.userId, bannedBy: actor },
+      };
+      // The ban first: the removed member's socket gets both (it ends at their removal).
+      return state.members.has(command.userId)
+        ? [ban, { type: 'MemberKicked', data: { conversationId, userId: command.userId, kickedBy: actor } }]
+        : [ban];
+    }
+    case 'UnbanMember':
+      requireAdmin();
+      if (!state.banned.has(command.userId)) return [];
+      return [{ type: 'MemberUnbanned', data: { conversationId, userId: command.userId, unbannedBy: actor } }];
+    case 'PinMessage': {
+      requirePinner();
+      const target = message(command.messageId);
+      if (target.deleted) throw new ConversationError('MESSAGE.DELETED', 'That message was deleted');
+      if (state.pinned.has(command.messageId)) return [];
+      if (state.pinned.size >= MAX_PINS) {
+        throw new ConversationError('CONVERSATION.INVALID', `At most ${MAX_PINS} pinned messages: unpin one first`);
+      }
+      return [{ type: 'MessagePinned', data: { conversationId, messageId: command.messageId, pinnedBy: actor } }];
+    }
+    case 'UnpinMessage':
+      requirePinner();
+      if (!state.pinned.has(command.messageId)) return [];
+      return [{ type: 'MessageUnpinned', data: { conversationId, messageId: command.messageId, unpinnedBy: actor } }];
     case 'DissolveGroup':
       requireGroup();
       if (me.role !== 'owner')
         throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the owner dissolves a group');
       return [{ type: 'GroupDissolved', data: { conversationId, dissolvedBy: actor } }];
     case 'SendMessage': {
+      checkMayWrite(command.now);
       if (state.messages.has(command.messageId))
         throw new ConversationError('CONVERSATION.INVALID', 'That message id is taken');
       checkText(command.text);
@@ -361,6 +484,7 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
       if (target.authorId !== actor)
         throw new ConversationError('CONVERSATION.FORBIDDEN', 'Only the author edits a message');
       if (target.deleted) throw new ConversationError('MESSAGE.DELETED', 'That message was deleted');
+      checkMayWrite(command.now);
       checkText(command.text);
       checkMentions(command.mentions);
       return [

@@ -7,7 +7,15 @@ import {
   type Conversation,
   type ConversationEvent as CatalogueEvent,
 } from './conversation.js';
-import { decide, NO_FACTS, type ConversationCommand, type Decision, type Facts } from './decide.js';
+import {
+  decide,
+  MAX_PINS,
+  MAX_SILENCE_SECONDS,
+  NO_FACTS,
+  type ConversationCommand,
+  type Decision,
+  type Facts,
+} from './decide.js';
 
 const C = '11111111-1111-4111-8111-111111111111';
 const [OWNER, ADMIN, BOB, CAROL, DAVE] = [
@@ -21,6 +29,8 @@ const M1 = 'bbbbbbbb-0000-4000-8000-000000000001';
 const LINK = 'f'.repeat(64);
 const M2 = 'bbbbbbbb-0000-4000-8000-000000000002';
 const noMentions = { userIds: [], all: false };
+/** When the commands are decided (the time comes in with the command: no clock in the domain). */
+const NOW = new Date('2026-06-01T12:00:00.000Z');
 
 /** A recorded event: a send keeps the client id it was sent with. */
 type History = CatalogueEvent & { clientMessageId?: string };
@@ -62,6 +72,7 @@ const send = (
     text: 'hello',
     mentions: noMentions,
     attachments: [],
+    now: NOW,
     ...extra,
   }) as ConversationCommand;
 const startWith = (actorId: string, otherUserId: string): ConversationCommand => ({
@@ -121,6 +132,7 @@ describe('conversation decider', () => {
         messageId: M1,
         text: 'edited',
         mentions: noMentions,
+        now: NOW,
         ...extra,
       }) as ConversationCommand;
     const reacted: CatalogueEvent = {
@@ -217,16 +229,26 @@ describe('conversation decider', () => {
         DeleteMessage: { type: 'DeleteMessage', actorId: BOB, messageId: 'cccccccc-0000-4000-8000-000000000001' },
         AddReaction: { type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' },
         RemoveReaction: { type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '🎉' },
+        SilenceMember: { type: 'SilenceMember', actorId: BOB, userId: OWNER, durationSeconds: 60, now: NOW },
+        UnsilenceMember: { type: 'UnsilenceMember', actorId: BOB, userId: OWNER },
+        BanMember: { type: 'BanMember', actorId: BOB, userId: OWNER },
+        UnbanMember: { type: 'UnbanMember', actorId: BOB, userId: OWNER },
+        PinMessage: { type: 'PinMessage', actorId: BOB, messageId: M1 },
+        UnpinMessage: { type: 'UnpinMessage', actorId: BOB, messageId: 'cccccccc-0000-4000-8000-000000000001' },
       };
       const mine = sent('cccccccc-0000-4000-8000-000000000001', BOB);
       const reactedParty: CatalogueEvent = {
         type: 'ReactionAdded',
         data: { conversationId: C, messageId: M1, userId: BOB, emoji: '🎉' },
       };
+      const pinnedMine: CatalogueEvent = {
+        type: 'MessagePinned',
+        data: { conversationId: C, messageId: 'cccccccc-0000-4000-8000-000000000001', pinnedBy: OWNER },
+      };
       // Before the direct conversation exists (only its start can be a DM's), and in it.
       const cases: [History[], ConversationCommand[]][] = [
         [[], [samples.StartDirectConversation]],
-        [[dm, sent(M1, OWNER), mine, reactedParty], Object.values(samples)],
+        [[dm, sent(M1, OWNER), mine, reactedParty, pinnedMine], Object.values(samples)],
       ];
       let withheldCount = 0;
       for (const [history, commands] of cases) {
@@ -242,8 +264,9 @@ describe('conversation decider', () => {
           if (decision.withheld) withheldCount++;
         }
       }
-      // The start, and in the conversation: send, edit, delete, add and remove a reaction.
-      expect(withheldCount).toBe(6);
+      // The start, and in the conversation: send, edit, delete, add and remove a reaction, pin
+      // and unpin (moderation is the groups', refused in a direct conversation as anyone's).
+      expect(withheldCount).toBe(8);
     });
 
     it('the one who blocked still writes', () => {
@@ -605,13 +628,20 @@ describe('conversation decider', () => {
 
       it('a message older than the newest RECENT_MESSAGES cannot be edited', () => {
         given(...history)
-          .when({ type: 'EditMessage', actorId: BOB, messageId: ids[0]!, text: 'late', mentions: noMentions })
+          .when({ type: 'EditMessage', actorId: BOB, messageId: ids[0]!, text: 'late', mentions: noMentions, now: NOW })
           .thenThrows('MESSAGE.NOT_FOUND');
       });
 
       it('a message among the newest RECENT_MESSAGES can be edited', () => {
         given(...history)
-          .when({ type: 'EditMessage', actorId: BOB, messageId: ids[1]!, text: 'in time', mentions: noMentions })
+          .when({
+            type: 'EditMessage',
+            actorId: BOB,
+            messageId: ids[1]!,
+            text: 'in time',
+            mentions: noMentions,
+            now: NOW,
+          })
           .then(
             written([
               {
@@ -710,6 +740,7 @@ describe('conversation decider', () => {
       messageId: M1,
       text: 'better',
       mentions: noMentions,
+      now: NOW,
     });
     const deleted: CatalogueEvent = {
       type: 'MessageDeleted',
@@ -789,6 +820,411 @@ describe('conversation decider', () => {
       given(group(), sent(M1, OWNER))
         .when({ type: 'RemoveReaction', actorId: BOB, messageId: M1, emoji: '👍' })
         .then(written([]));
+    });
+  });
+
+  describe('moderation: silences, bans, announcement-only groups, pins', () => {
+    // OWNER owns the group, ADMIN is an admin, BOB a member; CAROL and DAVE are not in it.
+    const base = (): History[] => [group(), madeAdmin];
+    const inMinute = new Date(NOW.getTime() + 60_000).toISOString();
+    const silence = (actorId: string, userId: string, durationSeconds = 60): ConversationCommand => ({
+      type: 'SilenceMember',
+      actorId,
+      userId,
+      durationSeconds,
+      now: NOW,
+    });
+    const silenced = (userId: string, until: string = inMinute, by: string = ADMIN): CatalogueEvent => ({
+      type: 'MemberSilenced',
+      data: { conversationId: C, userId, until, silencedBy: by },
+    });
+    const at = (ms: number) => new Date(NOW.getTime() + ms);
+    const ban = (actorId: string, userId: string): ConversationCommand => ({ type: 'BanMember', actorId, userId });
+    const banned = (userId: string, by: string = ADMIN): CatalogueEvent => ({
+      type: 'MemberBanned',
+      data: { conversationId: C, userId, bannedBy: by },
+    });
+    const kicked = (userId: string, by: string = ADMIN): CatalogueEvent => ({
+      type: 'MemberKicked',
+      data: { conversationId: C, userId, kickedBy: by },
+    });
+    const announcementOnly = (on: boolean, by: string = ADMIN): CatalogueEvent => ({
+      type: 'GroupAnnouncementOnlyChanged',
+      data: { conversationId: C, announcementOnly: on, changedBy: by },
+    });
+    const pin = (actorId: string, messageId: string = M1): ConversationCommand => ({
+      type: 'PinMessage',
+      actorId,
+      messageId,
+    });
+    const pinned = (messageId: string = M1, by: string = ADMIN): CatalogueEvent => ({
+      type: 'MessagePinned',
+      data: { conversationId: C, messageId, pinnedBy: by },
+    });
+    const editOf = (actorId: string, now: Date = NOW): ConversationCommand => ({
+      type: 'EditMessage',
+      actorId,
+      messageId: M1,
+      text: 'changed',
+      mentions: noMentions,
+      now,
+    });
+
+    describe('silence (禁言): decided with the time the command carries', () => {
+      it('an admin silences a member until the time given plus the duration', () => {
+        given(...base())
+          .when(silence(ADMIN, BOB))
+          .then(written([silenced(BOB)]));
+      });
+
+      it("a silenced member's sends and edits are refused with CONVERSATION.SILENCED until the end", () => {
+        given(...base(), sent(M1, BOB), silenced(BOB))
+          .when(send(BOB, M2, { now: at(59_999) }))
+          .thenThrows('CONVERSATION.SILENCED');
+        given(...base(), sent(M1, BOB), silenced(BOB))
+          .when(editOf(BOB, at(59_999)))
+          .thenThrows('CONVERSATION.SILENCED');
+      });
+
+      it('from its end on, the member sends again (no event needed: the time decides)', () => {
+        given(...base(), silenced(BOB))
+          .when(send(BOB, M2, { now: at(60_000) }))
+          .then(written(decide(send(BOB, M2, { now: at(60_000) }), stateOf(...base())).events));
+      });
+
+      it('a silenced member still reads, reacts, deletes their own messages and leaves', () => {
+        const state = stateOf(...base(), sent(M1, BOB), silenced(BOB));
+        for (const command of [
+          { type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' },
+          { type: 'DeleteMessage', actorId: BOB, messageId: M1 },
+          { type: 'LeaveGroup', actorId: BOB },
+        ] as const) {
+          expect(decide(command, state).events, command.type).toHaveLength(1);
+        }
+      });
+
+      it('silencing again replaces the end (shorter or longer)', () => {
+        given(...base(), silenced(BOB))
+          .when(silence(ADMIN, BOB, 10))
+          .then(written([silenced(BOB, at(10_000).toISOString())]));
+      });
+
+      it('an admin lifts a silence early, and the member sends at once', () => {
+        given(...base(), silenced(BOB))
+          .when({ type: 'UnsilenceMember', actorId: ADMIN, userId: BOB })
+          .then(written([{ type: 'MemberUnsilenced', data: { conversationId: C, userId: BOB, unsilencedBy: ADMIN } }]));
+        const lifted: CatalogueEvent = {
+          type: 'MemberUnsilenced',
+          data: { conversationId: C, userId: BOB, unsilencedBy: ADMIN },
+        };
+        expect(decide(send(BOB), stateOf(...base(), silenced(BOB), lifted)).events).toHaveLength(1);
+      });
+
+      it('lifting a silence that is none decides nothing', () => {
+        given(...base())
+          .when({ type: 'UnsilenceMember', actorId: ADMIN, userId: BOB })
+          .then(written([]));
+      });
+
+      it('a silence outlasts leaving and coming back by a link', () => {
+        given(...base(), silenced(BOB), { type: 'MemberLeft', data: { conversationId: C, userId: BOB } }, link, {
+          type: 'MemberJoined',
+          data: { conversationId: C, userId: BOB, via: 'link' },
+        })
+          .when(send(BOB))
+          .thenThrows('CONVERSATION.SILENCED');
+      });
+
+      it('a retried send whose first attempt came before the silence is answered with it', () => {
+        given(...base(), sent(M1, BOB, 'c1'), silenced(BOB))
+          .when(send(BOB, M2, { clientMessageId: 'c1' }))
+          .then({ events: [], withheld: false, repeats: { messageId: M1, seq: 2 } });
+      });
+
+      it('admins silence members; only the owner silences an admin; nobody the owner, or themselves', () => {
+        given(...base())
+          .when(silence(BOB, ADMIN))
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(...base())
+          .when(silence(ADMIN, OWNER))
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(...base())
+          .when(silence(OWNER, ADMIN))
+          .then(written([silenced(ADMIN, inMinute, OWNER)]));
+        given(...base())
+          .when(silence(ADMIN, ADMIN))
+          .thenThrows('CONVERSATION.INVALID');
+        given(...base())
+          .when(silence(OWNER, OWNER))
+          .thenThrows('CONVERSATION.INVALID');
+      });
+
+      it('an admin silenced by the owner cannot send, nor lift their own silence; another admin may not lift it either', () => {
+        const byOwner = silenced(ADMIN, inMinute, OWNER);
+        given(...base(), byOwner)
+          .when(send(ADMIN))
+          .thenThrows('CONVERSATION.SILENCED');
+        given(...base(), byOwner)
+          .when({ type: 'UnsilenceMember', actorId: ADMIN, userId: ADMIN })
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        const secondAdmin: CatalogueEvent = {
+          type: 'MemberRoleChanged',
+          data: { conversationId: C, userId: BOB, role: 'admin', changedBy: OWNER },
+        };
+        given(...base(), secondAdmin, byOwner)
+          .when({ type: 'UnsilenceMember', actorId: BOB, userId: ADMIN })
+          .thenThrows('CONVERSATION.FORBIDDEN');
+      });
+
+      it('only members are silenced, for 1 second to 366 days, and only in groups', () => {
+        given(...base())
+          .when(silence(ADMIN, CAROL))
+          .thenThrows('CONVERSATION.INVALID');
+        given(...base())
+          .when(silence(ADMIN, BOB, 0))
+          .thenThrows('CONVERSATION.INVALID');
+        given(...base())
+          .when(silence(ADMIN, BOB, 1.5))
+          .thenThrows('CONVERSATION.INVALID');
+        given(...base())
+          .when(silence(ADMIN, BOB, MAX_SILENCE_SECONDS + 1))
+          .thenThrows('CONVERSATION.INVALID');
+        given(...base())
+          .when(silence(ADMIN, BOB, MAX_SILENCE_SECONDS))
+          .then(written([silenced(BOB, at(MAX_SILENCE_SECONDS * 1000).toISOString())]));
+        given(dm).when(silence(OWNER, BOB)).thenThrows('CONVERSATION.INVALID');
+      });
+
+      it('an outsider is told the group does not exist', () => {
+        given(...base())
+          .when(silence(CAROL, BOB))
+          .thenThrows('CONVERSATION.NOT_FOUND');
+      });
+    });
+
+    describe('bans: a ban is a removal and a bar; a kick stays a kick', () => {
+      it('banning a member bans, then removes them (the kick after the ban, in one decision)', () => {
+        given(...base())
+          .when(ban(ADMIN, BOB))
+          .then(written([banned(BOB), kicked(BOB)]));
+      });
+
+      it('a user who is not a member may be banned (they must exist)', () => {
+        given(...base())
+          .when(ban(ADMIN, CAROL))
+          .then(written([banned(CAROL)]));
+        given(...base())
+          .when(ban(ADMIN, CAROL), { ...NO_FACTS, unknownUsers: new Set([CAROL]) })
+          .thenThrows('USER.NOT_FOUND');
+      });
+
+      it('a banned user joins neither by a link nor by an invitation, and is told so', () => {
+        given(...base(), link, banned(BOB), kicked(BOB))
+          .when({ type: 'JoinViaLink', actorId: BOB, linkHash: LINK })
+          .thenThrows('CONVERSATION.BANNED');
+        given(...base(), invited, banned(CAROL))
+          .when({ type: 'AcceptInvitation', actorId: CAROL })
+          .thenThrows('CONVERSATION.BANNED');
+      });
+
+      it('a banned user cannot be invited until unbanned', () => {
+        given(...base(), banned(CAROL))
+          .when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL })
+          .thenThrows('CONVERSATION.BANNED');
+      });
+
+      it('a ban ends a pending invitation: unbanned, they need a new one', () => {
+        const unbanned: CatalogueEvent = {
+          type: 'MemberUnbanned',
+          data: { conversationId: C, userId: CAROL, unbannedBy: ADMIN },
+        };
+        given(...base(), invited, banned(CAROL), unbanned)
+          .when({ type: 'AcceptInvitation', actorId: CAROL })
+          .thenThrows('CONVERSATION.NOT_FOUND');
+        given(...base(), invited, banned(CAROL), unbanned)
+          .when({ type: 'InviteMember', actorId: ADMIN, userId: CAROL })
+          .then(written([{ ...invited, data: { ...invited.data, invitedBy: ADMIN } }]));
+      });
+
+      it('an admin unbans: the user may join by a link again (unbanning makes nobody a member)', () => {
+        const unbanned: CatalogueEvent = {
+          type: 'MemberUnbanned',
+          data: { conversationId: C, userId: BOB, unbannedBy: ADMIN },
+        };
+        given(...base(), link, banned(BOB), kicked(BOB))
+          .when({ type: 'UnbanMember', actorId: ADMIN, userId: BOB })
+          .then(written([unbanned]));
+        given(...base(), link, banned(BOB), kicked(BOB), unbanned)
+          .when({ type: 'JoinViaLink', actorId: BOB, linkHash: LINK })
+          .then(written([{ type: 'MemberJoined', data: { conversationId: C, userId: BOB, via: 'link' } }]));
+      });
+
+      it('banning the banned, or unbanning someone not banned, decides nothing', () => {
+        given(...base(), banned(CAROL))
+          .when(ban(ADMIN, CAROL))
+          .then(written([]));
+        given(...base())
+          .when({ type: 'UnbanMember', actorId: ADMIN, userId: CAROL })
+          .then(written([]));
+      });
+
+      it('a kick is not a ban: the kicked member joins again by a link', () => {
+        given(...base(), link, kicked(BOB))
+          .when({ type: 'JoinViaLink', actorId: BOB, linkHash: LINK })
+          .then(written([{ type: 'MemberJoined', data: { conversationId: C, userId: BOB, via: 'link' } }]));
+      });
+
+      it('admins ban members; only the owner bans an admin; nobody the owner, or themselves; members nobody', () => {
+        given(...base())
+          .when(ban(BOB, CAROL))
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(...base())
+          .when(ban(ADMIN, OWNER))
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(...base())
+          .when(ban(OWNER, ADMIN))
+          .then(written([banned(ADMIN, OWNER), kicked(ADMIN, OWNER)]));
+        given(...base())
+          .when(ban(ADMIN, ADMIN))
+          .thenThrows('CONVERSATION.INVALID');
+        given(...base())
+          .when({ type: 'UnbanMember', actorId: BOB, userId: CAROL })
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(dm).when(ban(OWNER, BOB)).thenThrows('CONVERSATION.INVALID');
+      });
+
+      it('a banned former member is no member: their commands are answered as an outsider’s', () => {
+        given(...base(), banned(BOB), kicked(BOB))
+          .when(send(BOB))
+          .thenThrows('CONVERSATION.NOT_FOUND');
+      });
+    });
+
+    describe('announcement-only groups', () => {
+      it('an admin makes the group announcement-only, and back; the same setting again decides nothing', () => {
+        given(...base())
+          .when({ type: 'ChangeGroup', actorId: ADMIN, announcementOnly: true })
+          .then(written([announcementOnly(true)]));
+        given(...base(), announcementOnly(true))
+          .when({ type: 'ChangeGroup', actorId: ADMIN, announcementOnly: false })
+          .then(written([announcementOnly(false)]));
+        given(...base(), announcementOnly(true))
+          .when({ type: 'ChangeGroup', actorId: ADMIN, announcementOnly: true })
+          .then(written([]));
+      });
+
+      it('with a rename, in one decision', () => {
+        given(...base())
+          .when({ type: 'ChangeGroup', actorId: ADMIN, name: 'news', announcementOnly: true })
+          .then(written([{ type: 'GroupRenamed', data: { conversationId: C, name: 'news' } }, announcementOnly(true)]));
+      });
+
+      it('members may not change it; a direct conversation has none', () => {
+        given(...base())
+          .when({ type: 'ChangeGroup', actorId: BOB, announcementOnly: true })
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(dm)
+          .when({ type: 'ChangeGroup', actorId: BOB, announcementOnly: true })
+          .thenThrows('CONVERSATION.INVALID');
+      });
+
+      it("a member's sends and edits are refused with CONVERSATION.ANNOUNCEMENT_ONLY; they still react", () => {
+        given(...base(), sent(M1, BOB), announcementOnly(true))
+          .when(send(BOB))
+          .thenThrows('CONVERSATION.ANNOUNCEMENT_ONLY');
+        given(...base(), sent(M1, BOB), announcementOnly(true))
+          .when(editOf(BOB))
+          .thenThrows('CONVERSATION.ANNOUNCEMENT_ONLY');
+        given(...base(), sent(M1, BOB), announcementOnly(true))
+          .when({ type: 'AddReaction', actorId: BOB, messageId: M1, emoji: '👍' })
+          .then(
+            written([{ type: 'ReactionAdded', data: { conversationId: C, messageId: M1, userId: BOB, emoji: '👍' } }]),
+          );
+      });
+
+      it('the owner and admins send; once open again, members do', () => {
+        for (const who of [OWNER, ADMIN]) {
+          expect(decide(send(who), stateOf(...base(), announcementOnly(true))).events).toHaveLength(1);
+        }
+        expect(
+          decide(send(BOB), stateOf(...base(), announcementOnly(true), announcementOnly(false))).events,
+        ).toHaveLength(1);
+      });
+    });
+
+    describe('pins', () => {
+      it('an admin pins a message; pinning it again decides nothing', () => {
+        given(...base(), sent(M1, BOB))
+          .when(pin(ADMIN))
+          .then(written([pinned()]));
+        given(...base(), sent(M1, BOB), pinned())
+          .when(pin(OWNER))
+          .then(written([]));
+      });
+
+      it('in a group a member may not pin or unpin; in a direct conversation either member may', () => {
+        given(...base(), sent(M1, BOB))
+          .when(pin(BOB))
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(...base(), sent(M1, BOB), pinned())
+          .when({ type: 'UnpinMessage', actorId: BOB, messageId: M1 })
+          .thenThrows('CONVERSATION.FORBIDDEN');
+        given(dm, sent(M1, OWNER))
+          .when(pin(BOB))
+          .then(written([pinned(M1, BOB)]));
+      });
+
+      it('only a message among the newest, not deleted, is pinned', () => {
+        given(...base())
+          .when(pin(ADMIN))
+          .thenThrows('MESSAGE.NOT_FOUND');
+        given(...base(), sent(M1, BOB), {
+          type: 'MessageDeleted',
+          data: { conversationId: C, messageId: M1, deletedBy: BOB },
+        })
+          .when(pin(ADMIN))
+          .thenThrows('MESSAGE.DELETED');
+      });
+
+      it('an admin unpins; unpinning a message not pinned decides nothing', () => {
+        given(...base(), sent(M1, BOB), pinned())
+          .when({ type: 'UnpinMessage', actorId: OWNER, messageId: M1 })
+          .then(written([{ type: 'MessageUnpinned', data: { conversationId: C, messageId: M1, unpinnedBy: OWNER } }]));
+        given(...base(), sent(M1, BOB))
+          .when({ type: 'UnpinMessage', actorId: OWNER, messageId: M1 })
+          .then(written([]));
+      });
+
+      it('a deletion ends the pin (no unpin to write)', () => {
+        given(...base(), sent(M1, BOB), pinned(), {
+          type: 'MessageDeleted',
+          data: { conversationId: C, messageId: M1, deletedBy: BOB },
+        })
+          .when({ type: 'UnpinMessage', actorId: OWNER, messageId: M1 })
+          .then(written([]));
+      });
+
+      it(`at most ${MAX_PINS} pins at a time`, () => {
+        const ids = Array.from(
+          { length: MAX_PINS + 1 },
+          (_, i) => `dddddddd-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        );
+        const history = [
+          ...base(),
+          ...ids.map((id) => sent(id, BOB)),
+          ...ids.slice(0, MAX_PINS).map((id) => pinned(id)),
+        ];
+        given(...history)
+          .when(pin(ADMIN, ids[MAX_PINS]))
+          .thenThrows('CONVERSATION.INVALID');
+        const unpinned: CatalogueEvent = {
+          type: 'MessageUnpinned',
+          data: { conversationId: C, messageId: ids[0]!, unpinnedBy: ADMIN },
+        };
+        given(...history, unpinned)
+          .when(pin(ADMIN, ids[MAX_PINS]))
+          .then(written([pinned(ids[MAX_PINS])]));
+      });
     });
   });
 });

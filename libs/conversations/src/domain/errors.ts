@@ -10,6 +10,9 @@ export type ConversationErrorCode =
   | 'CONVERSATION.INVALID'
   | 'CONVERSATION.ALREADY_MEMBER'
   | 'CONVERSATION.OWNER_CANNOT_LEAVE'
+  | 'CONVERSATION.SILENCED'
+  | 'CONVERSATION.ANNOUNCEMENT_ONLY'
+  | 'CONVERSATION.BANNED'
   | 'MESSAGE.NOT_FOUND'
   | 'MESSAGE.DELETED'
   | 'USER.NOT_FOUND';
@@ -26,3 +29,5 @@ export class ConversationError extends Error {
 
 export const notFound = (): ConversationError =>
   new ConversationError('CONVERSATION.NOT_FOUND', 'No such conversation, or you are not a member');
+
+export const banned = (message: string): ConversationError => new ConversationError('CONVERSATION.BANNED', message);
