@@ -6,3 +6,4 @@ export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/p
 export { EVENT_STORE_MIGRATIONS } from './postgres/schema.js';
 export { InMemoryEventStore, type InMemoryEventStoreOptions } from './memory/in-memory-event-store.js';
 export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions } from './eventstoredb/eventstoredb-event-store.js';
+export { openEventStore, type EventStoreChoice } from './open-event-store.js';

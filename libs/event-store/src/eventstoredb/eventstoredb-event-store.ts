@@ -292,7 +292,7 @@ export class EventStoreDbEventStore implements EventStore {
   ): AsyncGenerator<ReadAllPage> {
     if (signal?.aborted) return;
     const subscription = this.transport.subscribeToAll({
-      from: checkpointToPosition(from) as EsdbPosition | 'start',
+      from: checkpointToPosition(from),
       filter: plan.server,
       checkpointInterval: 1,
     });
@@ -393,13 +393,10 @@ export function pageOf(
 function translate(error: unknown, streamId: string): Error {
   if (error instanceof EventStoreError) return error;
   if (error instanceof Error && isCommandError(error)) {
-    switch (error.type) {
-      case ErrorType.STREAM_NOT_FOUND:
-      case ErrorType.STREAM_DELETED:
-        return new StreamNotFound(streamId);
-      default:
-        return new EventStoreUnavailable(`EventStoreDB: ${error.message}`, { cause: error });
+    if (error.type === ErrorType.STREAM_NOT_FOUND || error.type === ErrorType.STREAM_DELETED) {
+      return new StreamNotFound(streamId);
     }
+    return new EventStoreUnavailable(`EventStoreDB: ${error.message}`, { cause: error });
   }
   return new EventStoreUnavailable(`EventStoreDB: ${error instanceof Error ? error.message : String(error)}`, {
     cause: error,

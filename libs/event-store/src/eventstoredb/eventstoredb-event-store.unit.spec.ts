@@ -255,12 +255,12 @@ describe('the EventStoreDB adapter (fake transport)', () => {
       const byPrefix = request({
         from: { commit: 12n, prepare: 11n },
         direction: 'backwards',
-        filter: { filterOn: 'streamName', prefixes: ['conversation-', 'user-'] },
+        filter: { filterOn: 'streamName', prefixes: ['room-', 'person-'] },
       });
       expect(byPrefix.getAll()!.getPosition()!.getCommitPosition()).toBe('12');
       expect(byPrefix.getAll()!.getPosition()!.getPreparePosition()).toBe('11');
       expect(byPrefix.getReadDirection()).toBe(1);
-      expect(byPrefix.getFilter()!.getStreamIdentifier()!.getPrefixList()).toEqual(['conversation-', 'user-']);
+      expect(byPrefix.getFilter()!.getStreamIdentifier()!.getPrefixList()).toEqual(['room-', 'person-']);
       expect(request({ from: 'end' }).getAll()!.hasEnd()).toBe(true);
     });
   });

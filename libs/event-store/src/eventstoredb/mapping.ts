@@ -21,8 +21,6 @@ import type {
 
 /** The client's names for the revision an append expects (`@eventstore/db-client` constants). */
 export type EsdbExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
-/** The revision a WrongExpectedVersion error reports. */
-export type EsdbCurrentRevision = 'no_stream' | bigint;
 export interface EsdbPosition {
   readonly commit: bigint;
   readonly prepare: bigint;
@@ -35,9 +33,7 @@ export function toEsdbExpectedRevision(expected: ExpectedRevision): EsdbExpected
 }
 
 /** The revision the server reports back, as the port says it (`no_stream` when the stream has no events). */
-export function fromEsdbCurrentRevision(
-  actual: EsdbCurrentRevision | string | undefined,
-): StreamRevision | 'no_stream' {
+export function fromEsdbCurrentRevision(actual: bigint | string | undefined): StreamRevision | 'no_stream' {
   if (typeof actual === 'bigint') return Number(actual);
   // The server says `no_stream` for a stream that never had events; anything else it
   // could say (`any`, `stream_exists`) does not name a revision: the stream has none.

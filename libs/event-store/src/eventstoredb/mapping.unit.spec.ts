@@ -93,7 +93,7 @@ describe('events', () => {
     });
     const created = new Date('2026-12-07T10:00:00Z');
     const recorded: EsdbRecordedEvent = {
-      streamId: 'conversation-1',
+      streamId: 'room-1',
       id: e.eventId,
       revision: 12n,
       type: written.type,
@@ -109,7 +109,7 @@ describe('events', () => {
       schemaVersion: 3,
       data: { text: 'hi' },
       metadata,
-      streamId: 'conversation-1',
+      streamId: 'room-1',
       streamRevision: 12,
       globalPosition: positionToCheckpoint({ commit: 500n, prepare: 480n }),
       recordedAt: created,
@@ -136,10 +136,10 @@ describe('filters', () => {
   });
 
   it('prefixes go to the server, types are then checked here', () => {
-    const plan = planFilter({ streamPrefixes: ['conversation-', 'user-'], eventTypes: ['MessageSent'] });
-    expect(plan.server).toEqual({ filterOn: 'streamName', prefixes: ['conversation-', 'user-'] });
-    expect(passesClientFilter(plan, { type: 'MessageSent', streamId: 'conversation-1' })).toBe(true);
-    expect(passesClientFilter(plan, { type: 'MessageEdited', streamId: 'conversation-1' })).toBe(false);
+    const plan = planFilter({ streamPrefixes: ['room-', 'person-'], eventTypes: ['MessageSent'] });
+    expect(plan.server).toEqual({ filterOn: 'streamName', prefixes: ['room-', 'person-'] });
+    expect(passesClientFilter(plan, { type: 'MessageSent', streamId: 'room-1' })).toBe(true);
+    expect(passesClientFilter(plan, { type: 'MessageEdited', streamId: 'room-1' })).toBe(false);
     expect(planFilter({ streamPrefixes: ['x-'] }).client).toBeNull();
   });
 

@@ -143,7 +143,7 @@ const recorded = (resolved: ResolvedEvent): EsdbRecordedEvent | null => {
     data: event.data,
     metadata: event.metadata,
     created: event.created,
-    ...('position' in event && event.position ? { position: event.position as EsdbPosition } : {}),
+    ...('position' in event && event.position ? { position: event.position } : {}),
   };
 };
 
@@ -187,7 +187,7 @@ export function clientTransport(connectionString: string): EsdbTransport {
       const create = internals.GRPCStreamCreator(StreamsClient, 'readAll', (grpc: StreamsClient) =>
         grpc.read(req, ...internals.callArguments({}, { deadline: Infinity })),
       ) as unknown as () => Promise<ClientReadableStream<never>>;
-      return collect(new ReadStream(create, convertGrpcEvent, {}) as unknown as AsyncIterable<ResolvedEvent>);
+      return collect(new ReadStream(create, convertGrpcEvent, {}));
     },
     subscribeToAll(request) {
       const checkpointListeners: ((position: EsdbPosition) => void)[] = [];
@@ -236,7 +236,7 @@ export function clientTransport(connectionString: string): EsdbTransport {
         ...(typeof maxAge === 'number' ? { $maxAge: maxAge } : {}),
         ...(typeof maxCount === 'number' ? { $maxCount: maxCount } : {}),
         ...(typeof truncateBefore === 'number' ? { $tb: truncateBefore } : {}),
-      } as EsdbStreamMetadata;
+      };
     },
     async setStreamMetadata(streamId, metadata) {
       const { $maxAge, $maxCount, $tb, ...custom } = metadata;
