@@ -109,11 +109,15 @@ type Kustomization = {
 };
 const kustomization = (dir: string): Kustomization => yamlDocs(join(dir, 'kustomization.yaml'))[0] as Kustomization;
 const baseDocs = (): Doc[] => (kustomization(base).resources ?? []).flatMap((file) => yamlDocs(join(base, file)));
+/** Manifests an overlay adds besides the base (the dev Secret). */
+const overlayResources = (dir: string): Doc[] =>
+  (kustomization(dir).resources ?? []).flatMap((file) => yamlDocs(join(dir, file)));
 
 describe('deploy/k8s', () => {
-  it('every base manifest is valid against the Kubernetes schemas', () => {
-    const docs = baseDocs();
+  it('every base manifest, and every manifest an overlay adds, is valid against the Kubernetes schemas', () => {
+    const docs = [...baseDocs(), ...overlays.flatMap(({ dir }) => overlayResources(dir))];
     expect(docs.length).toBeGreaterThanOrEqual(15);
+    expect(docs.filter((d) => d.kind === 'Secret').map((d) => d.metadata!.name)).toEqual(['herald-secrets']);
     for (const doc of docs) validateManifest(doc, `base ${doc.kind}/${doc.metadata?.name}`);
     // Every YAML file of the base is one the kustomization lists.
     const listed = new Set((kustomization(base).resources ?? []).map((f) => join(base, f)));
@@ -169,9 +173,8 @@ describe('deploy/k8s', () => {
     for (const { name, dir } of overlays) {
       const k = kustomization(dir);
       expect(k.namespace, name).toMatch(/^herald/);
-      for (const b of [...(k.bases ?? []), ...(k.resources ?? [])]) {
-        expect(existsSync(join(dir, b, 'kustomization.yaml')), `${name}: ${b}`).toBe(true);
-      }
+      for (const b of k.bases ?? []) expect(existsSync(join(dir, b, 'kustomization.yaml')), `${name}: ${b}`).toBe(true);
+      for (const r of k.resources ?? []) expect(existsSync(join(dir, r)), `${name}: ${r}`).toBe(true);
       expect(k.images?.map((i) => i.name)).toEqual(['herald']);
       for (const patch of k.patchesStrategicMerge ?? []) {
         for (const doc of yamlDocs(join(dir, patch))) {
@@ -187,7 +190,8 @@ describe('deploy/k8s', () => {
     const patches = overlays.flatMap(({ dir }) =>
       (kustomization(dir).patchesStrategicMerge ?? []).flatMap((p) => yamlDocs(join(dir, p))),
     );
-    const set = [...variablesOf(baseDocs()), ...variablesOf(patches), ...dockerfileEnv()];
+    const added = overlays.flatMap(({ dir }) => overlayResources(dir));
+    const set = [...variablesOf(baseDocs()), ...variablesOf(added), ...variablesOf(patches), ...dockerfileEnv()];
     expect(set.length).toBeGreaterThan(5);
     expect(set.filter((name) => !ACCEPTED.has(name))).toEqual([]);
   });
@@ -213,6 +217,8 @@ describe('deploy/k8s', () => {
         }
         expect(variablesOf(docs).filter((v) => !ACCEPTED.has(v))).toEqual([]);
         expect(docs.filter((d) => d.kind === 'Deployment')).toHaveLength(3);
+        // The dev render carries its example Secret; the production one never overwrites the real one.
+        expect(docs.some((d) => d.kind === 'Secret')).toBe(name === 'dev');
       });
     }
   });
