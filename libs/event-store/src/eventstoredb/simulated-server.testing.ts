@@ -88,7 +88,7 @@ export class SimulatedEventStoreDb {
         try {
           resolve(work());
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       }),
     );
