@@ -20,7 +20,7 @@ export default defineConfig({
   plugins: [swc.vite({ swcrc: false, module: { type: 'es6' } })],
   resolve: { alias },
   test: {
-    include: ['{apps,libs,events,projections,examples,eslint,bench}/**/*.spec.ts'],
+    include: ['{apps,libs,events,projections,examples,eslint,bench,deploy}/**/*.spec.ts'],
     globalSetup: ['./libs/testing/src/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

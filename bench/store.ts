@@ -14,12 +14,24 @@
  * young deployment; then again with fresh statistics), and catch-up from position 0 (the
  * whole small log; the first 200,000 events of the large one).
  *
+ * Then, when EVENTSTORE_URL names an EventStoreDB / KurrentDB server, the same append,
+ * readAll and catch-up phases against the EventStoreDB adapter (its figures under
+ * `eventStoreDb` in the JSON line); otherwise that part is reported as not run, with the reason.
+ *
  * Environment: BENCH_RUNS (3), BENCH_SECONDS (10, append phase per run), DATABASE_URL,
- * BENCH_LARGE_LOG (1000000).
+ * BENCH_LARGE_LOG (1000000), EVENTSTORE_URL.
  */
 import { configFromProcess } from '@herald/config';
 import { createPool } from '@herald/database';
-import { encodeCheckpoint, PostgresEventStore, START, type Checkpoint, type NewEvent } from '@herald/event-store';
+import {
+  encodeCheckpoint,
+  EventStoreDbEventStore,
+  PostgresEventStore,
+  START,
+  type Checkpoint,
+  type EventStore,
+  type NewEvent,
+} from '@herald/event-store';
 import type pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { benchDatabase, machine, percentile, report, round } from './report.js';
@@ -65,7 +77,7 @@ function message(actor: string): NewEvent {
 }
 
 async function appendPhase(
-  store: PostgresEventStore,
+  store: EventStore,
   run: number,
 ): Promise<{ count: number; seconds: number; latencies: number[] }> {
   const streams = Array.from({ length: STREAMS }, (_, s) => `benchrun${run}x${randomUUID().slice(0, 8)}-${s}`);
@@ -93,7 +105,7 @@ async function appendPhase(
   return { count, seconds: (performance.now() - started) / 1000, latencies };
 }
 
-async function readAllPhase(store: PostgresEventStore, from: Checkpoint): Promise<{ count: number; seconds: number }> {
+async function readAllPhase(store: EventStore, from: Checkpoint): Promise<{ count: number; seconds: number }> {
   let checkpoint = from;
   let count = 0;
   const started = performance.now();
@@ -107,7 +119,7 @@ async function readAllPhase(store: PostgresEventStore, from: Checkpoint): Promis
 }
 
 async function catchUpPhase(
-  store: PostgresEventStore,
+  store: EventStore,
   from: Checkpoint,
   head: Checkpoint,
 ): Promise<{ count: number; seconds: number }> {
@@ -259,6 +271,49 @@ async function baseline(url: string): Promise<{ batched: number; perTx: number }
   return { batched, perTx };
 }
 
+type StoreFigures = Pick<
+  RunFigures,
+  'appendsPerSec' | 'appendP50Ms' | 'appendP99Ms' | 'readAllPerSec' | 'catchUpPerSec'
+>;
+
+/** The append, readAll and catch-up phases on any adapter, RUNS times. */
+async function storeRuns(store: EventStore): Promise<StoreFigures[]> {
+  const runs: StoreFigures[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const from = await store.headCheckpoint();
+    const appended = await appendPhase(store, run);
+    const head = await store.headCheckpoint();
+    const read = await readAllPhase(store, from);
+    const caught = await catchUpPhase(store, from, head);
+    const sorted = appended.latencies.sort((a, b) => a - b);
+    runs.push({
+      appendsPerSec: round(appended.count / appended.seconds),
+      appendP50Ms: round(percentile(sorted, 50), 2),
+      appendP99Ms: round(percentile(sorted, 99), 2),
+      readAllPerSec: round(read.count / read.seconds),
+      catchUpPerSec: round(caught.count / caught.seconds),
+    });
+    if (read.count < appended.count) throw new Error(`readAll saw ${read.count} of ${appended.count} events`);
+  }
+  return runs;
+}
+
+/** The EventStoreDB adapter's figures, or why they were not measured. */
+async function eventStoreDbPhase(): Promise<StoreFigures | { notRun: string }> {
+  const url = process.env.EVENTSTORE_URL;
+  if (!url) {
+    console.log('\nEventStoreDB: not run (EVENTSTORE_URL is not set)');
+    return { notRun: 'EVENTSTORE_URL is not set' };
+  }
+  console.log(`\nEventStoreDB adapter: ${APPENDERS} appenders, ${STREAMS} streams, ${SECONDS}s per run, ${RUNS} runs`);
+  const store = new EventStoreDbEventStore({ connectionString: url });
+  try {
+    return report(await storeRuns(store));
+  } finally {
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const config = configFromProcess();
   const database = await benchDatabase(config.databaseUrl);
@@ -299,6 +354,7 @@ async function main(): Promise<void> {
   await store.close();
   const sizes = report(await logSizePhase(url));
   await database.stop();
+  const eventStoreDb = await eventStoreDbPhase();
   console.log(
     JSON.stringify({
       appendsPerSec: medians.appendsPerSec,
@@ -311,6 +367,7 @@ async function main(): Promise<void> {
       ...sizes,
       headReadLargeOverSmall: round(sizes.headReadP50MsLargeLog / sizes.headReadP50MsSmallLog, 2),
       catchUpLargeOverSmall: round(sizes.catchUpPerSecLargeLog / sizes.catchUpPerSecSmallLog, 2),
+      eventStoreDb,
     }),
   );
 }

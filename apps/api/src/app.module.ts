@@ -9,7 +9,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AccessTokens, IdentityService } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase, type DatabaseTimeouts } from '@herald/database';
-import { PostgresEventStore, type EventStore } from '@herald/event-store';
+import { openEventStore, type EventStore } from '@herald/event-store';
 import { CHECKPOINT_WAITER, HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/relay';
@@ -101,17 +101,23 @@ export class AppModule {
         },
         {
           provide: EVENT_STORE,
-          useFactory: async (): Promise<EventStore> => {
-            const store = new PostgresEventStore({
-              connectionString: databaseUrl,
-              poolSize: config.databasePoolSize,
-              pollIntervalMs: config.eventStorePollIntervalMs,
-              timeouts: databaseTimeouts(config),
-              onError: (error) => logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
-            });
-            await store.migrate();
-            return store;
-          },
+          // EVENT_STORE: the events in PostgreSQL (with the read models) or in EventStoreDB.
+          useFactory: (): Promise<EventStore> =>
+            openEventStore(
+              config.eventStore.kind === 'eventstoredb'
+                ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
+                : {
+                    kind: 'postgres',
+                    postgres: {
+                      connectionString: databaseUrl,
+                      poolSize: config.databasePoolSize,
+                      pollIntervalMs: config.eventStorePollIntervalMs,
+                      timeouts: databaseTimeouts(config),
+                      onError: (error) =>
+                        logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
+                    },
+                  },
+            ),
         },
         {
           provide: DataSource,

@@ -1,13 +1,14 @@
 /**
  * The Kafka relay as its own deployable, for the scaled deployment: follows the event
- * store in PostgreSQL (DATABASE_URL) and produces to Kafka (KAFKA_BROKERS). Run as many as
+ * store (PostgreSQL at DATABASE_URL, or EventStoreDB with EVENT_STORE=eventstoredb), keeps its
+ * checkpoint in PostgreSQL (DATABASE_URL) and produces to Kafka (KAFKA_BROKERS). Run as many as
  * you like: one is active, the others wait to take over. `GET /health` on PORT answers 200
  * while the relay runs or stands by, 503 while it retries (Kafka or PostgreSQL down) or is
  * stopped at a parked event. In the embedded default the API runs the same relay in process.
  */
 import { ConfigError, configFromProcess, type HeraldConfig, type KafkaConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
-import { PostgresEventStore } from '@herald/event-store';
+import { openEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, ProjectionRunner } from '@herald/projection-runtime';
 import { kafkaRelay, KafkaJsProducer } from '@herald/relay';
@@ -32,14 +33,21 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = new JsonLogger(config.logLevel);
   const log = (level: 'info' | 'warn' | 'error', message: string): void => logger.emit(level, message, 'Relay');
-  const store = new PostgresEventStore({
-    connectionString: config.databaseUrl,
-    poolSize: 4,
-    applicationName: 'herald-relay',
-    pollIntervalMs: config.eventStorePollIntervalMs,
-    onError: (error) => log('warn', `event store connection error: ${error.message}`),
-  });
-  await store.migrate();
+  // EVENT_STORE: follows PostgreSQL's log or EventStoreDB's $all; its checkpoint stays in PostgreSQL.
+  const store = await openEventStore(
+    config.eventStore.kind === 'eventstoredb'
+      ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
+      : {
+          kind: 'postgres',
+          postgres: {
+            connectionString: config.databaseUrl,
+            poolSize: 4,
+            applicationName: 'herald-relay',
+            pollIntervalMs: config.eventStorePollIntervalMs,
+            onError: (error) => log('warn', `event store connection error: ${error.message}`),
+          },
+        },
+  );
   await migrateDatabase(config.databaseUrl, PROJECTION_RUNTIME_MIGRATIONS);
   const dataSource = await createReadModelDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
   const producer = new KafkaJsProducer(config.kafka, log);

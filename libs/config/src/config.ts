@@ -65,6 +65,11 @@ const schema = z.object({
   DATABASE_QUERY_TIMEOUT_MS: positiveInt.min(100).max(600_000).default(3_000),
   DATABASE_ACQUIRE_TIMEOUT_MS: positiveInt.min(100).max(600_000).default(3_000),
   EVENT_STORE_POLL_INTERVAL_MS: positiveInt.default(250),
+  EVENT_STORE: z.enum(['postgres', 'eventstoredb']).default('postgres'),
+  EVENTSTORE_URL: z
+    .string()
+    .regex(/^esdb(\+discover)?:\/\/\S+$/, 'must be an esdb:// or esdb+discover:// connection string')
+    .optional(),
   JWT_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.max(31_536_000).default(2_592_000),
@@ -101,7 +106,13 @@ const schema = z.object({
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
 });
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'KAFKA_SASL_PASSWORD', 'JWT_SECRET']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'EVENTSTORE_URL', 'KAFKA_SASL_PASSWORD', 'JWT_SECRET']);
+
+/**
+ * Every environment variable Herald reads: deploy/'s tests check that each one a manifest
+ * or the compose file sets is one of these.
+ */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 /** Where the Kafka relay produces; absent when KAFKA_BROKERS is unset (no relay). */
 export interface KafkaConfig {
@@ -121,6 +132,13 @@ export interface KafkaConfig {
     readonly password: string;
   };
 }
+
+/**
+ * Where the events are kept. PostgreSQL: the embedded server or DATABASE_URL, the same
+ * database as the read models. EventStoreDB / KurrentDB: EVENTSTORE_URL; the read models and
+ * projection checkpoints stay in PostgreSQL (DATABASE_URL, or the embedded server).
+ */
+export type EventStoreConfig = { readonly kind: 'postgres' } | { readonly kind: 'eventstoredb'; readonly url: string };
 
 export interface HeraldConfig {
   readonly port: number;
@@ -142,6 +160,7 @@ export interface HeraldConfig {
   /** Waiting for a database connection (a new one, or a free one of a full pool) fails after this (503). */
   readonly databaseAcquireTimeoutMs: number;
   readonly eventStorePollIntervalMs: number;
+  readonly eventStore: EventStoreConfig;
   readonly kafka: KafkaConfig | undefined;
   /**
    * Signs access tokens (HS256). Unset: the embedded default keeps a generated one in the
@@ -183,6 +202,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema
     .superRefine((c, ctx) => {
+      if (c.EVENT_STORE === 'eventstoredb' && c.EVENTSTORE_URL === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['EVENTSTORE_URL'],
+          message: 'required with EVENT_STORE=eventstoredb (esdb://host:2113?tls=false)',
+        });
+      }
       const sasl = [c.KAFKA_SASL_MECHANISM, c.KAFKA_SASL_USERNAME, c.KAFKA_SASL_PASSWORD];
       if (sasl.some((v) => v !== undefined) && sasl.some((v) => v === undefined)) {
         ctx.addIssue({
@@ -216,6 +242,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     databaseQueryTimeoutMs: c.DATABASE_QUERY_TIMEOUT_MS,
     databaseAcquireTimeoutMs: c.DATABASE_ACQUIRE_TIMEOUT_MS,
     eventStorePollIntervalMs: c.EVENT_STORE_POLL_INTERVAL_MS,
+    eventStore:
+      c.EVENT_STORE === 'eventstoredb' && c.EVENTSTORE_URL !== undefined
+        ? { kind: 'eventstoredb', url: c.EVENTSTORE_URL }
+        : { kind: 'postgres' },
     jwtSecret: c.JWT_SECRET,
     accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,

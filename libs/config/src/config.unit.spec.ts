@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.js';
 
 describe('configuration', () => {
   it('has documented defaults', () => {
@@ -15,6 +15,7 @@ describe('configuration', () => {
       databaseQueryTimeoutMs: 3_000,
       databaseAcquireTimeoutMs: 3_000,
       eventStorePollIntervalMs: 250,
+      eventStore: { kind: 'postgres' },
       kafka: undefined,
       jwtSecret: undefined,
       accessTokenTtlSeconds: 900,
@@ -28,6 +29,38 @@ describe('configuration', () => {
       wsHeartbeatMs: 30_000,
       presenceHeartbeatMs: 10_000,
     });
+  });
+
+  it('selects the event store: PostgreSQL by default, EventStoreDB with EVENT_STORE=eventstoredb and EVENTSTORE_URL', () => {
+    expect(loadConfig({ EVENTSTORE_URL: 'esdb://es:2113?tls=false' }).eventStore).toEqual({ kind: 'postgres' });
+    expect(loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://es:2113?tls=false' }).eventStore).toEqual({
+      kind: 'eventstoredb',
+      url: 'esdb://es:2113?tls=false',
+    });
+    expect(
+      loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb+discover://a:2113,b:2113' }).eventStore,
+    ).toMatchObject({ kind: 'eventstoredb' });
+    expect(() => loadConfig({ EVENT_STORE: 'eventstoredb' })).toThrow(
+      /EVENTSTORE_URL: required with EVENT_STORE=eventstoredb/,
+    );
+    expect(() => loadConfig({ EVENT_STORE: 'mongodb' })).toThrow(/EVENT_STORE/);
+    // A connection string may carry a password: named, never echoed.
+    const error = (() => {
+      try {
+        loadConfig({ EVENTSTORE_URL: 'http://admin:changeit@es:2113' });
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(error?.message).toMatch(/EVENTSTORE_URL: must be an esdb/);
+    expect(error?.message).not.toMatch(/changeit/);
+  });
+
+  it('lists every variable it reads', () => {
+    expect(CONFIG_VARIABLES).toEqual(
+      expect.arrayContaining(['DATABASE_URL', 'EVENT_STORE', 'EVENTSTORE_URL', 'KAFKA_BROKERS']),
+    );
   });
 
   it('turns the Kafka relay on with KAFKA_BROKERS, with defaults for real clusters', () => {

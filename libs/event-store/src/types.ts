@@ -101,8 +101,14 @@ export interface EventStore {
    * Atomic per call. Idempotent by event id, as EventStoreDB: when the events (or a
    * leading part of them) are already recorded in this stream, in this order, where the
    * expected revision puts them, the call succeeds with their position and writes
-   * nothing; the same ids anywhere else are refused (DuplicateEventId or
-   * WrongExpectedRevision).
+   * nothing. Ids recorded at the place a revision or `no_stream` names, in another order
+   * or grouping, are refused (DuplicateEventId); a revision that does not match is
+   * WrongExpectedRevision. With `any` or `stream_exists` a retry is recognised as long as
+   * the store remembers the ids (PostgreSQL always, EventStoreDB while they are in its
+   * recent-commit cache): an append that must be safe to retry names a revision. Whether
+   * an id recorded in another stream is refused is the adapter's (PostgreSQL: yes;
+   * EventStoreDB: no): Herald gives every event a fresh random id, so only a bug repeats one
+   * (docs/adr/026-eventstoredb-adapter.md).
    */
   append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
   /** Events of one stream that its retention rules keep; throws StreamNotFound for a missing or deleted stream. */

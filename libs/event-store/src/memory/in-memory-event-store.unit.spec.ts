@@ -10,6 +10,7 @@ describeEventStoreContract('in memory', () => {
   const shared = new InMemoryEventStore();
   return Promise.resolve({
     supportsFaults: true,
+    uniqueEventIds: true,
     newStore: (faults) => Promise.resolve(shared.connect(faults)),
   });
 });

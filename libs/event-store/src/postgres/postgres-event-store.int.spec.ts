@@ -11,6 +11,7 @@ describeEventStoreContract('PostgreSQL', () => {
   const url = testDatabaseUrl();
   return Promise.resolve({
     supportsFaults: true,
+    uniqueEventIds: true,
     newStore: async (faults) => {
       const store = new PostgresEventStore({ connectionString: url, poolSize: 4, pollIntervalMs: 50, ...faults });
       await store.migrate();

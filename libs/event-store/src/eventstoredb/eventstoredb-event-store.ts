@@ -1,0 +1,404 @@
+/**
+ * The EventStore port on EventStoreDB / KurrentDB (gRPC, `@eventstore/db-client`).
+ * docs/adr/026-eventstoredb-adapter.md: supported servers, what the server decides and what
+ * the adapter adds (idempotent retries' positions, duplicate ids at the expected place,
+ * retention that keeps deleted history cut), and the idempotency the port does not promise
+ * here. Every translation is a plain function in `mapping.ts`.
+ */
+import { ErrorType, isCommandError, WrongExpectedVersionError } from '@eventstore/db-client';
+import { START, compareCheckpoints, type Checkpoint } from '../checkpoint.js';
+import { EventStoreError, EventStoreUnavailable, StreamNotFound, WrongExpectedRevision } from '../errors.js';
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  ReadAllOptions,
+  ReadAllPage,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamInfo,
+  StreamMetadata,
+  StreamRevision,
+  SubscribeOptions,
+} from '../types.js';
+import {
+  assertReadCheckpoint,
+  assertReadStreamOptions,
+  assertStreamId,
+  assertStreamMetadata,
+  readLimit,
+  validateAppend,
+} from '../validation.js';
+import {
+  checkpointToPosition,
+  expectedFirstRevision,
+  fromEsdbCurrentRevision,
+  fromEsdbEvent,
+  fromEsdbStreamMetadata,
+  isAfter,
+  isHeraldEvent,
+  judgeIdempotentAppend,
+  judgeRefusedAppend,
+  passesClientFilter,
+  planFilter,
+  positionToCheckpoint,
+  toEsdbEvent,
+  toEsdbExpectedRevision,
+  toEsdbStreamMetadata,
+  toRevision,
+  type EsdbPosition,
+  type EsdbRecordedEvent,
+  type FilterPlan,
+  type PlacedEvent,
+} from './mapping.js';
+import { clientTransport, type EsdbTransport } from './transport.js';
+
+export interface EventStoreDbEventStoreOptions {
+  /** `esdb://host:2113?tls=false` (or `esdb+discover://` for a cluster). */
+  readonly connectionString?: string;
+  /** Instead of a connection string: the transport to use (unit tests give a fake). */
+  readonly transport?: EsdbTransport;
+}
+
+/** A subscription buffers at most this many pages' worth of events before it pauses the server's stream. */
+const BUFFERED_PAGES = 4;
+
+export class EventStoreDbEventStore implements EventStore {
+  private readonly transport: EsdbTransport;
+  private closed = false;
+
+  constructor(options: EventStoreDbEventStoreOptions) {
+    if (options.transport) this.transport = options.transport;
+    else if (options.connectionString) this.transport = clientTransport(options.connectionString);
+    else throw new Error('EventStoreDbEventStore needs a connectionString or a transport');
+  }
+
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    expectedRevision: ExpectedRevision,
+  ): Promise<AppendResult> {
+    validateAppend(streamId, events, expectedRevision);
+    this.assertOpen();
+    let result: { nextExpectedRevision: bigint; position?: EsdbPosition };
+    try {
+      result = await this.transport.append(streamId, events.map(toEsdbEvent), toEsdbExpectedRevision(expectedRevision));
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        throw await this.refused(streamId, events, expectedRevision, error);
+      }
+      throw translate(error, streamId);
+    }
+    const last = toRevision(result.nextExpectedRevision);
+    if (result.position) return { nextExpectedRevision: last, checkpoint: positionToCheckpoint(result.position) };
+    // No position: the server took the append for a retry and wrote nothing. Its result is
+    // where the events stand, read back (and checked: with `any` the server matches ids in any order).
+    const readBack = await this.placed(streamId, last - events.length + 1, events.length);
+    const judged = judgeIdempotentAppend(streamId, events, readBack);
+    if (judged instanceof EventStoreError) throw judged;
+    return { nextExpectedRevision: judged.revision, checkpoint: judged.checkpoint };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertStreamId(streamId);
+    const limit = readLimit(options.limit);
+    assertReadStreamOptions(options);
+    this.assertOpen();
+    const direction = options.direction ?? 'forwards';
+    const from = options.from ?? (direction === 'forwards' ? 'start' : 'end');
+    let events: EsdbRecordedEvent[];
+    try {
+      events = await this.transport.readStream(streamId, {
+        from: typeof from === 'number' ? BigInt(from) : from,
+        direction,
+        maxCount: limit,
+      });
+    } catch (error) {
+      throw translate(error, streamId);
+    }
+    // A stream whose retention was set while deleted reads as deleted until written again.
+    if (events.length === 0 && (await this.getStreamInfo(streamId)).deleted) throw new StreamNotFound(streamId);
+    return events.map((e) => fromEsdbEvent(e, undefined));
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllPage> {
+    const limit = readLimit(options.limit);
+    const from = options.from ?? START;
+    assertReadCheckpoint(from);
+    this.assertOpen();
+    const plan = planFilter(options.filter);
+    // Reads from a position include the event at it: one more, and that one dropped.
+    const raw = await this.readAllRaw(checkpointToPosition(from), limit + 1, plan);
+    return pageOf(raw, from, plan, limit);
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): AsyncIterable<ReadAllPage> {
+    const limit = readLimit(options.limit);
+    const from = options.from ?? START;
+    assertReadCheckpoint(from);
+    this.assertOpen();
+    return this.follow(from, limit, planFilter(options.filter), options.signal);
+  }
+
+  async getStreamInfo(streamId: string): Promise<StreamInfo> {
+    assertStreamId(streamId);
+    this.assertOpen();
+    const [stored, revision] = await Promise.all([this.storedMetadata(streamId), this.lastRevision(streamId)]);
+    const state = fromEsdbStreamMetadata(stored, revision);
+    return { revision, deleted: state.deleted, metadata: state.metadata };
+  }
+
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
+    assertStreamId(streamId);
+    assertStreamMetadata(metadata);
+    this.assertOpen();
+    const [stored, revision] = await Promise.all([this.storedMetadata(streamId), this.lastRevision(streamId)]);
+    try {
+      await this.transport.setStreamMetadata(streamId, toEsdbStreamMetadata(metadata, stored, revision));
+    } catch (error) {
+      throw translate(error, streamId);
+    }
+  }
+
+  async deleteStream(streamId: string, expectedRevision: ExpectedRevision = 'any'): Promise<void> {
+    assertStreamId(streamId);
+    this.assertOpen();
+    // The port refuses to delete a stream with no events (EventStoreDB would write the marker anyway).
+    const revision = await this.lastRevision(streamId);
+    if (revision < 0 && expectedRevision !== 'no_stream') throw new StreamNotFound(streamId);
+    const esdb = toEsdbExpectedRevision(expectedRevision);
+    // The server's delete knows no `stream_exists`; the stream was just found to exist.
+    const expected = esdb === 'stream_exists' ? 'any' : esdb;
+    try {
+      await this.transport.deleteStream(streamId, expected);
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        throw new WrongExpectedRevision(streamId, expectedRevision, fromEsdbCurrentRevision(error.actualVersion));
+      }
+      throw translate(error, streamId);
+    }
+  }
+
+  async headCheckpoint(): Promise<Checkpoint> {
+    this.assertOpen();
+    const [newest] = await this.readAllRaw('end', 1, planFilter(undefined), 'backwards');
+    return newest?.position ? positionToCheckpoint(newest.position) : START;
+  }
+
+  async countEventsAfter(checkpoint: Checkpoint, max: number): Promise<number> {
+    assertReadCheckpoint(checkpoint);
+    this.assertOpen();
+    if (max <= 0) return 0;
+    const plan = planFilter(undefined);
+    const raw = await this.readAllRaw(checkpointToPosition(checkpoint), Math.min(max, 10_000) + 1, plan);
+    return Math.min(max, raw.filter((e) => e.position && isAfter(e.position, checkpoint) && isHeraldEvent(e)).length);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.transport.close();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreUnavailable('the event store is closed');
+  }
+
+  private async readAllRaw(
+    from: EsdbPosition | 'start' | 'end',
+    maxCount: number,
+    plan: FilterPlan,
+    direction: 'forwards' | 'backwards' = 'forwards',
+  ): Promise<EsdbRecordedEvent[]> {
+    try {
+      return await this.transport.readAll({ from, direction, maxCount, filter: plan.server });
+    } catch (error) {
+      throw translate(error, '$all');
+    }
+  }
+
+  /** The stream's last revision: -1 for none, and for a deleted stream the revision it had. */
+  private async lastRevision(streamId: string): Promise<StreamRevision> {
+    try {
+      const [last] = await this.transport.readStream(streamId, { from: 'end', direction: 'backwards', maxCount: 1 });
+      if (last) return toRevision(last.revision);
+    } catch (error) {
+      if (!isCommandError(error as Error) || (error as { type?: string }).type !== ErrorType.STREAM_NOT_FOUND) {
+        throw translate(error, streamId);
+      }
+    }
+    // Missing, soft-deleted, or every event past retention: ask the server its revision by
+    // an append of nothing that cannot match (it writes nothing and says the actual revision).
+    try {
+      await this.transport.append(streamId, [], BigInt(Number.MAX_SAFE_INTEGER));
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        const actual = fromEsdbCurrentRevision(error.actualVersion);
+        return actual === 'no_stream' ? -1 : actual;
+      }
+      throw translate(error, streamId);
+    }
+    return -1;
+  }
+
+  private async storedMetadata(streamId: string) {
+    try {
+      return await this.transport.getStreamMetadata(streamId);
+    } catch (error) {
+      throw translate(error, streamId);
+    }
+  }
+
+  /** Events of a stream from a revision, as ids and checkpoints (empty when none are there). */
+  private async placed(streamId: string, from: StreamRevision, count: number): Promise<PlacedEvent[]> {
+    if (from < 0 || count <= 0) return [];
+    try {
+      const events = await this.transport.readStream(streamId, {
+        from: BigInt(from),
+        direction: 'forwards',
+        maxCount: count,
+      });
+      return events.map((e) => ({
+        eventId: e.id,
+        revision: toRevision(e.revision),
+        checkpoint: positionToCheckpoint(e.position!),
+      }));
+    } catch (error) {
+      if ((error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND) return [];
+      throw translate(error, streamId);
+    }
+  }
+
+  private async refused(
+    streamId: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+    error: WrongExpectedVersionError,
+  ): Promise<EventStoreError> {
+    const actual = fromEsdbCurrentRevision(error.actualVersion);
+    const first = expectedFirstRevision(expected);
+    const atPlace = first === null ? [] : await this.placed(streamId, first, events.length);
+    return judgeRefusedAppend(streamId, events, expected, actual, atPlace);
+  }
+
+  private async *follow(
+    from: Checkpoint,
+    limit: number,
+    plan: FilterPlan,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ReadAllPage> {
+    if (signal?.aborted) return;
+    const subscription = this.transport.subscribeToAll({
+      from: checkpointToPosition(from),
+      filter: plan.server,
+      checkpointInterval: 1,
+    });
+    type Item = { kind: 'event'; event: EsdbRecordedEvent } | { kind: 'checkpoint'; position: EsdbPosition };
+    const queue: Item[] = [];
+    let ended = false;
+    let failure: Error | undefined;
+    let paused = false;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      wake?.();
+      wake = undefined;
+    };
+    subscription.onEvent((event) => {
+      queue.push({ kind: 'event', event });
+      if (!paused && queue.length >= limit * BUFFERED_PAGES) {
+        paused = true;
+        subscription.pause();
+      }
+      notify();
+    });
+    subscription.onCheckpoint((position) => {
+      queue.push({ kind: 'checkpoint', position });
+      notify();
+    });
+    subscription.onEnd((error) => {
+      ended = true;
+      failure = error;
+      notify();
+    });
+    const onAbort = (): void => notify();
+    signal?.addEventListener('abort', onAbort);
+    let checkpoint = from;
+    try {
+      for (;;) {
+        if (signal?.aborted) return;
+        if (queue.length === 0) {
+          if (ended) {
+            if (signal?.aborted || this.closed) return;
+            throw new EventStoreUnavailable(`the subscription to $all ended: ${failure?.message ?? 'closed'}`, {
+              cause: failure,
+            });
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          continue;
+        }
+        const events: RecordedEvent[] = [];
+        let advanced = checkpoint;
+        while (queue.length > 0 && events.length < limit) {
+          const item = queue.shift()!;
+          const position = item.kind === 'event' ? item.event.position : item.position;
+          if (!position) continue;
+          const at = positionToCheckpoint(position);
+          // Never behind what was delivered: a resumed subscription starts after `from`.
+          if (compareCheckpoints(at, advanced) <= 0) continue;
+          advanced = at;
+          if (item.kind === 'checkpoint' || !isHeraldEvent(item.event)) continue;
+          const event = fromEsdbEvent(item.event, position);
+          if (passesClientFilter(plan, event)) events.push(event);
+        }
+        if (paused && queue.length < limit) {
+          paused = false;
+          subscription.resume();
+        }
+        if (advanced === checkpoint) continue;
+        checkpoint = advanced;
+        yield { events, checkpoint };
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await subscription.close().catch(() => undefined);
+    }
+  }
+}
+
+/** One page of a read of $all: events strictly after `from`, at most `limit`, the checkpoint past what was scanned. */
+export function pageOf(
+  raw: readonly EsdbRecordedEvent[],
+  from: Checkpoint,
+  plan: FilterPlan,
+  limit: number,
+): ReadAllPage {
+  const events: RecordedEvent[] = [];
+  let checkpoint = from;
+  let scanned = 0;
+  for (const e of raw) {
+    if (!e.position || !isAfter(e.position, from)) continue;
+    if (scanned++ === limit) break;
+    checkpoint = positionToCheckpoint(e.position);
+    if (!isHeraldEvent(e)) continue;
+    const event = fromEsdbEvent(e, e.position);
+    if (passesClientFilter(plan, event)) events.push(event);
+  }
+  return { events, checkpoint };
+}
+
+/** The client's errors as the port's: a missing stream, or the server out of reach. */
+function translate(error: unknown, streamId: string): Error {
+  if (error instanceof EventStoreError) return error;
+  if (error instanceof Error && isCommandError(error)) {
+    if (error.type === ErrorType.STREAM_NOT_FOUND || error.type === ErrorType.STREAM_DELETED) {
+      return new StreamNotFound(streamId);
+    }
+    return new EventStoreUnavailable(`EventStoreDB: ${error.message}`, { cause: error });
+  }
+  return new EventStoreUnavailable(`EventStoreDB: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}
