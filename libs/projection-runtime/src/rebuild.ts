@@ -224,10 +224,10 @@ async function switchOver(
           await m.query(`ALTER TABLE ${ident(plan.schema)}.${ident(table)} SET SCHEMA ${ident(plan.serving)}`);
         await m.query(`DROP SCHEMA ${ident(plan.schema)}`);
         if (checkpoint !== liveCheckpoint) {
-          await m.query('UPDATE herald_projection_checkpoints SET checkpoint = $2, updated_at = now() WHERE name = $1', [
-            name,
-            checkpoint,
-          ]);
+          await m.query(
+            'UPDATE herald_projection_checkpoints SET checkpoint = $2, updated_at = now() WHERE name = $1',
+            [name, checkpoint],
+          );
           // A parked event the new generation is past no longer stops the projection.
           await m.query(
             `UPDATE herald_projection_dead_letters SET resolution = 'rebuilt', resolved_at = now()
