@@ -54,7 +54,10 @@ async function main(): Promise<void> {
         const result = await rebuild(
           store,
           db,
-          { projection: readModel.projection({ language: config.searchLanguage }), tablePrefix: tablePrefix(readModel) },
+          {
+            projection: readModel.projection({ language: config.searchLanguage }),
+            tablePrefix: tablePrefix(readModel),
+          },
           { graceMs: 0 },
         );
         const seconds = result.totalMs / 1000;

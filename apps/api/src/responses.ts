@@ -226,6 +226,16 @@ function contract(
   };
 }
 
+const ResolveAnswer = named(
+  'ResolveAnswer',
+  z.strictObject({
+    name: z.string().describe('The read model, with its version (timeline.v1)'),
+    eventId: Id.describe('The event that was parked'),
+    eventType: z.string(),
+    resolution: z.enum(['retry', 'skip']),
+  }),
+);
+
 /** Not found: a conversation, user or message the caller may not see, or that does not exist. */
 const SearchResults = named(
   'SearchResults',
@@ -307,6 +317,7 @@ const ROUTES = {
   'POST /conversations/:id/delivered': { answers: { 200: ReceiptAnswer }, errors: REFUSED },
   'GET /conversations/:id/receipts': { answers: { 200: Receipts }, errors: NOT_FOUND },
   'GET /search': { answers: { 200: SearchResults } },
+  'POST /projections/:name/resolve': { answers: { 200: ResolveAnswer }, errors: [403, 404] },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 
 /** `METHOD /path` (the router's form, `:param`) to its contract. */
