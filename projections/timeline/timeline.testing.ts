@@ -8,3 +8,6 @@ import type { Sql } from '../sql.js';
 export async function alterMessageText(db: Sql, messageId: string, text: string): Promise<void> {
   await db.query('UPDATE rm_timeline_v1_messages SET text = $2 WHERE message_id = $1', [messageId, text]);
 }
+
+/** The messages table's name, for tests that look for it in a report (the replay check's). */
+export const TIMELINE_MESSAGES_TABLE = 'rm_timeline_v1_messages';

@@ -13,7 +13,7 @@ import {
   type Projection,
 } from '@herald/projection-runtime';
 import { MEMBERSHIP, readModelMigrations, readModelProjections } from '@herald/projections';
-import { alterMessageText } from '@herald/projections/testing';
+import { alterMessageText, TIMELINE_MESSAGES_TABLE } from '@herald/projections/testing';
 import { eventually, freshDatabase } from '@herald/testing';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -150,7 +150,7 @@ describe('herald projections', () => {
     const differs = await herald('projections', 'check', 'timeline');
     expect(differs.status).toBe(1);
     expect(differs.stdout).toMatch(/timeline\.v1: DIFFERS from a replay at checkpoint/);
-    expect(differs.stdout).toMatch(/table rm_timeline_v1_messages, row \d+/);
+    expect(differs.stdout).toMatch(new RegExp(`table ${TIMELINE_MESSAGES_TABLE}, row \\d+`));
     expect(differs.stdout).toMatch(/serving: .*not what was sent/);
     expect(differs.stdout).toMatch(/replay: .*,m7,/);
 

@@ -29,7 +29,6 @@ import {
   ident,
   RebuildLock,
   retiredSchema,
-  servingCheckpoint,
   servingGeneration,
   type RebuildTarget,
 } from './generations.js';

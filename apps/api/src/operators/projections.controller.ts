@@ -15,8 +15,6 @@ import { z } from 'zod';
 import { Caller } from '../auth/auth.guard.js';
 import { OPERATOR_CHECK, requireOperator, type OperatorCheck } from './operator.js';
 
-const ReadModelName = z.string().max(64).describe('A read model: timeline or timeline.v1');
-
 export const ResolveBody = z.strictObject({
   resolution: z.enum(['retry', 'skip']).describe('retry: apply the parked event again; skip: move past it'),
 });
@@ -54,7 +52,7 @@ export class ProjectionsController {
   @HttpCode(200)
   async resolve(
     @Caller() caller: AccessClaims,
-    @ZodParam('name', ReadModelName) name: string,
+    @ZodParam('name', z.string().max(64).describe('A read model: timeline or timeline.v1')) name: string,
     @ZodBody(ResolveBody) body: z.output<typeof ResolveBody>,
   ): Promise<ResolveAnswer> {
     await requireOperator(this.isOperator, caller);
