@@ -103,6 +103,21 @@ beforeAll(async () => {
     ],
     'no_stream',
   );
+  // The directory's rows: users, a profile, a block.
+  for (const [i, userId] of [OWNER, BOB].entries())
+    await store.append(
+      streamIdOf('user', userId),
+      [event({ type: 'UserRegistered', data: { userId, username: `cli${i}`, displayName: `Cli ${i}` } })],
+      'no_stream',
+    );
+  await store.append(
+    streamIdOf('user', BOB),
+    [
+      event({ type: 'ProfileUpdated', data: { userId: BOB, displayName: 'Bob', statusText: 'here' } }),
+      event({ type: 'UserBlocked', data: { userId: BOB, blockedUserId: OWNER } }),
+    ],
+    'any',
+  );
   await store.append(
     streamIdOf('receipts', BOB),
     [event({ type: 'ConversationRead', data: { userId: BOB, conversationId: C, upToSeq: 5 } })],
@@ -142,7 +157,10 @@ describe('herald projections', () => {
     const all = await herald('projections', 'check', '--all');
     expect(all.status).toBe(0);
     // Progress on stderr (a line every 5 s and at the end when stderr is not a terminal).
-    expect(all.stderr).toMatch(/^replaying timeline\.v1: 34\/34 events, \d+\/s, ETA 0 s$/m);
+    expect(all.stderr).toMatch(/^replaying timeline\.v1: 38\/38 events, \d+\/s, ETA 0 s$/m);
+    expect(all.stdout).toMatch(
+      /^directory\.v1: identical to a replay at checkpoint \S+ \(\d+ tables, [1-9]\d* rows\)$/m,
+    );
     expect(all.stdout.trim().split('\n')).toHaveLength(5);
     expect(all.stdout).toMatch(/^timeline\.v1: identical to a replay at checkpoint \S+ \(4 tables, \d+ rows\)$/m);
 
