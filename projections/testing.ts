@@ -4,3 +4,4 @@
  */
 export * from './inbox/inbox.testing.js';
 export * from './directory/directory.testing.js';
+export * from './timeline/timeline.testing.js';

@@ -16,6 +16,8 @@ import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/r
 import { DataSource } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
+import { NO_OPERATORS, OPERATOR_CHECK, type OperatorCheck } from './operators/operator.js';
+import { ProjectionsController } from './operators/projections.controller.js';
 import { readModelMigrations, readModelProjections, readModelQueryHandlers, SEARCH_OPTIONS } from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
 import { IDENTITY_COMMAND_HANDLERS } from './auth/identity.commands.js';
@@ -44,6 +46,11 @@ export interface AppOptions {
   readonly projections?: readonly Projection[];
   /** Signs access tokens: the config's JWT_SECRET, or the one kept in the data directory. */
   readonly jwtSecret: string;
+  /**
+   * Who is an operator (operators/operator.ts). Until the system roles are wired in, nobody
+   * (NO_OPERATORS); tests name theirs.
+   */
+  readonly operatorCheck?: OperatorCheck;
 }
 
 /**
@@ -78,9 +85,17 @@ export class AppModule {
       module: AppModule,
       // The command bus: controllers dispatch typed commands to the handlers listed below.
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, AuthController, ConversationsController, PeopleController, SearchController],
+      controllers: [
+        HealthController,
+        AuthController,
+        ConversationsController,
+        PeopleController,
+        SearchController,
+        ProjectionsController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
+        { provide: OPERATOR_CHECK, useValue: options.operatorCheck ?? NO_OPERATORS },
         { provide: DATABASE_URL, useValue: databaseUrl },
         { provide: JsonLogger, useValue: logger },
         {

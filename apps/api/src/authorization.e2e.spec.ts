@@ -103,6 +103,16 @@ const MATRIX: Record<string, Route> = {
     scope: 'signed-in',
     send: (api, { after }) => api.GET('/search', { params: { query: { q: 'hello', after } } }),
   },
+  // Operators only (operators/projections.e2e.spec.ts); here: signed in at least.
+  'POST /projections/:name/resolve': {
+    scope: 'signed-in',
+    body: true,
+    send: (api) =>
+      api.POST('/projections/{name}/resolve', {
+        params: { path: { name: 'membership' } },
+        body: { resolution: 'skip' },
+      }),
+  },
   'PUT /blocks/:userId': {
     scope: 'signed-in',
     send: (api, { userId }) => api.PUT('/blocks/{userId}', { params: { path: { userId } } }),

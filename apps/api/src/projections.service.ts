@@ -5,7 +5,12 @@
  */
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { maxCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
-import { ProjectionRunner, type Projection, type ProjectionStatus } from '@herald/projection-runtime';
+import {
+  dropExpiredGenerations,
+  ProjectionRunner,
+  type Projection,
+  type ProjectionStatus,
+} from '@herald/projection-runtime';
 import { EdgeError, JsonLogger, type CheckpointWaiter } from '@herald/nest';
 import { SEARCH } from '@herald/projections';
 import { DataSource } from 'typeorm';
@@ -55,6 +60,12 @@ export const READ_MODEL_GATHER_MS = 20;
  */
 export const LAG_CACHE_MS = 1_000;
 
+/**
+ * How often this instance drops the tables of read-model generations whose grace period
+ * after a rebuild is over (ADR 034); `herald projections` commands do it too.
+ */
+export const RETIRED_SWEEP_MS = 60_000;
+
 /** What /health tells anyone about a projection; errors and parked events go to the log. */
 export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state' | 'checkpoint'> {
   /** Events in the log after this projection's checkpoint (counted up to 100,000, at most once a second). */
@@ -74,12 +85,13 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
   private readonly skippedThrough = new Map<string, Checkpoint>();
   /** The last lag counted per projection (or being counted), shared for LAG_CACHE_MS. */
   private readonly lags = new Map<string, { readonly at: number; readonly lag: Promise<number | null> }>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    dataSource: DataSource,
+    private readonly dataSource: DataSource,
     @Inject(PROJECTIONS) projections: readonly Projection[],
-    logger: JsonLogger,
+    private readonly logger: JsonLogger,
   ) {
     this.runners = projections.map(
       (projection) =>
@@ -92,10 +104,28 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
 
   onApplicationBootstrap(): void {
     for (const runner of this.runners) runner.start();
+    this.sweeper = setInterval(() => void this.sweepRetired(), RETIRED_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  /** Drops retired generations whose grace period is over (any instance may: each drop is one transaction). */
+  private async sweepRetired(): Promise<void> {
+    try {
+      const dropped = await dropExpiredGenerations(this.dataSource);
+      if (dropped.length > 0)
+        this.logger.emit('info', `dropped retired read-model tables: ${dropped.join(', ')}`, 'Projections');
+    } catch (error) {
+      this.logger.emit(
+        'warn',
+        `dropping retired read-model tables: ${error instanceof Error ? error.message : String(error)}`,
+        'Projections',
+      );
+    }
   }
 
   /** Before the connections close (onApplicationShutdown): a runner stops between batches. */
   async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
     await Promise.all(this.runners.map((r) => r.stop()));
   }
 

@@ -262,6 +262,16 @@ function contract(
   };
 }
 
+const ResolveAnswer = named(
+  'ResolveAnswer',
+  z.strictObject({
+    name: z.string().describe('The read model, with its version (timeline.v1)'),
+    eventId: Id.describe('The event that was parked'),
+    eventType: z.string(),
+    resolution: z.enum(['retry', 'skip']),
+  }),
+);
+
 /** Not found: a conversation, user or message the caller may not see, or that does not exist. */
 const SearchResults = named(
   'SearchResults',
@@ -353,6 +363,7 @@ const ROUTES = {
   'PUT /conversations/:id/pins/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'DELETE /conversations/:id/pins/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'GET /search': { answers: { 200: SearchResults } },
+  'POST /projections/:name/resolve': { answers: { 200: ResolveAnswer }, errors: [403, 404] },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 
 /** `METHOD /path` (the router's form, `:param`) to its contract. */

@@ -16,6 +16,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { createApp } from './bootstrap.js';
+import type { OperatorCheck } from './operators/operator.js';
 import { DOCUMENT_ROUTES, RESPONSES } from './responses.js';
 import { apiOf } from './test-client.js';
 import { EVENT_STORE } from './tokens.js';
@@ -24,6 +25,7 @@ export async function testApp(
   env: Record<string, string> = {},
   databaseUrl?: string,
   logger = new JsonLogger('fatal'),
+  options: { readonly operatorCheck?: OperatorCheck } = {},
 ): Promise<NestFastifyApplication> {
   const breaches: string[] = [];
   const app = await createApp(
@@ -38,6 +40,7 @@ export async function testApp(
       databaseUrl: databaseUrl ?? (await freshDatabase()),
       logger,
       jwtSecret: TEST_JWT_SECRET,
+      ...(options.operatorCheck ? { operatorCheck: options.operatorCheck } : {}),
     },
     (fastify) => checkContract(fastify, breaches),
   );

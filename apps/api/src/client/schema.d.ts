@@ -692,6 +692,22 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/projections/{name}/resolve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post: operations['ProjectionsController_resolve'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -729,6 +745,9 @@ export interface components {
               | 'MESSAGE.DELETED'
               | 'PROJECTIONS.BEHIND'
               | 'PROJECTIONS.UNAVAILABLE'
+              | 'PROJECTIONS.NOT_FOUND'
+              | 'PROJECTIONS.NOTHING_PARKED'
+              | 'OPERATOR.REQUIRED'
               | 'DATABASE.UNAVAILABLE'
               | 'DATABASE.STORAGE_FULL'
               | 'REQUEST.RATE_LIMITED'
@@ -1017,6 +1036,18 @@ export interface components {
     Readiness: {
       /** @enum {string} */
       status: 'ok' | 'degraded' | 'down';
+    };
+    ResolveAnswer: {
+      /** @description The read model, with its version (timeline.v1) */
+      name: string;
+      /**
+       * Format: uuid
+       * @description The event that was parked
+       */
+      eventId: string;
+      eventType: string;
+      /** @enum {string} */
+      resolution: 'retry' | 'skip';
     };
     SearchResult: {
       /** Format: uuid */
@@ -6479,6 +6510,119 @@ export interface operations {
       };
       /** @description Unauthorized */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Internal Server Error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  ProjectionsController_resolve: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description retry: apply the parked event again; skip: move past it
+           * @enum {string}
+           */
+          resolution: 'retry' | 'skip';
+        };
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ResolveAnswer'];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Forbidden */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Payload Too Large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unsupported Media Type */
+      415: {
         headers: {
           [name: string]: unknown;
         };

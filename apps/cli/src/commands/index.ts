@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { registerProjections } from './projections.js';
 
 /**
  * Every `herald` command, each registered by a function of its own file in this folder
  * (`herald verify`, `herald projections …`, `herald export`, `herald roles …`).
  */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerProjections];

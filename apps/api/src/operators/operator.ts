@@ -1,0 +1,29 @@
+/**
+ * Who is an operator: the one place the operator-only routes ask (`requireOperator`). The
+ * system `operator` role (issue 14, item 1) is granted by `herald roles`; until the roles
+ * read model is wired in here (OPERATOR_CHECK's provider in app.module.ts), the check is
+ * NO_OPERATORS and nobody passes: the routes fail closed.
+ */
+import type { AccessClaims } from '@herald/identity';
+import { EdgeError } from '@herald/nest';
+
+/** Whether the user holds the system `operator` role now. */
+export type OperatorCheck = (userId: string) => Promise<boolean>;
+
+export const OPERATOR_CHECK = Symbol('OperatorCheck');
+
+/** No role check available: nobody is an operator. */
+export const NO_OPERATORS: OperatorCheck = () => Promise.resolve(false);
+
+export class OperatorRequired extends EdgeError {
+  readonly code = 'OPERATOR.REQUIRED';
+  constructor() {
+    super('Only operators may do this');
+  }
+}
+
+/** Throws OperatorRequired (403) unless the caller is an operator; a check that fails refuses too. */
+export async function requireOperator(check: OperatorCheck, caller: AccessClaims): Promise<void> {
+  const allowed = await check(caller.userId).catch(() => false);
+  if (allowed !== true) throw new OperatorRequired();
+}
