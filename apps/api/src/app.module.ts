@@ -24,6 +24,7 @@ import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.comm
 import { CONVERSATION_QUERY_HANDLERS } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
+import { MeController } from './me/me.controller.js';
 import { LiveEvents } from './live-events.js';
 import { MayWatchPresenceHandler } from './push/presence-visibility.js';
 import { PushGateway } from './push/push.gateway.js';
@@ -78,7 +79,14 @@ export class AppModule {
       module: AppModule,
       // The command bus: controllers dispatch typed commands to the handlers listed below.
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, AuthController, ConversationsController, PeopleController, SearchController],
+      controllers: [
+        HealthController,
+        AuthController,
+        MeController,
+        ConversationsController,
+        PeopleController,
+        SearchController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },

@@ -65,6 +65,45 @@ const ContactAnswer = named(
   z.strictObject({ status: z.enum(['none', 'requested', 'contacts']), checkpoint: Checkpoint }),
 );
 const BlockAnswer = named('BlockAnswer', z.strictObject({ checkpoint: Checkpoint }));
+const Invitations = named(
+  'Invitations',
+  z.strictObject({
+    invitations: z.array(
+      z.strictObject({
+        conversationId: Id,
+        name: z.string().nullable().describe("The group's name (null while the group is not read yet)"),
+        invitedBy: Id,
+        invitedAt: Time,
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  }),
+);
+const ContactRequests = named(
+  'ContactRequests',
+  z.strictObject({
+    requests: z.array(z.strictObject({ userId: Id, direction: z.enum(['received', 'sent']) })),
+    nextCursor: z.string().nullable(),
+  }),
+);
+const Sessions = named(
+  'Sessions',
+  z.strictObject({
+    sessions: z.array(
+      z.strictObject({
+        sessionId: Id,
+        deviceName: z.string().nullable(),
+        client: z.string().nullable(),
+        ip: z.string().nullable().describe('Where it signed in, or last refreshed its tokens'),
+        createdAt: Time,
+        lastSeenAt: Time.describe('Its last sign-in or token refresh'),
+        current: z.boolean().describe('The session asking'),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  }),
+);
+const SessionSignedOut = named('SessionSignedOut', z.strictObject({ sessionId: Id, checkpoint: Checkpoint }));
 
 const CommandAnswerShape = { conversationId: Id, seq: z.number().int(), checkpoint: Checkpoint };
 const CommandAnswer = named('CommandAnswer', z.strictObject(CommandAnswerShape));
@@ -264,6 +303,10 @@ const ROUTES = {
   'POST /auth/sign-out': { answers: { 204: null } },
   'GET /me': { answers: { 200: Profile }, errors: NOT_FOUND },
   'PATCH /me': { answers: { 200: Profile }, errors: NOT_FOUND },
+  'GET /me/invitations': { answers: { 200: Invitations } },
+  'GET /me/contact-requests': { answers: { 200: ContactRequests } },
+  'GET /me/sessions': { answers: { 200: Sessions } },
+  'DELETE /me/sessions/:sessionId': { answers: { 200: SessionSignedOut }, errors: NOT_FOUND },
   'GET /users': { answers: { 200: Users } },
   'GET /users/:userId': { answers: { 200: Profile }, errors: NOT_FOUND },
   'GET /contacts': { answers: { 200: Contacts } },
@@ -297,6 +340,7 @@ const ROUTES = {
   'PUT /conversations/:id/members/:userId/role': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'PUT /conversations/:id/mute': { answers: { 200: MuteAnswer }, errors: REFUSED },
   'POST /conversations/:id/invitations': { answers: { 201: CommandAnswer }, errors: REFUSED },
+  'DELETE /conversations/:id/invitations/:userId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'POST /conversations/:id/invitations/accept': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'POST /conversations/:id/leave': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'POST /conversations/:id/links': { answers: { 201: LinkAnswer }, errors: REFUSED },

@@ -248,6 +248,17 @@ export class ConversationsController {
     return this.run(id, { type: 'InviteMember', actorId: caller.userId, userId }, request);
   }
 
+  /** Withdraws a pending invitation (admins): the user can no longer accept it. */
+  @Delete(':id/invitations/:userId')
+  withdraw(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(id, { type: 'WithdrawInvitation', actorId: caller.userId, userId }, request);
+  }
+
   @Post(':id/invitations/accept')
   @HttpCode(200)
   accept(@Caller() caller: AccessClaims, @ZodParam('id', uuid) id: string, @Req() request: FastifyRequest) {

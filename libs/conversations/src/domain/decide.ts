@@ -47,6 +47,7 @@ export type ConversationCommand = { readonly actorId: string } & (
       readonly announcement?: string | null;
     }
   | { readonly type: 'InviteMember'; readonly userId: string }
+  | { readonly type: 'WithdrawInvitation'; readonly userId: string }
   | { readonly type: 'AcceptInvitation' }
   | { readonly type: 'JoinViaLink'; readonly linkHash: string }
   | { readonly type: 'CreateInvitationLink'; readonly linkHash: string }
@@ -264,6 +265,13 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
         throw new ConversationError('CONVERSATION.ALREADY_MEMBER', 'That user is a member already');
       if (state.invited.has(command.userId)) return [];
       return [{ type: 'MemberInvited', data: { conversationId, userId: command.userId, invitedBy: actor } }];
+    case 'WithdrawInvitation':
+      // Like revoking a link: an admin may, and withdrawing what is not pending changes nothing.
+      requireAdmin();
+      if (!state.invited.has(command.userId)) return [];
+      return [
+        { type: 'InvitationWithdrawn', data: { conversationId, userId: command.userId, withdrawnBy: actor } },
+      ];
     case 'CreateInvitationLink':
       requireAdmin();
       return [
