@@ -180,31 +180,40 @@ const Members = named(
     nextCursor: z.string().nullable(),
   }),
 );
-const Messages = named(
-  'Messages',
+const Message = named(
+  'Message',
   z.strictObject({
-    messages: z.array(
-      named(
-        'Message',
-        z.strictObject({
-          seq: z.number().int(),
-          messageId: Id,
-          senderId: Id,
-          text: z.string(),
-          replyToMessageId: Id.nullable(),
-          replyCount: z.number().int(),
-          mentions: z.strictObject({ userIds: z.array(Id), all: z.boolean() }),
-          attachments: z.array(
-            z.strictObject({ url: z.string(), name: z.string(), mimeType: z.string(), sizeBytes: z.number().int() }),
-          ),
-          reactions: z.record(z.string(), z.array(Id)).describe('Emoji to the users who reacted with it'),
-          sentAt: Time,
-          editedAt: Time.nullable(),
-          deleted: z.boolean(),
-        }),
-      ),
+    seq: z.number().int(),
+    messageId: Id,
+    senderId: Id,
+    text: z.string(),
+    replyToMessageId: Id.nullable(),
+    replyCount: z.number().int(),
+    mentions: z.strictObject({ userIds: z.array(Id), all: z.boolean() }),
+    attachments: z.array(
+      z.strictObject({ url: z.string(), name: z.string(), mimeType: z.string(), sizeBytes: z.number().int() }),
     ),
-    nextCursor: z.number().int().nullable().describe('The seq to pass as before= (or since=) for the next page'),
+    reactions: z.record(z.string(), z.array(Id)).describe('Emoji to the users who reacted with it'),
+    sentAt: Time,
+    editedAt: Time.nullable(),
+    deleted: z.boolean(),
+  }),
+);
+const NextSeq = z.number().int().nullable().describe('The seq to pass as before= (or since=) for the next page');
+const Messages = named('Messages', z.strictObject({ messages: z.array(Message), nextCursor: NextSeq }));
+const Replies = named(
+  'Replies',
+  z.strictObject({
+    root: Message.describe('The message the thread replies to'),
+    messages: z.array(Message).describe('Its replies, a page by seq'),
+    nextCursor: NextSeq,
+    participants: z.array(Id).describe('Who wrote the root or a reply not deleted, by user id: the first 100'),
+    participantCount: z.number().int(),
+    unreadCount: z
+      .number()
+      .int()
+      .nullable()
+      .describe("Replies by others after the caller's read marker, for a member in the thread; else null"),
   }),
 );
 const Receipts = named(
@@ -325,6 +334,7 @@ const ROUTES = {
   'DELETE /conversations/:id': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'GET /conversations/:id/members': { answers: { 200: Members }, errors: NOT_FOUND },
   'GET /conversations/:id/messages': { answers: { 200: Messages }, errors: NOT_FOUND },
+  'GET /conversations/:id/messages/:messageId/replies': { answers: { 200: Replies }, errors: NOT_FOUND },
   'POST /conversations/:id/messages': { answers: { 201: SendAnswer }, errors: REFUSED },
   'PATCH /conversations/:id/messages/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'DELETE /conversations/:id/messages/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },

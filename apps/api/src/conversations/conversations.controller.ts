@@ -21,11 +21,13 @@ import {
   GetMembers,
   GetMessages,
   GetReceipts,
+  GetReplies,
   type ConversationDetails,
   type ConversationSummary,
   type MembersPage,
   type MessagesPage,
   type ReceiptsPage,
+  type RepliesPage,
 } from '@herald/projections';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -159,16 +161,23 @@ export class ConversationsController {
     @ZodParam('id', uuid) conversationId: string,
     @ZodQuery(PageQuery) q: z.output<typeof PageQuery>,
   ): Promise<MessagesPage> {
-    if (q.before !== undefined && q.since !== undefined) {
-      throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
-    }
-    return this.queryBus.execute(
-      new GetMessages(caller.userId, conversationId, {
-        limit: q.limit,
-        ...(q.before !== undefined ? { before: q.before } : {}),
-        ...(q.since !== undefined ? { after: q.since } : {}),
-      }),
-    );
+    return this.queryBus.execute(new GetMessages(caller.userId, conversationId, pageOf(q)));
+  }
+
+  /**
+   * A thread: the replies to a message, paged by seq as the messages are, with the message
+   * itself, its participants and the caller's unread count in it (README: Threads).
+   */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
+  @Get(':id/messages/:messageId/replies')
+  async replies(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodParam('messageId', uuid) messageId: string,
+    @ZodQuery(PageQuery) q: z.output<typeof PageQuery>,
+  ): Promise<RepliesPage> {
+    return this.queryBus.execute(new GetReplies(caller.userId, conversationId, messageId, pageOf(q)));
   }
 
   // ------------------------------------------------------------------ commands
@@ -513,6 +522,18 @@ export class ConversationsController {
       ),
     );
   }
+}
+
+/** A page by seq: `before` (older, newest first) or `since` (newer, oldest first), not both. */
+function pageOf(q: z.output<typeof PageQuery>): { before?: number; after?: number; limit: number } {
+  if (q.before !== undefined && q.since !== undefined) {
+    throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
+  }
+  return {
+    limit: q.limit,
+    ...(q.before !== undefined ? { before: q.before } : {}),
+    ...(q.since !== undefined ? { after: q.since } : {}),
+  };
 }
 
 const answer = (outcome: Outcome): CommandAnswer => ({
