@@ -24,7 +24,15 @@ export * from './search/index.js';
 export * from './sessions/index.js';
 export * from './timeline/index.js';
 
-export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory, search, invitations, sessions];
+export const READ_MODELS: readonly ReadModel[] = [
+  membership,
+  timeline,
+  inbox,
+  directory,
+  search,
+  invitations,
+  sessions,
+];
 
 /** Every read model's migrations, in order. */
 export const readModelMigrations = (): Migration[] => READ_MODELS.flatMap((m) => m.migrations);

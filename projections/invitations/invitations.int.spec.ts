@@ -34,7 +34,7 @@ describe('invitations.v1', () => {
       .then(async (db) => {
         const page = await new GetInvitationsHandler(db).execute(new GetInvitations(g.dave, { limit: 10 }));
         expect(page.invitations).toEqual([
-          { conversationId: g.c, name: 'book club', invitedBy: g.owner, invitedAt: expect.any(String) },
+          { conversationId: g.c, name: 'book club', invitedBy: g.owner, invitedAt: expect.any(String) as string },
         ]);
         expect(await pending(db, g.owner)).toEqual([]);
       });
@@ -46,7 +46,10 @@ describe('invitations.v1', () => {
       .given(joined.created, withdrawn.created, dissolved.created, again.created)
       .when(
         joined.invited,
-        joined.inC({ type: 'MemberJoined', data: { conversationId: joined.c, userId: joined.dave, via: 'invitation' } }),
+        joined.inC({
+          type: 'MemberJoined',
+          data: { conversationId: joined.c, userId: joined.dave, via: 'invitation' },
+        }),
         withdrawn.invited,
         withdrawn.inC({
           type: 'InvitationWithdrawn',

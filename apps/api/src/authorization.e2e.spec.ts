@@ -286,13 +286,13 @@ const WS_MATRIX: Record<
   ClientFrameType,
   { names: 'conversation' | 'users' | 'token' | 'self'; frame: (id: string) => object }
 > = {
-    sync: { names: 'conversation', frame: (id) => ({ type: 'sync', conversations: { [id]: -1 } }) },
-    typing: { names: 'conversation', frame: (id) => ({ type: 'typing', conversationId: id }) },
-    presence: { names: 'users', frame: (id) => ({ type: 'presence', userIds: [id] }) },
-    auth: { names: 'token', frame: (token) => ({ type: 'auth', accessToken: token }) },
-    // Names nobody: the caller's own channel.
-    syncUser: { names: 'self', frame: () => ({ type: 'syncUser', seq: -1 }) },
-  };
+  sync: { names: 'conversation', frame: (id) => ({ type: 'sync', conversations: { [id]: -1 } }) },
+  typing: { names: 'conversation', frame: (id) => ({ type: 'typing', conversationId: id }) },
+  presence: { names: 'users', frame: (id) => ({ type: 'presence', userIds: [id] }) },
+  auth: { names: 'token', frame: (token) => ({ type: 'auth', accessToken: token }) },
+  // Names nobody: the caller's own channel.
+  syncUser: { names: 'self', frame: () => ({ type: 'syncUser', seq: -1 }) },
+};
 
 let app: NestFastifyApplication;
 let base: string;
@@ -685,14 +685,21 @@ describe('authorization matrix: WebSocket', () => {
         // Each follows their own channel only: the owner's read marker reaches the owner alone.
         for (const who of ['owner', 'member', 'left', 'kicked', 'outsider', 'blocked'] as const) {
           const got = await answer(sockets[who], frame(''));
-          if (got.length !== 1 || got[0]?.type !== 'userSynced') problems.push(`${type} as ${who}: ${JSON.stringify(got)}`);
+          if (got.length !== 1 || got[0]?.type !== 'userSynced')
+            problems.push(`${type} as ${who}: ${JSON.stringify(got)}`);
         }
         const from = Object.fromEntries(Object.entries(sockets).map(([name, socket]) => [name, socket.frames.length]));
-        await apiOf(app, owner).POST('/conversations/{id}/read', { params: { path: { id: group } }, body: { upToSeq: 1 } });
+        await apiOf(app, owner).POST('/conversations/{id}/read', {
+          params: { path: { id: group } },
+          body: { upToSeq: 1 },
+        });
         await eventually(() => sockets.owner.frames.some((f, i) => i >= from.owner! && f.type === 'userEvent'));
         for (const who of ['member', 'left', 'kicked', 'outsider', 'blocked'] as const) {
-          const reached = sockets[who].frames.slice(from[who]).filter((f) => f.type === 'userEvent' || f.type === 'notice');
-          if (reached.length > 0) problems.push(`${type}: the owner's receipt reached ${who}: ${JSON.stringify(reached)}`);
+          const reached = sockets[who].frames
+            .slice(from[who])
+            .filter((f) => f.type === 'userEvent' || f.type === 'notice');
+          if (reached.length > 0)
+            problems.push(`${type}: the owner's receipt reached ${who}: ${JSON.stringify(reached)}`);
         }
       } else if (names === 'token') {
         // A socket takes a fresh token of its own user only: another user's, or none valid, is refused.

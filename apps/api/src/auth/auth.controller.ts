@@ -1,7 +1,14 @@
 /** Sign-up, sign-in, token refresh, sign-out and the caller's own profile. */
 import { Controller, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { PASSWORD_MAX, PASSWORD_MIN, type AccessClaims, type Device, type Profile, type Tokens } from '@herald/identity';
+import {
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  type AccessClaims,
+  type Device,
+  type Profile,
+  type Tokens,
+} from '@herald/identity';
 import { NoQuery, correlationOfRequest, ZodBody, ZodQuery, type RequestCorrelation } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -18,7 +25,13 @@ import { GetProfile } from './identity.queries.js';
 const displayName = z.string().trim().min(1).max(64);
 /** What a client may say of itself at sign-in, shown in `GET /me/sessions`. */
 const DeviceFields = {
-  deviceName: z.string().trim().min(1).max(64).optional().describe('The device ("Ada\'s phone"), shown in GET /me/sessions'),
+  deviceName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('The device ("Ada\'s phone"), shown in GET /me/sessions'),
   client: z
     .string()
     .trim()
@@ -41,6 +54,7 @@ const SignInBody = z.strictObject({
 
 /** The device fields as given, the client defaulting to the User-Agent. */
 function deviceOf(body: { deviceName?: string; client?: string }, request: FastifyRequest): Device {
+  // eslint-disable-next-line no-restricted-syntax -- a header's name, not a stream's
   const agent = request.headers['user-agent']?.trim().slice(0, 200);
   const client = body.client ?? (agent ? agent : undefined);
   return {

@@ -98,14 +98,11 @@ describe('threads', () => {
   });
 
   it('a departed member reads the thread as of their leaving; outsiders and unknown messages get 404', async () => {
-    const [ada, bob, carol, outsider] = await Promise.all([
-      user('ada'),
-      user('bob'),
-      user('carol'),
-      user('outsider'),
-    ]);
+    const [ada, bob, carol, outsider] = await Promise.all([user('ada'), user('bob'), user('carol'), user('outsider')]);
     const id = dataOf(
-      await apiOf(app, ada).POST('/conversations/groups', { body: { name: 't', memberIds: [bob.userId, carol.userId] } }),
+      await apiOf(app, ada).POST('/conversations/groups', {
+        body: { name: 't', memberIds: [bob.userId, carol.userId] },
+      }),
     ).conversationId;
     const root = await say(ada, id, 'root');
     const before = await say(bob, id, 'before carol left', { replyTo: root.messageId });
@@ -146,8 +143,9 @@ describe('threads', () => {
 
   it('in a direct conversation, a blocked user’s reply is withheld: the one who blocked never sees it in the thread', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
-    const id = dataOf(await apiOf(app, ada).POST('/conversations/direct', { body: { userId: bob.userId } }))
-      .conversationId;
+    const id = dataOf(
+      await apiOf(app, ada).POST('/conversations/direct', { body: { userId: bob.userId } }),
+    ).conversationId;
     const root = await say(ada, id, 'a question');
     await apiOf(app, ada).PUT('/blocks/{userId}', { params: { path: { userId: bob.userId } } });
     const withheld = await say(bob, id, 'an answer', { replyTo: root.messageId });

@@ -54,13 +54,15 @@ describe('group invitations', () => {
     });
     const list = dataOf(await apiOf(app, carol).GET('/me/invitations', { params: { query: { after: invited } } }));
     expect(list.invitations).toEqual([
-      { conversationId: group, name: 'book club', invitedBy: ada.userId, invitedAt: expect.any(String) },
+      { conversationId: group, name: 'book club', invitedBy: ada.userId, invitedAt: expect.any(String) as string },
     ]);
     expect(list.nextCursor).toBeNull();
     // Only the invitee's: the members and the inviter have none.
     for (const who of [ada, bob])
-      expect(dataOf(await apiOf(app, who).GET('/me/invitations', { params: { query: { after: invited } } })))
-        .toEqual({ invitations: [], nextCursor: null });
+      expect(dataOf(await apiOf(app, who).GET('/me/invitations', { params: { query: { after: invited } } }))).toEqual({
+        invitations: [],
+        nextCursor: null,
+      });
     expect(notices(bobSocket)).toEqual([]);
 
     // Straight from the notice: accept, and the list is empty.
@@ -102,9 +104,9 @@ describe('group invitations', () => {
       conversationId: group,
       event: { data: { userId: dave.userId, withdrawnBy: ada.userId } },
     });
-    expect(
-      dataOf(await apiOf(app, dave).GET('/me/invitations', { params: { query: { after } } })).invitations,
-    ).toEqual([]);
+    expect(dataOf(await apiOf(app, dave).GET('/me/invitations', { params: { query: { after } } })).invitations).toEqual(
+      [],
+    );
     const accept = await apiOf(app, dave).POST('/conversations/{id}/invitations/accept', {
       params: { path: { id: group } },
     });
@@ -144,8 +146,7 @@ describe('contact requests', () => {
     await eventually(() => notices(adaSocket).some((f) => f.event?.type === 'ContactRequestAccepted'));
     for (const who of [ada, bob])
       expect(
-        dataOf(await apiOf(app, who).GET('/me/contact-requests', { params: { query: { after: accepted } } }))
-          .requests,
+        dataOf(await apiOf(app, who).GET('/me/contact-requests', { params: { query: { after: accepted } } })).requests,
       ).toEqual([]);
     await Promise.all([adaSocket, bobSocket].map(hangUp));
   });

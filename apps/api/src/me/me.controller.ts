@@ -30,7 +30,10 @@ const ListQuery = z.strictObject({
   limit: PageLimit,
 });
 
-const page = ({ limit, cursor }: z.output<typeof ListQuery>) => ({ limit, ...(cursor !== undefined ? { cursor } : {}) });
+const page = ({ limit, cursor }: z.output<typeof ListQuery>) => ({
+  limit,
+  ...(cursor !== undefined ? { cursor } : {}),
+});
 
 @Controller('me')
 export class MeController {
@@ -51,6 +54,7 @@ export class MeController {
 
   /** Pending contact requests both ways: `received` (accept or decline them) and `sent`. */
   @UseInterceptors(ReadYourWrites)
+  // eslint-disable-next-line no-restricted-syntax -- a route, not a stream
   @Get('contact-requests')
   contactRequests(
     @Caller() caller: AccessClaims,

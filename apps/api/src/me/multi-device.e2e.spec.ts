@@ -7,7 +7,7 @@ import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, testApp, type TestUser } from '../test-app.js';
+import { signUp, testApp } from '../test-app.js';
 import { apiOf, checkpointOf, dataOf } from '../test-client.js';
 import { hangUp, listen, openSocket, type Frame, type TestSocket } from '../test-socket.js';
 
@@ -27,6 +27,7 @@ async function twoDevices(name: string) {
   const laptop = dataOf(
     await apiOf(app).POST('/auth/register', {
       body: { username, password: 'password-1', displayName: name, deviceName: 'laptop' },
+      // eslint-disable-next-line no-restricted-syntax -- a header's name, not a stream's
       headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' },
     }),
   );
@@ -138,12 +139,12 @@ describe('one user on two devices', () => {
       laptop.frames.some((f) => f.type === 'notice' && f.event?.type === 'MessageSent' && f.seq === 1),
     );
     // The synced one came as its event (seq 1), not twice; the other as notices: the group made, the send.
-    expect(
-      laptop.frames.filter((f) => f.conversationId === synced.conversationId).map((f) => [f.type, f.seq]),
-    ).toEqual([
-      ['synced', 0],
-      ['event', 1],
-    ]);
+    expect(laptop.frames.filter((f) => f.conversationId === synced.conversationId).map((f) => [f.type, f.seq])).toEqual(
+      [
+        ['synced', 0],
+        ['event', 1],
+      ],
+    );
     const notices = laptop.frames.filter((f) => f.type === 'notice');
     expect(notices.map((f) => [f.conversationId, f.seq, f.event!.type])).toEqual([
       [group.conversationId, 0, 'GroupCreated'],
@@ -213,10 +214,13 @@ describe('one user on two devices', () => {
 describe('a retried send', () => {
   it("answers the original's seq and message id, and a checkpoint a query with ?after= reads it at", async () => {
     const [ada, bob] = await Promise.all([signUp(app, 'ada'), signUp(app, 'bob')]);
-    const id = dataOf(await apiOf(app, ada).POST('/conversations/direct', { body: { userId: bob.userId } }))
-      .conversationId;
+    const id = dataOf(
+      await apiOf(app, ada).POST('/conversations/direct', { body: { userId: bob.userId } }),
+    ).conversationId;
     const body = { clientMessageId: 'retry-me', text: 'once' };
-    const first = dataOf(await apiOf(app, ada).POST('/conversations/{id}/messages', { params: { path: { id } }, body }));
+    const first = dataOf(
+      await apiOf(app, ada).POST('/conversations/{id}/messages', { params: { path: { id } }, body }),
+    );
     const retried = dataOf(
       await apiOf(app, ada).POST('/conversations/{id}/messages', { params: { path: { id } }, body }),
     );

@@ -41,7 +41,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('syncUser'), seq: ClaimedSeq }).meta({
     title: 'syncUser',
     description:
-      "Follow your own channel: catch up on your read markers, delivery receipts and mutes from the seq after `seq` of your receipts stream (-1: from the start), then live; and from now on, notices of invitations, contact requests and your own sends.",
+      'Follow your own channel: catch up on your read markers, delivery receipts and mutes from the seq after `seq` of your receipts stream (-1: from the start), then live; and from now on, notices of invitations, contact requests and your own sends.',
   }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;

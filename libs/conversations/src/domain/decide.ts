@@ -269,9 +269,7 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
       // Like revoking a link: an admin may, and withdrawing what is not pending changes nothing.
       requireAdmin();
       if (!state.invited.has(command.userId)) return [];
-      return [
-        { type: 'InvitationWithdrawn', data: { conversationId, userId: command.userId, withdrawnBy: actor } },
-      ];
+      return [{ type: 'InvitationWithdrawn', data: { conversationId, userId: command.userId, withdrawnBy: actor } }];
     case 'CreateInvitationLink':
       requireAdmin();
       return [
