@@ -9,20 +9,33 @@ import type { Projection } from '@herald/projection-runtime';
 import type { Type } from '@nestjs/common';
 import { directory } from './directory/index.js';
 import { inbox } from './inbox/index.js';
+import { invitations } from './invitations/index.js';
 import { membership } from './membership/index.js';
 import { moderation } from './moderation/index.js';
 import type { ReadModel, ReadModelOptions } from './read-model.js';
 import { search } from './search/index.js';
+import { sessions } from './sessions/index.js';
 import { timeline } from './timeline/index.js';
 
 export * from './directory/index.js';
 export * from './inbox/index.js';
+export * from './invitations/index.js';
 export * from './membership/index.js';
 export * from './moderation/index.js';
 export * from './search/index.js';
+export * from './sessions/index.js';
 export * from './timeline/index.js';
 
-export const READ_MODELS: readonly ReadModel[] = [membership, timeline, inbox, directory, search, moderation];
+export const READ_MODELS: readonly ReadModel[] = [
+  membership,
+  timeline,
+  inbox,
+  directory,
+  search,
+  invitations,
+  sessions,
+  moderation,
+];
 
 /** Every read model's migrations, in order. */
 export const readModelMigrations = (): Migration[] => READ_MODELS.flatMap((m) => m.migrations);

@@ -20,6 +20,7 @@ import { GroupCreated } from './conversations/group-created.js';
 import { GroupRenamed } from './conversations/group-renamed.js';
 import { GroupDetailsChanged } from './conversations/group-details-changed.js';
 import { MemberInvited } from './conversations/member-invited.js';
+import { InvitationWithdrawn } from './conversations/invitation-withdrawn.js';
 import { MemberJoined } from './conversations/member-joined.js';
 import { MemberLeft } from './conversations/member-left.js';
 import { MemberKicked } from './conversations/member-kicked.js';
@@ -61,6 +62,7 @@ export const EVENTS = [
   GroupDetailsChanged,
   GroupAnnouncementOnlyChanged,
   MemberInvited,
+  InvitationWithdrawn,
   InvitationLinkCreated,
   InvitationLinkRevoked,
   MemberJoined,

@@ -10,6 +10,7 @@ export { GroupCreated } from './conversations/group-created.js';
 export { GroupRenamed } from './conversations/group-renamed.js';
 export { GroupDetailsChanged } from './conversations/group-details-changed.js';
 export { MemberInvited } from './conversations/member-invited.js';
+export { InvitationWithdrawn } from './conversations/invitation-withdrawn.js';
 export { MemberJoined } from './conversations/member-joined.js';
 export { MemberLeft } from './conversations/member-left.js';
 export { MemberKicked } from './conversations/member-kicked.js';

@@ -47,6 +47,28 @@ export async function contactsOf(
   return { contacts, nextCursor };
 }
 
+const Request = z.object({ userId: z.string(), direction: z.enum(['received', 'sent']) });
+export type ContactRequest = z.output<typeof Request>;
+
+/** A user's pending contact requests both ways, by the other's id (`cursor`: the last id of the page before). */
+export async function contactRequestsOf(
+  db: Sql,
+  userId: string,
+  page: { cursor?: string; limit: number },
+): Promise<{ requests: ContactRequest[]; nextCursor: string | null }> {
+  const rows = await select(
+    db,
+    Request,
+    `SELECT contact_id AS "userId", CASE status WHEN 'request_received' THEN 'received' ELSE 'sent' END AS direction
+       FROM rm_directory_v1_contacts
+      WHERE user_id = $1 AND status IN ('request_received', 'request_sent') AND contact_id > $2
+      ORDER BY contact_id LIMIT $3`,
+    [userId, page.cursor ?? FIRST_USER, page.limit + 1],
+  );
+  const { rows: requests, nextCursor } = toPage(rows, page.limit, (last) => last.userId);
+  return { requests, nextCursor };
+}
+
 /** The users a user blocked, by id (`cursor`: the last id of the page before). */
 export async function blocksOf(
   db: Sql,

@@ -1,6 +1,11 @@
 /** directory.v1: users and profiles, contacts, blocks. */
 import type { ReadModel } from '../read-model.js';
-import { FindUsersHandler, GetBlocksHandler, GetContactsHandler } from './directory.handlers.js';
+import {
+  FindUsersHandler,
+  GetBlocksHandler,
+  GetContactRequestsHandler,
+  GetContactsHandler,
+} from './directory.handlers.js';
 import { DIRECTORY_MIGRATIONS } from './directory.migrations.js';
 import { DIRECTORY, directoryProjection } from './directory.projection.js';
 
@@ -14,5 +19,5 @@ export const directory: ReadModel = {
   name: DIRECTORY,
   migrations: DIRECTORY_MIGRATIONS,
   projection: directoryProjection,
-  queryHandlers: [FindUsersHandler, GetContactsHandler, GetBlocksHandler],
+  queryHandlers: [FindUsersHandler, GetContactsHandler, GetContactRequestsHandler, GetBlocksHandler],
 };

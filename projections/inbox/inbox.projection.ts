@@ -216,6 +216,7 @@ async function applyOne(m: EntityManager, event: InboxEvent, { seq, occurredAt }
     case 'GroupRenamed':
     case 'GroupDetailsChanged':
     case 'MemberInvited':
+    case 'InvitationWithdrawn':
     case 'InvitationLinkCreated':
     case 'InvitationLinkRevoked':
     case 'MemberRoleChanged':

@@ -161,6 +161,7 @@ async function applyOne(m: EntityManager, event: MembershipEvent, { seq, occurre
       );
       return;
     case 'MemberInvited':
+    case 'InvitationWithdrawn':
     case 'InvitationLinkCreated':
     case 'InvitationLinkRevoked':
     case 'ReactionAdded':

@@ -234,3 +234,16 @@ export async function usersByConversations(db: Sql, counts: readonly number[]): 
   );
   return counts.map((n) => rows.find((r) => r.n === n)?.user_id ?? '');
 }
+
+/** The names of these groups (for lists other read models page, such as invitations), by id. */
+export async function groupNames(db: Sql, conversationIds: readonly string[]): Promise<Map<string, string | null>> {
+  if (conversationIds.length === 0) return new Map();
+  const rows = await select(
+    db,
+    z.object({ conversationId: z.string(), name: z.string().nullable() }),
+    `SELECT conversation_id AS "conversationId", name FROM rm_membership_v1_conversations
+      WHERE conversation_id = ANY($1::uuid[])`,
+    [conversationIds],
+  );
+  return new Map(rows.map((r) => [r.conversationId, r.name]));
+}

@@ -101,6 +101,7 @@ async function applyOne(m: EntityManager, event: ConversationEvent, { seq, occur
     case 'GroupRenamed':
     case 'GroupDetailsChanged':
     case 'MemberInvited':
+    case 'InvitationWithdrawn':
     case 'InvitationLinkCreated':
     case 'InvitationLinkRevoked':
     case 'MemberJoined':

@@ -1,6 +1,6 @@
 /** timeline.v1: messages by seq with their edits, deletions, reactions and replies, and their history. */
 import type { ReadModel } from '../read-model.js';
-import { GetMessagesHandler } from './timeline.handlers.js';
+import { GetMessagesHandler, GetRepliesHandler } from './timeline.handlers.js';
 import { TIMELINE_MIGRATIONS } from './timeline.migrations.js';
 import { TIMELINE, timelineProjection } from './timeline.projection.js';
 
@@ -14,5 +14,5 @@ export const timeline: ReadModel = {
   name: TIMELINE,
   migrations: TIMELINE_MIGRATIONS,
   projection: timelineProjection,
-  queryHandlers: [GetMessagesHandler],
+  queryHandlers: [GetMessagesHandler, GetRepliesHandler],
 };

@@ -146,7 +146,11 @@ describe('the upgrade to the versioned timeline', () => {
   it('empties the timeline and restarts its checkpoint, so that it is rebuilt from the log with its history', async () => {
     const url = await freshDatabase();
     const [first, ...rest] = TIMELINE_MIGRATIONS;
-    expect(rest.map((m) => m.id)).toEqual(['timeline-002-versions', 'timeline-003-versioned-tables']);
+    expect(rest.map((m) => m.id)).toEqual([
+      'timeline-002-versions',
+      'timeline-003-versioned-tables',
+      'timeline-004-replies-index',
+    ]);
     await migrateDatabase(url, [...PROJECTION_RUNTIME_MIGRATIONS, first!]);
     const old = await createReadModelDataSource({ url, poolSize: 1 }).initialize();
     databases.push(old);

@@ -82,4 +82,11 @@ export const TIMELINE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE rm_reply_counts RENAME TO rm_timeline_v1_reply_counts;
     `,
   },
+  {
+    // Threads (GET .../messages/:messageId/replies): a thread's replies by seq, read through
+    // the index rather than the conversation. Rows are unchanged, so the version stays (ADR 018).
+    id: 'timeline-004-replies-index',
+    sql: `CREATE INDEX rm_timeline_v1_messages_replies ON rm_timeline_v1_messages (conversation_id, reply_to, seq)
+            WHERE reply_to IS NOT NULL;`,
+  },
 ];

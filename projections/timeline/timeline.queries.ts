@@ -35,6 +35,8 @@ export interface TimelinePageQuery {
   readonly asOf?: number;
   /** Only these messages (a conversation's pins, moderation.v1). */
   readonly messageIds?: readonly string[];
+  /** Only the replies to this message (a thread), by seq as any page. */
+  readonly replyTo?: string;
 }
 
 /** A row as the statement below selects it (pg gives json as parsed values, timestamptz as Date). */
@@ -99,6 +101,7 @@ export async function timelinePage(
        }
       WHERE m.conversation_id = $1 AND m.seq <= $2
         AND ${older ? 'm.seq < $3' : 'm.seq > $3'}${page.messageIds ? ' AND m.message_id = ANY($5::uuid[])' : ''}
+        ${page.replyTo !== undefined ? `AND m.reply_to = $${page.messageIds ? 6 : 5}` : ''}
       ORDER BY m.seq ${older ? 'DESC' : 'ASC'} LIMIT $4`,
     [
       conversationId,
@@ -106,6 +109,7 @@ export async function timelinePage(
       older ? (page.before ?? Number.MAX_SAFE_INTEGER) : page.after,
       page.limit + 1,
       ...(page.messageIds ? [page.messageIds] : []),
+      ...(page.replyTo !== undefined ? [page.replyTo] : []),
     ],
   );
   const messages = rows.slice(0, page.limit).map(toMessage);
@@ -146,4 +150,75 @@ export async function messageMarks(db: Sql, messageIds: readonly string[]): Prom
     [messageIds],
   );
   return new Map(rows.map((r) => [r.message_id, { deleted: r.deleted, attachmentCount: r.attachments }]));
+}
+
+/** Where a message stands in its conversation, if the timeline has it there (a thread's root). */
+export async function messageSeq(db: Sql, conversationId: string, messageId: string): Promise<number | null> {
+  const [row] = await select(
+    db,
+    z.object({ seq: z.number() }),
+    'SELECT seq::int AS seq FROM rm_timeline_v1_messages WHERE conversation_id = $1 AND message_id = $2',
+    [conversationId, messageId],
+  );
+  return row?.seq ?? null;
+}
+
+/** How many participants a thread lists at most (`participantCount` counts them all). */
+export const THREAD_PARTICIPANTS = 100;
+
+export interface ThreadFacts {
+  /** Who wrote the root or a reply not deleted, by user id: the first THREAD_PARTICIPANTS. */
+  readonly participants: string[];
+  readonly participantCount: number;
+  /**
+   * Whether `userId` is in the thread: wrote the root or a reply, or is named (by id, not
+   * `@all`) in the mentions of the root or of a reply, that is not deleted.
+   */
+  readonly involved: boolean;
+  /** Replies not deleted, not by `userId`, after seq `readSeq`. */
+  readonly unread: number;
+}
+
+/**
+ * A thread's participants and, for one user, whether they are in it and how many of its
+ * replies they have not read: one pass over the thread's rows through the reply index. As
+ * of a seq (a departed member's leaving), only what stood then: no later reply, and a
+ * message deleted later still counts (ADR 008).
+ */
+export async function threadFacts(
+  db: Sql,
+  conversationId: string,
+  rootId: string,
+  user: { readonly userId: string; readonly readSeq: number },
+  asOf = Number.MAX_SAFE_INTEGER,
+): Promise<ThreadFacts> {
+  const [row] = await select(
+    db,
+    z.object({
+      participants: z.array(z.string()),
+      participant_count: z.number(),
+      involved: z.boolean(),
+      unread: z.number(),
+    }),
+    `WITH thread AS (
+       SELECT m.seq, m.sender_id, m.mentions, m.message_id = $2 AS root,
+              m.deleted AND NOT EXISTS (SELECT 1 FROM rm_timeline_v1_message_versions v
+                                         WHERE v.message_id = m.message_id AND v.until_seq > $6) AS deleted
+         FROM rm_timeline_v1_messages m
+        WHERE m.conversation_id = $1 AND (m.message_id = $2 OR m.reply_to = $2) AND m.seq <= $6),
+     people AS (SELECT DISTINCT sender_id FROM thread WHERE NOT deleted)
+     SELECT coalesce((SELECT array_agg(sender_id::text ORDER BY sender_id) FROM
+              (SELECT sender_id FROM people ORDER BY sender_id LIMIT $5) p), '{}') AS participants,
+            (SELECT count(*) FROM people)::int AS participant_count,
+            EXISTS (SELECT 1 FROM thread WHERE NOT deleted
+                       AND (sender_id = $3 OR (mentions->'userIds')::jsonb ? $3::text)) AS involved,
+            (SELECT count(*) FROM thread WHERE NOT root AND NOT deleted AND sender_id <> $3 AND seq > $4)::int AS unread`,
+    [conversationId, rootId, user.userId, user.readSeq, THREAD_PARTICIPANTS, asOf],
+  );
+  return {
+    participants: row!.participants,
+    participantCount: row!.participant_count,
+    involved: row!.involved,
+    unread: row!.unread,
+  };
 }

@@ -26,6 +26,7 @@ import { CONVERSATION_COMMAND_HANDLERS } from './conversations/conversation.comm
 import { CONVERSATION_QUERY_HANDLERS } from './conversations/conversation.queries.js';
 import { ConversationsController } from './conversations/conversations.controller.js';
 import { PeopleController } from './people/people.controller.js';
+import { MeController } from './me/me.controller.js';
 import { LiveEvents } from './live-events.js';
 import { MayWatchPresenceHandler } from './push/presence-visibility.js';
 import { PushGateway } from './push/push.gateway.js';
@@ -88,6 +89,7 @@ export class AppModule {
       controllers: [
         HealthController,
         AuthController,
+        MeController,
         ConversationsController,
         PeopleController,
         SearchController,

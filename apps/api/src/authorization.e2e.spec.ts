@@ -72,6 +72,14 @@ const MATRIX: Record<string, Route> = {
   'POST /auth/sign-out': { scope: 'signed-in', send: (api) => api.POST('/auth/sign-out') },
   'GET /me': { scope: 'signed-in', send: (api) => api.GET('/me') },
   'PATCH /me': { scope: 'signed-in', body: true, send: (api) => api.PATCH('/me', { body: { statusText: 'hi' } }) },
+  // The caller's own lists and sessions: nothing in them names another user's.
+  'GET /me/invitations': { scope: 'signed-in', send: (api) => api.GET('/me/invitations') },
+  'GET /me/contact-requests': { scope: 'signed-in', send: (api) => api.GET('/me/contact-requests') },
+  'GET /me/sessions': { scope: 'signed-in', send: (api) => api.GET('/me/sessions') },
+  'DELETE /me/sessions/:sessionId': {
+    scope: 'signed-in',
+    send: (api) => api.DELETE('/me/sessions/{sessionId}', { params: { path: { sessionId: randomUUID() } } }),
+  },
   'GET /users': {
     scope: 'signed-in',
     send: (api) => api.GET('/users', { params: { query: { username: 'nobody' } } }),
@@ -155,6 +163,13 @@ const MATRIX: Record<string, Route> = {
     send: (api, { id, after }) =>
       api.GET('/conversations/{id}/messages', { params: { path: { id }, query: { after } } }),
   },
+  'GET /conversations/:id/messages/:messageId/replies': {
+    scope: 'history',
+    send: (api, { id, messageId, after }) =>
+      api.GET('/conversations/{id}/messages/{messageId}/replies', {
+        params: { path: { id, messageId }, query: { after } },
+      }),
+  },
   'POST /conversations/:id/messages': {
     scope: 'member',
     body: true,
@@ -216,6 +231,11 @@ const MATRIX: Record<string, Route> = {
     body: true,
     send: (api, { id, ids }) =>
       api.POST('/conversations/{id}/invitations', { params: { path: { id } }, body: { userId: ids.guest } }),
+  },
+  'DELETE /conversations/:id/invitations/:userId': {
+    scope: 'admin',
+    send: (api, { id, ids }) =>
+      api.DELETE('/conversations/{id}/invitations/{userId}', { params: { path: { id, userId: ids.guest } } }),
   },
   'POST /conversations/:id/invitations/accept': {
     scope: 'signed-in',
@@ -317,13 +337,17 @@ interface Ids {
  * Every frame a client may send over the WebSocket, what it names (a conversation, or
  * users), and such a frame naming `id`.
  */
-const WS_MATRIX: Record<ClientFrameType, { names: 'conversation' | 'users' | 'token'; frame: (id: string) => object }> =
-  {
-    sync: { names: 'conversation', frame: (id) => ({ type: 'sync', conversations: { [id]: -1 } }) },
-    typing: { names: 'conversation', frame: (id) => ({ type: 'typing', conversationId: id }) },
-    presence: { names: 'users', frame: (id) => ({ type: 'presence', userIds: [id] }) },
-    auth: { names: 'token', frame: (token) => ({ type: 'auth', accessToken: token }) },
-  };
+const WS_MATRIX: Record<
+  ClientFrameType,
+  { names: 'conversation' | 'users' | 'token' | 'self'; frame: (id: string) => object }
+> = {
+  sync: { names: 'conversation', frame: (id) => ({ type: 'sync', conversations: { [id]: -1 } }) },
+  typing: { names: 'conversation', frame: (id) => ({ type: 'typing', conversationId: id }) },
+  presence: { names: 'users', frame: (id) => ({ type: 'presence', userIds: [id] }) },
+  auth: { names: 'token', frame: (token) => ({ type: 'auth', accessToken: token }) },
+  // Names nobody: the caller's own channel.
+  syncUser: { names: 'self', frame: () => ({ type: 'syncUser', seq: -1 }) },
+};
 
 let app: NestFastifyApplication;
 let base: string;
@@ -905,6 +929,26 @@ describe('authorization matrix: WebSocket', () => {
         const reached = sockets.owner.frames.slice(from).filter((f) => f.conversationId === direct);
         if (reached.length > 0)
           problems.push(`${type} as a blocked user reached the blocker: ${JSON.stringify(reached)}`);
+      } else if (names === 'self') {
+        // Each follows their own channel only: the owner's read marker reaches the owner alone.
+        for (const who of ['owner', 'member', 'left', 'kicked', 'outsider', 'blocked'] as const) {
+          const got = await answer(sockets[who], frame(''));
+          if (got.length !== 1 || got[0]?.type !== 'userSynced')
+            problems.push(`${type} as ${who}: ${JSON.stringify(got)}`);
+        }
+        const from = Object.fromEntries(Object.entries(sockets).map(([name, socket]) => [name, socket.frames.length]));
+        await apiOf(app, owner).POST('/conversations/{id}/read', {
+          params: { path: { id: group } },
+          body: { upToSeq: 1 },
+        });
+        await eventually(() => sockets.owner.frames.some((f, i) => i >= from.owner! && f.type === 'userEvent'));
+        for (const who of ['member', 'left', 'kicked', 'outsider', 'blocked'] as const) {
+          const reached = sockets[who].frames
+            .slice(from[who])
+            .filter((f) => f.type === 'userEvent' || f.type === 'notice');
+          if (reached.length > 0)
+            problems.push(`${type}: the owner's receipt reached ${who}: ${JSON.stringify(reached)}`);
+        }
       } else if (names === 'token') {
         // A socket takes a fresh token of its own user only: another user's, or none valid, is refused.
         const refusal = JSON.stringify([
@@ -958,7 +1002,7 @@ describe('authorization matrix: WebSocket', () => {
       // An auth frame with no token is a refused token (AUTH.INVALID_TOKEN), not a bad frame.
       if (type !== 'auth') bad.push({ type });
       bad.push({ ...frame(randomUUID()), extra: true });
-      if (names !== 'token') bad.push(frame('not-a-uuid'));
+      if (names !== 'token' && names !== 'self') bad.push(frame('not-a-uuid'));
     }
     // Keys that are not ids (JSON.parse makes "__proto__" an own key), and seqs that are not ones.
     const id = randomUUID();
@@ -968,6 +1012,7 @@ describe('authorization matrix: WebSocket', () => {
       '{"type":"sync","conversations":{"constructor":1}}',
       '{"type":"sync","conversations":[]}',
       ...[-2, 1.5, 1e300, 2 ** 53, '1', null].map((seq) => ({ type: 'sync', conversations: { [id]: seq } })),
+      ...[-2, 1.5, 2 ** 53, '1', null].map((seq) => ({ type: 'syncUser', seq })),
     );
     for (const frame of bad) expect(await answer(socket, frame), JSON.stringify(frame)).toMatchObject(invalid);
     const from = socket.frames.length;

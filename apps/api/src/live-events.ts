@@ -1,6 +1,7 @@
 /**
  * This node's one follower of the event log, from its head: what just happened, for what
- * this node keeps in memory. The push gateway pushes conversation events to its sockets, and
+ * this node keeps in memory. The push gateway pushes conversation events to its sockets (and
+ * receipts and contact events to their users' own channels), and
  * a revoked session stops authenticating here at once (identity's session cache). Not a
  * projection: nothing is stored, and a restart starts from the head again; what a client
  * missed meanwhile it gets by catching up.
@@ -31,7 +32,7 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
     });
   }
 
-  /** Calls `listener` with every conversation and session event from now on, in log order. */
+  /** Calls `listener` with every conversation, session, receipts and contact event from now on, in log order. */
   on(listener: LiveListener): void {
     this.listeners.push(listener);
   }
@@ -65,7 +66,14 @@ export class LiveEvents implements OnApplicationBootstrap, BeforeApplicationShut
           from,
           limit: 1000,
           signal,
-          filter: { streamPrefixes: [streamPrefixOf('conversation'), streamPrefixOf('session')] },
+          filter: {
+            streamPrefixes: [
+              streamPrefixOf('conversation'),
+              streamPrefixOf('session'),
+              streamPrefixOf('receipts'),
+              streamPrefixOf('contact'),
+            ],
+          },
         })) {
           for (const event of page.events) this.dispatch(event);
           from = page.checkpoint;

@@ -202,7 +202,13 @@ const request = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.record({
-      kind: fc.constantFrom('invite' as const, 'kick' as const, 'role' as const, 'transfer' as const),
+      kind: fc.constantFrom(
+        'invite' as const,
+        'withdraw' as const,
+        'kick' as const,
+        'role' as const,
+        'transfer' as const,
+      ),
       ...at,
       other: who,
       role: mostly(fc.constantFrom('admin', 'member'), fc.oneof(fc.constant('owner'), text())),
@@ -493,6 +499,13 @@ async function perform(r: Request, run: Run): Promise<void> {
       });
       return;
     }
+    case 'withdraw':
+      await execute(conversationId, {
+        type: 'WithdrawInvitation',
+        actorId,
+        userId: parseInput(R.UserBody.shape.userId, userOf(r.other), 'path'),
+      });
+      return;
     case 'kick':
       await execute(conversationId, {
         type: 'KickMember',

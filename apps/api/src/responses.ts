@@ -65,6 +65,45 @@ const ContactAnswer = named(
   z.strictObject({ status: z.enum(['none', 'requested', 'contacts']), checkpoint: Checkpoint }),
 );
 const BlockAnswer = named('BlockAnswer', z.strictObject({ checkpoint: Checkpoint }));
+const Invitations = named(
+  'Invitations',
+  z.strictObject({
+    invitations: z.array(
+      z.strictObject({
+        conversationId: Id,
+        name: z.string().nullable().describe("The group's name (null while the group is not read yet)"),
+        invitedBy: Id,
+        invitedAt: Time,
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  }),
+);
+const ContactRequests = named(
+  'ContactRequests',
+  z.strictObject({
+    requests: z.array(z.strictObject({ userId: Id, direction: z.enum(['received', 'sent']) })),
+    nextCursor: z.string().nullable(),
+  }),
+);
+const Sessions = named(
+  'Sessions',
+  z.strictObject({
+    sessions: z.array(
+      z.strictObject({
+        sessionId: Id,
+        deviceName: z.string().nullable(),
+        client: z.string().nullable(),
+        ip: z.string().nullable().describe('Where it signed in, or last refreshed its tokens'),
+        createdAt: Time,
+        lastSeenAt: Time.describe('Its last sign-in or token refresh'),
+        current: z.boolean().describe('The session asking'),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  }),
+);
+const SessionSignedOut = named('SessionSignedOut', z.strictObject({ sessionId: Id, checkpoint: Checkpoint }));
 
 const CommandAnswerShape = { conversationId: Id, seq: z.number().int(), checkpoint: Checkpoint };
 const CommandAnswer = named('CommandAnswer', z.strictObject(CommandAnswerShape));
@@ -149,31 +188,40 @@ const Members = named(
     nextCursor: z.string().nullable(),
   }),
 );
-const Messages = named(
-  'Messages',
+const Message = named(
+  'Message',
   z.strictObject({
-    messages: z.array(
-      named(
-        'Message',
-        z.strictObject({
-          seq: z.number().int(),
-          messageId: Id,
-          senderId: Id,
-          text: z.string(),
-          replyToMessageId: Id.nullable(),
-          replyCount: z.number().int(),
-          mentions: z.strictObject({ userIds: z.array(Id), all: z.boolean() }),
-          attachments: z.array(
-            z.strictObject({ url: z.string(), name: z.string(), mimeType: z.string(), sizeBytes: z.number().int() }),
-          ),
-          reactions: z.record(z.string(), z.array(Id)).describe('Emoji to the users who reacted with it'),
-          sentAt: Time,
-          editedAt: Time.nullable(),
-          deleted: z.boolean(),
-        }),
-      ),
+    seq: z.number().int(),
+    messageId: Id,
+    senderId: Id,
+    text: z.string(),
+    replyToMessageId: Id.nullable(),
+    replyCount: z.number().int(),
+    mentions: z.strictObject({ userIds: z.array(Id), all: z.boolean() }),
+    attachments: z.array(
+      z.strictObject({ url: z.string(), name: z.string(), mimeType: z.string(), sizeBytes: z.number().int() }),
     ),
-    nextCursor: z.number().int().nullable().describe('The seq to pass as before= (or since=) for the next page'),
+    reactions: z.record(z.string(), z.array(Id)).describe('Emoji to the users who reacted with it'),
+    sentAt: Time,
+    editedAt: Time.nullable(),
+    deleted: z.boolean(),
+  }),
+);
+const NextSeq = z.number().int().nullable().describe('The seq to pass as before= (or since=) for the next page');
+const Messages = named('Messages', z.strictObject({ messages: z.array(Message), nextCursor: NextSeq }));
+const Replies = named(
+  'Replies',
+  z.strictObject({
+    root: Message.describe('The message the thread replies to'),
+    messages: z.array(Message).describe('Its replies, a page by seq'),
+    nextCursor: NextSeq,
+    participants: z.array(Id).describe('Who wrote the root or a reply not deleted, by user id: the first 100'),
+    participantCount: z.number().int(),
+    unreadCount: z
+      .number()
+      .int()
+      .nullable()
+      .describe("Replies by others after the caller's read marker, for a member in the thread; else null"),
   }),
 );
 const Pins = named(
@@ -312,6 +360,10 @@ const ROUTES = {
   'POST /auth/sign-out': { answers: { 204: null } },
   'GET /me': { answers: { 200: Profile }, errors: NOT_FOUND },
   'PATCH /me': { answers: { 200: Profile }, errors: NOT_FOUND },
+  'GET /me/invitations': { answers: { 200: Invitations } },
+  'GET /me/contact-requests': { answers: { 200: ContactRequests } },
+  'GET /me/sessions': { answers: { 200: Sessions } },
+  'DELETE /me/sessions/:sessionId': { answers: { 200: SessionSignedOut }, errors: NOT_FOUND },
   'GET /users': { answers: { 200: Users } },
   'GET /users/:userId': { answers: { 200: Profile }, errors: NOT_FOUND },
   'GET /contacts': { answers: { 200: Contacts } },
@@ -330,6 +382,7 @@ const ROUTES = {
   'DELETE /conversations/:id': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'GET /conversations/:id/members': { answers: { 200: Members }, errors: NOT_FOUND },
   'GET /conversations/:id/messages': { answers: { 200: Messages }, errors: NOT_FOUND },
+  'GET /conversations/:id/messages/:messageId/replies': { answers: { 200: Replies }, errors: NOT_FOUND },
   'POST /conversations/:id/messages': { answers: { 201: SendAnswer }, errors: REFUSED },
   'PATCH /conversations/:id/messages/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'DELETE /conversations/:id/messages/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
@@ -345,6 +398,7 @@ const ROUTES = {
   'PUT /conversations/:id/members/:userId/role': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'PUT /conversations/:id/mute': { answers: { 200: MuteAnswer }, errors: REFUSED },
   'POST /conversations/:id/invitations': { answers: { 201: CommandAnswer }, errors: REFUSED },
+  'DELETE /conversations/:id/invitations/:userId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'POST /conversations/:id/invitations/accept': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'POST /conversations/:id/leave': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'POST /conversations/:id/links': { answers: { 201: LinkAnswer }, errors: REFUSED },

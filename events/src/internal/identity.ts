@@ -46,6 +46,13 @@ export const SessionStarted = defineEvent({
     userId: id('The user.'),
     refreshTokenHash: z.string().length(64),
     expiresAt: z.iso.datetime(),
+    deviceName: z.string().max(64).optional().meta({ description: 'The device, as the client named it at sign-in.' }),
+    client: z
+      .string()
+      .max(200)
+      .optional()
+      .meta({ description: 'The client app, as given at sign-in, else its User-Agent (cut to 200 characters).' }),
+    ip: z.string().max(64).optional().meta({ description: 'Where the sign-in came from.' }),
   }),
 });
 
@@ -58,6 +65,7 @@ export const SessionRefreshed = defineEvent({
     sessionId: id('The session.'),
     refreshTokenHash: z.string().length(64),
     expiresAt: z.iso.datetime(),
+    ip: z.string().max(64).optional().meta({ description: 'Where the refresh came from.' }),
   }),
 });
 
@@ -65,9 +73,14 @@ export const SessionRevoked = defineEvent({
   type: 'SessionRevoked',
   version: 1,
   category: 'session',
-  description: 'A session ended: signed out, or revoked because an old refresh token was replayed.',
+  description:
+    'A session ended: signed out (by itself, or by another session of its user), or revoked because an old refresh token was replayed.',
   schema: z.object({
     sessionId: id('The session.'),
     reason: z.enum(['signed_out', 'refresh_token_reused']),
+    bySessionId: z
+      .uuid()
+      .optional()
+      .meta({ description: 'The session of the same user that signed this one out (DELETE /me/sessions/:id).' }),
   }),
 });

@@ -31,7 +31,10 @@ export interface Outcome {
   readonly conversationId: string;
   /** Seq of the last event this command wrote (or of the earlier send a retry repeats). */
   readonly seq: number;
-  /** Wait for followers to reach this to read the command's effect; undefined when nothing was written. */
+  /**
+   * Wait for followers to reach this to read the command's effect (for a retried send, a
+   * checkpoint at or after the original); undefined when nothing was written.
+   */
   readonly checkpoint: Checkpoint | undefined;
   /** The events decided; for a withheld command (a block), the ones it would have written: nothing was. */
   readonly events: readonly ConversationEvent[];
@@ -93,7 +96,7 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-type Result = (Omit<Outcome, 'checkpoint'> & { readonly withheld: boolean }) | Error;
+type Result = (Omit<Outcome, 'checkpoint'> & { readonly withheld: boolean; readonly repeated: boolean }) | Error;
 
 export class ConversationService {
   private readonly pipeline: CommandPipeline<Conversation, ConversationEvent>;
@@ -187,13 +190,18 @@ export class ConversationService {
           this.pipeline.remember(conversationId, folded);
         } else if (results.some((r) => !(r instanceof Error) && r.withheld)) {
           checkpoint = await this.withheldAnswers.checkpoint(answering);
+        } else if (results.some((r) => !(r instanceof Error) && r.repeated)) {
+          // A retried send: the original is in the stream this state was folded from, so the
+          // log's head is at or after it, and a query given it reads the original.
+          checkpoint = await this.store.headCheckpoint();
         }
         batch.forEach((pending, i) => {
           const result = results[i]!;
           if (result instanceof Error) pending.reject(result);
           else {
-            const { withheld, ...outcome } = result;
-            pending.resolve({ ...outcome, checkpoint: withheld || outcome.events.length > 0 ? checkpoint : undefined });
+            const { withheld, repeated, ...outcome } = result;
+            const answered = withheld || repeated || outcome.events.length > 0;
+            pending.resolve({ ...outcome, checkpoint: answered ? checkpoint : undefined });
           }
         });
       });
@@ -220,18 +228,26 @@ export class ConversationService {
         const { events, withheld, repeats } = decide(command, folded.state, facts);
         const messageId = command.type === 'SendMessage' ? { messageId: command.messageId } : {};
         if (repeats) {
-          results.push({ conversationId, seq: repeats.seq, events, withheld, messageId: repeats.messageId });
+          results.push({
+            conversationId,
+            seq: repeats.seq,
+            events,
+            withheld,
+            repeated: true,
+            messageId: repeats.messageId,
+          });
         } else if (withheld) {
           // Answered as a write is, written nowhere. Its seq is the conversation's last
           // (0 for a start: a direct conversation starts at 0 whoever starts it), never
           // one that a later event takes, which a client syncing by seqs would skip.
-          results.push({ conversationId, seq: Math.max(folded.state.seq, 0), events, withheld, ...messageId });
+          const seq = Math.max(folded.state.seq, 0);
+          results.push({ conversationId, seq, events, withheld, repeated: false, ...messageId });
         } else {
           const clientMessageId = command.type === 'SendMessage' ? command.clientMessageId : undefined;
           const written = { ...context, ...(clientMessageId ? { clientMessageId } : {}) };
           folded = this.pipeline.next(folded, events, written);
           writes.push(...toNewEvents(events, written));
-          results.push({ conversationId, seq: folded.state.seq, events, withheld, ...messageId });
+          results.push({ conversationId, seq: folded.state.seq, events, withheld, repeated: false, ...messageId });
         }
       } catch (error) {
         results.push(error instanceof Error ? error : new Error(String(error)));

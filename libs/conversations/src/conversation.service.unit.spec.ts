@@ -4,7 +4,7 @@
  * sends, blocks, catching up). Another API instance is another service on an instance
  * connected to the same store (`connect`).
  */
-import { InMemoryEventStore, StreamNotFound } from '@herald/event-store';
+import { compareCheckpoints, InMemoryEventStore, StreamNotFound } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConversationService, directConversationId, streamOf, type People } from './conversation.service.js';
@@ -127,7 +127,7 @@ describe('conversation service (in memory)', () => {
     expect((await store.readStream(streamOf(id))).map((e) => e.streamRevision)).toEqual(range(31));
   });
 
-  it('a retried send answers the message id and seq of the first, and writes nothing, through the same instance or another', async () => {
+  it('a retried send answers the message id and seq of the first, a checkpoint at or after it, and writes nothing, through the same instance or another', async () => {
     const { store, owner, bob, service, instance } = setUp();
     const id = randomUUID();
     await createGroup(service, id, owner, [bob]);
@@ -136,8 +136,11 @@ describe('conversation service (in memory)', () => {
     const again = await service.execute(id, send(bob, 'client-1'), context(bob));
     // Through another instance: no state of this process answers it.
     const elsewhere = await instance().execute(id, send(bob, 'client-1'), context(bob));
-    const repeated = { conversationId: id, seq: 1, messageId: first.messageId, events: [], checkpoint: undefined };
-    expect([again, elsewhere]).toEqual([repeated, repeated]);
+    const repeated = { conversationId: id, seq: 1, messageId: first.messageId, events: [] };
+    expect([again, elsewhere]).toMatchObject([repeated, repeated]);
+    for (const retry of [again, elsewhere]) {
+      expect(compareCheckpoints(retry.checkpoint!, first.checkpoint!)).toBeGreaterThanOrEqual(0);
+    }
     expect(append).not.toHaveBeenCalled();
     expect(await typesIn(store, id)).toEqual(['GroupCreated', 'MessageSent']);
   });

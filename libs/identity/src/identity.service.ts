@@ -15,7 +15,15 @@ import {
 import type { Checkpoint, EventStore } from '@herald/event-store';
 import { randomUUID } from 'node:crypto';
 import { IdentityError } from './domain/errors.js';
-import { evolveSession, initialSession, refresh, signOut, type Session, type SessionEvent } from './domain/session.js';
+import {
+  evolveSession,
+  initialSession,
+  refresh,
+  signOut,
+  signOutFrom,
+  type Session,
+  type SessionEvent,
+} from './domain/session.js';
 import {
   decideContact,
   declineOnBlock,
@@ -65,6 +73,14 @@ export interface Profile {
   readonly displayName: string;
   readonly avatarUrl: string | null;
   readonly statusText: string | null;
+}
+
+/** What a client says of itself at sign-in: shown in the user's list of sessions. */
+export interface Device {
+  /** The device as the user or the app names it ("Ada's phone"). */
+  readonly deviceName?: string;
+  /** The client app ("Herald for iOS 2.1"), else its User-Agent. */
+  readonly client?: string;
 }
 
 /** Where a request comes from, for the sign-in record. */
@@ -147,7 +163,7 @@ export class IdentityService {
   }
 
   async register(
-    input: { username: string; password: string; displayName: string },
+    input: { username: string; password: string; displayName: string } & Device,
     request: RequestContext,
   ): Promise<Tokens> {
     const username = input.username.toLowerCase();
@@ -164,10 +180,10 @@ export class IdentityService {
       (state) => ({ events: register({ userId, username, displayName: input.displayName, passwordHash }, state) }),
       context,
     );
-    return this.startSession(userId, context);
+    return this.startSession(userId, context, sessionDetails(input, request));
   }
 
-  async signIn(input: { username: string; password: string }, request: RequestContext): Promise<Tokens> {
+  async signIn(input: { username: string; password: string } & Device, request: RequestContext): Promise<Tokens> {
     const userId = await this.holderOf(input.username.toLowerCase());
     const user = userId ? (await this.users.load(userId)).state : undefined;
     if (!userId || !user?.registered || !user.passwordHash) {
@@ -183,7 +199,7 @@ export class IdentityService {
     const attempt = signInAttempted({ userId, succeeded: ok, sessionId, ip: request.ip });
     await appendDecided(this.store, streamIdOf('user', userId), attempt, 'any', context);
     if (!ok || !sessionId) throw new IdentityError('AUTH.INVALID_CREDENTIALS', 'Wrong user name or password');
-    return this.startSession(userId, context, sessionId);
+    return this.startSession(userId, context, sessionDetails(input, request), sessionId);
   }
 
   async refresh(refreshToken: string, request: RequestContext): Promise<Tokens> {
@@ -202,6 +218,7 @@ export class IdentityService {
             nextHash: hashToken(next),
             now: request.now.toISOString(),
             expiresAt,
+            ...(request.ip !== undefined ? { ip: request.ip.slice(0, 64) } : {}),
           },
           state,
         ),
@@ -218,6 +235,22 @@ export class IdentityService {
     const context = { actorId: claims.userId, ...correlationOf(request), now: request.now };
     await this.sessions.handle(claims.sessionId, (state) => ({ events: signOut(state) }), context);
     this.sessionEnded(claims.sessionId);
+  }
+
+  /**
+   * Signs out another session of the caller's (or their own): its refresh token stops
+   * working and its sockets close, as for a sign-out. Answers the checkpoint of the change
+   * (null when it had ended already); SESSION.NOT_FOUND for a session that is not theirs.
+   */
+  async signOutSession(claims: AccessClaims, sessionId: string, request: RequestContext): Promise<Checkpoint | null> {
+    const context = { actorId: claims.userId, ...correlationOf(request), now: request.now };
+    const { appended } = await this.sessions.handle(
+      sessionId,
+      (state) => ({ events: signOutFrom(state, claims.userId, claims.sessionId) }),
+      context,
+    );
+    this.sessionEnded(sessionId);
+    return appended?.checkpoint ?? null;
   }
 
   /** The caller behind an access token, if its session is still active. */
@@ -365,12 +398,17 @@ export class IdentityService {
     return (await this.usernames.load(username)).state.holder ?? undefined;
   }
 
-  private async startSession(userId: string, context: CommandContext, sessionId = randomUUID()): Promise<Tokens> {
+  private async startSession(
+    userId: string,
+    context: CommandContext,
+    details: SessionDetails,
+    sessionId = randomUUID(),
+  ): Promise<Tokens> {
     const refreshToken = newRefreshToken(sessionId);
     const expiresAt = new Date(context.now.getTime() + this.refreshTtlSeconds * 1000).toISOString();
     const started: SessionEvent = {
       type: 'SessionStarted',
-      data: { sessionId, userId, refreshTokenHash: hashToken(refreshToken), expiresAt },
+      data: { sessionId, userId, refreshTokenHash: hashToken(refreshToken), expiresAt, ...details },
     };
     await appendDecided(this.store, streamIdOf('session', sessionId), [started], 'no_stream', context);
     return this.tokens(userId, sessionId, refreshToken, context.now);
@@ -418,6 +456,17 @@ export class IdentityService {
   sessionEnded(sessionId: string): void {
     this.sessionChecks.set(sessionId, { active: false, expiresAt: null, until: Number.MAX_SAFE_INTEGER });
   }
+}
+
+type SessionDetails = Device & { readonly ip?: string };
+
+/** What a session records of where it started: the device as given, the IP (at most as long as the event takes). */
+function sessionDetails(device: Device, request: RequestContext): SessionDetails {
+  return {
+    ...(device.deviceName !== undefined ? { deviceName: device.deviceName } : {}),
+    ...(device.client !== undefined ? { client: device.client } : {}),
+    ...(request.ip !== undefined ? { ip: request.ip.slice(0, 64) } : {}),
+  };
 }
 
 function checkPassword(password: string): void {

@@ -1,7 +1,14 @@
 /** Sign-up, sign-in, token refresh, sign-out and the caller's own profile. */
 import { Controller, Get, HttpCode, Patch, Post, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { PASSWORD_MAX, PASSWORD_MIN, type AccessClaims, type Profile, type Tokens } from '@herald/identity';
+import {
+  PASSWORD_MAX,
+  PASSWORD_MIN,
+  type AccessClaims,
+  type Device,
+  type Profile,
+  type Tokens,
+} from '@herald/identity';
 import { NoQuery, correlationOfRequest, ZodBody, ZodQuery, type RequestCorrelation } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -16,12 +23,45 @@ import {
 import { GetProfile } from './identity.queries.js';
 
 const displayName = z.string().trim().min(1).max(64);
+/** What a client may say of itself at sign-in, shown in `GET /me/sessions`. */
+const DeviceFields = {
+  deviceName: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('The device ("Ada\'s phone"), shown in GET /me/sessions'),
+  client: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('The client app ("Herald iOS 2.1"); when not given, the User-Agent (cut to 200 characters)'),
+};
 const RegisterBody = z.strictObject({
   username: z.string().min(3).max(32),
   password: z.string().min(PASSWORD_MIN).max(PASSWORD_MAX),
   displayName,
+  ...DeviceFields,
 });
-const SignInBody = z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+const SignInBody = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+  ...DeviceFields,
+});
+
+/** The device fields as given, the client defaulting to the User-Agent. */
+function deviceOf(body: { deviceName?: string; client?: string }, request: FastifyRequest): Device {
+  // eslint-disable-next-line no-restricted-syntax -- a header's name, not a stream's
+  const agent = request.headers['user-agent']?.trim().slice(0, 200);
+  const client = body.client ?? (agent ? agent : undefined);
+  return {
+    ...(body.deviceName !== undefined ? { deviceName: body.deviceName } : {}),
+    ...(client !== undefined ? { client } : {}),
+  };
+}
 const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
 const ProfileBody = z.strictObject({
   displayName: displayName.optional(),
@@ -55,7 +95,10 @@ export class AuthController {
     @ZodBody(RegisterBody) body: z.output<typeof RegisterBody>,
     @Req() request: FastifyRequest,
   ): Promise<Tokens> {
-    return this.commands.execute(new RegisterCommand(body, requestContext(request)));
+    const { username, password, displayName } = body;
+    return this.commands.execute(
+      new RegisterCommand({ username, password, displayName, ...deviceOf(body, request) }, requestContext(request)),
+    );
   }
 
   @Public()
@@ -63,7 +106,10 @@ export class AuthController {
   @Post('auth/sign-in')
   @HttpCode(200)
   signIn(@ZodBody(SignInBody) body: z.output<typeof SignInBody>, @Req() request: FastifyRequest): Promise<Tokens> {
-    return this.commands.execute(new SignInCommand(body, requestContext(request)));
+    const { username, password } = body;
+    return this.commands.execute(
+      new SignInCommand({ username, password, ...deviceOf(body, request) }, requestContext(request)),
+    );
   }
 
   @Public()

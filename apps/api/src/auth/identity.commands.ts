@@ -9,6 +9,7 @@ import {
   IdentityService,
   type AccessClaims,
   type ContactState,
+  type Device,
   type Profile,
   type RequestContext,
   type Tokens,
@@ -18,7 +19,7 @@ import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 
 export class RegisterCommand extends Command<Tokens> {
   constructor(
-    readonly input: { readonly username: string; readonly password: string; readonly displayName: string },
+    readonly input: { readonly username: string; readonly password: string; readonly displayName: string } & Device,
     readonly request: RequestContext,
   ) {
     super();
@@ -27,7 +28,7 @@ export class RegisterCommand extends Command<Tokens> {
 
 export class SignInCommand extends Command<Tokens> {
   constructor(
-    readonly input: { readonly username: string; readonly password: string },
+    readonly input: { readonly username: string; readonly password: string } & Device,
     readonly request: RequestContext,
   ) {
     super();
@@ -46,6 +47,17 @@ export class RefreshCommand extends Command<Tokens> {
 export class SignOutCommand extends Command<void> {
   constructor(
     readonly caller: AccessClaims,
+    readonly request: RequestContext,
+  ) {
+    super();
+  }
+}
+
+/** Signs out one of the caller's sessions (another device); answers its checkpoint, null when it had ended. */
+export class SignOutSessionCommand extends Command<Checkpoint | null> {
+  constructor(
+    readonly caller: AccessClaims,
+    readonly sessionId: string,
     readonly request: RequestContext,
   ) {
     super();
@@ -117,6 +129,14 @@ export class SignOutHandler implements ICommandHandler<SignOutCommand> {
   }
 }
 
+@CommandHandler(SignOutSessionCommand)
+export class SignOutSessionHandler implements ICommandHandler<SignOutSessionCommand> {
+  constructor(private readonly identity: IdentityService) {}
+  execute({ caller, sessionId, request }: SignOutSessionCommand): Promise<Checkpoint | null> {
+    return this.identity.signOutSession(caller, sessionId, request);
+  }
+}
+
 @CommandHandler(UpdateProfileCommand)
 export class UpdateProfileHandler implements ICommandHandler<UpdateProfileCommand> {
   constructor(private readonly identity: IdentityService) {}
@@ -146,6 +166,7 @@ export const IDENTITY_COMMAND_HANDLERS = [
   SignInHandler,
   RefreshHandler,
   SignOutHandler,
+  SignOutSessionHandler,
   UpdateProfileHandler,
   ChangeBlockHandler,
   ChangeContactHandler,

@@ -25,12 +25,14 @@ import {
   GetPins,
   GetReceipts,
   type BansPage,
+  GetReplies,
   type ConversationView,
   type ConversationSummary,
   type MembersPage,
   type MessagesPage,
   type PinsPage,
   type ReceiptsPage,
+  type RepliesPage,
 } from '@herald/projections';
 import type { FastifyRequest } from 'fastify';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -179,16 +181,23 @@ export class ConversationsController {
     @ZodParam('id', uuid) conversationId: string,
     @ZodQuery(PageQuery) q: z.output<typeof PageQuery>,
   ): Promise<MessagesPage> {
-    if (q.before !== undefined && q.since !== undefined) {
-      throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
-    }
-    return this.queryBus.execute(
-      new GetMessages(caller.userId, conversationId, {
-        limit: q.limit,
-        ...(q.before !== undefined ? { before: q.before } : {}),
-        ...(q.since !== undefined ? { after: q.since } : {}),
-      }),
-    );
+    return this.queryBus.execute(new GetMessages(caller.userId, conversationId, pageOf(q)));
+  }
+
+  /**
+   * A thread: the replies to a message, paged by seq as the messages are, with the message
+   * itself, its participants and the caller's unread count in it (README: Threads).
+   */
+  @UseGuards(MembershipCurrent)
+  @UseInterceptors(ReadYourWrites)
+  @Get(':id/messages/:messageId/replies')
+  async replies(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) conversationId: string,
+    @ZodParam('messageId', uuid) messageId: string,
+    @ZodQuery(PageQuery) q: z.output<typeof PageQuery>,
+  ): Promise<RepliesPage> {
+    return this.queryBus.execute(new GetReplies(caller.userId, conversationId, messageId, pageOf(q)));
   }
 
   // ------------------------------------------------------------------ commands
@@ -272,6 +281,17 @@ export class ConversationsController {
     @Req() request: FastifyRequest,
   ) {
     return this.run(id, { type: 'InviteMember', actorId: caller.userId, userId }, request);
+  }
+
+  /** Withdraws a pending invitation (admins): the user can no longer accept it. */
+  @Delete(':id/invitations/:userId')
+  withdraw(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', uuid) id: string,
+    @ZodParam('userId', uuid) userId: string,
+    @Req() request: FastifyRequest,
+  ) {
+    return this.run(id, { type: 'WithdrawInvitation', actorId: caller.userId, userId }, request);
   }
 
   @Post(':id/invitations/accept')
@@ -651,6 +671,18 @@ export class ConversationsController {
 }
 
 type TimedCommand = Extract<ConversationCommand, { now: Date }>;
+
+/** A page by seq: `before` (older, newest first) or `since` (newer, oldest first), not both. */
+function pageOf(q: z.output<typeof PageQuery>): { before?: number; after?: number; limit: number } {
+  if (q.before !== undefined && q.since !== undefined) {
+    throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
+  }
+  return {
+    limit: q.limit,
+    ...(q.before !== undefined ? { before: q.before } : {}),
+    ...(q.since !== undefined ? { after: q.since } : {}),
+  };
+}
 
 const answer = (outcome: Outcome): CommandAnswer => ({
   conversationId: outcome.conversationId,

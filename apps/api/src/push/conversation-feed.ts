@@ -10,6 +10,9 @@
  * instead of history. A member who leaves or is kicked gets the event that removed them and
  * nothing after it.
  *
+ * The same seam feeds a user's own channel (user-channel.ts: their receipts stream, by its
+ * revision), with its own `synced` and `resync` frames (`frames`).
+ *
  * No sockets and no database: reading, pacing and sending come in as ports (the gateway's
  * socket, the event store, budgets.ts), so the seam is unit-tested with scripted sequences.
  */
@@ -43,7 +46,19 @@ export interface FeedPorts {
   send(frame: ServerFrame): void;
 }
 
+/** The frames a feed says where it stands with: a conversation's by default. */
+export interface FeedFrames {
+  synced(seq: number): ServerFrame;
+  resync(seq: number, reason: string): ServerFrame;
+}
+
+export const conversationFrames = (conversationId: string): FeedFrames => ({
+  synced: (seq) => ({ type: 'synced', conversationId, seq }),
+  resync: (seq, reason) => ({ type: 'resync', conversationId, seq, reason }),
+});
+
 export interface FeedOptions {
+  /** The stream's key for `ports.read`: a conversation's id (or, for a user's channel, the user's). */
   readonly conversationId: string;
   /** Whose socket it is: a removal of theirs ends the feed. */
   readonly userId: string;
@@ -56,6 +71,7 @@ export interface FeedOptions {
   readonly ended: () => void;
   readonly pageSize?: number;
   readonly maxCatchUp?: number;
+  readonly frames?: FeedFrames;
 }
 
 export class ConversationFeed {
@@ -72,8 +88,10 @@ export class ConversationFeed {
   private ended = false;
   private readonly pageSize: number;
   private readonly maxCatchUp: number;
+  private readonly frames: FeedFrames;
 
   constructor(private readonly options: FeedOptions) {
+    this.frames = options.frames ?? conversationFrames(options.conversationId);
     this.conversationId = options.conversationId;
     // A client cannot have seqs that do not exist yet: it goes on from the last one there is.
     this.lastSeq = Math.min(options.claimed, options.head);
@@ -94,16 +112,11 @@ export class ConversationFeed {
    * the feed and rejects.
    */
   async start(): Promise<void> {
-    const { conversationId, head } = this.options;
+    const { head } = this.options;
     try {
       if (head - this.lastSeq > this.maxCatchUp) {
         this.lastSeq = head;
-        this.options.ports.send({
-          type: 'resync',
-          conversationId,
-          seq: head,
-          reason: `more than ${this.maxCatchUp} events missed`,
-        });
+        this.options.ports.send(this.frames.resync(head, `more than ${this.maxCatchUp} events missed`));
       }
       await this.catchUp();
     } catch (error) {
@@ -114,7 +127,7 @@ export class ConversationFeed {
     const queued = this.queued ?? [];
     this.queued = undefined;
     for (const event of queued) this.deliver(event);
-    if (!this.ended) this.options.ports.send({ type: 'synced', conversationId, seq: this.lastSeq });
+    if (!this.ended) this.options.ports.send(this.frames.synced(this.lastSeq));
   }
 
   /** A live event of the conversation, in log order. */
@@ -167,7 +180,7 @@ export class ConversationFeed {
     if (event.seq > this.lastSeq + 1) {
       // Cannot happen while this node follows the log in order; say so rather than skip.
       this.lastSeq = event.seq;
-      this.options.ports.send({ type: 'resync', conversationId: this.conversationId, seq: event.seq, reason: 'gap' });
+      this.options.ports.send(this.frames.resync(event.seq, 'gap'));
     } else if (event.seq === this.lastSeq + 1) {
       this.lastSeq = event.seq;
       this.options.ports.write(event);

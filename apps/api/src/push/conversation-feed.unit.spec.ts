@@ -25,6 +25,7 @@ interface Script {
   /** Runs during the n-th read (from 0), before it answers: live events arriving meanwhile. */
   duringRead?: (feed: ConversationFeed, read: number) => void;
   failRead?: boolean;
+  frames?: FeedOptions['frames'];
 }
 
 /** A feed over scripted ports; `sent` is what the client received, in order. */
@@ -58,6 +59,7 @@ function feedOf(script: Script) {
     ended: () => ends++,
     pageSize: script.pageSize ?? 16,
     maxCatchUp: script.maxCatchUp ?? 500,
+    ...(script.frames ? { frames: script.frames } : {}),
   };
   const feed = new ConversationFeed(options);
   return {
@@ -184,6 +186,17 @@ describe('a conversation feed: catch-up then live, by seq', () => {
     feed.live(event(12));
     expect(sent).toEqual(['resync 11', 'synced 11', 'event 12']);
     expect(reads).toEqual([12]);
+  });
+
+  it("a feed given its own frames (a user's channel) says synced and resync with them", async () => {
+    const frames: FeedOptions['frames'] = {
+      synced: (seq) => ({ type: 'userSynced', seq }),
+      resync: (seq, reason) => ({ type: 'userResync', seq, reason }),
+    };
+    const { feed, sent } = feedOf({ stream: stream(12), claimed: 0, maxCatchUp: 10, frames });
+    await feed.start();
+    feed.live(event(14));
+    expect(sent).toEqual(['userResync 11', 'userSynced 11', 'userResync 14']);
   });
 
   it('exactly the replay bound missed is replayed, not resynced', async () => {

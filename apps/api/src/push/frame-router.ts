@@ -2,7 +2,7 @@
  * A client frame, from the socket to what handles it: charged to the user's rate limit
  * (shared with REST) before it is parsed, parsed against the protocol (frames.ts), counted
  * (a sync by the ids it names and those refused, a presence frame by its users), and handed
- * to the sync, auth, typing or presence handling. A failure of the database or the event
+ * to the sync, auth, typing, presence or user channel handling. A failure of the database or the event
  * store is answered PUSH.UNAVAILABLE: the client may try again, the node stays up.
  */
 import { RateLimited, type JsonLogger, type RateLimiter } from '@herald/nest';
@@ -20,6 +20,7 @@ import type { PresenceWatch } from './presence-watch.js';
 import type { FrameHandling, PushClient, RawFrame } from './push-client.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { Typing } from './typing.js';
+import type { UserChannel } from './user-channel.js';
 
 export interface FrameRouterOptions {
   /** The user rate limit shared with REST. */
@@ -29,6 +30,7 @@ export interface FrameRouterOptions {
   readonly subscriptions: Pick<Subscriptions, 'subscribe'>;
   readonly typing: Pick<Typing, 'typed'>;
   readonly presence: Pick<PresenceWatch, 'watch'>;
+  readonly userChannel: Pick<UserChannel, 'follow'>;
 }
 
 export class FrameRouter implements FrameHandling {
@@ -113,6 +115,9 @@ export class FrameRouter implements FrameHandling {
         }
         return this.options.presence.watch(client, userIds);
       }
+      case 'syncUser':
+        // The caller's own channel: nothing of anyone else's can be named.
+        return this.options.userChannel.follow(client, frame.seq);
       default: {
         const unhandled: never = frame;
         return unhandled;

@@ -38,6 +38,7 @@ function routerOf(burst: number, member: (conversationId: string) => boolean = (
       },
     },
     typing: { typed: (_, conversationId) => Promise.resolve(void handled.push(`typing ${conversationId}`)) },
+    userChannel: { follow: (_, seq) => Promise.resolve(void handled.push(`syncUser ${seq}`)) },
     presence: { watch: (_, userIds) => Promise.resolve(void handled.push(`presence ${userIds.length}`)) },
   });
   const { client, ws, received: sent } = fakeClient(ME, { sessionId: 's', handling: router });

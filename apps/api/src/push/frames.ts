@@ -38,6 +38,11 @@ export const ClientFrame = z.discriminatedUnion('type', [
     title: 'presence',
     description: 'Watch these users (at most 200), replacing the last presence frame; `[]` stops.',
   }),
+  z.strictObject({ type: z.literal('syncUser'), seq: ClaimedSeq }).meta({
+    title: 'syncUser',
+    description:
+      'Follow your own channel: catch up on your read markers, delivery receipts and mutes from the seq after `seq` of your receipts stream (-1: from the start), then live; and from now on, notices of invitations, contact requests and your own sends.',
+  }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
@@ -62,6 +67,14 @@ export function parseClientFrame(bytes: Buffer, isBinary: boolean): ClientFrame 
 
 const Id = z.uuid();
 const Seq = z.number().int().min(0);
+/** An event as frames carry it: the catalogue's type and payload, who caused it and when. */
+const PushedEvent = z.strictObject({
+  eventId: Id,
+  type: z.string().meta({ description: 'An event type of the catalogue (events/asyncapi.json).' }),
+  data: z.record(z.string(), z.unknown()),
+  actorId: z.string(),
+  occurredAt: z.iso.datetime({ offset: true }),
+});
 
 export const ERROR_CODES = [
   'PUSH.INVALID_FRAME',
@@ -86,13 +99,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
       type: z.literal('event'),
       conversationId: Id,
       seq: Seq,
-      event: z.strictObject({
-        eventId: Id,
-        type: z.string().meta({ description: 'An event type of the catalogue (events/asyncapi.json).' }),
-        data: z.record(z.string(), z.unknown()),
-        actorId: z.string(),
-        occurredAt: z.iso.datetime({ offset: true }),
-      }),
+      event: PushedEvent,
     })
     .meta({ title: 'event', description: "A conversation's event, in seq order with no gap and no duplicate." }),
   z
@@ -109,6 +116,32 @@ export const ServerFrame = z.discriminatedUnion('type', [
     title: 'presence',
     description: 'The watched users now (the answer to a presence frame), then each change.',
   }),
+  z.strictObject({ type: z.literal('userEvent'), seq: Seq, event: PushedEvent }).meta({
+    title: 'userEvent',
+    description:
+      'An event of your receipts stream (ConversationRead, MessagesDelivered, ConversationMuteChanged), from any of your devices, in seq order with no gap and no duplicate.',
+  }),
+  z.strictObject({ type: z.literal('userSynced'), seq: z.number().int().min(-1) }).meta({
+    title: 'userSynced',
+    description: 'Your channel has caught up to `seq` of your receipts stream (-1: it is empty); live events follow.',
+  }),
+  z.strictObject({ type: z.literal('userResync'), seq: Seq, reason: z.string() }).meta({
+    title: 'userResync',
+    description:
+      'Receipts up to `seq` will not be sent (more than 500 missed): read your counts and mutes over REST (GET /conversations).',
+  }),
+  z
+    .strictObject({
+      type: z.literal('notice'),
+      conversationId: Id.optional().meta({ description: 'The conversation the event is of, when it is one.' }),
+      seq: Seq.optional().meta({ description: "The event's seq in that conversation." }),
+      event: PushedEvent,
+    })
+    .meta({
+      title: 'notice',
+      description:
+        'Live, not caught up: an event about you from another stream (an invitation to you or its withdrawal, a conversation you were added to, a contact request either way and what became of it, a message you sent from another device in a conversation this socket has not synced). After a reconnect, read GET /me/invitations, /me/contact-requests and /conversations.',
+    }),
   z
     .strictObject({ type: z.literal('authenticated'), expiresAt: z.iso.datetime() })
     .meta({ title: 'authenticated', description: 'An auth frame was accepted: the socket lives until `expiresAt`.' }),

@@ -53,6 +53,8 @@ export interface Peer {
 
 export class PushClient {
   readonly subscriptions = new Map<string, Subscription>();
+  /** The user's own channel on this socket (`syncUser`), once asked for. */
+  userFeed: ConversationFeed | undefined;
   /** Closes the socket when its access token expires. */
   expiry: NodeJS.Timeout | undefined;
   /** This socket's catch-up bytes. */
@@ -139,6 +141,8 @@ export class PushClient {
 export class PushClients {
   private readonly byConversation = new Map<string, Set<PushClient>>();
   private readonly bySession = new Map<string, Set<PushClient>>();
+  /** Sockets that follow their user's own channel, by user. */
+  private readonly byUserChannel = new Map<string, Set<PushClient>>();
   /** Catch-up bytes of each user with a socket on this node, shared by their sockets. */
   private readonly byUser = new Map<string, { readonly budget: ByteBudget; sockets: number }>();
 
@@ -161,6 +165,26 @@ export class PushClients {
     return [...(this.byConversation.get(conversationId) ?? [])];
   }
 
+  /** The user's sockets here that follow their own channel. */
+  followingUser(userId: string): readonly PushClient[] {
+    return [...(this.byUserChannel.get(userId) ?? [])];
+  }
+
+  /** The socket follows its user's channel with `feed` (replacing the one it had). */
+  followed(client: PushClient, feed: ConversationFeed): void {
+    const previous = client.userFeed;
+    client.userFeed = feed;
+    add(this.byUserChannel, client.caller.userId, client);
+    previous?.end();
+  }
+
+  /** Ends the socket's user channel if it is still `feed`. */
+  unfollowed(client: PushClient, feed: ConversationFeed): void {
+    if (client.userFeed !== feed) return;
+    client.userFeed = undefined;
+    remove(this.byUserChannel, client.caller.userId, client);
+  }
+
   ofSession(sessionId: string): readonly PushClient[] {
     return [...(this.bySession.get(sessionId) ?? [])];
   }
@@ -181,6 +205,7 @@ export class PushClients {
     const user = this.byUser.get(client.caller.userId);
     if (user && --user.sockets === 0) this.byUser.delete(client.caller.userId);
     for (const subscription of [...client.subscriptions.values()]) subscription.feed.end();
+    client.userFeed?.end();
   }
 
   /** The socket now holds a token of `caller`'s session (same user): a sign-out of the old one no longer closes it. */

@@ -45,6 +45,7 @@ import { PushClient, PushClients } from './push-client.js';
 import { SignalBus, type Signal } from './signals.js';
 import { Subscriptions, type Membership } from './subscriptions.js';
 import { Typing } from './typing.js';
+import { UserChannel } from './user-channel.js';
 
 @Injectable()
 export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -57,6 +58,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly handshake: Handshake;
   private readonly subscriptions: Subscriptions;
   private readonly typing: Typing;
+  private readonly userChannel: UserChannel;
   private readonly router: FrameRouter;
   private readonly heartbeat: Heartbeat;
 
@@ -99,13 +101,9 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.handshake = new Handshake({ identity, limits, allowedOrigins: config.wsAllowedOrigins, logger, clients });
     const membership = (conversationId: string, userId: string): Promise<Membership | undefined> =>
       queryBus.execute(new GetStreamMembership(conversationId, userId));
-    this.subscriptions = new Subscriptions({
-      membership,
-      store,
-      clients,
-      gate: new FairGate(MAX_CONCURRENT_CATCH_UPS),
-      logger,
-    });
+    const gate = new FairGate(MAX_CONCURRENT_CATCH_UPS);
+    this.subscriptions = new Subscriptions({ membership, store, clients, gate, logger });
+    this.userChannel = new UserChannel({ store, clients, gate });
     this.typing = new Typing({
       clients,
       isMember: async (conversationId, userId) => (await membership(conversationId, userId)) !== undefined,
@@ -120,6 +118,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       subscriptions: this.subscriptions,
       typing: this.typing,
       presence: presenceWatch,
+      userChannel: this.userChannel,
     });
     this.heartbeat = new Heartbeat(() => clients.all(), config.wsHeartbeatMs);
     live.on((event) => this.live(event));
@@ -195,5 +194,6 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     }
     const conversationId = idOfStream('conversation', event.streamId);
     if (conversationId !== undefined) this.subscriptions.live(conversationId, event);
+    this.userChannel.live(event);
   }
 }

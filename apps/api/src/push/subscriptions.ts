@@ -100,38 +100,48 @@ export class Subscriptions {
     });
   }
 
-  /**
-   * A socket's catch-ups: each page waits until neither the socket's nor the user's byte
-   * budget is in debt, then for a slot of the process's gate (held only while reading and
-   * serializing), and is charged to both once sent.
-   */
   private portsOf(client: PushClient): FeedPorts {
     const { clients, gate, store } = this.options;
-    const userId = client.caller.userId;
-    return {
-      open: () => client.open,
-      paced: async () => {
-        for (;;) {
-          const now = Date.now();
-          const wait = Math.max(client.catchUpBytes.waitMs(now), clients.budgetOf(userId)?.waitMs(now) ?? 0);
-          if (wait === 0) return;
-          await sleep(wait);
-        }
-      },
-      slot: () => gate.acquire(userId),
-      read: async (conversationId, from, limit) =>
-        (await store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
-          feedEvent(conversationId, event),
-        ),
-      charge: (bytes) => {
-        const now = Date.now();
-        client.catchUpBytes.charge(bytes, now);
-        clients.budgetOf(userId)?.charge(bytes, now);
-      },
-      write: (event) => client.write(event.frame),
-      send: (frame) => client.send(frame),
-    };
+    return feedPorts(client, clients, gate, async (conversationId, from, limit) =>
+      (await store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
+        feedEvent(conversationId, event),
+      ),
+    );
   }
+}
+
+/**
+ * A socket's catch-ups (of conversations, and of the user's own channel): each page waits
+ * until neither the socket's nor the user's byte budget is in debt, then for a slot of the
+ * process's gate (held only while reading and serializing), and is charged to both once sent.
+ */
+export function feedPorts(
+  client: PushClient,
+  clients: PushClients,
+  gate: FairGate,
+  read: FeedPorts['read'],
+): FeedPorts {
+  const userId = client.caller.userId;
+  return {
+    open: () => client.open,
+    paced: async () => {
+      for (;;) {
+        const now = Date.now();
+        const wait = Math.max(client.catchUpBytes.waitMs(now), clients.budgetOf(userId)?.waitMs(now) ?? 0);
+        if (wait === 0) return;
+        await sleep(wait);
+      }
+    },
+    slot: () => gate.acquire(userId),
+    read,
+    charge: (bytes) => {
+      const now = Date.now();
+      client.catchUpBytes.charge(bytes, now);
+      clients.budgetOf(userId)?.charge(bytes, now);
+    },
+    write: (event) => client.write(event.frame),
+    send: (frame) => client.send(frame),
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -115,6 +115,8 @@ export function evolve(state: Conversation, { event, seq, clientMessageId }: Rec
       return { ...next, name: event.data.name };
     case 'MemberInvited':
       return { ...next, invited: state.invited.add(event.data.userId) };
+    case 'InvitationWithdrawn':
+      return { ...next, invited: state.invited.delete(event.data.userId) };
     case 'MemberJoined':
       return {
         ...next,

@@ -52,6 +52,7 @@ export type ConversationCommand = { readonly actorId: string } & (
       readonly announcementOnly?: boolean;
     }
   | { readonly type: 'InviteMember'; readonly userId: string }
+  | { readonly type: 'WithdrawInvitation'; readonly userId: string }
   | { readonly type: 'AcceptInvitation' }
   | { readonly type: 'JoinViaLink'; readonly linkHash: string }
   | { readonly type: 'CreateInvitationLink'; readonly linkHash: string }
@@ -330,6 +331,11 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
       if (state.banned.has(command.userId)) throw banned('That user is banned from this group: unban them first');
       if (state.invited.has(command.userId)) return [];
       return [{ type: 'MemberInvited', data: { conversationId, userId: command.userId, invitedBy: actor } }];
+    case 'WithdrawInvitation':
+      // Like revoking a link: an admin may, and withdrawing what is not pending changes nothing.
+      requireAdmin();
+      if (!state.invited.has(command.userId)) return [];
+      return [{ type: 'InvitationWithdrawn', data: { conversationId, userId: command.userId, withdrawnBy: actor } }];
     case 'CreateInvitationLink':
       requireAdmin();
       return [

@@ -215,6 +215,7 @@ describe('conversation decider', () => {
         CreateGroup: { type: 'CreateGroup', actorId: BOB, conversationId: C, name: 'g', memberIds: [OWNER] },
         ChangeGroup: { type: 'ChangeGroup', actorId: BOB, name: 'x', description: 'd' },
         InviteMember: { type: 'InviteMember', actorId: BOB, userId: CAROL },
+        WithdrawInvitation: { type: 'WithdrawInvitation', actorId: BOB, userId: CAROL },
         AcceptInvitation: { type: 'AcceptInvitation', actorId: BOB },
         JoinViaLink: { type: 'JoinViaLink', actorId: BOB, linkHash: LINK },
         CreateInvitationLink: { type: 'CreateInvitationLink', actorId: BOB, linkHash: LINK },
@@ -407,6 +408,30 @@ describe('conversation decider', () => {
       given(group(), invited)
         .when({ type: 'AcceptInvitation', actorId: CAROL })
         .then(written([{ type: 'MemberJoined', data: { conversationId: C, userId: CAROL, via: 'invitation' } }]));
+    });
+
+    const withdrawn: CatalogueEvent = {
+      type: 'InvitationWithdrawn',
+      data: { conversationId: C, userId: CAROL, withdrawnBy: ADMIN },
+    };
+
+    it('an admin withdraws a pending invitation; the invitee can no longer accept it', () => {
+      given(group(), madeAdmin, invited)
+        .when({ type: 'WithdrawInvitation', actorId: ADMIN, userId: CAROL })
+        .then(written([withdrawn]));
+      given(group(), madeAdmin, invited, withdrawn)
+        .when({ type: 'AcceptInvitation', actorId: CAROL })
+        .thenThrows('CONVERSATION.NOT_FOUND');
+    });
+
+    it('withdrawing an invitation that is not pending changes nothing; a member who is not an admin may not', () => {
+      given(group(), madeAdmin).when({ type: 'WithdrawInvitation', actorId: ADMIN, userId: CAROL }).then(written([]));
+      given(group(), invited)
+        .when({ type: 'WithdrawInvitation', actorId: BOB, userId: CAROL })
+        .thenThrows('CONVERSATION.FORBIDDEN');
+      given(group(), invited)
+        .when({ type: 'WithdrawInvitation', actorId: CAROL, userId: CAROL })
+        .thenThrows('CONVERSATION.NOT_FOUND');
     });
 
     it('a member who is not an admin may not create an invitation link', () => {

@@ -7,6 +7,7 @@ import {
   refresh,
   REFRESH_REUSE_GRACE_SECONDS,
   signOut,
+  signOutFrom,
   type Refresh,
   type SessionEvent,
 } from './session.js';
@@ -219,6 +220,33 @@ describe('identity', () => {
 
     it('signing out of a revoked session decides nothing', () => {
       given(started, signedOut).when('SignOut').then([]);
+    });
+  });
+
+  describe('signing a session out from another (DELETE /me/sessions/:id)', () => {
+    const OTHER = '9e8d7c6b-5a49-4382-9171-605f4e3d2c1b';
+    const { given } = deciderSpecification({
+      decide: (command: { userId: string }, state: ReturnType<typeof initialSession>) =>
+        signOutFrom(state, command.userId, OTHER),
+      evolve: (state, event: SessionEvent) => evolveSession(state, event),
+      initialState: () => initialSession(S),
+    });
+
+    it("the user's own session is revoked, naming the session that signed it out", () => {
+      given(started)
+        .when({ userId: U })
+        .then([{ type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out', bySessionId: OTHER } }]);
+    });
+
+    it("another user's session, and one that never started, are not found alike", () => {
+      given(started).when({ userId: OTHER }).thenThrows('SESSION.NOT_FOUND');
+      given().when({ userId: U }).thenThrows('SESSION.NOT_FOUND');
+    });
+
+    it('a session that ended already is left as it is', () => {
+      given(started, { type: 'SessionRevoked', data: { sessionId: S, reason: 'signed_out' } })
+        .when({ userId: U })
+        .then([]);
     });
   });
 });

@@ -72,6 +72,8 @@ export interface Refresh {
   readonly nextHash: string;
   readonly now: string;
   readonly expiresAt: string;
+  /** Where the refresh came from (the session's last seen place). */
+  readonly ip?: string;
 }
 
 /**
@@ -110,7 +112,12 @@ export function refresh(command: Refresh, state: Session): { events: SessionEven
     events: [
       {
         type: 'SessionRefreshed',
-        data: { sessionId: state.sessionId, refreshTokenHash: command.nextHash, expiresAt: command.expiresAt },
+        data: {
+          sessionId: state.sessionId,
+          refreshTokenHash: command.nextHash,
+          expiresAt: command.expiresAt,
+          ...(command.ip !== undefined ? { ip: command.ip } : {}),
+        },
       },
     ],
   };
@@ -119,4 +126,15 @@ export function refresh(command: Refresh, state: Session): { events: SessionEven
 export function signOut(state: Session): SessionEvent[] {
   if (!state.userId || state.revoked) return [];
   return [{ type: 'SessionRevoked', data: { sessionId: state.sessionId, reason: 'signed_out' } }];
+}
+
+/**
+ * A user signs out one of their sessions from another (`DELETE /me/sessions/:id`). A session
+ * of someone else, or none, is not found: nobody learns of others' sessions. One that has
+ * ended already is left as it is.
+ */
+export function signOutFrom(state: Session, userId: string, bySessionId: string): SessionEvent[] {
+  if (state.userId !== userId) throw new IdentityError('SESSION.NOT_FOUND', 'No such session of yours');
+  if (state.revoked) return [];
+  return [{ type: 'SessionRevoked', data: { sessionId: state.sessionId, reason: 'signed_out', bySessionId } }];
 }
