@@ -98,17 +98,17 @@ describe('BatchWriter', () => {
   it('reuses a revision it knows instead of reading it', async () => {
     const { fake, pool } = fakePool(() => undefined);
     const known = new KnownRevisions();
-    known.remember('s-1', 3);
+    known.remember('s-1', 3, null);
     const { batchWriter } = writer(pool, known);
     await batchWriter.write([pending('s-1', 3, [])]);
     expect(fake.statements[0]).toMatch(/unnest\(ARRAY\[\]::text\[\]\) AS id;/);
-    expect(known.get('s-1')).toBe(4);
+    expect(known.get('s-1')?.revision).toBe(4);
   });
 
   it('reads a known revision that contradicts an expectation: it may be behind', async () => {
     const { fake, pool } = fakePool(() => undefined, 7);
     const known = new KnownRevisions();
-    known.remember('s-1', 3);
+    known.remember('s-1', 3, null);
     const { batchWriter } = writer(pool, known);
     await batchWriter.write([pending('s-1', 7, [])]);
     expect(fake.statements[0]).toMatch(/unnest\(ARRAY\['s-1'\]::text\[\]\) AS id;/);
@@ -117,7 +117,7 @@ describe('BatchWriter', () => {
   it('runs a batch that lost a race to another writer again, reading every revision this time', async () => {
     const { fake, pool } = fakePool((attempt) => (attempt === 1 ? { code: '23505' } : undefined));
     const known = new KnownRevisions();
-    known.remember('s-1', 0);
+    known.remember('s-1', 0, null);
     const { batchWriter } = writer(pool, known);
     const settled: unknown[] = [];
     (await batchWriter.write([pending('s-1', 0, settled)]))();
@@ -140,7 +140,7 @@ describe('BatchWriter', () => {
   it('fails a batch whose connection was lost as EventStoreUnavailable, and forgets every known revision', async () => {
     const { fake, pool } = fakePool(() => ({ code: '08006' }));
     const known = new KnownRevisions();
-    known.remember('t-1', 3);
+    known.remember('t-1', 3, null);
     const { batchWriter } = writer(pool, known);
     await expect(batchWriter.write([pending('s-1', 'any', [])])).rejects.toBeInstanceOf(EventStoreUnavailable);
     expect(fake.attempts).toBe(1);
@@ -150,7 +150,7 @@ describe('BatchWriter', () => {
   it('fails a batch with any other error as it is, at once, rolled back', async () => {
     const { fake, pool } = fakePool(() => ({ code: '42601' }));
     const known = new KnownRevisions();
-    known.remember('t-1', 3);
+    known.remember('t-1', 3, null);
     const { batchWriter, published } = writer(pool, known);
     await expect(batchWriter.write([pending('s-1', 'any', [])])).rejects.toMatchObject({
       message: 'fake failure',

@@ -27,7 +27,7 @@ function pending(streamId: string, events: SerializedEvent[], expected: Expected
 
 /** The streams' revisions as the transaction read them. */
 const streams = (revisions: Record<string, number>): Map<string, StreamState> =>
-  new Map(Object.entries(revisions).map(([id, revision]) => [id, { revision }]));
+  new Map(Object.entries(revisions).map(([id, revision]) => [id, { revision, hash: null }]));
 
 const row = (event: SerializedEvent, streamId: string, revision: number, tx = 7, pos = 70): RecordedRow => ({
   event_id: event.event.eventId.toLowerCase(),
