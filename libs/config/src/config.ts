@@ -65,6 +65,7 @@ const schema = z.object({
   DATABASE_QUERY_TIMEOUT_MS: positiveInt.min(100).max(600_000).default(3_000),
   DATABASE_ACQUIRE_TIMEOUT_MS: positiveInt.min(100).max(600_000).default(3_000),
   EVENT_STORE_POLL_INTERVAL_MS: positiveInt.default(250),
+  SEAL_INTERVAL_MS: positiveInt.min(100).max(86_400_000).default(10_000),
   JWT_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.max(31_536_000).default(2_592_000),
@@ -142,6 +143,12 @@ export interface HeraldConfig {
   /** Waiting for a database connection (a new one, or a free one of a full pool) fails after this (503). */
   readonly databaseAcquireTimeoutMs: number;
   readonly eventStorePollIntervalMs: number;
+  /**
+   * How often the sealer seals the newest range of the log (tamper evidence, ADR 030): an
+   * event is covered by a seal, and can be proven in one, at most about this long after it
+   * was written.
+   */
+  readonly sealIntervalMs: number;
   readonly kafka: KafkaConfig | undefined;
   /**
    * Signs access tokens (HS256). Unset: the embedded default keeps a generated one in the
@@ -216,6 +223,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     databaseQueryTimeoutMs: c.DATABASE_QUERY_TIMEOUT_MS,
     databaseAcquireTimeoutMs: c.DATABASE_ACQUIRE_TIMEOUT_MS,
     eventStorePollIntervalMs: c.EVENT_STORE_POLL_INTERVAL_MS,
+    sealIntervalMs: c.SEAL_INTERVAL_MS,
     jwtSecret: c.JWT_SECRET,
     accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,

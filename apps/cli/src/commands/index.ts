@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { registerProof } from './proof.js';
+import { registerVerify } from './verify.js';
 
 /**
  * Every `herald` command, each registered by a function of its own file in this folder
  * (`herald verify`, `herald projections …`, `herald export`, `herald roles …`).
  */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerVerify, registerProof];
