@@ -21,8 +21,8 @@ const sha256 = (...parts) => {
 };
 const hex = (buffer) => buffer.toString('hex');
 
-/** A personal value enters the hash as SHA-256(salt bytes ‖ its JSON text). */
-const personalDigest = (saltHex, value) => hex(sha256(Buffer.from(saltHex, 'hex'), JSON.stringify(value)));
+/** A personal value enters the hash as SHA-256(its salt, 32 hex digits ‖ its JSON text). */
+const personalDigest = (saltHex, value) => hex(sha256(saltHex + JSON.stringify(value)));
 
 /** Step 1: the event's hash (ADR 030, "What an event's hash covers"). */
 export function eventHash(event) {

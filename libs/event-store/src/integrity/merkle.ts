@@ -4,7 +4,7 @@
  * left ‖ right), the left subtree the largest power of two), and the seal record chained to
  * the previous seal. No I/O.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { sha256Hex } from './event-hash.js';
 
 /** What a leaf commits to: where and when the log recorded an event, and the event's hash. */
@@ -17,10 +17,12 @@ export interface LeafInput {
 }
 
 export function leafHash(leaf: LeafInput): Buffer {
-  return createHash('sha256')
-    .update(Buffer.from([0]))
-    .update(`["herald-leaf-v1","${leaf.checkpoint}","${leaf.recordedAtMicros}","${leaf.hash}"]`)
-    .digest();
+  // U+0000 is the byte 0x00 in UTF-8.
+  return hash(
+    'sha256',
+    `\u0000["herald-leaf-v1","${leaf.checkpoint}","${leaf.recordedAtMicros}","${leaf.hash}"]`,
+    'buffer',
+  );
 }
 
 export const nodeHash = (left: Buffer, right: Buffer): Buffer =>

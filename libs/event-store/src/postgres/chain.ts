@@ -23,14 +23,17 @@ export interface PreparedEvent extends SerializedEvent {
 export function prepareEvents(events: readonly SerializedEvent[], personalFields: PersonalFields): PreparedEvent[] {
   return events.map((e) => {
     const salts = saltPersonalFields(e.event.data, personalFields(e.event.type));
-    const content = contentHash({
-      eventId: e.event.eventId.toLowerCase(),
-      type: e.event.type,
-      schemaVersion: e.event.schemaVersion,
-      data: e.data,
-      metadata: e.metadata,
-      personal: salts,
-    });
+    const content = contentHash(
+      {
+        eventId: e.event.eventId.toLowerCase(),
+        type: e.event.type,
+        schemaVersion: e.event.schemaVersion,
+        data: e.data,
+        metadata: e.metadata,
+        personal: salts,
+      },
+      e.event.data,
+    );
     return { ...e, chain: { content, personal: salts && JSON.stringify(salts) } };
   });
 }

@@ -140,7 +140,7 @@ export class Sealer {
 }
 
 export const leafOf = (row: LeafRow) => ({
-  checkpoint: encodeCheckpoint(BigInt(row.tx), BigInt(row.pos)),
+  checkpoint: row.checkpoint,
   recordedAtMicros: row.recorded_us,
   hash: row.hash,
 });

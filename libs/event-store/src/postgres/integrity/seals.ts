@@ -2,13 +2,19 @@
 import type pg from 'pg';
 import type { SealFields } from '../../integrity/merkle.js';
 
-/** A leaf's columns (merkle.ts LeafInput): checkpoint parts, the stored hash, recorded_at in microseconds. */
-export const LEAF_COLUMNS = `tx_id::text AS tx, global_position::text AS pos, coalesce(encode(hash, 'hex'), '') AS hash,
-  (extract(epoch FROM recorded_at) * 1000000)::bigint::text AS recorded_us`;
+/**
+ * A leaf's columns (merkle.ts LeafInput): checkpoint parts, the checkpoint as checkpoint.ts
+ * encodes it (made by the server: cheaper there than BigInt arithmetic per row here), the
+ * stored hash, recorded_at in microseconds.
+ */
+export const LEAF_COLUMNS = `tx_id::text AS tx, global_position::text AS pos,
+  lpad(to_hex(tx_id::text::bigint), 16, '0') || '-' || lpad(to_hex(global_position), 16, '0') AS checkpoint,
+  coalesce(encode(hash, 'hex'), '') AS hash, (extract(epoch FROM recorded_at) * 1000000)::bigint::text AS recorded_us`;
 
 export interface LeafRow {
   tx: string;
   pos: string;
+  checkpoint: string;
   hash: string;
   recorded_us: string;
 }

@@ -56,13 +56,34 @@ export interface VerifyReport {
 /** Raw columns, in this order (row mode `array`, no type parsing: the text is what the hash covers). */
 const EVENT_SELECT = `SELECT stream_id, stream_revision::text, event_id::text, type, schema_version::text,
   data::text, metadata::text, personal::text, ${LEAF_COLUMNS} FROM herald_events`;
-type Raw = [string, string, string, string, string, string, string, string | null, string, string, string, string];
+type Raw = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const RAW_TYPES = { getTypeParser: () => (value: string) => value };
 
 export async function verifyLog(pool: pg.Pool, options: VerifyOptions = {}): Promise<VerifyReport> {
   const client = await pool.connect();
   try {
-    return options.stream !== undefined ? await verifyStream(client, options) : await verifyRange(client, options);
+    if (options.stream !== undefined) return await verifyStream(client, options);
+    // A second connection looks up predecessors while the first reads the next page ahead.
+    const lookups = await pool.connect();
+    try {
+      return await verifyRange(client, lookups, options);
+    } finally {
+      lookups.release();
+    }
   } finally {
     client.release();
   }
@@ -88,8 +109,8 @@ function recompute(row: Raw, previous: string | null): string | BrokenLink {
 }
 
 function checkLink(row: Raw, previous: string | null): BrokenLink | undefined {
-  const [streamId, revision, , , , , , , tx, pos, hash] = row;
-  const where = { streamId, revision: Number(revision), checkpoint: encodeCheckpoint(BigInt(tx), BigInt(pos)) };
+  const [streamId, revision, , , , , , , , , checkpoint, hash] = row;
+  const where = { streamId, revision: Number(revision), checkpoint };
   if (hash === '') return { ...where, reason: 'the event has no hash' };
   const expected = recompute(row, previous);
   if (typeof expected !== 'string') return { ...where, reason: `the event was altered: ${expected.reason}` };
@@ -133,7 +154,7 @@ async function verifyStream(client: pg.PoolClient, options: VerifyOptions): Prom
       }
       const broken = checkLink(row, previous?.hash ?? null);
       if (broken) return report(broken);
-      previous = { revision, hash: row[10] };
+      previous = { revision, hash: row[11] };
       events++;
     }
     options.onProgress?.(events, undefined);
@@ -165,7 +186,11 @@ class SealCursor {
   }
 }
 
-async function verifyRange(client: pg.PoolClient, options: VerifyOptions): Promise<VerifyReport> {
+async function verifyRange(
+  client: pg.PoolClient,
+  lookups: pg.PoolClient,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const head = (await client.query<{ tx: string; pos: string }>(headCheckpointQuery())).rows[0];
   const headCheckpoint = head ? encodeCheckpoint(BigInt(head.tx), BigInt(head.pos)) : START;
   let from: string = options.digest ? START : (options.from ?? START);
@@ -261,18 +286,26 @@ async function verifyRange(client: pg.PoolClient, options: VerifyOptions): Promi
     if (streams.size > STREAM_CACHE) streams.delete(streams.keys().next().value!);
   };
 
-  let [afterTx, afterPos] = decodeCheckpoint(from as Checkpoint);
   const [toTx, toPos] = decodeCheckpoint(to as Checkpoint);
-  for (;;) {
-    const { rows } = await client.query<Raw>({
+  const page = (afterTx: string, afterPos: string): Promise<pg.QueryResult<Raw>> =>
+    client.query<Raw>({
       text: `${EVENT_SELECT}
               WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)
                 AND (tx_id, global_position) <= ($3::text::xid8, $4::bigint)
               ORDER BY tx_id, global_position LIMIT ${PAGE}`,
-      values: [afterTx.toString(), afterPos.toString(), toTx.toString(), toPos.toString()],
+      values: [afterTx, afterPos, toTx.toString(), toPos.toString()],
       rowMode: 'array',
       types: RAW_TYPES,
     });
+  const [fromTx, fromPos] = decodeCheckpoint(from as Checkpoint);
+  let pending: Promise<pg.QueryResult<Raw>> | undefined = page(fromTx.toString(), fromPos.toString());
+  while (pending) {
+    const { rows }: pg.QueryResult<Raw> = await pending;
+    // The next page is read while this one is checked (the server works while this process hashes).
+    const last = rows[rows.length - 1];
+    pending = rows.length === PAGE && last ? page(last[8], last[9]) : undefined;
+    // Awaited on the next turn; a check that stops early leaves it to finish on its own.
+    pending?.catch(() => undefined);
     // Predecessors neither remembered nor earlier in this page: looked up at once.
     const seen = new Map<string, number>();
     const missing = new Map<string, [string, number]>();
@@ -285,7 +318,7 @@ async function verifyRange(client: pg.PoolClient, options: VerifyOptions): Promi
     const found = new Map<string, string>();
     if (missing.size > 0) {
       const keys = [...missing.values()];
-      const lookup = await client.query<{ stream_id: string; stream_revision: string; hash: string }>(
+      const lookup = await lookups.query<{ stream_id: string; stream_revision: string; hash: string }>(
         `SELECT e.stream_id, e.stream_revision::text, coalesce(encode(e.hash, 'hex'), '') AS hash
            FROM unnest($1::text[], $2::bigint[]) AS k(s, r)
            JOIN herald_events e ON e.stream_id = k.s AND e.stream_revision = k.r`,
@@ -295,9 +328,8 @@ async function verifyRange(client: pg.PoolClient, options: VerifyOptions): Promi
     }
 
     for (const row of rows) {
-      const [streamId, revisionText, , , , , , , tx, pos, hash, recordedUs] = row;
+      const [streamId, revisionText, , , , , , , , , checkpoint, hash, recordedUs] = row;
       const revision = Number(revisionText);
-      const checkpoint = encodeCheckpoint(BigInt(tx), BigInt(pos));
       let previous: string | null = null;
       if (revision > 0) {
         const cached = streams.get(streamId);
@@ -315,17 +347,16 @@ async function verifyRange(client: pg.PoolClient, options: VerifyOptions): Promi
       const broken = checkLink(row, previous);
       if (broken) return report(broken);
       remember(streamId, revision, hash);
-      const sealBroken = await advanceSeals(checkpoint);
-      if (sealBroken) return report(sealBroken);
+      if (!current || checkpoint > current.seal.lastCheckpoint) {
+        const sealBroken = await advanceSeals(checkpoint);
+        if (sealBroken) return report(sealBroken);
+      }
       if (current && checkpoint > current.seal.afterCheckpoint) {
         current.tree.push(leafHash({ checkpoint, recordedAtMicros: recordedUs, hash }));
       } else unsealed++;
       events++;
     }
     options.onProgress?.(events, total);
-    if (rows.length < PAGE) break;
-    const last = rows[rows.length - 1]!;
-    [afterTx, afterPos] = [BigInt(last[8]), BigInt(last[9])];
   }
   // Seals whose range ends within the checked range, closed with what the log holds.
   const end = await advanceSeals(`${to}\u0000`);
