@@ -194,6 +194,7 @@ async function appendWindow(store: PostgresEventStore, label: string): Promise<n
       const own = streams.filter((_, s) => s % APPENDERS === a);
       for (let i = 0; performance.now() < deadline; i++) {
         const streamId = own[i % own.length]!;
+        // eslint-disable-next-line no-restricted-syntax -- an actor id, not a stream name
         const actor = `user-${a}`;
         const data = {
           messageId: randomUUID(),

@@ -1,4 +1,5 @@
 import { PostgresEventStore, Sealer, TamperEvidence, type InclusionProof } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { freshDatabase, testEvent, uniqueId } from '@herald/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ describe('examples/verify-proof: the offline inclusion-proof verifier', () => {
     const url = await freshDatabase();
     const store = new PostgresEventStore({ connectionString: url, poolSize: 2 });
     await store.migrate();
-    const stream = `conversation-${uniqueId()}`;
+    const stream = streamIdOf('conversation', uniqueId());
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
       const e = testEvent('MessageSent', {

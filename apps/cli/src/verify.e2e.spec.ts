@@ -1,4 +1,5 @@
 import { PostgresEventStore, Sealer } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { freshDatabase, testEvent, uniqueId } from '@herald/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ describe('herald verify and herald proof', () => {
       });
     const store = new PostgresEventStore({ connectionString: url, poolSize: 2 });
     await store.migrate();
-    const streams = [`conversation-${uniqueId()}`, `user-${uniqueId()}`];
+    const streams = [streamIdOf('conversation', uniqueId()), streamIdOf('user', uniqueId())];
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       const e = testEvent('MessageSent', {

@@ -189,7 +189,7 @@ function copyAlong(value: unknown, pointers: readonly string[]): unknown {
   return root;
 }
 
-const shallow = (v: unknown): unknown => (Array.isArray(v) ? [...v] : isObject(v) ? { ...v } : v);
+const shallow = (v: unknown): unknown => (Array.isArray(v) ? [...(v as unknown[])] : isObject(v) ? { ...v } : v);
 
 const escape = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

@@ -25,7 +25,7 @@ export interface StoredSeal extends SealFields {
 }
 
 interface SealRow {
-  seal_number: string;
+  number_text: string;
   after_checkpoint: string;
   last_checkpoint: string;
   event_count: number;
@@ -35,11 +35,12 @@ interface SealRow {
   sealed_at: Date;
 }
 
-export const SEAL_COLUMNS = `seal_number::text, after_checkpoint, last_checkpoint, event_count, encode(merkle_root, 'hex') AS merkle_root,
+/** (Not aliased `seal_number`: an ORDER BY seal_number must sort the column, not its text.) */
+export const SEAL_COLUMNS = `seal_number::text AS number_text, after_checkpoint, last_checkpoint, event_count, encode(merkle_root, 'hex') AS merkle_root,
   encode(previous_hash, 'hex') AS previous_hash, encode(seal_hash, 'hex') AS seal_hash, sealed_at`;
 
 export const toSeal = (row: SealRow): StoredSeal => ({
-  number: Number(row.seal_number),
+  number: Number(row.number_text),
   afterCheckpoint: row.after_checkpoint,
   lastCheckpoint: row.last_checkpoint,
   eventCount: row.event_count,

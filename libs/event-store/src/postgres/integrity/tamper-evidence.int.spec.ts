@@ -1,3 +1,4 @@
+import { streamIdOf } from '@herald/events';
 import { freshDatabase, testEvent, uniqueId } from '@herald/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ async function world(options: { hashing?: boolean } = {}): Promise<World> {
   const evidence = new TamperEvidence({ connectionString: url });
   const sql = new pg.Client(url);
   await sql.connect();
-  const streams = [1, 2, 3].map((i) => `conversation-${uniqueId()}${i}`);
+  const streams = [1, 2, 3].map((i) => streamIdOf('conversation', `${uniqueId()}${i}`));
   for (let round = 0; round < 4; round++) {
     for (const stream of streams) {
       await store.append(
@@ -86,6 +87,19 @@ describe('tamper evidence on PostgreSQL', () => {
     // New events after the last seal are checked and counted as not sealed yet.
     await w.store.append(w.streams[0]!, [message('late')], 'any');
     expect(await w.evidence.verify()).toMatchObject({ ok: true, events: 37, unsealed: 1 });
+  });
+
+  it('chains seals past nine of them (seal numbers sort as numbers)', async () => {
+    const w = await world();
+    const small = new Sealer({ connectionString: w.url, intervalMs: 60_000, maxEvents: 3 });
+    try {
+      const seals = await small.sealAll();
+      expect(seals.map((s) => s.number)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(await w.evidence.verify()).toMatchObject({ ok: true, events: 36, seals: 12 });
+      expect((await w.evidence.latestDigest())?.digest).toMatch(/^herald-digest:v1:12:/);
+    } finally {
+      await small.stop();
+    }
   });
 
   it('names the stream, revision and checkpoint of an event changed by a direct UPDATE', async () => {
