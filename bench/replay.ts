@@ -182,8 +182,13 @@ async function seed(store: PostgresEventStore): Promise<{ count: number; seconds
   return { count, seconds: (performance.now() - started) / 1000 };
 }
 
-/** bench:store's append workload: 256 appenders of single events with exact expected revisions. */
-async function appendWindow(store: PostgresEventStore, label: string): Promise<number> {
+/**
+ * bench:store's append workload: 256 appenders of single events with exact expected
+ * revisions. Appends a second, and this process's CPU per append (on a shared machine the
+ * rate follows the CPU the process gets; the CPU it spends per append does not).
+ */
+async function appendWindow(store: PostgresEventStore, label: string): Promise<{ rate: number; cpuUs: number }> {
+  const cpu = process.cpuUsage();
   const streams = Array.from({ length: STREAMS }, (_, s) => `bench${label}x${randomUUID().slice(0, 8)}-${s}`);
   const revisions = new Map<string, number>();
   let count = 0;
@@ -226,7 +231,8 @@ async function appendWindow(store: PostgresEventStore, label: string): Promise<n
       }
     }),
   );
-  return count / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { rate: count / ((performance.now() - started) / 1000), cpuUs: (used.user + used.system) / count };
 }
 
 async function main(): Promise<void> {
@@ -267,13 +273,18 @@ async function main(): Promise<void> {
 
     const withHashing: number[] = [];
     const withoutHashing: number[] = [];
+    const cpuWith: number[] = [];
+    const cpuWithout: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       // Alternate which goes first, so that drift on a shared machine falls on both alike.
       const order = run % 2 === 0 ? (['with', 'without'] as const) : (['without', 'with'] as const);
       for (const which of order) {
-        const rate = await appendWindow(which === 'with' ? store : unhashed, `${which}${run}`);
+        const { rate, cpuUs } = await appendWindow(which === 'with' ? store : unhashed, `${which}${run}`);
         (which === 'with' ? withHashing : withoutHashing).push(rate);
-        process.stdout.write(`appends/s ${which} hashing, run ${run + 1}: ${round(rate)}\n`);
+        (which === 'with' ? cpuWith : cpuWithout).push(cpuUs);
+        process.stdout.write(
+          `appends/s ${which} hashing, run ${run + 1}: ${round(rate)} (${round(cpuUs, 1)} µs of this process's CPU per append)\n`,
+        );
       }
     }
     const appendsPerSecWithHashing = median(withHashing);
@@ -287,6 +298,8 @@ async function main(): Promise<void> {
       appendsPerSecWithHashing: round(appendsPerSecWithHashing),
       appendsPerSecWithoutHashing: round(appendsPerSecWithoutHashing),
       hashingAppendRatio: round(appendsPerSecWithHashing / appendsPerSecWithoutHashing, 3),
+      appendCpuUsWithHashing: round(median(cpuWith), 1),
+      appendCpuUsWithoutHashing: round(median(cpuWithout), 1),
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
