@@ -1,5 +1,5 @@
 import { streamIdOf } from '@herald/events';
-import { freshDatabase, testEvent, uniqueId } from '@herald/testing';
+import { eventually, freshDatabase, testEvent, uniqueId } from '@herald/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { contentHash, eventHash, personalDigest, type PersonalSalts } from '../../integrity/event-hash.js';
@@ -87,6 +87,27 @@ describe('tamper evidence on PostgreSQL', () => {
     // New events after the last seal are checked and counted as not sealed yet.
     await w.store.append(w.streams[0]!, [message('late')], 'any');
     expect(await w.evidence.verify()).toMatchObject({ ok: true, events: 37, unsealed: 1 });
+  });
+
+  it('seals every interval while events come, with two sealers running one chain of seals between them', async () => {
+    const w = await world();
+    const a = new Sealer({ connectionString: w.url, intervalMs: 100, maxEvents: 7 });
+    const b = new Sealer({ connectionString: w.url, intervalMs: 100, maxEvents: 7 });
+    a.start();
+    b.start();
+    try {
+      for (let i = 0; i < 5; i++) {
+        await w.store.append(w.streams[i % 3]!, [message(`live ${i}`)], 'any');
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      await eventually(async () => (await w.evidence.verify()).unsealed === 0);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+    const report = await w.evidence.verify();
+    expect(report).toMatchObject({ ok: true, events: 41, unsealed: 0 });
+    expect(report.seals).toBeGreaterThanOrEqual(6);
   });
 
   it('chains seals past nine of them (seal numbers sort as numbers)', async () => {
