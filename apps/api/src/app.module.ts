@@ -36,6 +36,7 @@ import { RateLimits } from './auth/rate-limits.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
 import { SearchController } from './search/search.controller.js';
+import { SealerService } from './sealer.service.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
@@ -190,6 +191,7 @@ export class AppModule {
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },
         ProjectionsService,
+        SealerService,
         // Read-your-writes (the ReadYourWrites interceptor) waits on the projections of this process.
         { provide: CHECKPOINT_WAITER, useExisting: ProjectionsService },
         Closer,

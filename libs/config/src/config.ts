@@ -70,6 +70,7 @@ const schema = z.object({
     .string()
     .regex(/^esdb(\+discover)?:\/\/\S+$/, 'must be an esdb:// or esdb+discover:// connection string')
     .optional(),
+  SEAL_INTERVAL_MS: positiveInt.min(100).max(86_400_000).default(10_000),
   JWT_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(86_400).default(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.max(31_536_000).default(2_592_000),
@@ -161,6 +162,12 @@ export interface HeraldConfig {
   readonly databaseAcquireTimeoutMs: number;
   readonly eventStorePollIntervalMs: number;
   readonly eventStore: EventStoreConfig;
+  /**
+   * How often the sealer seals the newest range of the log (tamper evidence, ADR 030): an
+   * event is covered by a seal, and can be proven in one, at most about this long after it
+   * was written.
+   */
+  readonly sealIntervalMs: number;
   readonly kafka: KafkaConfig | undefined;
   /**
    * Signs access tokens (HS256). Unset: the embedded default keeps a generated one in the
@@ -246,6 +253,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
       c.EVENT_STORE === 'eventstoredb' && c.EVENTSTORE_URL !== undefined
         ? { kind: 'eventstoredb', url: c.EVENTSTORE_URL }
         : { kind: 'postgres' },
+    sealIntervalMs: c.SEAL_INTERVAL_MS,
     jwtSecret: c.JWT_SECRET,
     accessTokenTtlSeconds: c.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: c.REFRESH_TOKEN_TTL_SECONDS,

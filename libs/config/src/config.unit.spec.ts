@@ -16,6 +16,7 @@ describe('configuration', () => {
       databaseAcquireTimeoutMs: 3_000,
       eventStorePollIntervalMs: 250,
       eventStore: { kind: 'postgres' },
+      sealIntervalMs: 10_000,
       kafka: undefined,
       jwtSecret: undefined,
       accessTokenTtlSeconds: 900,
@@ -82,6 +83,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ KAFKA_BROKERS: 'no-port' })).toThrow('KAFKA_BROKERS');
     expect(() => loadConfig({ KAFKA_TOPIC_PREFIX: 'has space' })).toThrow('KAFKA_TOPIC_PREFIX');
     expect(() => loadConfig({ KAFKA_IDEMPOTENT: 'yes' })).toThrow('KAFKA_IDEMPOTENT');
+    expect(() => loadConfig({ SEAL_INTERVAL_MS: '50' })).toThrow('SEAL_INTERVAL_MS');
     const sasl = (): unknown =>
       loadConfig({ KAFKA_BROKERS: 'k:1', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'hunter2' });
     expect(sasl).toThrow('go together');

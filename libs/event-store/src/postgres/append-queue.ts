@@ -7,11 +7,11 @@
  */
 import { EventStoreUnavailable } from '../errors.js';
 import type { AppendResult, ExpectedRevision } from '../types.js';
-import type { SerializedEvent } from '../validation.js';
+import type { PreparedEvent } from './chain.js';
 
 export interface PendingAppend {
   readonly streamId: string;
-  readonly events: readonly SerializedEvent[];
+  readonly events: readonly PreparedEvent[];
   /** Serialized size, for the queue and batch limits. */
   readonly bytes: number;
   readonly expected: ExpectedRevision;
@@ -54,7 +54,7 @@ export class AppendQueue {
   }
 
   /** Queues a validated append; throws EventStoreUnavailable when too much waits already. */
-  add(streamId: string, events: readonly SerializedEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+  add(streamId: string, events: readonly PreparedEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     let bytes = 0;
     for (const e of events) bytes += e.data.length + e.metadata.length;
     // Back-pressure: when the database cannot keep up, say so rather than queue without bound.

@@ -11,7 +11,7 @@ import { encodeCheckpoint } from '../checkpoint.js';
 import { EventStoreUnavailable } from '../errors.js';
 import type { PendingAppend } from './append-queue.js';
 import type { KnownRevisions } from './known-revisions.js';
-import { recordedEventsSql, streamRevisionsSql } from './log-queries.js';
+import { recordedEventsSql, streamHeadsSql } from './log-queries.js';
 import type { Notifier } from './notifier.js';
 import { literal, lockStreams } from './stream-locks.js';
 import { planBatch, type RecordedRow, type StreamState } from './write-plan.js';
@@ -21,6 +21,7 @@ const MAX_BATCH_RETRIES = 5;
 interface StreamRow {
   stream_id: string;
   revision: string;
+  hash: string | null;
 }
 
 export class BatchWriter {
@@ -74,8 +75,8 @@ export class BatchWriter {
       const streams = new Map<string, StreamState>();
       if (trustKnownRevisions) {
         for (const id of streamIds) {
-          const revision = this.knownRevisions.get(id);
-          if (revision !== undefined) streams.set(id, { revision });
+          const known = this.knownRevisions.get(id);
+          if (known !== undefined) streams.set(id, { revision: known.revision, hash: known.hash });
         }
         for (const pending of batch) {
           const known = streams.get(pending.streamId);
@@ -90,11 +91,11 @@ export class BatchWriter {
       const results = (await client.query(
         `BEGIN;
          ${lockStreams(client, streamIds)};
-         ${streamRevisionsSql(literal(client, toRead, 'text'))};
+         ${streamHeadsSql(literal(client, toRead, 'text'))};
          ${recordedEventsSql(literal(client, allIds, 'uuid'))};`,
       )) as unknown as pg.QueryResult[];
       for (const row of (results[2] as pg.QueryResult<StreamRow>).rows) {
-        streams.set(row.stream_id, { revision: Number(row.revision) });
+        streams.set(row.stream_id, { revision: Number(row.revision), hash: row.hash });
       }
       const existing = results[3] as pg.QueryResult<RecordedRow>;
       const recorded = new Map(existing.rows.map((r) => [r.event_id, r]));
@@ -107,12 +108,25 @@ export class BatchWriter {
         const written = [...new Set(rows.stream)];
         const inserted = await client.query<{ tx: string; pos: string; event_id: string }>({
           // Prepared once per connection: the plan is reused by every batch.
-          name: 'herald-append',
+          name: 'herald-append-chained',
           text: `WITH revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]) AND deleted)
-           INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[])
+           INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata, hash, personal)
+           SELECT s, r, i, t, v, d, m, decode(h, 'hex'), p
+             FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[], $9::text[], $10::json[])
+                  AS u(s, r, i, t, v, d, m, h, p)
            RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text`,
-          values: [rows.stream, rows.revision, rows.id, rows.type, rows.version, rows.data, rows.metadata, written],
+          values: [
+            rows.stream,
+            rows.revision,
+            rows.id,
+            rows.type,
+            rows.version,
+            rows.data,
+            rows.metadata,
+            written,
+            rows.hash,
+            rows.personal,
+          ],
         });
         const byId = new Map(inserted.rows.map((r) => [r.event_id, r]));
         positions = rows.id.map((id) => byId.get(id)!);
@@ -122,7 +136,7 @@ export class BatchWriter {
       // transactions (a database-wide lock held through the WAL flush), which would undo
       // the group commit. Followers are told after the commit instead (below).
       await client.query('COMMIT');
-      for (const [id, stream] of streams) this.knownRevisions.remember(id, stream.revision);
+      for (const [id, stream] of streams) this.knownRevisions.remember(id, stream.revision, stream.hash);
       if (rows.id.length > 0) this.notifier.publish(this.pool);
 
       return () => {

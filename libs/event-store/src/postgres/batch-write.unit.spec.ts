@@ -54,7 +54,7 @@ function fakePool(fail: (attempt: number) => object | undefined, revision = 0) {
       if (text.startsWith('BEGIN')) {
         const error = fail(++fake.attempts);
         if (error) return Promise.reject(Object.assign(new Error('fake failure'), error));
-        const streams = [...text.matchAll(/unnest\(ARRAY\[([^\]]*)\]::text\[\]\) AS id;/g)].at(-1)?.[1] ?? '';
+        const streams = [...text.matchAll(/unnest\(ARRAY\[([^\]]*)\]::text\[\]\) AS id\b/g)].at(-1)?.[1] ?? '';
         const toRead = streams === '' ? [] : streams.split(',').map((s) => s.slice(1, -1));
         return Promise.resolve([
           {},
@@ -87,7 +87,7 @@ describe('BatchWriter', () => {
     const settled: unknown[] = [];
     const settle = await batchWriter.write([pending('s-1', 4, settled), pending('s-1', 4, settled)]);
     expect(fake.statements.at(-1)).toBe('COMMIT');
-    expect(known.get('s-1')).toBe(5);
+    expect(known.get('s-1')?.revision).toBe(5);
     expect(published.count).toBe(1);
     expect(settled).toEqual([]); // only once the caller settles
     settle();
@@ -98,33 +98,33 @@ describe('BatchWriter', () => {
   it('reuses a revision it knows instead of reading it', async () => {
     const { fake, pool } = fakePool(() => undefined);
     const known = new KnownRevisions();
-    known.remember('s-1', 3);
+    known.remember('s-1', 3, null);
     const { batchWriter } = writer(pool, known);
     await batchWriter.write([pending('s-1', 3, [])]);
-    expect(fake.statements[0]).toMatch(/unnest\(ARRAY\[\]::text\[\]\) AS id;/);
-    expect(known.get('s-1')).toBe(4);
+    expect(fake.statements[0]).toMatch(/unnest\(ARRAY\[\]::text\[\]\) AS id\b/);
+    expect(known.get('s-1')?.revision).toBe(4);
   });
 
   it('reads a known revision that contradicts an expectation: it may be behind', async () => {
     const { fake, pool } = fakePool(() => undefined, 7);
     const known = new KnownRevisions();
-    known.remember('s-1', 3);
+    known.remember('s-1', 3, null);
     const { batchWriter } = writer(pool, known);
     await batchWriter.write([pending('s-1', 7, [])]);
-    expect(fake.statements[0]).toMatch(/unnest\(ARRAY\['s-1'\]::text\[\]\) AS id;/);
+    expect(fake.statements[0]).toMatch(/unnest\(ARRAY\['s-1'\]::text\[\]\) AS id\b/);
   });
 
   it('runs a batch that lost a race to another writer again, reading every revision this time', async () => {
     const { fake, pool } = fakePool((attempt) => (attempt === 1 ? { code: '23505' } : undefined));
     const known = new KnownRevisions();
-    known.remember('s-1', 0);
+    known.remember('s-1', 0, null);
     const { batchWriter } = writer(pool, known);
     const settled: unknown[] = [];
     (await batchWriter.write([pending('s-1', 0, settled)]))();
     const begins = fake.statements.filter((s) => s.startsWith('BEGIN'));
     expect(begins).toHaveLength(2);
-    expect(begins[0]).toMatch(/unnest\(ARRAY\[\]::text\[\]\) AS id;/);
-    expect(begins[1]).toMatch(/unnest\(ARRAY\['s-1'\]::text\[\]\) AS id;/);
+    expect(begins[0]).toMatch(/unnest\(ARRAY\[\]::text\[\]\) AS id\b/);
+    expect(begins[1]).toMatch(/unnest\(ARRAY\['s-1'\]::text\[\]\) AS id\b/);
     expect(fake.statements).toContain('ROLLBACK');
     expect(settled[0]).toMatchObject({ nextExpectedRevision: 1 });
   });
@@ -140,7 +140,7 @@ describe('BatchWriter', () => {
   it('fails a batch whose connection was lost as EventStoreUnavailable, and forgets every known revision', async () => {
     const { fake, pool } = fakePool(() => ({ code: '08006' }));
     const known = new KnownRevisions();
-    known.remember('t-1', 3);
+    known.remember('t-1', 3, null);
     const { batchWriter } = writer(pool, known);
     await expect(batchWriter.write([pending('s-1', 'any', [])])).rejects.toBeInstanceOf(EventStoreUnavailable);
     expect(fake.attempts).toBe(1);
@@ -150,7 +150,7 @@ describe('BatchWriter', () => {
   it('fails a batch with any other error as it is, at once, rolled back', async () => {
     const { fake, pool } = fakePool(() => ({ code: '42601' }));
     const known = new KnownRevisions();
-    known.remember('t-1', 3);
+    known.remember('t-1', 3, null);
     const { batchWriter, published } = writer(pool, known);
     await expect(batchWriter.write([pending('s-1', 'any', [])])).rejects.toMatchObject({
       message: 'fake failure',
@@ -158,7 +158,7 @@ describe('BatchWriter', () => {
     });
     expect(fake.attempts).toBe(1);
     expect(fake.statements.at(-1)).toBe('ROLLBACK');
-    expect(known.get('t-1')).toBe(3);
+    expect(known.get('t-1')?.revision).toBe(3);
     expect(published.count).toBe(0);
   });
 });

@@ -17,7 +17,7 @@ import {
   readPageQuery,
   readStreamQuery,
   recordedEventsSql,
-  streamRevisionsSql,
+  streamHeadsSql,
   streamStateQuery,
   type Query,
 } from './log-queries.js';
@@ -130,8 +130,8 @@ describe('the event log: plans at the head of a 100,000-event log', () => {
       { name: 'a stream backwards', query: readStreamQuery(streams[7]!, true, 1_000_000, 0, 3600, 100), bound: 100 },
       { name: "a stream's state", query: streamStateQuery(streams[7]!), bound: 1 },
       {
-        name: 'the revisions of an append',
-        query: { text: streamRevisionsSql('$1::text[]'), values: [streams.slice(0, 20)] },
+        name: 'the revisions and newest hashes of an append',
+        query: { text: streamHeadsSql('$1::text[]'), values: [streams.slice(0, 20)] },
         bound: 20,
       },
       {

@@ -113,9 +113,15 @@ export function streamStateQuery(streamId: string): Query {
   };
 }
 
-/** The revisions of the streams named by an array expression (a literal or a parameter). */
-export const streamRevisionsSql = (ids: string): string =>
-  `SELECT id AS stream_id, ${streamRevision('id')}::text AS revision FROM unnest(${ids}) AS id`;
+/**
+ * The revisions of the streams named by an array expression, with their newest event's hash
+ * (hex), which the next event chains to: one look at the end of each stream's unique index.
+ */
+export const streamHeadsSql = (ids: string): string =>
+  `SELECT id AS stream_id, coalesce(h.stream_revision, -1)::text AS revision, encode(h.hash, 'hex') AS hash
+     FROM unnest(${ids}) AS id LEFT JOIN LATERAL (
+       SELECT stream_revision, hash FROM herald_events e WHERE e.stream_id = id
+        ORDER BY e.stream_revision DESC LIMIT 1) AS h ON true`;
 
 /** Events already recorded among the ids of an array expression (idempotent retries). */
 export const recordedEventsSql = (ids: string): string =>

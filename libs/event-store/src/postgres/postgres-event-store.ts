@@ -27,6 +27,9 @@ import type {
   SubscribeOptions,
 } from '../types.js';
 import { validateAppend } from '../validation.js';
+import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
+import { backfillHashes } from './backfill.js';
+import { prepareEvents, type PersonalFields } from './chain.js';
 import { AppendQueue } from './append-queue.js';
 import { BatchWriter } from './batch-write.js';
 import { guard } from './guard.js';
@@ -56,6 +59,16 @@ export interface PostgresEventStoreOptions {
    * serves appends and reads. Migrations run on a connection of their own, unbounded.
    */
   readonly timeouts?: DatabaseTimeouts;
+  /**
+   * Which data fields of an event type are personal: they enter the event's hash as salted
+   * digests (ADR 030). Default: the catalogue's `personal()` fields.
+   */
+  readonly personalFields?: PersonalFields;
+  /**
+   * Writes events without their hash chain when false: only for bench:store's comparison of
+   * the chain's cost; `herald verify` reports such events as broken. Not a configuration.
+   */
+  readonly hashing?: boolean;
 }
 
 /** Appends waiting for a write transaction, in serialized bytes, before new ones are refused. */
@@ -74,9 +87,12 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions: Subscriptions;
   private closed = false;
   private readonly connectionString: string;
+  /** null: events are written without hashes. */
+  private readonly personalFields: PersonalFields | null;
 
   constructor(options: PostgresEventStoreOptions) {
     this.connectionString = options.connectionString;
+    this.personalFields = options.hashing === false ? null : (options.personalFields ?? cataloguePersonalFields);
     this.pool = createPool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
@@ -127,6 +143,8 @@ export class PostgresEventStore implements EventStore {
           'new events would be invisible to followers. Upgrade clusters with pg_upgrade, not dump and restore.',
       );
     }
+    // Events written before the hash chain existed get their hashes, once (ADR 030).
+    await guard(() => backfillHashes(this.connectionString, this.personalFields ?? cataloguePersonalFields));
   }
 
   async append(
@@ -136,7 +154,9 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     const serialized = validateAppend(streamId, events, expectedRevision);
     if (this.closed) throw new EventStoreUnavailable('the event store is closed');
-    return await this.appends.add(streamId, serialized, expectedRevision);
+    // The part of each hash that needs no stream state, computed before the stream's lock.
+    const prepared = this.personalFields ? prepareEvents(serialized, this.personalFields) : serialized;
+    return await this.appends.add(streamId, prepared, expectedRevision);
   }
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {

@@ -55,4 +55,32 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION herald_refuse_read_model_writes();
     `,
   },
+  {
+    // Tamper evidence (ADR 030): each event's hash chained to its stream's previous event,
+    // the salts its personal values entered the hash with, and the seals over the global
+    // log. `herald_integrity` says whether events written before this migration have been
+    // given their hashes (PostgresEventStore.migrate does it once).
+    id: 'event-store-003-hash-chain',
+    sql: `
+      ALTER TABLE herald_events ADD COLUMN hash bytea, ADD COLUMN personal json;
+      CREATE TABLE herald_seals (
+        seal_number       bigint PRIMARY KEY,
+        after_checkpoint  text NOT NULL UNIQUE,
+        last_checkpoint   text NOT NULL UNIQUE,
+        event_count       integer NOT NULL,
+        merkle_root       bytea NOT NULL,
+        previous_hash     bytea,
+        seal_hash         bytea NOT NULL,
+        sealed_at         timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TRIGGER herald_seals_read_models_never_write
+        BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON herald_seals
+        FOR EACH STATEMENT EXECUTE FUNCTION herald_refuse_read_model_writes();
+      CREATE TABLE herald_integrity (
+        one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+        backfilled  boolean NOT NULL
+      );
+      INSERT INTO herald_integrity (backfilled) SELECT NOT EXISTS (SELECT 1 FROM herald_events);
+    `,
+  },
 ];

@@ -8,6 +8,7 @@ import { encodeCheckpoint } from '../checkpoint.js';
 import { isWrongRevision, judgeRetry, wrongRevision, type RecordedPlace } from '../append-rules.js';
 import type { AppendResult } from '../types.js';
 import type { PendingAppend } from './append-queue.js';
+import { eventHash } from '../integrity/event-hash.js';
 
 /** What the group commit decided for one append of a batch. */
 export type Outcome =
@@ -26,9 +27,11 @@ export interface RecordedRow {
   pos: string;
 }
 
-/** A stream's revision as the batch goes: each written append moves it. */
+/** A stream's revision and newest event's hash as the batch goes: each written append moves them. */
 export interface StreamState {
   revision: number;
+  /** The newest event's hash (hex); null for a new stream, or one whose newest event has none. */
+  hash: string | null;
 }
 
 /** The rows to insert, column by column (the insert unnests these arrays). */
@@ -40,6 +43,10 @@ export interface BatchRows {
   readonly version: number[];
   readonly data: string[];
   readonly metadata: string[];
+  /** Each event's chained hash (hex), null when written without. */
+  readonly hash: (string | null)[];
+  /** Each event's personal salts (JSON), null when it has none. */
+  readonly personal: (string | null)[];
 }
 
 export interface WritePlan {
@@ -67,7 +74,17 @@ export function planBatch(
   recorded: ReadonlyMap<string, RecordedRow>,
 ): WritePlan {
   const outcomes: Outcome[] = [];
-  const rows: BatchRows = { stream: [], revision: [], id: [], type: [], version: [], data: [], metadata: [] };
+  const rows: BatchRows = {
+    stream: [],
+    revision: [],
+    id: [],
+    type: [],
+    version: [],
+    data: [],
+    metadata: [],
+    hash: [],
+    personal: [],
+  };
   // Event ids written earlier in this batch: id -> its row.
   const inBatch = new Map<string, number>();
 
@@ -106,6 +123,11 @@ export function planBatch(
       rows.data.push(e.data);
       inBatch.set(ids[i]!, rows.id.length - 1);
       rows.metadata.push(e.metadata);
+      // The chain: this event's hash over its content and its predecessor's hash.
+      const hash = e.chain ? eventHash(pending.streamId, stream.revision + 1 + i, e.chain.content, stream.hash) : null;
+      rows.hash.push(hash);
+      rows.personal.push(e.chain?.personal ?? null);
+      stream.hash = hash;
     }
     stream.revision += pending.events.length;
     outcomes.push({ kind: 'row', row: rows.id.length - 1 });

@@ -6,6 +6,8 @@ import type { ExpectedRevision } from '../types.js';
 import type { SerializedEvent } from '../validation.js';
 import type { PendingAppend } from './append-queue.js';
 import { planBatch, type RecordedRow, type StreamState } from './write-plan.js';
+import { prepareEvents } from './chain.js';
+import { eventHash } from '../integrity/event-hash.js';
 
 function serialized(eventId: string = randomUUID()): SerializedEvent {
   return {
@@ -27,7 +29,7 @@ function pending(streamId: string, events: SerializedEvent[], expected: Expected
 
 /** The streams' revisions as the transaction read them. */
 const streams = (revisions: Record<string, number>): Map<string, StreamState> =>
-  new Map(Object.entries(revisions).map(([id, revision]) => [id, { revision }]));
+  new Map(Object.entries(revisions).map(([id, revision]) => [id, { revision, hash: null }]));
 
 const row = (event: SerializedEvent, streamId: string, revision: number, tx = 7, pos = 70): RecordedRow => ({
   event_id: event.event.eventId.toLowerCase(),
@@ -50,7 +52,7 @@ describe('planBatch', () => {
       { kind: 'row', row: 1 },
       { kind: 'row', row: 2 },
     ]);
-    expect(state.get('s-1')).toEqual({ revision: 4 });
+    expect(state.get('s-1')).toEqual({ revision: 4, hash: null });
   });
 
   it('checks each append against the revision the appends before it in the batch left', () => {
@@ -126,5 +128,21 @@ describe('planBatch', () => {
     const a = serialized();
     const plan = planBatch([pending('t-1', [a], 'any')], streams({ 't-1': -1 }), recorded(row(a, 's-1', 0)));
     expect(plan.outcomes[0]).toMatchObject({ kind: 'fail', error: { constructor: DuplicateEventId, streamId: 't-1' } });
+  });
+
+  it("chains each written event to its stream's previous one, across the appends of a batch", () => {
+    const [a, b, c] = prepareEvents([serialized(), serialized(), serialized()], () => []);
+    const state = new Map<string, StreamState>([['s-1', { revision: 2, hash: 'f'.repeat(64) }]]);
+    const plan = planBatch([pending('s-1', [a!, b!], 2), pending('s-1', [c!], 4)], state, new Map());
+    const h3 = eventHash('s-1', 3, a!.chain!.content, 'f'.repeat(64));
+    const h4 = eventHash('s-1', 4, b!.chain!.content, h3);
+    expect(plan.rows.hash).toEqual([h3, h4, eventHash('s-1', 5, c!.chain!.content, h4)]);
+    expect(state.get('s-1')).toEqual({ revision: 5, hash: plan.rows.hash[2] });
+  });
+
+  it('writes no hash for events prepared without one (bench:store comparison only)', () => {
+    const plan = planBatch([pending('s-1', [serialized()], 'any')], streams({ 's-1': -1 }), new Map());
+    expect(plan.rows.hash).toEqual([null]);
+    expect(plan.rows.personal).toEqual([null]);
   });
 });
