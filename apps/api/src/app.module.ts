@@ -33,6 +33,8 @@ import { RateLimits } from './auth/rate-limits.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
 import { SearchController } from './search/search.controller.js';
+import { AuditController } from './audit/audit.controller.js';
+import { auditProviders } from './audit/audit.providers.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
@@ -78,7 +80,14 @@ export class AppModule {
       module: AppModule,
       // The command bus: controllers dispatch typed commands to the handlers listed below.
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, AuthController, ConversationsController, PeopleController, SearchController],
+      controllers: [
+        HealthController,
+        AuthController,
+        ConversationsController,
+        PeopleController,
+        SearchController,
+        AuditController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
@@ -167,6 +176,7 @@ export class AppModule {
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },
         ProjectionsService,
+        ...auditProviders(databaseTimeouts(config)),
         // Read-your-writes (the ReadYourWrites interceptor) waits on the projections of this process.
         { provide: CHECKPOINT_WAITER, useExisting: ProjectionsService },
         Closer,

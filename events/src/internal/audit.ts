@@ -11,14 +11,10 @@ import { defineEvent, id } from '../define.js';
 export const SYSTEM_ROLES = ['auditor', 'operator'] as const;
 export type SystemRole = (typeof SYSTEM_ROLES)[number];
 
-const by = z
-  .string()
-  .min(1)
-  .max(200)
-  .meta({
-    description:
-      'Who did it: `cli:<os user>` for the herald command line, an operator\'s user id (`herald roles … --as`), or `system` (HERALD_INITIAL_OPERATOR at start).',
-  });
+const by = z.string().min(1).max(200).meta({
+  description:
+    "Who did it: `cli:<os user>` for the herald command line, an operator's user id (`herald roles … --as`), or `system` (HERALD_INITIAL_OPERATOR at start).",
+});
 
 export const SystemRoleGranted = defineEvent({
   type: 'SystemRoleGranted',

@@ -138,6 +138,135 @@ export const countEventsAfterQuery = (tx: bigint, pos: bigint, max: number): Que
   values: [tx.toString(), pos.toString(), max],
 });
 
+/**
+ * What the audit log selects of a row: its place and, when it passes the filter (`hit`),
+ * its content as JSON text, written into an NDJSON line as it is stored (no parse and
+ * re-serialization on the way). The checkpoint is the store's encoding (checkpoint.ts), made here.
+ */
+const AUDIT_COLUMNS = `s.tx_id::text AS tx, s.global_position::text AS pos, s.hit,
+  lpad(to_hex(s.tx_id::text::bigint), 16, '0') || '-' || lpad(to_hex(s.global_position), 16, '0') AS checkpoint,
+  CASE WHEN s.hit THEN s.stream_id END AS stream_id, s.stream_revision::text AS revision,
+  CASE WHEN s.hit THEN s.event_id::text END AS event_id, CASE WHEN s.hit THEN s.type END AS type,
+  s.schema_version, CASE WHEN s.hit THEN s.data::text END AS data, CASE WHEN s.hit THEN s.metadata::text END AS metadata,
+  to_char(s.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at,
+  (extract(epoch FROM s.recorded_at) * 1000000)::bigint::text AS recorded_us`;
+
+/** Filters of an audit read of the log; each narrows the rows a scanned window returns. */
+export interface AuditFilter {
+  readonly eventTypes?: readonly string[];
+  readonly streamPrefixes?: readonly string[];
+  readonly actorId?: string;
+}
+
+/** Where an audit scan of the log stands: after this row of its order. */
+export interface AuditPosition {
+  readonly tx: string;
+  readonly pos: string;
+  /** The time-ordered scan's key also starts with the row's recorded time (integer microseconds). */
+  readonly recordedUs?: string;
+}
+
+/**
+ * The next window of the log in checkpoint order, after `after` and up to `upTo`
+ * (inclusive): at most `scan` rows of the primary key's index, each flagged `hit` when it
+ * passes the filter (only hits carry their content). A narrow range reads only its rows.
+ */
+export function auditLogByCheckpointQuery(
+  after: AuditPosition,
+  upTo: AuditPosition,
+  scan: number,
+  filter: AuditFilter,
+): Query {
+  const { clause, params } = auditFilterClause(filter, 6);
+  return {
+    text: `SELECT ${AUDIT_COLUMNS} FROM (
+             SELECT herald_events.*, (true ${clause}) AS hit FROM herald_events
+              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)
+                AND (tx_id, global_position) <= ($3::text::xid8, $4::bigint)
+              ORDER BY tx_id, global_position LIMIT $5) AS s
+            ORDER BY s.tx_id, s.global_position`,
+    values: [after.tx, after.pos, upTo.tx, upTo.pos, scan, ...params],
+  };
+}
+
+/**
+ * The next window of the log recorded in [`after`'s time, `untilUs`), in recorded order
+ * (then checkpoint order), by the recorded_at index (event-store-003); rows past the
+ * export's head checkpoint `upTo` are left out (they were not final when it began).
+ */
+export function auditLogByTimeQuery(
+  after: AuditPosition & { readonly recordedUs: string },
+  untilUs: string,
+  upTo: AuditPosition,
+  scan: number,
+  filter: AuditFilter,
+): Query {
+  const { clause, params } = auditFilterClause(filter, 8);
+  const at = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
+  return {
+    text: `SELECT ${AUDIT_COLUMNS} FROM (
+             SELECT herald_events.*, ((tx_id, global_position) <= ($6::text::xid8, $7::bigint) ${clause}) AS hit
+               FROM herald_events
+              WHERE (recorded_at, tx_id, global_position) > (${at('$1')}, $2::text::xid8, $3::bigint)
+                AND recorded_at < ${at('$4')}
+              ORDER BY recorded_at, tx_id, global_position LIMIT $5) AS s
+            ORDER BY s.recorded_at, s.tx_id, s.global_position`,
+    values: [after.recordedUs, after.tx, after.pos, untilUs, scan, upTo.tx, upTo.pos, ...params],
+  };
+}
+
+/**
+ * The next window of one stream by revision (its unique index), after revision `after`;
+ * rows outside the checkpoint range (and, when given, the time range) are not hits.
+ */
+export function auditStreamQuery(
+  streamId: string,
+  after: number,
+  scan: number,
+  range: {
+    readonly after: AuditPosition;
+    readonly upTo: AuditPosition;
+    readonly sinceUs?: string;
+    readonly untilUs?: string;
+  },
+  filter: AuditFilter,
+): Query {
+  const { clause, params } = auditFilterClause(filter, 10);
+  const at = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
+  return {
+    text: `SELECT ${AUDIT_COLUMNS} FROM (
+             SELECT herald_events.*, ((tx_id, global_position) > ($4::text::xid8, $5::bigint)
+                 AND (tx_id, global_position) <= ($6::text::xid8, $7::bigint)
+                 AND ($8::bigint IS NULL OR recorded_at >= ${at('$8')})
+                 AND ($9::bigint IS NULL OR recorded_at < ${at('$9')}) ${clause}) AS hit
+               FROM herald_events
+              WHERE stream_id = $1 AND stream_revision > $2
+              ORDER BY stream_revision LIMIT $3) AS s
+            ORDER BY s.stream_revision`,
+    values: [
+      streamId,
+      after,
+      scan,
+      range.after.tx,
+      range.after.pos,
+      range.upTo.tx,
+      range.upTo.pos,
+      range.sinceUs ?? null,
+      range.untilUs ?? null,
+      ...params,
+    ],
+  };
+}
+
+function auditFilterClause(filter: AuditFilter, firstParam: number): { clause: string; params: unknown[] } {
+  const { clause, params } = filterClause(filter, firstParam);
+  if (filter.actorId === undefined) return { clause, params };
+  return {
+    clause: `${clause} AND metadata->>'actorId' = $${firstParam + params.length}`,
+    params: [...params, filter.actorId],
+  };
+}
+
 function filterClause(filter: EventFilter | undefined, firstParam: number): { clause: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
