@@ -1,8 +1,8 @@
 /**
  * System roles and the audit trail: internal events, never relayed. A role is granted or
  * revoked in the user's own stream (so the user's fold knows it, with who did it); every
- * read through the audit API is recorded in the auditor's `audit-<userId>` stream, which no
- * route writes but the audit API's own recording.
+ * audit read is recorded in the auditor's `audit-<userId>` stream (`audit-cli` for the herald
+ * command line's exports), which nothing writes but the recording of those reads.
  */
 import { z } from 'zod';
 import { defineEvent, id } from '../define.js';
@@ -36,10 +36,15 @@ export const AuditRead = defineEvent({
   type: 'AuditRead',
   version: 1,
   category: 'audit',
-  description: 'An auditor read history through the audit API: who, which read, with which parameters, when.',
+  description:
+    'An auditor read history (the audit API, or `herald export`): who, which read, with which parameters, when.',
   schema: z.object({
-    auditorId: id('The auditor.'),
-    read: z.string().max(100).meta({ description: 'The route, e.g. `GET /audit/log`.' }),
+    auditor: z
+      .string()
+      .min(1)
+      .max(200)
+      .meta({ description: "The auditor's user id, or `cli:<os user>` for the herald command line." }),
+    read: z.string().max(100).meta({ description: 'The route, e.g. `GET /audit/log`, or `herald export`.' }),
     params: z
       .record(z.string(), z.string().max(1_000))
       .meta({ description: 'The path and query parameters, as given.' }),

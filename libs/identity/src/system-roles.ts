@@ -2,9 +2,10 @@
  * System roles (auditor, operator) over users' streams: granting and revoking (the herald
  * command line, and the initial operator of the configuration at start) and the check every
  * role-gated route makes. The check folds the user's stream (cached, caught up on each
- * use), never a read model: a revocation holds from the next request on every node.
+ * use), never a read model: a revocation holds from the next request on every node. And
+ * the record of every audit read.
  */
-import { CommandPipeline, StateCache, type CommandContext } from '@herald/commands';
+import { appendDecided, CommandPipeline, StateCache, type CommandContext } from '@herald/commands';
 import type { EventStore } from '@herald/event-store';
 import { streamIdOf, SYSTEM_ROLES, type SystemRole } from '@herald/events';
 import { IdentityError } from './domain/errors.js';
@@ -86,4 +87,20 @@ export class SystemRoles {
     );
     return appended !== null;
   }
+}
+
+/**
+ * Records an audit read (AuditRead) in the auditor's audit stream: `audit-<userId>` for an
+ * auditor of the API, `audit-cli` for the herald command line. Callers record before they
+ * answer, so a read that could not be recorded is not answered.
+ */
+export async function recordAuditRead(
+  store: EventStore,
+  auditor: string,
+  read: string,
+  params: Record<string, string>,
+  context: CommandContext,
+): Promise<void> {
+  const stream = streamIdOf('audit', auditor.startsWith('cli:') ? 'cli' : auditor);
+  await appendDecided(store, stream, [{ type: 'AuditRead', data: { auditor, read, params } }], 'any', context);
 }

@@ -145,7 +145,7 @@ describe('an auditor reads history', () => {
     expect(trail.length).toBeGreaterThanOrEqual(9);
     expect(trail.every((e) => e.type === 'AuditRead')).toBe(true);
     expect(trail.map((e) => e.data)).toContainEqual({
-      auditorId: auditor.userId,
+      auditor: auditor.userId,
       read: 'GET /audit/log',
       params: { actor: bob.userId, type: 'MessageSent' },
     });

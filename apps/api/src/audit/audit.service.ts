@@ -4,7 +4,7 @@
  * recorded is not answered; and it folds a conversation's stream up to a point for the
  * as-of view (projections/as-of.ts).
  */
-import { appendDecided } from '@herald/commands';
+import { recordAuditRead } from '@herald/identity';
 import { StreamNotFound, type Checkpoint, type EventStore, type RecordedEvent } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
 import { RequestInvalid } from '@herald/nest';
@@ -38,13 +38,7 @@ export class AuditService {
     params: Record<string, string>,
     correlation: { correlationId: string; traceparent?: string },
   ): Promise<void> {
-    await appendDecided(
-      this.store,
-      streamIdOf('audit', auditorId),
-      [{ type: 'AuditRead', data: { auditorId, read, params } }],
-      'any',
-      { actorId: auditorId, ...correlation, now: new Date() },
-    );
+    await recordAuditRead(this.store, auditorId, read, params, { actorId: auditorId, ...correlation, now: new Date() });
   }
 
   async conversationAsOf(
