@@ -4,13 +4,16 @@
  * audit trail of every read, and a conversation as of a seq, a checkpoint and a time,
  * compared with what the live read API answered at those moments.
  */
+import type { EventStore } from '@herald/event-store';
 import { SystemRoles } from '@herald/identity';
+import { freshDatabase } from '@herald/testing';
 import { JsonLogger } from '@herald/nest';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, testApp, type TestUser } from '../test-app.js';
 import { apiOf } from '../test-client.js';
+import { EVENT_STORE } from '../tokens.js';
 
 let app: NestFastifyApplication;
 const logLines: string[] = [];
@@ -184,3 +187,32 @@ async function streamEvents(streamId: string): Promise<Record<string, unknown>[]
     after = page.nextCursor;
   }
 }
+
+describe('HERALD_INITIAL_OPERATOR', () => {
+  it('grants the named user the operator role at start, once, as system', async () => {
+    const url = await freshDatabase();
+    const first = await testApp({}, url);
+    let boss: TestUser;
+    let username: string | undefined;
+    try {
+      boss = await signUp(first, 'boss');
+      username = (await apiOf(first, boss).GET('/me')).data?.username;
+    } finally {
+      await first.close();
+    }
+    for (let start = 0; start < 2; start++) {
+      const next = await testApp({ HERALD_INITIAL_OPERATOR: username! }, url);
+      try {
+        expect(await next.get(SystemRoles).hasSystemRole(boss.userId, 'operator')).toBe(true);
+        const grants = (await next.get<EventStore>(EVENT_STORE).readStream(`user-${boss.userId}`)).filter(
+          (e) => e.type === 'SystemRoleGranted',
+        );
+        expect(grants.map((e) => [e.data, e.metadata.actorId])).toEqual([
+          [{ userId: boss.userId, role: 'operator', by: 'system' }, 'system'],
+        ]);
+      } finally {
+        await next.close();
+      }
+    }
+  });
+});
