@@ -20,7 +20,10 @@ import {
   type AuditPosition,
 } from './log-queries.js';
 
-/** Rows one statement scans: a window's memory (~a few MB of JSON text) and a statement's time. */
+/**
+ * Rows one statement scans: a window's memory (its lines, ~1.5 MB of JSON text, within
+ * PostgreSQL's default work_mem) and a statement's time.
+ */
 export const AUDIT_WINDOW = 2_000;
 
 export interface AuditLogQuery {
@@ -54,21 +57,18 @@ export interface AuditEvent {
   readonly metadata: Record<string, unknown>;
 }
 
-interface AuditRow {
-  tx: string;
-  pos: string;
-  hit: boolean;
-  checkpoint: string;
-  stream_id: string | null;
-  revision: string;
-  event_id: string | null;
-  type: string | null;
-  schema_version: number;
-  data: string | null;
-  metadata: string | null;
-  recorded_at: string;
-  recorded_us: string;
+/** An audit window (log-queries.ts auditWindow): its lines, and where it ended (null when empty). */
+interface AuditWindow {
+  scanned: number;
+  hits: number;
+  tx: string | null;
+  pos: string | null;
+  revision: string | null;
+  recorded_us: string | null;
+  lines: string | null;
 }
+
+type Last = Pick<AuditWindow, 'tx' | 'pos' | 'revision' | 'recorded_us'>;
 
 const MAX_POSITION: AuditPosition = { tx: (2n ** 63n - 1n).toString(), pos: (2n ** 63n - 1n).toString() };
 
@@ -78,31 +78,6 @@ const position = (checkpoint: Checkpoint): AuditPosition => {
 };
 
 const micros = (date: Date): string => (BigInt(date.getTime()) * 1000n).toString();
-
-/**
- * One NDJSON line: the stored JSON text of data and metadata is spliced in as it is (JSON
- * the store was given by JSON.stringify, so it holds no raw line break; one that would is
- * parsed and written again, never split across lines).
- */
-function lineOf(row: AuditRow): string {
-  const json = (text: string | null): string =>
-    text !== null && !/[\n\r]/.test(text) ? text : JSON.stringify(JSON.parse(text ?? 'null'));
-  return `{"checkpoint":"${row.checkpoint}","streamId":${JSON.stringify(row.stream_id)},"revision":${row.revision},"eventId":"${row.event_id}","type":${JSON.stringify(row.type)},"schemaVersion":${row.schema_version},"recordedAt":"${row.recorded_at}","data":${json(row.data)},"metadata":${json(row.metadata)}}\n`;
-}
-
-function eventOf(row: AuditRow): AuditEvent {
-  return {
-    checkpoint: row.checkpoint as Checkpoint,
-    streamId: row.stream_id!,
-    revision: Number(row.revision),
-    eventId: row.event_id!,
-    type: row.type!,
-    schemaVersion: row.schema_version,
-    recordedAt: row.recorded_at,
-    data: JSON.parse(row.data!) as unknown,
-    metadata: JSON.parse(row.metadata!) as Record<string, unknown>,
-  };
-}
 
 export class PostgresAuditLog {
   constructor(private readonly pool: pg.Pool) {}
@@ -122,7 +97,7 @@ export class PostgresAuditLog {
     afterRevision: number,
     limit: number,
   ): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
-    const rows = await guard(async () => {
+    const window = await guard(async () => {
       const query = auditStreamQuery(
         streamId,
         afterRevision,
@@ -130,10 +105,11 @@ export class PostgresAuditLog {
         { after: position(START), upTo: MAX_POSITION },
         {},
       );
-      return (await this.pool.query<AuditRow>(query)).rows;
+      return (await this.pool.query<AuditWindow>(query)).rows[0]!;
     });
-    const events = rows.slice(0, limit).map(eventOf);
-    return { events, nextCursor: rows.length > limit ? events[events.length - 1]!.revision : null };
+    const lines = window.lines === null ? [] : window.lines.trimEnd().split('\n');
+    const events = lines.slice(0, limit).map((line) => JSON.parse(line) as AuditEvent);
+    return { events, nextCursor: lines.length > limit ? events[events.length - 1]!.revision : null };
   }
 
   /**
@@ -150,7 +126,7 @@ export class PostgresAuditLog {
       ...(query.streamPrefixes ? { streamPrefixes: query.streamPrefixes } : {}),
       ...(query.actorId !== undefined ? { actorId: query.actorId } : {}),
     };
-    const window = (next: (last: AuditRow | undefined) => pg.QueryConfig) => this.windows(next, count);
+    const window = (next: (last: Last | undefined) => pg.QueryConfig) => this.windows(next, count);
     if (query.streamId !== undefined) {
       const range = {
         after,
@@ -169,7 +145,7 @@ export class PostgresAuditLog {
       const start = { tx: '0', pos: '0', recordedUs: query.since ? micros(query.since) : '-62135596800000000' };
       yield* window((last) =>
         auditLogByTimeQuery(
-          last ? { tx: last.tx, pos: last.pos, recordedUs: last.recorded_us } : start,
+          last ? { tx: last.tx!, pos: last.pos!, recordedUs: last.recorded_us! } : start,
           untilUs,
           upTo,
           AUDIT_WINDOW,
@@ -178,32 +154,28 @@ export class PostgresAuditLog {
       );
     } else {
       yield* window((last) =>
-        auditLogByCheckpointQuery(last ? { tx: last.tx, pos: last.pos } : after, upTo, AUDIT_WINDOW, filter),
+        auditLogByCheckpointQuery(last ? { tx: last.tx!, pos: last.pos! } : after, upTo, AUDIT_WINDOW, filter),
       );
     }
   }
 
   private async *windows(
-    next: (last: AuditRow | undefined) => pg.QueryConfig,
+    next: (last: Last | undefined) => pg.QueryConfig,
     count: (events: number) => void,
   ): AsyncGenerator<string> {
-    let last: AuditRow | undefined;
+    const read = (query: pg.QueryConfig) => guard(async () => (await this.pool.query<AuditWindow>(query)).rows[0]!);
+    let reading = read(next(undefined));
     for (;;) {
-      const query = next(last);
-      const rows = await guard(async () => (await this.pool.query<AuditRow>(query)).rows);
-      let chunk = '';
-      let events = 0;
-      for (const row of rows) {
-        if (!row.hit) continue;
-        chunk += lineOf(row);
-        events++;
+      const window = await reading;
+      const full = window.scanned === AUDIT_WINDOW;
+      // The next window is asked for before this one is written out: PostgreSQL builds it
+      // while this process writes (one window ahead, so memory stays bounded).
+      if (full) reading = read(next(window));
+      if (window.lines !== null) {
+        count(window.hits);
+        yield window.lines;
       }
-      if (events > 0) {
-        count(events);
-        yield chunk;
-      }
-      if (rows.length < AUDIT_WINDOW) return;
-      last = rows[rows.length - 1];
+      if (!full) return;
     }
   }
 }

@@ -139,17 +139,34 @@ export const countEventsAfterQuery = (tx: bigint, pos: bigint, max: number): Que
 });
 
 /**
- * What the audit log selects of a row: its place and, when it passes the filter (`hit`),
- * its content as JSON text, written into an NDJSON line as it is stored (no parse and
- * re-serialization on the way). The checkpoint is the store's encoding (checkpoint.ts), made here.
+ * An audit window: one row whatever the window holds, with the NDJSON lines of its hits as
+ * one string, built by PostgreSQL (each a JSON object of the event's place, time and stored
+ * content, the stored JSON spliced in as it is), and where the window ended. One value per
+ * window instead of a dozen per event keeps the reader's work (and garbage) per window small.
+ *
+ * Stored JSON can only hold a raw line break as whitespace between tokens (the json type
+ * refuses one inside a string), so turning it into a space changes nothing a JSON reader
+ * sees, and keeps each event on its line.
  */
-const AUDIT_COLUMNS = `s.tx_id::text AS tx, s.global_position::text AS pos, s.hit,
-  lpad(to_hex(s.tx_id::text::bigint), 16, '0') || '-' || lpad(to_hex(s.global_position), 16, '0') AS checkpoint,
-  CASE WHEN s.hit THEN s.stream_id END AS stream_id, s.stream_revision::text AS revision,
-  CASE WHEN s.hit THEN s.event_id::text END AS event_id, CASE WHEN s.hit THEN s.type END AS type,
-  s.schema_version, CASE WHEN s.hit THEN s.data::text END AS data, CASE WHEN s.hit THEN s.metadata::text END AS metadata,
-  to_char(s.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at,
-  (extract(epoch FROM s.recorded_at) * 1000000)::bigint::text AS recorded_us`;
+function auditWindow(scan: string, order: string, lastOrder: string, values: unknown[]): Query {
+  // replace(), not translate(): a tenth of the cost per row, measured.
+  const json = (column: string) => `replace(replace(s.${column}::text, E'\\n', ' '), E'\\r', ' ')`;
+  const line = `'{"checkpoint":"' || lpad(to_hex(s.tx_id::text::bigint), 16, '0') || '-' || lpad(to_hex(s.global_position), 16, '0')
+      || '","streamId":' || to_json(s.stream_id)::text || ',"revision":' || s.stream_revision
+      || ',"eventId":"' || s.event_id || '","type":' || to_json(s.type)::text || ',"schemaVersion":' || s.schema_version
+      || ',"recordedAt":"' || replace((s.recorded_at AT TIME ZONE 'UTC')::text, ' ', 'T') || 'Z"'
+      || ',"data":' || ${json('data')} || ',"metadata":' || ${json('metadata')} || E'}\\n'`;
+  return {
+    text: `WITH s AS MATERIALIZED (${scan}),
+                last AS (SELECT * FROM s ORDER BY ${lastOrder} LIMIT 1)
+           SELECT (SELECT count(*) FROM s)::int AS scanned, (SELECT count(*) FROM s WHERE s.hit)::int AS hits,
+                  last.tx_id::text AS tx, last.global_position::text AS pos, last.stream_revision::text AS revision,
+                  (extract(epoch FROM last.recorded_at) * 1000000)::bigint::text AS recorded_us,
+                  (SELECT string_agg(${line}, '' ORDER BY ${order}) FROM s WHERE s.hit) AS lines
+             FROM (SELECT 1) AS one LEFT JOIN last ON true`,
+    values,
+  };
+}
 
 /** Filters of an audit read of the log; each narrows the rows a scanned window returns. */
 export interface AuditFilter {
@@ -168,8 +185,8 @@ export interface AuditPosition {
 
 /**
  * The next window of the log in checkpoint order, after `after` and up to `upTo`
- * (inclusive): at most `scan` rows of the primary key's index, each flagged `hit` when it
- * passes the filter (only hits carry their content). A narrow range reads only its rows.
+ * (inclusive): at most `scan` rows of the primary key's index, each a hit when it passes
+ * the filter. A narrow range reads only its rows.
  */
 export function auditLogByCheckpointQuery(
   after: AuditPosition,
@@ -178,21 +195,23 @@ export function auditLogByCheckpointQuery(
   filter: AuditFilter,
 ): Query {
   const { clause, params } = auditFilterClause(filter, 6);
-  return {
-    text: `SELECT ${AUDIT_COLUMNS} FROM (
-             SELECT herald_events.*, (true ${clause}) AS hit FROM herald_events
-              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)
-                AND (tx_id, global_position) <= ($3::text::xid8, $4::bigint)
-              ORDER BY tx_id, global_position LIMIT $5) AS s
-            ORDER BY s.tx_id, s.global_position`,
-    values: [after.tx, after.pos, upTo.tx, upTo.pos, scan, ...params],
-  };
+  return auditWindow(
+    `SELECT herald_events.*, (true ${clause}) AS hit FROM herald_events
+      WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)
+        AND (tx_id, global_position) <= ($3::text::xid8, $4::bigint)
+      ORDER BY tx_id, global_position LIMIT $5`,
+    's.tx_id, s.global_position',
+    'tx_id DESC, global_position DESC',
+    [after.tx, after.pos, upTo.tx, upTo.pos, scan, ...params],
+  );
 }
+
+const AT = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
 
 /**
  * The next window of the log recorded in [`after`'s time, `untilUs`), in recorded order
  * (then checkpoint order), by the recorded_at index (event-store-003); rows past the
- * export's head checkpoint `upTo` are left out (they were not final when it began).
+ * export's head checkpoint `upTo` are not hits (they were not final when it began).
  */
 export function auditLogByTimeQuery(
   after: AuditPosition & { readonly recordedUs: string },
@@ -202,17 +221,16 @@ export function auditLogByTimeQuery(
   filter: AuditFilter,
 ): Query {
   const { clause, params } = auditFilterClause(filter, 8);
-  const at = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
-  return {
-    text: `SELECT ${AUDIT_COLUMNS} FROM (
-             SELECT herald_events.*, ((tx_id, global_position) <= ($6::text::xid8, $7::bigint) ${clause}) AS hit
-               FROM herald_events
-              WHERE (recorded_at, tx_id, global_position) > (${at('$1')}, $2::text::xid8, $3::bigint)
-                AND recorded_at < ${at('$4')}
-              ORDER BY recorded_at, tx_id, global_position LIMIT $5) AS s
-            ORDER BY s.recorded_at, s.tx_id, s.global_position`,
-    values: [after.recordedUs, after.tx, after.pos, untilUs, scan, upTo.tx, upTo.pos, ...params],
-  };
+  return auditWindow(
+    `SELECT herald_events.*, ((tx_id, global_position) <= ($6::text::xid8, $7::bigint) ${clause}) AS hit
+       FROM herald_events
+      WHERE (recorded_at, tx_id, global_position) > (${AT('$1')}, $2::text::xid8, $3::bigint)
+        AND recorded_at < ${AT('$4')}
+      ORDER BY recorded_at, tx_id, global_position LIMIT $5`,
+    's.recorded_at, s.tx_id, s.global_position',
+    'recorded_at DESC, tx_id DESC, global_position DESC',
+    [after.recordedUs, after.tx, after.pos, untilUs, scan, upTo.tx, upTo.pos, ...params],
+  );
 }
 
 /**
@@ -232,18 +250,17 @@ export function auditStreamQuery(
   filter: AuditFilter,
 ): Query {
   const { clause, params } = auditFilterClause(filter, 10);
-  const at = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
-  return {
-    text: `SELECT ${AUDIT_COLUMNS} FROM (
-             SELECT herald_events.*, ((tx_id, global_position) > ($4::text::xid8, $5::bigint)
-                 AND (tx_id, global_position) <= ($6::text::xid8, $7::bigint)
-                 AND ($8::bigint IS NULL OR recorded_at >= ${at('$8')})
-                 AND ($9::bigint IS NULL OR recorded_at < ${at('$9')}) ${clause}) AS hit
-               FROM herald_events
-              WHERE stream_id = $1 AND stream_revision > $2
-              ORDER BY stream_revision LIMIT $3) AS s
-            ORDER BY s.stream_revision`,
-    values: [
+  return auditWindow(
+    `SELECT herald_events.*, ((tx_id, global_position) > ($4::text::xid8, $5::bigint)
+         AND (tx_id, global_position) <= ($6::text::xid8, $7::bigint)
+         AND ($8::bigint IS NULL OR recorded_at >= ${AT('$8')})
+         AND ($9::bigint IS NULL OR recorded_at < ${AT('$9')}) ${clause}) AS hit
+       FROM herald_events
+      WHERE stream_id = $1 AND stream_revision > $2
+      ORDER BY stream_revision LIMIT $3`,
+    's.stream_revision',
+    'stream_revision DESC',
+    [
       streamId,
       after,
       scan,
@@ -255,7 +272,7 @@ export function auditStreamQuery(
       range.untilUs ?? null,
       ...params,
     ],
-  };
+  );
 }
 
 function auditFilterClause(filter: AuditFilter, firstParam: number): { clause: string; params: unknown[] } {
