@@ -8,6 +8,7 @@
  * so a new type without an entry fails) against the anonymous, an outsider, members who
  * left or were kicked, a user blocked by the one they name, and bad frames.
  */
+import { streamIdOf } from '@herald/events';
 import { JsonLogger } from '@herald/nest';
 import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -104,7 +105,7 @@ const MATRIX: Record<string, Route> = {
   'GET /audit/streams/:streamId/events': {
     scope: 'auditor',
     send: (api, { id }) =>
-      api.GET('/audit/streams/{streamId}/events', { params: { path: { streamId: `conversation-${id}` } } }),
+      api.GET('/audit/streams/{streamId}/events', { params: { path: { streamId: streamIdOf('conversation', id) } } }),
   },
   'GET /audit/log': { scope: 'auditor', send: (api) => api.GET('/audit/log', { parseAs: 'text' }) },
   'GET /audit/conversations/:id': {

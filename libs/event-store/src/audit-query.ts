@@ -11,7 +11,7 @@ import {
   type StreamCategory,
 } from '@herald/events';
 import { z } from 'zod';
-import { isCheckpoint, type Checkpoint } from './checkpoint.js';
+import { isCheckpoint } from './checkpoint.js';
 import type { AuditLogQuery } from './postgres/audit-log.js';
 
 const CATEGORY_NAMES = Object.keys({ ...CATEGORIES, ...INTERNAL_CATEGORIES }) as StreamCategory[];
@@ -65,8 +65,8 @@ export function auditParamsProblem(p: AuditLogParams): { path: string; problem: 
 
 export function auditLogQueryOf(p: AuditLogParams): AuditLogQuery {
   return {
-    ...(p.after !== undefined ? { after: p.after as Checkpoint } : {}),
-    ...(p.upTo !== undefined ? { upTo: p.upTo as Checkpoint } : {}),
+    ...(p.after !== undefined ? { after: p.after } : {}),
+    ...(p.upTo !== undefined ? { upTo: p.upTo } : {}),
     ...(p.since !== undefined ? { since: p.since } : {}),
     ...(p.until !== undefined ? { until: p.until } : {}),
     ...(p.type !== undefined ? { eventTypes: p.type } : {}),

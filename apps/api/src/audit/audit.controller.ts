@@ -12,7 +12,6 @@ import {
   isCheckpoint,
   PostgresAuditLog,
   type AuditEvent,
-  type Checkpoint,
 } from '@herald/event-store';
 import type { AccessClaims } from '@herald/identity';
 import { RequestInvalid, Uuid, ZodParam, ZodQuery } from '@herald/nest';
@@ -119,7 +118,7 @@ export class AuditController {
       q.seq !== undefined
         ? { seq: q.seq }
         : q.checkpoint !== undefined
-          ? { checkpoint: q.checkpoint as Checkpoint }
+          ? { checkpoint: q.checkpoint }
           : { at: new Date(q.at!) };
     return this.audit.conversationAsOf(conversationId, point, {
       limit: q.limit,

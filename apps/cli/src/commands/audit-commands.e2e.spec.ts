@@ -43,7 +43,9 @@ beforeAll(async () => {
   url = await freshDatabase();
   store = new PostgresEventStore({ connectionString: url, poolSize: 2 });
   await store.migrate();
-  identity = new IdentityService(store, new AccessTokens(TEST_JWT_SECRET, 900), 3600, async () => '$argon2id$test');
+  identity = new IdentityService(store, new AccessTokens(TEST_JWT_SECRET, 900), 3600, () =>
+    Promise.resolve('$argon2id$test'),
+  );
 });
 afterAll(async () => {
   await store.close();
@@ -120,7 +122,7 @@ describe('herald export', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(written).toHaveLength(1);
-    expect(written[0]).toMatchObject({ streamId: `user-${bea.userId}`, type: 'UserRegistered', revision: 0 });
+    expect(written[0]).toMatchObject({ streamId: streamIdOf('user', bea.userId), type: 'UserRegistered', revision: 0 });
     expect(filtered.stdout).toBe('');
 
     const ranged = herald('export', '--after', checkpoints[0]!, '--up-to', checkpoints[2]!);
