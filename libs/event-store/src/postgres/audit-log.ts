@@ -163,7 +163,13 @@ export class PostgresAuditLog {
     next: (last: Last | undefined) => pg.QueryConfig,
     count: (events: number) => void,
   ): AsyncGenerator<string> {
-    const read = (query: pg.QueryConfig) => guard(async () => (await this.pool.query<AuditWindow>(query)).rows[0]!);
+    const read = (query: pg.QueryConfig): Promise<AuditWindow> => {
+      const reading = guard(async () => (await this.pool.query<AuditWindow>(query)).rows[0]!);
+      // A reader that stops early (a client gone) leaves the window read ahead unawaited:
+      // its failure must not become an unhandled rejection. Awaited, it still throws.
+      reading.catch(() => undefined);
+      return reading;
+    };
     let reading = read(next(undefined));
     for (;;) {
       const window = await reading;
