@@ -46,6 +46,7 @@ import {
 } from './contacts/contact-events.js';
 import { UserBlocked, UserUnblocked } from './identity/user-blocked.js';
 import { MessagesDelivered } from './receipts/messages-delivered.js';
+import { AuditRead, SystemRoleGranted, SystemRoleRevoked } from './internal/audit.js';
 
 export const EVENTS = [
   UserRegistered,
@@ -94,6 +95,9 @@ export const INTERNAL_EVENTS = [
   SessionStarted,
   SessionRefreshed,
   SessionRevoked,
+  SystemRoleGranted,
+  SystemRoleRevoked,
+  AuditRead,
 ] as const;
 
 type Definitions = (typeof EVENTS)[number] | (typeof INTERNAL_EVENTS)[number];

@@ -39,6 +39,8 @@ export const INTERNAL_CATEGORIES = {
   username: { streamPrefix: 'username-', description: 'Claims on user names, which are unique.' },
   /** `session-<sessionId>`: a sign-in session and its rotating refresh token (as a hash). */
   session: { streamPrefix: 'session-', description: 'Sign-in sessions and their refresh tokens.' },
+  /** `audit-<auditorId>`: the reads one auditor made through the audit API. */
+  audit: { streamPrefix: 'audit-', description: "Every read through the audit API, in the auditor's stream." },
 } as const;
 
 export type Category = keyof typeof CATEGORIES;

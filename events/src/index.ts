@@ -34,6 +34,7 @@ export {
   SessionRefreshed,
   SessionRevoked,
 } from './internal/identity.js';
+export { SYSTEM_ROLES, type SystemRole, SystemRoleGranted, SystemRoleRevoked, AuditRead } from './internal/audit.js';
 export { ConversationRead } from './receipts/conversation-read.js';
 export { MessagesDelivered } from './receipts/messages-delivered.js';
 export { UserBlocked, UserUnblocked } from './identity/user-blocked.js';

@@ -108,6 +108,8 @@ async function applyOne(m: EntityManager, event: DirectoryEvent, { seq: revision
       return;
     case 'PasswordSet':
     case 'SignInAttempted':
+    case 'SystemRoleGranted':
+    case 'SystemRoleRevoked':
       return;
     default: {
       const unhandled: never = event;

@@ -6,7 +6,7 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { AccessTokens, IdentityService } from '@herald/identity';
+import { AccessTokens, IdentityService, SystemRoles } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase, type DatabaseTimeouts } from '@herald/database';
 import { openEventStore, type EventStore } from '@herald/event-store';
@@ -16,7 +16,7 @@ import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/r
 import { DataSource } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
-import { NO_OPERATORS, OPERATOR_CHECK, type OperatorCheck } from './operators/operator.js';
+import { OPERATOR_CHECK, type OperatorCheck } from './operators/operator.js';
 import { ProjectionsController } from './operators/projections.controller.js';
 import { readModelMigrations, readModelProjections, readModelQueryHandlers, SEARCH_OPTIONS } from '@herald/projections';
 import { AuthController } from './auth/auth.controller.js';
@@ -37,6 +37,8 @@ import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
 import { SearchController } from './search/search.controller.js';
 import { SealerService } from './sealer.service.js';
+import { AuditController } from './audit/audit.controller.js';
+import { auditProviders } from './audit/audit.providers.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
@@ -49,8 +51,8 @@ export interface AppOptions {
   /** Signs access tokens: the config's JWT_SECRET, or the one kept in the data directory. */
   readonly jwtSecret: string;
   /**
-   * Who is an operator (operators/operator.ts). Until the system roles are wired in, nobody
-   * (NO_OPERATORS); tests name theirs.
+   * Who is an operator (operators/operator.ts): by default whoever holds the system `operator`
+   * role now (`herald roles grant`, read from the user's stream); tests may name theirs.
    */
   readonly operatorCheck?: OperatorCheck;
 }
@@ -95,10 +97,16 @@ export class AppModule {
         PeopleController,
         SearchController,
         ProjectionsController,
+        AuditController,
       ],
       providers: [
         { provide: CONFIG, useValue: config },
-        { provide: OPERATOR_CHECK, useValue: options.operatorCheck ?? NO_OPERATORS },
+        {
+          provide: OPERATOR_CHECK,
+          inject: [SystemRoles],
+          useFactory: (roles: SystemRoles): OperatorCheck =>
+            options.operatorCheck ?? ((userId) => roles.hasSystemRole(userId, 'operator')),
+        },
         { provide: DATABASE_URL, useValue: databaseUrl },
         { provide: JsonLogger, useValue: logger },
         {
@@ -192,6 +200,7 @@ export class AppModule {
         { provide: APP_FILTER, useExisting: HeraldExceptionFilter },
         ProjectionsService,
         SealerService,
+        ...auditProviders(databaseTimeouts(config)),
         // Read-your-writes (the ReadYourWrites interceptor) waits on the projections of this process.
         { provide: CHECKPOINT_WAITER, useExisting: ProjectionsService },
         Closer,

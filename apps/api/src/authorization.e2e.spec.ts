@@ -11,6 +11,7 @@
  * so a new type without an entry fails) against the anonymous, an outsider, members who
  * left or were kicked, a user blocked by the one they name, and bad frames.
  */
+import { streamIdOf } from '@herald/events';
 import { JsonLogger } from '@herald/nest';
 import { eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -22,7 +23,8 @@ import { servedRoutes, signUp, testApp, type TestUser } from './test-app.js';
 import { apiOf, type Api } from './test-client.js';
 import { handshake, hangUp, listen, openSocket, type Frame, type TestSocket } from './test-socket.js';
 
-type Scope = 'public' | 'signed-in' | 'member' | 'history' | 'admin' | 'owner';
+/** `auditor`: a system role; everyone else, the anonymous included, gets the 404 of a missing route (audit.e2e.spec.ts reads them as an auditor). */
+type Scope = 'public' | 'signed-in' | 'member' | 'history' | 'admin' | 'owner' | 'auditor';
 
 /** What a route's path names, and the checkpoint a read of a conversation waits for. */
 interface At {
@@ -120,6 +122,16 @@ const MATRIX: Record<string, Route> = {
         params: { path: { name: 'membership' } },
         body: { resolution: 'skip' },
       }),
+  },
+  'GET /audit/streams/:streamId/events': {
+    scope: 'auditor',
+    send: (api, { id }) =>
+      api.GET('/audit/streams/{streamId}/events', { params: { path: { streamId: streamIdOf('conversation', id) } } }),
+  },
+  'GET /audit/log': { scope: 'auditor', send: (api) => api.GET('/audit/log', { parseAs: 'text' }) },
+  'GET /audit/conversations/:id': {
+    scope: 'auditor',
+    send: (api, { id }) => api.GET('/audit/conversations/{id}', { params: { path: { id }, query: { seq: '0' } } }),
   },
   'PUT /blocks/:userId': {
     scope: 'signed-in',
@@ -414,6 +426,16 @@ describe('authorization matrix', () => {
         if (!allowed.includes(got.status))
           problems.push(`${route} as ${who}: ${got.status}, expected ${allowed.join(' or ')}`);
       };
+      if (scope === 'auditor') {
+        // Hidden: the anonymous and every user, members included, get the 404 of a missing route.
+        for (const [who, as] of [
+          ['anonymous', undefined],
+          ['outsider', outsider],
+          ['owner', owner],
+        ] as const)
+          expectStatus(who, await request(as), [404]);
+        continue;
+      }
       expectStatus('anonymous', await request(undefined), [401]);
       if (!route.includes(':id') || scope === 'signed-in') continue;
       // Outsiders: the same 404 for a real conversation and one that does not exist.
@@ -435,6 +457,8 @@ describe('authorization matrix', () => {
     const problems: string[] = [];
     for (const [route, entry] of Object.entries(MATRIX)) {
       if (!route.includes(':id') || entry.scope === 'public' || entry.scope === 'signed-in') continue;
+      // Auditors' routes: audit.e2e.spec.ts reads each as an auditor.
+      if (entry.scope === 'auditor') continue;
       const { scope, send } = entry;
       // A group of its own for each route: what one route does (leave, kick, dissolve) changes no other's.
       const [owner, member, guest] = await Promise.all([user('owner'), user('member'), user('guest')]);

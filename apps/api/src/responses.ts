@@ -344,6 +344,47 @@ const SearchResults = named(
   }),
 );
 
+const AuditEvent = named(
+  'AuditEvent',
+  z.strictObject({
+    checkpoint: z.string().describe('Its place in the global log'),
+    streamId: z.string(),
+    revision: z.number().int().describe("Its place in its stream (a conversation's seq)"),
+    eventId: Id,
+    type: z.string(),
+    schemaVersion: z.number().int().describe('As stored (not upcast)'),
+    recordedAt: z.string().describe('When the store recorded it (UTC, microseconds)'),
+    data: z.unknown().describe('As stored'),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .describe('actorId, correlationId, causationId, occurredAt, and clientMessageId / traceparent when given'),
+  }),
+);
+const AuditEvents = named(
+  'AuditEvents',
+  z.strictObject({
+    events: z.array(AuditEvent),
+    nextCursor: z.number().int().nullable().describe('The revision to pass as after= for the next page'),
+  }),
+);
+const AuditLog = named(
+  'AuditLog',
+  z.string().describe('application/x-ndjson: one AuditEvent per line, in log order (recorded order for a time range)'),
+);
+const ConversationAsOf = named(
+  'ConversationAsOf',
+  z.strictObject({
+    asOf: z
+      .strictObject({ seq: z.number().int(), checkpoint: z.string(), recordedAt: Time })
+      .nullable()
+      .describe('The last event folded; null when the point is before the conversation began'),
+    conversation: Conversation.nullable(),
+    members: z.array(z.strictObject({ userId: Id, role: Role })),
+    messages: Messages.shape.messages,
+    nextCursor: z.number().int().nullable(),
+  }),
+);
+
 const NOT_FOUND = [404] as const;
 /** Not found, or (a member's read of what only admins see) forbidden. */
 const HIDDEN = [403, 404] as const;
@@ -418,6 +459,10 @@ const ROUTES = {
   'DELETE /conversations/:id/pins/:messageId': { answers: { 200: CommandAnswer }, errors: REFUSED },
   'GET /search': { answers: { 200: SearchResults } },
   'POST /projections/:name/resolve': { answers: { 200: ResolveAnswer }, errors: [403, 404] },
+  // Auditors only; everyone else (anonymous included) gets the 404 of a missing route.
+  'GET /audit/streams/:streamId/events': { answers: { 200: AuditEvents }, errors: NOT_FOUND },
+  'GET /audit/log': { answers: { 200: AuditLog }, errors: NOT_FOUND },
+  'GET /audit/conversations/:id': { answers: { 200: ConversationAsOf }, errors: NOT_FOUND },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 
 /** `METHOD /path` (the router's form, `:param`) to its contract. */

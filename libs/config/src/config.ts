@@ -86,6 +86,11 @@ const schema = z.object({
   WS_HEARTBEAT_MS: positiveInt.min(1_000).max(300_000).default(30_000),
   PRESENCE_HEARTBEAT_MS: positiveInt.min(100).max(300_000).default(10_000),
   SEARCH_LANGUAGE: z.enum(SEARCH_LANGUAGES).default('english'),
+  HERALD_INITIAL_OPERATOR: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.-]{3,32}$/, 'a user name (3 to 32 of a-z, 0-9, _ . -)')
+    .transform((v) => v.toLowerCase())
+    .optional(),
   KAFKA_BROKERS: z
     .string()
     .transform((v) => v.split(',').map((b) => b.trim()))
@@ -194,6 +199,11 @@ export interface HeraldConfig {
    * dead and its users offline. The same on every node.
    */
   readonly presenceHeartbeatMs: number;
+  /**
+   * A user name granted the operator role at start, once it is registered (idempotent: a
+   * grant is written only when they do not hold it). HERALD_INITIAL_OPERATOR.
+   */
+  readonly initialOperator: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -265,6 +275,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     wsAllowedOrigins: c.WS_ALLOWED_ORIGINS ?? [],
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     presenceHeartbeatMs: c.PRESENCE_HEARTBEAT_MS,
+    initialOperator: c.HERALD_INITIAL_OPERATOR,
     kafka: c.KAFKA_BROKERS
       ? {
           brokers: c.KAFKA_BROKERS,

@@ -14,3 +14,5 @@ export { TamperEvidence } from './postgres/integrity/tamper-evidence.js';
 export type { VerifyOptions, VerifyReport, BrokenLink } from './postgres/integrity/verify.js';
 export { NotSealedYet, EventNotFound, type InclusionProof } from './postgres/integrity/proof.js';
 export type { StoredSeal } from './postgres/integrity/seals.js';
+export { PostgresAuditLog, AUDIT_WINDOW, type AuditLogQuery, type AuditEvent } from './postgres/audit-log.js';
+export { AuditLogParams, auditParamsProblem, auditLogQueryOf } from './audit-query.js';

@@ -804,6 +804,54 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/audit/streams/{streamId}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations['AuditController_stream'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/audit/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations['AuditController_logNdjson'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/audit/conversations/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations['AuditController_asOf'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1224,6 +1272,51 @@ export interface components {
     SearchResults: {
       results: components['schemas']['SearchResult'][];
       nextCursor: string | null;
+    };
+    AuditEvent: {
+      /** @description Its place in the global log */
+      checkpoint: string;
+      streamId: string;
+      /** @description Its place in its stream (a conversation's seq) */
+      revision: number;
+      /** Format: uuid */
+      eventId: string;
+      type: string;
+      /** @description As stored (not upcast) */
+      schemaVersion: number;
+      /** @description When the store recorded it (UTC, microseconds) */
+      recordedAt: string;
+      /** @description As stored */
+      data: unknown;
+      /** @description actorId, correlationId, causationId, occurredAt, and clientMessageId / traceparent when given */
+      metadata: {
+        [key: string]: unknown;
+      };
+    };
+    AuditEvents: {
+      events: components['schemas']['AuditEvent'][];
+      /** @description The revision to pass as after= for the next page */
+      nextCursor: number | null;
+    };
+    /** @description application/x-ndjson: one AuditEvent per line, in log order (recorded order for a time range) */
+    AuditLog: string;
+    ConversationAsOf: {
+      /** @description The last event folded; null when the point is before the conversation began */
+      asOf: {
+        seq: number;
+        checkpoint: string;
+        /** Format: date-time */
+        recordedAt: string;
+      } | null;
+      conversation: components['schemas']['Conversation'] | null;
+      members: {
+        /** Format: uuid */
+        userId: string;
+        /** @enum {string} */
+        role: 'owner' | 'admin' | 'member';
+      }[];
+      messages: components['schemas']['Message'][];
+      nextCursor: number | null;
     };
   };
   responses: never;
@@ -7292,6 +7385,265 @@ export interface operations {
       };
       /** @description Unsupported Media Type */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Internal Server Error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  AuditController_stream: {
+    parameters: {
+      query?: {
+        /** @description The revision the page starts after; -1 (default) from the start */
+        after?: '-1' | string;
+        /** @description Rows in a page, 1..100 */
+        limit?: string;
+      };
+      header?: never;
+      path: {
+        streamId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditEvents'];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Internal Server Error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  AuditController_logNdjson: {
+    parameters: {
+      query?: {
+        /** @description Events after this checkpoint (exclusive) */
+        after?: string;
+        /** @description Events up to this checkpoint (inclusive) */
+        upTo?: string;
+        /** @description Events recorded at or after this time (ISO 8601 with offset) */
+        since?: string;
+        /** @description Events recorded before this time (ISO 8601 with offset) */
+        until?: string;
+        /** @description Only these event types, comma-separated */
+        type?: string;
+        /** @description Only streams of these categories, comma-separated: user, conversation, contact, receipts, username, session, audit */
+        category?: string;
+        /** @description Only events whose metadata's actorId is this */
+        actor?: string;
+        /** @description Only this conversation's stream */
+        conversation?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditLog'];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Internal Server Error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  AuditController_asOf: {
+    parameters: {
+      query?: {
+        /** @description As of the event at this seq */
+        seq?: string;
+        /** @description As of the last event at or before this checkpoint */
+        checkpoint?: string;
+        /** @description As of the last event recorded at or before this time */
+        at?: string;
+        before?: string;
+        since?: string;
+        /** @description Rows in a page, 1..100 */
+        limit?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ConversationAsOf'];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not Found */
+      404: {
         headers: {
           [name: string]: unknown;
         };

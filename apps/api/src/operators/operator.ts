@@ -1,8 +1,8 @@
 /**
  * Who is an operator: the one place the operator-only routes ask (`requireOperator`). The
- * system `operator` role (issue 14, item 1) is granted by `herald roles`; until the roles
- * read model is wired in here (OPERATOR_CHECK's provider in app.module.ts), the check is
- * NO_OPERATORS and nobody passes: the routes fail closed.
+ * system `operator` role is granted by `herald roles grant` (or HERALD_INITIAL_OPERATOR);
+ * OPERATOR_CHECK's provider in app.module.ts asks SystemRoles. A check that fails (the
+ * store unreachable) refuses: the routes fail closed.
  */
 import type { AccessClaims } from '@herald/identity';
 import { EdgeError } from '@herald/nest';
@@ -11,9 +11,6 @@ import { EdgeError } from '@herald/nest';
 export type OperatorCheck = (userId: string) => Promise<boolean>;
 
 export const OPERATOR_CHECK = Symbol('OperatorCheck');
-
-/** No role check available: nobody is an operator. */
-export const NO_OPERATORS: OperatorCheck = () => Promise.resolve(false);
 
 export class OperatorRequired extends EdgeError {
   readonly code = 'OPERATOR.REQUIRED';

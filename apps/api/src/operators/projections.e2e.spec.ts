@@ -1,10 +1,12 @@
 /**
- * `POST /projections/:name/resolve`: only operators, failing closed (without a role check
- * wired in, nobody passes); an operator's decision reaches the parked projection.
+ * `POST /projections/:name/resolve`: only operators (the system `operator` role, as the app
+ * ships; a check that fails refuses); an operator's decision reaches the parked projection.
  */
 import { freshDatabase, eventually } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { JsonLogger } from '@herald/nest';
+import { SystemRoles } from '@herald/identity';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parkMembership, signUp, testApp, type TestUser } from '../test-app.js';
 import { apiOf } from '../test-client.js';
@@ -20,7 +22,7 @@ beforeAll(async () => {
   app = await testApp({}, await freshDatabase(), new JsonLogger('fatal'), {
     operatorCheck: (userId) => Promise.resolve(operators.has(userId)),
   });
-  // The app as it ships until the roles are wired in: no operator check given.
+  // The app as it ships: the operator role read from the user's stream.
   closed = await testApp();
   [operator, user] = await Promise.all([signUp(app, 'operator'), signUp(app, 'user')]);
   operators.add(operator.userId);
@@ -45,7 +47,7 @@ const membershipState = async (): Promise<string | undefined> =>
   (await app.get(ProjectionsService).health()).find((p) => p.name === 'membership.v1')?.state;
 
 describe('POST /projections/:name/resolve', () => {
-  it('refuses anyone who is not an operator (403), and everyone on an app with no operator check', async () => {
+  it('refuses anyone who is not an operator (403); as shipped, the operator role granted and revoked decides', async () => {
     const refused = await resolve(app, user, 'membership', 'skip');
     expect(refused.response.status).toBe(403);
     expect(refused.error).toMatchObject({ error: { code: 'OPERATOR.REQUIRED' } });
@@ -54,6 +56,15 @@ describe('POST /projections/:name/resolve', () => {
     const someone = await signUp(closed, 'someone');
     const closedRefusal = await resolve(closed, someone, 'membership', 'skip');
     expect(closedRefusal.response.status).toBe(403);
+    const roles = closed.get(SystemRoles);
+    const context = () => ({ actorId: 'cli:test', correlationId: randomUUID(), now: new Date() });
+    await roles.grant(someone.userId, 'operator', context());
+    // Past the role check: nothing is parked there.
+    const granted = await resolve(closed, someone, 'membership', 'skip');
+    expect(granted.response.status).toBe(404);
+    expect(granted.error).toMatchObject({ error: { code: 'PROJECTIONS.NOTHING_PARKED' } });
+    await roles.revoke(someone.userId, 'operator', context());
+    expect((await resolve(closed, someone, 'membership', 'skip')).response.status).toBe(403);
   });
 
   it('answers 404 for an unknown read model and for one with nothing parked', async () => {

@@ -12,6 +12,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, type Checkpoint } from '../checkpoint.js';
 import {
+  auditLogByCheckpointQuery,
+  auditLogByTimeQuery,
+  auditStreamQuery,
   countEventsAfterQuery,
   headCheckpointQuery,
   readPageQuery,
@@ -55,6 +58,8 @@ describe('the event log: plans at the head of a 100,000-event log', () => {
   let middle: Checkpoint;
   const streams = Array.from({ length: STREAMS }, (_, i) => streamIdOf('conversation', `plan${i}`));
   let someIds: string[] = [];
+  /** The middle row's recorded time (integer microseconds), for the audit's time ranges. */
+  let middleUs = '0';
 
   beforeAll(async () => {
     url = await freshDatabase();
@@ -88,6 +93,11 @@ describe('the event log: plans at the head of a 100,000-event log', () => {
       `SELECT tx_id::text AS tx, global_position::text AS pos FROM herald_events ORDER BY tx_id, global_position OFFSET ${EVENTS / 2} LIMIT 1`,
     );
     middle = checkpoint(mid.rows[0]!);
+    const midTime = await db.query<{ us: string }>(
+      `SELECT (extract(epoch FROM recorded_at) * 1000000)::bigint::text AS us FROM herald_events
+        ORDER BY tx_id, global_position OFFSET ${EVENTS / 2} LIMIT 1`,
+    );
+    middleUs = midTime.rows[0]!.us;
     const ids = await db.query<{ id: string }>(
       `SELECT event_id::text AS id FROM herald_events ORDER BY global_position DESC LIMIT 100`,
     );
@@ -140,6 +150,48 @@ describe('the event log: plans at the head of a 100,000-event log', () => {
         bound: 100,
       },
       { name: 'the head checkpoint', query: headCheckpointQuery(), bound: 1 },
+      {
+        name: 'an audit window of the log mid-log, filtered',
+        query: auditLogByCheckpointQuery(
+          { tx: midTx.toString(), pos: midPos.toString() },
+          { tx: headTx.toString(), pos: headPos.toString() },
+          2_000,
+          { eventTypes: ['MemberJoined'], actorId: 'u7' },
+        ),
+        bound: 2_000,
+      },
+      {
+        name: 'a narrow audit range at the head',
+        query: auditLogByCheckpointQuery(
+          { tx: headTx.toString(), pos: headPos.toString() },
+          { tx: (2n ** 62n).toString(), pos: '0' },
+          2_000,
+          {},
+        ),
+        bound: 60,
+      },
+      {
+        name: 'an audit time range mid-log',
+        query: auditLogByTimeQuery(
+          { tx: '0', pos: '0', recordedUs: middleUs },
+          (BigInt(middleUs) + 1n).toString(),
+          { tx: headTx.toString(), pos: headPos.toString() },
+          2_000,
+          { streamPrefixes: [streamPrefixOf('conversation')] },
+        ),
+        bound: 2_000,
+      },
+      {
+        name: 'an audit window of one stream',
+        query: auditStreamQuery(
+          streams[7]!,
+          -1,
+          100,
+          { after: { tx: '0', pos: '0' }, upTo: { tx: headTx.toString(), pos: headPos.toString() } },
+          { actorId: 'u7' },
+        ),
+        bound: 100,
+      },
       {
         name: 'the events after a checkpoint (lag)',
         query: countEventsAfterQuery(headTx, headPos, 100_000),

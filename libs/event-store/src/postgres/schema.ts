@@ -83,4 +83,11 @@ export const EVENT_STORE_MIGRATIONS: readonly Migration[] = [
       INSERT INTO herald_integrity (backfilled) SELECT NOT EXISTS (SELECT 1 FROM herald_events);
     `,
   },
+  {
+    // The audit API's time ranges (GET /audit/log?since=&until=, herald export): one range
+    // of this index, in recorded order, instead of a scan of the log. Keyed to the end by
+    // the log's own order, so each page continues where the last ended.
+    id: 'event-store-004-recorded-at-index',
+    sql: `CREATE INDEX herald_events_by_recorded_at ON herald_events (recorded_at, tx_id, global_position);`,
+  },
 ];

@@ -2,7 +2,7 @@
  * A user's stream (`user-<id>`): profile (public events) and credentials (internal
  * events). Folded for sign-in and profile changes; deciders for registering and profiles.
  */
-import type { EventIn } from '@herald/events';
+import type { EventIn, SystemRole } from '@herald/events';
 import { IdentityError } from './errors.js';
 
 export type UserEvent = EventIn<'user'>;
@@ -18,6 +18,8 @@ export interface User {
   readonly passwordHash: string | null;
   /** Users this one has blocked. */
   readonly blocked: ReadonlySet<string>;
+  /** System roles (auditor, operator) held now. */
+  readonly systemRoles: ReadonlySet<SystemRole>;
 }
 
 export const initialUser = (userId: string): User => ({
@@ -29,6 +31,7 @@ export const initialUser = (userId: string): User => ({
   statusText: null,
   passwordHash: null,
   blocked: new Set(),
+  systemRoles: new Set(),
 });
 
 export function evolveUser(state: User, event: UserEvent): User {
@@ -52,6 +55,13 @@ export function evolveUser(state: User, event: UserEvent): User {
       const blocked = new Set(state.blocked);
       blocked.delete(event.data.blockedUserId);
       return { ...state, blocked };
+    }
+    case 'SystemRoleGranted':
+      return { ...state, systemRoles: new Set(state.systemRoles).add(event.data.role) };
+    case 'SystemRoleRevoked': {
+      const systemRoles = new Set(state.systemRoles);
+      systemRoles.delete(event.data.role);
+      return { ...state, systemRoles };
     }
     default: {
       const unhandled: never = event;
@@ -144,4 +154,24 @@ export function signInAttempted({ userId, succeeded, sessionId, ip }: SignInAtte
       data: { userId, succeeded, ...(sessionId ? { sessionId } : {}), ...(ip ? { ip } : {}) },
     },
   ];
+}
+
+/** Granting or revoking a system role; `by` is who does it (recorded in the event). */
+export interface ChangeSystemRole {
+  readonly role: SystemRole;
+  readonly by: string;
+}
+
+/** Grants a system role; nothing when the user holds it already (a repeated grant is a no-op). */
+export function grantSystemRole({ role, by }: ChangeSystemRole, state: User): UserEvent[] {
+  if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+  if (state.systemRoles.has(role)) return [];
+  return [{ type: 'SystemRoleGranted', data: { userId: state.userId, role, by } }];
+}
+
+/** Revokes a system role; nothing when the user does not hold it. */
+export function revokeSystemRole({ role, by }: ChangeSystemRole, state: User): UserEvent[] {
+  if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
+  if (!state.systemRoles.has(role)) return [];
+  return [{ type: 'SystemRoleRevoked', data: { userId: state.userId, role, by } }];
 }

@@ -1,0 +1,137 @@
+/**
+ * The auditors' API (`/audit/...`): one stream with every event's full metadata, the log
+ * as NDJSON, and a conversation as it was at a seq, a checkpoint or a time. Auditors only
+ * (AuditorGuard: everyone else is answered as for a missing route); every read is recorded
+ * in the auditor's audit stream before it is answered. Nothing here writes anything else.
+ */
+import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  AuditLogParams,
+  auditLogQueryOf,
+  auditParamsProblem,
+  isCheckpoint,
+  PostgresAuditLog,
+  type AuditEvent,
+} from '@herald/event-store';
+import type { AccessClaims } from '@herald/identity';
+import { RequestInvalid, Uuid, ZodParam, ZodQuery } from '@herald/nest';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { requestContext } from '../auth/auth.controller.js';
+import { Caller, Public } from '../auth/auth.guard.js';
+import { PageLimit, SeqParam } from '../paging.js';
+import { AuditorGuard } from './auditor.guard.js';
+import { AuditService, type AsOfAnswer, type AsOfPoint } from './audit.service.js';
+
+/** A stream id as the store names them: `<category>-<id>`. */
+const StreamId = z.string().regex(/^[a-z]+-[A-Za-z0-9._:-]{1,200}$/, 'a stream id, e.g. conversation-<uuid>');
+const StreamQuery = z.strictObject({
+  after: z
+    .union([z.literal('-1').transform(() => -1), SeqParam])
+    .default(-1)
+    .describe('The revision the page starts after; -1 (default) from the start'),
+  limit: PageLimit,
+});
+const AsOfQuery = z.strictObject({
+  seq: SeqParam.optional().describe('As of the event at this seq'),
+  checkpoint: z
+    .string()
+    .refine(isCheckpoint, 'a checkpoint')
+    .optional()
+    .describe('As of the last event at or before this checkpoint'),
+  at: z.iso.datetime({ offset: true }).optional().describe('As of the last event recorded at or before this time'),
+  before: SeqParam.optional(),
+  since: SeqParam.optional(),
+  limit: PageLimit,
+});
+
+/** The query string as given, for the audit record (a read is recorded with what it asked). */
+const paramsOf = (request: FastifyRequest): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const source of [request.params, request.query]) {
+    if (source && typeof source === 'object') {
+      for (const [key, value] of Object.entries(source))
+        if (typeof value === 'string') out[key] = value.slice(0, 1_000);
+    }
+  }
+  return out;
+};
+
+@Public()
+@UseGuards(AuditorGuard)
+@Controller('audit')
+export class AuditController {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly log: PostgresAuditLog,
+  ) {}
+
+  /** One stream's events with their full place and metadata, a page at a time by revision. */
+  @Get('streams/:streamId/events')
+  async stream(
+    @Caller() caller: AccessClaims,
+    @ZodParam('streamId', StreamId) streamId: string,
+    @ZodQuery(StreamQuery) q: z.output<typeof StreamQuery>,
+    @Req() request: FastifyRequest,
+  ): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
+    await this.record(caller, 'GET /audit/streams/:streamId/events', request);
+    return this.log.streamPage(streamId, q.after, q.limit);
+  }
+
+  /** The log, or the part the filters select, as NDJSON: one event per line, in order, streamed. */
+  @Get('log')
+  async logNdjson(
+    @Caller() caller: AccessClaims,
+    @ZodQuery(AuditLogParams) q: z.output<typeof AuditLogParams>,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const problem = auditParamsProblem(q);
+    if (problem) throw new RequestInvalid('These filters do not go together', [problem]);
+    await this.record(caller, 'GET /audit/log', request);
+    // The head is read before the answer starts, so an unreachable store is a 503, not a cut stream.
+    await this.log.head();
+    const lines = Readable.from(this.log.ndjson(auditLogQueryOf(q)), { objectMode: false });
+    await reply.type('application/x-ndjson; charset=utf-8').send(lines);
+  }
+
+  /** A conversation as it was: its details, members and a page of messages, as the live reads answered then. */
+  @Get('conversations/:id')
+  async asOf(
+    @Caller() caller: AccessClaims,
+    @ZodParam('id', Uuid) conversationId: string,
+    @ZodQuery(AsOfQuery) q: z.output<typeof AsOfQuery>,
+    @Req() request: FastifyRequest,
+  ): Promise<AsOfAnswer> {
+    const points = [q.seq, q.checkpoint, q.at].filter((p) => p !== undefined).length;
+    if (points !== 1) {
+      throw new RequestInvalid('Give exactly one of seq, checkpoint or at', [
+        { path: 'seq', problem: 'one of seq, checkpoint, at' },
+      ]);
+    }
+    if (q.before !== undefined && q.since !== undefined) {
+      throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
+    }
+    await this.record(caller, 'GET /audit/conversations/:id', request);
+    const point: AsOfPoint =
+      q.seq !== undefined
+        ? { seq: q.seq }
+        : q.checkpoint !== undefined
+          ? { checkpoint: q.checkpoint }
+          : { at: new Date(q.at!) };
+    return this.audit.conversationAsOf(conversationId, point, {
+      limit: q.limit,
+      ...(q.before !== undefined ? { before: q.before } : {}),
+      ...(q.since !== undefined ? { after: q.since } : {}),
+    });
+  }
+
+  private record(caller: AccessClaims, read: string, request: FastifyRequest): Promise<void> {
+    const { correlationId, traceparent } = requestContext(request);
+    return this.audit.record(caller.userId, read, paramsOf(request), {
+      correlationId,
+      ...(traceparent !== undefined ? { traceparent } : {}),
+    });
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The audit API's parts for the app module: the roles check, the audit log reader (a small
+ * pool of its own, so that a long export never takes the serving pools' connections), the
+ * audit service, and the configured initial operator, granted at start.
+ */
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import type { HeraldConfig } from '@herald/config';
+import { createPool } from '@herald/database';
+import { PostgresAuditLog, type EventStore } from '@herald/event-store';
+import { IdentityError, SystemRoles } from '@herald/identity';
+import { JsonLogger } from '@herald/nest';
+import type pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
+import { AuditorGuard } from './auditor.guard.js';
+import { AuditService } from './audit.service.js';
+
+const AUDIT_POOL = Symbol('AuditPool');
+
+/** Connections of the audit reads: concurrent exports beyond this wait for one. */
+const AUDIT_POOL_SIZE = 4;
+
+@Injectable()
+class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(CONFIG) private readonly config: HeraldConfig,
+    @Inject(AUDIT_POOL) private readonly pool: pg.Pool,
+    private readonly roles: SystemRoles,
+    private readonly logger: JsonLogger,
+  ) {}
+
+  /**
+   * HERALD_INITIAL_OPERATOR: granted the operator role once they are registered (a grant is
+   * written only when they do not hold it: restarts write nothing). Not registered yet: said
+   * in the log, and granted at the next start after they register.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const name = this.config.initialOperator;
+    if (name === undefined) return;
+    try {
+      const { userId } = await this.roles.resolve(name);
+      const context = { actorId: 'system', correlationId: randomUUID(), now: new Date() };
+      if (await this.roles.grant(userId, 'operator', context)) {
+        this.logger.emit('info', `HERALD_INITIAL_OPERATOR ${name} granted the operator role`, 'Audit');
+      }
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      this.logger.emit(
+        'warn',
+        `HERALD_INITIAL_OPERATOR ${name} is not a registered user yet: no role granted`,
+        'Audit',
+      );
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export function auditProviders(timeouts: { queryTimeoutMs: number; acquireTimeoutMs: number }): Provider[] {
+  return [
+    { provide: SystemRoles, inject: [EVENT_STORE], useFactory: (store: EventStore) => new SystemRoles(store) },
+    {
+      provide: AUDIT_POOL,
+      inject: [DATABASE_URL],
+      useFactory: (url: string): pg.Pool =>
+        createPool({ connectionString: url, max: AUDIT_POOL_SIZE, applicationName: 'herald-audit', timeouts }),
+    },
+    { provide: PostgresAuditLog, inject: [AUDIT_POOL], useFactory: (pool: pg.Pool) => new PostgresAuditLog(pool) },
+    {
+      provide: AuditService,
+      inject: [EVENT_STORE, DataSource],
+      useFactory: (store: EventStore, dataSource: DataSource) => new AuditService(store, dataSource),
+    },
+    AuditorGuard,
+    AuditLifecycle,
+  ];
+}

@@ -1,0 +1,187 @@
+/**
+ * The auditors' reads of the PostgreSQL log: one stream with every event's full place
+ * (checkpoint, revision, recorded time) and metadata, and the whole log, or a range of it,
+ * as NDJSON lines. Reads go in keyset windows of an index (log-queries.ts, checked by
+ * log-plans.int.spec.ts): memory stays that of one window whatever the log's size, and a
+ * narrow range reads its own rows, not the log.
+ *
+ * Events are exported as stored (type, schema version, data and metadata byte for byte),
+ * not upcast: an audit copy is what the store holds, which is what a hash over it commits to.
+ */
+import type pg from 'pg';
+import { decodeCheckpoint, encodeCheckpoint, START, type Checkpoint } from '../checkpoint.js';
+import { guard } from './guard.js';
+import {
+  auditLogByCheckpointQuery,
+  auditLogByTimeQuery,
+  auditStreamQuery,
+  headCheckpointQuery,
+  type AuditFilter,
+  type AuditPosition,
+} from './log-queries.js';
+
+/**
+ * Rows one statement scans: a window's memory (its lines, ~1.5 MB of JSON text, within
+ * PostgreSQL's default work_mem) and a statement's time.
+ */
+export const AUDIT_WINDOW = 2_000;
+
+export interface AuditLogQuery {
+  /** Events after this checkpoint (exclusive); default the start of the log. */
+  readonly after?: Checkpoint;
+  /** Events up to this checkpoint (inclusive); default (and at most) the head when the read begins. */
+  readonly upTo?: Checkpoint;
+  /** Events recorded at or after this time; with `until`, the log is read in recorded order. */
+  readonly since?: Date;
+  /** Events recorded before this time. */
+  readonly until?: Date;
+  readonly eventTypes?: readonly string[];
+  /** Stream id prefixes, e.g. `conversation-`. */
+  readonly streamPrefixes?: readonly string[];
+  /** Only events whose metadata names this actor. */
+  readonly actorId?: string;
+  /** Only this stream (a conversation's): read by the stream's own index. */
+  readonly streamId?: string;
+}
+
+/** An event as an auditor reads it: where it stands, when it was recorded, and all it holds. */
+export interface AuditEvent {
+  readonly checkpoint: Checkpoint;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly recordedAt: string;
+  readonly data: unknown;
+  readonly metadata: Record<string, unknown>;
+}
+
+/** An audit window (log-queries.ts auditWindow): its lines, and where it ended (null when empty). */
+interface AuditWindow {
+  scanned: number;
+  hits: number;
+  tx: string | null;
+  pos: string | null;
+  revision: string | null;
+  recorded_us: string | null;
+  lines: string | null;
+}
+
+type Last = Pick<AuditWindow, 'tx' | 'pos' | 'revision' | 'recorded_us'>;
+
+const MAX_POSITION: AuditPosition = { tx: (2n ** 63n - 1n).toString(), pos: (2n ** 63n - 1n).toString() };
+
+const position = (checkpoint: Checkpoint): AuditPosition => {
+  const [tx, pos] = decodeCheckpoint(checkpoint);
+  return { tx: tx.toString(), pos: pos.toString() };
+};
+
+const micros = (date: Date): string => (BigInt(date.getTime()) * 1000n).toString();
+
+export class PostgresAuditLog {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** The newest checkpoint every reader can see (nothing can commit behind it). */
+  async head(): Promise<Checkpoint> {
+    return guard(async () => {
+      const { rows } = await this.pool.query<{ tx: string; pos: string }>(headCheckpointQuery());
+      const row = rows[0];
+      return row ? encodeCheckpoint(BigInt(row.tx), BigInt(row.pos)) : START;
+    });
+  }
+
+  /** A page of one stream after `afterRevision` (-1: from its start), with the cursor of the next. */
+  async streamPage(
+    streamId: string,
+    afterRevision: number,
+    limit: number,
+  ): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
+    const window = await guard(async () => {
+      const query = auditStreamQuery(
+        streamId,
+        afterRevision,
+        limit + 1,
+        { after: position(START), upTo: MAX_POSITION },
+        {},
+      );
+      return (await this.pool.query<AuditWindow>(query)).rows[0]!;
+    });
+    const lines = window.lines === null ? [] : window.lines.trimEnd().split('\n');
+    const events = lines.slice(0, limit).map((line) => JSON.parse(line) as AuditEvent);
+    return { events, nextCursor: lines.length > limit ? events[events.length - 1]!.revision : null };
+  }
+
+  /**
+   * The log (or the part the query selects) as NDJSON, one chunk of lines per window; the
+   * caller pulls the next window only when it has written this one (backpressure). `count`
+   * is told how many events each chunk held.
+   */
+  async *ndjson(query: AuditLogQuery, count: (events: number) => void = () => undefined): AsyncGenerator<string> {
+    const head = await this.head();
+    const upTo = position(query.upTo !== undefined && query.upTo < head ? query.upTo : head);
+    const after = position(query.after ?? START);
+    const filter: AuditFilter = {
+      ...(query.eventTypes ? { eventTypes: query.eventTypes } : {}),
+      ...(query.streamPrefixes ? { streamPrefixes: query.streamPrefixes } : {}),
+      ...(query.actorId !== undefined ? { actorId: query.actorId } : {}),
+    };
+    const window = (next: (last: Last | undefined) => pg.QueryConfig) => this.windows(next, count);
+    if (query.streamId !== undefined) {
+      const range = {
+        after,
+        upTo,
+        ...(query.since ? { sinceUs: micros(query.since) } : {}),
+        ...(query.until ? { untilUs: micros(query.until) } : {}),
+      };
+      const streamId = query.streamId;
+      yield* window((last) =>
+        auditStreamQuery(streamId, last ? Number(last.revision) : -1, AUDIT_WINDOW, range, filter),
+      );
+    } else if (query.since !== undefined || query.until !== undefined) {
+      const untilUs = query.until ? micros(query.until) : micros(new Date(8_000_000_000_000));
+      if (query.after !== undefined) throw new RangeError('a time range cannot start after a checkpoint too');
+      // Every row's transaction id and position are above 0: this starts at `since` itself.
+      const start = { tx: '0', pos: '0', recordedUs: query.since ? micros(query.since) : '-62135596800000000' };
+      yield* window((last) =>
+        auditLogByTimeQuery(
+          last ? { tx: last.tx!, pos: last.pos!, recordedUs: last.recorded_us! } : start,
+          untilUs,
+          upTo,
+          AUDIT_WINDOW,
+          filter,
+        ),
+      );
+    } else {
+      yield* window((last) =>
+        auditLogByCheckpointQuery(last ? { tx: last.tx!, pos: last.pos! } : after, upTo, AUDIT_WINDOW, filter),
+      );
+    }
+  }
+
+  private async *windows(
+    next: (last: Last | undefined) => pg.QueryConfig,
+    count: (events: number) => void,
+  ): AsyncGenerator<string> {
+    const read = (query: pg.QueryConfig): Promise<AuditWindow> => {
+      const reading = guard(async () => (await this.pool.query<AuditWindow>(query)).rows[0]!);
+      // A reader that stops early (a client gone) leaves the window read ahead unawaited:
+      // its failure must not become an unhandled rejection. Awaited, it still throws.
+      reading.catch(() => undefined);
+      return reading;
+    };
+    let reading = read(next(undefined));
+    for (;;) {
+      const window = await reading;
+      const full = window.scanned === AUDIT_WINDOW;
+      // The next window is asked for before this one is written out: PostgreSQL builds it
+      // while this process writes (one window ahead, so memory stays bounded).
+      if (full) reading = read(next(window));
+      if (window.lines !== null) {
+        count(window.hits);
+        yield window.lines;
+      }
+      if (!full) return;
+    }
+  }
+}
