@@ -33,7 +33,10 @@ import { RateLimits } from './auth/rate-limits.js';
 import { HealthController } from './health/health.controller.js';
 import { ProjectionsService } from './projections.service.js';
 import { SearchController } from './search/search.controller.js';
-import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
+import { NOTIFICATION_MIGRATIONS } from '@herald/notifications';
+import { DevicesController } from './notifications/devices.controller.js';
+import { NotificationsService } from './notifications/notifications.service.js';
+import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, NOTIFIER_ENABLED, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
   readonly config: HeraldConfig;
@@ -44,6 +47,8 @@ export interface AppOptions {
   readonly projections?: readonly Projection[];
   /** Signs access tokens: the config's JWT_SECRET, or the one kept in the data directory. */
   readonly jwtSecret: string;
+  /** Run the notifier in this process (default true; tests that run it in a child process say false). */
+  readonly notifier?: boolean;
 }
 
 /**
@@ -78,7 +83,14 @@ export class AppModule {
       module: AppModule,
       // The command bus: controllers dispatch typed commands to the handlers listed below.
       imports: [CqrsModule.forRoot()],
-      controllers: [HealthController, AuthController, ConversationsController, PeopleController, SearchController],
+      controllers: [
+        HealthController,
+        AuthController,
+        ConversationsController,
+        PeopleController,
+        SearchController,
+        DevicesController,
+      ],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: DATABASE_URL, useValue: databaseUrl },
@@ -120,6 +132,7 @@ export class AppModule {
               ...PROJECTION_RUNTIME_MIGRATIONS,
               ...readModelMigrations(),
               ...PRESENCE_MIGRATIONS,
+              ...NOTIFICATION_MIGRATIONS,
             ]);
             return createReadModelDataSource({
               url: databaseUrl,
@@ -162,6 +175,8 @@ export class AppModule {
         ...CONVERSATION_QUERY_HANDLERS,
         LiveEvents,
         PushGateway,
+        { provide: NOTIFIER_ENABLED, useValue: options.notifier ?? true },
+        NotificationsService,
         RateLimits,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },

@@ -250,6 +250,26 @@ const SearchResults = named(
   }),
 );
 
+const Device = named(
+  'Device',
+  z.strictObject({
+    deviceId: Id,
+    kind: z.enum(['webpush', 'fcm', 'apns', 'webhook']),
+    name: z.string().nullable(),
+    target: z.string().describe("Enough to tell devices apart: a URL's origin, or a token's last 4 characters"),
+    createdAt: Time,
+  }),
+);
+const Devices = named('Devices', z.strictObject({ devices: z.array(Device) }));
+const NotificationSettings = named(
+  'NotificationSettings',
+  z.strictObject({
+    previews: z.boolean(),
+    kinds: z.array(z.enum(['webpush', 'fcm', 'apns', 'webhook'])).describe('The kinds of device this server notifies'),
+    webPushPublicKey: z.string().nullable().describe('The VAPID public key (base64url); null when Web Push is off'),
+  }),
+);
+
 const NOT_FOUND = [404] as const;
 /** A command refused by the state it met (a dissolved group, a taken name...), or by the caller's role. */
 const REFUSED = [403, 404, 409] as const;
@@ -264,6 +284,11 @@ const ROUTES = {
   'POST /auth/sign-out': { answers: { 204: null } },
   'GET /me': { answers: { 200: Profile }, errors: NOT_FOUND },
   'PATCH /me': { answers: { 200: Profile }, errors: NOT_FOUND },
+  'POST /me/devices': { answers: { 201: Device }, errors: [409] },
+  'GET /me/devices': { answers: { 200: Devices } },
+  'DELETE /me/devices/:deviceId': { answers: { 204: null }, errors: NOT_FOUND },
+  'GET /me/notification-settings': { answers: { 200: NotificationSettings } },
+  'PUT /me/notification-settings': { answers: { 200: NotificationSettings } },
   'GET /users': { answers: { 200: Users } },
   'GET /users/:userId': { answers: { 200: Profile }, errors: NOT_FOUND },
   'GET /contacts': { answers: { 200: Contacts } },

@@ -32,7 +32,12 @@ const Row = z.object({
   name: z.string().nullable(),
   created_at: z.date(),
 });
-const rows = (value: unknown): z.output<typeof Row>[] => z.array(Row).parse(value);
+/** TypeORM answers an UPDATE's or DELETE's RETURNING rows as `[rows, count]`, other statements' as rows. */
+export const returned = (value: unknown): unknown =>
+  Array.isArray(value) && value.length === 2 && Array.isArray(value[0]) && typeof value[1] === 'number'
+    ? value[0]
+    : value;
+const rows = (value: unknown): z.output<typeof Row>[] => z.array(Row).parse(returned(value));
 const view = (row: z.output<typeof Row>): DeviceView => ({
   deviceId: row.device_id,
   kind: row.kind,
@@ -138,4 +143,22 @@ export class Devices {
       );
     return removed.length;
   }
+}
+
+/**
+ * Of these users, those with a WebSocket open on some API node, as the nodes' presence
+ * tables say (apps/api/src/push/presence.ts: a row per user and node, written shortly after
+ * a node's first socket of the user opens; a node silent for three heartbeats is dead).
+ * What a notifier that is not an API node knows; an API node adds its own sockets, exactly.
+ */
+export async function onlineOnAnyNode(db: Sql, userIds: readonly string[], heartbeatMs: number): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const found = z.array(z.object({ user_id: z.string() })).parse(
+    await db.query(
+      `SELECT DISTINCT c.user_id FROM presence_connections c JOIN presence_nodes n USING (node_id)
+        WHERE c.user_id = ANY($1::uuid[]) AND n.heartbeat_at >= now() - $2 * interval '1 millisecond'`,
+      [userIds, 3 * heartbeatMs],
+    ),
+  );
+  return new Set(found.map((r) => r.user_id));
 }

@@ -239,11 +239,12 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
   // A notification sent now starts a window; a held one adds to it (keeping when it started).
   await manager.query(
     `INSERT INTO notify_windows AS w (device_id, conversation_id, last_at, held_count, held_key, held, held_mentioned)
-     SELECT device_id, conversation_id, CASE WHEN restart THEN now() END, held_count, held_key, held, held_mentioned
+     SELECT device_id, conversation_id, CASE WHEN restart THEN now() ELSE '-infinity' END, held_count, held_key, held,
+            held_mentioned
        FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::boolean[], $7::boolean[])
          AS t(device_id, conversation_id, held_count, held_key, held, held_mentioned, restart)
      ON CONFLICT (device_id, conversation_id) DO UPDATE
-        SET last_at = coalesce(excluded.last_at, w.last_at),
+        SET last_at = CASE WHEN excluded.last_at = '-infinity' THEN w.last_at ELSE excluded.last_at END,
             held_count = excluded.held_count, held_key = excluded.held_key, held = excluded.held,
             held_mentioned = excluded.held_mentioned`,
     [
