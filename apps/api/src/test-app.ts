@@ -24,6 +24,8 @@ export async function testApp(
   env: Record<string, string> = {},
   databaseUrl?: string,
   logger = new JsonLogger('fatal'),
+  /** `notifier: false` when the test runs the notifier in a process of its own. */
+  options: { readonly notifier?: boolean } = {},
 ): Promise<NestFastifyApplication> {
   const breaches: string[] = [];
   const app = await createApp(
@@ -38,6 +40,7 @@ export async function testApp(
       databaseUrl: databaseUrl ?? (await freshDatabase()),
       logger,
       jwtSecret: TEST_JWT_SECRET,
+      ...options,
     },
     (fastify) => checkContract(fastify, breaches),
   );

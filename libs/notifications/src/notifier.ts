@@ -220,7 +220,8 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
     const window = windows.get(slot);
     if (window === undefined || (window.heldCount === 0 && window.open)) {
       outbox.push({ key: id, deviceId: w.deviceId, payload: { ...payload, count: 1, mentioned: w.mentioned } });
-      windows.set(slot, { heldCount: 0, open: false, touched: true, sentNow: true });
+      // Without collapsing (0 s), the window is open again at once.
+      windows.set(slot, { heldCount: 0, open: options.collapseSeconds === 0, touched: true, sentNow: true });
       continue;
     }
     window.heldCount += 1;

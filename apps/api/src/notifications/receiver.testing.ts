@@ -26,6 +26,8 @@ export interface Receiver {
   answer: (request: Received) => number;
   /** Requests whose signature did not check. */
   badSignatures: number;
+  /** How long to wait before answering each request. */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startReceiver(secret: string): Promise<Receiver> {
     received: [],
     failures: 0,
     badSignatures: 0,
+    delayMs: 0,
     answer: () => 204,
   };
   const server: Server = createServer((request, response) => {
@@ -58,9 +61,13 @@ export async function startReceiver(secret: string): Promise<Receiver> {
         raw,
       };
       const status = receiver.answer(got);
-      if (status >= 200 && status < 300) receiver.received.push(got);
-      else receiver.failures++;
-      response.writeHead(status).end();
+      const reply = (): void => {
+        if (status >= 200 && status < 300) receiver.received.push(got);
+        else receiver.failures++;
+        response.writeHead(status).end();
+      };
+      if (receiver.delayMs > 0) setTimeout(reply, receiver.delayMs);
+      else reply();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
