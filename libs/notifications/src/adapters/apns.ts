@@ -144,6 +144,8 @@ export class ApnsAdapter implements PushAdapter {
           : resolve({ status, body: Buffer.concat(chunks).toString('utf8'), retryAfter }),
       );
       stream.on('error', reject);
+      // Closed without an end (a timeout, the session gone): settled as a failure (no-op once settled).
+      stream.on('close', () => reject(new Error('stream closed without an answer')));
       stream.end(body);
     });
   }

@@ -46,6 +46,11 @@ export class WebhookAdapter implements PushAdapter {
       return { kind: 'retry', reason: error instanceof Error ? error.message : String(error) };
     }
   }
+
+  close(): Promise<void> {
+    this.http.close();
+    return Promise.resolve();
+  }
 }
 
 /** 2xx delivered; 410 Gone: the bot is gone; 408, 429, 5xx later; any other refusal drops the notification. */
