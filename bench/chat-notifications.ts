@@ -34,6 +34,8 @@ export interface NotificationFigures {
   missingNotifications: number;
   notifySendsPerSec: number;
   notifyServerCpuPct: number;
+  /** Server CPU per notification once sends stopped (the drain: the notifier's work alone, with the projections' tail). */
+  drainCpuMsPerNotification: number;
 }
 
 export interface WebhookEndpoint {
@@ -48,16 +50,7 @@ export interface WebhookEndpoint {
 
 /** The bots' endpoint: answers 204 at once, counts, checks a sample of signatures. */
 export async function webhookEndpoint(secret: string): Promise<WebhookEndpoint> {
-  let server: Server | undefined;
-  const endpoint = {
-    host: '',
-    secret,
-    count: 0,
-    badSignatures: 0,
-    ids: new Set<string>(),
-    close: () => new Promise<void>((resolve) => (server ? (server.closeAllConnections(), server.close(() => resolve())) : resolve())),
-  };
-  server = createServer((req, res) => {
+  const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -72,7 +65,19 @@ export async function webhookEndpoint(secret: string): Promise<WebhookEndpoint> 
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const endpoint = {
+    host: '',
+    secret,
+    count: 0,
+    badSignatures: 0,
+    ids: new Set<string>(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
   return endpoint;
 }
@@ -88,7 +93,11 @@ function post(agent: Agent, port: number, path: string, token: string, body: obj
         port,
         method: 'POST',
         path,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        },
       },
       (res) => {
         res.resume();
@@ -117,11 +126,12 @@ export async function measureNotifications(options: {
   // Registered 32 at a time: setup, not what is measured.
   for (let i = 0; i < offline.length; i += 32) {
     const statuses = await Promise.all(
-      offline
-        .slice(i, i + 32)
-        .map((member) =>
-          post(agent, port, '/me/devices', member.token, { kind: 'webhook', url: `http://${endpoint.host}/bot/${member.userId}` }),
-        ),
+      offline.slice(i, i + 32).map((member) =>
+        post(agent, port, '/me/devices', member.token, {
+          kind: 'webhook',
+          url: `http://${endpoint.host}/bot/${member.userId}`,
+        }),
+      ),
     );
     const refused = statuses.find((status) => status !== 201);
     if (refused !== undefined) throw new Error(`device registration answered ${refused}`);
@@ -189,9 +199,12 @@ export async function measureNotifications(options: {
   const inWindow = endpoint.count - before;
   const cpu = options.cpuTicks() - cpuBefore;
   while (inFlight > 0) await sleep(20);
+  const drainFrom = { cpu: options.cpuTicks(), count: endpoint.count };
   const deadline = Date.now() + options.drainMs;
   while (endpoint.count - before < expected && Date.now() < deadline) await sleep(50);
   const drained = (performance.now() - start) / 1000 - windowSeconds;
+  const drainedCount = endpoint.count - drainFrom.count;
+  const drainCpuMs = (options.cpuTicks() - drainFrom.cpu) * 10;
   for (const socket of sockets) socket.close();
   agent.destroy();
   return {
@@ -200,5 +213,6 @@ export async function measureNotifications(options: {
     missingNotifications: Math.max(0, expected - (endpoint.count - before)),
     notifySendsPerSec: round(answered / windowSeconds),
     notifyServerCpuPct: round((cpu / 100 / windowSeconds) * 100),
+    drainCpuMsPerNotification: drainedCount > 0 ? round(drainCpuMs / drainedCount, 3) : 0,
   };
 }

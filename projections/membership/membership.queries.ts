@@ -235,17 +235,19 @@ export async function usersByConversations(db: Sql, counts: readonly number[]): 
   return counts.map((n) => rows.find((r) => r.n === n)?.user_id ?? '');
 }
 
-const Audience = z.object({ conversationId: z.string(), userId: z.string(), joinedSeq: z.number(), muted: z.boolean() });
+const Audience = z.object({
+  conversationId: z.string(),
+  userId: z.string(),
+  joinedSeq: z.number(),
+  muted: z.boolean(),
+});
 export type AudienceMember = z.output<typeof Audience>;
 
 /**
  * The current members of these conversations (not those who left or were kicked), with the
  * seq they joined at and whether they have muted it now: whom the notifier may notify.
  */
-export async function notificationAudience(
-  db: Sql,
-  conversationIds: readonly string[],
-): Promise<AudienceMember[]> {
+export async function notificationAudience(db: Sql, conversationIds: readonly string[]): Promise<AudienceMember[]> {
   if (conversationIds.length === 0) return [];
   return select(
     db,

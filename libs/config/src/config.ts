@@ -108,9 +108,18 @@ const schema = z.object({
     .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()))
     .pipe(z.array(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/, 'must be host:port[,host:port...]')))
     .optional(),
-  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{86,88}$/, 'a P-256 public key, base64url').optional(),
-  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{42,44}$/, 'a P-256 private key, base64url').optional(),
-  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, 'a mailto: or https: URL').optional(),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{86,88}$/, 'a P-256 public key, base64url')
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{42,44}$/, 'a P-256 private key, base64url')
+    .optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/, 'a mailto: or https: URL')
+    .optional(),
   FCM_SERVICE_ACCOUNT_JSON: z
     .string()
     .transform((text, ctx) => {
@@ -136,8 +145,14 @@ const schema = z.object({
     .transform((v) => v.replaceAll('\\n', '\n'))
     .pipe(z.string().includes('PRIVATE KEY', { message: 'must be the .p8 key (PEM)' }))
     .optional(),
-  APNS_KEY_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'the 10-character key id').optional(),
-  APNS_TEAM_ID: z.string().regex(/^[A-Z0-9]{10}$/, 'the 10-character team id').optional(),
+  APNS_KEY_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, 'the 10-character key id')
+    .optional(),
+  APNS_TEAM_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, 'the 10-character team id')
+    .optional(),
   APNS_TOPIC: z.string().min(1).max(255).optional(),
   APNS_URL: z.url().default('https://api.push.apple.com'),
 });
@@ -201,7 +216,13 @@ export interface NotificationsConfig {
       }
     | undefined;
   readonly apns:
-    | { readonly key: string; readonly keyId: string; readonly teamId: string; readonly topic: string; readonly url: string }
+    | {
+        readonly key: string;
+        readonly keyId: string;
+        readonly teamId: string;
+        readonly topic: string;
+        readonly url: string;
+      }
     | undefined;
 }
 

@@ -53,9 +53,15 @@ describe('configuration', () => {
     expect(config.allowedHosts).toEqual(['127.0.0.1:4000', 'localhost:5000']);
     expect(config.apns?.key).toBe('-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----');
     expect(config.apns?.url).toBe('https://api.push.apple.com');
-    expect(() => loadConfig({ VAPID_PUBLIC_KEY: 'B'.repeat(87) })).toThrow(/VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT go together/);
-    expect(() => loadConfig({ WEBHOOK_SECRET: 'short secret' })).toThrow(/WEBHOOK_SECRET: must have at least 32 characters$/m);
-    expect(() => loadConfig({ FCM_SERVICE_ACCOUNT_JSON: '{"private_key":"x"' })).toThrow(/FCM_SERVICE_ACCOUNT_JSON: must be/);
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: 'B'.repeat(87) })).toThrow(
+      /VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT go together/,
+    );
+    expect(() => loadConfig({ WEBHOOK_SECRET: 'short secret' })).toThrow(
+      /WEBHOOK_SECRET: must have at least 32 characters$/m,
+    );
+    expect(() => loadConfig({ FCM_SERVICE_ACCOUNT_JSON: '{"private_key":"x"' })).toThrow(
+      /FCM_SERVICE_ACCOUNT_JSON: must be/,
+    );
   });
 
   it('turns the Kafka relay on with KAFKA_BROKERS, with defaults for real clusters', () => {

@@ -34,11 +34,7 @@ export abstract class EdgeError extends Error {
 
 /** A code a thrown error carries, mapped to its status below. */
 export type DomainErrorCode =
-  | ConversationErrorCode
-  | IdentityErrorCode
-  | DeviceErrorCode
-  | EventStoreErrorCode
-  | EdgeErrorCode;
+  ConversationErrorCode | IdentityErrorCode | DeviceErrorCode | EventStoreErrorCode | EdgeErrorCode;
 
 export const STATUS_BY_CODE = {
   'EVENT_STORE.WRONG_EXPECTED_REVISION': HttpStatus.CONFLICT,

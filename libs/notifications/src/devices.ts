@@ -48,8 +48,7 @@ const view = (row: z.output<typeof Row>): DeviceView => ({
 
 /** One device per target and user: the same subscription or token registered again is the same device. */
 const targetHash = (target: Target): string => {
-  const key =
-    target.kind === 'webpush' ? target.endpoint : target.kind === 'webhook' ? target.url : target.token;
+  const key = target.kind === 'webpush' ? target.endpoint : target.kind === 'webhook' ? target.url : target.token;
   return createHash('sha256').update(`${target.kind}\n${key}`).digest('hex');
 };
 
@@ -60,7 +59,11 @@ export class Devices {
    * Registers a target for the user; the same target again answers its device (renamed when
    * a name is given), with `created` false. Refuses an eleventh device (DEVICE.TOO_MANY).
    */
-  async register(userId: string, target: Target, name: string | undefined): Promise<{ device: DeviceView; created: boolean }> {
+  async register(
+    userId: string,
+    target: Target,
+    name: string | undefined,
+  ): Promise<{ device: DeviceView; created: boolean }> {
     return this.db.transaction(async (tx) => {
       // One registration of a user at a time, so that the limit holds under concurrency.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`herald.devices:${userId}`]);
@@ -130,17 +133,15 @@ export class Devices {
   }
 
   private async removeWhere(where: string, parameters: unknown[]): Promise<number> {
-    const removed = z
-      .array(z.object({ device_id: z.string() }))
-      .parse(
-        await this.db.query(
-          `WITH gone AS (DELETE FROM notify_devices WHERE ${where} RETURNING device_id),
+    const removed = z.array(z.object({ device_id: z.string() })).parse(
+      await this.db.query(
+        `WITH gone AS (DELETE FROM notify_devices WHERE ${where} RETURNING device_id),
                 outbox AS (DELETE FROM notify_outbox WHERE device_id IN (SELECT device_id FROM gone)),
                 windows AS (DELETE FROM notify_windows WHERE device_id IN (SELECT device_id FROM gone))
            SELECT device_id FROM gone`,
-          parameters,
-        ),
-      );
+        parameters,
+      ),
+    );
     return removed.length;
   }
 }

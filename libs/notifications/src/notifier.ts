@@ -275,9 +275,10 @@ export interface DispatcherOptions {
 }
 
 /** Requests in flight at most. */
-const CONCURRENCY = 128;
+const CONCURRENCY = 256;
 /** Rows read per look at the outbox. */
 const PAGE = 512;
+/** How long an idle dispatcher waits before it looks at the outbox again (sooner when results free room). */
 const IDLE_MS = 50;
 const MAX_BACKOFF_MS = 5 * 60_000;
 
@@ -332,8 +333,9 @@ export class Dispatcher {
           lastFlush = Date.now();
         }
         const room = CONCURRENCY - this.inFlight.size;
-        const rows = room > 0 ? await this.due(Math.min(PAGE, room * 2)) : [];
+        const rows = room > 0 ? await this.due(Math.min(PAGE, room)) : [];
         for (const row of rows) this.dispatch(row);
+        // Full: woken when recorded results free room. Idle: look again a little later.
         if (rows.length === 0 || this.inFlight.size >= CONCURRENCY) await this.sleep(IDLE_MS);
       } catch (error) {
         if (signal.aborted) break;
@@ -435,7 +437,10 @@ export class Dispatcher {
           const attempts = row.attempts + 1;
           if (attempts >= this.options.maxAttempts) {
             done.push(row.key);
-            this.options.log('warn', `notifier: notification ${row.key} dropped after ${attempts} attempts: ${outcome.reason}`);
+            this.options.log(
+              'warn',
+              `notifier: notification ${row.key} dropped after ${attempts} attempts: ${outcome.reason}`,
+            );
             break;
           }
           const base = Math.min(MAX_BACKOFF_MS, this.options.retryInitialMs * 2 ** (attempts - 1));
@@ -463,6 +468,7 @@ export class Dispatcher {
       this.options.log('warn', `notifier: results not recorded: ${describe(error)}`);
     } finally {
       for (const { row } of results) this.inFlight.delete(row.key);
+      this.wake?.();
     }
   }
 
@@ -478,4 +484,5 @@ export class Dispatcher {
   }
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+const describe = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -80,7 +80,7 @@ export class Notifier {
   async stop(): Promise<void> {
     await this.runner.stop();
     await this.dispatcher.stop();
-    await Promise.all([...this.adapters.values()].map((a) => a.close?.()));
+    for (const adapter of this.adapters.values()) await adapter.close?.();
   }
 
   status(): ProjectionStatus {

@@ -45,7 +45,10 @@ export function refuseUrl(text: string, policy: UrlPolicy): string | undefined {
     return 'must be https: (http: only to a host in WEBHOOK_ALLOWED_HOSTS)';
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!allowed && (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && !isPublicAddress(host)))) {
+  if (
+    !allowed &&
+    (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) !== 0 && !isPublicAddress(host)))
+  ) {
     return 'must not be a loopback, private or link-local address (unless in WEBHOOK_ALLOWED_HOSTS)';
   }
   return undefined;
@@ -147,7 +150,11 @@ export type Registration = z.output<ReturnType<typeof registrationSchema>>;
 
 /** What a device's notifications need to reach it: kept in Herald's database, never logged, never answered. */
 export type Target =
-  | { readonly kind: 'webpush'; readonly endpoint: string; readonly keys: { readonly p256dh: string; readonly auth: string } }
+  | {
+      readonly kind: 'webpush';
+      readonly endpoint: string;
+      readonly keys: { readonly p256dh: string; readonly auth: string };
+    }
   | { readonly kind: 'fcm'; readonly token: string }
   | { readonly kind: 'apns'; readonly token: string }
   | { readonly kind: 'webhook'; readonly url: string };

@@ -58,7 +58,9 @@ describe('registrations', () => {
     expect(schema.safeParse({ kind: 'fcm', token: 'a:b-c_d.e' }).success).toBe(true);
     expect(schema.safeParse({ kind: 'fcm', token: 'a b' }).success).toBe(false);
     const keys = { p256dh: 'B'.repeat(87), auth: 'A'.repeat(22) };
-    expect(schema.safeParse({ kind: 'webpush', subscription: { endpoint: 'https://push.example.com/x', keys } }).success).toBe(true);
+    expect(
+      schema.safeParse({ kind: 'webpush', subscription: { endpoint: 'https://push.example.com/x', keys } }).success,
+    ).toBe(true);
     expect(schema.safeParse({ kind: 'webhook', url: 'https://example.com/h', extra: 1 }).success).toBe(false);
   });
 

@@ -20,13 +20,17 @@ let address: string;
 
 beforeAll(async () => {
   receiver = await startReceiver(SECRET);
-  app = await testApp({
-    WEBHOOK_SECRET: SECRET,
-    WEBHOOK_ALLOWED_HOSTS: receiver.host,
-    NOTIFY_COLLAPSE_SECONDS: String(COLLAPSE_SECONDS),
-    NOTIFY_RETRY_INITIAL_MS: '50',
-    NOTIFY_MAX_ATTEMPTS: '30',
-  }, undefined, new (await import('@herald/nest')).JsonLogger('error'));
+  app = await testApp(
+    {
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_ALLOWED_HOSTS: receiver.host,
+      NOTIFY_COLLAPSE_SECONDS: String(COLLAPSE_SECONDS),
+      NOTIFY_RETRY_INITIAL_MS: '50',
+      NOTIFY_MAX_ATTEMPTS: '30',
+    },
+    undefined,
+    new (await import('@herald/nest')).JsonLogger('error'),
+  );
   address = await listen(app);
 });
 afterAll(async () => {
@@ -40,7 +44,9 @@ const user = (name: string): Promise<TestUser> => signUp(app, name);
 /** Registers a webhook for `who` at a path of their own; answers the path. */
 async function webhook(who: TestUser): Promise<string> {
   const path = `/hook/${who.userId}`;
-  const answer = await api(who).POST('/me/devices', { body: { kind: 'webhook', url: receiver.url(path), name: 'bot' } });
+  const answer = await api(who).POST('/me/devices', {
+    body: { kind: 'webhook', url: receiver.url(path), name: 'bot' },
+  });
   expect(answer.response.status).toBe(201);
   return path;
 }
@@ -78,10 +84,14 @@ describe('devices', () => {
     expect(JSON.stringify(list.data)).not.toContain('secret-path');
 
     const bob = await user('bob');
-    const notHis = await api(bob).DELETE('/me/devices/{deviceId}', { params: { path: { deviceId: first.data!.deviceId } } });
+    const notHis = await api(bob).DELETE('/me/devices/{deviceId}', {
+      params: { path: { deviceId: first.data!.deviceId } },
+    });
     expect(notHis.response.status).toBe(404);
     expect(notHis.error).toMatchObject({ error: { code: 'DEVICE.NOT_FOUND' } });
-    const removed = await api(ada).DELETE('/me/devices/{deviceId}', { params: { path: { deviceId: first.data!.deviceId } } });
+    const removed = await api(ada).DELETE('/me/devices/{deviceId}', {
+      params: { path: { deviceId: first.data!.deviceId } },
+    });
     expect(removed.response.status).toBe(204);
     expect((await api(ada).GET('/me/devices')).data!.devices).toEqual([]);
   });

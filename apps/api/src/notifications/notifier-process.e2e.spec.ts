@@ -58,9 +58,14 @@ beforeAll(async () => {
   receiver = await startReceiver(SECRET);
   databaseUrl = await freshDatabase();
   // The API takes the devices (the same webhook settings); the notifier runs in the child.
-  app = await testApp({ WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: receiver.host }, databaseUrl, new JsonLogger('fatal'), {
-    notifier: false,
-  });
+  app = await testApp(
+    { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOWED_HOSTS: receiver.host },
+    databaseUrl,
+    new JsonLogger('fatal'),
+    {
+      notifier: false,
+    },
+  );
 });
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -116,6 +121,8 @@ describe('a notifier killed with kill -9 and started again', () => {
     const again = [...byId.values()].filter((bodies) => bodies.length > 1);
     for (const bodies of again) expect(new Set(bodies).size).toBe(1);
     expect(receiver.received.length - expected).toBe(again.reduce((n, b) => n + b.length - 1, 0));
-    console.info(`[notifier kill -9] ${expected} notifications, ${atKill} before the kill, ${again.length} sent again (in flight)`);
+    console.info(
+      `[notifier kill -9] ${expected} notifications, ${atKill} before the kill, ${again.length} sent again (in flight)`,
+    );
   });
 });

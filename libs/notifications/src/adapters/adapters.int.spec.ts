@@ -109,7 +109,12 @@ describe('Web Push (VAPID, aes128gcm)', () => {
     const [, jwt, k] = /^vapid t=([^,]+), k=(.+)$/.exec(String(request.headers.authorization)) ?? [];
     expect(k).toBe(vapid.publicKey);
     const point = Buffer.from(vapid.publicKey, 'base64url');
-    const jwk: JWK = { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') };
+    const jwk: JWK = {
+      kty: 'EC',
+      crv: 'P-256',
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33).toString('base64url'),
+    };
     const { payload } = await jwtVerify(jwt!, createLocalJWKSet({ keys: [jwk] }), { audience: stub.origin });
     expect(payload.sub).toBe('mailto:ops@example.com');
     // The body decrypts with the browser's private key and auth secret (RFC 8291).
@@ -160,7 +165,10 @@ describe('FCM HTTP v1', () => {
       if (seen.url === '/token') {
         const form = new URLSearchParams(seen.body.toString());
         expect(form.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
-        void jwtVerify(form.get('assertion')!, verifyKey, { issuer: 'herald@p1.iam.gserviceaccount.com', audience: `${stub.origin}/token` })
+        void jwtVerify(form.get('assertion')!, verifyKey, {
+          issuer: 'herald@p1.iam.gserviceaccount.com',
+          audience: `${stub.origin}/token`,
+        })
           .then(({ payload }) => {
             expect(payload.scope).toBe('https://www.googleapis.com/auth/firebase.messaging');
             json(200, { access_token: `at-${++tokensIssued}`, expires_in: 3600, token_type: 'Bearer' });
@@ -231,7 +239,10 @@ describe('FCM HTTP v1', () => {
   it('maps FCM’s error codes: unregister, retry (with Retry-After), drop; a refused token is fetched again', async () => {
     expect((await adapter.send({ kind: 'fcm', token: 'gone' }, notification)).kind).toBe('unregister');
     expect((await adapter.send({ kind: 'fcm', token: 'mismatch' }, notification)).kind).toBe('unregister');
-    expect(await adapter.send({ kind: 'fcm', token: 'quota' }, notification)).toMatchObject({ kind: 'retry', afterMs: 30_000 });
+    expect(await adapter.send({ kind: 'fcm', token: 'quota' }, notification)).toMatchObject({
+      kind: 'retry',
+      afterMs: 30_000,
+    });
     expect((await adapter.send({ kind: 'fcm', token: 'down' }, notification)).kind).toBe('retry');
     expect((await adapter.send({ kind: 'fcm', token: 'malformed' }, notification)).kind).toBe('drop');
     // The server revokes the token it issued: 401, then a new token is used.
@@ -256,7 +267,12 @@ describe('APNs (HTTP/2, token authentication)', () => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        seen.push({ method: String(headers[':method']), url: String(headers[':path']), headers, body: Buffer.concat(chunks) });
+        seen.push({
+          method: String(headers[':method']),
+          url: String(headers[':path']),
+          headers,
+          body: Buffer.concat(chunks),
+        });
         const answer = (status: number, reason?: string, extra: Record<string, string> = {}): void => {
           stream.respond({ ':status': status, 'apns-id': 'x', ...extra });
           stream.end(reason ? JSON.stringify({ reason }) : undefined);
@@ -269,7 +285,7 @@ describe('APNs (HTTP/2, token authentication)', () => {
               return answer(403, 'ExpiredProviderToken');
             }
             const token = String(headers[':path']).split('/').at(-1)!;
-            switch (token[0]) {
+            switch (token.charAt(0)) {
               case 'a':
                 return answer(200);
               case 'b':
@@ -331,7 +347,10 @@ describe('APNs (HTTP/2, token authentication)', () => {
     expect((await adapter.send({ kind: 'apns', token: token('b') }, notification)).kind).toBe('unregister');
     expect((await adapter.send({ kind: 'apns', token: token('c') }, notification)).kind).toBe('unregister');
     expect((await adapter.send({ kind: 'apns', token: token('d') }, notification)).kind).toBe('retry');
-    expect(await adapter.send({ kind: 'apns', token: token('e') }, notification)).toMatchObject({ kind: 'retry', afterMs: 4_000 });
+    expect(await adapter.send({ kind: 'apns', token: token('e') }, notification)).toMatchObject({
+      kind: 'retry',
+      afterMs: 4_000,
+    });
     expect((await adapter.send({ kind: 'apns', token: token('f') }, notification)).kind).toBe('drop');
     expireNext = true;
     expect((await adapter.send({ kind: 'apns', token: token('a') }, notification)).kind).toBe('retry');
@@ -353,7 +372,9 @@ describe('webhooks', () => {
 
   it('POSTs the notification as JSON, signed HMAC-SHA256 over "<t>.<body>", with the id as Idempotency-Key', async () => {
     status = 204;
-    expect(await adapter.send({ kind: 'webhook', url: `${stub.origin}/bot` }, notification)).toEqual({ kind: 'delivered' });
+    expect(await adapter.send({ kind: 'webhook', url: `${stub.origin}/bot` }, notification)).toEqual({
+      kind: 'delivered',
+    });
     const request = stub.seen.at(-1)!;
     const body = request.body.toString();
     expect(JSON.parse(body)).toEqual(notification);

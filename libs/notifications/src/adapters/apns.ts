@@ -72,7 +72,12 @@ export class ApnsAdapter implements PushAdapter {
   private outcomeOf(status: number, reason: string | undefined, retryAfter: string | undefined): Outcome {
     const why = `APNs answered ${status}${reason ? ` ${reason}` : ''}`;
     if (status === 200) return { kind: 'delivered' };
-    if (status === 410 || reason === 'BadDeviceToken' || reason === 'DeviceTokenNotForTopic' || reason === 'Unregistered') {
+    if (
+      status === 410 ||
+      reason === 'BadDeviceToken' ||
+      reason === 'DeviceTokenNotForTopic' ||
+      reason === 'Unregistered'
+    ) {
       return { kind: 'unregister', reason: why };
     }
     if (status === 403 && (reason === 'ExpiredProviderToken' || reason === 'InvalidProviderToken')) {
@@ -134,8 +139,8 @@ export class ApnsAdapter implements PushAdapter {
       const chunks: Buffer[] = [];
       stream.on('response', (h) => {
         status = Number(h[constants.HTTP2_HEADER_STATUS]);
-        const value = h['retry-after'];
-        retryAfter = Array.isArray(value) ? value[0] : value;
+        const value: unknown = h['retry-after'];
+        retryAfter = typeof value === 'string' ? value : undefined;
       });
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () =>

@@ -5,7 +5,14 @@
  * strings, as FCM requires; `collapse_key` is the conversation.
  */
 import { importPKCS8, SignJWT } from 'jose';
-import { alertText, isRetryStatus, retryAfterMs, type Notification, type Outcome, type PushAdapter } from '../gateway.js';
+import {
+  alertText,
+  isRetryStatus,
+  retryAfterMs,
+  type Notification,
+  type Outcome,
+  type PushAdapter,
+} from '../gateway.js';
 import type { Target } from '../targets.js';
 
 export interface FcmServiceAccount {
@@ -74,7 +81,8 @@ export class FcmAdapter implements PushAdapter {
    */
   private outcomeOf(status: number, code: string | undefined, retryAfter: string | undefined): Outcome {
     const reason = `FCM answered ${status}${code ? ` ${code}` : ''}`;
-    if (status === 404 || code === 'UNREGISTERED' || code === 'SENDER_ID_MISMATCH') return { kind: 'unregister', reason };
+    if (status === 404 || code === 'UNREGISTERED' || code === 'SENDER_ID_MISMATCH')
+      return { kind: 'unregister', reason };
     if (status === 401) {
       this.accessToken = undefined;
       return { kind: 'retry', reason };

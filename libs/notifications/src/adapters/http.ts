@@ -32,8 +32,9 @@ export class RequestFailed extends Error {
 const MAX_ANSWER_BYTES = 16_384;
 
 export class SafeHttp {
-  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-  private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+  // Per origin: a bot's endpoint takes many notifications at once.
+  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 128 });
+  private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 128 });
 
   constructor(
     private readonly policy: UrlPolicy,
@@ -94,11 +95,10 @@ const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
     const refused = addresses.find((a) => !isPublicAddress(a.address));
     if (refused || addresses.length === 0) {
       const failure = Object.assign(new Error('the name resolves to a non-public address'), { refused: true });
-      return callback(failure as NodeJS.ErrnoException, '', 0);
+      return callback(failure, '', 0);
     }
     if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
     const first = addresses[0]!;
     return callback(null, first.address, first.family);
   });
 };
-

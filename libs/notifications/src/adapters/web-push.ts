@@ -7,7 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import webpush from 'web-push';
-import { alertText, isRetryStatus, retryAfterMs, type Notification, type Outcome, type PushAdapter } from '../gateway.js';
+import {
+  alertText,
+  isRetryStatus,
+  retryAfterMs,
+  type Notification,
+  type Outcome,
+  type PushAdapter,
+} from '../gateway.js';
 import type { Target } from '../targets.js';
 import { RequestFailed, type SafeHttp } from './http.js';
 

@@ -36,7 +36,7 @@ export class WebhookAdapter implements PushAdapter {
           'content-type': 'application/json',
           'idempotency-key': notification.id,
           [SIGNATURE_HEADER]: webhookSignature(this.secret, Math.floor(this.now() / 1000), body),
-          'user-agent': 'Herald-Notifier/1',
+          'User-Agent': 'Herald-Notifier/1',
         },
         body,
       );
