@@ -36,6 +36,8 @@ export interface NotificationFigures {
   notifyServerCpuPct: number;
   /** Server CPU per notification once sends stopped (the drain: the notifier's work alone, with the projections' tail). */
   drainCpuMsPerNotification: number;
+  /** The same for every PostgreSQL process. */
+  drainDatabaseCpuMsPerNotification: number;
 }
 
 export interface WebhookEndpoint {
@@ -117,6 +119,7 @@ export async function measureNotifications(options: {
   readonly seconds: number;
   readonly drainMs: number;
   readonly cpuTicks: () => number;
+  readonly databaseTicks: () => number;
 }): Promise<NotificationFigures> {
   const { port, groups, endpoint, rate, seconds } = options;
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -137,25 +140,35 @@ export async function measureNotifications(options: {
     if (refused !== undefined) throw new Error(`device registration answered ${refused}`);
   }
   const sockets: WebSocket[] = [];
-  await Promise.all(
-    groups.flatMap((group) =>
-      group.members
-        .filter((m) => !offlineIds.has(m.userId))
-        .map(
-          (member) =>
-            new Promise<void>((resolve, reject) => {
-              const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
-                headers: { authorization: `Bearer ${member.token}` },
-                perMessageDeflate: false,
-              });
-              sockets.push(socket);
-              socket.once('error', reject);
-              socket.once('open', () => resolve());
-              socket.on('message', () => undefined);
-            }),
-        ),
-    ),
-  );
+  const connect = (member: NotifyMember): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`, {
+        headers: { authorization: `Bearer ${member.token}` },
+        perMessageDeflate: false,
+      });
+      socket.once('error', reject);
+      socket.once('open', () => {
+        sockets.push(socket);
+        resolve();
+      });
+      socket.on('message', () => undefined);
+    });
+  // 50 at a time, each tried again a few times: a loaded machine answers some handshakes 503.
+  const online = groups.flatMap((group) => group.members.filter((m) => !offlineIds.has(m.userId)));
+  for (let i = 0; i < online.length; i += 50) {
+    await Promise.all(
+      online.slice(i, i + 50).map(async (member) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await connect(member);
+          } catch (error) {
+            if (attempt >= 5) throw error;
+            await sleep(500);
+          }
+        }
+      }),
+    );
+  }
   // The presence rows of the online members are written in batches: let them land.
   await sleep(1_000);
 
@@ -199,12 +212,13 @@ export async function measureNotifications(options: {
   const inWindow = endpoint.count - before;
   const cpu = options.cpuTicks() - cpuBefore;
   while (inFlight > 0) await sleep(20);
-  const drainFrom = { cpu: options.cpuTicks(), count: endpoint.count };
+  const drainFrom = { cpu: options.cpuTicks(), database: options.databaseTicks(), count: endpoint.count };
   const deadline = Date.now() + options.drainMs;
   while (endpoint.count - before < expected && Date.now() < deadline) await sleep(50);
   const drained = (performance.now() - start) / 1000 - windowSeconds;
   const drainedCount = endpoint.count - drainFrom.count;
   const drainCpuMs = (options.cpuTicks() - drainFrom.cpu) * 10;
+  const drainDatabaseMs = (options.databaseTicks() - drainFrom.database) * 10;
   for (const socket of sockets) socket.close();
   agent.destroy();
   return {
@@ -214,5 +228,6 @@ export async function measureNotifications(options: {
     notifySendsPerSec: round(answered / windowSeconds),
     notifyServerCpuPct: round((cpu / 100 / windowSeconds) * 100),
     drainCpuMsPerNotification: drainedCount > 0 ? round(drainCpuMs / drainedCount, 3) : 0,
+    drainDatabaseCpuMsPerNotification: drainedCount > 0 ? round(drainDatabaseMs / drainedCount, 3) : 0,
   };
 }

@@ -193,6 +193,18 @@ describe('the notifier', () => {
     expect(String(got[1]!.preview)).toBe(`burst 4 ${'é'.repeat(92)}…`);
   });
 
+  it('removes a device whose webhook answers 410 Gone', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const path = await webhook(bob);
+    const before = receiver.answer;
+    receiver.answer = (request) => (request.path === path ? 410 : before(request));
+    const id = await group(ada, [bob]);
+    await send(ada, id, 'anyone there?');
+    await eventually(async () => (await api(bob).GET('/me/devices')).data!.devices.length === 0);
+    expect(forUser(bob)).toEqual([]);
+    receiver.answer = before;
+  });
+
   it('a webhook that fails, then recovers, gets every notification', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
     const path = await webhook(bob);
