@@ -583,7 +583,6 @@ async function main(): Promise<void> {
               seconds: SECONDS,
               drainMs: 30_000,
               cpuTicks: () => cpuTicks(server.pid!),
-              databaseTicks,
             }),
           );
           await sleep(2_000);
