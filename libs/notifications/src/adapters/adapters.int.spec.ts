@@ -141,6 +141,12 @@ describe('Web Push (VAPID, aes128gcm)', () => {
     expect((await adapter.send(target(), notification)).kind).toBe('drop');
   });
 
+  it('refuses VAPID keys of the wrong size when built (start-up), not when sending', () => {
+    expect(
+      () => new WebPushAdapter({ ...vapid, privateKey: 'A'.repeat(20) }, new SafeHttp({ allowedHosts: [] })),
+    ).toThrow();
+  });
+
   it('refuses an endpoint on a private address unless allowed, without sending', async () => {
     const strict = new WebPushAdapter(vapid, new SafeHttp({ allowedHosts: [] }));
     const before = stub.seen.length;

@@ -35,7 +35,11 @@ export class WebPushAdapter implements PushAdapter {
   constructor(
     private readonly vapid: VapidKeys,
     private readonly http: SafeHttp,
-  ) {}
+  ) {
+    // VAPID keys of the wrong size or subject stop start-up here, so that a failure in `send` is the
+    // subscription's (and unregisters it), never the server's configuration.
+    webpush.getVapidHeaders('https://push.example.com', vapid.subject, vapid.publicKey, vapid.privateKey, 'aes128gcm');
+  }
 
   async send(target: Target, notification: Notification): Promise<Outcome> {
     if (target.kind !== 'webpush') return { kind: 'drop', reason: `not a Web Push target: ${target.kind}` };
