@@ -23,10 +23,15 @@
  * node:http + ws server that only broadcasts (the transport's ceiling on this machine).
  * The last line is one JSON object with Herald's median headline figures.
  *
+ * Offline notifications, in the same go (bench/chat-notifications.ts): half the members of
+ * each small group offline with a webhook device at an endpoint in this process, sends
+ * paced at BENCH_NOTIFY_RATE (1,400/s) to small groups: notificationsPerSec.
+ *
  * Environment: BENCH_RUNS (3), BENCH_USERS, BENCH_BIG_GROUP, BENCH_RATE, BENCH_BIG_RATE,
  * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, BENCH_PROJECTOR (run the
  * projections in a second Herald process, the measured one standing by), BENCH_SERVER_NODE_ARGS (for
- * profiling the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`), DATABASE_URL.
+ * profiling the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`), DATABASE_URL,
+ * BENCH_NOTIFY_RATE, BENCH_SKIP_NOTIFY, BENCH_ONLY_NOTIFY (the notification run alone).
  */
 import { type CommandContext } from '@herald/commands';
 import { ConversationService } from '@herald/conversations';
@@ -42,6 +47,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { WebSocket } from 'ws';
+import { measureNotifications, webhookEndpoint, type NotificationFigures } from './chat-notifications.js';
 import { benchDatabase, freePort, machine, report, round } from './report.js';
 
 const env = process.env;
@@ -55,6 +61,8 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const IN_FLIGHT = Number(env.BENCH_IN_FLIGHT ?? 1_000);
 const DRAIN_MS = 5_000;
 const TEXT_MARK = '"text":"bench ';
+const NOTIFY_RATE = Number(env.BENCH_NOTIFY_RATE ?? 1_400);
+const ONLY_NOTIFY = Boolean(env.BENCH_ONLY_NOTIFY);
 
 type RunFigures = {
   sendsPerSec: number;
@@ -519,7 +527,7 @@ async function main(): Promise<void> {
     console.log(`seeded in ${round((performance.now() - began) / 1000, 1)} s`);
 
     let baseline: RunFigures | undefined;
-    if (!env.BENCH_SKIP_BASELINE) {
+    if (!env.BENCH_SKIP_BASELINE && !ONLY_NOTIFY) {
       const port = await freePort();
       const server = await startServer(
         new URL('./chat-baseline.js', import.meta.url).pathname,
@@ -537,7 +545,12 @@ async function main(): Promise<void> {
     let projectorPort = await freePort();
     while (projectorPort === port) projectorPort = await freePort();
     const main = new URL('../apps/api/src/main.js', import.meta.url).pathname;
+    const endpoint = await webhookEndpoint(randomBytes(32).toString('hex'));
     const heraldEnv = (on: number): Record<string, string> => ({
+      // The offline-notification run's bots: a webhook on loopback, every message notified.
+      WEBHOOK_SECRET: endpoint.secret,
+      WEBHOOK_ALLOWED_HOSTS: endpoint.host,
+      NOTIFY_COLLAPSE_SECONDS: '0',
       PORT: String(on),
       DATABASE_URL: database.url,
       JWT_SECRET: jwtSecret,
@@ -554,12 +567,38 @@ async function main(): Promise<void> {
     const server = await startServer(main, heraldEnv(port), async () =>
       projector ? (await herald(projectorPort)) && (await fetch(`http://127.0.0.1:${port}/health`)).ok : herald(port),
     );
-    let figures: RunFigures;
+    let figures: RunFigures | undefined;
+    let notifications: NotificationFigures | undefined;
     try {
-      figures = await measure('Herald', port, server, world, database.url);
+      if (!ONLY_NOTIFY) figures = await measure('Herald', port, server, world, database.url);
+      if (!env.BENCH_SKIP_NOTIFY) {
+        const runs: NotificationFigures[] = [];
+        for (let r = 0; r < RUNS; r++) {
+          runs.push(
+            await measureNotifications({
+              port,
+              groups: world.small,
+              endpoint,
+              rate: NOTIFY_RATE,
+              seconds: SECONDS,
+              drainMs: 30_000,
+              cpuTicks: () => cpuTicks(server.pid!),
+            }),
+          );
+          await sleep(2_000);
+        }
+        console.log(`\nOffline notifications (${NOTIFY_RATE} sends/s, half of each group offline with a webhook)`);
+        notifications = report(runs);
+        if (endpoint.badSignatures > 0) throw new Error(`${endpoint.badSignatures} webhook signatures did not check`);
+      }
     } finally {
       await stopServer(server);
       if (projector) await stopServer(projector);
+      await endpoint.close();
+    }
+    if (!figures) {
+      console.log(JSON.stringify({ notificationsPerSec: notifications?.notificationsPerSec ?? null }));
+      return;
     }
     if (baseline) {
       console.log(
@@ -579,6 +618,7 @@ async function main(): Promise<void> {
         databaseCpuPct,
         logSeqScanRowsPerSec,
         readModelSeqScanRowsPerSec,
+        notificationsPerSec: notifications?.notificationsPerSec ?? null,
       }),
     );
   } finally {

@@ -39,9 +39,9 @@ async function applyOne(m: EntityManager, event: InvitationEvent, { seq, occurre
         [event.data.userId, event.data.conversationId, event.data.invitedBy, occurredAt, seq],
       );
       return;
+    // A ban ends a pending invitation too (the decider refuses its acceptance).
     case 'MemberJoined':
     case 'InvitationWithdrawn':
-    // A ban ends a pending invitation (the decider refuses its acceptance too).
     case 'MemberBanned':
       await m.query(
         `UPDATE rm_invitations_v1_invitations SET pending = false, updated_seq = $3

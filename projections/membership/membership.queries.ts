@@ -247,3 +247,28 @@ export async function groupNames(db: Sql, conversationIds: readonly string[]): P
   );
   return new Map(rows.map((r) => [r.conversationId, r.name]));
 }
+
+const Audience = z.object({
+  conversationId: z.string(),
+  userId: z.string(),
+  joinedSeq: z.number(),
+  muted: z.boolean(),
+});
+export type AudienceMember = z.output<typeof Audience>;
+
+/**
+ * The current members of these conversations (not those who left or were kicked), with the
+ * seq they joined at and whether they have muted it now: whom the notifier may notify.
+ */
+export async function notificationAudience(db: Sql, conversationIds: readonly string[]): Promise<AudienceMember[]> {
+  if (conversationIds.length === 0) return [];
+  return select(
+    db,
+    Audience,
+    `SELECT conversation_id AS "conversationId", user_id AS "userId", joined_seq::float8 AS "joinedSeq",
+            (muted AND (muted_until IS NULL OR muted_until > now())) AS muted
+       FROM rm_membership_v1_members
+      WHERE conversation_id = ANY($1::uuid[]) AND left_seq IS NULL`,
+    [conversationIds],
+  );
+}

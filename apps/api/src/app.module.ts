@@ -39,7 +39,10 @@ import { SearchController } from './search/search.controller.js';
 import { SealerService } from './sealer.service.js';
 import { AuditController } from './audit/audit.controller.js';
 import { auditProviders } from './audit/audit.providers.js';
-import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, PROJECTIONS } from './tokens.js';
+import { NOTIFICATION_MIGRATIONS } from '@herald/notifications';
+import { DevicesController } from './notifications/devices.controller.js';
+import { NotificationsService } from './notifications/notifications.service.js';
+import { CONFIG, DATABASE_URL, EVENT_STORE, INTEGRATION_PRODUCER, NOTIFIER_ENABLED, PROJECTIONS } from './tokens.js';
 
 export interface AppOptions {
   readonly config: HeraldConfig;
@@ -55,6 +58,8 @@ export interface AppOptions {
    * role now (`herald roles grant`, read from the user's stream); tests may name theirs.
    */
   readonly operatorCheck?: OperatorCheck;
+  /** Run the notifier in this process (default true; tests that run it in a child process say false). */
+  readonly notifier?: boolean;
 }
 
 /**
@@ -98,6 +103,7 @@ export class AppModule {
         SearchController,
         ProjectionsController,
         AuditController,
+        DevicesController,
       ],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -152,6 +158,7 @@ export class AppModule {
               ...PROJECTION_RUNTIME_MIGRATIONS,
               ...readModelMigrations(),
               ...PRESENCE_MIGRATIONS,
+              ...NOTIFICATION_MIGRATIONS,
             ]);
             return createReadModelDataSource({
               url: databaseUrl,
@@ -194,6 +201,8 @@ export class AppModule {
         ...CONVERSATION_QUERY_HANDLERS,
         LiveEvents,
         PushGateway,
+        { provide: NOTIFIER_ENABLED, useValue: options.notifier ?? true },
+        NotificationsService,
         RateLimits,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: HeraldExceptionFilter, useFactory: () => new HeraldExceptionFilter(logger) },

@@ -82,6 +82,23 @@ const MATRIX: Record<string, Route> = {
     scope: 'signed-in',
     send: (api) => api.DELETE('/me/sessions/{sessionId}', { params: { path: { sessionId: randomUUID() } } }),
   },
+  // A user's own devices: nobody else's are reachable (another's device id answers 404).
+  'POST /me/devices': {
+    scope: 'signed-in',
+    body: true,
+    send: (api) => api.POST('/me/devices', { body: { kind: 'webhook', url: 'https://bots.example.com/hook' } }),
+  },
+  'GET /me/devices': { scope: 'signed-in', send: (api) => api.GET('/me/devices') },
+  'DELETE /me/devices/:deviceId': {
+    scope: 'signed-in',
+    send: (api, { id }) => api.DELETE('/me/devices/{deviceId}', { params: { path: { deviceId: id } } }),
+  },
+  'GET /me/notification-settings': { scope: 'signed-in', send: (api) => api.GET('/me/notification-settings') },
+  'PUT /me/notification-settings': {
+    scope: 'signed-in',
+    body: true,
+    send: (api) => api.PUT('/me/notification-settings', { body: { previews: true } }),
+  },
   'GET /users': {
     scope: 'signed-in',
     send: (api) => api.GET('/users', { params: { query: { username: 'nobody' } } }),

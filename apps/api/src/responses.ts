@@ -384,6 +384,25 @@ const ConversationAsOf = named(
     nextCursor: z.number().int().nullable(),
   }),
 );
+const Device = named(
+  'Device',
+  z.strictObject({
+    deviceId: Id,
+    kind: z.enum(['webpush', 'fcm', 'apns', 'webhook']),
+    name: z.string().nullable(),
+    target: z.string().describe("Enough to tell devices apart: a URL's origin, or a token's last 4 characters"),
+    createdAt: Time,
+  }),
+);
+const Devices = named('Devices', z.strictObject({ devices: z.array(Device) }));
+const NotificationSettings = named(
+  'NotificationSettings',
+  z.strictObject({
+    previews: z.boolean(),
+    kinds: z.array(z.enum(['webpush', 'fcm', 'apns', 'webhook'])).describe('The kinds of device this server notifies'),
+    webPushPublicKey: z.string().nullable().describe('The VAPID public key (base64url); null when Web Push is off'),
+  }),
+);
 
 const NOT_FOUND = [404] as const;
 /** Not found, or (a member's read of what only admins see) forbidden. */
@@ -405,6 +424,11 @@ const ROUTES = {
   'GET /me/contact-requests': { answers: { 200: ContactRequests } },
   'GET /me/sessions': { answers: { 200: Sessions } },
   'DELETE /me/sessions/:sessionId': { answers: { 200: SessionSignedOut }, errors: NOT_FOUND },
+  'POST /me/devices': { answers: { 201: Device }, errors: [409] },
+  'GET /me/devices': { answers: { 200: Devices } },
+  'DELETE /me/devices/:deviceId': { answers: { 204: null }, errors: NOT_FOUND },
+  'GET /me/notification-settings': { answers: { 200: NotificationSettings } },
+  'PUT /me/notification-settings': { answers: { 200: NotificationSettings } },
   'GET /users': { answers: { 200: Users } },
   'GET /users/:userId': { answers: { 200: Profile }, errors: NOT_FOUND },
   'GET /contacts': { answers: { 200: Contacts } },

@@ -26,7 +26,7 @@ export async function testApp(
   env: Record<string, string> = {},
   databaseUrl?: string,
   logger = new JsonLogger('fatal'),
-  options: { readonly operatorCheck?: OperatorCheck } = {},
+  options: { readonly operatorCheck?: OperatorCheck; readonly notifier?: boolean } = {},
 ): Promise<NestFastifyApplication> {
   const breaches: string[] = [];
   const app = await createApp(
@@ -41,7 +41,7 @@ export async function testApp(
       databaseUrl: databaseUrl ?? (await freshDatabase()),
       logger,
       jwtSecret: TEST_JWT_SECRET,
-      ...(options.operatorCheck ? { operatorCheck: options.operatorCheck } : {}),
+      ...options,
     },
     (fastify) => checkContract(fastify, breaches),
   );

@@ -110,9 +110,81 @@ const schema = z.object({
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  NOTIFY_COLLAPSE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(10),
+  NOTIFY_MAX_ATTEMPTS: positiveInt.max(100).default(10),
+  NOTIFY_RETRY_INITIAL_MS: positiveInt.min(10).max(600_000).default(1_000),
+  WEBHOOK_SECRET: z.string().min(32, 'must have at least 32 characters').optional(),
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()))
+    .pipe(z.array(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/, 'must be host:port[,host:port...]')))
+    .optional(),
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{86,88}$/, 'a P-256 public key, base64url')
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{42,44}$/, 'a P-256 private key, base64url')
+    .optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)/, 'a mailto: or https: URL')
+    .optional(),
+  FCM_SERVICE_ACCOUNT_JSON: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be the service account key as JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.looseObject({
+        project_id: z.string().min(1),
+        client_email: z.string().min(1),
+        private_key: z.string().includes('PRIVATE KEY'),
+        token_uri: z.url().default('https://oauth2.googleapis.com/token'),
+      }),
+    )
+    .optional(),
+  FCM_API_URL: z.url().default('https://fcm.googleapis.com'),
+  APNS_KEY: z
+    .string()
+    .transform((v) => v.replaceAll('\\n', '\n'))
+    .pipe(z.string().includes('PRIVATE KEY', { message: 'must be the .p8 key (PEM)' }))
+    .optional(),
+  APNS_KEY_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, 'the 10-character key id')
+    .optional(),
+  APNS_TEAM_ID: z
+    .string()
+    .regex(/^[A-Z0-9]{10}$/, 'the 10-character team id')
+    .optional(),
+  APNS_TOPIC: z.string().min(1).max(255).optional(),
+  APNS_URL: z.url().default('https://api.push.apple.com'),
 });
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'EVENTSTORE_URL', 'KAFKA_SASL_PASSWORD', 'JWT_SECRET']);
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'EVENTSTORE_URL',
+  'KAFKA_SASL_PASSWORD',
+  'JWT_SECRET',
+  'WEBHOOK_SECRET',
+  'VAPID_PRIVATE_KEY',
+  'FCM_SERVICE_ACCOUNT_JSON',
+  'APNS_KEY',
+]);
+
+/** Variables that go together: all set, or none. */
+const TOGETHER: readonly (readonly string[])[] = [
+  ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'],
+  ['VAPID_PUBLIC_KEY', 'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT'],
+  ['APNS_KEY', 'APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_TOPIC'],
+];
 
 /**
  * Every environment variable Herald reads: deploy/'s tests check that each one a manifest
@@ -145,6 +217,39 @@ export interface KafkaConfig {
  * projection checkpoints stay in PostgreSQL (DATABASE_URL, or the embedded server).
  */
 export type EventStoreConfig = { readonly kind: 'postgres' } | { readonly kind: 'eventstoredb'; readonly url: string };
+
+/**
+ * Offline notifications (libs/notifications). An adapter whose credentials are not set is
+ * off: the notifier says so in the log and refuses devices of that kind.
+ */
+export interface NotificationsConfig {
+  /** At most one notification per device and conversation in this many seconds; the rest are sent collapsed. */
+  readonly collapseSeconds: number;
+  readonly maxAttempts: number;
+  readonly retryInitialMs: number;
+  /** `host:port`s webhooks and Web Push endpoints may use over plain http: and on non-public addresses. */
+  readonly allowedHosts: readonly string[];
+  readonly webhook: { readonly secret: string } | undefined;
+  readonly webPush: { readonly publicKey: string; readonly privateKey: string; readonly subject: string } | undefined;
+  readonly fcm:
+    | {
+        readonly projectId: string;
+        readonly clientEmail: string;
+        readonly privateKey: string;
+        readonly tokenUri: string;
+        readonly apiUrl: string;
+      }
+    | undefined;
+  readonly apns:
+    | {
+        readonly key: string;
+        readonly keyId: string;
+        readonly teamId: string;
+        readonly topic: string;
+        readonly url: string;
+      }
+    | undefined;
+}
 
 export interface HeraldConfig {
   readonly port: number;
@@ -204,6 +309,7 @@ export interface HeraldConfig {
    * grant is written only when they do not hold it). HERALD_INITIAL_OPERATOR.
    */
   readonly initialOperator: string | undefined;
+  readonly notifications: NotificationsConfig;
 }
 
 export class ConfigError extends Error {
@@ -226,13 +332,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
           message: 'required with EVENT_STORE=eventstoredb (esdb://host:2113?tls=false)',
         });
       }
-      const sasl = [c.KAFKA_SASL_MECHANISM, c.KAFKA_SASL_USERNAME, c.KAFKA_SASL_PASSWORD];
-      if (sasl.some((v) => v !== undefined) && sasl.some((v) => v === undefined)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['KAFKA_SASL_MECHANISM'],
-          message: 'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD go together',
-        });
+      for (const names of TOGETHER) {
+        const values = names.map((name) => c[name as keyof typeof c]);
+        if (values.some((v) => v !== undefined) && values.some((v) => v === undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [names[0]!],
+            message: `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!} go together`,
+          });
+        }
       }
     })
     .safeParse(present);
@@ -276,6 +384,30 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     presenceHeartbeatMs: c.PRESENCE_HEARTBEAT_MS,
     initialOperator: c.HERALD_INITIAL_OPERATOR,
+    notifications: {
+      collapseSeconds: c.NOTIFY_COLLAPSE_SECONDS,
+      maxAttempts: c.NOTIFY_MAX_ATTEMPTS,
+      retryInitialMs: c.NOTIFY_RETRY_INITIAL_MS,
+      allowedHosts: c.WEBHOOK_ALLOWED_HOSTS ?? [],
+      webhook: c.WEBHOOK_SECRET ? { secret: c.WEBHOOK_SECRET } : undefined,
+      webPush:
+        c.VAPID_PUBLIC_KEY && c.VAPID_PRIVATE_KEY && c.VAPID_SUBJECT
+          ? { publicKey: c.VAPID_PUBLIC_KEY, privateKey: c.VAPID_PRIVATE_KEY, subject: c.VAPID_SUBJECT }
+          : undefined,
+      fcm: c.FCM_SERVICE_ACCOUNT_JSON
+        ? {
+            projectId: c.FCM_SERVICE_ACCOUNT_JSON.project_id,
+            clientEmail: c.FCM_SERVICE_ACCOUNT_JSON.client_email,
+            privateKey: c.FCM_SERVICE_ACCOUNT_JSON.private_key,
+            tokenUri: c.FCM_SERVICE_ACCOUNT_JSON.token_uri,
+            apiUrl: c.FCM_API_URL.replace(/\/+$/, ''),
+          }
+        : undefined,
+      apns:
+        c.APNS_KEY && c.APNS_KEY_ID && c.APNS_TEAM_ID && c.APNS_TOPIC
+          ? { key: c.APNS_KEY, keyId: c.APNS_KEY_ID, teamId: c.APNS_TEAM_ID, topic: c.APNS_TOPIC, url: c.APNS_URL }
+          : undefined,
+    },
     kafka: c.KAFKA_BROKERS
       ? {
           brokers: c.KAFKA_BROKERS,

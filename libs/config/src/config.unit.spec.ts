@@ -29,6 +29,16 @@ describe('configuration', () => {
       wsAllowedOrigins: [],
       wsHeartbeatMs: 30_000,
       presenceHeartbeatMs: 10_000,
+      notifications: {
+        collapseSeconds: 10,
+        maxAttempts: 10,
+        retryInitialMs: 1_000,
+        allowedHosts: [],
+        webhook: undefined,
+        webPush: undefined,
+        fcm: undefined,
+        apns: undefined,
+      },
     });
   });
 
@@ -61,6 +71,30 @@ describe('configuration', () => {
   it('lists every variable it reads', () => {
     expect(CONFIG_VARIABLES).toEqual(
       expect.arrayContaining(['DATABASE_URL', 'EVENT_STORE', 'EVENTSTORE_URL', 'KAFKA_BROKERS']),
+    );
+  });
+
+  it('turns notification adapters on with their credentials, all of them or none, never echoing a secret', () => {
+    const config = loadConfig({
+      WEBHOOK_SECRET: 'w'.repeat(32),
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1:4000, Localhost:5000',
+      APNS_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----',
+      APNS_KEY_ID: 'ABCDEFGHIJ',
+      APNS_TEAM_ID: 'KLMNOPQRST',
+      APNS_TOPIC: 'org.example.app',
+    }).notifications;
+    expect(config.webhook).toEqual({ secret: 'w'.repeat(32) });
+    expect(config.allowedHosts).toEqual(['127.0.0.1:4000', 'localhost:5000']);
+    expect(config.apns?.key).toBe('-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----');
+    expect(config.apns?.url).toBe('https://api.push.apple.com');
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: 'B'.repeat(87) })).toThrow(
+      /VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT go together/,
+    );
+    expect(() => loadConfig({ WEBHOOK_SECRET: 'short secret' })).toThrow(
+      /WEBHOOK_SECRET: must have at least 32 characters$/m,
+    );
+    expect(() => loadConfig({ FCM_SERVICE_ACCOUNT_JSON: '{"private_key":"x"' })).toThrow(
+      /FCM_SERVICE_ACCOUNT_JSON: must be/,
     );
   });
 

@@ -7,6 +7,7 @@ import { HttpStatus } from '@nestjs/common';
 import type { ConversationErrorCode } from '@herald/conversations';
 import type { EventStoreErrorCode } from '@herald/event-store';
 import type { IdentityErrorCode } from '@herald/identity';
+import type { DeviceErrorCode } from '@herald/notifications';
 import { z } from 'zod';
 
 /**
@@ -35,7 +36,8 @@ export abstract class EdgeError extends Error {
 }
 
 /** A code a thrown error carries, mapped to its status below. */
-export type DomainErrorCode = ConversationErrorCode | IdentityErrorCode | EventStoreErrorCode | EdgeErrorCode;
+export type DomainErrorCode =
+  ConversationErrorCode | IdentityErrorCode | DeviceErrorCode | EventStoreErrorCode | EdgeErrorCode;
 
 export const STATUS_BY_CODE = {
   'EVENT_STORE.WRONG_EXPECTED_REVISION': HttpStatus.CONFLICT,
@@ -66,6 +68,9 @@ export const STATUS_BY_CODE = {
   'CONVERSATION.BANNED': HttpStatus.FORBIDDEN,
   'MESSAGE.NOT_FOUND': HttpStatus.NOT_FOUND,
   'MESSAGE.DELETED': HttpStatus.CONFLICT,
+  'DEVICE.NOT_FOUND': HttpStatus.NOT_FOUND,
+  'DEVICE.TOO_MANY': HttpStatus.CONFLICT,
+  'DEVICE.UNSUPPORTED': HttpStatus.BAD_REQUEST,
   'PROJECTIONS.BEHIND': HttpStatus.SERVICE_UNAVAILABLE,
   'PROJECTIONS.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
   'PROJECTIONS.NOT_FOUND': HttpStatus.NOT_FOUND,

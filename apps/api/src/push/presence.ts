@@ -182,6 +182,11 @@ export class Presence<W extends object> {
     if (count === 1) this.toWrite(userId);
   }
 
+  /** Whether the user has a socket open on this node (exact: this node's own count). */
+  hasSocket(userId: string): boolean {
+    return this.sockets.has(userId);
+  }
+
   closed(userId: string): void {
     const count = (this.sockets.get(userId) ?? 0) - 1;
     if (count > 0) {

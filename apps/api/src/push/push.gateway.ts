@@ -24,6 +24,7 @@ import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { idOfStream } from '@herald/events';
 import { IdentityService } from '@herald/identity';
 import { JsonLogger } from '@herald/nest';
+import { onlineOnAnyNode } from '@herald/notifications';
 import { DataSource } from 'typeorm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RateLimits } from '../auth/rate-limits.js';
@@ -61,6 +62,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly userChannel: UserChannel;
   private readonly router: FrameRouter;
   private readonly heartbeat: Heartbeat;
+  private readonly heartbeatMs: number;
 
   constructor(
     private readonly adapter: HttpAdapterHost,
@@ -69,12 +71,13 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     live: LiveEvents,
     @Inject(CONFIG) config: HeraldConfig,
     logger: JsonLogger,
-    db: DataSource,
+    private readonly db: DataSource,
     @Inject(DATABASE_URL) databaseUrl: string,
     limits: RateLimits,
     projections: ProjectionsService,
     queryBus: QueryBus,
   ) {
+    this.heartbeatMs = config.presenceHeartbeatMs;
     const mayWatch: MayWatch = (pairs) => queryBus.execute(new MayWatchPresence(pairs));
     const query = (sql: string, params: unknown[]): Promise<unknown> => db.query(sql, params);
     const log = (level: 'warn' | 'error', message: string): void => logger.emit(level, message, 'Push');
@@ -140,6 +143,18 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await this.presence.stop();
     await this.signals.close();
+  }
+
+  /**
+   * Of these users, those with a socket open: on this node (exact, at once), or on another
+   * API node sharing the database (its presence rows, written shortly after it opened).
+   * The notifier asks, to notify only users with no open socket.
+   */
+  async online(userIds: readonly string[]): Promise<Set<string>> {
+    const elsewhere = userIds.filter((userId) => !this.presence.hasSocket(userId));
+    const online = await onlineOnAnyNode(this.db, elsewhere, this.heartbeatMs);
+    for (const userId of userIds) if (this.presence.hasSocket(userId)) online.add(userId);
+    return online;
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

@@ -1,0 +1,104 @@
+/**
+ * HTTP/1.1 requests to URLs users gave (webhooks, Web Push endpoints), with keep-alive and
+ * the SSRF rule applied when connecting: the name is resolved and every address it
+ * resolves to must be public, unless its `host:port` is allowed (WEBHOOK_ALLOWED_HOSTS).
+ * A user's URL never reaches a log; errors name the origin at most.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { isPublicAddress, refuseUrl, type UrlPolicy } from '../targets.js';
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A request that did not get an answer: refused address, connection trouble, timeout. */
+export class RequestFailed extends Error {
+  constructor(
+    message: string,
+    /** The URL itself may not be used (SSRF rule): retrying will not help. */
+    readonly refused = false,
+  ) {
+    super(message);
+    this.name = 'RequestFailed';
+  }
+}
+
+/** Answers longer than this are cut: only error codes are read from them. */
+const MAX_ANSWER_BYTES = 16_384;
+
+export class SafeHttp {
+  // Per origin: a bot's endpoint takes many notifications at once.
+  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 128 });
+  private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 128 });
+
+  constructor(
+    private readonly policy: UrlPolicy,
+    private readonly timeoutMs = 5_000,
+  ) {}
+
+  post(url: string, headers: Record<string, string>, body: Buffer | string): Promise<Answer> {
+    const problem = refuseUrl(url, this.policy);
+    if (problem) return Promise.reject(new RequestFailed(`target refused: ${problem}`, true));
+    const target = new URL(url);
+    const allowed = this.policy.allowedHosts.includes(target.host.toLowerCase());
+    const secure = target.protocol === 'https:';
+    return new Promise<Answer>((resolve, reject) => {
+      const request = (secure ? httpsRequest : httpRequest)(
+        target,
+        {
+          method: 'POST',
+          agent: secure ? this.https : this.http,
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+          timeout: this.timeoutMs,
+          lookup: allowed ? undefined : publicOnlyLookup,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let bytes = 0;
+          response.on('data', (chunk: Buffer) => {
+            if (bytes < MAX_ANSWER_BYTES) chunks.push(chunk);
+            bytes += chunk.length;
+          });
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
+            }),
+          );
+          response.on('error', (error) => reject(new RequestFailed(`${target.origin}: ${error.message}`)));
+        },
+      );
+      request.on('timeout', () => request.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      request.on('error', (error: Error & { refused?: boolean }) =>
+        reject(new RequestFailed(`${target.origin}: ${error.message}`, error.refused === true)),
+      );
+      request.end(body);
+    });
+  }
+
+  close(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}
+
+/** dns.lookup, refusing names that resolve to a non-public address (checked on every connection). */
+const publicOnlyLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+    if (error) return callback(error, '', 0);
+    const refused = addresses.find((a) => !isPublicAddress(a.address));
+    if (refused || addresses.length === 0) {
+      const failure = Object.assign(new Error('the name resolves to a non-public address'), { refused: true });
+      return callback(failure, '', 0);
+    }
+    if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+    const first = addresses[0]!;
+    return callback(null, first.address, first.family);
+  });
+};

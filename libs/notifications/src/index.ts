@@ -1,0 +1,12 @@
+export * from './targets.js';
+export * from './gateway.js';
+export * from './errors.js';
+export * from './schema.js';
+export * from './devices.js';
+export * from './notifier.js';
+export * from './service.js';
+export { SafeHttp, RequestFailed } from './adapters/http.js';
+export { WebhookAdapter, webhookSignature, SIGNATURE_HEADER } from './adapters/webhook.js';
+export { WebPushAdapter, topicOf, type VapidKeys } from './adapters/web-push.js';
+export { FcmAdapter, type FcmServiceAccount } from './adapters/fcm.js';
+export { ApnsAdapter, type ApnsCredentials } from './adapters/apns.js';

@@ -1,0 +1,488 @@
+/**
+ * The notifier: a follower of the event log (a projection of the projection runtime, as the
+ * Kafka relay is: its own checkpoint, one active instance by advisory lock, retries) that
+ * turns each MessageSent into notifications for the members who should get one, and a
+ * dispatcher that sends them through the push-gateway adapters.
+ *
+ * Two stages, so that nothing is lost or sent twice by a crash:
+ *
+ * 1. `apply` (in the runner's transaction, with the checkpoint): for each message, its
+ *    conversation's current members but the sender, without an open socket, not muting it
+ *    (unless mentioned), not blocking the sender, each device of theirs. A device's first
+ *    notification of a conversation in a window of NOTIFY_COLLAPSE_SECONDS goes to the
+ *    outbox at once, keyed `<eventId>:<deviceId>`; later ones in the window are held in
+ *    `notify_windows` and leave together, as one notification with their count, when it
+ *    ends. Committed with the checkpoint: a batch applied again after a crash writes the
+ *    same keys (and `ON CONFLICT DO NOTHING` keeps one).
+ * 2. The dispatcher (on the instance running the projection): moves held notifications
+ *    whose window ended to the outbox, sends what is due, deletes what was delivered (or
+ *    dropped), reschedules what should be retried (exponential backoff, Retry-After when
+ *    given, NOTIFY_MAX_ATTEMPTS at most) and removes devices the service says are gone. A
+ *    notifier killed between a delivery and its record sends that notification again, with
+ *    the same id: receivers deduplicate by it (at least once; once per key).
+ */
+import { compareCheckpoints, parseCheckpoint, type Checkpoint, type RecordedEvent } from '@herald/event-store';
+import { readEvent, streamPrefixOf } from '@herald/events';
+import type { Projection } from '@herald/projection-runtime';
+import { notificationAudience, relations } from '@herald/projections';
+import type { EntityManager } from 'typeorm';
+import { z } from 'zod';
+import type { Devices, Sql } from './devices.js';
+import type { Notification, Outcome, PushAdapter } from './gateway.js';
+import type { DeviceKind, Target } from './targets.js';
+
+export const NOTIFIER = 'notifier.v1';
+/** The read model the audience is read from: the notifier waits until it has applied what it notifies. */
+const MEMBERSHIP = 'membership.v1';
+/** Characters of a message's text a preview shows (for users who allowed previews). */
+export const PREVIEW_CHARACTERS = 100;
+/** How long the notifier waits for membership.v1 to reach a batch before it retries the batch. */
+const MEMBERSHIP_WAIT_MS = 5_000;
+
+/** membership.v1 has not applied the events the notifier is at: the batch is tried again. */
+export class AudienceBehind extends Error {
+  constructor() {
+    super(`${MEMBERSHIP} is more than ${MEMBERSHIP_WAIT_MS} ms behind the notifier`);
+    this.name = 'AudienceBehind';
+  }
+}
+
+export interface NotifierOptions {
+  /** Of these users, the ones with a socket open (on any API node): they get no notification. */
+  readonly online: (userIds: readonly string[]) => Promise<ReadonlySet<string>>;
+  /** At most one notification per device and conversation in this many seconds (0: every message). */
+  readonly collapseSeconds: number;
+}
+
+interface Sent {
+  readonly eventId: string;
+  readonly position: Checkpoint;
+  readonly seq: number;
+  readonly occurredAt: string;
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly senderId: string;
+  readonly text: string;
+  readonly mentions: { readonly userIds: readonly string[]; readonly all: boolean };
+}
+
+const DeviceRow = z.object({ device_id: z.string(), user_id: z.string(), previews: z.boolean() });
+const WindowRow = z.object({
+  device_id: z.string(),
+  conversation_id: z.string(),
+  held_count: z.number(),
+  open: z.boolean(),
+});
+
+interface Window {
+  heldCount: number;
+  open: boolean;
+  held?: { key: string; payload: Omit<Notification, 'count' | 'mentioned'>; mentioned: boolean };
+  touched: boolean;
+  sentNow: boolean;
+}
+
+/** The first characters of a text, not cutting a surrogate pair. */
+export function previewOf(text: string): string {
+  const characters = Array.from(text);
+  return characters.length <= PREVIEW_CHARACTERS ? text : `${characters.slice(0, PREVIEW_CHARACTERS).join('')}…`;
+}
+
+export function notifierProjection(options: NotifierOptions): Projection {
+  return {
+    name: NOTIFIER,
+    filter: { streamPrefixes: [streamPrefixOf('conversation')], eventTypes: ['MessageSent'] },
+    batchSize: 1000,
+    isTransient: (error) => error instanceof AudienceBehind,
+    async apply(events, manager) {
+      const sent = events.map(toSent);
+      if (sent.length === 0) return;
+      await waitForMembership(manager, sent[sent.length - 1]!.position);
+      await notify(manager, sent, options);
+    },
+  };
+}
+
+function toSent(event: RecordedEvent): Sent {
+  const data = readEvent(event).data as unknown as Omit<Sent, 'eventId' | 'position' | 'seq' | 'occurredAt'>;
+  return {
+    eventId: event.eventId,
+    position: event.globalPosition,
+    seq: event.streamRevision,
+    occurredAt: event.metadata.occurredAt,
+    conversationId: data.conversationId,
+    messageId: data.messageId,
+    senderId: data.senderId,
+    text: data.text,
+    mentions: data.mentions,
+  };
+}
+
+/** Waits until membership.v1's stored checkpoint is at `position` or past it. */
+async function waitForMembership(db: Sql, position: Checkpoint): Promise<void> {
+  const deadline = Date.now() + MEMBERSHIP_WAIT_MS;
+  for (;;) {
+    const [row] = z
+      .array(z.object({ checkpoint: z.string() }))
+      .parse(await db.query('SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1', [MEMBERSHIP]));
+    if (row && compareCheckpoints(parseCheckpoint(row.checkpoint), position) >= 0) return;
+    if (Date.now() >= deadline) throw new AudienceBehind();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function notify(manager: EntityManager, sent: readonly Sent[], options: NotifierOptions): Promise<void> {
+  const members = await notificationAudience(manager, [...new Set(sent.map((s) => s.conversationId))]);
+  if (members.length === 0) return;
+  const devices = z.array(DeviceRow).parse(
+    await manager.query(
+      `SELECT d.device_id, d.user_id, coalesce(s.previews, false) AS previews
+         FROM notify_devices d LEFT JOIN notify_settings s USING (user_id)
+        WHERE d.user_id = ANY($1::uuid[])`,
+      [[...new Set(members.map((m) => m.userId))]],
+    ),
+  );
+  if (devices.length === 0) return;
+  const devicesOf = new Map<string, { deviceId: string; previews: boolean }[]>();
+  for (const d of devices) {
+    const list = devicesOf.get(d.user_id) ?? [];
+    list.push({ deviceId: d.device_id, previews: d.previews });
+    devicesOf.set(d.user_id, list);
+  }
+  const online = await options.online([...devicesOf.keys()]);
+  const membersOf = new Map<string, typeof members>();
+  for (const m of members) {
+    if (!devicesOf.has(m.userId) || online.has(m.userId)) continue;
+    const list = membersOf.get(m.conversationId) ?? [];
+    list.push(m);
+    membersOf.set(m.conversationId, list);
+  }
+  // Who blocked whom, between the remaining recipients and the senders.
+  const pairs = new Map<string, readonly [string, string]>();
+  for (const s of sent) {
+    for (const m of membersOf.get(s.conversationId) ?? []) {
+      if (m.userId !== s.senderId) pairs.set(`${m.userId} ${s.senderId}`, [m.userId, s.senderId]);
+    }
+  }
+  const blocked = new Set(
+    (await relations(manager, [...pairs.values()])).filter((r) => r.blocked).map((r) => `${r.userId} ${r.otherId}`),
+  );
+
+  // Each (device, message) that calls for a notification, in log order.
+  const wanted: { deviceId: string; sent: Sent; mentioned: boolean; previews: boolean }[] = [];
+  for (const s of sent) {
+    for (const m of membersOf.get(s.conversationId) ?? []) {
+      if (m.userId === s.senderId || m.joinedSeq > s.seq || blocked.has(`${m.userId} ${s.senderId}`)) continue;
+      const mentioned = s.mentions.all || s.mentions.userIds.includes(m.userId);
+      if (m.muted && !mentioned) continue;
+      for (const device of devicesOf.get(m.userId)!) wanted.push({ ...device, sent: s, mentioned });
+    }
+  }
+  if (wanted.length === 0) return;
+
+  // The collapse windows of those (device, conversation) pairs, locked against the
+  // dispatcher's flush until this batch commits.
+  const keys = [...new Set(wanted.map((w) => `${w.deviceId} ${w.sent.conversationId}`))].sort();
+  const windowRows = z.array(WindowRow).parse(
+    await manager.query(
+      `SELECT w.device_id, w.conversation_id, w.held_count,
+              w.last_at <= now() - $3 * interval '1 second' AS open
+         FROM notify_windows w
+         JOIN unnest($1::uuid[], $2::uuid[]) AS k(device_id, conversation_id) USING (device_id, conversation_id)
+        ORDER BY w.device_id, w.conversation_id
+          FOR UPDATE OF w`,
+      [keys.map((k) => k.split(' ')[0]), keys.map((k) => k.split(' ')[1]), options.collapseSeconds],
+    ),
+  );
+  const windows = new Map<string, Window>();
+  for (const row of windowRows) {
+    windows.set(`${row.device_id} ${row.conversation_id}`, {
+      heldCount: row.held_count,
+      open: row.open,
+      touched: false,
+      sentNow: false,
+    });
+  }
+  const outbox: { key: string; deviceId: string; payload: Notification }[] = [];
+  for (const w of wanted) {
+    const id = `${w.sent.eventId}:${w.deviceId}`;
+    const payload: Omit<Notification, 'count' | 'mentioned'> = {
+      id,
+      type: 'message',
+      conversationId: w.sent.conversationId,
+      messageId: w.sent.messageId,
+      seq: w.sent.seq,
+      senderId: w.sent.senderId,
+      sentAt: w.sent.occurredAt,
+      ...(w.previews ? { preview: previewOf(w.sent.text) } : {}),
+    };
+    const slot = `${w.deviceId} ${w.sent.conversationId}`;
+    const window = windows.get(slot);
+    if (window === undefined || (window.heldCount === 0 && window.open)) {
+      outbox.push({ key: id, deviceId: w.deviceId, payload: { ...payload, count: 1, mentioned: w.mentioned } });
+      // Without collapsing (0 s), the window is open again at once.
+      windows.set(slot, { heldCount: 0, open: options.collapseSeconds === 0, touched: true, sentNow: true });
+      continue;
+    }
+    window.heldCount += 1;
+    window.held = { key: id, payload, mentioned: (window.held?.mentioned ?? false) || w.mentioned };
+    window.touched = true;
+  }
+  if (outbox.length > 0) {
+    await manager.query(
+      `INSERT INTO notify_outbox (key, device_id, payload)
+       SELECT * FROM unnest($1::text[], $2::uuid[], $3::jsonb[]) ON CONFLICT (key) DO NOTHING`,
+      [outbox.map((o) => o.key), outbox.map((o) => o.deviceId), outbox.map((o) => JSON.stringify(o.payload))],
+    );
+  }
+  const touched = [...windows].filter(([, w]) => w.touched);
+  if (touched.length === 0) return;
+  // A notification sent now starts a window; a held one adds to it (keeping when it started).
+  await manager.query(
+    `INSERT INTO notify_windows AS w (device_id, conversation_id, last_at, held_count, held_key, held, held_mentioned)
+     SELECT device_id, conversation_id, CASE WHEN restart THEN now() ELSE '-infinity' END, held_count, held_key, held,
+            held_mentioned
+       FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::jsonb[], $6::boolean[], $7::boolean[])
+         AS t(device_id, conversation_id, held_count, held_key, held, held_mentioned, restart)
+     ON CONFLICT (device_id, conversation_id) DO UPDATE
+        SET last_at = CASE WHEN excluded.last_at = '-infinity' THEN w.last_at ELSE excluded.last_at END,
+            held_count = excluded.held_count, held_key = excluded.held_key, held = excluded.held,
+            held_mentioned = excluded.held_mentioned`,
+    [
+      touched.map(([k]) => k.split(' ')[0]),
+      touched.map(([k]) => k.split(' ')[1]),
+      touched.map(([, w]) => w.heldCount),
+      touched.map(([, w]) => w.held?.key ?? null),
+      touched.map(([, w]) => (w.held ? JSON.stringify(w.held.payload) : null)),
+      touched.map(([, w]) => w.held?.mentioned ?? false),
+      touched.map(([, w]) => w.sentNow),
+    ],
+  );
+}
+
+// ------------------------------------------------------------------ the dispatcher
+
+export interface DispatcherOptions {
+  readonly db: Sql;
+  readonly devices: Devices;
+  readonly adapters: ReadonlyMap<DeviceKind, PushAdapter>;
+  /** Whether this instance runs the notifier now (holds its lock): only then does it send. */
+  readonly active: () => boolean;
+  readonly collapseSeconds: number;
+  readonly maxAttempts: number;
+  readonly retryInitialMs: number;
+  readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Requests in flight at most. */
+const CONCURRENCY = 256;
+/** Rows read per look at the outbox. */
+const PAGE = 512;
+/** How long an idle dispatcher waits before it looks at the outbox again (sooner when results free room). */
+const IDLE_MS = 50;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+const OutboxRow = z.object({
+  key: z.string(),
+  device_id: z.string(),
+  payload: z.custom<Notification>((v) => typeof v === 'object' && v !== null),
+  attempts: z.number(),
+  target: z.custom<Target>((v) => typeof v === 'object' && v !== null).nullable(),
+});
+type OutboxRow = z.output<typeof OutboxRow>;
+
+interface Result {
+  readonly row: OutboxRow;
+  readonly outcome: Outcome;
+}
+
+export class Dispatcher {
+  private readonly inFlight = new Set<string>();
+  private results: Result[] = [];
+  private recording: Promise<void> | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly controller = new AbortController();
+  private wake: (() => void) | undefined;
+  /** Notifications delivered since start (for the log and benchmarks). */
+  delivered = 0;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    this.wake?.();
+    await this.loop;
+    await this.record();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.controller.signal;
+    let lastFlush = 0;
+    while (!signal.aborted) {
+      try {
+        if (!this.options.active()) {
+          await this.sleep(250);
+          continue;
+        }
+        if (Date.now() - lastFlush >= 100) {
+          await this.flushWindows();
+          lastFlush = Date.now();
+        }
+        const room = CONCURRENCY - this.inFlight.size;
+        const rows = room > 0 ? await this.due(Math.min(PAGE, room)) : [];
+        for (const row of rows) this.dispatch(row);
+        // Full: woken when recorded results free room. Idle: look again a little later.
+        if (rows.length === 0 || this.inFlight.size >= CONCURRENCY) await this.sleep(IDLE_MS);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.options.log('warn', `notifier: dispatch failed: ${describe(error)}; retrying`);
+        await this.sleep(1_000);
+      }
+    }
+    while (this.inFlight.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await this.recording;
+      await this.record();
+    }
+  }
+
+  /** Held notifications whose window ended become one notification each, with their count. */
+  private async flushWindows(): Promise<void> {
+    await this.options.db.query(
+      `WITH due AS (
+              SELECT device_id, conversation_id, held_count, held_key, held, held_mentioned
+                FROM notify_windows
+               WHERE held_count > 0 AND last_at <= now() - $1 * interval '1 second'
+               ORDER BY last_at LIMIT 1000
+                 FOR UPDATE SKIP LOCKED),
+            reset AS (
+              UPDATE notify_windows w
+                 SET held_count = 0, held_key = NULL, held = NULL, held_mentioned = false, last_at = now()
+                FROM due WHERE w.device_id = due.device_id AND w.conversation_id = due.conversation_id)
+       INSERT INTO notify_outbox (key, device_id, payload)
+       SELECT held_key, device_id, held || jsonb_build_object('count', held_count, 'mentioned', held_mentioned)
+         FROM due
+       ON CONFLICT (key) DO NOTHING`,
+      [this.options.collapseSeconds],
+    );
+  }
+
+  private async due(limit: number): Promise<OutboxRow[]> {
+    return z.array(OutboxRow).parse(
+      await this.options.db.query(
+        `SELECT o.key, o.device_id, o.payload, o.attempts, d.target
+           FROM notify_outbox o LEFT JOIN notify_devices d USING (device_id)
+          WHERE o.due_at <= now() AND NOT (o.key = ANY($2::text[]))
+          ORDER BY o.due_at, o.key LIMIT $1`,
+        [limit, [...this.inFlight]],
+      ),
+    );
+  }
+
+  private dispatch(row: OutboxRow): void {
+    this.inFlight.add(row.key);
+    void this.send(row)
+      .catch((error: unknown): Outcome => ({ kind: 'retry', reason: describe(error) }))
+      .then((outcome) => {
+        // Still in flight until recorded: the outbox row stays due until then.
+        this.results.push({ row, outcome });
+        if (outcome.kind === 'delivered') this.delivered++;
+        void this.kickRecord();
+      });
+  }
+
+  private async send(row: OutboxRow): Promise<Outcome> {
+    // The device was removed after the notification was queued.
+    if (row.target === null) return { kind: 'drop', reason: 'device removed' };
+    const adapter = this.options.adapters.get(row.target.kind);
+    if (!adapter) return { kind: 'drop', reason: `no ${row.target.kind} adapter configured` };
+    return adapter.send(row.target, row.payload);
+  }
+
+  /** Records results as they come: one statement for what finished while the last one ran. */
+  private kickRecord(): Promise<void> {
+    this.recording ??= this.record().finally(() => {
+      this.recording = undefined;
+      if (this.results.length > 0) void this.kickRecord();
+    });
+    return this.recording;
+  }
+
+  private async record(): Promise<void> {
+    const results = this.results;
+    if (results.length === 0) return;
+    this.results = [];
+    const done: string[] = [];
+    const retry: { key: string; attempts: number; afterMs: number }[] = [];
+    const gone: string[] = [];
+    for (const { row, outcome } of results) {
+      switch (outcome.kind) {
+        case 'delivered':
+          done.push(row.key);
+          break;
+        case 'drop':
+          done.push(row.key);
+          this.options.log('warn', `notifier: notification ${row.key} dropped: ${outcome.reason}`);
+          break;
+        case 'unregister':
+          done.push(row.key);
+          gone.push(row.device_id);
+          this.options.log('info', `notifier: device ${row.device_id} unregistered: ${outcome.reason}`);
+          break;
+        case 'retry': {
+          const attempts = row.attempts + 1;
+          if (attempts >= this.options.maxAttempts) {
+            done.push(row.key);
+            this.options.log(
+              'warn',
+              `notifier: notification ${row.key} dropped after ${attempts} attempts: ${outcome.reason}`,
+            );
+            break;
+          }
+          const base = Math.min(MAX_BACKOFF_MS, this.options.retryInitialMs * 2 ** (attempts - 1));
+          const afterMs = Math.max(outcome.afterMs ?? 0, base / 2 + Math.random() * (base / 2));
+          retry.push({ key: row.key, attempts, afterMs });
+          break;
+        }
+        default: {
+          const unknown: never = outcome;
+          return unknown;
+        }
+      }
+    }
+    try {
+      await this.options.db.query(
+        `WITH done AS (DELETE FROM notify_outbox WHERE key = ANY($1::text[]))
+         UPDATE notify_outbox o SET attempts = r.attempts, due_at = now() + r.after_ms * interval '1 millisecond'
+           FROM unnest($2::text[], $3::int[], $4::float8[]) AS r(key, attempts, after_ms)
+          WHERE o.key = r.key`,
+        [done, retry.map((r) => r.key), retry.map((r) => r.attempts), retry.map((r) => r.afterMs)],
+      );
+      if (gone.length > 0) await this.options.devices.unregister([...new Set(gone)]);
+    } catch (error) {
+      // Not recorded: the rows stay due and are sent again (same ids) once the database answers.
+      this.options.log('warn', `notifier: results not recorded: ${describe(error)}`);
+    } finally {
+      for (const { row } of results) this.inFlight.delete(row.key);
+      this.wake?.();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+const describe = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
