@@ -150,6 +150,11 @@ const MATRIX: Record<string, Route> = {
     scope: 'auditor',
     send: (api, { id }) => api.GET('/audit/conversations/{id}', { params: { path: { id }, query: { seq: '0' } } }),
   },
+  'GET /audit/events/:ref/proof': {
+    scope: 'auditor',
+    send: (api) => api.GET('/audit/events/{ref}/proof', { params: { path: { ref: randomUUID() } } }),
+  },
+
   'PUT /blocks/:userId': {
     scope: 'signed-in',
     send: (api, { userId }) => api.PUT('/blocks/{userId}', { params: { path: { userId } } }),

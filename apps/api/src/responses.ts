@@ -371,6 +371,42 @@ const AuditLog = named(
   'AuditLog',
   z.string().describe('application/x-ndjson: one AuditEvent per line, in log order (recorded order for a time range)'),
 );
+const Hex = z.string().regex(/^[0-9a-f]*$/);
+const InclusionProofAnswer = named(
+  'InclusionProof',
+  z.strictObject({
+    version: z.literal('herald-proof-v1'),
+    event: z
+      .strictObject({
+        streamId: z.string(),
+        streamRevision: z.number().int(),
+        eventId: Id,
+        type: z.string(),
+        schemaVersion: z.number().int(),
+        data: z.string().describe('As stored (JSON text)'),
+        metadata: z.string().describe('As stored (JSON text)'),
+        personal: z.record(z.string(), z.unknown()).nullable(),
+        previousHash: Hex.nullable(),
+        hash: Hex,
+      })
+      .describe('The event as its hash covers it'),
+    checkpoint: z.string(),
+    recordedAtMicros: z.string(),
+    leafIndex: z.number().int(),
+    treeSize: z.number().int(),
+    path: z.array(Hex).describe('RFC 9162 audit path, bottom up'),
+    seal: z.strictObject({
+      number: z.number().int(),
+      afterCheckpoint: z.string(),
+      lastCheckpoint: z.string(),
+      eventCount: z.number().int(),
+      merkleRoot: Hex,
+      previousHash: Hex.nullable(),
+      sealHash: Hex,
+    }),
+    digest: z.string().describe('The digest of the seal, as herald verify --digest takes it'),
+  }),
+);
 const ConversationAsOf = named(
   'ConversationAsOf',
   z.strictObject({
@@ -487,6 +523,7 @@ const ROUTES = {
   'GET /audit/streams/:streamId/events': { answers: { 200: AuditEvents }, errors: NOT_FOUND },
   'GET /audit/log': { answers: { 200: AuditLog }, errors: NOT_FOUND },
   'GET /audit/conversations/:id': { answers: { 200: ConversationAsOf }, errors: NOT_FOUND },
+  'GET /audit/events/:ref/proof': { answers: { 200: InclusionProofAnswer }, errors: [400, 404, 409] },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 
 /** `METHOD /path` (the router's form, `:param`) to its contract. */

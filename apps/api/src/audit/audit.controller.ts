@@ -4,17 +4,22 @@
  * (AuditorGuard: everyone else is answered as for a missing route); every read is recorded
  * in the auditor's audit stream before it is answered. Nothing here writes anything else.
  */
-import { Controller, Get, Req, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Req, Res, UseGuards } from '@nestjs/common';
 import {
   AuditLogParams,
   auditLogQueryOf,
   auditParamsProblem,
+  EventNotFound,
+  inclusionProof,
   isCheckpoint,
+  NotSealedYet,
   PostgresAuditLog,
   type AuditEvent,
+  type InclusionProof,
 } from '@herald/event-store';
 import type { AccessClaims } from '@herald/identity';
-import { RequestInvalid, Uuid, ZodParam, ZodQuery } from '@herald/nest';
+import { EdgeError, RequestInvalid, Uuid, ZodParam, ZodQuery } from '@herald/nest';
+import type pg from 'pg';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -22,7 +27,18 @@ import { requestContext } from '../auth/auth.controller.js';
 import { Caller, Public } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam } from '../paging.js';
 import { AuditorGuard } from './auditor.guard.js';
+import { AUDIT_POOL } from './audit.providers.js';
 import { AuditService, type AsOfAnswer, type AsOfPoint } from './audit.service.js';
+
+class AuditEventNotFound extends EdgeError {
+  readonly code = 'AUDIT.EVENT_NOT_FOUND';
+}
+class AuditNotSealedYet extends EdgeError {
+  readonly code = 'AUDIT.NOT_SEALED_YET';
+}
+
+/** An event by its id or its checkpoint. */
+const EventRef = z.union([Uuid, z.string().refine(isCheckpoint, 'a checkpoint')]);
 
 /** A stream id as the store names them: `<category>-<id>`. */
 const StreamId = z.string().regex(/^[a-z]+-[A-Za-z0-9._:-]{1,200}$/, 'a stream id, e.g. conversation-<uuid>');
@@ -65,6 +81,7 @@ export class AuditController {
   constructor(
     private readonly audit: AuditService,
     private readonly log: PostgresAuditLog,
+    @Inject(AUDIT_POOL) private readonly pool: pg.Pool,
   ) {}
 
   /** One stream's events with their full place and metadata, a page at a time by revision. */
@@ -125,6 +142,26 @@ export class AuditController {
       ...(q.before !== undefined ? { before: q.before } : {}),
       ...(q.since !== undefined ? { after: q.since } : {}),
     });
+  }
+
+  /**
+   * The inclusion proof of one event (by id or checkpoint): its stored content and the Merkle
+   * path to the seal that covers it, checked offline by examples/verify-proof (ADR 030).
+   */
+  @Get('events/:ref/proof')
+  async proof(
+    @Caller() caller: AccessClaims,
+    @ZodParam('ref', EventRef) ref: string,
+    @Req() request: FastifyRequest,
+  ): Promise<InclusionProof> {
+    await this.record(caller, 'GET /audit/events/:ref/proof', request);
+    try {
+      return await inclusionProof(this.pool, ref);
+    } catch (error) {
+      if (error instanceof EventNotFound) throw new AuditEventNotFound(error.message);
+      if (error instanceof NotSealedYet) throw new AuditNotSealedYet(error.message);
+      throw error;
+    }
   }
 
   private record(caller: AccessClaims, read: string, request: FastifyRequest): Promise<void> {

@@ -22,7 +22,7 @@ import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
 import { AuditorGuard } from './auditor.guard.js';
 import { AuditService } from './audit.service.js';
 
-const AUDIT_POOL = Symbol('AuditPool');
+export const AUDIT_POOL = Symbol('AuditPool');
 
 /** Connections of the audit reads: concurrent exports beyond this wait for one. */
 const AUDIT_POOL_SIZE = 4;

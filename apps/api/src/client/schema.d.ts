@@ -852,6 +852,22 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/audit/events/{ref}/proof': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get: operations['AuditController_proof'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/me/devices': {
     parameters: {
       query?: never;
@@ -944,6 +960,8 @@ export interface components {
               | 'PROJECTIONS.NOT_FOUND'
               | 'PROJECTIONS.NOTHING_PARKED'
               | 'OPERATOR.REQUIRED'
+              | 'AUDIT.EVENT_NOT_FOUND'
+              | 'AUDIT.NOT_SEALED_YET'
               | 'DATABASE.UNAVAILABLE'
               | 'DATABASE.STORAGE_FULL'
               | 'REQUEST.RATE_LIMITED'
@@ -1351,6 +1369,45 @@ export interface components {
     };
     /** @description application/x-ndjson: one AuditEvent per line, in log order (recorded order for a time range) */
     AuditLog: string;
+    InclusionProof: {
+      /** @enum {string} */
+      version: 'herald-proof-v1';
+      /** @description The event as its hash covers it */
+      event: {
+        streamId: string;
+        streamRevision: number;
+        /** Format: uuid */
+        eventId: string;
+        type: string;
+        schemaVersion: number;
+        /** @description As stored (JSON text) */
+        data: string;
+        /** @description As stored (JSON text) */
+        metadata: string;
+        personal: {
+          [key: string]: unknown;
+        } | null;
+        previousHash: string | null;
+        hash: string;
+      };
+      checkpoint: string;
+      recordedAtMicros: string;
+      leafIndex: number;
+      treeSize: number;
+      /** @description RFC 9162 audit path, bottom up */
+      path: string[];
+      seal: {
+        number: number;
+        afterCheckpoint: string;
+        lastCheckpoint: string;
+        eventCount: number;
+        merkleRoot: string;
+        previousHash: string | null;
+        sealHash: string;
+      };
+      /** @description The digest of the seal, as herald verify --digest takes it */
+      digest: string;
+    };
     ConversationAsOf: {
       /** @description The last event folded; null when the point is before the conversation began */
       asOf: {
@@ -7716,6 +7773,91 @@ export interface operations {
       };
       /** @description Not Found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Too Many Requests */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Internal Server Error */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Service Unavailable */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  AuditController_proof: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        ref: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['InclusionProof'];
+        };
+      };
+      /** @description Bad Request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Unauthorized */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Not Found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflict */
+      409: {
         headers: {
           [name: string]: unknown;
         };
