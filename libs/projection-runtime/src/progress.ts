@@ -61,6 +61,11 @@ export class Progress {
     return this.scannedTo;
   }
 
+  /** Whether this runner holds the lock (its progress is the projection's). */
+  get isActive(): boolean {
+    return this.active;
+  }
+
   get hasWaiters(): boolean {
     return this.waiters.size > 0;
   }
