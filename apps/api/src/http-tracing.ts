@@ -27,7 +27,10 @@ export function installHttpTracing(fastify: FastifyInstance): void {
     });
     if (span) {
       request.heraldSpan = span;
-      request.correlation = { correlationId: correlation.correlationId, traceparent: traceparentOf(span.spanContext()) };
+      request.correlation = {
+        correlationId: correlation.correlationId,
+        traceparent: traceparentOf(span.spanContext()),
+      };
     }
     done();
   });

@@ -70,7 +70,10 @@ async function main(): Promise<void> {
     const { name, state, checkpoint } = runner.status();
     const lag = await group.lagOf(runner);
     const ok = state === 'running' || state === 'standby';
-    return { httpStatus: ok ? 200 : 503, body: { status: ok ? 'ok' : 'degraded', relay: { name, state, checkpoint, lag } } };
+    return {
+      httpStatus: ok ? 200 : 503,
+      body: { status: ok ? 'ok' : 'degraded', relay: { name, state, checkpoint, lag } },
+    };
   };
 
   let server: Awaited<ReturnType<typeof startOpsServer>> | undefined;

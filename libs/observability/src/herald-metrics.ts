@@ -100,6 +100,14 @@ export const DEFAULT_METRICS = [
   'nodejs_gc_duration_seconds',
 ] as const;
 
+/** The metric families an app's /metrics has (`# TYPE` lines): its catalogue entries and the defaults the dashboard uses. */
+export function exportedFamilies(app: HeraldApp): string[] {
+  return [
+    ...(Object.entries(METRICS) as [string, MetricSpec][]).filter(([, s]) => s.apps.includes(app)).map(([n]) => n),
+    ...DEFAULT_METRICS,
+  ];
+}
+
 /** The names a dashboard query may use for an app's metric: histograms have their series' suffixes. */
 export function exportedNames(app?: HeraldApp): Set<string> {
   const names = new Set<string>(DEFAULT_METRICS);

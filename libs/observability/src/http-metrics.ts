@@ -35,7 +35,9 @@ export function installHttpMetrics(fastify: FastifyInstance, metrics: HeraldMetr
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const meters = new Map(methods.map((m) => [m, routeMeter(metrics, m, route.url)]));
     const observe: onResponseHookHandler = function (this: unknown, request, reply, done) {
-      meters.get(request.method)?.(reply.statusCode).observe(reply.elapsedTime / 1000);
+      meters
+        .get(request.method)?.(reply.statusCode)
+        .observe(reply.elapsedTime / 1000);
       done();
     };
     route.onResponse = [...hooksOf(route.onResponse), observe];

@@ -26,7 +26,11 @@ export class MeteredEventStore implements EventStore {
     private readonly metrics: Pick<HeraldMetrics, 'appendOk' | 'appendFailed'>,
   ) {}
 
-  async append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    expectedRevision: ExpectedRevision,
+  ): Promise<AppendResult> {
     const span = tracingEnabled()
       ? startSpan('eventstore.append', {
           kind: SpanKind.CLIENT,
