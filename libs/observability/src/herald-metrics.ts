@@ -111,6 +111,8 @@ export function exportedFamilies(app: HeraldApp): string[] {
 /** The names a dashboard query may use for an app's metric: histograms have their series' suffixes. */
 export function exportedNames(app?: HeraldApp): Set<string> {
   const names = new Set<string>(DEFAULT_METRICS);
+  // prom-client's one default histogram the dashboard reads.
+  for (const suffix of ['_bucket', '_sum', '_count']) names.add(`nodejs_gc_duration_seconds${suffix}`);
   for (const [name, spec] of Object.entries(METRICS) as [string, MetricSpec][]) {
     if (app && !spec.apps.includes(app)) continue;
     names.add(name);
