@@ -87,8 +87,8 @@ async function start(name: string, app: string, env: Record<string, string>): Pr
     output: '',
     exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
   };
-  child.stdout!.on('data', (chunk: Buffer) => (proc.output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (proc.output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (proc.output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (proc.output += chunk.toString()));
   return proc;
 }
 

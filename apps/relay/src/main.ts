@@ -76,13 +76,13 @@ async function main(): Promise<void> {
     };
   };
 
-  let server: Awaited<ReturnType<typeof startOpsServer>> | undefined;
+  const server = await startOpsServer({ port: config.port, host: config.host, health, metrics });
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log('info', `${signal}: shutting down`);
-    server?.close();
+    server.close();
     await runner.stop();
     await producer.close();
     await dataSource.destroy();
@@ -94,7 +94,6 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
   runner.start();
-  server = await startOpsServer({ port: config.port, host: config.host, health, metrics });
   log(
     'info',
     `relay to ${config.kafka.brokers.join(',')} (prefix ${config.kafka.topicPrefix}); health and metrics on port ${(server.address() as AddressInfo).port}`,

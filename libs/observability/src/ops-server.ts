@@ -28,7 +28,7 @@ const json = (response: import('node:http').ServerResponse, status: number, body
 /** Listens on `port` (0: any free one; the server's address says which). */
 export async function startOpsServer(options: OpsServerOptions): Promise<Server> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? '').split('?')[0];
+    const path = (request.url ?? '').split('?')[0] ?? '';
     if (request.method !== 'GET') {
       json(response, 405, {
         error: { code: 'REQUEST.METHOD_NOT_ALLOWED', message: 'Only GET is served here' },

@@ -13,8 +13,6 @@
  * `traceparent` a client sent is recorded as given.
  */
 import {
-  context,
-  propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -192,5 +190,4 @@ export function linkTo(traceparent: string | undefined): Link | undefined {
   return spanContext ? { context: spanContext } : undefined;
 }
 
-// The API's own re-exports: callers need no direct @opentelemetry/api import for these.
-export { context as otelContext, SpanStatusCode };
+export { SpanStatusCode };

@@ -163,8 +163,13 @@ export class ProjectionRunner {
     return hasOpenDeadLetter(this.dataSource, this.projection.name);
   }
 
-  /** Events in the log after the projection's position (at most `max`). */
+  /**
+   * Events in the log after the projection's position (at most `max`). Where another
+   * instance is the active one, its stored checkpoint is looked past the events the
+   * filter skips first (a few pages at most): they are not behind.
+   */
   async lag(max = 100_000): Promise<number> {
+    await this.progress.refresh();
     return this.store.countEventsAfter(await this.position(), max);
   }
 

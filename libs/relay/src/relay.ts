@@ -47,11 +47,7 @@ function traced(records: WireRecord[]): Span[] {
   return spans;
 }
 
-export function kafkaRelay(
-  producer: IntegrationProducer,
-  topicPrefix: string,
-  options: RelayOptions = {},
-): Projection {
+export function kafkaRelay(producer: IntegrationProducer, topicPrefix: string, options: RelayOptions = {}): Projection {
   return {
     name: relayName(topicPrefix),
     // Only the public categories and event types are the contract (a user's password hash
