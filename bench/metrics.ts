@@ -12,6 +12,7 @@ import { machine, median, round } from './report.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 2_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const HEAP_OPS = 10_000;
 
 interface Figures {
   readonly nsPerOp: number;
@@ -22,13 +23,16 @@ function measure(work: (i: number) => void): Figures {
   for (let i = 0; i < 200_000; i++) work(i); // warm up
   const runs: Figures[] = [];
   for (let r = 0; r < RUNS; r++) {
-    globalThis.gc?.();
-    const heap = process.memoryUsage().heapUsed;
     const started = process.hrtime.bigint();
     for (let i = 0; i < OPS; i++) work(i);
     const ns = Number(process.hrtime.bigint() - started);
+    // Heap per observation over a batch small enough that no collection runs meanwhile
+    // (a few MB at most fit in the young generation), right after a full one.
+    globalThis.gc?.();
+    const heap = process.memoryUsage().heapUsed;
+    for (let i = 0; i < HEAP_OPS; i++) work(i);
     const grown = process.memoryUsage().heapUsed - heap;
-    runs.push({ nsPerOp: ns / OPS, bytesPerOp: Math.max(0, grown) / OPS });
+    runs.push({ nsPerOp: ns / OPS, bytesPerOp: Math.max(0, grown) / HEAP_OPS });
   }
   return {
     nsPerOp: round(median(runs.map((r) => r.nsPerOp)), 1),
