@@ -29,13 +29,16 @@
  *
  * Environment: BENCH_RUNS (3), BENCH_USERS, BENCH_BIG_GROUP, BENCH_RATE, BENCH_BIG_RATE,
  * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, BENCH_PROJECTOR (run the
- * projections in a second Herald process, the measured one standing by), BENCH_SERVER_NODE_ARGS (for
+ * projections in a second Herald process, the measured one standing by), BENCH_SPLIT (then,
+ * in the same go, Herald scaled out: two API processes with RUN_PROJECTIONS=false and
+ * apps/projector; the ratio of the two is printed), BENCH_SERVER_NODE_ARGS (for
  * profiling the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`), DATABASE_URL,
  * BENCH_NOTIFY_RATE, BENCH_SKIP_NOTIFY, BENCH_ONLY_NOTIFY (the notification run alone).
  */
 import { type CommandContext } from '@herald/commands';
 import { ConversationService } from '@herald/conversations';
 import { PostgresEventStore } from '@herald/event-store';
+import { streamIdOf } from '@herald/events';
 import { AccessTokens, hashPassword, IdentityService } from '@herald/identity';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -246,10 +249,15 @@ class Load {
   private pushesInWindow = 0;
   private counting = false;
 
+  /** Sockets and sends are spread over these ports (one per API process), in turn. */
+  private readonly ports: readonly number[];
+  private opened = 0;
+
   constructor(
-    private readonly port: number,
+    ports: number | readonly number[],
     private readonly world: World,
   ) {
+    this.ports = typeof ports === 'number' ? [ports] : ports;
     this.agent = new Agent({ keepAlive: true, maxSockets: 256 });
   }
 
@@ -269,7 +277,7 @@ class Load {
 
   private open(member: Member, conversations: Record<string, number>): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`ws://127.0.0.1:${this.port}/ws`, {
+      const socket = new WebSocket(`ws://127.0.0.1:${this.ports[this.opened++ % this.ports.length]}/ws`, {
         headers: { authorization: `Bearer ${member.token}` },
         perMessageDeflate: false,
       });
@@ -294,7 +302,9 @@ class Load {
     if (this.counting) this.pushesInWindow++;
   }
 
-  async run(serverPid: number): Promise<Omit<RunFigures, 'logSeqScanRowsPerSec' | 'readModelSeqScanRowsPerSec'>> {
+  async run(
+    serverPids: readonly number[],
+  ): Promise<Omit<RunFigures, 'logSeqScanRowsPerSec' | 'readModelSeqScanRowsPerSec'>> {
     const total = Math.ceil((RATE + BIG_RATE) * SECONDS * 1.05) + 10;
     this.sentAt = new Float64Array(total);
     this.expected = new Uint32Array(total);
@@ -329,7 +339,7 @@ class Load {
         {
           agent: this.agent,
           host: '127.0.0.1',
-          port: this.port,
+          port: this.ports[n % this.ports.length],
           method: 'POST',
           path: `/conversations/${group.id}/messages`,
           headers: {
@@ -358,13 +368,21 @@ class Load {
       req.end(body);
     };
 
-    const cpuBefore = cpuTicks(serverPid);
+    const serverTicks = (): number => serverPids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    const cpuBefore = serverTicks();
     const databaseBefore = databaseTicks();
     const loadBefore = process.cpuUsage();
     const machineBefore = machineTicks();
     const start = performance.now();
     this.counting = true;
-    const rss = setInterval(() => (peakRss = Math.max(peakRss, rssMb(serverPid))), 200);
+    const rss = setInterval(
+      () =>
+        (peakRss = Math.max(
+          peakRss,
+          serverPids.reduce((sum, pid) => sum + rssMb(pid), 0),
+        )),
+      200,
+    );
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
         const elapsed = (performance.now() - start) / 1000;
@@ -382,7 +400,7 @@ class Load {
       }, 2);
     });
     this.counting = false;
-    const cpu = cpuTicks(serverPid) - cpuBefore;
+    const cpu = serverTicks() - cpuBefore;
     const database = databaseTicks() - databaseBefore;
     const load = process.cpuUsage(loadBefore);
     const machineNow = machineTicks();
@@ -486,17 +504,18 @@ function databaseTicks(): number {
 
 async function measure(
   label: string,
-  port: number,
-  server: ChildProcess,
+  ports: number | readonly number[],
+  servers: ChildProcess | readonly ChildProcess[],
   world: World,
   databaseUrl: string,
 ): Promise<RunFigures> {
-  const load = new Load(port, world);
+  const load = new Load(ports, world);
+  const pids = (Array.isArray(servers) ? servers : [servers]).map((s: ChildProcess) => s.pid!);
   await load.connect();
   const runs: RunFigures[] = [];
   for (let r = 0; r < RUNS; r++) {
     const before = await seqScanRows(databaseUrl);
-    const figures = await load.run(server.pid!);
+    const figures = await load.run(pids);
     // PostgreSQL publishes a backend's counters at most once a second.
     await sleep(2_000);
     const after = await seqScanRows(databaseUrl);
@@ -509,6 +528,47 @@ async function measure(
   await load.close();
   console.log(`\n${label}`);
   return report(runs);
+}
+
+/**
+ * BENCH_SPLIT: Herald scaled out on this machine, in the same go, on the same world: the
+ * read models in apps/projector, the clients and sends spread over two API processes with
+ * RUN_PROJECTIONS=false. Server CPU and peak RSS are the three processes' sums.
+ */
+async function measureSplit(
+  world: World,
+  databaseUrl: string,
+  heraldEnv: (port: number) => Record<string, string>,
+): Promise<RunFigures> {
+  // The world moved on in the first go: every socket syncs from its conversation's head now.
+  const store = new PostgresEventStore({ connectionString: databaseUrl, poolSize: 8 });
+  for (const group of [...world.small, world.big]) {
+    group.seq = (await store.getStreamInfo(streamIdOf('conversation', group.id))).revision;
+  }
+  await store.close();
+  const [projectorPort, port1, port2] = [await freePort(), await freePort(), await freePort()];
+  const dist = (app: string): string => new URL(`../apps/${app}/src/main.js`, import.meta.url).pathname;
+  const projector = await startServer(dist('projector'), heraldEnv(projectorPort), async () => {
+    const response = await fetch(`http://127.0.0.1:${projectorPort}/health`);
+    const health = (await response.json()) as { status: string; projections: { lag: number | null }[] };
+    return health.status === 'ok' && health.projections.every((p) => p.lag === 0);
+  });
+  const apis: ChildProcess[] = [];
+  try {
+    for (const port of [port1, port2]) {
+      apis.push(await startServer(dist('api'), { ...heraldEnv(port), RUN_PROJECTIONS: 'false' }, () => herald(port)));
+    }
+    return await measure(
+      'Herald split: 2 API processes (RUN_PROJECTIONS=false) + apps/projector',
+      [port1, port2],
+      [...apis, projector],
+      world,
+      databaseUrl,
+    );
+  } finally {
+    for (const api of apis) await stopServer(api);
+    await stopServer(projector);
+  }
 }
 
 // ---------------------------------------------------------------- main
@@ -605,6 +665,13 @@ async function main(): Promise<void> {
         `\nHerald / baseline: sends ${round((figures.sendsPerSec / baseline.sendsPerSec) * 100)}%, pushes ${round((figures.pushesPerSec / baseline.pushesPerSec) * 100)}%`,
       );
     }
+    let split: RunFigures | undefined;
+    if (env.BENCH_SPLIT) {
+      split = await measureSplit(world, database.url, heraldEnv);
+      console.log(
+        `\nsplit / one process: sends ${round((split.sendsPerSec / figures.sendsPerSec) * 100)}%, pushes ${round((split.pushesPerSec / figures.pushesPerSec) * 100)}%, send→push p99 ${split.sendToPushP99Ms} ms against ${figures.sendToPushP99Ms} ms, server CPU ${split.serverCpuPct}% against ${figures.serverCpuPct}%`,
+      );
+    }
     const { sendsPerSec, sendToPushP50Ms, sendToPushP99Ms, pushesPerSec, peakRssMb } = figures;
     const { serverCpuPct, databaseCpuPct, logSeqScanRowsPerSec, readModelSeqScanRowsPerSec } = figures;
     console.log(
@@ -619,6 +686,18 @@ async function main(): Promise<void> {
         logSeqScanRowsPerSec,
         readModelSeqScanRowsPerSec,
         notificationsPerSec: notifications?.notificationsPerSec ?? null,
+        ...(split
+          ? {
+              splitSendsPerSec: split.sendsPerSec,
+              splitSendToPushP50Ms: split.sendToPushP50Ms,
+              splitSendToPushP99Ms: split.sendToPushP99Ms,
+              splitPushesPerSec: split.pushesPerSec,
+              splitMissingPushes: split.missingPushes,
+              splitFailedSends: split.failedSends,
+              splitServerCpuPct: split.serverCpuPct,
+              splitPeakRssMb: split.peakRssMb,
+            }
+          : {}),
       }),
     );
   } finally {

@@ -22,17 +22,9 @@ import { PodDisruptionBudget, type IPodDisruptionBudget } from 'kubernetes-model
 const deploy = dirname(fileURLToPath(import.meta.url));
 const root = join(deploy, '..');
 
-/**
- * Variables the apps of the processes branch (issue 16, item 2) read and libs/config does
- * not list yet on this branch. The integrator removes each once libs/config has it.
- */
-const PENDING_VARIABLES = [
-  // apps/api: `false` makes an API process not run the projections (the projector does).
-  'RUN_PROJECTIONS',
-];
-const ACCEPTED = new Set([...CONFIG_VARIABLES, ...PENDING_VARIABLES]);
+const ACCEPTED = new Set(CONFIG_VARIABLES);
 
-/** The apps the image runs: dist/apps/<app>/src/main.js. `projector` arrives with the processes branch. */
+/** The apps the image runs: dist/apps/<app>/src/main.js. */
 const APPS = ['api', 'projector', 'relay'];
 
 /**

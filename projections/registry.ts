@@ -37,6 +37,14 @@ export const READ_MODELS: readonly ReadModel[] = [
   moderation,
 ];
 
+/**
+ * How long events gather at the head of the log before a read model applies them (the
+ * runner's `gatherMs`), wherever the read models run (the API, apps/projector): a query
+ * without a checkpoint may see them that much older, and one with a checkpoint does not
+ * wait for it (docs/benchmarks.md: the transactions it saves).
+ */
+export const READ_MODEL_GATHER_MS = 20;
+
 /** Every read model's migrations, in order. */
 export const readModelMigrations = (): Migration[] => READ_MODELS.flatMap((m) => m.migrations);
 

@@ -7,7 +7,15 @@
 import { z } from 'zod';
 import { CATEGORIES, type Category, type EventDefinition } from './define.js';
 import { EVENTS, EventMetadataSchema } from './catalogue.js';
-import { allTopics, cloudEventType, DEFAULT_TOPIC_PREFIX, HEADERS, TOPIC_VERSION, topicName } from './wire.js';
+import {
+  allTopics,
+  cloudEventType,
+  DEFAULT_TOPIC_PREFIX,
+  HEADERS,
+  OPTIONAL_HEADERS,
+  TOPIC_VERSION,
+  topicName,
+} from './wire.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -82,7 +90,9 @@ export function personalFields(schema: JsonSchema, path = ''): string[] {
 
 function headersSchema(definition: EventDefinition<string, z.ZodType, Category>): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
-  for (const [name, description] of Object.entries(HEADERS)) properties[name] = { type: 'string', description };
+  for (const [name, description] of Object.entries({ ...HEADERS, ...OPTIONAL_HEADERS })) {
+    properties[name] = { type: 'string', description };
+  }
   properties.ce_specversion = { ...properties.ce_specversion, const: '1.0' };
   properties.ce_type = { ...properties.ce_type, const: cloudEventType(definition.type, definition.version) };
   properties['content-type'] = { ...properties['content-type'], const: 'application/json' };
@@ -168,7 +178,7 @@ function catalogueMarkdown(): string {
     '',
     '| header | meaning |',
     '|---|---|',
-    ...Object.entries(HEADERS).map(([name, meaning]) => `| \`${name}\` | ${meaning} |`),
+    ...Object.entries({ ...HEADERS, ...OPTIONAL_HEADERS }).map(([name, meaning]) => `| \`${name}\` | ${meaning} |`),
   ];
   for (const category of Object.keys(CATEGORIES) as Category[]) {
     lines.push('', `## ${category}: \`${CATEGORIES[category].streamPrefix}<id>\` → \`${topicName(category)}\``, '');

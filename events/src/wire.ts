@@ -43,13 +43,32 @@ export const HEADERS = {
 
 export type HeaderName = keyof typeof HEADERS;
 
+/**
+ * Headers set only when the event has a trace context: the CloudEvents distributed tracing
+ * extension (`ce_traceparent`, the event's origin) and the W3C header Kafka tracing reads
+ * (`traceparent`, the record's own).
+ */
+export const OPTIONAL_HEADERS = {
+  ce_traceparent:
+    "W3C trace context of the request that caused the event (its metadata's `traceparent`; CloudEvents distributed tracing extension). Only when it had one.",
+  traceparent:
+    "W3C trace context of the record: the relay's publish span, a child of `ce_traceparent`, when Herald traces (OTEL_EXPORTER_OTLP_ENDPOINT); otherwise `ce_traceparent` itself. Only when the event has one.",
+} as const;
+
+export type OptionalHeaderName = keyof typeof OPTIONAL_HEADERS;
+
 /** A stored event as the relay gets it from the store (structurally the store's RecordedEvent). */
 export interface RecordedEventShape {
   readonly eventId: string;
   readonly type: string;
   readonly schemaVersion: number;
   readonly data: unknown;
-  readonly metadata: { readonly correlationId: string; readonly causationId: string; readonly occurredAt: string };
+  readonly metadata: {
+    readonly correlationId: string;
+    readonly causationId: string;
+    readonly occurredAt: string;
+    readonly traceparent?: string;
+  };
   readonly streamId: string;
   readonly streamRevision: number;
   readonly globalPosition: string;
@@ -73,7 +92,7 @@ export interface WireRecord {
   readonly topic: string;
   readonly key: string;
   readonly value: string;
-  readonly headers: Record<HeaderName, string>;
+  readonly headers: Record<HeaderName, string> & Partial<Record<OptionalHeaderName, string>>;
 }
 
 /**
@@ -88,6 +107,7 @@ export function toWireRecord(event: RecordedEventShape, prefix = DEFAULT_TOPIC_P
     throw new CatalogueError('EVENT.UNKNOWN_TYPE', `${event.type} is internal: it is never published`);
   }
   const read = readEvent(event);
+  const { traceparent } = event.metadata;
   const value: WireEvent = {
     eventId: event.eventId,
     type: event.type,
@@ -115,6 +135,7 @@ export function toWireRecord(event: RecordedEventShape, prefix = DEFAULT_TOPIC_P
       ce_correlationid: event.metadata.correlationId,
       ce_causationid: event.metadata.causationId,
       'content-type': 'application/json',
+      ...(typeof traceparent === 'string' ? { ce_traceparent: traceparent, traceparent } : {}),
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
  * The API app: wires configuration, the event store, the read-model database and the
- * followers of this process (projections, and the Kafka relay when KAFKA_BROKERS is set). Built with `AppModule.forRoot` so tests can boot it
+ * followers of this process (projections, and the Kafka relay when KAFKA_BROKERS is set;
+ * with RUN_PROJECTIONS=false none: it follows the checkpoints of apps/projector and
+ * apps/relay), and its metrics. Built with `AppModule.forRoot` so tests can boot it
  * against their own database and projections.
  */
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
@@ -12,7 +14,8 @@ import { migrateDatabase, type DatabaseTimeouts } from '@herald/database';
 import { openEventStore, type EventStore } from '@herald/event-store';
 import { CHECKPOINT_WAITER, HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
-import { kafkaRelay, KafkaJsProducer, type IntegrationProducer } from '@herald/relay';
+import { HeraldMetrics, MeteredEventStore } from '@herald/observability';
+import { kafkaRelay, KafkaJsProducer, relayName, type IntegrationProducer } from '@herald/relay';
 import { DataSource } from 'typeorm';
 import { createHmac } from 'node:crypto';
 import { ConversationService } from '@herald/conversations';
@@ -34,7 +37,8 @@ import { PRESENCE_MIGRATIONS } from './push/presence.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { RateLimits } from './auth/rate-limits.js';
 import { HealthController } from './health/health.controller.js';
-import { ProjectionsService } from './projections.service.js';
+import { CommandMetrics } from './command-metrics.js';
+import { PROJECTION_SETTINGS, ProjectionsService, type ProjectionSettings } from './projections.service.js';
 import { SearchController } from './search/search.controller.js';
 import { SealerService } from './sealer.service.js';
 import { AuditController } from './audit/audit.controller.js';
@@ -60,6 +64,8 @@ export interface AppOptions {
   readonly operatorCheck?: OperatorCheck;
   /** Run the notifier in this process (default true; tests that run it in a child process say false). */
   readonly notifier?: boolean;
+  /** Where this process's metrics go (`/metrics`); createApp makes one when not given. */
+  readonly metrics?: HeraldMetrics;
 }
 
 /**
@@ -90,6 +96,9 @@ const databaseTimeouts = (config: HeraldConfig): DatabaseTimeouts => ({
 export class AppModule {
   static forRoot(options: AppOptions): DynamicModule {
     const { config, databaseUrl, logger } = options;
+    const metrics = options.metrics ?? new HeraldMetrics('api', { processMetrics: false });
+    // The relay is a follower too: an API that runs no projections runs no relay (apps/relay does).
+    const relays = config.runProjections ? config.kafka : undefined;
     return {
       module: AppModule,
       // The command bus: controllers dispatch typed commands to the handlers listed below.
@@ -115,12 +124,11 @@ export class AppModule {
         },
         { provide: DATABASE_URL, useValue: databaseUrl },
         { provide: JsonLogger, useValue: logger },
+        { provide: HeraldMetrics, useValue: metrics },
         {
           provide: INTEGRATION_PRODUCER,
           useFactory: (): IntegrationProducer | null =>
-            config.kafka
-              ? new KafkaJsProducer(config.kafka, (level, message) => logger.emit(level, message, 'Relay'))
-              : null,
+            relays ? new KafkaJsProducer(relays, (level, message) => logger.emit(level, message, 'Relay')) : null,
         },
         {
           provide: PROJECTIONS,
@@ -128,27 +136,40 @@ export class AppModule {
           useFactory: (producer: IntegrationProducer | null): Projection[] => [
             ...readModelProjections({ language: config.searchLanguage }),
             ...(options.projections ?? []),
-            ...(producer && config.kafka ? [kafkaRelay(producer, config.kafka.topicPrefix)] : []),
+            ...(producer && relays
+              ? [kafkaRelay(producer, relays.topicPrefix, { published: (n) => metrics.relayRecords.inc(n) })]
+              : []),
           ],
+        },
+        {
+          provide: PROJECTION_SETTINGS,
+          useValue: {
+            passive: !config.runProjections,
+            leaseMs: config.projectionLeaseMs,
+            applied: (name) => metrics.projectionApplied(name),
+          } satisfies ProjectionSettings,
         },
         {
           provide: EVENT_STORE,
           // EVENT_STORE: the events in PostgreSQL (with the read models) or in EventStoreDB.
-          useFactory: (): Promise<EventStore> =>
-            openEventStore(
-              config.eventStore.kind === 'eventstoredb'
-                ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
-                : {
-                    kind: 'postgres',
-                    postgres: {
-                      connectionString: databaseUrl,
-                      poolSize: config.databasePoolSize,
-                      pollIntervalMs: config.eventStorePollIntervalMs,
-                      timeouts: databaseTimeouts(config),
-                      onError: (error) =>
-                        logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
+          useFactory: async (): Promise<EventStore> =>
+            new MeteredEventStore(
+              await openEventStore(
+                config.eventStore.kind === 'eventstoredb'
+                  ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
+                  : {
+                      kind: 'postgres',
+                      postgres: {
+                        connectionString: databaseUrl,
+                        poolSize: config.databasePoolSize,
+                        pollIntervalMs: config.eventStorePollIntervalMs,
+                        timeouts: databaseTimeouts(config),
+                        onError: (error) =>
+                          logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
+                      },
                     },
-                  },
+              ),
+              metrics,
             ),
         },
         {
@@ -210,9 +231,20 @@ export class AppModule {
         ProjectionsService,
         SealerService,
         ...auditProviders(databaseTimeouts(config)),
+        CommandMetrics,
         // Read-your-writes (the ReadYourWrites interceptor) waits on the projections of this process.
         { provide: CHECKPOINT_WAITER, useExisting: ProjectionsService },
         Closer,
+        {
+          // What the gauges read when /metrics is scraped.
+          provide: 'herald:metric-sources',
+          inject: [ProjectionsService],
+          useFactory: (projections: ProjectionsService): true => {
+            metrics.readProjectionsFrom(() => projections.readings());
+            if (relays) metrics.readRelayLagFrom(() => projections.relayLag(relayName(relays.topicPrefix)));
+            return true;
+          },
+        },
       ],
     };
   }

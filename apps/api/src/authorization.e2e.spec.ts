@@ -57,6 +57,8 @@ const MATRIX: Record<string, Route> = {
   'GET /health': { scope: 'public' },
   'GET /health/live': { scope: 'public' },
   'GET /health/ready': { scope: 'public' },
+  // Prometheus's scrape: not routed from outside by the ingress (README "Metrics").
+  'GET /metrics': { scope: 'public' },
   // The OpenAPI document and Swagger UI's files.
   'GET /docs': { scope: 'public' },
   'GET /docs/': { scope: 'public' },

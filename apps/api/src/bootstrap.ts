@@ -4,11 +4,16 @@
  */
 import { NestFactory } from '@nestjs/core';
 import { correlationOf, frameworkRefusal, installRequestCorrelation, REQUEST_ID_HEADER } from '@herald/nest';
+import { HeraldMetrics, installHttpMetrics, tracingEnabled } from '@herald/observability';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import { AppModule, type AppOptions } from './app.module.js';
+import { installHttpTracing } from './http-tracing.js';
 import { setUpOpenApi } from './openapi.js';
+
+/** Prometheus's scrape route: outside the API's contract and its OpenAPI document (README "Metrics"). */
+export const METRICS_ROUTE = '/metrics';
 
 /** Request bodies above this are refused with 413 (README "Limits"). */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -66,12 +71,20 @@ export async function createApp(
       );
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+  const metrics = options.metrics ?? new HeraldMetrics('api', { processMetrics: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ ...options, metrics }), adapter, {
     logger: options.logger,
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
   installRequestCorrelation(fastify);
+  if (tracingEnabled()) installHttpTracing(fastify);
+  // Before the routes are registered (init): each route gets its own metric hook.
+  installHttpMetrics(fastify, metrics);
+  fastify.get(METRICS_ROUTE, async (_request, reply) => {
+    const { contentType, body } = await metrics.scrape();
+    return reply.type(contentType).send(body);
+  });
   beforeInit?.(fastify);
   setUpOpenApi(app);
   await app.init();

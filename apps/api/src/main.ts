@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/config';
 import { JsonLogger } from '@herald/nest';
+import { HeraldMetrics, startTracing } from '@herald/observability';
 import { createApp } from './bootstrap.js';
 import { openDatabase } from './database.js';
 import { jwtSecret } from './secrets.js';
@@ -22,6 +23,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = new JsonLogger(config.logLevel);
+  // Before anything that could make a span.
+  const tracing = startTracing(config.tracing, { serviceName: 'herald-api' });
+  const metrics = new HeraldMetrics('api');
   const database = await openDatabase(config, logger, (reason) => {
     // Exit rather than serve 503 forever: whatever runs Herald (systemd, Kubernetes,
     // a shell loop) restarts it, and a fresh start may succeed where restarts did not.
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
     logger.emit('info', `${signal}: shutting down`, 'Herald');
     try {
       await app?.close();
+      await tracing.shutdown().catch(() => undefined);
     } finally {
       await database.stop();
       logger.emit('info', 'stopped', 'Herald');
@@ -50,7 +55,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
   try {
-    app = await createApp({ config, databaseUrl: database.url, logger, jwtSecret: await jwtSecret(config) });
+    app = await createApp({ config, databaseUrl: database.url, logger, jwtSecret: await jwtSecret(config), metrics });
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     logger.emit('fatal', error, 'Herald');
@@ -58,7 +63,13 @@ async function main(): Promise<void> {
     await database.stop();
     process.exit(1);
   }
-  logger.emit('info', `Herald listening on http://${config.host}:${config.port} (GET /health)`, 'Herald');
+  logger.emit(
+    'info',
+    `Herald listening on http://${config.host}:${config.port} (GET /health, /metrics)` +
+      (config.runProjections ? '' : '; projections run elsewhere (RUN_PROJECTIONS=false)') +
+      (tracing.enabled ? `; traces to ${config.tracing!.endpoint}` : ''),
+    'Herald',
+  );
 }
 
 main().catch((error: unknown) => {

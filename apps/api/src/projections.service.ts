@@ -3,16 +3,26 @@
  * them on shutdown, reports their status and lag for /health, and refuses the reads
  * whose authorization a stopped or stale read model would decide (fail closed).
  */
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { maxCheckpoint, type Checkpoint, type EventStore } from '@herald/event-store';
 import {
   dropExpiredGenerations,
+  LAG_CACHE_MS,
   ProjectionRunner,
+  RunnerGroup,
   type Projection,
-  type ProjectionStatus,
+  type ProjectionHealth,
+  type ProjectionReading,
 } from '@herald/projection-runtime';
+import type { CounterSlot } from '@herald/observability';
 import { EdgeError, JsonLogger, type CheckpointWaiter } from '@herald/nest';
-import { SEARCH } from '@herald/projections';
+import { READ_MODEL_GATHER_MS, SEARCH } from '@herald/projections';
 import { DataSource } from 'typeorm';
 import { EVENT_STORE, PROJECTIONS } from './tokens.js';
 
@@ -46,19 +56,17 @@ export class ProjectionsUnavailable extends EdgeError {
   }
 }
 
-/**
- * How long events gather at the head of the log before a projection applies them: a
- * query without a checkpoint may see the read models that much older, and one with a
- * checkpoint does not wait for it (docs/benchmarks.md: the transactions it saves).
- */
-export const READ_MODEL_GATHER_MS = 20;
+export { LAG_CACHE_MS, READ_MODEL_GATHER_MS, type ProjectionHealth };
 
-/**
- * How long a projection's lag, once counted, answers /health: the route is public, and
- * counting reads up to 100,000 log entries per projection while one lags, so any number
- * of calls cost at most one count per projection per second per instance.
- */
-export const LAG_CACHE_MS = 1_000;
+/** How this process runs its projections (RUN_PROJECTIONS, PROJECTION_LEASE_MS, metrics). */
+export interface ProjectionSettings {
+  /** Runs none of them: follows the process that does (RUN_PROJECTIONS=false). */
+  readonly passive?: boolean;
+  readonly leaseMs?: number;
+  /** Counts the events each projection applies here. */
+  readonly applied?: (projection: string) => CounterSlot;
+}
+export const PROJECTION_SETTINGS = Symbol('ProjectionSettings');
 
 /**
  * How often this instance drops the tables of read-model generations whose grace period
@@ -66,15 +74,10 @@ export const LAG_CACHE_MS = 1_000;
  */
 export const RETIRED_SWEEP_MS = 60_000;
 
-/** What /health tells anyone about a projection; errors and parked events go to the log. */
-export interface ProjectionHealth extends Pick<ProjectionStatus, 'name' | 'state' | 'checkpoint'> {
-  /** Events in the log after this projection's checkpoint (counted up to 100,000, at most once a second). */
-  readonly lag: number | null;
-}
-
 @Injectable()
 export class ProjectionsService implements OnApplicationBootstrap, BeforeApplicationShutdown, CheckpointWaiter {
   private readonly runners: ProjectionRunner[];
+  private readonly group: RunnerGroup;
   /** The last staleness check per projection, shared by the requests of its interval. */
   private readonly freshness = new Map<string, { readonly at: number; readonly fresh: Promise<boolean> }>();
   /**
@@ -83,8 +86,6 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
    * again by each.
    */
   private readonly skippedThrough = new Map<string, Checkpoint>();
-  /** The last lag counted per projection (or being counted), shared for LAG_CACHE_MS. */
-  private readonly lags = new Map<string, { readonly at: number; readonly lag: Promise<number | null> }>();
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -92,18 +93,23 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     private readonly dataSource: DataSource,
     @Inject(PROJECTIONS) projections: readonly Projection[],
     private readonly logger: JsonLogger,
+    @Optional() @Inject(PROJECTION_SETTINGS) settings: ProjectionSettings = {},
   ) {
-    this.runners = projections.map(
-      (projection) =>
-        new ProjectionRunner(store, dataSource, projection, {
-          gatherMs: READ_MODEL_GATHER_MS,
-          log: (level, message) => logger.emit(level, message, 'Projections'),
-        }),
-    );
+    this.runners = projections.map((projection) => {
+      const applied = settings.applied?.(projection.name);
+      return new ProjectionRunner(store, dataSource, projection, {
+        gatherMs: READ_MODEL_GATHER_MS,
+        ...(settings.passive ? { passive: true } : {}),
+        ...(settings.leaseMs ? { leaseMs: settings.leaseMs } : {}),
+        ...(applied ? { onApplied: (events: number) => applied.inc(events) } : {}),
+        log: (level, message) => logger.emit(level, message, 'Projections'),
+      });
+    });
+    this.group = new RunnerGroup(this.runners);
   }
 
   onApplicationBootstrap(): void {
-    for (const runner of this.runners) runner.start();
+    this.group.start();
     this.sweeper = setInterval(() => void this.sweepRetired(), RETIRED_SWEEP_MS);
     this.sweeper.unref();
   }
@@ -126,7 +132,7 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
   /** Before the connections close (onApplicationShutdown): a runner stops between batches. */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all(this.runners.map((r) => r.stop()));
+    await this.group.stop();
   }
 
   /**
@@ -154,7 +160,8 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
    * event), retrying or not started, nor, wherever it runs (this instance or another), when
    * an event it has not applied was recorded more than MAX_STALENESS_MS ago. A parked
    * event is seen at once on the instance that runs the projection, and by the others
-   * within MAX_STALENESS_MS.
+   * within MAX_STALENESS_MS. A process that runs no projection (`remote`) judges by the
+   * log and the stored checkpoint alone, as a standby does.
    */
   async requireCurrent(name: string): Promise<void> {
     const runner = this.runners.find((r) => r.projection.name === name);
@@ -204,23 +211,25 @@ export class ProjectionsService implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  async health(): Promise<ProjectionHealth[]> {
-    return Promise.all(
-      this.runners.map(async (runner) => {
-        const { name, state, checkpoint } = runner.status();
-        // A standby reports the active instance's progress: the read model is shared.
-        const position = await runner.position().catch(() => checkpoint);
-        return { name, state, checkpoint: position, lag: await this.lagOf(runner) };
-      }),
-    );
+  /** Each projection's state here, and its position and lag wherever it runs (lag counted at most once per LAG_CACHE_MS). */
+  health(): Promise<ProjectionHealth[]> {
+    return this.group.health();
   }
 
-  private lagOf(runner: ProjectionRunner): Promise<number | null> {
-    const now = Date.now();
-    const counted = this.lags.get(runner.projection.name);
-    if (counted && now - counted.at < LAG_CACHE_MS) return counted.lag;
-    const lag = runner.lag().catch(() => null);
-    this.lags.set(runner.projection.name, { at: now, lag });
-    return lag;
+  /** For the metrics: each projection's lag, and whether this process is its active instance. */
+  readings(): Promise<ProjectionReading[]> {
+    return this.group.readings();
+  }
+
+  /** The Kafka relay's lag, when this process runs it; null otherwise. */
+  relayLag(relayName: string): Promise<number | null> {
+    const runner = this.group.find(relayName);
+    return runner ? this.group.lagOf(runner) : Promise.resolve(null);
+  }
+
+  /** Whether the projection is stopped at a parked event, wherever it runs. */
+  parkedAnywhere(name: string): Promise<boolean> {
+    const runner = this.group.find(name);
+    return runner ? runner.parkedAnywhere() : Promise.resolve(false);
   }
 }

@@ -531,6 +531,9 @@ export const RESPONSES: Readonly<Record<string, RouteContract>> = Object.fromEnt
   Object.entries(ROUTES).map(([route, options]) => [route, contract(route.split(' ')[0]!, options)]),
 );
 
+/** Prometheus's scrape (text, not JSON): public, outside the API's contract and document (README "Metrics"). */
+export const OPERATIONS_ROUTES: readonly string[] = ['GET /metrics'];
+
 /**
  * The OpenAPI document and Swagger UI: public, not part of the API's contract (Swagger UI's
  * files are registered once Fastify is ready).

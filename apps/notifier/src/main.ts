@@ -9,7 +9,7 @@
  */
 import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
-import { PostgresEventStore } from '@herald/event-store';
+import { openEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import { NOTIFICATION_MIGRATIONS, Notifier, onlineOnAnyNode } from '@herald/notifications';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS } from '@herald/projection-runtime';
@@ -33,14 +33,21 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = new JsonLogger(config.logLevel);
   const log = (level: 'info' | 'warn' | 'error', message: string): void => logger.emit(level, message, 'Notifier');
-  const store = new PostgresEventStore({
-    connectionString: config.databaseUrl,
-    poolSize: 4,
-    applicationName: 'herald-notifier',
-    pollIntervalMs: config.eventStorePollIntervalMs,
-    onError: (error) => log('warn', `event store connection error: ${error.message}`),
-  });
-  await store.migrate();
+  // EVENT_STORE: follows PostgreSQL's log or EventStoreDB's $all; its checkpoints stay in PostgreSQL.
+  const store = await openEventStore(
+    config.eventStore.kind === 'eventstoredb'
+      ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
+      : {
+          kind: 'postgres',
+          postgres: {
+            connectionString: config.databaseUrl,
+            poolSize: 4,
+            applicationName: 'herald-notifier',
+            pollIntervalMs: config.eventStorePollIntervalMs,
+            onError: (error) => log('warn', `event store connection error: ${error.message}`),
+          },
+        },
+  );
   await migrateDatabase(config.databaseUrl, [...PROJECTION_RUNTIME_MIGRATIONS, ...NOTIFICATION_MIGRATIONS]);
   const dataSource = await createReadModelDataSource({ url: config.databaseUrl, poolSize: 6 }).initialize();
   const notifier = new Notifier({

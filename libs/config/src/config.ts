@@ -166,6 +166,18 @@ const schema = z.object({
     .optional(),
   APNS_TOPIC: z.string().min(1).max(255).optional(),
   APNS_URL: z.url().default('https://api.push.apple.com'),
+  RUN_PROJECTIONS: flag.default(true),
+  PROJECTION_LEASE_MS: positiveInt.min(1_000).max(600_000).default(5_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//.test(url), 'must be an http:// or https:// URL')
+    .optional(),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .regex(/^[\w.-]{1,100}$/, 'letters, digits, _, . and -')
+    .optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 const SECRET_VARIABLES = new Set([
@@ -251,6 +263,16 @@ export interface NotificationsConfig {
     | undefined;
 }
 
+/** Where traces go; absent when OTEL_EXPORTER_OTLP_ENDPOINT is unset (no tracing). */
+export interface TracingConfig {
+  /** The OTLP/HTTP endpoint's base URL; spans are posted to `<endpoint>/v1/traces`. */
+  readonly endpoint: string;
+  /** `service.name` of the spans; unset: the app's own (`herald-api`, `herald-projector`, `herald-relay`). */
+  readonly serviceName: string | undefined;
+  /** Share of new traces recorded (0 to 1); a request that comes with a sampled `traceparent` is always recorded. */
+  readonly sampleRatio: number;
+}
+
 export interface HeraldConfig {
   readonly port: number;
   readonly host: string;
@@ -310,6 +332,19 @@ export interface HeraldConfig {
    */
   readonly initialOperator: string | undefined;
   readonly notifications: NotificationsConfig;
+  /**
+   * Whether this API process applies the read models (and runs the relay when KAFKA_BROKERS
+   * is set). False when `apps/projector` (and `apps/relay`) run them: the API then follows
+   * their checkpoints in PostgreSQL, for `?after=`, authorization freshness and /health.
+   */
+  readonly runProjections: boolean;
+  /**
+   * How long the active projector's (or relay's) lock outlives a process that stopped
+   * answering without closing its connection (frozen, its host gone, its network cut): the
+   * server ends its session after this much silence, and a standby takes over.
+   */
+  readonly projectionLeaseMs: number;
+  readonly tracing: TracingConfig | undefined;
 }
 
 export class ConfigError extends Error {
@@ -408,6 +443,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
           ? { key: c.APNS_KEY, keyId: c.APNS_KEY_ID, teamId: c.APNS_TEAM_ID, topic: c.APNS_TOPIC, url: c.APNS_URL }
           : undefined,
     },
+    runProjections: c.RUN_PROJECTIONS,
+    projectionLeaseMs: c.PROJECTION_LEASE_MS,
+    tracing: c.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? {
+          endpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, ''),
+          serviceName: c.OTEL_SERVICE_NAME,
+          sampleRatio: c.OTEL_TRACES_SAMPLER_ARG,
+        }
+      : undefined,
     kafka: c.KAFKA_BROKERS
       ? {
           brokers: c.KAFKA_BROKERS,

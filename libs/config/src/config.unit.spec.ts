@@ -39,6 +39,9 @@ describe('configuration', () => {
         fcm: undefined,
         apns: undefined,
       },
+      runProjections: true,
+      projectionLeaseMs: 5_000,
+      tracing: undefined,
     });
   });
 
@@ -96,6 +99,35 @@ describe('configuration', () => {
     expect(() => loadConfig({ FCM_SERVICE_ACCOUNT_JSON: '{"private_key":"x"' })).toThrow(
       /FCM_SERVICE_ACCOUNT_JSON: must be/,
     );
+  });
+
+  it("RUN_PROJECTIONS turns the API's projections off; PROJECTION_LEASE_MS is bounded", () => {
+    expect(loadConfig({ RUN_PROJECTIONS: 'false' }).runProjections).toBe(false);
+    expect(loadConfig({ RUN_PROJECTIONS: '1' }).runProjections).toBe(true);
+    expect(() => loadConfig({ RUN_PROJECTIONS: 'no' })).toThrow('RUN_PROJECTIONS');
+    expect(loadConfig({ PROJECTION_LEASE_MS: '2000' }).projectionLeaseMs).toBe(2_000);
+    expect(() => loadConfig({ PROJECTION_LEASE_MS: '500' })).toThrow('PROJECTION_LEASE_MS');
+  });
+
+  it('turns tracing on with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      endpoint: 'http://collector:4318',
+      serviceName: undefined,
+      sampleRatio: 1,
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector',
+        OTEL_SERVICE_NAME: 'herald-api-eu',
+        OTEL_TRACES_SAMPLER_ARG: '0.1',
+      }).tracing,
+    ).toEqual({ endpoint: 'https://collector', serviceName: 'herald-api-eu', sampleRatio: 0.1 });
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' })).toThrow(
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    );
+    expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow('OTEL_TRACES_SAMPLER_ARG');
+    // Without an endpoint the other two change nothing.
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'x' }).tracing).toBeUndefined();
   });
 
   it('turns the Kafka relay on with KAFKA_BROKERS, with defaults for real clusters', () => {

@@ -6,3 +6,5 @@ export * from './rebuild.js';
 export * from './replay-check.js';
 export * from './schema.js';
 export * from './data-source.js';
+export * from './runner-group.js';
+export { heartbeatMs, LOCK_APPLICATION_NAME } from './lock.js';

@@ -61,6 +61,11 @@ export class Progress {
     return this.scannedTo;
   }
 
+  /** Whether this runner holds the lock (its progress is the projection's). */
+  get isActive(): boolean {
+    return this.active;
+  }
+
   get hasWaiters(): boolean {
     return this.waiters.size > 0;
   }
@@ -165,6 +170,16 @@ export class Progress {
       }
     };
     this.polling = poll();
+  }
+
+  /**
+   * When this runner is not the active one: learns how far the active instance is now,
+   * past the events its filter skips (as a waiter's poll does), so that `position` is not
+   * held back by them. Errors are left to the next look.
+   */
+  async refresh(): Promise<void> {
+    if (this.active) return;
+    await this.observeActive().catch(() => undefined);
   }
 
   /** Reads how far the active instance has applied; true when that moved. */

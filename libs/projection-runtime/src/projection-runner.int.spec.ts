@@ -363,4 +363,91 @@ describe('projection runner', () => {
     expect(r.status().parked).toBeUndefined();
     expect(await resolveParkedEvent(dataSource, projection.name, 'skip')).toBe(false);
   });
+
+  it('a passive runner (RUN_PROJECTIONS=false) never applies: it follows the active one, and its lag looks past skipped events', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const projection = countingProjection(t, prefix);
+    const passive = new ProjectionRunner(store, dataSource, projection, { passive: true, standbyPollMs: 20 });
+    runners.push(passive);
+    passive.start();
+    expect(passive.status().state).toBe('remote');
+    const last = await write(prefix, 2, 3);
+    // Nobody applies yet: the wait ends unreached, and nothing was written by the passive runner.
+    expect(await passive.waitFor(last as never, 300)).toBe(false);
+    expect(await counts(t)).toEqual({});
+    const active = runner(projection, 5);
+    active.start();
+    expect(await passive.waitFor(last as never, 10_000)).toBe(true);
+    expect(await counts(t)).toEqual(expected(prefix, 2, 3));
+    expect(passive.active).toBe(false);
+    expect(active.active).toBe(true);
+    // Events the filter skips after the last one applied are not behind.
+    await store.append(`${uniqueId('other')}-0`, [event('Counted')], 'no_stream');
+    await eventually(async () => (await passive.lag()) === 0);
+    expect(passive.status().state).toBe('remote');
+  });
+
+  it('a holder whose lock session ends (the lease ran out, an operator ended it) stands down, and a standby takes over', async () => {
+    const t = await table();
+    const prefix = `${uniqueId('p')}-`;
+    const projection = countingProjection(t, prefix);
+    const a = runner(projection, 5);
+    a.start();
+    await eventually(() => a.active);
+    const its = createReadModelDataSource({ url: testDatabaseUrl(), poolSize: 4 });
+    await its.initialize();
+    const b = new ProjectionRunner(store, its, projection, { recheckMs: 50 });
+    try {
+      b.start();
+      await eventually(() => b.status().state === 'standby');
+      // The server ends A's lock session, as it does when the lease runs out.
+      await dataSource.query(
+        `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.objid = (hashtext($1)::bigint & 4294967295)::oid AND s.application_name = 'herald-projection-lock'`,
+        [`herald.projection:${projection.name}`],
+      );
+      // A learns it at once (its connection's error), not at its next page; someone takes over.
+      await eventually(() => !a.active || b.active, 5_000);
+      await eventually(() => a.active !== b.active && (a.active || b.active), 5_000);
+      const last = await write(prefix, 2, 2);
+      expect(await a.waitFor(last as never, 10_000)).toBe(true);
+      expect(await b.waitFor(last as never, 10_000)).toBe(true);
+      expect(await counts(t)).toEqual(expected(prefix, 2, 2));
+    } finally {
+      await b.stop();
+      await its.destroy();
+    }
+  });
+
+  it("the server ends a silent holder's lock session after the lease (idle_session_timeout)", async () => {
+    const { ProjectionLock } = await import('./lock.js');
+    const controller = new AbortController();
+    const name = uniqueId('leased');
+    const lock = await ProjectionLock.acquire(
+      dataSource,
+      name,
+      { recheckMs: 50, leaseMs: 1_000 },
+      controller.signal,
+      () => undefined,
+    );
+    expect(lock).toBeDefined();
+    // Silence the holder: no more touches, as a frozen process would not send them.
+    clearInterval((lock as unknown as { heartbeat: NodeJS.Timeout }).heartbeat);
+    const started = Date.now();
+    await new Promise<void>((resolve) => lock!.lost.addEventListener('abort', () => resolve(), { once: true }));
+    const ms = Date.now() - started;
+    expect(ms).toBeLessThan(5_000);
+    // Free for another holder.
+    const next = await ProjectionLock.acquire(
+      dataSource,
+      name,
+      { recheckMs: 50, leaseMs: 1_000 },
+      controller.signal,
+      () => undefined,
+    );
+    expect(next).toBeDefined();
+    await next!.release();
+    await lock!.release();
+  });
 });

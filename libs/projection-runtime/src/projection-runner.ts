@@ -3,8 +3,10 @@
  * batches, each in one transaction with the new checkpoint (exactly-once effect). This
  * module owns the batch loop; its parts live beside it:
  *
- * - `lock.ts`: one instance at a time, by a session advisory lock per projection name;
- *   other instances wait in `standby` and take over when the holder goes away.
+ * - `lock.ts`: one instance at a time, by a leased session advisory lock per projection
+ *   name; other instances wait in `standby` and take over when the holder goes away.
+ *   A `passive` runner (an API with RUN_PROJECTIONS=false) never takes it: it only
+ *   follows the checkpoint the active instance stores (`remote`).
  * - `progress.ts`: how far the read model is, and read-your-writes `waitFor`, which works
  *   on every instance: a standby follows the checkpoint the active one stores.
  * - `retry.ts`: transient failures (connection lost, deadlock, or what the projection
@@ -53,6 +55,18 @@ export interface RunnerOptions {
    * projection (`waitFor`, read-your-writes) ends the wait at once. Default 0.
    */
   readonly gatherMs?: number;
+  /**
+   * How long the server keeps the lock of a holder that went silent without closing its
+   * connection (PROJECTION_LEASE_MS; lock.ts). Default 5,000.
+   */
+  readonly leaseMs?: number;
+  /**
+   * Never applies: follows the active instance elsewhere (state `remote`), for waits,
+   * positions and lags. For a process that serves the read models but runs none.
+   */
+  readonly passive?: boolean;
+  /** Told of every batch applied, with its number of events (metrics). */
+  readonly onApplied?: (events: number) => void;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -70,6 +84,7 @@ export class ProjectionRunner {
   private readonly retry: RetryPolicy;
   private readonly recheckMs: number;
   private readonly gatherMs: number;
+  private readonly leaseMs: number;
 
   constructor(
     private readonly store: EventStore,
@@ -85,6 +100,7 @@ export class ProjectionRunner {
     };
     this.recheckMs = options.recheckMs ?? 1_000;
     this.gatherMs = options.gatherMs ?? 0;
+    this.leaseMs = options.leaseMs ?? 5_000;
     this.progress = new Progress(
       {
         storedCheckpoint: () => this.storedCheckpoint(),
@@ -99,6 +115,11 @@ export class ProjectionRunner {
     if (this.loop) return;
     this.controller = new AbortController();
     this.progress.open(this.controller.signal);
+    if (this.options.passive) {
+      this.state = 'remote';
+      this.loop = Promise.resolve();
+      return;
+    }
     this.loop = this.run(this.controller.signal);
   }
 
@@ -120,6 +141,11 @@ export class ProjectionRunner {
     };
   }
 
+  /** Whether this runner is the projection's active instance now (holds its lock). */
+  get active(): boolean {
+    return this.progress.isActive;
+  }
+
   /**
    * How far the projection's read model is, wherever it runs: this runner's progress when it
    * is the active one, otherwise the checkpoint the active instance stored.
@@ -137,8 +163,13 @@ export class ProjectionRunner {
     return hasOpenDeadLetter(this.dataSource, this.projection.name);
   }
 
-  /** Events in the log after the projection's position (at most `max`). */
+  /**
+   * Events in the log after the projection's position (at most `max`). Where another
+   * instance is the active one, its stored checkpoint is looked past the events the
+   * filter skips first (a few pages at most): they are not behind.
+   */
   async lag(max = 100_000): Promise<number> {
+    await this.progress.refresh();
     return this.store.countEventsAfter(await this.position(), max);
   }
 
@@ -155,16 +186,37 @@ export class ProjectionRunner {
   // ------------------------------------------------------------------ the loop
 
   private async run(signal: AbortSignal): Promise<void> {
+    let leaseWarned = false;
     while (!signal.aborted) {
       let lock: ProjectionLock | undefined;
       try {
-        lock = await ProjectionLock.acquire(this.dataSource, this.projection.name, this.recheckMs, signal, () => {
-          this.state = 'standby';
-        });
+        lock = await ProjectionLock.acquire(
+          this.dataSource,
+          this.projection.name,
+          { recheckMs: this.recheckMs, leaseMs: this.leaseMs },
+          signal,
+          () => {
+            this.state = 'standby';
+          },
+          (enforced) => {
+            if (enforced || leaseWarned) return;
+            leaseWarned = true;
+            this.log(
+              'warn',
+              `projection ${this.projection.name}: this PostgreSQL has no idle_session_timeout (before 14): a standby takes over from a silent holder only once the server drops its connection`,
+            );
+          },
+        );
         if (!lock) break;
+        // The lock's term: it ends with the runner, or as soon as the lock is lost.
+        const term = AbortSignal.any([signal, lock.lost]);
         this.progress.activate();
-        if (await this.waitWhileParked(signal)) break;
-        await this.follow(signal, lock);
+        if (await this.waitWhileParked(term)) {
+          if (signal.aborted) break;
+          lock.check();
+        }
+        await this.follow(term, lock);
+        if (!signal.aborted) lock.check();
       } catch (error) {
         if (signal.aborted) break;
         // Reset only by a page applied: an error that keeps coming backs off further.
@@ -206,7 +258,7 @@ export class ProjectionRunner {
     );
     for await (const page of pages) {
       // The lock lives on its own connection: if that connection died, so did the lock.
-      await lock.check();
+      lock.check();
       if (page.events.length > 0) {
         const parked = await applyOrPark(page.events, page.checkpoint, {
           attempt: (events, checkpoint) => this.attempt(events, checkpoint, signal),
@@ -214,6 +266,7 @@ export class ProjectionRunner {
           applied: (event) => this.progress.advance(event.globalPosition),
         });
         if (parked || signal.aborted) return;
+        this.options.onApplied?.(page.events.length);
       }
       this.progress.advance(page.checkpoint);
       this.failures = 0;

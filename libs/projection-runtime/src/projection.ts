@@ -31,6 +31,8 @@ export type ProjectionState =
   | 'retrying'
   /** An event keeps failing: it is parked in the dead-letter table and the projection waits at it. */
   | 'stopped'
+  /** This process runs the projection nowhere: another one does (RUN_PROJECTIONS=false); its progress is followed. */
+  | 'remote'
   | 'idle';
 
 export interface ParkedEvent {

@@ -6,13 +6,48 @@
  * never leaves a gap), backoff while the broker is down, and a parked event (the relay
  * stops at it) when an event cannot be published at all.
  */
-import { PUBLIC_EVENT_TYPES, STREAM_PREFIXES, toWireRecord } from '@herald/events';
+import { PUBLIC_EVENT_TYPES, STREAM_PREFIXES, toWireRecord, type WireRecord } from '@herald/events';
+import { endSpan, SpanKind, startSpan, traceparentOf, tracingEnabled, type Span } from '@herald/observability';
 import type { Projection } from '@herald/projection-runtime';
 import { IntegrationStreamUnavailable, type IntegrationProducer } from './producer.js';
 
 export const relayName = (topicPrefix: string): string => `relay.kafka.${topicPrefix}`;
 
-export function kafkaRelay(producer: IntegrationProducer, topicPrefix: string): Projection {
+export interface RelayOptions {
+  /** Told how many records the brokers acknowledged (herald_relay_records_published_total). */
+  readonly published?: (records: number) => void;
+}
+
+/**
+ * With tracing on, a PRODUCER span per record whose event carries a trace context, a child
+ * of it; the record's `traceparent` header becomes the span's, so a consumer's trace
+ * continues from the publish (`ce_traceparent` keeps the event's own).
+ */
+function traced(records: WireRecord[]): Span[] {
+  const spans: Span[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const parent = record.headers.ce_traceparent;
+    if (parent === undefined) continue;
+    const span = startSpan(`${record.topic} publish`, {
+      kind: SpanKind.PRODUCER,
+      parent,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': record.topic,
+        'messaging.message.id': record.headers.ce_id,
+        'messaging.kafka.message.key': record.key,
+      },
+    });
+    if (!span) continue;
+    spans.push(span);
+    records[i] = { ...record, headers: { ...record.headers, traceparent: traceparentOf(span.spanContext()) } };
+  }
+  return spans;
+}
+
+export function kafkaRelay(producer: IntegrationProducer, topicPrefix: string, options: RelayOptions = {}): Projection {
   return {
     name: relayName(topicPrefix),
     // Only the public categories and event types are the contract (a user's password hash
@@ -24,7 +59,15 @@ export function kafkaRelay(producer: IntegrationProducer, topicPrefix: string): 
       // Upcast and validate every event first: one the catalogue cannot read (a
       // CatalogueError) is parked before anything of the batch is produced twice.
       const records = events.map((event) => toWireRecord(event, topicPrefix));
-      await producer.send(records);
+      const spans = tracingEnabled() ? traced(records) : [];
+      try {
+        await producer.send(records);
+      } catch (error) {
+        for (const span of spans) endSpan(span, error);
+        throw error;
+      }
+      for (const span of spans) endSpan(span);
+      options.published?.(records.length);
     },
     isTransient: (error) => error instanceof IntegrationStreamUnavailable,
   };

@@ -51,6 +51,14 @@ export interface Peer {
   readonly correlationId: string;
 }
 
+/** What a socket counts as it writes (herald_push_frames_total, herald_push_slow_consumers_dropped_total): a `+= 1` each. */
+export interface PushMeter {
+  readonly frames: { inc(): void };
+  readonly slowConsumers: { inc(): void };
+}
+
+const UNMETERED: PushMeter = { frames: { inc: () => undefined }, slowConsumers: { inc: () => undefined } };
+
 export class PushClient {
   readonly subscriptions = new Map<string, Subscription>();
   /** The user's own channel on this socket (`syncUser`), once asked for. */
@@ -76,6 +84,7 @@ export class PushClient {
     public caller: AccessClaims,
     handling: FrameHandling,
     now = Date.now(),
+    private readonly meter: PushMeter = UNMETERED,
   ) {
     this.catchUpBytes = new ByteBudget(CATCH_UP_SOCKET_BYTES_PER_SECOND, CATCH_UP_SOCKET_BURST_BYTES, now);
     this.presenceTokensAt = now;
@@ -105,12 +114,14 @@ export class PushClient {
     const socket = this.socket;
     if (socket.readyState !== WebSocket.OPEN) return;
     if (socket.bufferedAmount > MAX_BUFFERED) {
+      this.meter.slowConsumers.inc();
       socket.close(CLOSE.slowConsumer, 'too slow: reconnect and sync');
       // A peer that does not read will not read the close frame either.
       setTimeout(() => socket.terminate(), 1_000).unref();
       return;
     }
-    socket.send(frame, { binary: false });
+    socket.send(frame, TEXT);
+    this.meter.frames.inc();
   }
 
   /**
@@ -137,8 +148,18 @@ export class PushClient {
   }
 }
 
+/** One options object for every send: none is made per frame. */
+const TEXT = { binary: false } as const;
+
 /** This node's sockets, indexed. */
 export class PushClients {
+  /** Sockets open here (herald_websocket_connections). */
+  private open = 0;
+
+  get connections(): number {
+    return this.open;
+  }
+
   private readonly byConversation = new Map<string, Set<PushClient>>();
   private readonly bySession = new Map<string, Set<PushClient>>();
   /** Sockets that follow their user's own channel, by user. */
@@ -190,6 +211,7 @@ export class PushClients {
   }
 
   opened(client: PushClient, now = Date.now()): void {
+    this.open++;
     add(this.bySession, client.caller.sessionId, client);
     const user = this.byUser.get(client.caller.userId);
     if (user) user.sockets++;
@@ -201,6 +223,7 @@ export class PushClients {
   }
 
   closed(client: PushClient): void {
+    this.open--;
     remove(this.bySession, client.caller.sessionId, client);
     const user = this.byUser.get(client.caller.userId);
     if (user && --user.sockets === 0) this.byUser.delete(client.caller.userId);

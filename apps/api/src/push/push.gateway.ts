@@ -25,6 +25,7 @@ import { idOfStream } from '@herald/events';
 import { IdentityService } from '@herald/identity';
 import { JsonLogger } from '@herald/nest';
 import { onlineOnAnyNode } from '@herald/notifications';
+import { HeraldMetrics } from '@herald/observability';
 import { DataSource } from 'typeorm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RateLimits } from '../auth/rate-limits.js';
@@ -42,7 +43,7 @@ import { MAX_CONCURRENT_CATCH_UPS, MAX_PAYLOAD } from './limits.js';
 import { Presence, type MayWatch } from './presence.js';
 import { MayWatchPresence } from './presence-visibility.js';
 import { PresenceWatch } from './presence-watch.js';
-import { PushClient, PushClients } from './push-client.js';
+import { PushClient, PushClients, type PushMeter } from './push-client.js';
 import { SignalBus, type Signal } from './signals.js';
 import { Subscriptions, type Membership } from './subscriptions.js';
 import { Typing } from './typing.js';
@@ -63,6 +64,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly router: FrameRouter;
   private readonly heartbeat: Heartbeat;
   private readonly heartbeatMs: number;
+  private readonly meter: PushMeter;
 
   constructor(
     private readonly adapter: HttpAdapterHost,
@@ -76,8 +78,11 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     limits: RateLimits,
     projections: ProjectionsService,
     queryBus: QueryBus,
+    metrics: HeraldMetrics,
   ) {
     this.heartbeatMs = config.presenceHeartbeatMs;
+    this.meter = { frames: metrics.pushFrames, slowConsumers: metrics.slowConsumersDropped };
+    metrics.countConnectionsWith(() => this.clients.connections);
     const mayWatch: MayWatch = (pairs) => queryBus.execute(new MayWatchPresence(pairs));
     const query = (sql: string, params: unknown[]): Promise<unknown> => db.query(sql, params);
     const log = (level: 'warn' | 'error', message: string): void => logger.emit(level, message, 'Push');
@@ -163,7 +168,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private connected(socket: WebSocket, { caller, token, peer }: Admitted): void {
-    const client = new PushClient(socket, peer, caller, this.router);
+    const client = new PushClient(socket, peer, caller, this.router, Date.now(), this.meter);
     this.clients.opened(client);
     this.handshake.expireWith(client, token);
     this.presence.opened(caller.userId);
