@@ -1,7 +1,7 @@
 /**
  * A conversation as it was at a point of its stream, for auditors: its events up to that
- * point are applied by the very projections that serve the live reads (membership.v1 and
- * timeline.v1) into scratch copies of their tables, then read by the very queries the live
+ * point are applied by the very projections that serve the live reads (membership.v1,
+ * moderation.v1 and timeline.v1) into scratch copies of their tables, then read by the very queries the live
  * API answers from (conversation details, members, a page of messages). So the answer is
  * what those reads answered once the read models had applied that much of the stream.
  *
@@ -13,30 +13,35 @@
 import type { RecordedEvent } from '@herald/event-store';
 import type { DataSource, EntityManager } from 'typeorm';
 import { z } from 'zod';
+import type { ConversationView, MemberView } from './membership/membership.handlers.js';
 import { membership } from './membership/index.js';
-import {
-  conversationDetails,
-  currentMembers,
-  type ConversationDetails,
-  type Member,
-} from './membership/membership.queries.js';
+import { conversationDetails, currentMembers, type Member } from './membership/membership.queries.js';
+import { moderation } from './moderation/index.js';
+import { moderationFor, silencedUntil } from './moderation/moderation.queries.js';
 import { tablePrefix, type ReadModel } from './read-model.js';
 import { select } from './sql.js';
 import { timeline } from './timeline/index.js';
 import { timelinePage, type TimelinePageQuery, type TimelineMessage } from './timeline/timeline.queries.js';
 
 export interface ConversationAsOf {
-  /** What GET /conversations/:id answered then; null when the conversation did not exist yet. */
-  readonly conversation: ConversationDetails | null;
-  /** Every member then (GET /conversations/:id/members, all pages), by user id. */
-  readonly members: Member[];
+  /**
+   * What GET /conversations/:id answered then; null when the conversation did not exist yet.
+   * `silencedUntil` (the caller's own silence on the live route) is null: this view is no
+   * member's own; members' silences are in the stream.
+   */
+  readonly conversation: ConversationView | null;
+  /** Every member then (GET /conversations/:id/members, all pages), by user id, with their silence then. */
+  readonly members: MemberView[];
   /** A page of messages as GET /conversations/:id/messages answered a member then. */
   readonly messages: TimelineMessage[];
   readonly nextCursor: number | null;
 }
 
 /** The read models whose projections and queries an as-of read runs. */
-const FOLDED: readonly ReadModel[] = [membership, timeline];
+const FOLDED: readonly ReadModel[] = [membership, moderation, timeline];
+
+/** A user id no member has: the moderation read as no member meets it. */
+const NOBODY = '00000000-0000-0000-0000-000000000000';
 
 /** Members read per statement while collecting them all. */
 const MEMBERS_PAGE = 1_000;
@@ -63,7 +68,14 @@ export async function conversationAsOf(
       const applied = types ? events.filter((e) => types.includes(e.type)) : events;
       if (applied.length > 0) await projection.apply(applied, m);
     }
-    const conversation = await conversationDetails(m, conversationId);
+    // Silences end by the clock: as of the point, its time is the clock.
+    const at = events.at(-1)?.recordedAt ?? new Date();
+    const details = await conversationDetails(m, conversationId);
+    const conversation = details && {
+      ...details,
+      announcementOnly: (await moderationFor(m, conversationId, NOBODY, at)).announcementOnly,
+      silencedUntil: null,
+    };
     const members: Member[] = [];
     let cursor: string | undefined;
     do {
@@ -71,8 +83,19 @@ export async function conversationAsOf(
       members.push(...found.members);
       cursor = found.nextCursor ?? undefined;
     } while (cursor !== undefined);
+    const silenced = await silencedUntil(
+      m,
+      conversationId,
+      members.map((member) => member.userId),
+      at,
+    );
     const { messages, nextCursor } = await timelinePage(m, conversationId, page);
-    return { conversation, members, messages, nextCursor };
+    return {
+      conversation,
+      members: members.map((member) => ({ ...member, silencedUntil: silenced.get(member.userId) ?? null })),
+      messages,
+      nextCursor,
+    };
   } finally {
     if (runner.isTransactionActive) await runner.rollbackTransaction();
     await runner.release();

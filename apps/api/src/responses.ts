@@ -415,7 +415,7 @@ const ConversationAsOf = named(
       .nullable()
       .describe('The last event folded; null when the point is before the conversation began'),
     conversation: Conversation.nullable(),
-    members: z.array(z.strictObject({ userId: Id, role: Role })),
+    members: z.array(z.strictObject({ userId: Id, role: Role, silencedUntil: Time.nullable() })),
     messages: Messages.shape.messages,
     nextCursor: z.number().int().nullable(),
   }),

@@ -12,7 +12,7 @@ import {
   ProjectionRunner,
   type Projection,
 } from '@herald/projection-runtime';
-import { MEMBERSHIP, readModelMigrations, readModelProjections } from '@herald/projections';
+import { MEMBERSHIP, READ_MODELS, readModelMigrations, readModelProjections } from '@herald/projections';
 import { alterMessageText, TIMELINE_MESSAGES_TABLE } from '@herald/projections/testing';
 import { eventually, freshDatabase } from '@herald/testing';
 import { spawn } from 'node:child_process';
@@ -143,7 +143,7 @@ describe('herald projections', () => {
     const ran = await herald('projections', 'list', '--json');
     expect(ran.status).toBe(0);
     const rows = JSON.parse(ran.stdout) as { name: string; generation: number; lag: number; state: string }[];
-    expect(rows.map((r) => r.name)).toEqual(['membership.v1', 'timeline.v1', 'inbox.v1', 'directory.v1', 'search.v1']);
+    expect(rows.map((r) => r.name)).toEqual(READ_MODELS.map((m) => m.name));
     expect(rows.every((r) => r.generation === 1 && r.lag === 0 && r.state === 'running')).toBe(true);
   });
 
@@ -161,7 +161,7 @@ describe('herald projections', () => {
     expect(all.stdout).toMatch(
       /^directory\.v1: identical to a replay at checkpoint \S+ \(\d+ tables, [1-9]\d* rows\)$/m,
     );
-    expect(all.stdout.trim().split('\n')).toHaveLength(5);
+    expect(all.stdout.trim().split('\n')).toHaveLength(READ_MODELS.length);
     expect(all.stdout).toMatch(/^timeline\.v1: identical to a replay at checkpoint \S+ \(4 tables, \d+ rows\)$/m);
 
     await alterMessageText(db, MESSAGES[7]!, 'not what was sent');

@@ -1422,6 +1422,8 @@ export interface components {
         userId: string;
         /** @enum {string} */
         role: 'owner' | 'admin' | 'member';
+        /** Format: date-time */
+        silencedUntil: string | null;
       }[];
       messages: components['schemas']['Message'][];
       nextCursor: number | null;
