@@ -22,7 +22,7 @@ import {
   ProjectionRunner,
   RunnerGroup,
 } from '@herald/projection-runtime';
-import { readModelMigrations, readModelProjections } from '@herald/projections';
+import { READ_MODELS, readModelMigrations, readModelProjections } from '@herald/projections';
 import {
   collectRecords,
   eventually,
@@ -240,7 +240,7 @@ describe.skipIf(unavailable !== undefined)(
       procs.push(projectorA);
       await eventually(async () => {
         const s = await states(projectorA);
-        return s.length === 5 && s.every((state) => state === 'running');
+        return s.length === READ_MODELS.length && s.every((state) => state === 'running');
       }, 60_000);
       const [projectorB, api1, api2, relay] = await Promise.all([
         start('projector B', 'projector', common),
@@ -250,13 +250,15 @@ describe.skipIf(unavailable !== undefined)(
       ]);
       procs.push(projectorB, api1, api2, relay);
       await eventually(
-        async () => (await states(projectorB)).every((s) => s === 'standby') && (await states(projectorB)).length === 5,
+        async () =>
+          (await states(projectorB)).every((s) => s === 'standby') &&
+          (await states(projectorB)).length === READ_MODELS.length,
         60_000,
       );
       for (const api of [api1, api2]) {
         await eventually(async () => (await health(api))?.status === 'ok', 60_000);
         // An API that runs no projection follows them: `remote`, with the projector's lag.
-        expect(await states(api)).toEqual(['remote', 'remote', 'remote', 'remote', 'remote']);
+        expect(await states(api)).toEqual(READ_MODELS.map(() => 'remote'));
       }
       await eventually(async () => (await json<{ status: string }>(relay, '/health/ready')).status === 200, 60_000);
       console.info(`[scale-out] 6 processes up in ${Date.now() - began} ms`);
@@ -352,7 +354,7 @@ describe.skipIf(unavailable !== undefined)(
       const during = [await send(api2, bob.token, 'during the takeover'), await send(api1, alice.token, 'and another')];
       await eventually(async () => {
         const s = await states(projectorB);
-        return s.length === 5 && s.every((state) => state === 'running');
+        return s.length === READ_MODELS.length && s.every((state) => state === 'running');
       }, 10_000);
       const takeoverMs = Date.now() - killedAt;
       console.info(`[scale-out] the standby projector took over ${takeoverMs} ms after kill -9`);

@@ -392,7 +392,15 @@ describe('projection runner', () => {
     const t = await table();
     const prefix = `${uniqueId('p')}-`;
     const projection = countingProjection(t, prefix);
-    const a = runner(projection, 5);
+    const warnings: string[] = [];
+    const a = new ProjectionRunner(store, dataSource, projection, {
+      batchSize: 5,
+      initialBackoffMs: 10,
+      maxBackoffMs: 100,
+      recheckMs: 50,
+      log: (level, message) => level === 'warn' && warnings.push(message),
+    });
+    runners.push(a);
     a.start();
     await eventually(() => a.active);
     const its = createReadModelDataSource({ url: testDatabaseUrl(), poolSize: 4 });
@@ -407,8 +415,9 @@ describe('projection runner', () => {
           WHERE l.locktype = 'advisory' AND l.objid = (hashtext($1)::bigint & 4294967295)::oid AND s.application_name = 'herald-projection-lock'`,
         [`herald.projection:${projection.name}`],
       );
-      // A learns it at once (its connection's error), not at its next page; someone takes over.
-      await eventually(() => !a.active || b.active, 5_000);
+      // A learns it at once (its connection's error), not at its next page, and stands down
+      // (it may win the free lock again before B's next try); someone holds it.
+      await eventually(() => warnings.some((w) => w.includes('its lock was lost')), 5_000);
       await eventually(() => a.active !== b.active && (a.active || b.active), 5_000);
       const last = await write(prefix, 2, 2);
       expect(await a.waitFor(last as never, 10_000)).toBe(true);
