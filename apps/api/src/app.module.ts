@@ -11,7 +11,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AccessTokens, IdentityService, SystemRoles } from '@herald/identity';
 import type { HeraldConfig } from '@herald/config';
 import { migrateDatabase, type DatabaseTimeouts } from '@herald/database';
-import { openEventStore, type EventStore } from '@herald/event-store';
+import { openConfiguredEventStore, type EventStore } from '@herald/event-store';
 import { CHECKPOINT_WAITER, HeraldExceptionFilter, JsonLogger } from '@herald/nest';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS, type Projection } from '@herald/projection-runtime';
 import { HeraldMetrics, MeteredEventStore } from '@herald/observability';
@@ -154,21 +154,11 @@ export class AppModule {
           // EVENT_STORE: the events in PostgreSQL (with the read models) or in EventStoreDB.
           useFactory: async (): Promise<EventStore> =>
             new MeteredEventStore(
-              await openEventStore(
-                config.eventStore.kind === 'eventstoredb'
-                  ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
-                  : {
-                      kind: 'postgres',
-                      postgres: {
-                        connectionString: databaseUrl,
-                        poolSize: config.databasePoolSize,
-                        pollIntervalMs: config.eventStorePollIntervalMs,
-                        timeouts: databaseTimeouts(config),
-                        onError: (error) =>
-                          logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
-                      },
-                    },
-              ),
+              await openConfiguredEventStore(config, databaseUrl, {
+                poolSize: config.databasePoolSize,
+                timeouts: databaseTimeouts(config),
+                onError: (error) => logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
+              }),
               metrics,
             ),
         },

@@ -7,47 +7,24 @@
  * nodes' presence tables in the same database. `GET /health` on PORT answers 200 while it
  * runs or stands by, 503 while it retries or is stopped at a parked event.
  */
-import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/config';
+import { appConfigFromProcess } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
-import { openEventStore } from '@herald/event-store';
+import { openConfiguredEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import { NOTIFICATION_MIGRATIONS, Notifier, onlineOnAnyNode } from '@herald/notifications';
 import { createReadModelDataSource, PROJECTION_RUNTIME_MIGRATIONS } from '@herald/projection-runtime';
 import { createServer } from 'node:http';
 
-function loadConfig(): HeraldConfig & { databaseUrl: string } {
-  try {
-    const config = configFromProcess();
-    if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: required by the notifier']);
-    return config as HeraldConfig & { databaseUrl: string };
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = appConfigFromProcess('notifier', ['databaseUrl']);
   const logger = new JsonLogger(config.logLevel);
   const log = (level: 'info' | 'warn' | 'error', message: string): void => logger.emit(level, message, 'Notifier');
   // EVENT_STORE: follows PostgreSQL's log or EventStoreDB's $all; its checkpoints stay in PostgreSQL.
-  const store = await openEventStore(
-    config.eventStore.kind === 'eventstoredb'
-      ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
-      : {
-          kind: 'postgres',
-          postgres: {
-            connectionString: config.databaseUrl,
-            poolSize: 4,
-            applicationName: 'herald-notifier',
-            pollIntervalMs: config.eventStorePollIntervalMs,
-            onError: (error) => log('warn', `event store connection error: ${error.message}`),
-          },
-        },
-  );
+  const store = await openConfiguredEventStore(config, config.databaseUrl, {
+    poolSize: 4,
+    applicationName: 'herald-notifier',
+    onError: (error) => log('warn', `event store connection error: ${error.message}`),
+  });
   await migrateDatabase(config.databaseUrl, [...PROJECTION_RUNTIME_MIGRATIONS, ...NOTIFICATION_MIGRATIONS]);
   const dataSource = await createReadModelDataSource({ url: config.databaseUrl, poolSize: 6 }).initialize();
   const notifier = new Notifier({

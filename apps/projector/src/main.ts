@@ -14,9 +14,9 @@
  * cannot be reached, `degraded` when one is stopped at a parked event or retrying),
  * `/health/ready`, `/health/live`, `/metrics`. SIGTERM/SIGINT stop it between batches.
  */
-import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/config';
+import { appConfigFromProcess } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
-import { openEventStore } from '@herald/event-store';
+import { openConfiguredEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import { HeraldMetrics, PROBE_TIMEOUT_MS, startOpsServer, within, type HealthAnswer } from '@herald/observability';
 import {
@@ -28,42 +28,19 @@ import {
 import { READ_MODEL_GATHER_MS, readModelMigrations, readModelProjections } from '@herald/projections';
 import type { AddressInfo } from 'node:net';
 
-function loadConfig(): HeraldConfig & { databaseUrl: string } {
-  try {
-    const config = configFromProcess();
-    if (!config.databaseUrl) throw new ConfigError(['DATABASE_URL: required by the projector']);
-    return config as HeraldConfig & { databaseUrl: string };
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = appConfigFromProcess('projector', ['databaseUrl']);
   const logger = new JsonLogger(config.logLevel);
   const log = (level: 'info' | 'warn' | 'error', message: string): void => logger.emit(level, message, 'Projector');
   const timeouts = { queryTimeoutMs: config.databaseQueryTimeoutMs, acquireTimeoutMs: config.databaseAcquireTimeoutMs };
   const metrics = new HeraldMetrics('projector');
   // EVENT_STORE: follows PostgreSQL's log or EventStoreDB's $all; its checkpoints stay in PostgreSQL.
-  const store = await openEventStore(
-    config.eventStore.kind === 'eventstoredb'
-      ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
-      : {
-          kind: 'postgres',
-          postgres: {
-            connectionString: config.databaseUrl,
-            poolSize: 4,
-            applicationName: 'herald-projector',
-            pollIntervalMs: config.eventStorePollIntervalMs,
-            timeouts,
-            onError: (error) => log('warn', `event store connection error: ${error.message}`),
-          },
-        },
-  );
+  const store = await openConfiguredEventStore(config, config.databaseUrl, {
+    poolSize: 4,
+    applicationName: 'herald-projector',
+    timeouts,
+    onError: (error) => log('warn', `event store connection error: ${error.message}`),
+  });
   await migrateDatabase(config.databaseUrl, [...PROJECTION_RUNTIME_MIGRATIONS, ...readModelMigrations()]);
   const dataSource = await createReadModelDataSource({
     url: config.databaseUrl,

@@ -10,9 +10,9 @@
  * trace of the request that caused its event. In the embedded default the API runs the
  * same relay in process.
  */
-import { ConfigError, configFromProcess, type HeraldConfig, type KafkaConfig } from '@herald/config';
+import { appConfigFromProcess } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
-import { openEventStore } from '@herald/event-store';
+import { openConfiguredEventStore } from '@herald/event-store';
 import { JsonLogger } from '@herald/nest';
 import { HeraldMetrics, startOpsServer, startTracing, type HealthAnswer } from '@herald/observability';
 import {
@@ -24,42 +24,18 @@ import {
 import { kafkaRelay, KafkaJsProducer } from '@herald/relay';
 import type { AddressInfo } from 'node:net';
 
-function loadConfig(): HeraldConfig & { databaseUrl: string; kafka: KafkaConfig } {
-  try {
-    const config = configFromProcess();
-    const missing = [!config.databaseUrl && 'DATABASE_URL', !config.kafka && 'KAFKA_BROKERS'].filter(Boolean);
-    if (missing.length > 0) throw new ConfigError(missing.map((name) => `${String(name)}: required by the relay`));
-    return config as HeraldConfig & { databaseUrl: string; kafka: KafkaConfig };
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = appConfigFromProcess('relay', ['databaseUrl', 'kafka']);
   const logger = new JsonLogger(config.logLevel);
   const log = (level: 'info' | 'warn' | 'error', message: string): void => logger.emit(level, message, 'Relay');
   const tracing = startTracing(config.tracing, { serviceName: 'herald-relay' });
   const metrics = new HeraldMetrics('relay');
-  // EVENT_STORE: follows PostgreSQL's log or EventStoreDB's $all; its checkpoint stays in PostgreSQL.
-  const store = await openEventStore(
-    config.eventStore.kind === 'eventstoredb'
-      ? { kind: 'eventstoredb', connectionString: config.eventStore.url }
-      : {
-          kind: 'postgres',
-          postgres: {
-            connectionString: config.databaseUrl,
-            poolSize: 4,
-            applicationName: 'herald-relay',
-            pollIntervalMs: config.eventStorePollIntervalMs,
-            onError: (error) => log('warn', `event store connection error: ${error.message}`),
-          },
-        },
-  );
+  // EVENT_STORE: follows PostgreSQL's log or EventStoreDB's $all; its checkpoints stay in PostgreSQL.
+  const store = await openConfiguredEventStore(config, config.databaseUrl, {
+    poolSize: 4,
+    applicationName: 'herald-relay',
+    onError: (error) => log('warn', `event store connection error: ${error.message}`),
+  });
   await migrateDatabase(config.databaseUrl, PROJECTION_RUNTIME_MIGRATIONS);
   const dataSource = await createReadModelDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
   const producer = new KafkaJsProducer(config.kafka, log);

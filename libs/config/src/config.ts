@@ -478,3 +478,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
 
 /** The one place that reads the process environment. */
 export const configFromProcess = (): HeraldConfig => loadConfig(process.env);
+
+/**
+ * The configuration of one of the scaled setup's apps (`app` names it in the message), with
+ * the variables it cannot run without: a wrong or missing one is said on stderr and the
+ * process exits 2, as a command-line usage error.
+ */
+export function appConfigFromProcess<Need extends 'databaseUrl' | 'kafka'>(
+  app: string,
+  needs: readonly Need[],
+): HeraldConfig & { [K in Need]-?: NonNullable<HeraldConfig[K]> } {
+  try {
+    const config = configFromProcess();
+    const names = { databaseUrl: 'DATABASE_URL', kafka: 'KAFKA_BROKERS' } as const;
+    const missing = needs.filter((need) => config[need] === undefined);
+    if (missing.length > 0) throw new ConfigError(missing.map((need) => `${names[need]}: required by the ${app}`));
+    return config as HeraldConfig & { [K in Need]-?: NonNullable<HeraldConfig[K]> };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}

@@ -6,7 +6,12 @@ export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/p
 export { EVENT_STORE_MIGRATIONS } from './postgres/schema.js';
 export { InMemoryEventStore, type InMemoryEventStoreOptions } from './memory/in-memory-event-store.js';
 export { EventStoreDbEventStore, type EventStoreDbEventStoreOptions } from './eventstoredb/eventstoredb-event-store.js';
-export { openEventStore, type EventStoreChoice } from './open-event-store.js';
+export {
+  openConfiguredEventStore,
+  openEventStore,
+  type EventStoreChoice,
+  type EventStoreSettings,
+} from './open-event-store.js';
 export * from './integrity/event-hash.js';
 export * from './integrity/merkle.js';
 export { Sealer, MAX_SEAL_EVENTS, type SealerOptions } from './postgres/integrity/sealer.js';
