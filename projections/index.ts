@@ -3,3 +3,4 @@ export * from './read-model.js';
 export * from './registry.js';
 export * from './sql.js';
 export * from './as-of.js';
+export * from './notification-audience.js';

@@ -7,6 +7,7 @@
  * nodes' presence tables in the same database. `GET /health` on PORT answers 200 while it
  * runs or stands by, 503 while it retries or is stopped at a parked event.
  */
+import { NOTIFICATION_AUDIENCE } from '@herald/projections';
 import { appConfigFromProcess } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
 import { openConfiguredEventStore } from '@herald/event-store';
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     store,
     dataSource,
     config: config.notifications,
+    audience: NOTIFICATION_AUDIENCE,
     online: (userIds) => onlineOnAnyNode(dataSource, userIds, config.presenceHeartbeatMs),
     log,
   });

@@ -24,7 +24,6 @@
 import { compareCheckpoints, parseCheckpoint, type Checkpoint, type RecordedEvent } from '@herald/event-store';
 import { readEvent, streamPrefixOf } from '@herald/events';
 import type { Projection } from '@herald/projection-runtime';
-import { notificationAudience, relations } from '@herald/projections';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import type { Devices, Sql } from './devices.js';
@@ -33,7 +32,6 @@ import type { DeviceKind, Target } from './targets.js';
 
 export const NOTIFIER = 'notifier.v1';
 /** The read model the audience is read from: the notifier waits until it has applied what it notifies. */
-const MEMBERSHIP = 'membership.v1';
 /** Characters of a message's text a preview shows (for users who allowed previews). */
 export const PREVIEW_CHARACTERS = 100;
 /** How long the notifier waits for membership.v1 to reach a batch before it retries the batch. */
@@ -41,13 +39,33 @@ const MEMBERSHIP_WAIT_MS = 5_000;
 
 /** membership.v1 has not applied the events the notifier is at: the batch is tried again. */
 export class AudienceBehind extends Error {
-  constructor() {
-    super(`${MEMBERSHIP} is more than ${MEMBERSHIP_WAIT_MS} ms behind the notifier`);
+  constructor(readModel: string) {
+    super(`${readModel} is more than ${MEMBERSHIP_WAIT_MS} ms behind the notifier`);
     this.name = 'AudienceBehind';
   }
 }
 
+/**
+ * What the notifier reads of the read models: the app gives their queries (a library does
+ * not import the read models). `readModel` (membership.v1) is waited for until it has
+ * applied the batch, so that it answers who was a member when the message was sent.
+ */
+export interface Audience {
+  readonly readModel: string;
+  /** The current members of these conversations, with the seq they joined at and whether they muted it now. */
+  readonly members: (
+    db: Sql,
+    conversationIds: readonly string[],
+  ) => Promise<readonly { conversationId: string; userId: string; joinedSeq: number; muted: boolean }[]>;
+  /** For each pair, whether either blocked the other. */
+  readonly relations: (
+    db: Sql,
+    pairs: readonly (readonly [string, string])[],
+  ) => Promise<readonly { userId: string; otherId: string; blocked: boolean }[]>;
+}
+
 export interface NotifierOptions {
+  readonly audience: Audience;
   /** Of these users, the ones with a socket open (on any API node): they get no notification. */
   readonly online: (userIds: readonly string[]) => Promise<ReadonlySet<string>>;
   /** At most one notification per device and conversation in this many seconds (0: every message). */
@@ -97,7 +115,7 @@ export function notifierProjection(options: NotifierOptions): Projection {
     async apply(events, manager) {
       const sent = events.map(toSent);
       if (sent.length === 0) return;
-      await waitForMembership(manager, sent[sent.length - 1]!.position);
+      await waitForAudience(manager, options.audience.readModel, sent[sent.length - 1]!.position);
       await notify(manager, sent, options);
     },
   };
@@ -118,21 +136,21 @@ function toSent(event: RecordedEvent): Sent {
   };
 }
 
-/** Waits until membership.v1's stored checkpoint is at `position` or past it. */
-async function waitForMembership(db: Sql, position: Checkpoint): Promise<void> {
+/** Waits until the read model's stored checkpoint is at `position` or past it. */
+async function waitForAudience(db: Sql, readModel: string, position: Checkpoint): Promise<void> {
   const deadline = Date.now() + MEMBERSHIP_WAIT_MS;
   for (;;) {
     const [row] = z
       .array(z.object({ checkpoint: z.string() }))
-      .parse(await db.query('SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1', [MEMBERSHIP]));
+      .parse(await db.query('SELECT checkpoint FROM herald_projection_checkpoints WHERE name = $1', [readModel]));
     if (row && compareCheckpoints(parseCheckpoint(row.checkpoint), position) >= 0) return;
-    if (Date.now() >= deadline) throw new AudienceBehind();
+    if (Date.now() >= deadline) throw new AudienceBehind(readModel);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 async function notify(manager: EntityManager, sent: readonly Sent[], options: NotifierOptions): Promise<void> {
-  const members = await notificationAudience(manager, [...new Set(sent.map((s) => s.conversationId))]);
+  const members = await options.audience.members(manager, [...new Set(sent.map((s) => s.conversationId))]);
   if (members.length === 0) return;
   const devices = z.array(DeviceRow).parse(
     await manager.query(
@@ -150,7 +168,7 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
     devicesOf.set(d.user_id, list);
   }
   const online = await options.online([...devicesOf.keys()]);
-  const membersOf = new Map<string, typeof members>();
+  const membersOf = new Map<string, (typeof members)[number][]>();
   for (const m of members) {
     if (!devicesOf.has(m.userId) || online.has(m.userId)) continue;
     const list = membersOf.get(m.conversationId) ?? [];
@@ -165,7 +183,9 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
     }
   }
   const blocked = new Set(
-    (await relations(manager, [...pairs.values()])).filter((r) => r.blocked).map((r) => `${r.userId} ${r.otherId}`),
+    (await options.audience.relations(manager, [...pairs.values()]))
+      .filter((r) => r.blocked)
+      .map((r) => `${r.userId} ${r.otherId}`),
   );
 
   // Each (device, message) that calls for a notification, in log order.

@@ -41,6 +41,7 @@ export interface NotifierDeps {
   readonly dataSource: DataSource;
   readonly config: NotificationsConfig;
   readonly online: NotifierOptions['online'];
+  readonly audience: NotifierOptions['audience'];
   readonly log: NotifierLog;
   /** The adapters to use (tests); by default those the configuration enables. */
   readonly adapters?: Map<DeviceKind, PushAdapter>;
@@ -57,7 +58,7 @@ export class Notifier {
     this.runner = new ProjectionRunner(
       deps.store,
       deps.dataSource,
-      notifierProjection({ online: deps.online, collapseSeconds: config.collapseSeconds }),
+      notifierProjection({ online: deps.online, audience: deps.audience, collapseSeconds: config.collapseSeconds }),
       { log, gatherMs: 10 },
     );
     this.dispatcher = new Dispatcher({

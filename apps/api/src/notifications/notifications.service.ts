@@ -3,6 +3,7 @@
  * connections close. Whom to skip as online it asks the push gateway (this node's sockets,
  * and other nodes' presence rows). Off in tests that run it in a process of its own.
  */
+import { NOTIFICATION_AUDIENCE } from '@herald/projections';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
 import type { EventStore } from '@herald/event-store';
@@ -31,6 +32,7 @@ export class NotificationsService implements OnApplicationBootstrap, BeforeAppli
       store,
       dataSource,
       config: config.notifications,
+      audience: NOTIFICATION_AUDIENCE,
       online: (userIds) => push.online(userIds),
       log: (level, message) => logger.emit(level, message, 'Notifier'),
     });
