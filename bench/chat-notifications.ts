@@ -15,6 +15,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { round } from './report.js';
 
@@ -44,45 +45,56 @@ export interface WebhookEndpoint {
   readonly host: string;
   readonly secret: string;
   /** Requests received (every 64th signature is checked). */
-  count: number;
-  badSignatures: number;
-  readonly ids: Set<string>;
+  readonly count: number;
+  readonly badSignatures: number;
   close(): Promise<void>;
 }
 
-/** The bots' endpoint: answers 204 at once, counts, checks a sample of signatures. */
+/**
+ * The bots' endpoint, in a thread of its own: a bot's server is not the load generator, so
+ * its answers must not wait behind the sends and sockets this process drives. Answers 204 at
+ * once, counts in shared memory, checks every 64th signature.
+ */
 export async function webhookEndpoint(secret: string): Promise<WebhookEndpoint> {
+  const counters = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(new URL(import.meta.url), { workerData: { webhookEndpoint: { secret, counters } } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return {
+    host: `127.0.0.1:${port}`,
+    secret,
+    get count() {
+      return Atomics.load(counters, 0);
+    },
+    get badSignatures() {
+      return Atomics.load(counters, 1);
+    },
+    close: () => worker.terminate().then(() => undefined),
+  };
+}
+
+function serveEndpoint({ secret, counters }: { secret: string; counters: Int32Array }): void {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      endpoint.count++;
-      const id = String(req.headers['idempotency-key']);
-      endpoint.ids.add(id);
-      if (endpoint.count % 64 === 0) {
+      const count = Atomics.add(counters, 0, 1) + 1;
+      if (count % 64 === 0) {
         const body = Buffer.concat(chunks).toString('utf8');
         const [, t, v1] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(String(req.headers['herald-signature'])) ?? [];
-        if (createHmac('sha256', secret).update(`${t}.${body}`).digest('hex') !== v1) endpoint.badSignatures++;
+        if (createHmac('sha256', secret).update(`${t}.${body}`).digest('hex') !== v1) Atomics.add(counters, 1, 1);
       }
       res.writeHead(204).end();
     });
   });
-  const endpoint = {
-    host: '',
-    secret,
-    count: 0,
-    badSignatures: 0,
-    ids: new Set<string>(),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint.host = `127.0.0.1:${(server.address() as { port: number }).port}`;
-  return endpoint;
+  server.listen(0, '127.0.0.1', () => parentPort!.postMessage((server.address() as { port: number }).port));
 }
+
+const endpointData = (workerData as { webhookEndpoint?: { secret: string; counters: Int32Array } } | null)
+  ?.webhookEndpoint;
+if (!isMainThread && endpointData) serveEndpoint(endpointData);
 
 /** POSTs JSON with a bearer token; resolves with the status. */
 function post(agent: Agent, port: number, path: string, token: string, body: object): Promise<number> {

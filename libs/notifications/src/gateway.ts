@@ -25,6 +25,25 @@ export interface Notification {
   readonly preview?: string;
 }
 
+/**
+ * The notification with its fields in one order: a notification sent again (from the
+ * outbox's jsonb, which orders keys its own way) is the same bytes as the first time.
+ */
+export function inFieldOrder(n: Notification): Notification {
+  return {
+    id: n.id,
+    type: n.type,
+    conversationId: n.conversationId,
+    messageId: n.messageId,
+    seq: n.seq,
+    senderId: n.senderId,
+    count: n.count,
+    mentioned: n.mentioned,
+    sentAt: n.sentAt,
+    ...(n.preview !== undefined ? { preview: n.preview } : {}),
+  };
+}
+
 export type Outcome =
   | { readonly kind: 'delivered' }
   /** Will pass (the service is down, rate limits, a timeout): try again later, after `afterMs` when it says. */

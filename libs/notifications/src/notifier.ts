@@ -14,20 +14,23 @@
  *    `notify_windows` and leave together, as one notification with their count, when it
  *    ends. Committed with the checkpoint: a batch applied again after a crash writes the
  *    same keys (and `ON CONFLICT DO NOTHING` keeps one).
- * 2. The dispatcher (on the instance running the projection): moves held notifications
- *    whose window ended to the outbox, sends what is due, deletes what was delivered (or
- *    dropped), reschedules what should be retried (exponential backoff, Retry-After when
- *    given, NOTIFY_MAX_ATTEMPTS at most) and removes devices the service says are gone. A
- *    notifier killed between a delivery and its record sends that notification again, with
- *    the same id: receivers deduplicate by it (at least once; once per key).
+ * 2. The dispatcher (on the instance running the projection): sends what the batch queued,
+ *    handed over in memory once the batch committed (the rows are leased to it for
+ *    LEASE_MS, so no read of the outbox finds them meanwhile), and what the outbox holds
+ *    due (retries, collapsed windows that ended, what a previous instance left); deletes
+ *    what was delivered (or dropped), reschedules what should be retried (exponential
+ *    backoff, Retry-After when given, NOTIFY_MAX_ATTEMPTS at most) and removes devices the
+ *    service says are gone. A notifier killed between a delivery and its record sends that
+ *    notification again, with the same id: receivers deduplicate by it (at least once;
+ *    once per key).
  */
 import { compareCheckpoints, parseCheckpoint, type Checkpoint, type RecordedEvent } from '@herald/event-store';
 import { readEvent, streamPrefixOf } from '@herald/events';
-import type { Projection } from '@herald/projection-runtime';
+import type { AfterCommit, Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
 import type { Devices, Sql } from './devices.js';
-import type { Notification, Outcome, PushAdapter } from './gateway.js';
+import { inFieldOrder, type Notification, type Outcome, type PushAdapter } from './gateway.js';
 import type { DeviceKind, Target } from './targets.js';
 
 export const NOTIFIER = 'notifier.v1';
@@ -66,6 +69,8 @@ export interface Audience {
 
 export interface NotifierOptions {
   readonly audience: Audience;
+  /** Where a committed batch's notifications go to be sent at once (the dispatcher). */
+  readonly handOff: HandOff;
   /** Of these users, the ones with a socket open (on any API node): they get no notification. */
   readonly online: (userIds: readonly string[]) => Promise<ReadonlySet<string>>;
   /** At most one notification per device and conversation in this many seconds (0: every message). */
@@ -84,7 +89,8 @@ interface Sent {
   readonly mentions: { readonly userIds: readonly string[]; readonly all: boolean };
 }
 
-const DeviceRow = z.object({ device_id: z.string(), user_id: z.string(), previews: z.boolean() });
+const TargetColumn = z.custom<Target>((v) => typeof v === 'object' && v !== null);
+const DeviceRow = z.object({ device_id: z.string(), user_id: z.string(), previews: z.boolean(), target: TargetColumn });
 const WindowRow = z.object({
   device_id: z.string(),
   conversation_id: z.string(),
@@ -112,11 +118,12 @@ export function notifierProjection(options: NotifierOptions): Projection {
     filter: { streamPrefixes: [streamPrefixOf('conversation')], eventTypes: ['MessageSent'] },
     batchSize: 1000,
     isTransient: (error) => error instanceof AudienceBehind,
-    async apply(events, manager) {
+    async apply(events, manager): Promise<AfterCommit | void> {
       const sent = events.map(toSent);
       if (sent.length === 0) return;
       await waitForAudience(manager, options.audience.readModel, sent[sent.length - 1]!.position);
-      await notify(manager, sent, options);
+      const queued = await notify(manager, sent, options);
+      if (queued.length > 0) return () => options.handOff.take(queued);
     },
   };
 }
@@ -149,22 +156,23 @@ async function waitForAudience(db: Sql, readModel: string, position: Checkpoint)
   }
 }
 
-async function notify(manager: EntityManager, sent: readonly Sent[], options: NotifierOptions): Promise<void> {
+/** Decides and queues the batch's notifications; returns those queued for sending at once, leased to the dispatcher. */
+async function notify(manager: EntityManager, sent: readonly Sent[], options: NotifierOptions): Promise<OutboxRow[]> {
   const members = await options.audience.members(manager, [...new Set(sent.map((s) => s.conversationId))]);
-  if (members.length === 0) return;
+  if (members.length === 0) return [];
   const devices = z.array(DeviceRow).parse(
     await manager.query(
-      `SELECT d.device_id, d.user_id, coalesce(s.previews, false) AS previews
+      `SELECT d.device_id, d.user_id, coalesce(s.previews, false) AS previews, d.target
          FROM notify_devices d LEFT JOIN notify_settings s USING (user_id)
         WHERE d.user_id = ANY($1::uuid[])`,
       [[...new Set(members.map((m) => m.userId))]],
     ),
   );
-  if (devices.length === 0) return;
-  const devicesOf = new Map<string, { deviceId: string; previews: boolean }[]>();
+  if (devices.length === 0) return [];
+  const devicesOf = new Map<string, { deviceId: string; previews: boolean; target: Target }[]>();
   for (const d of devices) {
     const list = devicesOf.get(d.user_id) ?? [];
-    list.push({ deviceId: d.device_id, previews: d.previews });
+    list.push({ deviceId: d.device_id, previews: d.previews, target: d.target });
     devicesOf.set(d.user_id, list);
   }
   const online = await options.online([...devicesOf.keys()]);
@@ -189,7 +197,7 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
   );
 
   // Each (device, message) that calls for a notification, in log order.
-  const wanted: { deviceId: string; sent: Sent; mentioned: boolean; previews: boolean }[] = [];
+  const wanted: { deviceId: string; target: Target; sent: Sent; mentioned: boolean; previews: boolean }[] = [];
   for (const s of sent) {
     for (const m of membersOf.get(s.conversationId) ?? []) {
       if (m.userId === s.senderId || m.joinedSeq > s.seq || blocked.has(`${m.userId} ${s.senderId}`)) continue;
@@ -198,7 +206,7 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
       for (const device of devicesOf.get(m.userId)!) wanted.push({ ...device, sent: s, mentioned });
     }
   }
-  if (wanted.length === 0) return;
+  if (wanted.length === 0) return [];
 
   // The collapse windows of those (device, conversation) pairs, locked against the
   // dispatcher's flush until this batch commits.
@@ -223,7 +231,7 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
       sentNow: false,
     });
   }
-  const outbox: { key: string; deviceId: string; payload: Notification }[] = [];
+  const outbox: OutboxRow[] = [];
   for (const w of wanted) {
     const id = `${w.sent.eventId}:${w.deviceId}`;
     const payload: Omit<Notification, 'count' | 'mentioned'> = {
@@ -239,7 +247,13 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
     const slot = `${w.deviceId} ${w.sent.conversationId}`;
     const window = windows.get(slot);
     if (window === undefined || (window.heldCount === 0 && window.open)) {
-      outbox.push({ key: id, deviceId: w.deviceId, payload: { ...payload, count: 1, mentioned: w.mentioned } });
+      outbox.push({
+        key: id,
+        device_id: w.deviceId,
+        payload: { ...payload, count: 1, mentioned: w.mentioned },
+        attempts: 0,
+        target: w.target,
+      });
       // Without collapsing (0 s), the window is open again at once.
       windows.set(slot, { heldCount: 0, open: options.collapseSeconds === 0, touched: true, sentNow: true });
       continue;
@@ -248,15 +262,32 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
     window.held = { key: id, payload, mentioned: (window.held?.mentioned ?? false) || w.mentioned };
     window.touched = true;
   }
+  let queued: OutboxRow[] = [];
   if (outbox.length > 0) {
-    await manager.query(
-      `INSERT INTO notify_outbox (key, device_id, payload)
-       SELECT * FROM unnest($1::text[], $2::uuid[], $3::jsonb[]) ON CONFLICT (key) DO NOTHING`,
-      [outbox.map((o) => o.key), outbox.map((o) => o.deviceId), outbox.map((o) => JSON.stringify(o.payload))],
+    // Leased to the dispatcher when it has room (sent once this commits), otherwise due now.
+    const leaseMs = options.handOff.hasRoom() ? LEASE_MS : 0;
+    const inserted = z.array(z.object({ key: z.string() })).parse(
+      await manager.query(
+        `INSERT INTO notify_outbox (key, device_id, payload, due_at)
+         SELECT k, d, p, now() + $4 * interval '1 millisecond'
+           FROM unnest($1::text[], $2::uuid[], $3::jsonb[]) AS t(k, d, p)
+         ON CONFLICT (key) DO NOTHING RETURNING key`,
+        [
+          outbox.map((o) => o.key),
+          outbox.map((o) => o.device_id),
+          outbox.map((o) => JSON.stringify(o.payload)),
+          leaseMs,
+        ],
+      ),
     );
+    // A batch applied again queues only what it did not queue before.
+    if (leaseMs > 0) {
+      const fresh = new Set(inserted.map((r) => r.key));
+      queued = outbox.filter((o) => fresh.has(o.key));
+    }
   }
   const touched = [...windows].filter(([, w]) => w.touched);
-  if (touched.length === 0) return;
+  if (touched.length === 0) return queued;
   // A notification sent now starts a window; a held one adds to it (keeping when it started).
   await manager.query(
     `INSERT INTO notify_windows AS w (device_id, conversation_id, last_at, held_count, held_key, held, held_mentioned)
@@ -278,6 +309,7 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
       touched.map(([, w]) => w.sentNow),
     ],
   );
+  return queued;
 }
 
 // ------------------------------------------------------------------ the dispatcher
@@ -294,12 +326,20 @@ export interface DispatcherOptions {
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
-/** Requests in flight at most. */
-const CONCURRENCY = 256;
-/** Rows read per look at the outbox. */
+/** Requests in flight at most (each push service or bot is given at most SafeHttp's sockets per origin of them). */
+const CONCURRENCY = 1_024;
+/** Notifications handed over and waiting for a request slot, at most; beyond, they wait in the outbox, due at once. */
+const QUEUE_MAX = 8_192;
+/**
+ * How long a notification handed to the dispatcher is its alone: its outbox row is due again
+ * after this if the dispatcher never recorded it (it died, or its record failed). Longer
+ * than any adapter's request takes (SafeHttp gives up after 5 s).
+ */
+export const LEASE_MS = 60_000;
+/** Rows claimed from the outbox per look. */
 const PAGE = 512;
-/** How long an idle dispatcher waits before it looks at the outbox again (sooner when results free room). */
-const IDLE_MS = 50;
+/** How often the dispatcher looks at the outbox for what is due (at once again after a full page). */
+const CLAIM_EVERY_MS = 50;
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 const OutboxRow = z.object({
@@ -307,22 +347,36 @@ const OutboxRow = z.object({
   device_id: z.string(),
   payload: z.custom<Notification>((v) => typeof v === 'object' && v !== null),
   attempts: z.number(),
-  target: z.custom<Target>((v) => typeof v === 'object' && v !== null).nullable(),
+  target: TargetColumn.nullable(),
 });
 type OutboxRow = z.output<typeof OutboxRow>;
+
+/** How the notifier's batches reach the dispatcher once committed. */
+export interface HandOff {
+  /** Whether the dispatcher takes more now: the batch's rows are then leased to it. */
+  hasRoom(): boolean;
+  take(rows: readonly OutboxRow[]): void;
+}
 
 interface Result {
   readonly row: OutboxRow;
   readonly outcome: Outcome;
 }
 
-export class Dispatcher {
+export class Dispatcher implements HandOff {
+  /** Keys being sent (until their result is recorded). */
   private readonly inFlight = new Set<string>();
+  /** Handed over by committed batches, in order, with when. */
+  private readonly queued = new Map<string, { readonly row: OutboxRow; readonly at: number }>();
   private results: Result[] = [];
   private recording: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
   private readonly controller = new AbortController();
   private wake: (() => void) | undefined;
+  /** Keys recorded while a claim runs (see `claim`). */
+  private recordedDuringClaim: Set<string> | undefined;
+  /** Something arrived (a hand-over, free request slots) since the loop last looked. */
+  private woken = false;
   /** Notifications delivered since start (for the log and benchmarks). */
   delivered = 0;
 
@@ -334,29 +388,60 @@ export class Dispatcher {
 
   async stop(): Promise<void> {
     this.controller.abort();
-    this.wake?.();
+    this.wakeUp();
     await this.loop;
     await this.record();
   }
 
+  hasRoom(): boolean {
+    return this.loop !== undefined && !this.controller.signal.aborted && this.queued.size < QUEUE_MAX;
+  }
+
+  take(rows: readonly OutboxRow[]): void {
+    const at = Date.now();
+    for (const row of rows) {
+      if (!this.inFlight.has(row.key) && !this.queued.has(row.key)) this.queued.set(row.key, { row, at });
+    }
+    this.wakeUp();
+  }
+
   private async run(): Promise<void> {
     const signal = this.controller.signal;
+    let active = false;
     let lastFlush = 0;
+    let lastClaim = 0;
+    let backlog = false;
     while (!signal.aborted) {
       try {
         if (!this.options.active()) {
+          // Another instance runs the notifier: what was handed here is leased, and it takes it over.
+          active = false;
+          this.queued.clear();
           await this.sleep(250);
           continue;
+        }
+        if (!active) {
+          await this.takeOver();
+          active = true;
+          lastClaim = 0;
         }
         if (Date.now() - lastFlush >= 100) {
           await this.flushWindows();
           lastFlush = Date.now();
         }
+        this.sendQueued();
         const room = CONCURRENCY - this.inFlight.size;
-        const rows = room > 0 ? await this.due(Math.min(PAGE, room)) : [];
-        for (const row of rows) this.dispatch(row);
-        // Full: woken when recorded results free room. Idle: look again a little later.
-        if (rows.length === 0 || this.inFlight.size >= CONCURRENCY) await this.sleep(IDLE_MS);
+        if (room > 0 && (backlog || Date.now() - lastClaim >= CLAIM_EVERY_MS)) {
+          const limit = Math.min(PAGE, room);
+          const rows = await this.claim(limit);
+          lastClaim = Date.now();
+          for (const row of rows) this.dispatch(row);
+          // As many as asked: more are due, claimed as soon as request slots free up.
+          backlog = rows.length === limit;
+          if (backlog && this.inFlight.size < CONCURRENCY) continue;
+        }
+        // Woken by a hand-over or by recorded results freeing request slots.
+        await this.sleep(CLAIM_EVERY_MS);
       } catch (error) {
         if (signal.aborted) break;
         this.options.log('warn', `notifier: dispatch failed: ${describe(error)}; retrying`);
@@ -368,6 +453,27 @@ export class Dispatcher {
       await this.recording;
       await this.record();
     }
+  }
+
+  /** Sends what was handed over, as request slots allow. */
+  private sendQueued(): void {
+    const now = Date.now();
+    for (const [key, { row, at }] of this.queued) {
+      if (this.inFlight.size >= CONCURRENCY) break;
+      this.queued.delete(key);
+      // Waited so long (a slow endpoint) that its lease may end before it is sent: the
+      // outbox gives it again then, and sending it now as well would send it twice.
+      if (now - at > LEASE_MS / 2) continue;
+      this.dispatch(row);
+    }
+  }
+
+  /**
+   * Becoming the active instance: notifications a previous one was handed (never retried:
+   * no attempt recorded) are due now rather than when their lease ends.
+   */
+  private async takeOver(): Promise<void> {
+    await this.options.db.query(`UPDATE notify_outbox SET due_at = now() WHERE attempts = 0 AND due_at > now()`, []);
   }
 
   /** Held notifications whose window ended become one notification each, with their count. */
@@ -391,14 +497,35 @@ export class Dispatcher {
     );
   }
 
-  private async due(limit: number): Promise<OutboxRow[]> {
+  /**
+   * Rows due in the outbox, leased to this dispatcher while it sends them; but those it
+   * holds already: handed over as well (a batch that committed before a take-over made
+   * them due), in flight, or recorded while the claim ran (claimed before their delete).
+   */
+  private async claim(limit: number): Promise<OutboxRow[]> {
+    const recorded = new Set<string>();
+    this.recordedDuringClaim = recorded;
+    try {
+      const rows = await this.claimRows(limit);
+      return rows.filter((r) => !this.inFlight.has(r.key) && !this.queued.has(r.key) && !recorded.has(r.key));
+    } finally {
+      this.recordedDuringClaim = undefined;
+    }
+  }
+
+  private async claimRows(limit: number): Promise<OutboxRow[]> {
     return z.array(OutboxRow).parse(
       await this.options.db.query(
-        `SELECT o.key, o.device_id, o.payload, o.attempts, d.target
-           FROM notify_outbox o LEFT JOIN notify_devices d USING (device_id)
-          WHERE o.due_at <= now() AND NOT (o.key = ANY($2::text[]))
-          ORDER BY o.due_at, o.key LIMIT $1`,
-        [limit, [...this.inFlight]],
+        `WITH due AS (
+                SELECT key FROM notify_outbox WHERE due_at <= now()
+                 ORDER BY due_at, key LIMIT $1 FOR UPDATE SKIP LOCKED),
+              claimed AS (
+                UPDATE notify_outbox o SET due_at = now() + $2 * interval '1 millisecond'
+                  FROM due WHERE o.key = due.key
+                RETURNING o.key, o.device_id, o.payload, o.attempts)
+         SELECT c.key, c.device_id, c.payload, c.attempts, d.target
+           FROM claimed c LEFT JOIN notify_devices d USING (device_id)`,
+        [limit, LEASE_MS],
       ),
     );
   }
@@ -420,7 +547,7 @@ export class Dispatcher {
     if (row.target === null) return { kind: 'drop', reason: 'device removed' };
     const adapter = this.options.adapters.get(row.target.kind);
     if (!adapter) return { kind: 'drop', reason: `no ${row.target.kind} adapter configured` };
-    return adapter.send(row.target, row.payload);
+    return adapter.send(row.target, inFieldOrder(row.payload));
   }
 
   /** Records results as they come: one statement for what finished while the last one ran. */
@@ -484,21 +611,32 @@ export class Dispatcher {
       );
       if (gone.length > 0) await this.options.devices.unregister([...new Set(gone)]);
     } catch (error) {
-      // Not recorded: the rows stay due and are sent again (same ids) once the database answers.
+      // Not recorded: the rows are sent again (same ids) when their lease ends.
       this.options.log('warn', `notifier: results not recorded: ${describe(error)}`);
     } finally {
-      for (const { row } of results) this.inFlight.delete(row.key);
-      this.wake?.();
+      for (const { row } of results) {
+        this.inFlight.delete(row.key);
+        this.recordedDuringClaim?.add(row.key);
+      }
+      this.wakeUp();
     }
   }
 
+  private wakeUp(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  /** Waits `ms`, or less if woken meanwhile (or since the loop last looked). */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wake = undefined;
+        this.woken = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, this.woken ? 0 : ms);
       this.wake = done;
     });
   }

@@ -55,12 +55,6 @@ export class Notifier {
   constructor(deps: NotifierDeps) {
     const { config, log } = deps;
     this.adapters = deps.adapters ?? pushAdapters(config, log);
-    this.runner = new ProjectionRunner(
-      deps.store,
-      deps.dataSource,
-      notifierProjection({ online: deps.online, audience: deps.audience, collapseSeconds: config.collapseSeconds }),
-      { log, gatherMs: 10 },
-    );
     this.dispatcher = new Dispatcher({
       db: deps.dataSource,
       devices: new Devices(deps.dataSource),
@@ -71,6 +65,17 @@ export class Notifier {
       retryInitialMs: config.retryInitialMs,
       log,
     });
+    this.runner = new ProjectionRunner(
+      deps.store,
+      deps.dataSource,
+      notifierProjection({
+        online: deps.online,
+        audience: deps.audience,
+        collapseSeconds: config.collapseSeconds,
+        handOff: this.dispatcher,
+      }),
+      { log, gatherMs: 10 },
+    );
   }
 
   start(): void {

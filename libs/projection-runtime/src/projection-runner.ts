@@ -21,7 +21,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { hasOpenDeadLetter, openDeadLetter, parkEvent } from './dead-letters.js';
 import { LostLock, ProjectionLock } from './lock.js';
 import { Progress } from './progress.js';
-import type { ParkedEvent, Projection, ProjectionState, ProjectionStatus } from './projection.js';
+import type { AfterCommit, ParkedEvent, Projection, ProjectionState, ProjectionStatus } from './projection.js';
 import { Gathering, gathersAfter, readAhead } from './read-ahead.js';
 import {
   applyOrPark,
@@ -300,8 +300,9 @@ export class ProjectionRunner {
   }
 
   private async applyBatch(events: readonly RecordedEvent[], checkpoint: Checkpoint): Promise<void> {
+    let afterCommit = undefined as AfterCommit | void;
     await this.dataSource.transaction(async (manager: EntityManager) => {
-      if (events.length > 0) await this.projection.apply(events, manager);
+      if (events.length > 0) afterCommit = await this.projection.apply(events, manager);
       // Fence, as a compare-and-set at the end: if another instance moved the checkpoint,
       // this one lost its lock and everything it did here rolls back. Nothing before this
       // statement locks or writes on the runner's behalf, so a slow `apply` that writes
@@ -315,6 +316,7 @@ export class ProjectionRunner {
       if (updated !== 1) throw new LostLock(this.projection.name);
     });
     this.checkpoint = checkpoint;
+    afterCommit?.();
   }
 
   private async park(event: RecordedEvent, error: Error): Promise<void> {

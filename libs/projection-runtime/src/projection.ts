@@ -1,6 +1,9 @@
 import type { EventFilter, RecordedEvent } from '@herald/event-store';
 import type { EntityManager } from 'typeorm';
 
+/** What a projection does once the batch it applied is committed. */
+export type AfterCommit = () => void;
+
 /**
  * A read model fed by the event log. The runner calls `apply` with a batch of events in
  * checkpoint order inside a transaction that also stores the projection's checkpoint, so
@@ -14,7 +17,13 @@ export interface Projection {
   readonly filter?: EventFilter;
   /** Events per transaction at most, when this projection wants other than the runner's default. */
   readonly batchSize?: number;
-  apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void>;
+  /**
+   * May return work for after the batch's transaction commits (the runner runs it then, and
+   * never for a batch that rolled back): for effects outside the database that must not
+   * start before the batch is durable, as the notifier handing what it queued to its
+   * dispatcher. A rebuild's copy has no such effects: it drops what is returned.
+   */
+  apply(events: readonly RecordedEvent[], manager: EntityManager): Promise<void | AfterCommit>;
   /**
    * Failures outside the database that will pass (a broker that is unreachable): retried
    * with backoff for as long as they last, never parked. Database errors are judged by
