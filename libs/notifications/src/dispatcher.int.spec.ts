@@ -17,12 +17,14 @@ import type { Target } from './targets.js';
 
 let pool: pg.Pool;
 const db: TransactionalSql = {
-  query: async (sql, parameters) => (await pool.query(sql, parameters)).rows,
+  query: async (sql, parameters) => (await pool.query(sql, parameters)).rows as unknown[],
   transaction: async (work) => {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await work({ query: async (sql, parameters) => (await client.query(sql, parameters)).rows });
+      const result = await work({
+        query: async (sql, parameters) => (await client.query(sql, parameters)).rows as unknown[],
+      });
       await client.query('COMMIT');
       return result;
     } catch (error) {
