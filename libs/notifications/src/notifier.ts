@@ -197,7 +197,7 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
   );
 
   // Each (device, message) that calls for a notification, in log order.
-  const wanted: { deviceId: string; target: Target; sent: Sent; mentioned: boolean; previews: boolean }[] = [];
+  const wanted: Wanted[] = [];
   for (const s of sent) {
     for (const m of membersOf.get(s.conversationId) ?? []) {
       if (m.userId === s.senderId || m.joinedSeq > s.seq || blocked.has(`${m.userId} ${s.senderId}`)) continue;
@@ -207,7 +207,76 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
     }
   }
   if (wanted.length === 0) return [];
+  // Without collapsing (0 s) every one is sent, and there is no window to keep.
+  const outbox = options.collapseSeconds === 0 ? wanted.map(sendNow) : await collapse(manager, wanted, options);
+  let queued: OutboxRow[] = [];
+  if (outbox.length > 0) {
+    // Leased to the dispatcher when it has room (sent once this commits), otherwise due now.
+    const leaseMs = options.handOff.hasRoom() ? LEASE_MS : 0;
+    const inserted = z.array(z.object({ key: z.string() })).parse(
+      await manager.query(
+        `INSERT INTO notify_outbox (key, device_id, payload, due_at)
+         SELECT k, d, p, now() + $4 * interval '1 millisecond'
+           FROM unnest($1::text[], $2::uuid[], $3::jsonb[]) AS t(k, d, p)
+         ON CONFLICT (key) DO NOTHING RETURNING key`,
+        [
+          outbox.map((o) => o.key),
+          outbox.map((o) => o.device_id),
+          outbox.map((o) => JSON.stringify(o.payload)),
+          leaseMs,
+        ],
+      ),
+    );
+    // A batch applied again queues only what it did not queue before.
+    if (leaseMs > 0) {
+      const fresh = new Set(inserted.map((r) => r.key));
+      queued = outbox.filter((o) => fresh.has(o.key));
+    }
+  }
+  return queued;
+}
 
+interface Wanted {
+  readonly deviceId: string;
+  readonly target: Target;
+  readonly sent: Sent;
+  readonly mentioned: boolean;
+  readonly previews: boolean;
+}
+
+function notificationOf(w: Wanted, count: number): Notification {
+  return {
+    id: `${w.sent.eventId}:${w.deviceId}`,
+    type: 'message',
+    conversationId: w.sent.conversationId,
+    messageId: w.sent.messageId,
+    seq: w.sent.seq,
+    senderId: w.sent.senderId,
+    count,
+    mentioned: w.mentioned,
+    sentAt: w.sent.occurredAt,
+    ...(w.previews ? { preview: previewOf(w.sent.text) } : {}),
+  };
+}
+
+const sendNow = (w: Wanted): OutboxRow => ({
+  key: `${w.sent.eventId}:${w.deviceId}`,
+  device_id: w.deviceId,
+  payload: notificationOf(w, 1),
+  attempts: 0,
+  target: w.target,
+});
+
+/**
+ * Which of the wanted notifications leave now: a device's first of a conversation in a
+ * window; later ones in the window are held in it (the newest, with a count), and the
+ * windows touched are written.
+ */
+async function collapse(
+  manager: EntityManager,
+  wanted: readonly Wanted[],
+  options: NotifierOptions,
+): Promise<OutboxRow[]> {
   // The collapse windows of those (device, conversation) pairs, locked against the
   // dispatcher's flush until this batch commits.
   const keys = [...new Set(wanted.map((w) => `${w.deviceId} ${w.sent.conversationId}`))].sort();
@@ -233,61 +302,20 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
   }
   const outbox: OutboxRow[] = [];
   for (const w of wanted) {
-    const id = `${w.sent.eventId}:${w.deviceId}`;
-    const payload: Omit<Notification, 'count' | 'mentioned'> = {
-      id,
-      type: 'message',
-      conversationId: w.sent.conversationId,
-      messageId: w.sent.messageId,
-      seq: w.sent.seq,
-      senderId: w.sent.senderId,
-      sentAt: w.sent.occurredAt,
-      ...(w.previews ? { preview: previewOf(w.sent.text) } : {}),
-    };
     const slot = `${w.deviceId} ${w.sent.conversationId}`;
     const window = windows.get(slot);
     if (window === undefined || (window.heldCount === 0 && window.open)) {
-      outbox.push({
-        key: id,
-        device_id: w.deviceId,
-        payload: { ...payload, count: 1, mentioned: w.mentioned },
-        attempts: 0,
-        target: w.target,
-      });
-      // Without collapsing (0 s), the window is open again at once.
-      windows.set(slot, { heldCount: 0, open: options.collapseSeconds === 0, touched: true, sentNow: true });
+      outbox.push(sendNow(w));
+      windows.set(slot, { heldCount: 0, open: false, touched: true, sentNow: true });
       continue;
     }
+    const { count: _count, mentioned: _mentioned, ...payload } = notificationOf(w, 1);
     window.heldCount += 1;
-    window.held = { key: id, payload, mentioned: (window.held?.mentioned ?? false) || w.mentioned };
+    window.held = { key: payload.id, payload, mentioned: (window.held?.mentioned ?? false) || w.mentioned };
     window.touched = true;
   }
-  let queued: OutboxRow[] = [];
-  if (outbox.length > 0) {
-    // Leased to the dispatcher when it has room (sent once this commits), otherwise due now.
-    const leaseMs = options.handOff.hasRoom() ? LEASE_MS : 0;
-    const inserted = z.array(z.object({ key: z.string() })).parse(
-      await manager.query(
-        `INSERT INTO notify_outbox (key, device_id, payload, due_at)
-         SELECT k, d, p, now() + $4 * interval '1 millisecond'
-           FROM unnest($1::text[], $2::uuid[], $3::jsonb[]) AS t(k, d, p)
-         ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [
-          outbox.map((o) => o.key),
-          outbox.map((o) => o.device_id),
-          outbox.map((o) => JSON.stringify(o.payload)),
-          leaseMs,
-        ],
-      ),
-    );
-    // A batch applied again queues only what it did not queue before.
-    if (leaseMs > 0) {
-      const fresh = new Set(inserted.map((r) => r.key));
-      queued = outbox.filter((o) => fresh.has(o.key));
-    }
-  }
   const touched = [...windows].filter(([, w]) => w.touched);
-  if (touched.length === 0) return queued;
+  if (touched.length === 0) return outbox;
   // A notification sent now starts a window; a held one adds to it (keeping when it started).
   await manager.query(
     `INSERT INTO notify_windows AS w (device_id, conversation_id, last_at, held_count, held_key, held, held_mentioned)
@@ -309,7 +337,7 @@ async function notify(manager: EntityManager, sent: readonly Sent[], options: No
       touched.map(([, w]) => w.sentNow),
     ],
   );
-  return queued;
+  return outbox;
 }
 
 // ------------------------------------------------------------------ the dispatcher
