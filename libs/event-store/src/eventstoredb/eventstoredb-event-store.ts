@@ -162,7 +162,13 @@ export class EventStoreDbEventStore implements EventStore {
         throw new WrongExpectedRevision(streamId, expected, 'no_stream');
       }
       try {
-        return await this.write(streamId, events, prepared, head, head.revision < 0 ? 'no_stream' : BigInt(head.revision));
+        return await this.write(
+          streamId,
+          events,
+          prepared,
+          head,
+          head.revision < 0 ? 'no_stream' : BigInt(head.revision),
+        );
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
         if (attempt === MAX_ATTEMPTS) {
@@ -384,7 +390,8 @@ export class EventStoreDbEventStore implements EventStore {
     if (newest[0]) return { head: this.headOf(streamId, newest[0]), recent };
     // Nothing served: no events, or all of them hidden by retention or a soft delete.
     const last = await this.lastRevision(streamId);
-    const head = last < 0 ? { revision: -1, hash: null } : { revision: last, hash: await this.hiddenHash(streamId, last) };
+    const head =
+      last < 0 ? { revision: -1, hash: null } : { revision: last, hash: await this.hiddenHash(streamId, last) };
     return { head, recent };
   }
 
@@ -419,7 +426,11 @@ export class EventStoreDbEventStore implements EventStore {
         if (r < revision) break;
       }
       const last = page[page.length - 1];
-      if (page.length < HIDDEN_PAGE || !last?.position || page.some((e) => e.streamId === streamId && toRevision(e.revision) < revision)) {
+      if (
+        page.length < HIDDEN_PAGE ||
+        !last?.position ||
+        page.some((e) => e.streamId === streamId && toRevision(e.revision) < revision)
+      ) {
         throw new EventStoreUnavailable(
           `stream ${streamId}: revision ${revision}, which the next event's hash chains to, is no longer stored ` +
             '(scavenged); its chain cannot be continued (docs/adr/026-eventstoredb-adapter.md)',

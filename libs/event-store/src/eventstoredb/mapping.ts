@@ -128,7 +128,11 @@ export function toEsdbEvent(event: NewEvent, chain?: EsdbChainFields): EsdbEvent
  * (computed before, `prepareEvents`) and its predecessor's hash. Only valid written at
  * `head.revision + 1` onwards, which the append's expected revision makes the server check.
  */
-export function toChainedEsdbEvents(streamId: string, prepared: readonly PreparedEvent[], head: ChainHead): EsdbEventData[] {
+export function toChainedEsdbEvents(
+  streamId: string,
+  prepared: readonly PreparedEvent[],
+  head: ChainHead,
+): EsdbEventData[] {
   let previous = head.hash;
   return prepared.map((e, i) => {
     const hash = eventHash(streamId, head.revision + 1 + i, e.chain!.content, previous);

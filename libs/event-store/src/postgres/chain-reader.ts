@@ -10,7 +10,7 @@ import type { ChainedEvent, StreamRevision } from '../types.js';
 import { LEAF_COLUMNS } from './integrity/seals.js';
 
 type Raw = [string, string, string, string, string, string, string, string | null, string, string, string, string];
-/** No type parsing: the text is what the hash covers. */
+/** No type parsing: the text is what the hash covers. (The ORDER BY names the table: the bare name is the text column of the SELECT.) */
 const RAW_TYPES = { getTypeParser: () => (value: string) => value };
 
 export async function readChainRows(
@@ -23,7 +23,7 @@ export async function readChainRows(
     text: `SELECT stream_id, stream_revision::text, event_id::text, type, schema_version::text,
              data::text, metadata::text, personal::text, ${LEAF_COLUMNS}
            FROM herald_events WHERE stream_id = $1 AND stream_revision >= $2
-           ORDER BY stream_revision LIMIT $3`,
+           ORDER BY herald_events.stream_revision LIMIT $3`,
     values: [streamId, from, limit],
     rowMode: 'array',
     types: RAW_TYPES,
