@@ -3,19 +3,24 @@
  * stream's hash chain and every seal, or one stream, or a checkpoint range; with
  * `--digest`, that nothing before a digest kept outside Herald was rewritten, deleted or
  * reordered. Exit code 0 when everything holds, 1 at the first broken link (named by
- * stream, revision and checkpoint, or by seal), 2 for a wrong command line.
+ * stream, revision and checkpoint, or by seal), 2 for a wrong command line. On the
+ * EventStoreDB event store only `--stream` can be checked (through the port, as on
+ * PostgreSQL): seals, digests and ranges are the PostgreSQL log's (ADR 026, ADR 030).
  */
 import { Option, type Command } from 'commander';
 import {
+  EventStoreDbEventStore,
+  EventStoreUnavailable,
   isCheckpoint,
   parseDigest,
   TamperEvidence,
+  verifyStreamChain,
   type Checkpoint,
   type VerifyOptions,
   type VerifyReport,
 } from '@herald/event-store';
 import { CliError, EXIT } from '../cli-error.js';
-import { withDatabase } from '../database.js';
+import { loadConfig, withDatabase } from '../database.js';
 import { progress } from '../progress.js';
 
 interface VerifyFlags {
@@ -69,7 +74,10 @@ function describe(report: VerifyReport, latest: string | undefined): string {
   }
   const lines = [
     `ok: ${report.events} events, ${report.seals} seals verified` +
-      (report.unsealed > 0 ? ` (${report.unsealed} newest events not sealed yet)` : ''),
+      (report.unsealed > 0 ? ` (${report.unsealed} newest events not sealed yet)` : '') +
+      (report.firstRevision !== undefined
+        ? ` (from revision ${report.firstRevision}: the store no longer serves the revisions before it)`
+        : ''),
   ];
   if (latest) lines.push(`newest digest (keep it outside Herald): ${latest}`);
   return lines.join('\n');
@@ -81,6 +89,7 @@ export function registerVerify(program: Command): void {
     .description(
       "Checks the event log's hash chains and seals (all, one stream, or a checkpoint range); " +
         'with --digest, proves nothing before that digest was rewritten, deleted or reordered. ' +
+        'With EVENT_STORE=eventstoredb: one stream at a time (--stream; no seals there). ' +
         'Exit code 0: intact; 1: a broken link (named on stdout); 2: usage.',
     )
     .addOption(new Option('--stream <id>', "check one stream's chain only"))
@@ -90,6 +99,11 @@ export function registerVerify(program: Command): void {
     .addOption(new Option('--json', 'print the report as one JSON object'))
     .action(async (flags: VerifyFlags) => {
       const options = verifyOptions(flags);
+      const { eventStore } = loadConfig();
+      if (eventStore.kind === 'eventstoredb') {
+        await verifyOnEventStoreDb(eventStore.url, options, flags.json === true);
+        return;
+      }
       await withDatabase(
         async (database) => {
           const evidence = new TamperEvidence({ connectionString: database.url });
@@ -119,4 +133,33 @@ export function registerVerify(program: Command): void {
         (line) => process.stderr.write(`${line}\n`),
       );
     });
+}
+
+/** Said when a check needs the seals, which only the PostgreSQL event store has. */
+export const NO_SEALS_ON_EVENTSTOREDB =
+  "the events are in EventStoreDB (EVENT_STORE=eventstoredb): herald verify checks one stream's hash chain at a time " +
+  "(--stream <id>); the whole log, --from/--to, --digest and proofs need the seals, which only Herald's PostgreSQL " +
+  'event store has (docs/adr/026-eventstoredb-adapter.md)';
+
+/** One stream's chain, read from EventStoreDB through the event store port (the same check as on PostgreSQL). */
+async function verifyOnEventStoreDb(url: string, options: VerifyOptions, json: boolean): Promise<void> {
+  if (options.stream === undefined) throw new CliError(NO_SEALS_ON_EVENTSTOREDB, EXIT.usage);
+  const store = new EventStoreDbEventStore({ connectionString: url });
+  const bar = progress('verify');
+  try {
+    const report = await verifyStreamChain(store, options.stream, {
+      onProgress: (done, total) => bar.update(done, total),
+    });
+    bar.stop();
+    process.stdout.write(
+      json ? `${JSON.stringify({ ...report, latestDigest: null })}\n` : `${describe(report, undefined)}\n`,
+    );
+    if (!report.ok) process.exitCode = EXIT.failed;
+  } catch (error) {
+    bar.stop();
+    if (error instanceof EventStoreUnavailable) throw new CliError(error.message);
+    throw error;
+  } finally {
+    await store.close();
+  }
 }
