@@ -151,6 +151,12 @@ async function verifyOnEventStoreDb(url: string, options: VerifyOptions, json: b
       onProgress: (done, total) => bar.update(done, total),
     });
     bar.stop();
+    if (report.events === 0 && !json) {
+      // Nothing checked is not "intact": say what the server serves of the stream.
+      process.stderr.write(
+        `herald: EventStoreDB serves no event of ${options.stream}: it does not exist, or it was deleted or is past retention\n`,
+      );
+    }
     process.stdout.write(
       json ? `${JSON.stringify({ ...report, latestDigest: null })}\n` : `${describe(report, undefined)}\n`,
     );
