@@ -5,6 +5,7 @@
  * runs here: the URL names a closed port, so the stream check fails as unreachable (1).
  * The check itself is the port's, proven on a simulated server by the contract suite.
  */
+import { streamIdOf } from '@herald/events';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ describe('herald verify and herald proof on EventStoreDB', () => {
     const proof = run('proof', crypto.randomUUID());
     expect(proof.status).toBe(2);
     expect(proof.stderr).toMatch(/EventStoreDB.*proofs need the seals/);
-    const stream = run('verify', '--stream', 'conversation-1');
+    const stream = run('verify', '--stream', streamIdOf('conversation', crypto.randomUUID()));
     expect(stream.status).toBe(1);
     expect(stream.stdout).toBe('');
     expect(stream.stderr).toMatch(/herald: EventStoreDB: .*UNAVAILABLE/);

@@ -263,7 +263,13 @@ export function describeEventStoreContract(
         // The links cover exactly what readers get.
         const read = await store.readStream(id);
         expect(
-          chain.map((e) => [e.eventId, e.type, e.schemaVersion, JSON.parse(e.data), JSON.parse(e.metadata)]),
+          chain.map((e): unknown[] => [
+            e.eventId,
+            e.type,
+            e.schemaVersion,
+            JSON.parse(e.data) as unknown,
+            JSON.parse(e.metadata) as unknown,
+          ]),
         ).toEqual(read.map((e) => [e.eventId, e.type, e.schemaVersion, e.data, e.metadata]));
         // A personal field enters as a salted digest (the salt kept with the event).
         expect(Object.keys(chain[0]!.personal ?? {})).toEqual(['/text']);
