@@ -139,8 +139,8 @@ export interface EventStore {
    * nothing. Ids recorded at the place a revision or `no_stream` names, in another order
    * or grouping, are refused (DuplicateEventId); a revision that does not match is
    * WrongExpectedRevision. With `any` or `stream_exists` a retry is recognised as long as
-   * the store remembers the ids (PostgreSQL always, EventStoreDB while they are among the
-   * stream's 32 newest events): an append that must be safe to retry names a revision. Whether
+   * the store remembers the ids (PostgreSQL always, EventStoreDB while at most 32 events
+   * were appended after them): an append that must be safe to retry names a revision. Whether
    * an id recorded in another stream is refused is the adapter's (PostgreSQL: yes;
    * EventStoreDB: no): Herald gives every event a fresh random id, so only a bug repeats one
    * (docs/adr/026-eventstoredb-adapter.md). Every event is written with its link in its

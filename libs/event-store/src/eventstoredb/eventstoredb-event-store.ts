@@ -80,8 +80,9 @@ const BUFFERED_PAGES = 4;
 /** Streams whose newest known (revision, hash) the adapter remembers, so an append at a known revision reads nothing first. */
 const KNOWN_HEADS = 10_000;
 /**
- * How many of a stream's newest events an append with `any`/`stream_exists` reads with
- * the head: a retry of it is recognised while its events are among them.
+ * An append with `any`/`stream_exists` reads the stream's newest events with its head, as
+ * many as it appends and this many more: a retry of it is recognised while at most this
+ * many events were appended after it.
  */
 export const RETRY_WINDOW = 32;
 /** How often an `any`/`stream_exists` append tries again after losing a race to another writer. */
@@ -154,7 +155,7 @@ export class EventStoreDbEventStore implements EventStore {
     expected: 'any' | 'stream_exists',
   ): Promise<AppendResult> {
     for (let attempt = 1; ; attempt++) {
-      const { head, recent } = await this.tail(streamId);
+      const { head, recent } = await this.tail(streamId, RETRY_WINDOW + events.length);
       const retry = judgeRecentRetry(streamId, events, recent);
       if (retry instanceof EventStoreError) throw retry;
       if (retry) return { nextExpectedRevision: retry.revision, checkpoint: retry.checkpoint };
@@ -370,14 +371,14 @@ export class EventStoreDbEventStore implements EventStore {
     return { revision, hash: await this.hiddenHash(streamId, revision) };
   }
 
-  /** The stream's newest events (up to RETRY_WINDOW, newest first) and its head. */
-  private async tail(streamId: string): Promise<{ head: ChainHead; recent: PlacedEvent[] }> {
+  /** The stream's newest events (up to `count`, newest first) and its head. */
+  private async tail(streamId: string, count: number): Promise<{ head: ChainHead; recent: PlacedEvent[] }> {
     let newest: EsdbRecordedEvent[] = [];
     try {
       newest = await this.transport.readStream(streamId, {
         from: 'end',
         direction: 'backwards',
-        maxCount: RETRY_WINDOW,
+        maxCount: count,
       });
     } catch (error) {
       if ((error as { type?: string }).type !== ErrorType.STREAM_NOT_FOUND) throw translate(error, streamId);

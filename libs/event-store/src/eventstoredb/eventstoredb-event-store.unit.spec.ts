@@ -236,7 +236,7 @@ describe('the EventStoreDB adapter (fake transport)', () => {
         nextExpectedRevision: 4,
         checkpoint: positionToCheckpoint(at(71)),
       });
-      expect(calls[before]).toEqual(['readStream', 's-1', { from: 'end', direction: 'backwards', maxCount: 32 }]);
+      expect(calls[before]).toEqual(['readStream', 's-1', { from: 'end', direction: 'backwards', maxCount: 34 }]);
       await expect(store.append('s-1', [events[1]!, events[0]!], 'any')).rejects.toBeInstanceOf(DuplicateEventId);
       expect(calls.slice(before).filter((c) => c[0] === 'append')).toEqual([]);
     });

@@ -99,4 +99,26 @@ describe('the hash chain on a simulated EventStoreDB', () => {
     const all = (await s.readAll({ limit: 100, filter: { streamPrefixes: ['kept-1'] } })).events;
     expect(all.map((e) => e.streamRevision)).toEqual(range(6));
   });
+
+  it('an any-retry is recognised while at most 32 events follow it, whatever its size; past that, only a revision keeps it safe', async () => {
+    const { store } = fresh();
+    const s = store();
+    const big = range(40).map((n) => event('Counted', { n }));
+    const first = await s.append('retry-1', big, 'any');
+    await s.append(
+      'retry-1',
+      range(32).map(() => event('Other')),
+      'any',
+    );
+    // Another process (nothing cached) retries the 40 events: recognised, nothing written.
+    expect(await store().append('retry-1', big, 'any')).toEqual(first);
+    expect(await s.append('retry-1', big, 'no_stream')).toEqual(first);
+    await s.append('retry-1', [event('Other')], 'any');
+    // 33 events after it now: with `any` it is not seen any more and would be written again;
+    // at the revision it was written after, the server still recognises it.
+    expect(await s.append('retry-1', big, 'no_stream')).toEqual(first);
+    const late = await s.append('retry-1', [big[0]!], 'any');
+    expect(late.nextExpectedRevision).toBe(73);
+    expect(await verifyStreamChain(s, 'retry-1')).toMatchObject({ ok: true, events: 74 });
+  });
 });
