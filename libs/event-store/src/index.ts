@@ -18,6 +18,7 @@ export { Sealer, MAX_SEAL_EVENTS, type SealerOptions } from './postgres/integrit
 export { TamperEvidence } from './postgres/integrity/tamper-evidence.js';
 export {
   verifyStreamChain,
+  verifyEveryChain,
   linkProblem,
   recomputeHash,
   type VerifyOptions,

@@ -164,7 +164,7 @@ export class AuditController {
     if (this.config.eventStore.kind === 'eventstoredb') {
       throw new AuditNoSeals(
         'The events are in EventStoreDB, which Herald does not seal: inclusion proofs (and digests) need the ' +
-          "PostgreSQL event store. Each event's hash chain is kept and `herald verify --stream` checks it.",
+          "PostgreSQL event store. Each event's hash chain is kept, and `herald verify` checks the chains.",
       );
     }
     await this.record(caller, 'GET /audit/events/:ref/proof', request);

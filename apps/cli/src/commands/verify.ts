@@ -4,8 +4,8 @@
  * `--digest`, that nothing before a digest kept outside Herald was rewritten, deleted or
  * reordered. Exit code 0 when everything holds, 1 at the first broken link (named by
  * stream, revision and checkpoint, or by seal), 2 for a wrong command line. On the
- * EventStoreDB event store only `--stream` can be checked (through the port, as on
- * PostgreSQL): seals, digests and ranges are the PostgreSQL log's (ADR 026, ADR 030).
+ * EventStoreDB event store the chains are checked through the port (every stream, or one);
+ * seals, digests and ranges are the PostgreSQL log's (ADR 026, ADR 030).
  */
 import { Option, type Command } from 'commander';
 import {
@@ -14,6 +14,7 @@ import {
   isCheckpoint,
   parseDigest,
   TamperEvidence,
+  verifyEveryChain,
   verifyStreamChain,
   type Checkpoint,
   type VerifyOptions,
@@ -73,10 +74,15 @@ function describe(report: VerifyReport, latest: string | undefined): string {
     return `BROKEN at ${where.join(', ')}: ${b.reason} (${report.events} events checked before it)`;
   }
   const lines = [
-    `ok: ${report.events} events, ${report.seals} seals verified` +
+    `ok: ${report.events} events` +
+      (report.streams !== undefined ? ` in ${report.streams} streams` : '') +
+      `, ${report.seals} seals verified` +
       (report.unsealed > 0 ? ` (${report.unsealed} newest events not sealed yet)` : '') +
       (report.firstRevision !== undefined
         ? ` (from revision ${report.firstRevision}: the store no longer serves the revisions before it)`
+        : '') +
+      (report.streamsCut
+        ? ` (${report.streamsCut} streams from a later revision: the store no longer serves their first events)`
         : ''),
   ];
   if (latest) lines.push(`newest digest (keep it outside Herald): ${latest}`);
@@ -89,7 +95,7 @@ export function registerVerify(program: Command): void {
     .description(
       "Checks the event log's hash chains and seals (all, one stream, or a checkpoint range); " +
         'with --digest, proves nothing before that digest was rewritten, deleted or reordered. ' +
-        'With EVENT_STORE=eventstoredb: one stream at a time (--stream; no seals there). ' +
+        'With EVENT_STORE=eventstoredb: the chains only (no seals there: no ranges, no digests). ' +
         'Exit code 0: intact; 1: a broken link (named on stdout); 2: usage.',
     )
     .addOption(new Option('--stream <id>', "check one stream's chain only"))
@@ -137,21 +143,28 @@ export function registerVerify(program: Command): void {
 
 /** Said when a check needs the seals, which only the PostgreSQL event store has. */
 export const NO_SEALS_ON_EVENTSTOREDB =
-  "the events are in EventStoreDB (EVENT_STORE=eventstoredb): herald verify checks one stream's hash chain at a time " +
-  "(--stream <id>); the whole log, --from/--to, --digest and proofs need the seals, which only Herald's PostgreSQL " +
+  'the events are in EventStoreDB (EVENT_STORE=eventstoredb): herald verify checks the hash chains of every stream ' +
+  "or of one (--stream <id>); --from/--to, --digest and proofs need the seals, which only Herald's PostgreSQL " +
   'event store has (docs/adr/026-eventstoredb-adapter.md)';
 
-/** One stream's chain, read from EventStoreDB through the event store port (the same check as on PostgreSQL). */
+/**
+ * On EventStoreDB, through the event store port: one stream's chain (the same check as on
+ * PostgreSQL), or every stream's, met in log order. No seals: ranges and digests are refused.
+ */
 async function verifyOnEventStoreDb(url: string, options: VerifyOptions, json: boolean): Promise<void> {
-  if (options.stream === undefined) throw new CliError(NO_SEALS_ON_EVENTSTOREDB, EXIT.usage);
+  if (options.from !== undefined || options.to !== undefined || options.digest !== undefined) {
+    throw new CliError(NO_SEALS_ON_EVENTSTOREDB, EXIT.usage);
+  }
   const store = new EventStoreDbEventStore({ connectionString: url });
   const bar = progress('verify');
   try {
-    const report = await verifyStreamChain(store, options.stream, {
-      onProgress: (done, total) => bar.update(done, total),
-    });
+    const onProgress = (done: number, total: number | undefined): void => bar.update(done, total);
+    const report =
+      options.stream === undefined
+        ? await verifyEveryChain(store, { onProgress })
+        : await verifyStreamChain(store, options.stream, { onProgress });
     bar.stop();
-    if (report.events === 0 && !json) {
+    if (options.stream !== undefined && report.events === 0 && !json) {
       // Nothing checked is not "intact": say what the server serves of the stream.
       process.stderr.write(
         `herald: EventStoreDB serves no event of ${options.stream}: it does not exist, or it was deleted or is past retention\n`,

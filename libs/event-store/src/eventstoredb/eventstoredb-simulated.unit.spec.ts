@@ -8,7 +8,7 @@
 import { range, testEvent as event } from '@herald/testing';
 import { describe, expect, it } from 'vitest';
 import { describeEventStoreContract } from '../event-store.contract.js';
-import { verifyStreamChain } from '../integrity/verify-chain.js';
+import { verifyEveryChain, verifyStreamChain } from '../integrity/verify-chain.js';
 import { InMemoryEventStore } from '../memory/in-memory-event-store.js';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
 import { SimulatedEventStoreDb } from './simulated-server.testing.js';
@@ -120,5 +120,34 @@ describe('the hash chain on a simulated EventStoreDB', () => {
     const late = await s.append('retry-1', [big[0]!], 'any');
     expect(late.nextExpectedRevision).toBe(73);
     expect(await verifyStreamChain(s, 'retry-1')).toMatchObject({ ok: true, events: 74 });
+  });
+
+  it('every stream’s chain, met in log order (herald verify on EventStoreDB): intact, cut by retention, then tampered', async () => {
+    const { server: sim, store } = fresh();
+    const s = store();
+    for (const id of ['all-1', 'all-2', 'all-3']) {
+      await s.append(
+        id,
+        range(3).map((n) => event('Counted', { n })),
+        'no_stream',
+      );
+    }
+    await s.append('all-1', [event('Counted')], 2);
+    await s.setStreamMetadata('all-3', { truncateBefore: 1 });
+    const progress: number[] = [];
+    expect(await verifyEveryChain(s, { onProgress: (n) => progress.push(n) })).toMatchObject({
+      ok: true,
+      events: 9,
+      streams: 3,
+      streamsCut: 1,
+      seals: 0,
+    });
+    expect(progress.at(-1)).toBe(9);
+    sim.tamper('all-2', 1, forge('data'));
+    expect(await verifyEveryChain(s)).toMatchObject({
+      ok: false,
+      streams: 2,
+      broken: { streamId: 'all-2', revision: 1, reason: expect.stringMatching(/altered/) as unknown },
+    });
   });
 });

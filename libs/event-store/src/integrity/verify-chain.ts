@@ -5,7 +5,7 @@
  * PostgreSQL, EventStoreDB and in memory alike. The PostgreSQL log's whole-log pass, with
  * its seals, is postgres/integrity/verify.ts; it checks each link with `recomputeHash`.
  */
-import { START, type Checkpoint } from '../checkpoint.js';
+import { compareCheckpoints, START, type Checkpoint } from '../checkpoint.js';
 import type { ChainedEvent, EventStore, StreamRevision } from '../types.js';
 import { LIMITS } from '../validation.js';
 import { contentHash, eventHash, IntegrityMismatch, type EventContent } from './event-hash.js';
@@ -48,6 +48,9 @@ export interface VerifyReport {
    * starts from the predecessor's hash this event records; nothing before it was checked.
    */
   readonly firstRevision?: StreamRevision;
+  /** The every-stream check through the port (no seals): streams checked, and how many of them from a later revision (see firstRevision). */
+  readonly streams?: number;
+  readonly streamsCut?: number;
   readonly broken?: BrokenLink;
 }
 
@@ -144,4 +147,50 @@ export async function verifyStreamChain(
     options.onProgress?.(events, undefined);
     if (page.length < LIMITS.maxReadCount) return report();
   }
+}
+
+/**
+ * Every stream's chain through the port, for a store without seals (EventStoreDB): the log
+ * is read once in checkpoint order up to the head at the start, and each stream met for the
+ * first time is checked whole (`verifyStreamChain`), so every event of the log up to the
+ * head is covered by its stream's check. Memory grows with the number of streams (their
+ * ids are remembered); without seals, a stream's newest events deleted, or whole streams,
+ * are not detected.
+ */
+export async function verifyEveryChain(
+  store: Pick<EventStore, 'readAll' | 'readChain' | 'headCheckpoint'>,
+  options: Pick<VerifyOptions, 'onProgress'> = {},
+): Promise<VerifyReport> {
+  const head = await store.headCheckpoint();
+  const checked = new Set<string>();
+  let events = 0;
+  let streamsCut = 0;
+  const report = (broken?: BrokenLink): VerifyReport => ({
+    ok: broken === undefined,
+    events,
+    seals: 0,
+    unsealed: 0,
+    from: START,
+    to: head,
+    streams: checked.size,
+    streamsCut,
+    ...(broken ? { broken } : {}),
+  });
+  let checkpoint: Checkpoint = START;
+  while (compareCheckpoints(checkpoint, head) < 0) {
+    const page = await store.readAll({ from: checkpoint, limit: 1_000 });
+    for (const event of page.events) {
+      if (compareCheckpoints(event.globalPosition, head) > 0) return report();
+      if (checked.has(event.streamId)) continue;
+      checked.add(event.streamId);
+      const stream = await verifyStreamChain(store, event.streamId);
+      events += stream.events;
+      if (stream.firstRevision !== undefined) streamsCut++;
+      if (stream.broken) return report(stream.broken);
+    }
+    options.onProgress?.(events, undefined);
+    if (page.events.length === 0 && page.checkpoint === checkpoint) break;
+    checkpoint = page.checkpoint;
+  }
+  return report();
 }
