@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareCheckpoints, START, type Checkpoint } from './checkpoint.js';
 import { DuplicateEventId, InvalidAppend, InvalidArgument, StreamNotFound, WrongExpectedRevision } from './errors.js';
+import { contentHash, eventHash } from './integrity/event-hash.js';
+import { verifyStreamChain } from './integrity/verify-chain.js';
 import type { EventStore, NewEvent, ReadAllPage, RecordedEvent } from './types.js';
 import { LIMITS } from './validation.js';
 
@@ -28,6 +30,13 @@ export interface EventStoreHarness {
    * PostgreSQL and the in-memory store do, and their suites check it.
    */
   readonly uniqueEventIds: boolean;
+  /**
+   * Changes a stored event's data or metadata behind the store's back, as someone with
+   * access to its storage would (the hash chain must show it). Absent where the test cannot
+   * reach the storage (a real EventStoreDB: its events cannot be rewritten from a client);
+   * the tamper test is then reported as skipped.
+   */
+  readonly tamper?: (streamId: string, revision: number, part: 'data' | 'metadata') => Promise<void>;
 }
 
 export function describeEventStoreContract(
@@ -232,6 +241,117 @@ export function describeEventStoreContract(
         await expect(store.append(a, [event('X'), e], 'any')).rejects.toBeInstanceOf(DuplicateEventId);
         expect((await store.readStream(a)).length).toBe(1);
         await expect(store.readStream(b)).rejects.toBeInstanceOf(StreamNotFound);
+      });
+    });
+
+    describe('hash chain (ADR 030)', () => {
+      it('links every event of a stream to its predecessor, over appends of every kind, and verifies', async () => {
+        const id = stream();
+        await store.append(id, [event('MessageSent', { text: 'hi' }), event('Counted', { n: 1 })], 'no_stream');
+        await store.append(id, [event('Counted', { n: 2 })], 1);
+        await store.append(id, [event('Counted', { n: 3 }), event('Counted', { n: 4 })], 'any');
+        await store.append(id, [event('Counted', { n: 5 })], 'stream_exists');
+        const chain = await store.readChain(id);
+        expect(chain.map((e) => e.streamRevision)).toEqual(range(6));
+        // Each link is ADR 030's hash of the event as read, chained to its predecessor's.
+        let previous: string | null = null;
+        for (const link of chain) {
+          expect(link.hash).toMatch(/^[0-9a-f]{64}$/);
+          expect(link.hash).toBe(eventHash(id, link.streamRevision, contentHash(link), previous));
+          previous = link.hash;
+        }
+        // The links cover exactly what readers get.
+        const read = await store.readStream(id);
+        expect(
+          chain.map((e): unknown[] => [
+            e.eventId,
+            e.type,
+            e.schemaVersion,
+            JSON.parse(e.data) as unknown,
+            JSON.parse(e.metadata) as unknown,
+          ]),
+        ).toEqual(read.map((e) => [e.eventId, e.type, e.schemaVersion, e.data, e.metadata]));
+        // A personal field enters as a salted digest (the salt kept with the event).
+        expect(Object.keys(chain[0]!.personal ?? {})).toEqual(['/text']);
+        expect(chain[1]!.personal).toBeNull();
+        expect(await verifyStreamChain(store, id)).toMatchObject({ ok: true, events: 6 });
+        expect((await store.readChain(id, { from: 4, limit: 1 })).map((e) => e.hash)).toEqual([chain[4]!.hash]);
+        expect(await store.readChain(stream())).toEqual([]);
+        await expect(store.readChain(id, { from: -1 })).rejects.toBeInstanceOf(InvalidArgument);
+      });
+
+      it('verify names an event whose stored data or metadata was changed', async (context) => {
+        if (!h.tamper) {
+          console.warn(`[event store contract] ${adapter}: tamper test skipped: the harness cannot reach the storage`);
+          context.skip();
+        }
+        const [a, b] = [stream(), stream()];
+        for (const id of [a, b]) {
+          await store.append(
+            id,
+            range(4).map((n) => event('Counted', { n })),
+            'no_stream',
+          );
+        }
+        expect(await verifyStreamChain(store, a)).toMatchObject({ ok: true, events: 4 });
+        await h.tamper!(a, 2, 'data');
+        await h.tamper!(b, 1, 'metadata');
+        for (const [id, revision] of [
+          [a, 2],
+          [b, 1],
+        ] as const) {
+          const report = await verifyStreamChain(store, id);
+          expect(report).toMatchObject({ ok: false, events: revision, broken: { streamId: id, revision } });
+          expect(report.broken?.reason).toMatch(/altered/);
+        }
+      });
+
+      it('concurrent appends with any, from several instances, never fork the chain', async () => {
+        const other = await h.newStore();
+        try {
+          const id = stream();
+          await store.append(id, [event('Opened')], 'no_stream');
+          const results = await Promise.all(
+            range(12).map((i) =>
+              (i % 2 === 0 ? store : other).append(id, [event('Counted', { i }), event('Counted', { i })], 'any'),
+            ),
+          );
+          // Each append got its own two revisions: nobody extended the same event.
+          expect(results.map((r) => r.nextExpectedRevision).sort((x, y) => x - y)).toEqual(
+            range(12).map((i) => 2 + 2 * i),
+          );
+          const chain = await store.readChain(id);
+          expect(chain).toHaveLength(25);
+          for (let r = 1; r < chain.length; r += 2) {
+            expect(JSON.parse(chain[r]!.data)).toEqual(JSON.parse(chain[r + 1]!.data));
+          }
+          expect(await verifyStreamChain(other, id)).toMatchObject({ ok: true, events: 25 });
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('an idempotent retry, racing or from another instance, writes no second link', async () => {
+        const other = await h.newStore();
+        try {
+          const id = stream();
+          const events = [event('MessageSent', { text: 'once' }), event('Counted')];
+          await store.append(id, events, 'no_stream');
+          const first = await store.readChain(id);
+          await store.append(id, events, 'no_stream');
+          await other.append(id, events, 'no_stream');
+          await store.append(id, events, 'any');
+          await Promise.all(range(6).map((i) => (i % 2 === 0 ? store : other).append(id, events, 'no_stream')));
+          await store.append(id, [event('Counted')], 1);
+          await other.append(id, events, 'no_stream');
+          const chain = await store.readChain(id);
+          // The retries' fresh salts were never written: the first links stand, and the next event follows them.
+          expect(chain.slice(0, 2)).toEqual(first);
+          expect(chain).toHaveLength(3);
+          expect(await verifyStreamChain(store, id)).toMatchObject({ ok: true, events: 3 });
+        } finally {
+          await other.close();
+        }
       });
     });
 

@@ -16,7 +16,15 @@ export * from './integrity/event-hash.js';
 export * from './integrity/merkle.js';
 export { Sealer, MAX_SEAL_EVENTS, type SealerOptions } from './postgres/integrity/sealer.js';
 export { TamperEvidence } from './postgres/integrity/tamper-evidence.js';
-export type { VerifyOptions, VerifyReport, BrokenLink } from './postgres/integrity/verify.js';
+export {
+  verifyStreamChain,
+  verifyEveryChain,
+  linkProblem,
+  recomputeHash,
+  type VerifyOptions,
+  type VerifyReport,
+  type BrokenLink,
+} from './integrity/verify-chain.js';
 export { NotSealedYet, EventNotFound, inclusionProof, type InclusionProof } from './postgres/integrity/proof.js';
 export type { StoredSeal } from './postgres/integrity/seals.js';
 export { PostgresAuditLog, AUDIT_WINDOW, type AuditLogQuery, type AuditEvent } from './postgres/audit-log.js';

@@ -4,6 +4,7 @@
  * (`event-store.contract.ts`) is its executable form.
  */
 import type { Checkpoint } from './checkpoint.js';
+import type { PersonalSalts } from './integrity/event-hash.js';
 
 /** A stream's revision: the 0-based index of its last event. A conversation's seq. */
 export type StreamRevision = number;
@@ -96,6 +97,40 @@ export interface StreamInfo {
   readonly metadata: StreamMetadata;
 }
 
+/**
+ * An event as its stream's hash chain covers it (ADR 030): what its hash was computed over,
+ * as stored, and the hash. Every adapter stores the same fields, so a verifier needs no
+ * knowledge of the store (`integrity/verify-chain.ts`).
+ */
+export interface ChainedEvent {
+  readonly streamId: string;
+  readonly streamRevision: StreamRevision;
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  /** The data's JSON text as the hash covers it. */
+  readonly data: string;
+  /** Herald's metadata (`RecordedEvent.metadata`) as JSON text, as the hash covers it. */
+  readonly metadata: string;
+  readonly personal: PersonalSalts | null;
+  /** The chained hash (hex); null when the event was written without one. */
+  readonly hash: string | null;
+  /**
+   * The predecessor's hash as the event itself records it, where the store keeps it with
+   * the event (EventStoreDB: its retention can stop serving the predecessor); undefined where
+   * the predecessor is always stored beside it (PostgreSQL, in memory).
+   */
+  readonly previous?: string | null;
+  readonly globalPosition: Checkpoint;
+}
+
+export interface ReadChainOptions {
+  /** First revision to read (inclusive); default 0. */
+  readonly from?: StreamRevision;
+  /** At most this many events; default and cap in `LIMITS.maxReadCount`. */
+  readonly limit?: number;
+}
+
 export interface EventStore {
   /**
    * Atomic per call. Idempotent by event id, as EventStoreDB: when the events (or a
@@ -104,15 +139,24 @@ export interface EventStore {
    * nothing. Ids recorded at the place a revision or `no_stream` names, in another order
    * or grouping, are refused (DuplicateEventId); a revision that does not match is
    * WrongExpectedRevision. With `any` or `stream_exists` a retry is recognised as long as
-   * the store remembers the ids (PostgreSQL always, EventStoreDB while they are in its
-   * recent-commit cache): an append that must be safe to retry names a revision. Whether
+   * the store remembers the ids (PostgreSQL always, EventStoreDB while at most 32 events
+   * were appended after them): an append that must be safe to retry names a revision. Whether
    * an id recorded in another stream is refused is the adapter's (PostgreSQL: yes;
    * EventStoreDB: no): Herald gives every event a fresh random id, so only a bug repeats one
-   * (docs/adr/026-eventstoredb-adapter.md).
+   * (docs/adr/026-eventstoredb-adapter.md). Every event is written with its link in its
+   * stream's hash chain (ADR 030), computed under the same check of the stream's revision
+   * as the append, so concurrent appenders never fork a chain and a retry writes no link.
    */
   append(streamId: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
   /** Events of one stream that its retention rules keep; throws StreamNotFound for a missing or deleted stream. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * One stream's events with their hash-chain fields, forwards by revision: every event the
+   * store still holds, deleted or past retention included (PostgreSQL, in memory), or, on
+   * EventStoreDB, every event the server still serves from the stream (its retention and
+   * soft delete stop serving a leading part). An empty array for a stream with none.
+   */
+  readChain(streamId: string, options?: ReadChainOptions): Promise<ChainedEvent[]>;
   /** A page of the global log, in checkpoint order, with no gaps: a later call never returns an event before the page's checkpoint. */
   readAll(options?: ReadAllOptions): Promise<ReadAllPage>;
   /**

@@ -4,7 +4,7 @@
  */
 import { InvalidAppend, InvalidArgument } from './errors.js';
 import { isCheckpoint, type Checkpoint } from './checkpoint.js';
-import type { ExpectedRevision, NewEvent, ReadStreamOptions, StreamMetadata } from './types.js';
+import type { ExpectedRevision, NewEvent, ReadChainOptions, ReadStreamOptions, StreamMetadata } from './types.js';
 
 /** Documented limits (README "Limits"). */
 export const LIMITS = {
@@ -156,6 +156,13 @@ export function assertReadStreamOptions(options: ReadStreamOptions): void {
   if (from !== undefined && from !== 'start' && from !== 'end' && !(Number.isSafeInteger(from) && from >= 0)) {
     throw new InvalidArgument(`from must be a revision >= 0, 'start' or 'end'`);
   }
+}
+
+/** A chain read's options: a first revision >= 0 and a limit. */
+export function readChainWindow(options: ReadChainOptions): { from: number; limit: number } {
+  const from = options.from ?? 0;
+  if (!(Number.isSafeInteger(from) && from >= 0)) throw new InvalidArgument('from must be a revision >= 0');
+  return { from, limit: readLimit(options.limit) };
 }
 
 /** Retention settings within what the stores can hold. */

@@ -25,6 +25,7 @@ export type EdgeErrorCode =
   | 'OPERATOR.REQUIRED'
   | 'AUDIT.EVENT_NOT_FOUND'
   | 'AUDIT.NOT_SEALED_YET'
+  | 'AUDIT.NO_SEALS'
   | 'DATABASE.UNAVAILABLE'
   | 'DATABASE.STORAGE_FULL';
 
@@ -80,6 +81,8 @@ export const STATUS_BY_CODE = {
   'OPERATOR.REQUIRED': HttpStatus.FORBIDDEN,
   'AUDIT.EVENT_NOT_FOUND': HttpStatus.NOT_FOUND,
   'AUDIT.NOT_SEALED_YET': HttpStatus.CONFLICT,
+  // The events are in EventStoreDB, which has no sealer: no event will ever have a proof.
+  'AUDIT.NO_SEALS': HttpStatus.CONFLICT,
   'DATABASE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
   'DATABASE.STORAGE_FULL': HttpStatus.SERVICE_UNAVAILABLE,
   'REQUEST.RATE_LIMITED': HttpStatus.TOO_MANY_REQUESTS,

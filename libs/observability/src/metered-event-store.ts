@@ -5,12 +5,14 @@
  */
 import type {
   AppendResult,
+  ChainedEvent,
   Checkpoint,
   EventStore,
   ExpectedRevision,
   NewEvent,
   ReadAllOptions,
   ReadAllPage,
+  ReadChainOptions,
   ReadStreamOptions,
   RecordedEvent,
   StreamInfo,
@@ -65,6 +67,10 @@ export class MeteredEventStore implements EventStore {
 
   getStreamInfo(streamId: string): Promise<StreamInfo> {
     return this.store.getStreamInfo(streamId);
+  }
+
+  readChain(streamId: string, options?: ReadChainOptions): Promise<ChainedEvent[]> {
+    return this.store.readChain(streamId, options);
   }
 
   setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {

@@ -17,6 +17,7 @@ import {
   type AuditEvent,
   type InclusionProof,
 } from '@herald/event-store';
+import type { HeraldConfig } from '@herald/config';
 import type { AccessClaims } from '@herald/identity';
 import { EdgeError, RequestInvalid, Uuid, ZodParam, ZodQuery } from '@herald/nest';
 import type pg from 'pg';
@@ -27,6 +28,7 @@ import { requestContext } from '../auth/auth.controller.js';
 import { Caller, Public } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam } from '../paging.js';
 import { AuditorGuard } from './auditor.guard.js';
+import { CONFIG } from '../tokens.js';
 import { AUDIT_POOL } from './audit.providers.js';
 import { AuditService, type AsOfAnswer, type AsOfPoint } from './audit.service.js';
 
@@ -35,6 +37,9 @@ class AuditEventNotFound extends EdgeError {
 }
 class AuditNotSealedYet extends EdgeError {
   readonly code = 'AUDIT.NOT_SEALED_YET';
+}
+class AuditNoSeals extends EdgeError {
+  readonly code = 'AUDIT.NO_SEALS';
 }
 
 /** An event by its id or its checkpoint. */
@@ -82,6 +87,7 @@ export class AuditController {
     private readonly audit: AuditService,
     private readonly log: PostgresAuditLog,
     @Inject(AUDIT_POOL) private readonly pool: pg.Pool,
+    @Inject(CONFIG) private readonly config: HeraldConfig,
   ) {}
 
   /** One stream's events with their full place and metadata, a page at a time by revision. */
@@ -147,6 +153,7 @@ export class AuditController {
   /**
    * The inclusion proof of one event (by id or checkpoint): its stored content and the Merkle
    * path to the seal that covers it, checked offline by examples/verify-proof (ADR 030).
+   * Seals are the PostgreSQL event store's: with the events in EventStoreDB, a 409 says so.
    */
   @Get('events/:ref/proof')
   async proof(
@@ -154,6 +161,12 @@ export class AuditController {
     @ZodParam('ref', EventRef) ref: string,
     @Req() request: FastifyRequest,
   ): Promise<InclusionProof> {
+    if (this.config.eventStore.kind === 'eventstoredb') {
+      throw new AuditNoSeals(
+        'The events are in EventStoreDB, which Herald does not seal: inclusion proofs (and digests) need the ' +
+          "PostgreSQL event store. Each event's hash chain is kept, and `herald verify` checks the chains.",
+      );
+    }
     await this.record(caller, 'GET /audit/events/:ref/proof', request);
     try {
       return await inclusionProof(this.pool, ref);

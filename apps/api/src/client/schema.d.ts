@@ -962,6 +962,7 @@ export interface components {
               | 'OPERATOR.REQUIRED'
               | 'AUDIT.EVENT_NOT_FOUND'
               | 'AUDIT.NOT_SEALED_YET'
+              | 'AUDIT.NO_SEALS'
               | 'DATABASE.UNAVAILABLE'
               | 'DATABASE.STORAGE_FULL'
               | 'REQUEST.RATE_LIMITED'

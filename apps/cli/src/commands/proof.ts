@@ -5,17 +5,20 @@
 import type { Command } from 'commander';
 import { EventNotFound, InvalidArgument, NotSealedYet, TamperEvidence } from '@herald/event-store';
 import { CliError, EXIT } from '../cli-error.js';
-import { withDatabase } from '../database.js';
+import { loadConfig, withDatabase } from '../database.js';
+import { NO_SEALS_ON_EVENTSTOREDB } from './verify.js';
 
 export function registerProof(program: Command): void {
   program
     .command('proof')
     .description(
       "Prints an event's inclusion proof (JSON) for an offline check with examples/verify-proof/. " +
-        'Exit code 1 when the event is missing or not sealed yet; 2: usage.',
+        'Exit code 1 when the event is missing or not sealed yet; 2: usage, or events in EventStoreDB (no seals).',
     )
     .argument('<event>', 'the event id (UUID) or checkpoint')
     .action(async (ref: string) => {
+      // A proof is a path to a seal: none exist on EventStoreDB.
+      if (loadConfig().eventStore.kind === 'eventstoredb') throw new CliError(NO_SEALS_ON_EVENTSTOREDB, EXIT.usage);
       await withDatabase(
         async (database) => {
           const evidence = new TamperEvidence({ connectionString: database.url });

@@ -3,19 +3,25 @@
  * stream's hash chain and every seal, or one stream, or a checkpoint range; with
  * `--digest`, that nothing before a digest kept outside Herald was rewritten, deleted or
  * reordered. Exit code 0 when everything holds, 1 at the first broken link (named by
- * stream, revision and checkpoint, or by seal), 2 for a wrong command line.
+ * stream, revision and checkpoint, or by seal), 2 for a wrong command line. On the
+ * EventStoreDB event store the chains are checked through the port (every stream, or one);
+ * seals, digests and ranges are the PostgreSQL log's (ADR 026, ADR 030).
  */
 import { Option, type Command } from 'commander';
 import {
+  EventStoreDbEventStore,
+  EventStoreUnavailable,
   isCheckpoint,
   parseDigest,
   TamperEvidence,
+  verifyEveryChain,
+  verifyStreamChain,
   type Checkpoint,
   type VerifyOptions,
   type VerifyReport,
 } from '@herald/event-store';
 import { CliError, EXIT } from '../cli-error.js';
-import { withDatabase } from '../database.js';
+import { loadConfig, withDatabase } from '../database.js';
 import { progress } from '../progress.js';
 
 interface VerifyFlags {
@@ -68,8 +74,16 @@ function describe(report: VerifyReport, latest: string | undefined): string {
     return `BROKEN at ${where.join(', ')}: ${b.reason} (${report.events} events checked before it)`;
   }
   const lines = [
-    `ok: ${report.events} events, ${report.seals} seals verified` +
-      (report.unsealed > 0 ? ` (${report.unsealed} newest events not sealed yet)` : ''),
+    `ok: ${report.events} events` +
+      (report.streams !== undefined ? ` in ${report.streams} streams` : '') +
+      `, ${report.seals} seals verified` +
+      (report.unsealed > 0 ? ` (${report.unsealed} newest events not sealed yet)` : '') +
+      (report.firstRevision !== undefined
+        ? ` (from revision ${report.firstRevision}: the store no longer serves the revisions before it)`
+        : '') +
+      (report.streamsCut
+        ? ` (${report.streamsCut} streams from a later revision: the store no longer serves their first events)`
+        : ''),
   ];
   if (latest) lines.push(`newest digest (keep it outside Herald): ${latest}`);
   return lines.join('\n');
@@ -81,6 +95,7 @@ export function registerVerify(program: Command): void {
     .description(
       "Checks the event log's hash chains and seals (all, one stream, or a checkpoint range); " +
         'with --digest, proves nothing before that digest was rewritten, deleted or reordered. ' +
+        'With EVENT_STORE=eventstoredb: the chains only (no seals there: no ranges, no digests). ' +
         'Exit code 0: intact; 1: a broken link (named on stdout); 2: usage.',
     )
     .addOption(new Option('--stream <id>', "check one stream's chain only"))
@@ -90,6 +105,11 @@ export function registerVerify(program: Command): void {
     .addOption(new Option('--json', 'print the report as one JSON object'))
     .action(async (flags: VerifyFlags) => {
       const options = verifyOptions(flags);
+      const { eventStore } = loadConfig();
+      if (eventStore.kind === 'eventstoredb') {
+        await verifyOnEventStoreDb(eventStore.url, options, flags.json === true);
+        return;
+      }
       await withDatabase(
         async (database) => {
           const evidence = new TamperEvidence({ connectionString: database.url });
@@ -119,4 +139,46 @@ export function registerVerify(program: Command): void {
         (line) => process.stderr.write(`${line}\n`),
       );
     });
+}
+
+/** Said when a check needs the seals, which only the PostgreSQL event store has. */
+export const NO_SEALS_ON_EVENTSTOREDB =
+  'the events are in EventStoreDB (EVENT_STORE=eventstoredb): herald verify checks the hash chains of every stream ' +
+  "or of one (--stream <id>); --from/--to, --digest and proofs need the seals, which only Herald's PostgreSQL " +
+  'event store has (docs/adr/026-eventstoredb-adapter.md)';
+
+/**
+ * On EventStoreDB, through the event store port: one stream's chain (the same check as on
+ * PostgreSQL), or every stream's, met in log order. No seals: ranges and digests are refused.
+ */
+async function verifyOnEventStoreDb(url: string, options: VerifyOptions, json: boolean): Promise<void> {
+  if (options.from !== undefined || options.to !== undefined || options.digest !== undefined) {
+    throw new CliError(NO_SEALS_ON_EVENTSTOREDB, EXIT.usage);
+  }
+  const store = new EventStoreDbEventStore({ connectionString: url });
+  const bar = progress('verify');
+  try {
+    const onProgress = (done: number, total: number | undefined): void => bar.update(done, total);
+    const report =
+      options.stream === undefined
+        ? await verifyEveryChain(store, { onProgress })
+        : await verifyStreamChain(store, options.stream, { onProgress });
+    bar.stop();
+    if (options.stream !== undefined && report.events === 0 && !json) {
+      // Nothing checked is not "intact": say what the server serves of the stream.
+      process.stderr.write(
+        `herald: EventStoreDB serves no event of ${options.stream}: it does not exist, or it was deleted or is past retention\n`,
+      );
+    }
+    process.stdout.write(
+      json ? `${JSON.stringify({ ...report, latestDigest: null })}\n` : `${describe(report, undefined)}\n`,
+    );
+    if (!report.ok) process.exitCode = EXIT.failed;
+  } catch (error) {
+    bar.stop();
+    if (error instanceof EventStoreUnavailable) throw new CliError(error.message);
+    throw error;
+  } finally {
+    await store.close();
+  }
 }

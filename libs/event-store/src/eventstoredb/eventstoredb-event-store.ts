@@ -2,19 +2,25 @@
  * The EventStore port on EventStoreDB / KurrentDB (gRPC, `@eventstore/db-client`).
  * docs/adr/026-eventstoredb-adapter.md: supported servers, what the server decides and what
  * the adapter adds (idempotent retries' positions, duplicate ids at the expected place,
- * retention that keeps deleted history cut), and the idempotency the port does not promise
- * here. Every translation is a plain function in `mapping.ts`.
+ * retention that keeps deleted history cut), the idempotency the port does not promise
+ * here, and the hash chain each event carries in its metadata (computed against the revision
+ * the append names to the server, so the server's optimistic check is what keeps a stream's
+ * chain from forking). Every translation is a plain function in `mapping.ts`.
  */
 import { ErrorType, isCommandError, WrongExpectedVersionError } from '@eventstore/db-client';
 import { START, compareCheckpoints, type Checkpoint } from '../checkpoint.js';
 import { EventStoreError, EventStoreUnavailable, StreamNotFound, WrongExpectedRevision } from '../errors.js';
+import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
+import { prepareEvents, type PersonalFields, type PreparedEvent } from '../integrity/chain.js';
 import type {
   AppendResult,
+  ChainedEvent,
   EventStore,
   ExpectedRevision,
   NewEvent,
   ReadAllOptions,
   ReadAllPage,
+  ReadChainOptions,
   ReadStreamOptions,
   RecordedEvent,
   StreamInfo,
@@ -27,10 +33,12 @@ import {
   assertReadStreamOptions,
   assertStreamId,
   assertStreamMetadata,
+  readChainWindow,
   readLimit,
   validateAppend,
 } from '../validation.js';
 import {
+  chainFieldsOf,
   checkpointToPosition,
   expectedFirstRevision,
   fromEsdbCurrentRevision,
@@ -39,14 +47,18 @@ import {
   isAfter,
   isHeraldEvent,
   judgeIdempotentAppend,
+  judgeRecentRetry,
   judgeRefusedAppend,
   passesClientFilter,
   planFilter,
   positionToCheckpoint,
-  toEsdbEvent,
+  toChainedEsdbEvents,
+  toChainedEvent,
   toEsdbExpectedRevision,
   toEsdbStreamMetadata,
   toRevision,
+  type ChainHead,
+  type EsdbExpectedRevision,
   type EsdbPosition,
   type EsdbRecordedEvent,
   type FilterPlan,
@@ -59,45 +71,164 @@ export interface EventStoreDbEventStoreOptions {
   readonly connectionString?: string;
   /** Instead of a connection string: the transport to use (unit tests give a fake). */
   readonly transport?: EsdbTransport;
+  /** The personal fields of each event type (default: the catalogue's), as PostgresEventStore's option. */
+  readonly personalFields?: PersonalFields;
 }
 
 /** A subscription buffers at most this many pages' worth of events before it pauses the server's stream. */
 const BUFFERED_PAGES = 4;
+/** Streams whose newest known (revision, hash) the adapter remembers, so an append at a known revision reads nothing first. */
+const KNOWN_HEADS = 10_000;
+/**
+ * An append with `any`/`stream_exists` reads the stream's newest events with its head, as
+ * many as it appends and this many more: a retry of it is recognised while at most this
+ * many events were appended after it.
+ */
+export const RETRY_WINDOW = 32;
+/** How often an `any`/`stream_exists` append tries again after losing a race to another writer. */
+const MAX_ATTEMPTS = 30;
+/** Scanning $all backwards for a predecessor the stream no longer serves: pages of this many of the stream's events. */
+const HIDDEN_PAGE = 100;
 
 export class EventStoreDbEventStore implements EventStore {
   private readonly transport: EsdbTransport;
+  private readonly personalFields: PersonalFields;
+  /** Streams' heads this process wrote or read (least recently used first). A revision's hash never changes. */
+  private readonly heads = new Map<string, ChainHead>();
   private closed = false;
 
   constructor(options: EventStoreDbEventStoreOptions) {
     if (options.transport) this.transport = options.transport;
     else if (options.connectionString) this.transport = clientTransport(options.connectionString);
     else throw new Error('EventStoreDbEventStore needs a connectionString or a transport');
+    this.personalFields = options.personalFields ?? cataloguePersonalFields;
   }
 
+  /**
+   * Every event is written with its chain link, computed from the hash of the event at the
+   * revision the server is asked to check: a number or `no_stream` as given (the server
+   * refuses the append if the stream moved, so a link can never be written after another
+   * event than the one it was computed on); `any` and `stream_exists` as the revision just
+   * read, again and again while other writers win the race. So two appenders can never
+   * both extend the same event: no fork.
+   */
   async append(
     streamId: string,
     events: readonly NewEvent[],
     expectedRevision: ExpectedRevision,
   ): Promise<AppendResult> {
-    validateAppend(streamId, events, expectedRevision);
+    // Salts and content hashes need no stream state: computed once, whatever the attempts.
+    const prepared = prepareEvents(validateAppend(streamId, events, expectedRevision), this.personalFields);
     this.assertOpen();
-    let result: { nextExpectedRevision: bigint; position?: EsdbPosition };
+    if (expectedRevision === 'any' || expectedRevision === 'stream_exists') {
+      return this.appendAtHead(streamId, events, prepared, expectedRevision);
+    }
+    const at = expectedRevision === 'no_stream' ? -1 : expectedRevision;
+    let head: ChainHead | undefined = at < 0 ? { revision: -1, hash: null } : this.knownHead(streamId, at);
+    if (!head) {
+      const found = await this.headAt(streamId, at);
+      // The stream has not reached the expected revision: nothing there to retry or extend.
+      if (typeof found === 'number') {
+        throw new WrongExpectedRevision(streamId, expectedRevision, found < 0 ? 'no_stream' : found);
+      }
+      head = found;
+    }
     try {
-      result = await this.transport.append(streamId, events.map(toEsdbEvent), toEsdbExpectedRevision(expectedRevision));
+      return await this.write(streamId, events, prepared, head, toEsdbExpectedRevision(expectedRevision));
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         throw await this.refused(streamId, events, expectedRevision, error);
       }
+      throw error;
+    }
+  }
+
+  /**
+   * `any` / `stream_exists`: read the stream's newest events (its head, and a window in
+   * which a retry of this append is recognised), then append against that revision; a
+   * writer that got there first makes the server refuse it, and it is tried again.
+   */
+  private async appendAtHead(
+    streamId: string,
+    events: readonly NewEvent[],
+    prepared: readonly PreparedEvent[],
+    expected: 'any' | 'stream_exists',
+  ): Promise<AppendResult> {
+    for (let attempt = 1; ; attempt++) {
+      const { head, recent } = await this.tail(streamId, RETRY_WINDOW + events.length);
+      const retry = judgeRecentRetry(streamId, events, recent);
+      if (retry instanceof EventStoreError) throw retry;
+      if (retry) return { nextExpectedRevision: retry.revision, checkpoint: retry.checkpoint };
+      if (expected === 'stream_exists' && head.revision < 0) {
+        throw new WrongExpectedRevision(streamId, expected, 'no_stream');
+      }
+      try {
+        return await this.write(
+          streamId,
+          events,
+          prepared,
+          head,
+          head.revision < 0 ? 'no_stream' : BigInt(head.revision),
+        );
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        if (attempt === MAX_ATTEMPTS) {
+          throw new EventStoreUnavailable(
+            `stream ${streamId}: other writers won ${MAX_ATTEMPTS} races in a row for its next revision; try again`,
+          );
+        }
+        // Someone else appended in between: back off a little (more as the race goes on) and read again.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
+      }
+    }
+  }
+
+  /** Appends the events chained after `head`, at `expected` (which names `head`); throws the client's errors. */
+  private async write(
+    streamId: string,
+    events: readonly NewEvent[],
+    prepared: readonly PreparedEvent[],
+    head: ChainHead,
+    expected: EsdbExpectedRevision,
+  ): Promise<AppendResult> {
+    const chained = toChainedEsdbEvents(streamId, prepared, head);
+    let result: { nextExpectedRevision: bigint; position?: EsdbPosition };
+    try {
+      result = await this.transport.append(streamId, chained, expected);
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) throw error;
       throw translate(error, streamId);
     }
     const last = toRevision(result.nextExpectedRevision);
-    if (result.position) return { nextExpectedRevision: last, checkpoint: positionToCheckpoint(result.position) };
-    // No position: the server took the append for a retry and wrote nothing. Its result is
-    // where the events stand, read back (and checked: with `any` the server matches ids in any order).
+    if (result.position) {
+      this.remember(streamId, { revision: last, hash: chained[chained.length - 1]!.metadata.heraldChain!.hash });
+      return { nextExpectedRevision: last, checkpoint: positionToCheckpoint(result.position) };
+    }
+    // No position: the server took the append for a retry and wrote nothing (the events
+    // recorded keep the links of their first write). Its result is where the events stand,
+    // read back and checked.
     const readBack = await this.placed(streamId, last - events.length + 1, events.length);
     const judged = judgeIdempotentAppend(streamId, events, readBack);
     if (judged instanceof EventStoreError) throw judged;
     return { nextExpectedRevision: judged.revision, checkpoint: judged.checkpoint };
+  }
+
+  /** One stream's events with their chain links, as the server serves them (its retention applies). */
+  async readChain(streamId: string, options: ReadChainOptions = {}): Promise<ChainedEvent[]> {
+    assertStreamId(streamId);
+    const { from, limit } = readChainWindow(options);
+    this.assertOpen();
+    try {
+      const events = await this.transport.readStream(streamId, {
+        from: BigInt(from),
+        direction: 'forwards',
+        maxCount: limit,
+      });
+      return events.map(toChainedEvent);
+    } catch (error) {
+      if ((error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND) return [];
+      throw translate(error, streamId);
+    }
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -205,6 +336,109 @@ export class EventStoreDbEventStore implements EventStore {
 
   private assertOpen(): void {
     if (this.closed) throw new EventStoreUnavailable('the event store is closed');
+  }
+
+  private knownHead(streamId: string, revision: StreamRevision): ChainHead | undefined {
+    const head = this.heads.get(streamId);
+    return head?.revision === revision ? head : undefined;
+  }
+
+  private remember(streamId: string, head: ChainHead): void {
+    this.heads.delete(streamId);
+    this.heads.set(streamId, head);
+    if (this.heads.size > KNOWN_HEADS) this.heads.delete(this.heads.keys().next().value!);
+  }
+
+  /**
+   * The head an append at `revision` chains to: the event there (its hash), or, when the
+   * stream has not reached it, the stream's revision (a number: the append cannot be placed).
+   */
+  private async headAt(streamId: string, revision: StreamRevision): Promise<ChainHead | StreamRevision> {
+    let there: EsdbRecordedEvent | undefined;
+    try {
+      [there] = await this.transport.readStream(streamId, {
+        from: BigInt(revision),
+        direction: 'forwards',
+        maxCount: 1,
+      });
+    } catch (error) {
+      if ((error as { type?: string }).type !== ErrorType.STREAM_NOT_FOUND) throw translate(error, streamId);
+    }
+    if (there && toRevision(there.revision) === revision) return this.headOf(streamId, there);
+    // Not served: the stream is shorter, or its retention or a soft delete hides the revision.
+    const last = await this.lastRevision(streamId);
+    if (last < revision) return last;
+    return { revision, hash: await this.hiddenHash(streamId, revision) };
+  }
+
+  /** The stream's newest events (up to `count`, newest first) and its head. */
+  private async tail(streamId: string, count: number): Promise<{ head: ChainHead; recent: PlacedEvent[] }> {
+    let newest: EsdbRecordedEvent[] = [];
+    try {
+      newest = await this.transport.readStream(streamId, {
+        from: 'end',
+        direction: 'backwards',
+        maxCount: count,
+      });
+    } catch (error) {
+      if ((error as { type?: string }).type !== ErrorType.STREAM_NOT_FOUND) throw translate(error, streamId);
+    }
+    const recent = newest.map((e) => ({
+      eventId: e.id,
+      revision: toRevision(e.revision),
+      checkpoint: positionToCheckpoint(e.position!),
+    }));
+    if (newest[0]) return { head: this.headOf(streamId, newest[0]), recent };
+    // Nothing served: no events, or all of them hidden by retention or a soft delete.
+    const last = await this.lastRevision(streamId);
+    const head =
+      last < 0 ? { revision: -1, hash: null } : { revision: last, hash: await this.hiddenHash(streamId, last) };
+    return { head, recent };
+  }
+
+  private headOf(streamId: string, event: EsdbRecordedEvent): ChainHead {
+    const head = { revision: toRevision(event.revision), hash: chainFieldsOf(event)?.hash ?? null };
+    this.remember(streamId, head);
+    return head;
+  }
+
+  /**
+   * The hash of a revision the stream no longer serves (its retention or a soft delete
+   * hides it): $all still holds the event until a scavenge, so it is looked for there,
+   * backwards from the end, among the events of streams with this prefix. Rare (only when a
+   * stream's newest event is hidden), and costs a scan of $all back to the event.
+   */
+  private async hiddenHash(streamId: string, revision: StreamRevision): Promise<string | null> {
+    const plan: FilterPlan = { server: { filterOn: 'streamName', prefixes: [streamId] }, client: null };
+    let from: EsdbPosition | 'end' = 'end';
+    for (;;) {
+      const page = await this.readAllRaw(from, HIDDEN_PAGE, plan, 'backwards');
+      const before = from === 'end' ? undefined : positionToCheckpoint(from);
+      for (const e of page) {
+        // A backwards read from a position may include the event at it: seen already.
+        if (before !== undefined && e.position && positionToCheckpoint(e.position) >= before) continue;
+        if (e.streamId !== streamId) continue;
+        const r = toRevision(e.revision);
+        if (r === revision) {
+          const hash = chainFieldsOf(e)?.hash ?? null;
+          this.remember(streamId, { revision, hash });
+          return hash;
+        }
+        if (r < revision) break;
+      }
+      const last = page[page.length - 1];
+      if (
+        page.length < HIDDEN_PAGE ||
+        !last?.position ||
+        page.some((e) => e.streamId === streamId && toRevision(e.revision) < revision)
+      ) {
+        throw new EventStoreUnavailable(
+          `stream ${streamId}: revision ${revision}, which the next event's hash chains to, is no longer stored ` +
+            '(scavenged); its chain cannot be continued (docs/adr/026-eventstoredb-adapter.md)',
+        );
+      }
+      from = last.position;
+    }
   }
 
   private async readAllRaw(

@@ -15,14 +15,23 @@ import {
   StreamNotFound,
   WrongExpectedRevision,
 } from '../errors.js';
-import type { ReadAllPage } from '../types.js';
+import { contentHash, eventHash, type PersonalSalts } from '../integrity/event-hash.js';
+import type { NewEvent, ReadAllPage } from '../types.js';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
-import { positionToCheckpoint, toEsdbEvent, type EsdbPosition, type EsdbRecordedEvent } from './mapping.js';
+import {
+  positionToCheckpoint,
+  toEsdbEvent,
+  type EsdbEventData,
+  type EsdbEventMetadata,
+  type EsdbPosition,
+  type EsdbRecordedEvent,
+} from './mapping.js';
 import {
   buildReadAllRequest,
   type EsdbSubscription,
   type EsdbTransport,
   type ReadAllRequest,
+  type ReadStreamRequest,
   type SubscribeRequest,
 } from './transport.js';
 
@@ -41,6 +50,41 @@ const recorded = (streamId: string, revision: number, position: number, type = '
     position: at(position),
   };
 };
+
+const HASH = 'ab'.repeat(32);
+
+/** A recorded event whose metadata carries a link with this hash. */
+const chained = (e: EsdbRecordedEvent, hash: string): EsdbRecordedEvent => ({
+  ...e,
+  metadata: {
+    ...(e.metadata as EsdbEventMetadata),
+    heraldChain: { hash, previous: null, personal: null },
+  },
+});
+
+/** An event's content hash as ADR 030 defines it (its JSON as the client sends it). */
+const contentOf = (e: NewEvent, personal: PersonalSalts | null = null): string =>
+  contentHash({
+    eventId: e.eventId,
+    type: e.type,
+    schemaVersion: e.schemaVersion,
+    data: JSON.stringify(e.data),
+    metadata: JSON.stringify(e.metadata),
+    personal,
+  });
+
+/** A stream read answered from these events, as the server would (no retention). */
+const serve =
+  (stored: EsdbRecordedEvent[]) =>
+  (_streamId: string, request: ReadStreamRequest): Promise<EsdbRecordedEvent[]> => {
+    const sorted = [...stored].sort((a, b) => Number(a.revision - b.revision));
+    const from = request.from === 'start' ? -Infinity : request.from === 'end' ? Infinity : Number(request.from);
+    const picked =
+      request.direction === 'forwards'
+        ? sorted.filter((e) => Number(e.revision) >= from)
+        : sorted.filter((e) => Number(e.revision) <= from).reverse();
+    return Promise.resolve(picked.slice(0, request.maxCount));
+  };
 
 const wrongVersion = (streamName: string, current: bigint | 'no_stream'): WrongExpectedVersionError =>
   new WrongExpectedVersionError(undefined, { streamName, expected: 'any', current } as never);
@@ -104,20 +148,60 @@ class FakeSubscription implements EsdbSubscription {
 
 describe('the EventStoreDB adapter (fake transport)', () => {
   describe('append', () => {
-    it('sends the events in the envelope at the expected revision, and answers with the position written', async () => {
+    it('chains the events after the event at the expected revision (read once, then known) and sends them at it', async () => {
+      const head = chained(recorded('s-1', 3, 60), HASH);
       const { transport, calls } = fake({
+        readStream: serve([head]),
         append: () => Promise.resolve({ nextExpectedRevision: 5n, position: { commit: 900n, prepare: 880n } }),
       });
-      const store = new EventStoreDbEventStore({ transport });
+      const store = new EventStoreDbEventStore({ transport, personalFields: () => [] });
       const events = [event('A'), event('B')];
       expect(await store.append('s-1', events, 3)).toEqual({
         nextExpectedRevision: 5,
         checkpoint: positionToCheckpoint({ commit: 900n, prepare: 880n }),
       });
-      expect(calls).toEqual([['append', 's-1', events.map(toEsdbEvent), 3n]]);
-      await store.append('s-1', events, 'no_stream');
-      await store.append('s-1', events, 'stream_exists');
-      expect(calls.slice(1).map((c) => c[3])).toEqual(['no_stream', 'stream_exists']);
+      expect(calls[0]).toEqual(['readStream', 's-1', { from: 3n, direction: 'forwards', maxCount: 1 }]);
+      // The envelope as before, each event with its link: ADR 030's hash, chained to the one before.
+      const h4 = eventHash('s-1', 4, contentOf(events[0]!), HASH);
+      const h5 = eventHash('s-1', 5, contentOf(events[1]!), h4);
+      expect(calls[1]).toEqual([
+        'append',
+        's-1',
+        [
+          toEsdbEvent(events[0]!, { hash: h4, previous: HASH, personal: null }),
+          toEsdbEvent(events[1]!, { hash: h5, previous: h4, personal: null }),
+        ],
+        3n,
+      ]);
+      // The head it wrote is known: an append at it reads nothing first; no_stream needs no read either.
+      const c = event('C');
+      await store.append('s-1', [c], 5);
+      expect(calls[2]).toEqual([
+        'append',
+        's-1',
+        [toEsdbEvent(c, { hash: eventHash('s-1', 6, contentOf(c), h5), previous: h5, personal: null })],
+        5n,
+      ]);
+      await store.append('s-2', [c], 'no_stream');
+      expect(calls[3]).toEqual([
+        'append',
+        's-2',
+        [toEsdbEvent(c, { hash: eventHash('s-2', 0, contentOf(c), null), previous: null, personal: null })],
+        'no_stream',
+      ]);
+      expect(calls).toHaveLength(4);
+    });
+
+    it('salts personal fields (the catalogue’s by default) and keeps the salts in the link', async () => {
+      const { transport, calls } = fake();
+      const sent = event('MessageSent', { text: 'secret' });
+      await new EventStoreDbEventStore({ transport }).append('s-1', [sent], 'no_stream');
+      const [written] = calls[0]![2] as EsdbEventData[];
+      const link = written!.metadata.heraldChain!;
+      expect(Object.keys(link.personal!)).toEqual(['/text']);
+      expect(link.hash).toBe(eventHash('s-1', 0, contentOf(sent, link.personal), null));
+      // The data itself is stored as given: readers get the text.
+      expect(written!.data).toEqual({ text: 'secret' });
     });
 
     it('validates before it sends anything', async () => {
@@ -131,27 +215,38 @@ describe('the EventStoreDB adapter (fake transport)', () => {
 
     it('an idempotent answer (no position) is read back and answered with the recorded place', async () => {
       const events = [event('A'), event('B')];
-      const back = events.map((e, i) => ({ ...recorded('s-1', 3 + i, 70 + i), id: e.eventId }));
+      const stored = [
+        recorded('s-1', 2, 60),
+        ...events.map((e, i) => ({ ...recorded('s-1', 3 + i, 70 + i), id: e.eventId })),
+      ];
       const { transport, calls } = fake({
         append: () => Promise.resolve({ nextExpectedRevision: 4n }),
-        readStream: () => Promise.resolve(back),
+        readStream: serve(stored),
       });
       const store = new EventStoreDbEventStore({ transport });
       expect(await store.append('s-1', events, 2)).toEqual({
         nextExpectedRevision: 4,
         checkpoint: positionToCheckpoint(at(71)),
       });
-      expect(calls[1]).toEqual(['readStream', 's-1', { from: 3n, direction: 'forwards', maxCount: 2 }]);
-      // The same answer for the ids in another order (the server's `any` check) is refused.
+      expect(calls[2]).toEqual(['readStream', 's-1', { from: 3n, direction: 'forwards', maxCount: 2 }]);
+      // With `any` the stream's newest events are read with its head: a retry in order is
+      // answered from them without an append; the same ids in another order are refused.
+      const before = calls.length;
+      expect(await store.append('s-1', events, 'any')).toEqual({
+        nextExpectedRevision: 4,
+        checkpoint: positionToCheckpoint(at(71)),
+      });
+      expect(calls[before]).toEqual(['readStream', 's-1', { from: 'end', direction: 'backwards', maxCount: 34 }]);
       await expect(store.append('s-1', [events[1]!, events[0]!], 'any')).rejects.toBeInstanceOf(DuplicateEventId);
+      expect(calls.slice(before).filter((c) => c[0] === 'append')).toEqual([]);
     });
 
     it('WrongExpectedVersion: the actual revision, or DuplicateEventId when the ids stand at the expected place', async () => {
       const a = event('A');
-      let there: EsdbRecordedEvent[] = [];
+      const stored = [recorded('s-1', 0, 10), recorded('s-1', 1, 11), recorded('s-1', 2, 12), recorded('s-1', 3, 13)];
       const { transport, calls } = fake({
         append: () => Promise.reject(wrongVersion('s-1', 3n)),
-        readStream: () => Promise.resolve(there),
+        readStream: serve(stored),
       });
       const store = new EventStoreDbEventStore({ transport });
       await expect(store.append('s-1', [a], 1)).rejects.toMatchObject({
@@ -159,13 +254,90 @@ describe('the EventStoreDB adapter (fake transport)', () => {
         expected: 1,
         actual: 3,
       });
-      expect(calls[1]).toEqual(['readStream', 's-1', { from: 2n, direction: 'forwards', maxCount: 1 }]);
-      there = [{ ...recorded('s-1', 2, 50), id: a.eventId }];
+      expect(calls[2]).toEqual(['readStream', 's-1', { from: 2n, direction: 'forwards', maxCount: 1 }]);
+      stored[2] = { ...recorded('s-1', 2, 12), id: a.eventId };
       await expect(store.append('s-1', [a], 1)).rejects.toBeInstanceOf(DuplicateEventId);
-      // `any` and `stream_exists` name no place: nothing to read back.
+      // A stream short of the expected revision is refused without an append (nothing to chain to).
       const before = calls.length;
-      await expect(store.append('s-1', [a], 'stream_exists')).rejects.toBeInstanceOf(WrongExpectedRevision);
-      expect(calls.length).toBe(before + 1);
+      await expect(store.append('s-1', [event('B')], 7)).rejects.toMatchObject({ actual: 3 });
+      expect(calls.slice(before).filter((c) => c[0] === 'append')).toEqual([]);
+      // `stream_exists` on a stream without events: refused, nothing sent.
+      const empty = fake({ append: () => Promise.reject(wrongVersion('s-9', 'no_stream')) });
+      await expect(
+        new EventStoreDbEventStore({ transport: empty.transport }).append('s-9', [a], 'stream_exists'),
+      ).rejects.toMatchObject({ constructor: WrongExpectedRevision, actual: 'no_stream' });
+      expect(empty.calls.filter((c) => c[0] === 'append' && (c[2] as unknown[]).length > 0)).toEqual([]);
+    });
+
+    it('any: appends at the revision it read; losing the race, reads again and chains to the new head', async () => {
+      const stored = [chained(recorded('s-1', 0, 10), HASH)];
+      let refusals = 2;
+      const { transport, calls } = fake({
+        readStream: serve(stored),
+        append: () => {
+          if (refusals-- > 0) {
+            // Another writer got there first.
+            stored.push(chained(recorded('s-1', stored.length, 20 + stored.length), String(stored.length).repeat(64)));
+            return Promise.reject(wrongVersion('s-1', BigInt(stored.length - 1)));
+          }
+          return Promise.resolve({ nextExpectedRevision: BigInt(stored.length), position: at(99) });
+        },
+      });
+      const e = event('A');
+      const result = await new EventStoreDbEventStore({ transport, personalFields: () => [] }).append(
+        's-1',
+        [e],
+        'any',
+      );
+      expect(result).toEqual({ nextExpectedRevision: 3, checkpoint: positionToCheckpoint(at(99)) });
+      const appends = calls.filter((c) => c[0] === 'append');
+      expect(appends.map((c) => c[3])).toEqual([0n, 1n, 2n]);
+      // Each attempt was chained to the head it read, never to a stale one.
+      expect(appends.map((c) => (c[2] as EsdbEventData[])[0]!.metadata.heraldChain!.previous)).toEqual([
+        HASH,
+        '1'.repeat(64),
+        '2'.repeat(64),
+      ]);
+      expect((appends[2]![2] as EsdbEventData[])[0]!.metadata.heraldChain!.hash).toBe(
+        eventHash('s-1', 3, contentOf(e), '2'.repeat(64)),
+      );
+    });
+
+    it('a head the stream no longer serves (deleted, or past retention) is found in $all, backwards', async () => {
+      const hidden = chained(recorded('s-1', 4, 40), HASH);
+      const { transport, calls } = fake({
+        readStream: () => Promise.reject(new StreamNotFoundError(undefined, 's-1')),
+        // The revision comes from the append of nothing; then the append itself.
+        append: (_s, events) =>
+          events.length === 0
+            ? Promise.reject(wrongVersion('s-1', 4n))
+            : Promise.resolve({ nextExpectedRevision: 5n, position: at(50) }),
+        readAll: () => Promise.resolve([recorded('s-10', 0, 45), hidden, recorded('s-1', 3, 30)]),
+      });
+      const e = event('A');
+      await new EventStoreDbEventStore({ transport, personalFields: () => [] }).append('s-1', [e], 4);
+      expect(calls.find((c) => c[0] === 'readAll')).toEqual([
+        'readAll',
+        { from: 'end', direction: 'backwards', maxCount: 100, filter: { filterOn: 'streamName', prefixes: ['s-1'] } },
+      ]);
+      const sent = calls.filter((c) => c[0] === 'append' && (c[2] as unknown[]).length > 0);
+      expect(sent).toEqual([
+        [
+          'append',
+          's-1',
+          [toEsdbEvent(e, { hash: eventHash('s-1', 5, contentOf(e), HASH), previous: HASH, personal: null })],
+          4n,
+        ],
+      ]);
+      // Scavenged (not in $all either): the chain cannot go on, and the append says so.
+      const gone = fake({
+        readStream: () => Promise.reject(new StreamNotFoundError(undefined, 's-1')),
+        append: () => Promise.reject(wrongVersion('s-1', 4n)),
+        readAll: () => Promise.resolve([recorded('s-1', 3, 30)]),
+      });
+      await expect(new EventStoreDbEventStore({ transport: gone.transport }).append('s-1', [e], 4)).rejects.toThrow(
+        /no longer stored/,
+      );
     });
 
     it('the server out of reach is EventStoreUnavailable', async () => {
@@ -173,6 +345,20 @@ describe('the EventStoreDB adapter (fake transport)', () => {
       await expect(new EventStoreDbEventStore({ transport }).append('s-1', [event('A')], 'any')).rejects.toBeInstanceOf(
         EventStoreUnavailable,
       );
+    });
+  });
+
+  describe('readChain', () => {
+    it('reads the stream forwards and gives each event as its link covers it; a missing stream has none', async () => {
+      const link = chained(recorded('s-1', 2, 20), 'f'.repeat(64));
+      const { transport, calls } = fake({ readStream: serve([link]) });
+      const store = new EventStoreDbEventStore({ transport });
+      const [read] = await store.readChain('s-1', { from: 2, limit: 5 });
+      expect(calls[0]).toEqual(['readStream', 's-1', { from: 2n, direction: 'forwards', maxCount: 5 }]);
+      expect(read).toMatchObject({ streamRevision: 2, previous: null, hash: 'f'.repeat(64) });
+      const missing = fake({ readStream: () => Promise.reject(new StreamNotFoundError(undefined, 's-2')) });
+      expect(await new EventStoreDbEventStore({ transport: missing.transport }).readChain('s-2')).toEqual([]);
+      await expect(store.readChain('s-1', { limit: 0 })).rejects.toBeInstanceOf(InvalidArgument);
     });
   });
 

@@ -3,13 +3,17 @@
  * server: expected revisions both ways, positions and checkpoints, Herald's event envelope
  * in EventStoreDB's data and metadata, the port's filter as a server-side filter plus what
  * is left to check here, stream metadata ($maxAge, $maxCount, $tb) and the judgement of an
- * append the server answered without writing (an idempotent retry) or refused.
+ * append the server answered without writing (an idempotent retry) or refused, and each
+ * event's link in its stream's hash chain, carried in its metadata (ADR 030).
  * docs/adr/026-eventstoredb-adapter.md says why each rule is what it is.
  */
 import { encodeCheckpoint, decodeCheckpoint, START, type Checkpoint } from '../checkpoint.js';
 import { DuplicateEventId, WrongExpectedRevision, type EventStoreError } from '../errors.js';
 import { matches } from '../event-filter.js';
+import type { PreparedEvent } from '../integrity/chain.js';
+import { eventHash, type PersonalSalts } from '../integrity/event-hash.js';
 import type {
+  ChainedEvent,
   EventFilter,
   EventMetadata,
   ExpectedRevision,
@@ -74,6 +78,27 @@ export interface EsdbEventMetadata {
   readonly $causationId: string;
   readonly schemaVersion: number;
   readonly herald: EventMetadata;
+  /** Its link in its stream's hash chain; absent on events written before the chain (and foreign ones). */
+  readonly heraldChain?: EsdbChainFields;
+}
+
+/**
+ * An event's link in its stream's hash chain, beside Herald's metadata (not in it: the hash
+ * covers that metadata exactly as PostgreSQL stores it). `hash` is ADR 030's, the same
+ * definition on every store; `previous` is the predecessor's hash, kept here because the
+ * server's retention can stop serving the predecessor itself; `personal` the salts by JSON
+ * Pointer.
+ */
+export interface EsdbChainFields {
+  readonly hash: string;
+  readonly previous: string | null;
+  readonly personal: PersonalSalts | null;
+}
+
+/** A stream's newest revision (-1: none) and that event's hash (null: none, or written without). */
+export interface ChainHead {
+  readonly revision: StreamRevision;
+  readonly hash: string | null;
 }
 
 export interface EsdbEventData {
@@ -83,7 +108,7 @@ export interface EsdbEventData {
   readonly metadata: EsdbEventMetadata;
 }
 
-export function toEsdbEvent(event: NewEvent): EsdbEventData {
+export function toEsdbEvent(event: NewEvent, chain?: EsdbChainFields): EsdbEventData {
   return {
     id: event.eventId,
     type: event.type,
@@ -93,7 +118,63 @@ export function toEsdbEvent(event: NewEvent): EsdbEventData {
       $causationId: event.metadata.causationId,
       schemaVersion: event.schemaVersion,
       herald: event.metadata,
+      ...(chain ? { heraldChain: chain } : {}),
     },
+  };
+}
+
+/**
+ * Events to append after `head`, each carrying its chain link: its hash over its content
+ * (computed before, `prepareEvents`) and its predecessor's hash. Only valid written at
+ * `head.revision + 1` onwards, which the append's expected revision makes the server check.
+ */
+export function toChainedEsdbEvents(
+  streamId: string,
+  prepared: readonly PreparedEvent[],
+  head: ChainHead,
+): EsdbEventData[] {
+  let previous = head.hash;
+  return prepared.map((e, i) => {
+    const hash = eventHash(streamId, head.revision + 1 + i, e.chain!.content, previous);
+    const chain: EsdbChainFields = {
+      hash,
+      previous,
+      personal: e.chain!.personal === null ? null : (JSON.parse(e.chain!.personal) as PersonalSalts),
+    };
+    previous = hash;
+    return toEsdbEvent(e.event, chain);
+  });
+}
+
+/** The chain link an event's metadata carries (undefined: none). */
+export function chainFieldsOf(event: Pick<EsdbRecordedEvent, 'metadata'>): EsdbChainFields | undefined {
+  const chain = (event.metadata as Partial<EsdbEventMetadata> | undefined)?.heraldChain;
+  return typeof chain === 'object' && chain !== null && typeof chain.hash === 'string' ? chain : undefined;
+}
+
+/**
+ * An event as its chain link covers it. The client parsed the JSON the adapter wrote with
+ * JSON.stringify; serializing it again gives that text back (key order kept, no whitespace),
+ * which is the text PostgreSQL would hold for the same event. An event that is not Herald's
+ * (another writer's) comes without a hash, which a verifier reports.
+ */
+export function toChainedEvent(event: EsdbRecordedEvent): ChainedEvent {
+  const herald = isHeraldEvent(event);
+  const metadata = event.metadata as EsdbEventMetadata;
+  const chain = herald ? chainFieldsOf(event) : undefined;
+  return {
+    streamId: event.streamId,
+    streamRevision: toRevision(event.revision),
+    eventId: event.id,
+    type: event.type,
+    schemaVersion: herald ? metadata.schemaVersion : 0,
+    data: JSON.stringify(event.data) ?? 'null',
+    metadata: JSON.stringify(herald ? metadata.herald : event.metadata) ?? 'null',
+    personal: chain?.personal ?? null,
+    hash: chain?.hash ?? null,
+    // Absent fields (a foreign event, or one written before the chain) record no predecessor.
+    ...(chain ? { previous: chain.previous } : {}),
+    globalPosition: positionToCheckpoint(event.position!),
   };
 }
 
@@ -287,6 +368,26 @@ export function judgeIdempotentAppend(
     readBack.every((placed, i) => placed.eventId.toLowerCase() === events[i]!.eventId.toLowerCase());
   if (same) return readBack[readBack.length - 1]!;
   return new DuplicateEventId(events[0]!.eventId, streamId);
+}
+
+/**
+ * An append with `any` or `stream_exists` names no place, so the adapter looks for its
+ * events among the stream's newest (`recent`, read with the head): its first id there is a
+ * retry when the rest follow it in order (answered with the last one's place), anything
+ * else a duplicate; none of its ids there, undefined (a new append).
+ */
+export function judgeRecentRetry(
+  streamId: string,
+  events: readonly NewEvent[],
+  recent: readonly PlacedEvent[],
+): PlacedEvent | EventStoreError | undefined {
+  const byId = new Map(recent.map((e) => [e.eventId.toLowerCase(), e]));
+  const found = events.map((e) => byId.get(e.eventId.toLowerCase()));
+  if (found.every((f) => f === undefined)) return undefined;
+  const first = found[0];
+  const inOrder = first !== undefined && found.every((f, i) => f !== undefined && f.revision === first.revision + i);
+  if (inOrder) return found[found.length - 1]!;
+  return new DuplicateEventId(events[found.findIndex((f) => f !== undefined)]!.eventId, streamId);
 }
 
 /** Where the expected revision puts an append's first event (null: no one place). */

@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareCheckpoints, decodeCheckpoint, START } from '../checkpoint.js';
 import { DuplicateEventId, WrongExpectedRevision } from '../errors.js';
+import { prepareEvents, type PreparedEvent } from '../integrity/chain.js';
+import { contentHash, eventHash } from '../integrity/event-hash.js';
+import type { NewEvent } from '../types.js';
+import { validateAppend } from '../validation.js';
 import {
+  chainFieldsOf,
   checkpointToPosition,
   EXCLUDE_SYSTEM_EVENTS,
   expectedFirstRevision,
@@ -13,10 +18,13 @@ import {
   isAfter,
   isHeraldEvent,
   judgeIdempotentAppend,
+  judgeRecentRetry,
   judgeRefusedAppend,
   passesClientFilter,
   planFilter,
   positionToCheckpoint,
+  toChainedEsdbEvents,
+  toChainedEvent,
   toEsdbEvent,
   toEsdbExpectedRevision,
   toEsdbStreamMetadata,
@@ -238,5 +246,103 @@ describe('appends the server did not write', () => {
       constructor: WrongExpectedRevision,
       actual: 'no_stream',
     });
+  });
+});
+
+describe('the hash chain in the metadata', () => {
+  const noPersonal = (e: NewEvent): PreparedEvent[] => prepareEvents(validateAppend('s-1', [e], 'any'), () => []);
+
+  it('links each event to the head and to the one before it, beside (not inside) Herald’s metadata', () => {
+    const [a, b] = [event('A', { n: 1 }), event('B', { text: 'ünïcode "q"' })];
+    const head = { revision: 6, hash: 'ab'.repeat(32) };
+    const [wa, wb] = toChainedEsdbEvents('s-1', [...noPersonal(a), ...noPersonal(b)], head);
+    const content = (e: NewEvent): string =>
+      contentHash({
+        eventId: e.eventId,
+        type: e.type,
+        schemaVersion: 1,
+        data: JSON.stringify(e.data),
+        metadata: JSON.stringify(e.metadata),
+        personal: null,
+      });
+    const ha = eventHash('s-1', 7, content(a), head.hash);
+    expect(wa!.metadata.heraldChain).toEqual({ hash: ha, previous: head.hash, personal: null });
+    expect(wb!.metadata.heraldChain).toEqual({
+      hash: eventHash('s-1', 8, content(b), ha),
+      previous: ha,
+      personal: null,
+    });
+    expect(wa!.metadata.herald).toBe(a.metadata);
+    // A new stream's first event has no predecessor.
+    expect(toChainedEsdbEvents('s-2', noPersonal(a), { revision: -1, hash: null })[0]!.metadata.heraldChain).toEqual({
+      hash: eventHash('s-2', 0, content(a), null),
+      previous: null,
+      personal: null,
+    });
+  });
+
+  it('reads an event back as its link covers it: the same JSON text, salts, hash and predecessor', () => {
+    const e = event('MessageSent', { text: 'hi', n: 1.5, nested: { z: 1, a: [true, null] } });
+    const [prepared] = prepareEvents(validateAppend('s-1', [e], 'any'), () => ['text']);
+    const [written] = toChainedEsdbEvents('s-1', [prepared!], { revision: 2, hash: 'cd'.repeat(32) });
+    // What the client parses from what it sent.
+    const recorded: EsdbRecordedEvent = {
+      streamId: 's-1',
+      id: e.eventId,
+      revision: 3n,
+      type: e.type,
+      data: JSON.parse(JSON.stringify(written!.data)) as unknown,
+      metadata: JSON.parse(JSON.stringify(written!.metadata)) as unknown,
+      created: new Date(),
+      position: { commit: 70n, prepare: 70n },
+    };
+    const chained = toChainedEvent(recorded);
+    expect(chained).toEqual({
+      streamId: 's-1',
+      streamRevision: 3,
+      eventId: e.eventId,
+      type: 'MessageSent',
+      schemaVersion: 1,
+      data: prepared!.data,
+      metadata: prepared!.metadata,
+      personal: JSON.parse(prepared!.chain!.personal!) as unknown,
+      hash: written!.metadata.heraldChain!.hash,
+      previous: 'cd'.repeat(32),
+      globalPosition: positionToCheckpoint({ commit: 70n, prepare: 70n }),
+    });
+    expect(chainFieldsOf(recorded)).toEqual(written!.metadata.heraldChain);
+    expect(eventHash('s-1', 3, contentHash(chained), 'cd'.repeat(32))).toBe(chained.hash);
+  });
+
+  it('an event without a link (written before it, or by another writer) reads with no hash and no predecessor', () => {
+    const foreign: EsdbRecordedEvent = {
+      streamId: 's-1',
+      id: event('X').eventId,
+      revision: 0n,
+      type: 'Foreign',
+      data: { a: 1 },
+      metadata: { whatever: true },
+      created: new Date(),
+      position: { commit: 5n, prepare: 5n },
+    };
+    expect(chainFieldsOf(foreign)).toBeUndefined();
+    const chained = toChainedEvent(foreign);
+    expect(chained).toMatchObject({ hash: null, personal: null, data: '{"a":1}', metadata: '{"whatever":true}' });
+    expect(chained).not.toHaveProperty('previous');
+    expect(toChainedEvent({ ...foreign, metadata: toEsdbEvent(event('A')).metadata }).hash).toBeNull();
+  });
+
+  it('an any-append among the stream’s newest events: a retry in order, a duplicate otherwise, or new', () => {
+    const [a, b, c] = [event('A'), event('B'), event('C')];
+    const recent: PlacedEvent[] = [c, b, a].map((e, i) => ({
+      eventId: e.eventId.toUpperCase(),
+      revision: 9 - i,
+      checkpoint: positionToCheckpoint({ commit: BigInt(90 - i), prepare: 0n }),
+    }));
+    expect(judgeRecentRetry('s-1', [a, b], recent)).toBe(recent[1]);
+    expect(judgeRecentRetry('s-1', [c], recent)).toBe(recent[0]);
+    expect(judgeRecentRetry('s-1', [b, a], recent)).toBeInstanceOf(DuplicateEventId);
+    expect(judgeRecentRetry('s-1', [event('D'), a], recent)).toMatchObject({ eventId: a.eventId });
+    expect(judgeRecentRetry('s-1', [event('D')], recent)).toBeUndefined();
   });
 });

@@ -7,6 +7,9 @@
  * recreation that sets `$tb` past the old revision, `$maxAge`/`$maxCount`/`$tb` applied to
  * stream reads but not to `$all`, `$metadata` events of `$$` streams in `$all`, filters on
  * stream-name prefixes or an event-type regex, catch-up subscriptions with checkpoints.
+ * Event data and metadata are stored as the client sends them (JSON) and never looked into:
+ * the server knows nothing of Herald's hash chain, and its idempotency compares ids only.
+ * `tamper` rewrites a stored event as someone with access to the server's files could.
  * It is a model of the server, not the server: the suite against a real one
  * (EVENTSTORE_URL) is the proof.
  */
@@ -66,11 +69,40 @@ export class SimulatedEventStoreDb {
   private readonly recentIds = new Map<string, { streamId: string; revision: number }>();
   private readonly subscribers = new Set<(event: EsdbRecordedEvent) => void>();
   private next = 1000n;
+  /** Appends refused as WrongExpectedVersion (a test shows a race really happened). */
+  wrongExpectedVersions = 0;
+
+  /**
+   * Rewrites a stored event's data or metadata in place, in its stream and in $all, as an
+   * attacker editing the server's files (EventStoreDB itself never changes an event).
+   */
+  tamper(
+    streamId: string,
+    revision: number,
+    rewrite: (event: { data: unknown; metadata: unknown }) => { data: unknown; metadata: unknown },
+  ): void {
+    const events = this.streams.get(streamId)?.events ?? [];
+    const index = events.findIndex((e) => Number(e.revision) === revision);
+    if (index < 0) throw new Error(`no event ${streamId}@${revision} to tamper with`);
+    const old = events[index]!;
+    const changed = rewrite({ data: structuredClone(old.data), metadata: structuredClone(old.metadata) });
+    const forged: EsdbRecordedEvent = { ...old, data: changed.data, metadata: changed.metadata };
+    events[index] = forged;
+    this.log[this.log.indexOf(old)] = forged;
+  }
 
   /** A transport on this server, as one client connection. */
   connect(): EsdbTransport {
     return {
-      append: (streamId, events, expected) => this.later(() => this.append(streamId, events, expected)),
+      append: (streamId, events, expected) =>
+        this.later(() => {
+          try {
+            return this.append(streamId, events, expected);
+          } catch (error) {
+            if (error instanceof WrongExpectedVersionError) this.wrongExpectedVersions++;
+            throw error;
+          }
+        }),
       readStream: (streamId, request) => this.later(() => this.readStream(streamId, request)),
       readAll: (request) => this.later(() => this.readAll(request)),
       subscribeToAll: (request) => this.subscribe(request),

@@ -7,19 +7,25 @@
  *
  * `connect` gives another instance on the same events, as a second process on one database.
  * An append commits at once, after `beforeCommit`: appends to a log are serialized, so the
- * global order is the commit order and a subscriber never waits behind a writer.
+ * global order is the commit order and a subscriber never waits behind a writer. Events
+ * carry the same hash chain as on PostgreSQL (ADR 030), so the contract suite proves it here too.
  */
 import { isWrongRevision, judgeRetry, readWindow, wrongRevision, type RecordedPlace } from '../append-rules.js';
 import { decodeCheckpoint, encodeCheckpoint, maxCheckpoint, START, type Checkpoint } from '../checkpoint.js';
 import { EventStoreUnavailable, StreamNotFound } from '../errors.js';
 import { matches } from '../event-filter.js';
+import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
+import { prepareEvents, type PersonalFields } from '../integrity/chain.js';
+import { eventHash, type PersonalSalts } from '../integrity/event-hash.js';
 import type {
   AppendResult,
+  ChainedEvent,
   EventStore,
   ExpectedRevision,
   NewEvent,
   ReadAllOptions,
   ReadAllPage,
+  ReadChainOptions,
   ReadStreamOptions,
   RecordedEvent,
   StreamInfo,
@@ -32,6 +38,7 @@ import {
   assertReadStreamOptions,
   assertStreamId,
   assertStreamMetadata,
+  readChainWindow,
   readLimit,
   validateAppend,
 } from '../validation.js';
@@ -41,10 +48,12 @@ interface StoredEvent extends RecordedPlace {
   readonly eventId: string;
   readonly type: string;
   readonly schemaVersion: number;
-  readonly data: string;
-  readonly metadata: string;
+  data: string;
+  metadata: string;
   readonly position: Checkpoint;
   readonly recordedMs: number;
+  readonly hash: string;
+  readonly personal: PersonalSalts | null;
 }
 
 interface StoredStream {
@@ -90,6 +99,8 @@ class Log {
 export interface InMemoryEventStoreOptions {
   /** Called before each append commits; throwing fails it and writes nothing. For fault-injection tests. */
   readonly beforeCommit?: () => Promise<void>;
+  /** The personal fields of each event type (default: the catalogue's), as PostgresEventStore's option. */
+  readonly personalFields?: PersonalFields;
 }
 
 export class InMemoryEventStore implements EventStore {
@@ -110,7 +121,10 @@ export class InMemoryEventStore implements EventStore {
     events: readonly NewEvent[],
     expectedRevision: ExpectedRevision,
   ): Promise<AppendResult> {
-    const serialized = validateAppend(streamId, events, expectedRevision);
+    const serialized = prepareEvents(
+      validateAppend(streamId, events, expectedRevision),
+      this.options.personalFields ?? cataloguePersonalFields,
+    );
     if (this.closed) throw new EventStoreUnavailable('the event store is closed');
     await this.options.beforeCommit?.();
     const { log } = this;
@@ -126,7 +140,9 @@ export class InMemoryEventStore implements EventStore {
     if (isWrongRevision(expectedRevision, revision)) throw wrongRevision(streamId, expectedRevision, revision);
     const recordedMs = Date.now();
     let last: StoredEvent | undefined;
+    let previous = stream.events.at(-1)?.hash ?? null;
     for (const [i, e] of serialized.entries()) {
+      previous = eventHash(streamId, revision + 1 + i, e.chain!.content, previous);
       last = {
         eventId: ids[i]!,
         type: e.event.type,
@@ -137,6 +153,8 @@ export class InMemoryEventStore implements EventStore {
         revision: revision + 1 + i,
         position: encodeCheckpoint(BigInt(log.events.length + 1), 0n),
         recordedMs,
+        hash: previous,
+        personal: e.chain!.personal === null ? null : (JSON.parse(e.chain!.personal) as PersonalSalts),
       };
       log.events.push(last);
       log.byId.set(last.eventId, last);
@@ -176,6 +194,43 @@ export class InMemoryEventStore implements EventStore {
       }
       return read;
     });
+  }
+
+  /** Every event of the stream as stored, retention and soft delete aside (they hide events from reads only). */
+  readChain(streamId: string, options: ReadChainOptions = {}): Promise<ChainedEvent[]> {
+    return answer(() => {
+      assertStreamId(streamId);
+      const { from, limit } = readChainWindow(options);
+      this.assertOpen();
+      return (this.log.streams.get(streamId)?.events ?? []).slice(from, from + limit).map((e) => ({
+        streamId: e.streamId,
+        streamRevision: e.revision,
+        eventId: e.eventId,
+        type: e.type,
+        schemaVersion: e.schemaVersion,
+        data: e.data,
+        metadata: e.metadata,
+        personal: e.personal,
+        hash: e.hash,
+        globalPosition: e.position,
+      }));
+    });
+  }
+
+  /**
+   * For tamper-evidence tests: rewrites a stored event's data or metadata as someone with
+   * access to the storage would, behind the store's back (its hash is left as it was).
+   */
+  rewriteStoredEvent(
+    streamId: string,
+    revision: number,
+    rewrite: (stored: { data: unknown; metadata: unknown }) => { data: unknown; metadata: unknown },
+  ): void {
+    const event = this.log.streams.get(streamId)?.events[revision];
+    if (!event) throw new StreamNotFound(streamId);
+    const next = rewrite({ data: JSON.parse(event.data), metadata: JSON.parse(event.metadata) });
+    event.data = JSON.stringify(next.data);
+    event.metadata = JSON.stringify(next.metadata);
   }
 
   getStreamInfo(streamId: string): Promise<StreamInfo> {

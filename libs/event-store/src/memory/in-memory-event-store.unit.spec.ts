@@ -12,6 +12,14 @@ describeEventStoreContract('in memory', () => {
     supportsFaults: true,
     uniqueEventIds: true,
     newStore: (faults) => Promise.resolve(shared.connect(faults)),
+    tamper: (streamId, revision, part) =>
+      Promise.resolve(
+        shared.rewriteStoredEvent(streamId, revision, ({ data, metadata }) =>
+          part === 'data'
+            ? { data: { ...(data as object), forged: true }, metadata }
+            : { data, metadata: { ...(metadata as object), actorId: 'someone-else' } },
+        ),
+      ),
   });
 });
 

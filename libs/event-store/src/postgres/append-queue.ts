@@ -7,7 +7,7 @@
  */
 import { EventStoreUnavailable } from '../errors.js';
 import type { AppendResult, ExpectedRevision } from '../types.js';
-import type { PreparedEvent } from './chain.js';
+import type { PreparedEvent } from '../integrity/chain.js';
 
 export interface PendingAppend {
   readonly streamId: string;

@@ -6,7 +6,7 @@
  */
 import { createPool } from '@herald/database';
 import { contentHash, eventHash, saltPersonalFields } from '../integrity/event-hash.js';
-import type { PersonalFields } from './chain.js';
+import type { PersonalFields } from '../integrity/chain.js';
 
 const PAGE = 5_000;
 /** Serializes the backfill of processes starting together (its own key space). */

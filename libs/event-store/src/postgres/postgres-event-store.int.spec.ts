@@ -17,6 +17,21 @@ describeEventStoreContract('PostgreSQL', () => {
       await store.migrate();
       return store;
     },
+    // A direct UPDATE, as someone with write access to the database.
+    tamper: async (streamId, revision, part) => {
+      const sql = new pg.Client(url);
+      await sql.connect();
+      try {
+        await sql.query(
+          part === 'data'
+            ? `UPDATE herald_events SET data = (data::jsonb || '{"forged":true}')::json WHERE stream_id = $1 AND stream_revision = $2`
+            : `UPDATE herald_events SET metadata = jsonb_set(metadata::jsonb, '{actorId}', '"someone-else"')::json WHERE stream_id = $1 AND stream_revision = $2`,
+          [streamId, revision],
+        );
+      } finally {
+        await sql.end();
+      }
+    },
   });
 });
 

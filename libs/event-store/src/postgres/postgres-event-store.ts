@@ -15,21 +15,24 @@ import type { Checkpoint } from '../checkpoint.js';
 import { EventStoreUnavailable } from '../errors.js';
 import type {
   AppendResult,
+  ChainedEvent,
   EventStore,
   ExpectedRevision,
   NewEvent,
   ReadAllOptions,
   ReadAllPage,
+  ReadChainOptions,
   ReadStreamOptions,
   RecordedEvent,
   StreamInfo,
   StreamMetadata,
   SubscribeOptions,
 } from '../types.js';
-import { validateAppend } from '../validation.js';
+import { assertStreamId, readChainWindow, validateAppend } from '../validation.js';
+import { readChainRows } from './chain-reader.js';
 import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
 import { backfillHashes } from './backfill.js';
-import { prepareEvents, type PersonalFields } from './chain.js';
+import { prepareEvents, type PersonalFields } from '../integrity/chain.js';
 import { AppendQueue } from './append-queue.js';
 import { BatchWriter } from './batch-write.js';
 import { guard } from './guard.js';
@@ -161,6 +164,14 @@ export class PostgresEventStore implements EventStore {
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     return this.streams.readStream(streamId, options);
+  }
+
+  /** Every stored row of the stream, retention and soft delete aside: they hide rows, the chain still covers them. */
+  async readChain(streamId: string, options: ReadChainOptions = {}): Promise<ChainedEvent[]> {
+    assertStreamId(streamId);
+    const { from, limit } = readChainWindow(options);
+    if (this.closed) throw new EventStoreUnavailable('the event store is closed');
+    return guard(() => readChainRows(this.pool, streamId, from, limit));
   }
 
   getStreamInfo(streamId: string): Promise<StreamInfo> {

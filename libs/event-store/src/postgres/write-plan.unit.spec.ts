@@ -6,7 +6,7 @@ import type { ExpectedRevision } from '../types.js';
 import type { SerializedEvent } from '../validation.js';
 import type { PendingAppend } from './append-queue.js';
 import { planBatch, type RecordedRow, type StreamState } from './write-plan.js';
-import { prepareEvents } from './chain.js';
+import { prepareEvents } from '../integrity/chain.js';
 import { eventHash } from '../integrity/event-hash.js';
 
 function serialized(eventId: string = randomUUID()): SerializedEvent {

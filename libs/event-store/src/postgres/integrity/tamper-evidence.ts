@@ -8,7 +8,8 @@ import { createPool, type DatabaseTimeouts } from '@herald/database';
 import { formatDigest } from '../../integrity/merkle.js';
 import { inclusionProof, type InclusionProof } from './proof.js';
 import { latestSeal } from './seals.js';
-import { verifyLog, type VerifyOptions, type VerifyReport } from './verify.js';
+import type { VerifyOptions, VerifyReport } from '../../integrity/verify-chain.js';
+import { verifyLog } from './verify.js';
 
 export class TamperEvidence {
   private readonly pool: pg.Pool;

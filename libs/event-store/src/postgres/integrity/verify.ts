@@ -10,48 +10,22 @@
  */
 import type pg from 'pg';
 import { decodeCheckpoint, encodeCheckpoint, START, type Checkpoint } from '../../checkpoint.js';
-import { contentHash, eventHash, IntegrityMismatch, type PersonalSalts } from '../../integrity/event-hash.js';
-import { leafHash, MerkleRoot, sealHash, type Digest } from '../../integrity/merkle.js';
+import type { PersonalSalts } from '../../integrity/event-hash.js';
+import { leafHash, MerkleRoot, sealHash } from '../../integrity/merkle.js';
+import {
+  recomputeHash,
+  verifyStreamChain,
+  type BrokenLink,
+  type VerifyOptions,
+  type VerifyReport,
+} from '../../integrity/verify-chain.js';
+import { readChainRows } from '../chain-reader.js';
 import { headCheckpointQuery } from '../log-queries.js';
 import { LEAF_COLUMNS, querySeals, type StoredSeal } from './seals.js';
 
 const PAGE = 10_000;
 /** Streams whose newest checked event the pass remembers (about 150 bytes each). */
 const STREAM_CACHE = 100_000;
-
-export interface VerifyOptions {
-  /** Only this stream's chain (no seals). */
-  readonly stream?: string;
-  /** Events after this checkpoint (widened to the start of its seal). */
-  readonly from?: Checkpoint;
-  /** Through this checkpoint (widened to the end of its seal); default the head. */
-  readonly to?: Checkpoint;
-  /** A digest kept earlier: checks the log from its start through this digest's seal, and that seal against it. */
-  readonly digest?: Digest;
-  /** Called after each page: events checked, and the estimated total when known. */
-  readonly onProgress?: (checked: number, total: number | undefined) => void;
-}
-
-export interface BrokenLink {
-  readonly reason: string;
-  readonly streamId?: string;
-  readonly revision?: number;
-  readonly checkpoint?: string;
-  readonly sealNumber?: number;
-}
-
-export interface VerifyReport {
-  readonly ok: boolean;
-  /** Events whose chain link was checked. */
-  readonly events: number;
-  /** Seals whose root, hash and link were checked. */
-  readonly seals: number;
-  /** Events checked that no seal covers yet (the newest; the sealer seals them within its interval). */
-  readonly unsealed: number;
-  readonly from: string;
-  readonly to: string;
-  readonly broken?: BrokenLink;
-}
 
 /** Raw columns, in this order (row mode `array`, no type parsing: the text is what the hash covers). */
 const EVENT_SELECT = `SELECT stream_id, stream_revision::text, event_id::text, type, schema_version::text,
@@ -92,20 +66,19 @@ export async function verifyLog(pool: pg.Pool, options: VerifyOptions = {}): Pro
 /** The stored hash an event should have, or what is wrong with it. */
 function recompute(row: Raw, previous: string | null): string | BrokenLink {
   const [streamId, revision, eventId, type, version, data, metadata, personal] = row;
+  let salts: PersonalSalts | null;
   try {
-    const content = contentHash({
-      eventId,
-      type,
-      schemaVersion: Number(version),
-      data,
-      metadata,
-      personal: personal === null ? null : (JSON.parse(personal) as PersonalSalts),
-    });
-    return eventHash(streamId, Number(revision), content, previous);
+    salts = personal === null ? null : (JSON.parse(personal) as PersonalSalts);
   } catch (error) {
-    if (error instanceof IntegrityMismatch || error instanceof SyntaxError) return { reason: error.message };
+    if (error instanceof SyntaxError) return { reason: error.message };
     throw error;
   }
+  return recomputeHash(
+    streamId,
+    Number(revision),
+    { eventId, type, schemaVersion: Number(version), data, metadata, personal: salts },
+    previous,
+  );
 }
 
 function checkLink(row: Raw, previous: string | null): BrokenLink | undefined {
@@ -123,43 +96,13 @@ function checkLink(row: Raw, previous: string | null): BrokenLink | undefined {
   return undefined;
 }
 
-async function verifyStream(client: pg.PoolClient, options: VerifyOptions): Promise<VerifyReport> {
-  let previous: { revision: number; hash: string } | undefined;
-  let events = 0;
-  const report = (broken?: BrokenLink): VerifyReport => ({
-    ok: broken === undefined,
-    events,
-    seals: 0,
-    unsealed: 0,
-    from: START,
-    to: START,
-    ...(broken ? { broken } : {}),
-  });
-  for (;;) {
-    const { rows } = await client.query<Raw>({
-      text: `${EVENT_SELECT} WHERE stream_id = $1 AND stream_revision > $2 ORDER BY herald_events.stream_revision LIMIT ${PAGE}`,
-      values: [options.stream, previous?.revision ?? -1],
-      rowMode: 'array',
-      types: RAW_TYPES,
-    });
-    for (const row of rows) {
-      const revision = Number(row[1]);
-      const expected = (previous?.revision ?? -1) + 1;
-      if (revision !== expected) {
-        return report({
-          streamId: row[0],
-          revision: expected,
-          reason: `revision ${expected} is missing (deleted), the stream goes on at ${revision}`,
-        });
-      }
-      const broken = checkLink(row, previous?.hash ?? null);
-      if (broken) return report(broken);
-      previous = { revision, hash: row[11] };
-      events++;
-    }
-    options.onProgress?.(events, undefined);
-    if (rows.length < PAGE) return report();
-  }
+/** One stream: the same check as every adapter's (integrity/verify-chain.ts), on this connection. */
+function verifyStream(client: pg.PoolClient, options: VerifyOptions): Promise<VerifyReport> {
+  const reader = {
+    readChain: (streamId: string, o: { from?: number; limit?: number } = {}) =>
+      readChainRows(client, streamId, o.from ?? 0, o.limit ?? PAGE),
+  };
+  return verifyStreamChain(reader, options.stream!, options);
 }
 
 /** Seals in number order from a first one, a page at a time. */

@@ -4,7 +4,7 @@
  * hash, which needs the stream's previous event, is computed by the write plan under the
  * lock, by which writers of the same stream already serialize.
  */
-import { contentHash, saltPersonalFields } from '../integrity/event-hash.js';
+import { contentHash, saltPersonalFields } from './event-hash.js';
 import type { SerializedEvent } from '../validation.js';
 
 /** Which data fields of an event type are personal (the catalogue's paths: `text`, `attachments[].url`). */
