@@ -1,5 +1,5 @@
 /**
- * `herald verify` and `herald proof` when the events are in EventStoreDB: what needs the
+ * `herald verify`, `herald proof` and `herald export` when the events are in EventStoreDB: what needs the
  * seals (ranges, digests, proofs) is refused as a usage error naming why, never answered
  * "ok"; the chains (every stream's, or one) are read from the configured server. No server
  * runs here: the URL names a closed port, so those checks fail as unreachable (1). The
@@ -45,5 +45,13 @@ describe('herald verify and herald proof on EventStoreDB', () => {
       expect(unreachable.stdout).toBe('');
       expect(unreachable.stderr).toMatch(/herald: EventStoreDB: .*UNAVAILABLE/);
     }
+  });
+
+  it('exports from the configured EventStoreDB, not from PostgreSQL (1 when it is unreachable, nothing written)', () => {
+    // The export itself on EventStoreDB: export-eventstoredb.int.spec.ts (a simulated server).
+    const unreachable = run('export', '--conversation', crypto.randomUUID());
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stdout).toBe('');
+    expect(unreachable.stderr).toMatch(/herald: EventStoreDB: .*UNAVAILABLE/);
   });
 });
