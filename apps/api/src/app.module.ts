@@ -64,6 +64,12 @@ export interface AppOptions {
   readonly operatorCheck?: OperatorCheck;
   /** Run the notifier in this process (default true; tests that run it in a child process say false). */
   readonly notifier?: boolean;
+  /**
+   * The event store to use instead of opening the configured one (the tests' simulated
+   * EventStoreDB, which no connection string reaches); the configuration still says which
+   * kind it is. Closed with the app.
+   */
+  readonly eventStore?: EventStore;
   /** Where this process's metrics go (`/metrics`); createApp makes one when not given. */
   readonly metrics?: HeraldMetrics;
 }
@@ -154,11 +160,13 @@ export class AppModule {
           // EVENT_STORE: the events in PostgreSQL (with the read models) or in EventStoreDB.
           useFactory: async (): Promise<EventStore> =>
             new MeteredEventStore(
-              await openConfiguredEventStore(config, databaseUrl, {
-                poolSize: config.databasePoolSize,
-                timeouts: databaseTimeouts(config),
-                onError: (error) => logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
-              }),
+              options.eventStore ??
+                (await openConfiguredEventStore(config, databaseUrl, {
+                  poolSize: config.databasePoolSize,
+                  timeouts: databaseTimeouts(config),
+                  onError: (error) =>
+                    logger.emit('warn', `event store connection error: ${error.message}`, 'EventStore'),
+                })),
               metrics,
             ),
         },

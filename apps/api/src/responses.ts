@@ -445,6 +445,8 @@ const NOT_FOUND = [404] as const;
 const HIDDEN = [403, 404] as const;
 /** A command refused by the state it met (a dissolved group, a taken name...), or by the caller's role. */
 const REFUSED = [403, 404, 409] as const;
+/** An audit read: hidden (404) from all but auditors, refused (409) where the event store cannot answer it. */
+const AUDIT_READ = [404, 409] as const;
 
 const ROUTES = {
   'GET /health': { public: true, answers: { 200: Health, 503: Health } },
@@ -520,9 +522,10 @@ const ROUTES = {
   'GET /search': { answers: { 200: SearchResults } },
   'POST /projections/:name/resolve': { answers: { 200: ResolveAnswer }, errors: [403, 404] },
   // Auditors only; everyone else (anonymous included) gets the 404 of a missing route.
-  'GET /audit/streams/:streamId/events': { answers: { 200: AuditEvents }, errors: NOT_FOUND },
-  'GET /audit/log': { answers: { 200: AuditLog }, errors: NOT_FOUND },
-  'GET /audit/conversations/:id': { answers: { 200: ConversationAsOf }, errors: NOT_FOUND },
+  // 409 EVENT_STORE.UNSUPPORTED_READ: what the configured store cannot answer (README "The audit API").
+  'GET /audit/streams/:streamId/events': { answers: { 200: AuditEvents }, errors: AUDIT_READ },
+  'GET /audit/log': { answers: { 200: AuditLog }, errors: AUDIT_READ },
+  'GET /audit/conversations/:id': { answers: { 200: ConversationAsOf }, errors: AUDIT_READ },
   'GET /audit/events/:ref/proof': { answers: { 200: InclusionProofAnswer }, errors: [400, 404, 409] },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 

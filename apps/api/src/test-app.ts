@@ -26,7 +26,11 @@ export async function testApp(
   env: Record<string, string> = {},
   databaseUrl?: string,
   logger = new JsonLogger('fatal'),
-  options: { readonly operatorCheck?: OperatorCheck; readonly notifier?: boolean } = {},
+  options: {
+    readonly operatorCheck?: OperatorCheck;
+    readonly notifier?: boolean;
+    readonly eventStore?: EventStore;
+  } = {},
 ): Promise<NestFastifyApplication> {
   const breaches: string[] = [];
   const app = await createApp(

@@ -5,6 +5,7 @@
  */
 import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/config';
 import { runningEmbeddedPostgresUrl, startEmbeddedPostgres } from '@herald/database';
+import { openConfiguredEventStore, openEventStore, type EventStore } from '@herald/event-store';
 import { CliError, EXIT } from './cli-error.js';
 
 export interface CliDatabase {
@@ -43,4 +44,26 @@ export async function withDatabase<T>(
   } finally {
     await database.close();
   }
+}
+
+/**
+ * Runs `work` on the event store the configuration names (EVENT_STORE): EventStoreDB at its
+ * URL (no PostgreSQL needed), or the PostgreSQL above, its event tables migrated first.
+ */
+export async function withEventStore<T>(
+  work: (store: EventStore) => Promise<T>,
+  say?: (line: string) => void,
+): Promise<T> {
+  const run = async (store: EventStore): Promise<T> => {
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  };
+  const config = loadConfig();
+  if (config.eventStore.kind === 'eventstoredb') {
+    return run(await openEventStore({ kind: 'eventstoredb', connectionString: config.eventStore.url }));
+  }
+  return withDatabase(async ({ url }) => run(await openConfiguredEventStore(config, url, { poolSize: 2 })), say);
 }

@@ -1,5 +1,5 @@
 /**
- * `herald verify` and `herald proof` when the events are in EventStoreDB: what needs the
+ * `herald verify`, `herald proof`, `herald export` and `herald roles` when the events are in EventStoreDB: what needs the
  * seals (ranges, digests, proofs) is refused as a usage error naming why, never answered
  * "ok"; the chains (every stream's, or one) are read from the configured server. No server
  * runs here: the URL names a closed port, so those checks fail as unreachable (1). The
@@ -42,6 +42,20 @@ describe('herald verify and herald proof on EventStoreDB', () => {
     ]) {
       const unreachable = run(...args);
       expect(unreachable.status).toBe(1);
+      expect(unreachable.stdout).toBe('');
+      expect(unreachable.stderr).toMatch(/herald: EventStoreDB: .*UNAVAILABLE/);
+    }
+  });
+
+  it('exports and keeps roles in the configured EventStoreDB, not in PostgreSQL (1 when it is unreachable, nothing written)', () => {
+    // The export itself on EventStoreDB: export-eventstoredb.int.spec.ts (a simulated server).
+    for (const args of [
+      ['export', '--conversation', crypto.randomUUID()],
+      ['roles', 'grant', 'alice', 'auditor'],
+      ['roles', 'show', 'alice'],
+    ]) {
+      const unreachable = run(...args);
+      expect(unreachable.status, args.join(' ')).toBe(1);
       expect(unreachable.stdout).toBe('');
       expect(unreachable.stderr).toMatch(/herald: EventStoreDB: .*UNAVAILABLE/);
     }

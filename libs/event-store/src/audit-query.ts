@@ -12,7 +12,7 @@ import {
 } from '@herald/events';
 import { z } from 'zod';
 import { isCheckpoint } from './checkpoint.js';
-import type { AuditLogQuery } from './postgres/audit-log.js';
+import type { AuditLogQuery } from './types.js';
 
 const CATEGORY_NAMES = Object.keys({ ...CATEGORIES, ...INTERNAL_CATEGORIES }) as StreamCategory[];
 

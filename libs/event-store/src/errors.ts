@@ -11,7 +11,8 @@ export type EventStoreErrorCode =
   | 'EVENT_STORE.INVALID_ARGUMENT'
   | 'EVENT_STORE.DUPLICATE_EVENT_ID'
   | 'EVENT_STORE.STREAM_NOT_FOUND'
-  | 'EVENT_STORE.UNAVAILABLE';
+  | 'EVENT_STORE.UNAVAILABLE'
+  | 'EVENT_STORE.UNSUPPORTED_READ';
 
 export abstract class EventStoreError extends Error {
   abstract readonly code: EventStoreErrorCode;
@@ -70,4 +71,14 @@ export class EventStoreUnavailable extends EventStoreError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * A read this store cannot answer truthfully (an audit read of a time range without an
+ * index by recorded time, or history the store no longer serves): refused naming why,
+ * never answered with less than was asked for. Retrying will not help.
+ */
+export class UnsupportedRead extends EventStoreError {
+  readonly code = 'EVENT_STORE.UNSUPPORTED_READ';
+  override name = 'UnsupportedRead';
 }

@@ -27,5 +27,5 @@ export {
 } from './integrity/verify-chain.js';
 export { NotSealedYet, EventNotFound, inclusionProof, type InclusionProof } from './postgres/integrity/proof.js';
 export type { StoredSeal } from './postgres/integrity/seals.js';
-export { PostgresAuditLog, AUDIT_WINDOW, type AuditLogQuery, type AuditEvent } from './postgres/audit-log.js';
+export { AUDIT_WINDOW, auditTime } from './audit-log.js';
 export { AuditLogParams, auditParamsProblem, auditLogQueryOf } from './audit-query.js';

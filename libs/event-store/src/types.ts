@@ -131,6 +131,50 @@ export interface ReadChainOptions {
   readonly limit?: number;
 }
 
+/** The auditors' reads (ADR 032, ADR 050; `audit-log.ts`). */
+export interface AuditLogQuery {
+  /** Events after this checkpoint (exclusive); default the start of the log. */
+  readonly after?: Checkpoint;
+  /** Events up to this checkpoint (inclusive); default (and at most) the head when the read begins. */
+  readonly upTo?: Checkpoint;
+  /** Events recorded at or after this time; with `until`, the log is read in recorded order. */
+  readonly since?: Date;
+  /** Events recorded before this time. */
+  readonly until?: Date;
+  readonly eventTypes?: readonly string[];
+  /** Stream id prefixes, e.g. `conversation-`. */
+  readonly streamPrefixes?: readonly string[];
+  /** Only events whose metadata names this actor. */
+  readonly actorId?: string;
+  /** Only this stream (a conversation's): read by the stream's own index. */
+  readonly streamId?: string;
+}
+
+/** An event as an auditor reads it: where it stands, when it was recorded, and all it holds. */
+export interface AuditEvent {
+  readonly checkpoint: Checkpoint;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly recordedAt: string;
+  readonly data: unknown;
+  readonly metadata: Record<string, unknown>;
+}
+
+export interface AuditStreamPage {
+  readonly events: AuditEvent[];
+  /** The revision to read the next page after; null on the last page. */
+  readonly nextCursor: number | null;
+}
+
+/**
+ * The NDJSON lines of an audit read of the log, one chunk of lines per window, pulled by
+ * the caller (backpressure). `count` is told how many events each chunk held.
+ */
+export type AuditLines = AsyncIterable<string>;
+
 export interface EventStore {
   /**
    * Atomic per call. Idempotent by event id, as EventStoreDB: when the events (or a
@@ -173,5 +217,22 @@ export interface EventStore {
   headCheckpoint(): Promise<Checkpoint>;
   /** How many events lie after a checkpoint, counting at most `max`. */
   countEventsAfter(checkpoint: Checkpoint, max: number): Promise<number>;
+  /**
+   * For auditors: one stream's events after `afterRevision` (-1: from its start), raw (as
+   * stored, not upcast), with their place and recorded time; an empty page for a stream that
+   * never had events. PostgreSQL reads every stored event, deleted and past retention
+   * included; a store that no longer serves some (EventStoreDB: soft delete, retention)
+   * refuses the page with UnsupportedRead naming the revisions, never answers it short.
+   */
+  readAuditStream(streamId: string, afterRevision: StreamRevision, limit: number): Promise<AuditStreamPage>;
+  /**
+   * For auditors and `herald export`: the log, or the part the query selects, as NDJSON lines
+   * of AuditEvent, in checkpoint order (a time range: recorded order; one stream: revision
+   * order), up to the head when the call is made. Everything that can be refused
+   * (UnsupportedRead: a time range over the whole log on a store without a time index,
+   * history no longer served) is refused by the call itself, before any line; the lines are
+   * read a window at a time as the caller pulls them. `count` is told each chunk's events.
+   */
+  auditLog(query: AuditLogQuery, count?: (events: number) => void): Promise<AuditLines>;
   close(): Promise<void>;
 }

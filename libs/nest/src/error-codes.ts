@@ -49,6 +49,8 @@ export const STATUS_BY_CODE = {
   'EVENT_STORE.INVALID_ARGUMENT': HttpStatus.BAD_REQUEST,
   'EVENT_STORE.STREAM_NOT_FOUND': HttpStatus.NOT_FOUND,
   'EVENT_STORE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
+  // What the configured store cannot answer (a time range on EventStoreDB, history it no longer serves).
+  'EVENT_STORE.UNSUPPORTED_READ': HttpStatus.CONFLICT,
   'REQUEST.INVALID': HttpStatus.BAD_REQUEST,
   'AUTH.INVALID_CREDENTIALS': HttpStatus.UNAUTHORIZED,
   'AUTH.SESSION_EXPIRED': HttpStatus.UNAUTHORIZED,

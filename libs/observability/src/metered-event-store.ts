@@ -5,6 +5,9 @@
  */
 import type {
   AppendResult,
+  AuditLines,
+  AuditLogQuery,
+  AuditStreamPage,
   ChainedEvent,
   Checkpoint,
   EventStore,
@@ -17,6 +20,7 @@ import type {
   RecordedEvent,
   StreamInfo,
   StreamMetadata,
+  StreamRevision,
   SubscribeOptions,
 } from '@herald/event-store';
 import type { HeraldMetrics } from './herald-metrics.js';
@@ -87,6 +91,14 @@ export class MeteredEventStore implements EventStore {
 
   countEventsAfter(checkpoint: Checkpoint, max: number): Promise<number> {
     return this.store.countEventsAfter(checkpoint, max);
+  }
+
+  readAuditStream(streamId: string, afterRevision: StreamRevision, limit: number): Promise<AuditStreamPage> {
+    return this.store.readAuditStream(streamId, afterRevision, limit);
+  }
+
+  auditLog(query: AuditLogQuery, count?: (events: number) => void): Promise<AuditLines> {
+    return this.store.auditLog(query, count);
   }
 
   close(): Promise<void> {

@@ -13,8 +13,8 @@ import {
   inclusionProof,
   isCheckpoint,
   NotSealedYet,
-  PostgresAuditLog,
-  type AuditEvent,
+  type AuditStreamPage,
+  type EventStore,
   type InclusionProof,
 } from '@herald/event-store';
 import type { HeraldConfig } from '@herald/config';
@@ -28,7 +28,7 @@ import { requestContext } from '../auth/auth.controller.js';
 import { Caller, Public } from '../auth/auth.guard.js';
 import { PageLimit, SeqParam } from '../paging.js';
 import { AuditorGuard } from './auditor.guard.js';
-import { CONFIG } from '../tokens.js';
+import { CONFIG, EVENT_STORE } from '../tokens.js';
 import { AUDIT_POOL } from './audit.providers.js';
 import { AuditService, type AsOfAnswer, type AsOfPoint } from './audit.service.js';
 
@@ -85,7 +85,8 @@ const paramsOf = (request: FastifyRequest): Record<string, string> => {
 export class AuditController {
   constructor(
     private readonly audit: AuditService,
-    private readonly log: PostgresAuditLog,
+    // The reads go through the port: the store answers them its own way (ADR 050).
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(AUDIT_POOL) private readonly pool: pg.Pool,
     @Inject(CONFIG) private readonly config: HeraldConfig,
   ) {}
@@ -97,9 +98,9 @@ export class AuditController {
     @ZodParam('streamId', StreamId) streamId: string,
     @ZodQuery(StreamQuery) q: z.output<typeof StreamQuery>,
     @Req() request: FastifyRequest,
-  ): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
+  ): Promise<AuditStreamPage> {
     await this.record(caller, 'GET /audit/streams/:streamId/events', request);
-    return this.log.streamPage(streamId, q.after, q.limit);
+    return this.store.readAuditStream(streamId, q.after, q.limit);
   }
 
   /** The log, or the part the filters select, as NDJSON: one event per line, in order, streamed. */
@@ -113,9 +114,8 @@ export class AuditController {
     const problem = auditParamsProblem(q);
     if (problem) throw new RequestInvalid('These filters do not go together', [problem]);
     await this.record(caller, 'GET /audit/log', request);
-    // The head is read before the answer starts, so an unreachable store is a 503, not a cut stream.
-    await this.log.head();
-    const lines = Readable.from(this.log.ndjson(auditLogQueryOf(q)), { objectMode: false });
+    // Refusals, and an unreachable store, come before the answer starts: a 409 or a 503, not a cut stream.
+    const lines = Readable.from(await this.store.auditLog(auditLogQueryOf(q)), { objectMode: false });
     await reply.type('application/x-ndjson; charset=utf-8').send(lines);
   }
 

@@ -1,7 +1,9 @@
 /**
- * The audit API's parts for the app module: the roles check, the audit log reader (a small
- * pool of its own, so that a long export never takes the serving pools' connections), the
- * audit service, and the configured initial operator, granted at start.
+ * The audit API's parts for the app module: the roles check, the pool of the inclusion proofs
+ * (PostgreSQL's seals; a small pool of its own, apart from the serving pools), the audit
+ * service, and the configured initial operator, granted at start. The log and stream reads
+ * go through the event store port (`readAuditStream`, `auditLog`), which on PostgreSQL has
+ * its own small pool for them too.
  */
 import {
   Inject,
@@ -12,7 +14,7 @@ import {
 } from '@nestjs/common';
 import type { HeraldConfig } from '@herald/config';
 import { createPool } from '@herald/database';
-import { PostgresAuditLog, type EventStore } from '@herald/event-store';
+import type { EventStore } from '@herald/event-store';
 import { IdentityError, SystemRoles } from '@herald/identity';
 import { JsonLogger } from '@herald/nest';
 import type pg from 'pg';
@@ -24,7 +26,7 @@ import { AuditService } from './audit.service.js';
 
 export const AUDIT_POOL = Symbol('AuditPool');
 
-/** Connections of the audit reads: concurrent exports beyond this wait for one. */
+/** Connections of the proof reads: concurrent ones beyond this wait for one. */
 const AUDIT_POOL_SIZE = 4;
 
 @Injectable()
@@ -74,7 +76,6 @@ export function auditProviders(timeouts: { queryTimeoutMs: number; acquireTimeou
       useFactory: (url: string): pg.Pool =>
         createPool({ connectionString: url, max: AUDIT_POOL_SIZE, applicationName: 'herald-audit', timeouts }),
     },
-    { provide: PostgresAuditLog, inject: [AUDIT_POOL], useFactory: (pool: pg.Pool) => new PostgresAuditLog(pool) },
     {
       provide: AuditService,
       inject: [EVENT_STORE, DataSource],

@@ -5,7 +5,13 @@
  * as-of view (projections/as-of.ts).
  */
 import { recordAuditRead } from '@herald/identity';
-import { StreamNotFound, type Checkpoint, type EventStore, type RecordedEvent } from '@herald/event-store';
+import {
+  StreamNotFound,
+  UnsupportedRead,
+  type Checkpoint,
+  type EventStore,
+  type RecordedEvent,
+} from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
 import { RequestInvalid } from '@herald/nest';
 import { conversationAsOf, type ConversationAsOf } from '@herald/projections';
@@ -57,6 +63,14 @@ export class AuditService {
         if (error instanceof StreamNotFound)
           throw new ConversationError('CONVERSATION.NOT_FOUND', 'No such conversation');
         throw error;
+      }
+      // A fold that skipped events the store no longer serves (retention) would answer a state
+      // that never was: refused instead.
+      if (read[0] !== undefined && read[0].streamRevision !== from) {
+        throw new UnsupportedRead(
+          `The event store no longer serves revisions ${from} to ${read[0].streamRevision - 1} of ${streamId}: ` +
+            'the conversation cannot be folded from its start',
+        );
       }
       // The stream's prefix up to the point: it ends at the first event past it.
       const past = read.findIndex((e) => !within(e, point));

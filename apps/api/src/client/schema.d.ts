@@ -930,6 +930,7 @@ export interface components {
               | 'EVENT_STORE.INVALID_ARGUMENT'
               | 'EVENT_STORE.STREAM_NOT_FOUND'
               | 'EVENT_STORE.UNAVAILABLE'
+              | 'EVENT_STORE.UNSUPPORTED_READ'
               | 'REQUEST.INVALID'
               | 'AUTH.INVALID_CREDENTIALS'
               | 'AUTH.SESSION_EXPIRED'
@@ -7605,6 +7606,15 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
       /** @description Too Many Requests */
       429: {
         headers: {
@@ -7696,6 +7706,15 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
       /** @description Too Many Requests */
       429: {
         headers: {
@@ -7776,6 +7795,15 @@ export interface operations {
       };
       /** @description Not Found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Conflict */
+      409: {
         headers: {
           [name: string]: unknown;
         };

@@ -1,18 +1,19 @@
 /**
  * `herald export`: the event log, or the part the filters select, as NDJSON (the lines of
- * GET /audit/log, the same filters) to a file or stdout; progress on stderr. Read in
- * keyset windows and written with backpressure, so memory stays flat whatever the log's
- * size. Each export is recorded in the `audit-cli` audit stream, as who ran it.
+ * GET /audit/log, the same filters) to a file or stdout; progress on stderr. Read through
+ * the event store port (`auditLog`) from the store Herald is configured with, PostgreSQL
+ * or EventStoreDB, a window at a time and written with backpressure, so memory stays flat
+ * whatever the log's size. Each export is recorded in the `audit-cli` audit stream, as who
+ * ran it.
  */
 import {
   AuditLogParams,
   auditLogQueryOf,
   auditParamsProblem,
-  EVENT_STORE_MIGRATIONS,
-  PostgresAuditLog,
-  PostgresEventStore,
+  EventStoreUnavailable,
+  UnsupportedRead,
+  type EventStore,
 } from '@herald/event-store';
-import { createPool, migrateDatabase } from '@herald/database';
 import { recordAuditRead } from '@herald/identity';
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
@@ -20,7 +21,7 @@ import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { CliError, EXIT } from '../cli-error.js';
-import { withDatabase } from '../database.js';
+import { withEventStore } from '../database.js';
 import { progress } from '../progress.js';
 import { cliActor } from './actor.js';
 
@@ -43,7 +44,11 @@ export function registerExport(program: Command): void {
     .option('-o, --out <file>', 'write to this file (default: stdout)')
     .option('--after <checkpoint>', 'events after this checkpoint (exclusive)')
     .option('--up-to <checkpoint>', 'events up to this checkpoint (inclusive)')
-    .option('--since <time>', 'events recorded at or after this time (ISO 8601 with offset); read in recorded order')
+    .option(
+      '--since <time>',
+      'events recorded at or after this time (ISO 8601 with offset); read in recorded order. ' +
+        'On EventStoreDB only with --conversation',
+    )
     .option('--until <time>', 'events recorded before this time (ISO 8601 with offset)')
     .option('--type <types>', 'only these event types, comma-separated')
     .option('--category <categories>', 'only streams of these categories, comma-separated (conversation, user, ...)')
@@ -52,7 +57,8 @@ export function registerExport(program: Command): void {
     .action(async (options: ExportOptions) => exportLog(options));
 }
 
-async function exportLog(options: ExportOptions): Promise<void> {
+/** The filters as given on the command line, checked as GET /audit/log checks them; a usage error otherwise. */
+export function exportParams(options: ExportOptions): { params: AuditLogParams; given: Record<string, string> } {
   const given = Object.fromEntries(
     Object.entries({ ...options, out: undefined }).filter(([, v]) => v !== undefined),
   ) as Record<string, string>;
@@ -66,34 +72,53 @@ async function exportLog(options: ExportOptions): Promise<void> {
   }
   const problem = auditParamsProblem(parsed.data);
   if (problem) throw new CliError(`--${problem.path}: ${problem.problem}`, EXIT.usage);
+  return { params: parsed.data, given };
+}
+
+/**
+ * Records the export in `audit-cli` (as GET /audit/log records a read before answering it),
+ * then writes its lines to `out` as `out` drains; returns how many events were written. What
+ * the store cannot answer (UnsupportedRead) is exit code 2 with the store's reason, before
+ * any line is written; an unreachable store, 1.
+ */
+export async function writeExport(
+  store: EventStore,
+  { params, given }: { params: AuditLogParams; given: Record<string, string> },
+  out: Writable,
+  counted: (done: number) => void = () => undefined,
+): Promise<number> {
+  let done = 0;
+  try {
+    const actor = cliActor();
+    await recordAuditRead(store, actor, 'herald export', given, {
+      actorId: actor,
+      correlationId: randomUUID(),
+      now: new Date(),
+    });
+    const lines = await store.auditLog(auditLogQueryOf(params), (n) => counted((done += n)));
+    for await (const chunk of lines) {
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } catch (error) {
+    if (error instanceof UnsupportedRead) throw new CliError(error.message, EXIT.usage);
+    if (error instanceof EventStoreUnavailable) throw new CliError(error.message);
+    throw error;
+  }
+  return done;
+}
+
+async function exportLog(options: ExportOptions): Promise<void> {
+  const request = exportParams(options);
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  await withDatabase(async ({ url }) => {
-    await migrateDatabase(url, EVENT_STORE_MIGRATIONS);
-    const store = new PostgresEventStore({ connectionString: url, poolSize: 1 });
-    const pool = createPool({ connectionString: url, max: 1, applicationName: 'herald-cli-export' });
+  await withEventStore(async (store) => {
     const out: Writable = options.out ? createWriteStream(options.out) : process.stdout;
     const shown = progress('export');
-    let done = 0;
-    try {
-      const actor = cliActor();
-      await recordAuditRead(store, actor, 'herald export', given, {
-        actorId: actor,
-        correlationId: randomUUID(),
-        now: new Date(),
-      });
-      const log = new PostgresAuditLog(pool);
-      for await (const chunk of log.ndjson(auditLogQueryOf(parsed.data), (n) => shown.update((done += n)))) {
-        if (!out.write(chunk)) await once(out, 'drain');
-      }
-      shown.stop();
-      if (options.out) {
-        out.end();
-        await once(out, 'finish');
-      }
-      say(`exported ${done} events${options.out ? ` to ${options.out}` : ''}`);
-    } finally {
-      await pool.end();
-      await store.close();
+    const done = await writeExport(store, request, out, (n) => shown.update(n));
+    shown.stop();
+    if (options.out) {
+      out.end();
+      await once(out, 'finish');
     }
+    say(`exported ${done} events${options.out ? ` to ${options.out}` : ''}`);
   }, say);
 }

@@ -2,15 +2,14 @@
  * `herald roles grant|revoke <user> <role>` and `herald roles show <user>`: the system roles
  * (auditor, operator), each change an event in the user's stream with who made it: the OS
  * user running the command (`cli:<name>`), or with `--as <operator>` that operator's user id
- * (who must hold the operator role).
+ * (who must hold the operator role). The users' streams are in the event store Herald is
+ * configured with (EVENT_STORE), so the roles are written where the API reads them.
  */
-import { EVENT_STORE_MIGRATIONS, PostgresEventStore } from '@herald/event-store';
-import { migrateDatabase } from '@herald/database';
 import { IdentityError, isSystemRole, SYSTEM_ROLES, SystemRoles, type SystemRole } from '@herald/identity';
 import { Argument, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { CliError, EXIT } from '../cli-error.js';
-import { withDatabase } from '../database.js';
+import { withEventStore } from '../database.js';
 import { cliActor } from './actor.js';
 
 const role = () => new Argument('<role>', 'the system role').choices(SYSTEM_ROLES);
@@ -45,17 +44,13 @@ export function registerRoles(program: Command): void {
 }
 
 async function withRoles<T>(work: (roles: SystemRoles) => Promise<T>): Promise<T> {
-  return withDatabase(
-    async ({ url }) => {
-      await migrateDatabase(url, EVENT_STORE_MIGRATIONS);
-      const store = new PostgresEventStore({ connectionString: url, poolSize: 2 });
+  return withEventStore(
+    async (store) => {
       try {
         return await work(new SystemRoles(store));
       } catch (error) {
         if (error instanceof IdentityError) throw new CliError(error.message, EXIT.failed);
         throw error;
-      } finally {
-        await store.close();
       }
     },
     (line) => process.stderr.write(`${line}\n`),

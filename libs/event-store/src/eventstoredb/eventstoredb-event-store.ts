@@ -12,8 +12,12 @@ import { START, compareCheckpoints, type Checkpoint } from '../checkpoint.js';
 import { EventStoreError, EventStoreUnavailable, StreamNotFound, WrongExpectedRevision } from '../errors.js';
 import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
 import { prepareEvents, type PersonalFields, type PreparedEvent } from '../integrity/chain.js';
+import { auditLogFrom, readAuditStreamFrom } from '../audit-log.js';
 import type {
   AppendResult,
+  AuditLines,
+  AuditLogQuery,
+  AuditStreamPage,
   ChainedEvent,
   EventStore,
   ExpectedRevision,
@@ -324,6 +328,15 @@ export class EventStoreDbEventStore implements EventStore {
     const plan = planFilter(undefined);
     const raw = await this.readAllRaw(checkpointToPosition(checkpoint), Math.min(max, 10_000) + 1, plan);
     return Math.min(max, raw.filter((e) => e.position && isAfter(e.position, checkpoint) && isHeraldEvent(e)).length);
+  }
+
+  /** Through this port's own reads (audit-log.ts): what the store serves, refused where it cannot answer. */
+  readAuditStream(streamId: string, afterRevision: StreamRevision, limit: number): Promise<AuditStreamPage> {
+    return readAuditStreamFrom(this, streamId, afterRevision, limit);
+  }
+
+  auditLog(query: AuditLogQuery, count?: (events: number) => void): Promise<AuditLines> {
+    return auditLogFrom(this, query, count);
   }
 
   async close(): Promise<void> {

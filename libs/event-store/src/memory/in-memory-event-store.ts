@@ -17,8 +17,12 @@ import { matches } from '../event-filter.js';
 import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
 import { prepareEvents, type PersonalFields } from '../integrity/chain.js';
 import { eventHash, type PersonalSalts } from '../integrity/event-hash.js';
+import { auditLogFrom, readAuditStreamFrom } from '../audit-log.js';
 import type {
   AppendResult,
+  AuditLines,
+  AuditLogQuery,
+  AuditStreamPage,
   ChainedEvent,
   EventStore,
   ExpectedRevision,
@@ -30,6 +34,7 @@ import type {
   RecordedEvent,
   StreamInfo,
   StreamMetadata,
+  StreamRevision,
   SubscribeOptions,
 } from '../types.js';
 import {
@@ -313,6 +318,15 @@ export class InMemoryEventStore implements EventStore {
       this.assertOpen();
       return Math.min(this.log.events.length - this.firstAfter(checkpoint), max);
     });
+  }
+
+  /** Through this port's own reads (audit-log.ts): what the store serves, refused where it cannot answer. */
+  readAuditStream(streamId: string, afterRevision: StreamRevision, limit: number): Promise<AuditStreamPage> {
+    return readAuditStreamFrom(this, streamId, afterRevision, limit);
+  }
+
+  auditLog(query: AuditLogQuery, count?: (events: number) => void): Promise<AuditLines> {
+    return auditLogFrom(this, query, count);
   }
 
   close(): Promise<void> {

@@ -10,6 +10,8 @@
  */
 import type pg from 'pg';
 import { decodeCheckpoint, encodeCheckpoint, START, type Checkpoint } from '../checkpoint.js';
+import { AUDIT_WINDOW } from '../audit-log.js';
+import type { AuditEvent, AuditLines, AuditLogQuery, AuditStreamPage } from '../types.js';
 import { guard } from './guard.js';
 import {
   auditLogByCheckpointQuery,
@@ -19,43 +21,6 @@ import {
   type AuditFilter,
   type AuditPosition,
 } from './log-queries.js';
-
-/**
- * Rows one statement scans: a window's memory (its lines, ~1.5 MB of JSON text, within
- * PostgreSQL's default work_mem) and a statement's time.
- */
-export const AUDIT_WINDOW = 2_000;
-
-export interface AuditLogQuery {
-  /** Events after this checkpoint (exclusive); default the start of the log. */
-  readonly after?: Checkpoint;
-  /** Events up to this checkpoint (inclusive); default (and at most) the head when the read begins. */
-  readonly upTo?: Checkpoint;
-  /** Events recorded at or after this time; with `until`, the log is read in recorded order. */
-  readonly since?: Date;
-  /** Events recorded before this time. */
-  readonly until?: Date;
-  readonly eventTypes?: readonly string[];
-  /** Stream id prefixes, e.g. `conversation-`. */
-  readonly streamPrefixes?: readonly string[];
-  /** Only events whose metadata names this actor. */
-  readonly actorId?: string;
-  /** Only this stream (a conversation's): read by the stream's own index. */
-  readonly streamId?: string;
-}
-
-/** An event as an auditor reads it: where it stands, when it was recorded, and all it holds. */
-export interface AuditEvent {
-  readonly checkpoint: Checkpoint;
-  readonly streamId: string;
-  readonly revision: number;
-  readonly eventId: string;
-  readonly type: string;
-  readonly schemaVersion: number;
-  readonly recordedAt: string;
-  readonly data: unknown;
-  readonly metadata: Record<string, unknown>;
-}
 
 /** An audit window (log-queries.ts auditWindow): its lines, and where it ended (null when empty). */
 interface AuditWindow {
@@ -92,11 +57,7 @@ export class PostgresAuditLog {
   }
 
   /** A page of one stream after `afterRevision` (-1: from its start), with the cursor of the next. */
-  async streamPage(
-    streamId: string,
-    afterRevision: number,
-    limit: number,
-  ): Promise<{ events: AuditEvent[]; nextCursor: number | null }> {
+  async streamPage(streamId: string, afterRevision: number, limit: number): Promise<AuditStreamPage> {
     const window = await guard(async () => {
       const query = auditStreamQuery(
         streamId,
@@ -115,10 +76,22 @@ export class PostgresAuditLog {
   /**
    * The log (or the part the query selects) as NDJSON, one chunk of lines per window; the
    * caller pulls the next window only when it has written this one (backpressure). `count`
-   * is told how many events each chunk held.
+   * is told how many events each chunk held. The head is read before the lines are
+   * returned, so an unreachable store fails the call, not a stream already begun.
    */
-  async *ndjson(query: AuditLogQuery, count: (events: number) => void = () => undefined): AsyncGenerator<string> {
+  async ndjson(query: AuditLogQuery, count: (events: number) => void = () => undefined): Promise<AuditLines> {
+    if (query.after !== undefined && (query.since !== undefined || query.until !== undefined)) {
+      throw new RangeError('a time range cannot start after a checkpoint too');
+    }
     const head = await this.head();
+    return this.lines(query, head, count);
+  }
+
+  private async *lines(
+    query: AuditLogQuery,
+    head: Checkpoint,
+    count: (events: number) => void,
+  ): AsyncGenerator<string> {
     const upTo = position(query.upTo !== undefined && query.upTo < head ? query.upTo : head);
     const after = position(query.after ?? START);
     const filter: AuditFilter = {
@@ -140,7 +113,6 @@ export class PostgresAuditLog {
       );
     } else if (query.since !== undefined || query.until !== undefined) {
       const untilUs = query.until ? micros(query.until) : micros(new Date(8_000_000_000_000));
-      if (query.after !== undefined) throw new RangeError('a time range cannot start after a checkpoint too');
       // Every row's transaction id and position are above 0: this starts at `since` itself.
       const start = { tx: '0', pos: '0', recordedUs: query.since ? micros(query.since) : '-62135596800000000' };
       yield* window((last) =>

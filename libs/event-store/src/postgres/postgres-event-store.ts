@@ -15,6 +15,9 @@ import type { Checkpoint } from '../checkpoint.js';
 import { EventStoreUnavailable } from '../errors.js';
 import type {
   AppendResult,
+  AuditLines,
+  AuditLogQuery,
+  AuditStreamPage,
   ChainedEvent,
   EventStore,
   ExpectedRevision,
@@ -26,6 +29,7 @@ import type {
   RecordedEvent,
   StreamInfo,
   StreamMetadata,
+  StreamRevision,
   SubscribeOptions,
 } from '../types.js';
 import { assertStreamId, readChainWindow, validateAppend } from '../validation.js';
@@ -34,6 +38,7 @@ import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
 import { backfillHashes } from './backfill.js';
 import { prepareEvents, type PersonalFields } from '../integrity/chain.js';
 import { AppendQueue } from './append-queue.js';
+import { PostgresAuditLog } from './audit-log.js';
 import { BatchWriter } from './batch-write.js';
 import { guard } from './guard.js';
 import { KnownRevisions } from './known-revisions.js';
@@ -74,6 +79,9 @@ export interface PostgresEventStoreOptions {
   readonly hashing?: boolean;
 }
 
+/** Connections of the audit reads: concurrent exports beyond this wait for one. */
+const AUDIT_POOL_SIZE = 4;
+
 /** Appends waiting for a write transaction, in serialized bytes, before new ones are refused. */
 const MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 
@@ -90,6 +98,12 @@ export class PostgresEventStore implements EventStore {
   private readonly subscriptions: Subscriptions;
   private closed = false;
   private readonly connectionString: string;
+  /**
+   * The auditors' reads, on a small pool of their own (opened at the first audit read), so
+   * that long exports never take the connections appends and followers need.
+   */
+  private audit: { pool: pg.Pool; log: PostgresAuditLog } | undefined;
+  private readonly auditPool: () => pg.Pool;
   /** null: events are written without hashes. */
   private readonly personalFields: PersonalFields | null;
 
@@ -109,6 +123,13 @@ export class PostgresEventStore implements EventStore {
         if (!this.closed) options.onError?.(error);
       },
     });
+    this.auditPool = () =>
+      createPool({
+        connectionString: options.connectionString,
+        max: AUDIT_POOL_SIZE,
+        applicationName: 'herald-audit',
+        ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      });
     this.notifier = new Notifier(options.connectionString);
     const writer = new BatchWriter(this.pool, this.knownRevisions, this.notifier, options.beforeCommit);
     this.appends = new AppendQueue((batch) => writer.write(batch), {
@@ -202,12 +223,31 @@ export class PostgresEventStore implements EventStore {
     return this.log.countEventsAfter(checkpoint, max);
   }
 
+  /** PostgreSQL's own keyset windows, the lines built by the server (ADR 032): the export's speed. */
+  readAuditStream(streamId: string, afterRevision: StreamRevision, limit: number): Promise<AuditStreamPage> {
+    return this.auditLogReader().streamPage(streamId, afterRevision, limit);
+  }
+
+  auditLog(query: AuditLogQuery, count?: (events: number) => void): Promise<AuditLines> {
+    return this.auditLogReader().ndjson(query, count);
+  }
+
+  private auditLogReader(): PostgresAuditLog {
+    if (this.closed) throw new EventStoreUnavailable('the event store is closed');
+    if (!this.audit) {
+      const pool = this.auditPool();
+      this.audit = { pool, log: new PostgresAuditLog(pool) };
+    }
+    return this.audit.log;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     // Let queued appends finish before the pool goes.
     while (!this.appends.idle) await new Promise((r) => setTimeout(r, 5));
     await this.notifier.close();
+    await this.audit?.pool.end();
     await this.pool.end();
   }
 }
