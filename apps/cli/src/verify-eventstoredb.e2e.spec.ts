@@ -1,11 +1,12 @@
 /**
- * `herald verify`, `herald proof`, `herald export` and `herald roles` when the events are in EventStoreDB: what needs the
+ * `herald verify`, `herald proof`, `herald export`, `herald roles` and `herald projections` when the events are in EventStoreDB: what needs the
  * seals (ranges, digests, proofs) is refused as a usage error naming why, never answered
  * "ok"; the chains (every stream's, or one) are read from the configured server. No server
  * runs here: the URL names a closed port, so those checks fail as unreachable (1). The
  * checks themselves are the port's, proven on a simulated server (eventstoredb-simulated.unit.spec.ts).
  */
 import { streamIdOf } from '@herald/events';
+import { testDatabaseUrl } from '@herald/testing';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,18 @@ const run = (...args: string[]) =>
     encoding: 'utf8',
     timeout: 60_000,
     env: { ...process.env, EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://127.0.0.1:1?tls=false' },
+  });
+/** The same, with the read models in the suite's PostgreSQL (as `herald projections` keeps them). */
+const runWithReadModels = (...args: string[]) =>
+  spawnSync(process.execPath, [main, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      DATABASE_URL: testDatabaseUrl(),
+      EVENT_STORE: 'eventstoredb',
+      EVENTSTORE_URL: 'esdb://127.0.0.1:1?tls=false',
+    },
   });
 
 describe('herald verify and herald proof on EventStoreDB', () => {
@@ -57,6 +70,18 @@ describe('herald verify and herald proof on EventStoreDB', () => {
       const unreachable = run(...args);
       expect(unreachable.status, args.join(' ')).toBe(1);
       expect(unreachable.stdout).toBe('');
+      expect(unreachable.stderr).toMatch(/herald: EventStoreDB: .*UNAVAILABLE/);
+    }
+  });
+
+  it('follows, rebuilds and checks the read models from the configured EventStoreDB, not PostgreSQL (1 when it is unreachable)', () => {
+    for (const args of [
+      ['projections', 'status'],
+      ['projections', 'rebuild', 'directory.v1'],
+      ['projections', 'check', 'directory.v1'],
+    ]) {
+      const unreachable = runWithReadModels(...args);
+      expect(unreachable.status, args.join(' ')).toBe(1);
       expect(unreachable.stderr).toMatch(/herald: EventStoreDB: .*UNAVAILABLE/);
     }
   });

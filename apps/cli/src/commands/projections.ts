@@ -7,7 +7,7 @@
  * asked of it and the command works the same whether Herald runs or not.
  */
 import { migrateDatabase } from '@herald/database';
-import { PostgresEventStore, START, type Checkpoint } from '@herald/event-store';
+import { openConfiguredEventStore, START, type Checkpoint, type EventStore } from '@herald/event-store';
 import {
   checkReplay,
   createReadModelDataSource,
@@ -53,16 +53,17 @@ export function readModelNamed(name: string): ReadModel {
 
 interface Session {
   readonly db: DataSource;
-  readonly store: PostgresEventStore;
+  readonly store: EventStore;
   readonly database: CliDatabase;
 }
 
 async function withSession<T>(work: (session: Session) => Promise<T>): Promise<T> {
   return withDatabase(async (database) => {
-    const store = new PostgresEventStore({ connectionString: database.url, poolSize: 2 });
+    // The events where the configuration keeps them (EVENT_STORE); the read models, their
+    // checkpoints and generations in PostgreSQL either way.
+    const store = await openConfiguredEventStore(database.config, database.url, { poolSize: 2 });
     let db: DataSource | undefined;
     try {
-      await store.migrate();
       await migrateDatabase(database.url, [...PROJECTION_RUNTIME_MIGRATIONS, ...readModelMigrations()]);
       // No statement timeout: building an index over a big table takes what it takes.
       db = await createReadModelDataSource({ url: database.url, poolSize: 4 }).initialize();
@@ -110,7 +111,7 @@ async function rowOf(session: Session, readModel: ReadModel): Promise<Row> {
  * Events the read model has yet to apply: those its filter keeps after its checkpoint
  * (which moves only with batches it applies), counted up to LAG_COUNT_MAX.
  */
-async function lagOf(store: PostgresEventStore, readModel: ReadModel, checkpoint: Checkpoint): Promise<number> {
+async function lagOf(store: EventStore, readModel: ReadModel, checkpoint: Checkpoint): Promise<number> {
   const { filter } = readModel.projection();
   let from = checkpoint;
   let lag = 0;
