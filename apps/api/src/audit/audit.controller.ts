@@ -11,7 +11,7 @@ import {
   auditParamsProblem,
   EventNotFound,
   inclusionProof,
-  isCheckpoint,
+  isCheckpointInRange,
   NotSealedYet,
   PostgresAuditLog,
   type AuditEvent,
@@ -38,7 +38,7 @@ class AuditNotSealedYet extends EdgeError {
 }
 
 /** An event by its id or its checkpoint. */
-const EventRef = z.union([Uuid, z.string().refine(isCheckpoint, 'a checkpoint')]);
+const EventRef = z.union([Uuid, z.string().refine(isCheckpointInRange, 'a checkpoint')]);
 
 /** A stream id as the store names them: `<category>-<id>`. */
 const StreamId = z.string().regex(/^[a-z]+-[A-Za-z0-9._:-]{1,200}$/, 'a stream id, e.g. conversation-<uuid>');
@@ -53,7 +53,7 @@ const AsOfQuery = z.strictObject({
   seq: SeqParam.optional().describe('As of the event at this seq'),
   checkpoint: z
     .string()
-    .refine(isCheckpoint, 'a checkpoint')
+    .refine(isCheckpointInRange, 'a checkpoint')
     .optional()
     .describe('As of the last event at or before this checkpoint'),
   at: z.iso.datetime({ offset: true }).optional().describe('As of the last event recorded at or before this time'),

@@ -168,6 +168,24 @@ describe('an auditor reads history', () => {
   });
 });
 
+describe('bad input to the audit API', () => {
+  it('answers a well-formed checkpoint beyond what the store can hold 400 REQUEST.INVALID, never a 500', async () => {
+    // The second half of a checkpoint is a PostgreSQL bigint: 8000000000000000 and up fit no row.
+    const beyond = 'ffffffffffffffff-ffffffffffffffff';
+    for (const url of [
+      `/audit/log?after=${beyond}`,
+      `/audit/log?upTo=${beyond}`,
+      `/audit/log?after=0000000000000000-8000000000000000`,
+      `/audit/events/${beyond}/proof`,
+      `/audit/conversations/${randomUUID()}?checkpoint=${beyond}`,
+    ]) {
+      const answer = await get(auditor, url);
+      expect(answer.statusCode, `${url}: ${answer.body}`).toBe(400);
+      expect(answer.json<{ error: { code: string } }>().error.code, url).toBe('REQUEST.INVALID');
+    }
+  });
+});
+
 async function ndjson(url: string): Promise<Record<string, unknown>[]> {
   const answer = await get(auditor, url);
   expect(answer.statusCode, answer.body).toBe(200);
