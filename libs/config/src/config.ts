@@ -86,9 +86,13 @@ const schema = z.object({
   WS_HEARTBEAT_MS: positiveInt.min(1_000).max(300_000).default(30_000),
   PRESENCE_HEARTBEAT_MS: positiveInt.min(100).max(300_000).default(10_000),
   SEARCH_LANGUAGE: z.enum(SEARCH_LANGUAGES).default('english'),
+  // A user id cannot be taken by someone else before its user registers, as a name can.
   HERALD_INITIAL_OPERATOR: z
     .string()
-    .regex(/^[a-zA-Z0-9_.-]{3,32}$/, 'a user name (3 to 32 of a-z, 0-9, _ . -)')
+    .regex(
+      /^(?:[a-zA-Z0-9_.-]{3,32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/,
+      'a user name (3 to 32 of a-z, 0-9, _ . -) or a user id',
+    )
     .transform((v) => v.toLowerCase())
     .optional(),
   KAFKA_BROKERS: z

@@ -223,8 +223,9 @@ describe('HERALD_INITIAL_OPERATOR', () => {
     } finally {
       await first.close();
     }
-    for (let start = 0; start < 2; start++) {
-      const next = await testApp({ HERALD_INITIAL_OPERATOR: username! }, url);
+    // Named by user name, then (as where anyone may register) by user id: the same user, one grant.
+    for (const named of [username!, boss!.userId]) {
+      const next = await testApp({ HERALD_INITIAL_OPERATOR: named }, url);
       try {
         expect(await next.get(SystemRoles).hasSystemRole(boss.userId, 'operator')).toBe(true);
         const grants = (await next.get<EventStore>(EVENT_STORE).readStream(streamIdOf('user', boss.userId))).filter(
@@ -236,6 +237,47 @@ describe('HERALD_INITIAL_OPERATOR', () => {
       } finally {
         await next.close();
       }
+    }
+  });
+
+  it('does not grant the role again at a restart once it was revoked: a revocation outlasts the configuration', async () => {
+    const url = await freshDatabase();
+    const logged: string[] = [];
+    const first = await testApp({}, url);
+    let boss: TestUser;
+    let username: string | undefined;
+    try {
+      boss = await signUp(first, 'boss');
+      username = (await apiOf(first, boss).GET('/me')).data?.username;
+    } finally {
+      await first.close();
+    }
+    const granted = await testApp({ HERALD_INITIAL_OPERATOR: username! }, url);
+    try {
+      expect(await granted.get(SystemRoles).hasSystemRole(boss.userId, 'operator')).toBe(true);
+      // Another operator revokes it (the account was compromised, say); the variable is still set.
+      await granted
+        .get(SystemRoles)
+        .revoke(boss.userId, 'operator', { actorId: 'cli:ops', correlationId: randomUUID(), now: new Date() });
+    } finally {
+      await granted.close();
+    }
+    const restarted = await testApp(
+      { HERALD_INITIAL_OPERATOR: username! },
+      url,
+      new JsonLogger('warn', (line) => logged.push(line)),
+    );
+    try {
+      expect(await restarted.get(SystemRoles).hasSystemRole(boss.userId, 'operator')).toBe(false);
+      const grants = (await restarted.get<EventStore>(EVENT_STORE).readStream(streamIdOf('user', boss.userId))).filter(
+        (e) => e.type === 'SystemRoleGranted',
+      );
+      expect(grants).toHaveLength(1);
+      expect(logged.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContainEqual(
+        expect.stringMatching(/^HERALD_INITIAL_OPERATOR .* was revoked/),
+      );
+    } finally {
+      await restarted.close();
     }
   });
 });
