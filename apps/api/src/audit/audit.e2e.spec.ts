@@ -186,6 +186,36 @@ describe('bad input to the audit API', () => {
   });
 });
 
+describe('the audit API and the request rate', () => {
+  it("counts an auditor's audit reads against their RATE_LIMIT_USER_PER_SECOND, as every signed-in request", async () => {
+    // 2 a second, bursts of 6: each as-of read may fold 100,000 events, so it must not be free.
+    const limited = await testApp({ RATE_LIMIT_USER_PER_SECOND: '2' });
+    try {
+      const who = await signUp(limited, 'limited-auditor');
+      await limited
+        .get(SystemRoles)
+        .grant(who.userId, 'auditor', { actorId: 'cli:test', correlationId: randomUUID(), now: new Date() });
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const answer = await limited.inject({
+          method: 'GET',
+          url: `/audit/streams/user-${who.userId}/events`,
+          headers: { authorization: `Bearer ${who.token}` },
+        });
+        statuses.push(answer.statusCode);
+        if (answer.statusCode === 429) {
+          expect(answer.json()).toMatchObject({ error: { code: 'REQUEST.RATE_LIMITED' } });
+          expect(answer.headers['retry-after']).toBeDefined();
+        }
+      }
+      expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(7);
+      expect(statuses).toContain(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 async function ndjson(url: string): Promise<Record<string, unknown>[]> {
   const answer = await get(auditor, url);
   expect(answer.statusCode, answer.body).toBe(200);
