@@ -52,6 +52,8 @@ export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number];
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  // Unset: /metrics on PORT. Set: only there, so that what routes PORT from outside does not route it.
+  METRICS_PORT: port.optional(),
   DATABASE_URL: z
     .string()
     .url()
@@ -280,6 +282,8 @@ export interface TracingConfig {
 export interface HeraldConfig {
   readonly port: number;
   readonly host: string;
+  /** Where the API serves /metrics instead of `port` (on `host`); undefined: on `port`. METRICS_PORT. */
+  readonly metricsPort: number | undefined;
   /** Unset: Herald starts an embedded PostgreSQL under `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
@@ -397,6 +401,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
   return {
     port: c.PORT,
     host: c.HOST,
+    metricsPort: c.METRICS_PORT,
     databaseUrl: c.DATABASE_URL,
     dataDir: c.HERALD_DATA_DIR,
     embeddedPostgresPort: c.EMBEDDED_POSTGRES_PORT,
