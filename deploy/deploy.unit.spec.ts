@@ -196,6 +196,15 @@ describe('deploy/k8s', () => {
     expect(reach('herald.io/monitoring')).toContain(metricsPort);
   });
 
+  it('the API believes X-Forwarded-For from the ingress controller (cluster-private addresses), so clients do not share its rate limits', () => {
+    const api = ofKind<IDeployment>(baseDocs(), 'Deployment').find((d) => d.metadata!.name === 'herald-api')!;
+    const [container] = containersOf(api as unknown as Doc);
+    const trusted = container!.env!.find((e) => e.name === 'TRUST_PROXY')?.value?.split(',');
+    expect(trusted).toEqual(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+    // Only private ranges: a public address's X-Forwarded-For is never believed.
+    expect(trusted!.every((range) => /^(10\.|172\.16\.|192\.168\.|fc00:)/.test(range))).toBe(true);
+  });
+
   it('the overlays are well formed: bases and patches exist, each patch names a base resource', () => {
     const inBase = new Set(baseDocs().map((d) => `${d.kind}/${d.metadata!.name}`));
     for (const { name, dir } of overlays) {

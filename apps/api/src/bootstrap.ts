@@ -3,7 +3,13 @@
  * both run exactly the same app.
  */
 import { NestFactory } from '@nestjs/core';
-import { correlationOf, frameworkRefusal, installRequestCorrelation, REQUEST_ID_HEADER } from '@herald/nest';
+import {
+  correlationOf,
+  frameworkRefusal,
+  installRequestCorrelation,
+  proxyTrust,
+  REQUEST_ID_HEADER,
+} from '@herald/nest';
 import { HeraldMetrics, installHttpMetrics, startOpsServer, tracingEnabled } from '@herald/observability';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -39,7 +45,8 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
-    trustProxy: false,
+    // X-Forwarded-For only from TRUST_PROXY's proxies: request.ip is the client behind them.
+    trustProxy: proxyTrust(options.config.trustedProxies),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // The router refuses a malformed path or an over-long parameter before any hook or
     // filter runs; Fastify's own answer ({statusCode, code: FST_ERR_…}) quoted the path.

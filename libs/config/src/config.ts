@@ -2,6 +2,7 @@
  * Herald's one typed configuration, read from environment variables and validated at
  * boot. Nothing else in the code base reads process.env: it asks for a HeraldConfig.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -9,6 +10,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+
+/** `10.1.2.3`, `10.0.0.0/8`, `fd00::/8`: an address, or one with a prefix length its family allows. */
+function isAddressOrRange(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
@@ -80,6 +89,13 @@ const schema = z.object({
   RATE_LIMIT_IP_PER_SECOND: positiveInt.max(100_000).default(50),
   RATE_LIMIT_SIGN_IN_PER_MINUTE: positiveInt.max(100_000).default(10),
   RATE_LIMIT_SEARCH_PER_SECOND: positiveInt.max(100_000).default(5),
+  // Addresses or CIDR ranges (`10.0.0.0/8`) of the proxies in front of the API whose
+  // X-Forwarded-For is believed; unset: nobody's, the peer is the client.
+  TRUST_PROXY: z
+    .string()
+    .transform((v) => v.split(',').map((a) => a.trim()))
+    .pipe(z.array(z.string().refine(isAddressOrRange, 'an IP address or a CIDR range (10.0.0.0/8)')))
+    .optional(),
   WS_ALLOWED_ORIGINS: z
     .string()
     .transform((v) => v.split(',').map((o) => o.trim()))
@@ -326,6 +342,11 @@ export interface HeraldConfig {
   readonly rateLimitSearchPerSecond: number;
   /** The language search.v1 stems in (SEARCH_LANGUAGE). */
   readonly searchLanguage: SearchLanguage;
+  /**
+   * The proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client: rate limits,
+   * the security log and sessions see that client, not the proxy. Empty: the peer is the client. TRUST_PROXY.
+   */
+  readonly trustedProxies: readonly string[];
   /** Browser origins allowed to open the WebSocket; a connection without an Origin (not a browser) is always allowed. */
   readonly wsAllowedOrigins: readonly string[];
   readonly wsHeartbeatMs: number;
@@ -424,6 +445,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     rateLimitSignInPerMinute: c.RATE_LIMIT_SIGN_IN_PER_MINUTE,
     rateLimitSearchPerSecond: c.RATE_LIMIT_SEARCH_PER_SECOND,
     searchLanguage: c.SEARCH_LANGUAGE,
+    trustedProxies: c.TRUST_PROXY ?? [],
     wsAllowedOrigins: c.WS_ALLOWED_ORIGINS ?? [],
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     presenceHeartbeatMs: c.PRESENCE_HEARTBEAT_MS,

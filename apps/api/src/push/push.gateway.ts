@@ -23,7 +23,7 @@ import type { HeraldConfig } from '@herald/config';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { idOfStream } from '@herald/events';
 import { IdentityService } from '@herald/identity';
-import { JsonLogger } from '@herald/nest';
+import { JsonLogger, proxyTrust } from '@herald/nest';
 import { onlineOnAnyNode } from '@herald/notifications';
 import { HeraldMetrics } from '@herald/observability';
 import { DataSource } from 'typeorm';
@@ -106,7 +106,14 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       log,
     });
     const presenceWatch = new PresenceWatch({ presence: this.presence, mayWatch, projections });
-    this.handshake = new Handshake({ identity, limits, allowedOrigins: config.wsAllowedOrigins, logger, clients });
+    this.handshake = new Handshake({
+      identity,
+      limits,
+      allowedOrigins: config.wsAllowedOrigins,
+      logger,
+      clients,
+      trust: proxyTrust(config.trustedProxies),
+    });
     const membership = (conversationId: string, userId: string): Promise<StreamMembership | undefined> =>
       queryBus.execute(new GetStreamMembership(conversationId, userId));
     const gate = new FairGate(MAX_CONCURRENT_CATCH_UPS);
