@@ -402,4 +402,31 @@ describe('webhooks', () => {
     const nobody = new WebhookAdapter(secret, new SafeHttp({ allowedHosts: [closed.host] }));
     expect((await nobody.send({ kind: 'webhook', url: `${closed.origin}/bot` }, notification)).kind).toBe('retry');
   });
+
+  it('a receiver that never finishes its answer (a byte now and then, or without end) holds a delivery no longer than the timeout', async () => {
+    // Each would otherwise hold one of the notifier's delivery slots for as long as it likes:
+    // enough of them (a few accounts' devices) and nobody is notified any more.
+    const trickling = await httpStub((_seen, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      const drip = setInterval(() => response.write('.'), 50);
+      response.on('close', () => clearInterval(drip));
+    });
+    const flooding = await httpStub((_seen, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = (): void => {
+        while (response.write(chunk));
+        response.once('drain', pump);
+      };
+      pump();
+    });
+    for (const stub of [trickling, flooding]) {
+      closing(stub.server);
+      const quick = new WebhookAdapter(secret, new SafeHttp({ allowedHosts: [stub.host] }, 500));
+      const started = Date.now();
+      const outcome = await quick.send({ kind: 'webhook', url: `${stub.origin}/bot` }, notification);
+      expect(Date.now() - started, stub.origin).toBeLessThan(2_000);
+      expect(['retry', 'delivered']).toContain(outcome.kind);
+    }
+  });
 });

@@ -48,6 +48,17 @@ export class SafeHttp {
     const allowed = this.policy.allowedHosts.includes(target.host.toLowerCase());
     const secure = target.protocol === 'https:';
     return new Promise<Answer>((resolve, reject) => {
+      // The whole exchange, answer included, within the timeout: an idle timeout alone lets a
+      // receiver that sends a byte now and then (or an endless answer) hold a delivery slot
+      // for as long as it likes.
+      const deadline = setTimeout(
+        () => request.destroy(new Error(`no complete answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      const settle = (outcome: () => void): void => {
+        clearTimeout(deadline);
+        outcome();
+      };
       const request = (secure ? httpsRequest : httpRequest)(
         target,
         {
@@ -60,23 +71,29 @@ export class SafeHttp {
         (response) => {
           const chunks: Buffer[] = [];
           let bytes = 0;
-          response.on('data', (chunk: Buffer) => {
-            if (bytes < MAX_ANSWER_BYTES) chunks.push(chunk);
-            bytes += chunk.length;
+          const answer = (): Answer => ({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
           });
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              headers: response.headers,
-              body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
-            }),
+          response.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            bytes += chunk.length;
+            // Enough to read an error code from: the rest is not waited for.
+            if (bytes >= MAX_ANSWER_BYTES) {
+              settle(() => resolve(answer()));
+              response.destroy();
+            }
+          });
+          response.on('end', () => settle(() => resolve(answer())));
+          response.on('error', (error) =>
+            settle(() => reject(new RequestFailed(`${target.origin}: ${error.message}`))),
           );
-          response.on('error', (error) => reject(new RequestFailed(`${target.origin}: ${error.message}`)));
         },
       );
       request.on('timeout', () => request.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       request.on('error', (error: Error & { refused?: boolean }) =>
-        reject(new RequestFailed(`${target.origin}: ${error.message}`, error.refused === true)),
+        settle(() => reject(new RequestFailed(`${target.origin}: ${error.message}`, error.refused === true))),
       );
       request.end(body);
     });
