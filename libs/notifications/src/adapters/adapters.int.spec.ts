@@ -403,6 +403,17 @@ describe('webhooks', () => {
     expect((await nobody.send({ kind: 'webhook', url: `${closed.origin}/bot` }, notification)).kind).toBe('retry');
   });
 
+  it('a failure is told without the URL or its host (the notifier logs the reason; a host may be a secret too)', async () => {
+    const closed = await httpStub(() => undefined);
+    await new Promise<void>((resolve) => closed.server.close(() => resolve()));
+    const port = closed.host.split(':')[1]!;
+    const host = `hook-secret-4f9a.localhost:${port}`;
+    const nobody = new WebhookAdapter(secret, new SafeHttp({ allowedHosts: [host] }));
+    const outcome = await nobody.send({ kind: 'webhook', url: `http://${host}/bot/secret-path` }, notification);
+    expect(outcome.kind).toBe('retry');
+    expect('reason' in outcome ? outcome.reason : '').not.toMatch(/hook-secret|secret-path/);
+  });
+
   it('a receiver that never finishes its answer (a byte now and then, or without end) holds a delivery no longer than the timeout', async () => {
     // Each would otherwise hold one of the notifier's delivery slots for as long as it likes:
     // enough of them (a few accounts' devices) and nobody is notified any more.
