@@ -130,18 +130,24 @@ export class AuditController {
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
-    await this.record(caller, 'GET /audit/conversations/:id', request);
-    const point: AsOfPoint =
-      q.seq !== undefined
-        ? { seq: q.seq }
-        : q.checkpoint !== undefined
-          ? { checkpoint: q.checkpoint }
-          : { at: new Date(q.at!) };
-    return this.audit.conversationAsOf(conversationId, point, {
-      limit: q.limit,
-      ...(q.before !== undefined ? { before: q.before } : {}),
-      ...(q.since !== undefined ? { after: q.since } : {}),
-    });
+    // Before the record: a read refused for the budget is not one that was made.
+    const release = this.audit.foldSlot(caller.userId);
+    try {
+      await this.record(caller, 'GET /audit/conversations/:id', request);
+      const point: AsOfPoint =
+        q.seq !== undefined
+          ? { seq: q.seq }
+          : q.checkpoint !== undefined
+            ? { checkpoint: q.checkpoint }
+            : { at: new Date(q.at!) };
+      return await this.audit.conversationAsOf(conversationId, point, {
+        limit: q.limit,
+        ...(q.before !== undefined ? { before: q.before } : {}),
+        ...(q.since !== undefined ? { after: q.since } : {}),
+      });
+    } finally {
+      release();
+    }
   }
 
   /**
