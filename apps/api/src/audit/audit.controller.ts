@@ -18,6 +18,7 @@ import {
   type InclusionProof,
 } from '@herald/event-store';
 import type { AccessClaims } from '@herald/identity';
+import { CREDENTIAL_FIELDS } from '@herald/events';
 import { EdgeError, RequestInvalid, Uuid, ZodParam, ZodQuery } from '@herald/nest';
 import type pg from 'pg';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -35,6 +36,9 @@ class AuditEventNotFound extends EdgeError {
 }
 class AuditNotSealedYet extends EdgeError {
   readonly code = 'AUDIT.NOT_SEALED_YET';
+}
+class AuditCredentialWithheld extends EdgeError {
+  readonly code = 'AUDIT.CREDENTIAL_WITHHELD';
 }
 
 /** An event by its id or its checkpoint. */
@@ -161,13 +165,22 @@ export class AuditController {
     @Req() request: FastifyRequest,
   ): Promise<InclusionProof> {
     await this.record(caller, 'GET /audit/events/:ref/proof', request);
+    let proof: InclusionProof;
     try {
-      return await inclusionProof(this.pool, ref);
+      proof = await inclusionProof(this.pool, ref);
     } catch (error) {
       if (error instanceof EventNotFound) throw new AuditEventNotFound(error.message);
       if (error instanceof NotSealedYet) throw new AuditNotSealedYet(error.message);
       throw error;
     }
+    // A proof carries the data as its hash covers it, so a credential cannot be redacted
+    // from it as the other reads redact it: it is not given (herald proof, on the server, gives it).
+    if (CREDENTIAL_FIELDS[proof.event.type] !== undefined) {
+      throw new AuditCredentialWithheld(
+        `A ${proof.event.type} event holds a credential, which the audit API does not show: prove it with herald proof`,
+      );
+    }
+    return proof;
   }
 
   private record(caller: AccessClaims, read: string, request: FastifyRequest): Promise<void> {

@@ -168,6 +168,24 @@ describe('an auditor reads history', () => {
   });
 });
 
+describe('credentials in the audit API', () => {
+  it("shows no password hash: PasswordSet's passwordHash reads [redacted] in stream pages and in the NDJSON log", async () => {
+    const ann = await signUp(app, 'ann');
+    const page = (await get(auditor, `/audit/streams/user-${ann.userId}/events`)).json<{
+      events: { type: string; data: Record<string, unknown> }[];
+    }>();
+    const set = page.events.find((e) => e.type === 'PasswordSet')!;
+    expect(set.data).toEqual({ userId: ann.userId, passwordHash: '[redacted]' });
+    const lines = await ndjson(`/audit/log?type=PasswordSet`);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect((line.data as { passwordHash: string }).passwordHash).toBe('[redacted]');
+    expect((await get(auditor, '/audit/log')).body).not.toContain('$argon2id$');
+    // Everything else as stored.
+    const registered = page.events.find((e) => e.type === 'UserRegistered')!;
+    expect(registered.data).toMatchObject({ userId: ann.userId });
+  });
+});
+
 describe('bad input to the audit API', () => {
   it('answers a well-formed checkpoint beyond what the store can hold 400 REQUEST.INVALID, never a 500', async () => {
     // The second half of a checkpoint is a PostgreSQL bigint: 8000000000000000 and up fit no row.

@@ -962,6 +962,7 @@ export interface components {
               | 'OPERATOR.REQUIRED'
               | 'AUDIT.EVENT_NOT_FOUND'
               | 'AUDIT.NOT_SEALED_YET'
+              | 'AUDIT.CREDENTIAL_WITHHELD'
               | 'DATABASE.UNAVAILABLE'
               | 'DATABASE.STORAGE_FULL'
               | 'REQUEST.RATE_LIMITED'
@@ -7842,6 +7843,15 @@ export interface operations {
       };
       /** @description Unauthorized */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Forbidden */
+      403: {
         headers: {
           [name: string]: unknown;
         };
