@@ -51,3 +51,24 @@ export function clientAddress(
   }
   return client;
 }
+
+/**
+ * What a client's per-IP rate limits count under: an IPv4 address itself; an IPv6 address's
+ * /64, since one host commonly holds a whole /64 and could take a fresh address for every
+ * request (each with a fresh budget, each evicting someone else's from the limiter).
+ */
+export function rateLimitKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped !== undefined) return mapped;
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const groups = (text: string): string[] =>
+    text === '' ? [] : text.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group]));
+  const before = groups(head);
+  const after = tail === undefined ? [] : groups(tail);
+  const full = [...before, ...Array<string>(Math.max(0, 8 - before.length - after.length)).fill('0'), ...after];
+  return `${full
+    .slice(0, 4)
+    .map((group) => parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientAddress, proxyTrust } from './client-address.js';
+import { clientAddress, proxyTrust, rateLimitKey } from './client-address.js';
 
 describe('the client behind trusted proxies', () => {
   const trust = proxyTrust(['10.0.0.0/8', '192.0.2.1', 'fd00::/8']);
@@ -23,5 +23,19 @@ describe('the client behind trusted proxies', () => {
     expect(clientAddress('10.1.2.3', '203.0.113.5, garbage', trust)).toBe('10.1.2.3');
     expect(clientAddress('10.1.2.3', '10.9.9.9', trust)).toBe('10.9.9.9');
     expect(clientAddress('10.1.2.3', '', trust)).toBe('10.1.2.3');
+  });
+});
+
+describe('the key per-IP limits count under', () => {
+  it('is an IPv4 address itself, and an IPv6 address its /64', () => {
+    expect(rateLimitKey('203.0.113.5')).toBe('203.0.113.5');
+    expect(rateLimitKey('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(rateLimitKey('2001:db8:aa:bb::1')).toBe('2001:db8:aa:bb::/64');
+    expect(rateLimitKey('2001:0DB8:00aa:00bb:ffff:ffff:ffff:fffe')).toBe('2001:db8:aa:bb::/64');
+    expect(rateLimitKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(rateLimitKey('::1')).toBe('0:0:0:0::/64');
+    expect(rateLimitKey('fe80::1:2:3:4')).toBe('fe80:0:0:0::/64');
+    expect(rateLimitKey('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    expect(rateLimitKey('')).toBe('');
   });
 });

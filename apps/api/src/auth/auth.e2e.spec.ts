@@ -217,6 +217,26 @@ describe('behind a reverse proxy (an ingress)', () => {
     }
   });
 
+  it('an IPv6 client is limited by its /64: the addresses of one network do not each get their own budget', async () => {
+    const proxied = await createApp({
+      config: loadConfig({ RATE_LIMIT_SIGN_IN_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1/8' }),
+      databaseUrl: testDatabaseUrl(),
+      logger: new JsonLogger('fatal'),
+      jwtSecret: TEST_JWT_SECRET,
+    });
+    try {
+      const statuses = [];
+      // One host may take any of its network's 2^64 addresses.
+      for (const host of [':1', ':2', ':abcd:1', 'ffff:ffff:ffff:fffe']) {
+        statuses.push((await signInFrom(proxied, `2001:db8:aa:bb:${host}`)).statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      expect((await signInFrom(proxied, '2001:db8:aa:bc::1')).statusCode).toBe(401);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('without TRUST_PROXY, X-Forwarded-For is not believed: a client cannot escape its limits by sending one', async () => {
     const direct = await createApp({
       config: loadConfig({ RATE_LIMIT_SIGN_IN_PER_MINUTE: '3' }),

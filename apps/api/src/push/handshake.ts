@@ -8,6 +8,7 @@ import { IdentityError, type AccessClaims, type IdentityService } from '@herald/
 import {
   clientAddress,
   correlationOf,
+  rateLimitKey,
   RateLimited,
   type JsonLogger,
   type ProxyTrust,
@@ -52,7 +53,7 @@ export class Handshake {
     const ip = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], this.options.trust);
     // A handshake counts against its IP's budget as any request does.
     try {
-      limits.perIp.take(ip);
+      limits.perIp.take(rateLimitKey(ip));
     } catch (error) {
       if (!(error instanceof RateLimited)) throw error;
       return refuse(socket, 429, 'Too Many Requests', { 'retry-after': String(error.retryAfterSeconds) });
