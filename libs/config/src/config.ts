@@ -396,6 +396,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
           message: 'required with EVENT_STORE=eventstoredb (esdb://host:2113?tls=false)',
         });
       }
+      if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['METRICS_PORT'],
+          message: 'must differ from PORT (unset: /metrics on PORT)',
+        });
+      }
       for (const names of TOGETHER) {
         const values = names.map((name) => c[name as keyof typeof c]);
         if (values.some((v) => v !== undefined) && values.some((v) => v === undefined)) {

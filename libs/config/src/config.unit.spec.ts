@@ -114,6 +114,7 @@ describe('configuration', () => {
     }
     expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
     expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
+    expect(() => loadConfig({ METRICS_PORT: '3000' })).toThrow(/METRICS_PORT: must differ from PORT/);
   });
 
   it("RUN_PROJECTIONS turns the API's projections off; PROJECTION_LEASE_MS is bounded", () => {
