@@ -160,6 +160,51 @@ describe('deploy/k8s', () => {
     expect(docs.filter((d) => d.kind === 'NetworkPolicy').length).toBeGreaterThanOrEqual(1);
   });
 
+  it("the ingress does not reach the API's /metrics: it is on METRICS_PORT, which only Prometheus may reach", () => {
+    const docs = baseDocs();
+    const api = ofKind<IDeployment>(docs, 'Deployment').find((d) => d.metadata!.name === 'herald-api')!;
+    const [container] = containersOf(api as unknown as Doc);
+    const metricsPort = Number(container!.env!.find((e) => e.name === 'METRICS_PORT')?.value);
+    const ports: Record<string, number> = Object.fromEntries(container!.ports!.map((p) => [p.name!, p.containerPort]));
+    expect(ports.metrics).toBe(metricsPort);
+    expect(metricsPort).not.toBe(ports.http);
+    expect(api.spec!.template.metadata!.annotations!['prometheus.io/port']).toBe(String(metricsPort));
+    // What the ingress routes: the Service's ports, none of which is the metrics port.
+    const [ingress] = ofKind<IIngress>(docs, 'Ingress');
+    const service = ofKind<IService>(docs, 'Service').find((s) => s.metadata!.name === 'herald-api')!;
+    for (const rule of ingress!.spec!.rules!) {
+      for (const path of rule.http!.paths) {
+        const port = service.spec!.ports!.find((p) => p.name === path.backend.service!.port!.name)!;
+        expect([port.targetPort, ports[String(port.targetPort)]]).not.toContain(metricsPort);
+        expect(port.targetPort).not.toBe('metrics');
+      }
+    }
+    // The ingress controller reaches the HTTP port alone; monitoring the metrics port.
+    const policy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata!.name === 'herald-api') as unknown as {
+      spec: {
+        ingress: {
+          from: { namespaceSelector: { matchLabels: Record<string, string> } }[];
+          ports: { port: number }[];
+        }[];
+      };
+    };
+    const reach = (label: string): number[] =>
+      policy.spec.ingress
+        .filter((rule) => rule.from.some((f) => Object.keys(f.namespaceSelector.matchLabels).includes(label)))
+        .flatMap((rule) => rule.ports.map((p) => p.port));
+    expect(reach('kubernetes.io/metadata.name')).toEqual([ports.http]);
+    expect(reach('herald.io/monitoring')).toContain(metricsPort);
+  });
+
+  it('the API believes X-Forwarded-For from the ingress controller (cluster-private addresses), so clients do not share its rate limits', () => {
+    const api = ofKind<IDeployment>(baseDocs(), 'Deployment').find((d) => d.metadata!.name === 'herald-api')!;
+    const [container] = containersOf(api as unknown as Doc);
+    const trusted = container!.env!.find((e) => e.name === 'TRUST_PROXY')?.value?.split(',');
+    expect(trusted).toEqual(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']);
+    // Only private ranges: a public address's X-Forwarded-For is never believed.
+    expect(trusted!.every((range) => /^(10\.|172\.16\.|192\.168\.|fc00:)/.test(range))).toBe(true);
+  });
+
   it('the overlays are well formed: bases and patches exist, each patch names a base resource', () => {
     const inBase = new Set(baseDocs().map((d) => `${d.kind}/${d.metadata!.name}`));
     for (const { name, dir } of overlays) {

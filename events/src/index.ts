@@ -33,6 +33,8 @@ export {
   SessionStarted,
   SessionRefreshed,
   SessionRevoked,
+  CREDENTIAL_FIELDS,
+  REDACTED,
 } from './internal/identity.js';
 export { SYSTEM_ROLES, type SystemRole, SystemRoleGranted, SystemRoleRevoked, AuditRead } from './internal/audit.js';
 export { ConversationRead } from './receipts/conversation-read.js';

@@ -3,8 +3,14 @@
  * both run exactly the same app.
  */
 import { NestFactory } from '@nestjs/core';
-import { correlationOf, frameworkRefusal, installRequestCorrelation, REQUEST_ID_HEADER } from '@herald/nest';
-import { HeraldMetrics, installHttpMetrics, tracingEnabled } from '@herald/observability';
+import {
+  correlationOf,
+  frameworkRefusal,
+  installRequestCorrelation,
+  proxyTrust,
+  REQUEST_ID_HEADER,
+} from '@herald/nest';
+import { HeraldMetrics, installHttpMetrics, startOpsServer, tracingEnabled } from '@herald/observability';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
@@ -12,7 +18,10 @@ import { AppModule, type AppOptions } from './app.module.js';
 import { installHttpTracing } from './http-tracing.js';
 import { setUpOpenApi } from './openapi.js';
 
-/** Prometheus's scrape route: outside the API's contract and its OpenAPI document (README "Metrics"). */
+/**
+ * Prometheus's scrape route: outside the API's contract and its OpenAPI document (README
+ * "Metrics"); on the API's port, or on METRICS_PORT alone when that is set.
+ */
 export const METRICS_ROUTE = '/metrics';
 
 /** Request bodies above this are refused with 413 (README "Limits"). */
@@ -36,7 +45,8 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
-    trustProxy: false,
+    // X-Forwarded-For only from TRUST_PROXY's proxies: request.ip is the client behind them.
+    trustProxy: proxyTrust(options.config.trustedProxies),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // The router refuses a malformed path or an over-long parameter before any hook or
     // filter runs; Fastify's own answer ({statusCode, code: FST_ERR_…}) quoted the path.
@@ -81,10 +91,19 @@ export async function createApp(
   if (tracingEnabled()) installHttpTracing(fastify);
   // Before the routes are registered (init): each route gets its own metric hook.
   installHttpMetrics(fastify, metrics);
-  fastify.get(METRICS_ROUTE, async (_request, reply) => {
-    const { contentType, body } = await metrics.scrape();
-    return reply.type(contentType).send(body);
-  });
+  const { metricsPort, host } = options.config;
+  if (metricsPort === undefined) {
+    fastify.get(METRICS_ROUTE, async (_request, reply) => {
+      const { contentType, body } = await metrics.scrape();
+      return reply.type(contentType).send(body);
+    });
+  } else {
+    // Only there: whatever routes the API's port from outside (an ingress) does not route it.
+    const server = await startOpsServer({ port: metricsPort, host, metrics });
+    fastify.addHook('onClose', async () => {
+      await new Promise((resolve) => server.close(resolve));
+    });
+  }
   beforeInit?.(fastify);
   setUpOpenApi(app);
   await app.init();

@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   }
   logger.emit(
     'info',
-    `Herald listening on http://${config.host}:${config.port} (GET /health, /metrics)` +
+    `Herald listening on http://${config.host}:${config.port} (GET /health, /metrics` +
+      (config.metricsPort === undefined ? ')' : ` on port ${config.metricsPort})`) +
       (config.runProjections ? '' : '; projections run elsewhere (RUN_PROJECTIONS=false)') +
       (tracing.enabled ? `; traces to ${config.tracing!.endpoint}` : ''),
     'Herald',

@@ -526,7 +526,7 @@ const ROUTES = {
   'GET /audit/streams/:streamId/events': { answers: { 200: AuditEvents }, errors: AUDIT_READ },
   'GET /audit/log': { answers: { 200: AuditLog }, errors: AUDIT_READ },
   'GET /audit/conversations/:id': { answers: { 200: ConversationAsOf }, errors: AUDIT_READ },
-  'GET /audit/events/:ref/proof': { answers: { 200: InclusionProofAnswer }, errors: [400, 404, 409] },
+  'GET /audit/events/:ref/proof': { answers: { 200: InclusionProofAnswer }, errors: [400, 403, 404, 409] },
 } satisfies Record<string, { public?: true; answers: Record<number, z.ZodType | null>; errors?: readonly number[] }>;
 
 /** `METHOD /path` (the router's form, `:param`) to its contract. */

@@ -23,6 +23,16 @@ export const PasswordSet = defineEvent({
   schema: z.object({ userId: id('The user.'), passwordHash: z.string().startsWith('$argon2id$').max(512) }),
 });
 
+/**
+ * Fields that hold a credential (or what verifies one), by event type: stored as any field
+ * is, and covered by the event's hash, but never shown to the audit API, whose readers are
+ * otherwise ordinary users: an argon2id hash of a weak password can be cracked offline.
+ */
+export const CREDENTIAL_FIELDS: Readonly<Record<string, readonly string[]>> = { PasswordSet: ['passwordHash'] };
+
+/** What the audit API shows in place of a credential. */
+export const REDACTED = '[redacted]';
+
 export const SignInAttempted = defineEvent({
   type: 'SignInAttempted',
   version: 1,

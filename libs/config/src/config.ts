@@ -2,6 +2,7 @@
  * Herald's one typed configuration, read from environment variables and validated at
  * boot. Nothing else in the code base reads process.env: it asks for a HeraldConfig.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -9,6 +10,14 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+
+/** `10.1.2.3`, `10.0.0.0/8`, `fd00::/8`: an address, or one with a prefix length its family allows. */
+function isAddressOrRange(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /**
@@ -52,6 +61,8 @@ export type SearchLanguage = (typeof SEARCH_LANGUAGES)[number];
 const schema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  // Unset: /metrics on PORT. Set: only there, so that what routes PORT from outside does not route it.
+  METRICS_PORT: port.optional(),
   DATABASE_URL: z
     .string()
     .url()
@@ -78,6 +89,13 @@ const schema = z.object({
   RATE_LIMIT_IP_PER_SECOND: positiveInt.max(100_000).default(50),
   RATE_LIMIT_SIGN_IN_PER_MINUTE: positiveInt.max(100_000).default(10),
   RATE_LIMIT_SEARCH_PER_SECOND: positiveInt.max(100_000).default(5),
+  // Addresses or CIDR ranges (`10.0.0.0/8`) of the proxies in front of the API whose
+  // X-Forwarded-For is believed; unset: nobody's, the peer is the client.
+  TRUST_PROXY: z
+    .string()
+    .transform((v) => v.split(',').map((a) => a.trim()))
+    .pipe(z.array(z.string().refine(isAddressOrRange, 'an IP address or a CIDR range (10.0.0.0/8)')))
+    .optional(),
   WS_ALLOWED_ORIGINS: z
     .string()
     .transform((v) => v.split(',').map((o) => o.trim()))
@@ -86,9 +104,13 @@ const schema = z.object({
   WS_HEARTBEAT_MS: positiveInt.min(1_000).max(300_000).default(30_000),
   PRESENCE_HEARTBEAT_MS: positiveInt.min(100).max(300_000).default(10_000),
   SEARCH_LANGUAGE: z.enum(SEARCH_LANGUAGES).default('english'),
+  // A user id cannot be taken by someone else before its user registers, as a name can.
   HERALD_INITIAL_OPERATOR: z
     .string()
-    .regex(/^[a-zA-Z0-9_.-]{3,32}$/, 'a user name (3 to 32 of a-z, 0-9, _ . -)')
+    .regex(
+      /^(?:[a-zA-Z0-9_.-]{3,32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/,
+      'a user name (3 to 32 of a-z, 0-9, _ . -) or a user id',
+    )
     .transform((v) => v.toLowerCase())
     .optional(),
   KAFKA_BROKERS: z
@@ -276,6 +298,8 @@ export interface TracingConfig {
 export interface HeraldConfig {
   readonly port: number;
   readonly host: string;
+  /** Where the API serves /metrics instead of `port` (on `host`); undefined: on `port`. METRICS_PORT. */
+  readonly metricsPort: number | undefined;
   /** Unset: Herald starts an embedded PostgreSQL under `dataDir`. */
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
@@ -318,6 +342,11 @@ export interface HeraldConfig {
   readonly rateLimitSearchPerSecond: number;
   /** The language search.v1 stems in (SEARCH_LANGUAGE). */
   readonly searchLanguage: SearchLanguage;
+  /**
+   * The proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client: rate limits,
+   * the security log and sessions see that client, not the proxy. Empty: the peer is the client. TRUST_PROXY.
+   */
+  readonly trustedProxies: readonly string[];
   /** Browser origins allowed to open the WebSocket; a connection without an Origin (not a browser) is always allowed. */
   readonly wsAllowedOrigins: readonly string[];
   readonly wsHeartbeatMs: number;
@@ -367,6 +396,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
           message: 'required with EVENT_STORE=eventstoredb (esdb://host:2113?tls=false)',
         });
       }
+      if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0 && c.METRICS_PORT === c.PORT) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['METRICS_PORT'],
+          message: 'must differ from PORT (unset: /metrics on PORT)',
+        });
+      }
       for (const names of TOGETHER) {
         const values = names.map((name) => c[name as keyof typeof c]);
         if (values.some((v) => v !== undefined) && values.some((v) => v === undefined)) {
@@ -393,6 +429,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
   return {
     port: c.PORT,
     host: c.HOST,
+    metricsPort: c.METRICS_PORT,
     databaseUrl: c.DATABASE_URL,
     dataDir: c.HERALD_DATA_DIR,
     embeddedPostgresPort: c.EMBEDDED_POSTGRES_PORT,
@@ -415,6 +452,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): H
     rateLimitSignInPerMinute: c.RATE_LIMIT_SIGN_IN_PER_MINUTE,
     rateLimitSearchPerSecond: c.RATE_LIMIT_SEARCH_PER_SECOND,
     searchLanguage: c.SEARCH_LANGUAGE,
+    trustedProxies: c.TRUST_PROXY ?? [],
     wsAllowedOrigins: c.WS_ALLOWED_ORIGINS ?? [],
     wsHeartbeatMs: c.WS_HEARTBEAT_MS,
     presenceHeartbeatMs: c.PRESENCE_HEARTBEAT_MS,

@@ -6,6 +6,7 @@ describe('configuration', () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
       host: '127.0.0.1',
+      metricsPort: undefined,
       databaseUrl: undefined,
       dataDir: './.herald',
       embeddedPostgresPort: 54329,
@@ -26,6 +27,7 @@ describe('configuration', () => {
       rateLimitSignInPerMinute: 10,
       rateLimitSearchPerSecond: 5,
       searchLanguage: 'english',
+      trustedProxies: [],
       wsAllowedOrigins: [],
       wsHeartbeatMs: 30_000,
       presenceHeartbeatMs: 10_000,
@@ -99,6 +101,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ FCM_SERVICE_ACCOUNT_JSON: '{"private_key":"x"' })).toThrow(
       /FCM_SERVICE_ACCOUNT_JSON: must be/,
     );
+  });
+
+  it('TRUST_PROXY takes addresses and CIDR ranges; METRICS_PORT a port', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.1,fd00::/8' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.1',
+      'fd00::/8',
+    ]);
+    for (const bad of ['10.0.0.0/33', 'fd00::/129', 'example.com', '10.0.0.0/8/1', '*']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+    }
+    expect(loadConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
+    expect(() => loadConfig({ METRICS_PORT: '3000' })).toThrow(/METRICS_PORT: must differ from PORT/);
   });
 
   it("RUN_PROJECTIONS turns the API's projections off; PROJECTION_LEASE_MS is bounded", () => {

@@ -10,6 +10,7 @@
  * position only), and history the store no longer serves (a soft delete, retention) cannot
  * be read. Both are refused as UnsupportedRead naming why, never answered as "nothing".
  */
+import { CREDENTIAL_FIELDS, REDACTED } from '@herald/events';
 import { START, type Checkpoint } from './checkpoint.js';
 import { StreamNotFound, UnsupportedRead } from './errors.js';
 import type {
@@ -44,9 +45,17 @@ export function auditEventOf(event: RecordedEvent): AuditEvent {
     type: event.type,
     schemaVersion: event.schemaVersion,
     recordedAt: auditTime(event.recordedAt),
-    data: event.data,
+    data: withoutCredentials(event.type, event.data),
     metadata: event.metadata,
   };
+}
+
+/** The data as auditors read it: each credential field (CREDENTIAL_FIELDS) it holds reads REDACTED, as on PostgreSQL. */
+function withoutCredentials(type: string, data: unknown): unknown {
+  const fields = CREDENTIAL_FIELDS[type];
+  if (fields === undefined || typeof data !== 'object' || data === null) return data;
+  const held = fields.filter((field) => field in data);
+  return held.length === 0 ? data : { ...data, ...Object.fromEntries(held.map((field) => [field, REDACTED])) };
 }
 
 const lineOf = (event: RecordedEvent): string => `${JSON.stringify(auditEventOf(event))}\n`;

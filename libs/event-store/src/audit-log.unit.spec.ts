@@ -5,6 +5,7 @@
  * bound holds, and what the store cannot answer is refused before any line. PostgreSQL's
  * own windows: log-plans.int.spec.ts and the audit API's end-to-end tests.
  */
+import { streamIdOf } from '@herald/events';
 import { range, testEvent as event } from '@herald/testing';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_WINDOW, auditTime } from './audit-log.js';
@@ -145,6 +146,17 @@ describe.each(stores)('audit reads through the port: %s', (_, open) => {
     expect(last.nextCursor).toBeNull();
     expect(await store.readAuditStream('s-1', 4, 2)).toEqual({ events: [], nextCursor: null });
     expect(await store.readAuditStream('never-1', -1, 10)).toEqual({ events: [], nextCursor: null });
+  });
+
+  it('shows a credential as "[redacted]", in stream pages and in the log, as PostgreSQL does', async () => {
+    const store = open();
+    const user = streamIdOf('user', '7d1c0f9e-0000-4000-8000-000000000001');
+    await store.append(user, [event('PasswordSet', { userId: 'u', passwordHash: '$argon2id$secret' })], 'no_stream');
+    const page = await store.readAuditStream(user, -1, 10);
+    expect(page.events[0]!.data).toEqual({ userId: 'u', passwordHash: '[redacted]' });
+    const { lines } = await read(store, {});
+    expect(lines.map((l) => l.data)).toEqual([{ userId: 'u', passwordHash: '[redacted]' }]);
+    expect(JSON.stringify(lines)).not.toContain('$argon2id$secret');
   });
 
   it('refuses, before any line, what the store cannot answer: a time range over the log, history it no longer serves', async () => {

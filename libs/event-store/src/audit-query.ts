@@ -11,7 +11,7 @@ import {
   type StreamCategory,
 } from '@herald/events';
 import { z } from 'zod';
-import { isCheckpoint } from './checkpoint.js';
+import { isCheckpointInRange } from './checkpoint.js';
 import type { AuditLogQuery } from './types.js';
 
 const CATEGORY_NAMES = Object.keys({ ...CATEGORIES, ...INTERNAL_CATEGORIES }) as StreamCategory[];
@@ -29,7 +29,8 @@ const list = (what: string, check: (item: string) => boolean) =>
     .refine((items) => items.length > 0 && items.length <= 50, `1 to 50 ${what}, comma-separated`)
     .refine((items) => items.every(check), `unknown ${what}`);
 
-const checkpoint = z.string().refine(isCheckpoint, 'a checkpoint (hhhhhhhhhhhhhhhh-hhhhhhhhhhhhhhhh)');
+// In range, not only well formed: a checkpoint past what the store holds would fail in the query.
+const checkpoint = z.string().refine(isCheckpointInRange, 'a checkpoint (hhhhhhhhhhhhhhhh-hhhhhhhhhhhhhhhh)');
 const time = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
 
 /** Every filter, each optional; names as in `GET /audit/log` and `herald export`. */

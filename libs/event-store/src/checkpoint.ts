@@ -31,6 +31,15 @@ export function isCheckpoint(value: unknown): value is Checkpoint {
   return typeof value === 'string' && PATTERN.test(value);
 }
 
+/**
+ * A checkpoint a store can hold: well formed, and its second half within a signed 64-bit
+ * integer (PostgreSQL bigint). Untrusted input is checked with this before it reaches a
+ * query, so a checkpoint past every stored one is refused (400), never a database error.
+ */
+export function isCheckpointInRange(value: unknown): value is Checkpoint {
+  return isCheckpoint(value) && value.charAt(17) <= '7';
+}
+
 /** Validates untrusted input (a query parameter, a stored value) as a checkpoint. */
 export function parseCheckpoint(value: string): Checkpoint {
   if (!isCheckpoint(value)) throw new RangeError(`not a checkpoint: ${JSON.stringify(value.slice(0, 64))}`);

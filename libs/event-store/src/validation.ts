@@ -3,7 +3,7 @@
  * the same way on each store and nothing is half-written.
  */
 import { InvalidAppend, InvalidArgument } from './errors.js';
-import { isCheckpoint, type Checkpoint } from './checkpoint.js';
+import { isCheckpointInRange, type Checkpoint } from './checkpoint.js';
 import type { ExpectedRevision, NewEvent, ReadChainOptions, ReadStreamOptions, StreamMetadata } from './types.js';
 
 /** Documented limits (README "Limits"). */
@@ -145,8 +145,7 @@ export function readLimit(limit: number | undefined): number {
 
 /** A checkpoint given to a read: well formed, and within what the stores can hold. */
 export function assertReadCheckpoint(value: unknown): asserts value is Checkpoint {
-  // The second half must fit a signed 64-bit integer (PostgreSQL bigint).
-  if (!isCheckpoint(value) || value.charAt(17) > '7') {
+  if (!isCheckpointInRange(value)) {
     throw new InvalidArgument(`not a checkpoint: ${JSON.stringify(String(value).slice(0, 64))}`);
   }
 }

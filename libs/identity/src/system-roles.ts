@@ -11,6 +11,7 @@ import { streamIdOf, SYSTEM_ROLES, type SystemRole } from '@herald/events';
 import { IdentityError } from './domain/errors.js';
 import {
   evolveUser,
+  grantConfiguredSystemRole,
   grantSystemRole,
   initialUser,
   revokeSystemRole,
@@ -76,6 +77,25 @@ export class SystemRoles {
       context,
     );
     return appended !== null;
+  }
+
+  /**
+   * The configuration's grant at start (HERALD_INITIAL_OPERATOR): `granted`, `held` (nothing
+   * written), or `revoked` (nothing written: the role was revoked from them once, and a
+   * revocation outlasts the configuration).
+   */
+  async grantConfigured(
+    userId: string,
+    role: SystemRole,
+    context: CommandContext,
+  ): Promise<'granted' | 'held' | 'revoked'> {
+    const { appended, state } = await this.users.handle(
+      userId,
+      (current) => ({ events: grantConfiguredSystemRole({ role, by: context.actorId }, current) }),
+      context,
+    );
+    if (appended !== null) return 'granted';
+    return state.systemRoles.has(role) ? 'held' : 'revoked';
   }
 
   /** Revokes the role; false when the user did not hold it (nothing written). */

@@ -26,6 +26,7 @@ export type EdgeErrorCode =
   | 'AUDIT.EVENT_NOT_FOUND'
   | 'AUDIT.NOT_SEALED_YET'
   | 'AUDIT.NO_SEALS'
+  | 'AUDIT.CREDENTIAL_WITHHELD'
   | 'DATABASE.UNAVAILABLE'
   | 'DATABASE.STORAGE_FULL';
 
@@ -85,6 +86,7 @@ export const STATUS_BY_CODE = {
   'AUDIT.NOT_SEALED_YET': HttpStatus.CONFLICT,
   // The events are in EventStoreDB, which has no sealer: no event will ever have a proof.
   'AUDIT.NO_SEALS': HttpStatus.CONFLICT,
+  'AUDIT.CREDENTIAL_WITHHELD': HttpStatus.FORBIDDEN,
   'DATABASE.UNAVAILABLE': HttpStatus.SERVICE_UNAVAILABLE,
   'DATABASE.STORAGE_FULL': HttpStatus.SERVICE_UNAVAILABLE,
   'REQUEST.RATE_LIMITED': HttpStatus.TOO_MANY_REQUESTS,

@@ -6,3 +6,4 @@ export * from './rate-limit.js';
 export * from './request-context.js';
 export * from './zod-pipe.js';
 export * from './read-your-writes.js';
+export * from './client-address.js';

@@ -56,11 +56,14 @@ export class Devices {
   constructor(private readonly db: TransactionalSql) {}
 
   /**
-   * Registers a target for the user; the same target again answers its device (renamed when
-   * a name is given), with `created` false. Refuses an eleventh device (DEVICE.TOO_MANY).
+   * Registers a target for the user from one of their sessions; the same target again answers
+   * its device (renamed when a name is given, and now of this session), with `created` false.
+   * Refuses an eleventh device (DEVICE.TOO_MANY). The device is removed when its session ends
+   * (the notifier follows SessionRevoked).
    */
   async register(
     userId: string,
+    sessionId: string,
     target: Target,
     name: string | undefined,
   ): Promise<{ device: DeviceView; created: boolean }> {
@@ -70,10 +73,10 @@ export class Devices {
       const hash = targetHash(target);
       const existing = rows(
         await tx.query(
-          `UPDATE notify_devices SET name = coalesce($3, name), target = $4
+          `UPDATE notify_devices SET name = coalesce($3, name), target = $4, session_id = $5
             WHERE user_id = $1 AND target_hash = $2
            RETURNING device_id, kind, target, name, created_at`,
-          [userId, hash, name ?? null, target],
+          [userId, hash, name ?? null, target, sessionId],
         ),
       );
       if (existing[0]) return { device: view(existing[0]), created: false };
@@ -85,9 +88,9 @@ export class Devices {
       }
       const inserted = rows(
         await tx.query(
-          `INSERT INTO notify_devices (device_id, user_id, kind, target, target_hash, name)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING device_id, kind, target, name, created_at`,
-          [randomUUID(), userId, target.kind, target, hash, name ?? null],
+          `INSERT INTO notify_devices (device_id, user_id, kind, target, target_hash, name, session_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING device_id, kind, target, name, created_at`,
+          [randomUUID(), userId, target.kind, target, hash, name ?? null, sessionId],
         ),
       );
       return { device: view(inserted[0]!), created: true };
@@ -133,17 +136,22 @@ export class Devices {
   }
 
   private async removeWhere(where: string, parameters: unknown[]): Promise<number> {
-    const removed = z.array(z.object({ device_id: z.string() })).parse(
-      await this.db.query(
-        `WITH gone AS (DELETE FROM notify_devices WHERE ${where} RETURNING device_id),
-                outbox AS (DELETE FROM notify_outbox WHERE device_id IN (SELECT device_id FROM gone)),
-                windows AS (DELETE FROM notify_windows WHERE device_id IN (SELECT device_id FROM gone))
-           SELECT device_id FROM gone`,
-        parameters,
-      ),
-    );
-    return removed.length;
+    return (await removeDevices(this.db, where, parameters)).length;
   }
+}
+
+/** Deletes the devices `where` selects, with what waits for them; answers their ids. */
+export async function removeDevices(db: Sql, where: string, parameters: unknown[]): Promise<string[]> {
+  const removed = z.array(z.object({ device_id: z.string() })).parse(
+    await db.query(
+      `WITH gone AS (DELETE FROM notify_devices WHERE ${where} RETURNING device_id),
+              outbox AS (DELETE FROM notify_outbox WHERE device_id IN (SELECT device_id FROM gone)),
+              windows AS (DELETE FROM notify_windows WHERE device_id IN (SELECT device_id FROM gone))
+         SELECT device_id FROM gone`,
+      parameters,
+    ),
+  );
+  return removed.map((r) => r.device_id);
 }
 
 /**

@@ -29,7 +29,7 @@ import { readEvent, streamPrefixOf } from '@herald/events';
 import type { AfterCommit, Projection } from '@herald/projection-runtime';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import type { Devices, Sql } from './devices.js';
+import { removeDevices, type Devices, type Sql } from './devices.js';
 import { inFieldOrder, type Notification, type Outcome, type PushAdapter } from './gateway.js';
 import type { DeviceKind, Target } from './targets.js';
 
@@ -115,17 +115,40 @@ export function previewOf(text: string): string {
 export function notifierProjection(options: NotifierOptions): Projection {
   return {
     name: NOTIFIER,
-    filter: { streamPrefixes: [streamPrefixOf('conversation')], eventTypes: ['MessageSent'] },
+    // Messages, and the end of sessions: a device goes with the session that registered it.
+    filter: {
+      streamPrefixes: [streamPrefixOf('conversation'), streamPrefixOf('session')],
+      eventTypes: ['MessageSent', 'SessionRevoked'],
+    },
     batchSize: 1000,
     isTransient: (error) => error instanceof AudienceBehind,
     async apply(events, manager): Promise<AfterCommit | void> {
-      const sent = events.map(toSent);
-      if (sent.length === 0) return;
-      await waitForAudience(manager, options.audience.readModel, sent[sent.length - 1]!.position);
-      const queued = await notify(manager, sent, options);
+      // In log order: a device registered by a session ended before a message is not notified of it.
+      let queued: OutboxRow[] = [];
+      let from = 0;
+      for (let i = 0; i <= events.length; i++) {
+        const event = events[i];
+        if (event !== undefined && event.type === 'MessageSent') continue;
+        const sent = events.slice(from, i).map(toSent);
+        if (sent.length > 0) {
+          await waitForAudience(manager, options.audience.readModel, sent[sent.length - 1]!.position);
+          queued.push(...(await notify(manager, sent, options)));
+        }
+        if (event?.type === 'SessionRevoked') {
+          // Its notifications queued above went with its outbox rows.
+          const removed = new Set(await removeDevices(manager, 'session_id = $1', [sessionOf(event)]));
+          if (removed.size > 0) queued = queued.filter((row) => !removed.has(row.device_id));
+        }
+        from = i + 1;
+      }
       if (queued.length > 0) return () => options.handOff.take(queued);
     },
   };
+}
+
+/** The session a SessionRevoked ended. */
+function sessionOf(event: RecordedEvent): string {
+  return (readEvent(event).data as { sessionId: string }).sessionId;
 }
 
 function toSent(event: RecordedEvent): Sent {

@@ -48,4 +48,13 @@ export const NOTIFICATION_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notify_outbox_device ON notify_outbox (device_id);
     `,
   },
+  {
+    // The session that (last) registered each device: it ends, the device goes (a signed-out
+    // phone must not go on being notified). Devices registered before have none, and stay.
+    id: 'notifications-002-device-sessions',
+    sql: `
+      ALTER TABLE notify_devices ADD COLUMN session_id uuid;
+      CREATE INDEX notify_devices_session ON notify_devices (session_id) WHERE session_id IS NOT NULL;
+    `,
+  },
 ];

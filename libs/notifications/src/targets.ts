@@ -6,7 +6,7 @@
  * these schemas, the adapters check addresses again when they connect (a name that
  * resolved to a public address at registration may resolve to a private one later).
  */
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 
 export const DEVICE_KINDS = ['webpush', 'fcm', 'apns', 'webhook'] as const;
@@ -54,38 +54,48 @@ export function refuseUrl(text: string, policy: UrlPolicy): string | undefined {
   return undefined;
 }
 
+/** IPv4 ranges that are not public: this network, private, CGNAT, loopback, link-local, IETF, documentation, benchmarking, multicast and reserved. */
+const NON_PUBLIC_V4 = subnets('ipv4', [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 3],
+]);
+/**
+ * IPv6 is taken only from global unicast (2000::/3), so that everything else (loopback,
+ * unique-local, link- and site-local, multicast, IPv4-mapped and -compatible, NAT64,
+ * discard) is refused without a list that could miss one; within it, the ranges that wrap
+ * an IPv4 address (6to4, Teredo: they could reach a private one) or are documentation.
+ */
+const GLOBAL_UNICAST_V6 = subnets('ipv6', [['2000::', 3]]);
+const NON_PUBLIC_V6 = subnets('ipv6', [
+  ['2001::', 32],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['3fff::', 20],
+]);
+
+function subnets(type: 'ipv4' | 'ipv6', ranges: [string, number][]): BlockList {
+  const list = new BlockList();
+  for (const [network, prefix] of ranges) list.addSubnet(network, prefix, type);
+  return list;
+}
+
 /** Whether an IP address (v4 or v6) is a public one: not loopback, private, link-local, CGNAT, multicast or reserved. */
 export function isPublicAddress(address: string): boolean {
   const v4 = isIP(address) === 4 ? address : /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (v4 !== undefined) {
-    const [a, b] = v4.split('.').map(Number) as [number, number];
-    return !(
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 198 && (b === 18 || b === 19)) ||
-      a >= 224
-    );
-  }
-  const v6 = address.toLowerCase();
-  if (isIP(v6) !== 6) return false;
-  return !(
-    v6 === '::' ||
-    v6 === '::1' ||
-    v6.startsWith('fc') ||
-    v6.startsWith('fd') ||
-    v6.startsWith('fe8') ||
-    v6.startsWith('fe9') ||
-    v6.startsWith('fea') ||
-    v6.startsWith('feb') ||
-    v6.startsWith('ff') ||
-    v6.startsWith('64:ff9b:') ||
-    v6.startsWith('::ffff:')
-  );
+  if (v4 !== undefined) return isIP(v4) === 4 && !NON_PUBLIC_V4.check(v4, 'ipv4');
+  if (isIP(address) !== 6) return false;
+  return GLOBAL_UNICAST_V6.check(address, 'ipv6') && !NON_PUBLIC_V6.check(address, 'ipv6');
 }
 
 const name = z.string().trim().min(1).max(MAX_DEVICE_NAME).optional().describe('What the user calls the device');

@@ -47,6 +47,27 @@ describe('target URLs (SSRF rules)', () => {
     expect(isPublicAddress('2001:4860:4860::8888')).toBe(true);
     expect(isPublicAddress('::ffff:10.0.0.1')).toBe(false);
   });
+
+  it('takes IPv6 only from global unicast (2000::/3), without the ranges that wrap an IPv4 address or are reserved', () => {
+    for (const address of [
+      '::7f00:1', // IPv4-compatible ::127.0.0.1 (deprecated, reserved)
+      '::a00:1', // ::10.0.0.1
+      'fec0::1', // site-local (deprecated)
+      'fef0::1',
+      '100::1', // discard-only
+      '2002:7f00:1::1', // 6to4 of 127.0.0.1
+      '2002:a9fe:a9fe::', // 6to4 of 169.254.169.254
+      '2001::1', // Teredo
+      '2001:db8::1', // documentation
+      '3fff::1', // documentation (RFC 9637)
+      '5f00::1', // SRv6 SIDs
+      '4000::1', // not allocated
+    ]) {
+      expect(isPublicAddress(address), address).toBe(false);
+      expect(refuseUrl(`https://[${address}]/hook`, { allowedHosts: [] }), address).toBeDefined();
+    }
+    expect(isPublicAddress('2a00:1450:4001:81b::200e')).toBe(true);
+  });
 });
 
 describe('registrations', () => {

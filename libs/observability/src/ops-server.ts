@@ -3,6 +3,8 @@
  * `GET /health` (the app's report), `/health/ready` (its status alone, with the same HTTP
  * status), `/health/live` (200 whenever the process answers; touches nothing) and
  * `/metrics` (Prometheus text format). Anything else is 404 in Herald's one error body.
+ * Without `health` it serves `/metrics` alone: the API's METRICS_PORT, kept off the port
+ * an ingress routes from outside.
  */
 import { createServer, type Server } from 'node:http';
 import type { HeraldMetrics } from './herald-metrics.js';
@@ -16,7 +18,8 @@ export interface HealthAnswer {
 export interface OpsServerOptions {
   readonly port: number;
   readonly host: string;
-  readonly health: () => Promise<HealthAnswer>;
+  /** Undefined: no /health routes (the API answers its own on its port). */
+  readonly health?: () => Promise<HealthAnswer>;
   readonly metrics: HeraldMetrics;
 }
 
@@ -36,33 +39,39 @@ export async function startOpsServer(options: OpsServerOptions): Promise<Server>
       return;
     }
     const failed = (): void => json(response, 503, { status: 'down' });
-    switch (path) {
-      case '/health':
-        options.health().then(({ httpStatus, body }) => json(response, httpStatus, body), failed);
-        return;
-      case '/health/ready':
-        options.health().then(({ httpStatus, body }) => json(response, httpStatus, { status: body.status }), failed);
-        return;
-      case '/health/live':
-        json(response, 200, { status: 'ok' });
-        return;
-      case '/metrics':
-        options.metrics.scrape().then(
-          ({ contentType, body }) => {
-            response.writeHead(200, { 'content-type': contentType });
-            response.end(body);
-          },
-          () => json(response, 500, { error: { code: 'INTERNAL', message: 'internal error' } }),
-        );
-        return;
-      default:
-        json(response, 404, {
-          error: {
-            code: 'REQUEST.NOT_FOUND',
-            message: 'Only /health, /health/ready, /health/live and /metrics are served here',
-          },
-        });
+    const { health } = options;
+    if (path === '/metrics') {
+      options.metrics.scrape().then(
+        ({ contentType, body }) => {
+          response.writeHead(200, { 'content-type': contentType });
+          response.end(body);
+        },
+        () => json(response, 500, { error: { code: 'INTERNAL', message: 'internal error' } }),
+      );
+      return;
     }
+    if (health !== undefined) {
+      switch (path) {
+        case '/health':
+          health().then(({ httpStatus, body }) => json(response, httpStatus, body), failed);
+          return;
+        case '/health/ready':
+          health().then(({ httpStatus, body }) => json(response, httpStatus, { status: body.status }), failed);
+          return;
+        case '/health/live':
+          json(response, 200, { status: 'ok' });
+          return;
+      }
+    }
+    json(response, 404, {
+      error: {
+        code: 'REQUEST.NOT_FOUND',
+        message:
+          health === undefined
+            ? 'Only /metrics is served here'
+            : 'Only /health, /health/ready, /health/live and /metrics are served here',
+      },
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -175,3 +175,44 @@ describe('a conversation as of a point', () => {
     expect(unknown.statusCode).toBe(404);
   });
 });
+
+describe('the as-of budget', () => {
+  it('folds at most 2 conversations at once per auditor: more at the same time answer 429 REQUEST.RATE_LIMITED', async () => {
+    // Each as-of read folds the stream from its start (up to 100,000 events, in memory and in
+    // a transaction of the read models' pool): an auditor's burst of them must not take the
+    // serving pool and the memory of the instance.
+    const ann = await signUp(app, 'ann');
+    const { conversationId: id } = await ok(
+      apiOf(app, ann).POST('/conversations/groups', { body: { name: 'long', memberIds: [] } }),
+    );
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (sent < 1_500) {
+          sent++;
+          await ok(
+            apiOf(app, ann).POST('/conversations/{id}/messages', {
+              params: { path: { id } },
+              body: { clientMessageId: randomUUID(), text: `message ${sent}` },
+            }),
+          );
+        }
+      }),
+    );
+    const asOf = () =>
+      app.inject({
+        method: 'GET',
+        url: `/audit/conversations/${id}?seq=1500`,
+        headers: { authorization: `Bearer ${auditor.token}` },
+      });
+    const burst = await Promise.all(Array.from({ length: 8 }, asOf));
+    const statuses = burst.map((answer) => answer.statusCode);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(2);
+    expect(statuses.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
+    const refused = burst.find((answer) => answer.statusCode === 429);
+    expect(refused?.json()).toMatchObject({ error: { code: 'REQUEST.RATE_LIMITED' } });
+    expect(refused?.headers['retry-after']).toBe('1');
+    // One after another, each is answered.
+    for (let i = 0; i < 3; i++) expect((await asOf()).statusCode).toBe(200);
+  });
+});

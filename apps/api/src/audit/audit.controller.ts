@@ -11,7 +11,7 @@ import {
   auditParamsProblem,
   EventNotFound,
   inclusionProof,
-  isCheckpoint,
+  isCheckpointInRange,
   NotSealedYet,
   type AuditStreamPage,
   type EventStore,
@@ -19,6 +19,7 @@ import {
 } from '@herald/event-store';
 import type { HeraldConfig } from '@herald/config';
 import type { AccessClaims } from '@herald/identity';
+import { CREDENTIAL_FIELDS } from '@herald/events';
 import { EdgeError, RequestInvalid, Uuid, ZodParam, ZodQuery } from '@herald/nest';
 import type pg from 'pg';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -42,8 +43,12 @@ class AuditNoSeals extends EdgeError {
   readonly code = 'AUDIT.NO_SEALS';
 }
 
+class AuditCredentialWithheld extends EdgeError {
+  readonly code = 'AUDIT.CREDENTIAL_WITHHELD';
+}
+
 /** An event by its id or its checkpoint. */
-const EventRef = z.union([Uuid, z.string().refine(isCheckpoint, 'a checkpoint')]);
+const EventRef = z.union([Uuid, z.string().refine(isCheckpointInRange, 'a checkpoint')]);
 
 /** A stream id as the store names them: `<category>-<id>`. */
 const StreamId = z.string().regex(/^[a-z]+-[A-Za-z0-9._:-]{1,200}$/, 'a stream id, e.g. conversation-<uuid>');
@@ -58,7 +63,7 @@ const AsOfQuery = z.strictObject({
   seq: SeqParam.optional().describe('As of the event at this seq'),
   checkpoint: z
     .string()
-    .refine(isCheckpoint, 'a checkpoint')
+    .refine(isCheckpointInRange, 'a checkpoint')
     .optional()
     .describe('As of the last event at or before this checkpoint'),
   at: z.iso.datetime({ offset: true }).optional().describe('As of the last event recorded at or before this time'),
@@ -136,18 +141,24 @@ export class AuditController {
     if (q.before !== undefined && q.since !== undefined) {
       throw new RequestInvalid('Give before or since, not both', [{ path: 'before', problem: 'with since' }]);
     }
-    await this.record(caller, 'GET /audit/conversations/:id', request);
-    const point: AsOfPoint =
-      q.seq !== undefined
-        ? { seq: q.seq }
-        : q.checkpoint !== undefined
-          ? { checkpoint: q.checkpoint }
-          : { at: new Date(q.at!) };
-    return this.audit.conversationAsOf(conversationId, point, {
-      limit: q.limit,
-      ...(q.before !== undefined ? { before: q.before } : {}),
-      ...(q.since !== undefined ? { after: q.since } : {}),
-    });
+    // Before the record: a read refused for the budget is not one that was made.
+    const release = this.audit.foldSlot(caller.userId);
+    try {
+      await this.record(caller, 'GET /audit/conversations/:id', request);
+      const point: AsOfPoint =
+        q.seq !== undefined
+          ? { seq: q.seq }
+          : q.checkpoint !== undefined
+            ? { checkpoint: q.checkpoint }
+            : { at: new Date(q.at!) };
+      return await this.audit.conversationAsOf(conversationId, point, {
+        limit: q.limit,
+        ...(q.before !== undefined ? { before: q.before } : {}),
+        ...(q.since !== undefined ? { after: q.since } : {}),
+      });
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -168,13 +179,22 @@ export class AuditController {
       );
     }
     await this.record(caller, 'GET /audit/events/:ref/proof', request);
+    let proof: InclusionProof;
     try {
-      return await inclusionProof(this.pool, ref);
+      proof = await inclusionProof(this.pool, ref);
     } catch (error) {
       if (error instanceof EventNotFound) throw new AuditEventNotFound(error.message);
       if (error instanceof NotSealedYet) throw new AuditNotSealedYet(error.message);
       throw error;
     }
+    // A proof carries the data as its hash covers it, so a credential cannot be redacted
+    // from it as the other reads redact it: it is not given (herald proof, on the server, gives it).
+    if (CREDENTIAL_FIELDS[proof.event.type] !== undefined) {
+      throw new AuditCredentialWithheld(
+        `A ${proof.event.type} event holds a credential, which the audit API does not show: prove it with herald proof`,
+      );
+    }
+    return proof;
   }
 
   private record(caller: AccessClaims, read: string, request: FastifyRequest): Promise<void> {

@@ -168,6 +168,72 @@ describe('an auditor reads history', () => {
   });
 });
 
+describe('credentials in the audit API', () => {
+  it("shows no password hash: PasswordSet's passwordHash reads [redacted] in stream pages and in the NDJSON log", async () => {
+    const ann = await signUp(app, 'ann');
+    const page = (await get(auditor, `/audit/streams/user-${ann.userId}/events`)).json<{
+      events: { type: string; data: Record<string, unknown> }[];
+    }>();
+    const set = page.events.find((e) => e.type === 'PasswordSet')!;
+    expect(set.data).toEqual({ userId: ann.userId, passwordHash: '[redacted]' });
+    const lines = await ndjson(`/audit/log?type=PasswordSet`);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect((line.data as { passwordHash: string }).passwordHash).toBe('[redacted]');
+    expect((await get(auditor, '/audit/log')).body).not.toContain('$argon2id$');
+    // Everything else as stored.
+    const registered = page.events.find((e) => e.type === 'UserRegistered')!;
+    expect(registered.data).toMatchObject({ userId: ann.userId });
+  });
+});
+
+describe('bad input to the audit API', () => {
+  it('answers a well-formed checkpoint beyond what the store can hold 400 REQUEST.INVALID, never a 500', async () => {
+    // The second half of a checkpoint is a PostgreSQL bigint: 8000000000000000 and up fit no row.
+    const beyond = 'ffffffffffffffff-ffffffffffffffff';
+    for (const url of [
+      `/audit/log?after=${beyond}`,
+      `/audit/log?upTo=${beyond}`,
+      `/audit/log?after=0000000000000000-8000000000000000`,
+      `/audit/events/${beyond}/proof`,
+      `/audit/conversations/${randomUUID()}?checkpoint=${beyond}`,
+    ]) {
+      const answer = await get(auditor, url);
+      expect(answer.statusCode, `${url}: ${answer.body}`).toBe(400);
+      expect(answer.json<{ error: { code: string } }>().error.code, url).toBe('REQUEST.INVALID');
+    }
+  });
+});
+
+describe('the audit API and the request rate', () => {
+  it("counts an auditor's audit reads against their RATE_LIMIT_USER_PER_SECOND, as every signed-in request", async () => {
+    // 2 a second, bursts of 6: each as-of read may fold 100,000 events, so it must not be free.
+    const limited = await testApp({ RATE_LIMIT_USER_PER_SECOND: '2' });
+    try {
+      const who = await signUp(limited, 'limited-auditor');
+      await limited
+        .get(SystemRoles)
+        .grant(who.userId, 'auditor', { actorId: 'cli:test', correlationId: randomUUID(), now: new Date() });
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const answer = await limited.inject({
+          method: 'GET',
+          url: `/audit/streams/user-${who.userId}/events`,
+          headers: { authorization: `Bearer ${who.token}` },
+        });
+        statuses.push(answer.statusCode);
+        if (answer.statusCode === 429) {
+          expect(answer.json()).toMatchObject({ error: { code: 'REQUEST.RATE_LIMITED' } });
+          expect(answer.headers['retry-after']).toBeDefined();
+        }
+      }
+      expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(7);
+      expect(statuses).toContain(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 async function ndjson(url: string): Promise<Record<string, unknown>[]> {
   const answer = await get(auditor, url);
   expect(answer.statusCode, answer.body).toBe(200);
@@ -205,8 +271,9 @@ describe('HERALD_INITIAL_OPERATOR', () => {
     } finally {
       await first.close();
     }
-    for (let start = 0; start < 2; start++) {
-      const next = await testApp({ HERALD_INITIAL_OPERATOR: username! }, url);
+    // Named by user name, then (as where anyone may register) by user id: the same user, one grant.
+    for (const named of [username!, boss!.userId]) {
+      const next = await testApp({ HERALD_INITIAL_OPERATOR: named }, url);
       try {
         expect(await next.get(SystemRoles).hasSystemRole(boss.userId, 'operator')).toBe(true);
         const grants = (await next.get<EventStore>(EVENT_STORE).readStream(streamIdOf('user', boss.userId))).filter(
@@ -218,6 +285,47 @@ describe('HERALD_INITIAL_OPERATOR', () => {
       } finally {
         await next.close();
       }
+    }
+  });
+
+  it('does not grant the role again at a restart once it was revoked: a revocation outlasts the configuration', async () => {
+    const url = await freshDatabase();
+    const logged: string[] = [];
+    const first = await testApp({}, url);
+    let boss: TestUser;
+    let username: string | undefined;
+    try {
+      boss = await signUp(first, 'boss');
+      username = (await apiOf(first, boss).GET('/me')).data?.username;
+    } finally {
+      await first.close();
+    }
+    const granted = await testApp({ HERALD_INITIAL_OPERATOR: username! }, url);
+    try {
+      expect(await granted.get(SystemRoles).hasSystemRole(boss.userId, 'operator')).toBe(true);
+      // Another operator revokes it (the account was compromised, say); the variable is still set.
+      await granted
+        .get(SystemRoles)
+        .revoke(boss.userId, 'operator', { actorId: 'cli:ops', correlationId: randomUUID(), now: new Date() });
+    } finally {
+      await granted.close();
+    }
+    const restarted = await testApp(
+      { HERALD_INITIAL_OPERATOR: username! },
+      url,
+      new JsonLogger('warn', (line) => logged.push(line)),
+    );
+    try {
+      expect(await restarted.get(SystemRoles).hasSystemRole(boss.userId, 'operator')).toBe(false);
+      const grants = (await restarted.get<EventStore>(EVENT_STORE).readStream(streamIdOf('user', boss.userId))).filter(
+        (e) => e.type === 'SystemRoleGranted',
+      );
+      expect(grants).toHaveLength(1);
+      expect(logged.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContainEqual(
+        expect.stringMatching(/^HERALD_INITIAL_OPERATOR .* was revoked/),
+      );
+    } finally {
+      await restarted.close();
     }
   });
 });

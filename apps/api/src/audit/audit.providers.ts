@@ -41,7 +41,9 @@ class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   /**
    * HERALD_INITIAL_OPERATOR: granted the operator role once they are registered (a grant is
    * written only when they do not hold it: restarts write nothing). Not registered yet: said
-   * in the log, and granted at the next start after they register.
+   * in the log, and granted at the next start after they register. Revoked from them once:
+   * not granted again (said in the log), or a revocation of a compromised operator would be
+   * undone by the next restart while the variable still names them.
    */
   async onApplicationBootstrap(): Promise<void> {
     const name = this.config.initialOperator;
@@ -49,8 +51,15 @@ class AuditLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     try {
       const { userId } = await this.roles.resolve(name);
       const context = { actorId: 'system', correlationId: randomUUID(), now: new Date() };
-      if (await this.roles.grant(userId, 'operator', context)) {
+      const outcome = await this.roles.grantConfigured(userId, 'operator', context);
+      if (outcome === 'granted') {
         this.logger.emit('info', `HERALD_INITIAL_OPERATOR ${name} granted the operator role`, 'Audit');
+      } else if (outcome === 'revoked') {
+        this.logger.emit(
+          'warn',
+          `HERALD_INITIAL_OPERATOR ${name}: the operator role was revoked from them, so it is not granted again (herald roles grant gives it back)`,
+          'Audit',
+        );
       }
     } catch (error) {
       if (!(error instanceof IdentityError)) throw error;

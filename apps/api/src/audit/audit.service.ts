@@ -13,13 +13,19 @@ import {
   type RecordedEvent,
 } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
-import { RequestInvalid } from '@herald/nest';
+import { RateLimited, RequestInvalid } from '@herald/nest';
 import { conversationAsOf, type ConversationAsOf } from '@herald/projections';
 import { ConversationError } from '@herald/conversations';
 import type { DataSource } from 'typeorm';
 
 /** The most events an as-of read folds (each read folds the stream from its start). */
 export const AS_OF_MAX_EVENTS = 100_000;
+/**
+ * As-of reads one auditor may have folding at once on an instance: each holds up to
+ * AS_OF_MAX_EVENTS events in memory and a connection of the read models' pool for its
+ * transaction, so a burst of them could take the pool the live reads are served from.
+ */
+export const AS_OF_CONCURRENT_PER_AUDITOR = 2;
 
 /** Where in a conversation's stream: after the event of this seq, or the last event at or before a checkpoint or time. */
 export type AsOfPoint = { readonly seq: number } | { readonly checkpoint: Checkpoint } | { readonly at: Date };
@@ -32,10 +38,31 @@ export interface AsOfAnswer extends ConversationAsOf {
 const READ_PAGE = 1_000;
 
 export class AuditService {
+  /** As-of reads folding now, by auditor. */
+  private readonly folding = new Map<string, number>();
+
   constructor(
     private readonly store: EventStore,
     private readonly dataSource: DataSource,
   ) {}
+
+  /**
+   * Takes one of the auditor's as-of slots, or refuses (429, retry in a second) when they
+   * have AS_OF_CONCURRENT_PER_AUDITOR folding already; call the returned function when done.
+   */
+  foldSlot(auditorId: string): () => void {
+    const held = this.folding.get(auditorId) ?? 0;
+    if (held >= AS_OF_CONCURRENT_PER_AUDITOR) throw new RateLimited(1);
+    this.folding.set(auditorId, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.folding.get(auditorId) ?? 1) - 1;
+      if (left === 0) this.folding.delete(auditorId);
+      else this.folding.set(auditorId, left);
+    };
+  }
 
   /** Records an audit read; throws (and the read is not answered) when it cannot be written. */
   async record(

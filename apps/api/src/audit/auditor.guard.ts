@@ -5,12 +5,16 @@
  * authorization refusal does (level warn, context Auth). The routes are @Public() so that
  * the global AuthGuard's 401 does not reveal them to the anonymous; this guard
  * authenticates itself. The role is read from the user's stream on every request, so a
- * revocation holds from the next request.
+ * revocation holds from the next request. Being @Public(), the routes also skip the global
+ * guard's per-user rate limit: this guard takes it once the caller is known to be an
+ * auditor (an audit read can be costly, an as-of read folds up to 100,000 events), and not
+ * before, so that nobody else is ever answered anything but the missing route.
  */
 import { Injectable, NotFoundException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { IdentityService, SystemRoles, type AccessClaims } from '@herald/identity';
 import { correlationOfRequest, JsonLogger } from '@herald/nest';
 import type { FastifyRequest } from 'fastify';
+import { RateLimits } from '../auth/rate-limits.js';
 
 type WithCaller = FastifyRequest & { caller?: AccessClaims };
 
@@ -20,6 +24,7 @@ export class AuditorGuard implements CanActivate {
     private readonly identity: IdentityService,
     private readonly roles: SystemRoles,
     private readonly logger: JsonLogger,
+    private readonly limits: RateLimits,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -36,6 +41,7 @@ export class AuditorGuard implements CanActivate {
     }
     if (caller && (await this.roles.hasSystemRole(caller.userId, 'auditor'))) {
       request.caller = caller;
+      this.limits.perUser.take(caller.userId);
       return true;
     }
     // Who, where and why: never a token.

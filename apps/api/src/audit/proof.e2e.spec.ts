@@ -43,6 +43,22 @@ function verifyOffline(proof: unknown) {
 }
 
 describe('GET /audit/events/:ref/proof', () => {
+  it("withholds the proof of an event that holds a credential (a password's hash): 403 AUDIT.CREDENTIAL_WITHHELD once sealed", async () => {
+    const ann = await signUp(app, 'ann');
+    const events = (await get(auditor, `/audit/streams/user-${ann.userId}/events`)).json<{
+      events: { eventId: string; type: string }[];
+    }>().events;
+    const { eventId } = events.find((e) => e.type === 'PasswordSet')!;
+    let answer = await get(auditor, `/audit/events/${eventId}/proof`);
+    await eventually(async () => {
+      answer = await get(auditor, `/audit/events/${eventId}/proof`);
+      return answer.statusCode !== 409;
+    });
+    expect(answer.statusCode, answer.body).toBe(403);
+    expect(answer.json()).toMatchObject({ error: { code: 'AUDIT.CREDENTIAL_WITHHELD' } });
+    expect(answer.body).not.toContain('argon2');
+  });
+
   it("answers an auditor an event's proof by id and by checkpoint, which verifies offline and fails altered", async () => {
     const ann = await signUp(app, 'ann');
     const events = (await get(auditor, `/audit/streams/user-${ann.userId}/events`)).json<{

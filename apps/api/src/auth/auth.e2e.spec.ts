@@ -1,6 +1,6 @@
 import { loadConfig } from '@herald/config';
 import { JsonLogger } from '@herald/nest';
-import { TEST_JWT_SECRET, testDatabaseUrl, uniqueId } from '@herald/testing';
+import { eventually, TEST_JWT_SECRET, testDatabaseUrl, uniqueId } from '@herald/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../bootstrap.js';
@@ -161,6 +161,95 @@ describe('rate limits', () => {
       expect(codes).toContain(429);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('behind a reverse proxy (an ingress)', () => {
+  const signInFrom = (target: NestFastifyApplication, forwardedFor: string) =>
+    target.inject({
+      method: 'POST',
+      url: '/auth/sign-in',
+      payload: { username: 'nobody', password: 'guess-1' },
+      // inject's peer is 127.0.0.1: here, the proxy.
+      headers: { 'x-forwarded-for': forwardedFor },
+    });
+
+  it("with TRUST_PROXY naming the proxy, each client behind it has its own IP limits: one client's guesses do not lock the others out", async () => {
+    const proxied = await createApp({
+      config: loadConfig({ RATE_LIMIT_SIGN_IN_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1/8' }),
+      databaseUrl: testDatabaseUrl(),
+      logger: new JsonLogger('fatal'),
+      jwtSecret: TEST_JWT_SECRET,
+    });
+    try {
+      const attacker = [];
+      for (let i = 0; i < 4; i++) attacker.push((await signInFrom(proxied, '203.0.113.9')).statusCode);
+      expect(attacker).toEqual([401, 401, 401, 429]);
+      // Another client through the same proxy is not refused; nor is the attacker freed by naming another address
+      // to the left of the one the proxy appended.
+      expect((await signInFrom(proxied, '198.51.100.7')).statusCode).toBe(401);
+      expect((await signInFrom(proxied, '192.0.2.1, 203.0.113.9')).statusCode).toBe(429);
+      // Sessions record the client, not the proxy.
+      const username = uniqueId('px').toLowerCase();
+      await apiOf(proxied).POST('/auth/register', { body: { username, password: 'password-1', displayName: 'P' } });
+      const signedIn = await proxied.inject({
+        method: 'POST',
+        url: '/auth/sign-in',
+        payload: { username, password: 'password-1' },
+        headers: { 'x-forwarded-for': '198.51.100.8' },
+      });
+      const { accessToken } = signedIn.json<{ accessToken: string }>();
+      const current = async () =>
+        (
+          await proxied.inject({
+            method: 'GET',
+            url: '/me/sessions',
+            headers: { authorization: `Bearer ${accessToken}` },
+          })
+        )
+          .json<{ sessions: { ip: string; current: boolean }[] }>()
+          .sessions.find((session) => session.current);
+      await eventually(async () => (await current()) !== undefined);
+      expect((await current())?.ip).toBe('198.51.100.8');
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('an IPv6 client is limited by its /64: the addresses of one network do not each get their own budget', async () => {
+    const proxied = await createApp({
+      config: loadConfig({ RATE_LIMIT_SIGN_IN_PER_MINUTE: '3', TRUST_PROXY: '127.0.0.1/8' }),
+      databaseUrl: testDatabaseUrl(),
+      logger: new JsonLogger('fatal'),
+      jwtSecret: TEST_JWT_SECRET,
+    });
+    try {
+      const statuses = [];
+      // One host may take any of its network's 2^64 addresses.
+      for (const host of [':1', ':2', ':abcd:1', 'ffff:ffff:ffff:fffe']) {
+        statuses.push((await signInFrom(proxied, `2001:db8:aa:bb:${host}`)).statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      expect((await signInFrom(proxied, '2001:db8:aa:bc::1')).statusCode).toBe(401);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('without TRUST_PROXY, X-Forwarded-For is not believed: a client cannot escape its limits by sending one', async () => {
+    const direct = await createApp({
+      config: loadConfig({ RATE_LIMIT_SIGN_IN_PER_MINUTE: '3' }),
+      databaseUrl: testDatabaseUrl(),
+      logger: new JsonLogger('fatal'),
+      jwtSecret: TEST_JWT_SECRET,
+    });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await signInFrom(direct, `203.0.113.${i}`)).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await direct.close();
     }
   });
 });

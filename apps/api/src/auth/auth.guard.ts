@@ -2,12 +2,13 @@
  * Every route needs a signed-in caller unless it is marked @Public(): authorization is
  * denied by default. The caller (user and session) is checked on every request, so a
  * revoked session stops working within a second. Rate limits apply here too: per client
- * IP on every route, per user once signed in, and a tight one per IP on sign-up and
+ * IP on every route (an IPv6 client's /64: rateLimitKey), per user once signed in, and a tight one per IP on sign-up and
  * sign-in (@SignInLimited) against password guessing.
  */
 import { createParamDecorator, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { IdentityError, IdentityService, type AccessClaims } from '@herald/identity';
+import { rateLimitKey } from '@herald/nest';
 import { RateLimits } from './rate-limits.js';
 import type { FastifyRequest } from 'fastify';
 
@@ -28,8 +29,9 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<WithCaller>();
-    this.limits.perIp.take(request.ip);
-    if (this.reflector.get<boolean>(SIGN_IN, context.getHandler())) this.limits.signIns.take(request.ip);
+    const ipKey = rateLimitKey(request.ip);
+    this.limits.perIp.take(ipKey);
+    if (this.reflector.get<boolean>(SIGN_IN, context.getHandler())) this.limits.signIns.take(ipKey);
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
     const header = request.headers.authorization;
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;

@@ -964,6 +964,7 @@ export interface components {
               | 'AUDIT.EVENT_NOT_FOUND'
               | 'AUDIT.NOT_SEALED_YET'
               | 'AUDIT.NO_SEALS'
+              | 'AUDIT.CREDENTIAL_WITHHELD'
               | 'DATABASE.UNAVAILABLE'
               | 'DATABASE.STORAGE_FULL'
               | 'REQUEST.RATE_LIMITED'
@@ -7871,6 +7872,15 @@ export interface operations {
       };
       /** @description Unauthorized */
       401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      /** @description Forbidden */
+      403: {
         headers: {
           [name: string]: unknown;
         };

@@ -3,13 +3,15 @@
  * conversation's own stream rather than a read model. Push uses it: a socket is admitted to
  * a conversation only on what the stream says (ADR 010), never on a projection that may lag.
  */
-import { ConversationService } from '@herald/conversations';
+import { ConversationService, moderationRefusal } from '@herald/conversations';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 
 /** A current member's view of a conversation: how far it goes, and the other party of a direct one. */
 export interface StreamMembership {
   readonly seq: number;
   readonly peer: string | undefined;
+  /** Whether they may send now: the group is not dissolved, and its moderation lets them write. */
+  readonly maySend: boolean;
 }
 
 /** `userId`'s membership of the conversation as its stream says now (undefined: not a member). */
@@ -30,7 +32,11 @@ export class GetStreamMembershipHandler implements IQueryHandler<GetStreamMember
     const state = await this.conversations.state(conversationId);
     if (!state.members.has(userId)) return undefined;
     const peer = state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== userId) : undefined;
-    return { seq: state.seq, peer };
+    return {
+      seq: state.seq,
+      peer,
+      maySend: !state.dissolved && moderationRefusal(state, userId, new Date()) === undefined,
+    };
   }
 }
 

@@ -453,6 +453,45 @@ describe('announcement-only groups', () => {
   });
 });
 
+describe('typing under moderation', () => {
+  /** Sends a typing frame, and waits until the socket has handled it (its frames are handled in order). */
+  async function typed(socket: TestSocket, id: string): Promise<void> {
+    const probe = randomUUID();
+    socket.send({ type: 'typing', conversationId: id });
+    socket.send({ type: 'sync', conversations: { [probe]: -1 } });
+    await eventually(() => socket.frames.some((f) => f.type === 'error' && f.conversationId === probe));
+  }
+  const typists = (socket: TestSocket, id: string): string[] =>
+    socket.frames.filter((f) => f.type === 'typing' && f.conversationId === id).map((f) => f.userId!);
+
+  it('a silenced member, and a plain member of an announcement-only group, are not shown typing: they may not send', async () => {
+    const { id, owner, admin, members } = await team('bob', 'cy');
+    const [bob, cy] = members as [TestUser, TestUser];
+    const [ownerSocket, adminSocket, bobSocket, cySocket] = await Promise.all(
+      [owner, admin, bob, cy].map((who) => socketOf(who, id)),
+    );
+    await ok(
+      api(admin).PUT('/conversations/{id}/members/{userId}/silence', {
+        params: { path: { id, userId: bob.userId } },
+        body: { durationSeconds: 60 },
+      }),
+    );
+    await typed(bobSocket!, id);
+    await typed(cySocket!, id);
+    await eventually(() => typists(ownerSocket!, id).includes(cy.userId));
+    expect(typists(ownerSocket!, id)).toEqual([cy.userId]);
+
+    await ok(api(admin).PATCH('/conversations/{id}', { params: { path: { id } }, body: { announcementOnly: true } }));
+    // Past the one-a-second relay interval of cy's socket.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await typed(cySocket!, id);
+    await typed(adminSocket!, id);
+    await eventually(() => typists(ownerSocket!, id).includes(admin.userId));
+    expect(typists(ownerSocket!, id)).toEqual([cy.userId, admin.userId]);
+    for (const socket of [ownerSocket, adminSocket, bobSocket, cySocket]) socket!.ws.close();
+  });
+});
+
 describe('moderation events reach the members over the WebSocket', () => {
   it("live and in a catch-up; a banned member's socket gets the ban and the removal, then nothing", async () => {
     const { id, owner, admin, members } = await team('bob', 'cy');

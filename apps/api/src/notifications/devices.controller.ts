@@ -53,7 +53,12 @@ export class DevicesController {
     if (!this.notifications.kinds().includes(body.kind)) {
       throw new DeviceError('DEVICE.UNSUPPORTED', `This server does not send ${body.kind} notifications`);
     }
-    const { device } = await this.notifications.devices.register(caller.userId, targetOf(body), body.name);
+    const { device } = await this.notifications.devices.register(
+      caller.userId,
+      caller.sessionId,
+      targetOf(body),
+      body.name,
+    );
     return device;
   }
 

@@ -193,6 +193,43 @@ describe('the notifier', () => {
     expect(String(got[1]!.preview)).toBe(`burst 4 ${'é'.repeat(92)}…`);
   });
 
+  it('a device goes with the session that registered it: a phone signed out from another device is notified no more', async () => {
+    const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
+    const { data: me } = await api(bob).GET('/me');
+    // Bob's phone signs in and registers its push target; his laptop (his first session) stays.
+    const phone = await app.inject({
+      method: 'POST',
+      url: '/auth/sign-in',
+      payload: { username: me!.username, password: 'password-1', deviceName: 'phone' },
+    });
+    const { accessToken, sessionId } = phone.json<{ accessToken: string; sessionId: string }>();
+    const onPhone: TestUser = { userId: bob.userId, token: accessToken };
+    const phonePath = `/hook/phone-${bob.userId}`;
+    const registered = await api(onPhone).POST('/me/devices', {
+      body: { kind: 'webhook', url: receiver.url(phonePath) },
+    });
+    expect(registered.response.status).toBe(201);
+    const laptopPath = await webhook(bob);
+    const id = await group(ada, [bob]);
+    await send(ada, id, 'before');
+    await eventually(() => receiver.received.some((r) => r.path === phonePath));
+
+    // The phone is stolen: bob signs it out from the laptop.
+    const revoked = await api(bob).DELETE('/me/sessions/{sessionId}', { params: { path: { sessionId } } });
+    expect(revoked.response.status).toBe(200);
+    await eventually(async () => {
+      const { data } = await api(bob).GET('/me/devices');
+      return data!.devices.length === 1;
+    });
+    const atRevocation = receiver.received.filter((r) => r.path === phonePath).length;
+    await new Promise((resolve) => setTimeout(resolve, COLLAPSE_SECONDS * 1000 + 200));
+    const after = await send(ada, id, 'after the phone was signed out');
+    await eventually(() =>
+      receiver.received.some((r) => r.path === laptopPath && r.body.messageId === after.messageId),
+    );
+    expect(receiver.received.filter((r) => r.path === phonePath)).toHaveLength(atRevocation);
+  });
+
   it('removes a device whose webhook answers 410 Gone', async () => {
     const [ada, bob] = await Promise.all([user('ada'), user('bob')]);
     const path = await webhook(bob);

@@ -5,7 +5,15 @@
  * a fresh token of the same user, and the close when the socket's token expires.
  */
 import { IdentityError, type AccessClaims, type IdentityService } from '@herald/identity';
-import { correlationOf, RateLimited, type JsonLogger, type RateLimiter } from '@herald/nest';
+import {
+  clientAddress,
+  correlationOf,
+  rateLimitKey,
+  RateLimited,
+  type JsonLogger,
+  type ProxyTrust,
+  type RateLimiter,
+} from '@herald/nest';
 import { decodeJwt } from 'jose';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -27,6 +35,8 @@ export interface HandshakeOptions {
   readonly allowedOrigins: readonly string[];
   readonly logger: Pick<JsonLogger, 'emit'>;
   readonly clients: Pick<PushClients, 'socketsOf' | 'reauthenticated'>;
+  /** TRUST_PROXY's proxies: behind them, the client is who X-Forwarded-For names. */
+  readonly trust: ProxyTrust;
 }
 
 export class Handshake {
@@ -39,9 +49,11 @@ export class Handshake {
     // As a REST request's: from traceparent or x-request-id, else new; on every line about the socket.
     const { correlationId } = correlationOf(request.headers);
     if (url.pathname !== '/ws') return refuse(socket, 404, 'Not Found');
+    // Through TRUST_PROXY's proxies, the client behind them, as a REST request's IP.
+    const ip = clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], this.options.trust);
     // A handshake counts against its IP's budget as any request does.
     try {
-      limits.perIp.take(request.socket.remoteAddress ?? '');
+      limits.perIp.take(rateLimitKey(ip));
     } catch (error) {
       if (!(error instanceof RateLimited)) throw error;
       return refuse(socket, 429, 'Too Many Requests', { 'retry-after': String(error.retryAfterSeconds) });
@@ -53,7 +65,6 @@ export class Handshake {
     }
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('access_token') ?? undefined);
-    const ip = request.socket.remoteAddress;
     let caller: AccessClaims;
     try {
       if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'no token');

@@ -1,5 +1,5 @@
 import { IdentityError, type AccessClaims } from '@herald/identity';
-import { RateLimiter } from '@herald/nest';
+import { proxyTrust, RateLimiter } from '@herald/nest';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ const claims: AccessClaims = { userId: USER, sessionId: 's' };
  * A handshake over tokens 'good' (the user's), 'bad' (refused) and 'down' (the database
  * failed), an IP budget of `ipBurst`, and `sockets` already open for the user.
  */
-function handshakeOf(options: { ipBurst?: number; sockets?: number } = {}) {
+function handshakeOf(options: { ipBurst?: number; sockets?: number; trustedProxies?: string[] } = {}) {
   const logged: { message: string; fields: Record<string, unknown> | undefined }[] = [];
   const handshake = new Handshake({
     identity: {
@@ -27,6 +27,7 @@ function handshakeOf(options: { ipBurst?: number; sockets?: number } = {}) {
     allowedOrigins: ['https://chat.example.com'],
     logger: { emit: (_level, message, _context, _stack, fields) => logged.push({ message: String(message), fields }) },
     clients: { socketsOf: () => options.sockets ?? 0, reauthenticated: () => undefined },
+    trust: proxyTrust(options.trustedProxies ?? []),
   });
   /** Answers the upgrade's HTTP status line (101: admitted) and what it was admitted as. */
   const upgrade = async (url: string, headers: Record<string, string> = {}) => {
@@ -42,6 +43,21 @@ function handshakeOf(options: { ipBurst?: number; sockets?: number } = {}) {
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('the WebSocket handshake', () => {
+  it('through a trusted proxy (TRUST_PROXY), the client is who X-Forwarded-For names, for the IP limit and the log', async () => {
+    // The peer, 203.0.113.7, is the proxy; each client behind it has its own budget of 1.
+    const { upgrade } = handshakeOf({ ipBurst: 1, trustedProxies: ['203.0.113.0/24'] });
+    const first = await upgrade('/ws', { ...bearer('good'), 'x-forwarded-for': '198.51.100.4' });
+    expect(first.admitted?.peer.ip).toBe('198.51.100.4');
+    expect((await upgrade('/ws', { ...bearer('good'), 'x-forwarded-for': '198.51.100.4' })).status).toBe(429);
+    expect((await upgrade('/ws', { ...bearer('good'), 'x-forwarded-for': '198.51.100.5' })).status).toBe(101);
+    // Untrusted, the header is ignored: the peer is the client.
+    const direct = handshakeOf({ ipBurst: 1 });
+    expect(
+      (await direct.upgrade('/ws', { ...bearer('good'), 'x-forwarded-for': '198.51.100.4' })).admitted?.peer.ip,
+    ).toBe('203.0.113.7');
+    expect((await direct.upgrade('/ws', { ...bearer('good'), 'x-forwarded-for': '198.51.100.9' })).status).toBe(429);
+  });
+
   it('a valid access token in the Authorization header opens the socket as its user', async () => {
     const { upgrade } = handshakeOf();
     const { status, admitted } = await upgrade('/ws', bearer('good'));

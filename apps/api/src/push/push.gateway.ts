@@ -23,7 +23,7 @@ import type { HeraldConfig } from '@herald/config';
 import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { idOfStream } from '@herald/events';
 import { IdentityService } from '@herald/identity';
-import { JsonLogger } from '@herald/nest';
+import { JsonLogger, proxyTrust } from '@herald/nest';
 import { onlineOnAnyNode } from '@herald/notifications';
 import { HeraldMetrics } from '@herald/observability';
 import { DataSource } from 'typeorm';
@@ -31,7 +31,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { RateLimits } from '../auth/rate-limits.js';
 import { LiveEvents } from '../live-events.js';
 import { HasBlocked } from '../auth/identity.queries.js';
-import { GetStreamMembership } from '../conversations/conversation.queries.js';
+import { GetStreamMembership, type StreamMembership } from '../conversations/conversation.queries.js';
 import { ProjectionsService } from '../projections.service.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
 import { FairGate } from './budgets.js';
@@ -45,7 +45,7 @@ import { MayWatchPresence } from './presence-visibility.js';
 import { PresenceWatch } from './presence-watch.js';
 import { PushClient, PushClients, type PushMeter } from './push-client.js';
 import { SignalBus, type Signal } from './signals.js';
-import { Subscriptions, type Membership } from './subscriptions.js';
+import { Subscriptions } from './subscriptions.js';
 import { Typing } from './typing.js';
 import { UserChannel } from './user-channel.js';
 
@@ -106,15 +106,22 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       log,
     });
     const presenceWatch = new PresenceWatch({ presence: this.presence, mayWatch, projections });
-    this.handshake = new Handshake({ identity, limits, allowedOrigins: config.wsAllowedOrigins, logger, clients });
-    const membership = (conversationId: string, userId: string): Promise<Membership | undefined> =>
+    this.handshake = new Handshake({
+      identity,
+      limits,
+      allowedOrigins: config.wsAllowedOrigins,
+      logger,
+      clients,
+      trust: proxyTrust(config.trustedProxies),
+    });
+    const membership = (conversationId: string, userId: string): Promise<StreamMembership | undefined> =>
       queryBus.execute(new GetStreamMembership(conversationId, userId));
     const gate = new FairGate(MAX_CONCURRENT_CATCH_UPS);
     this.subscriptions = new Subscriptions({ membership, store, clients, gate, logger });
     this.userChannel = new UserChannel({ store, clients, gate });
     this.typing = new Typing({
       clients,
-      isMember: async (conversationId, userId) => (await membership(conversationId, userId)) !== undefined,
+      maySend: async (conversationId, userId) => (await membership(conversationId, userId))?.maySend === true,
       hasBlocked: (blockerId, blockedId) => queryBus.execute(new HasBlocked(blockerId, blockedId)),
       notFound: (client, conversationId) => this.subscriptions.notFound(client, conversationId),
       publish: (signal) => this.signals.publish(signal),

@@ -1,7 +1,9 @@
 /**
  * Typing signals: ephemeral, never events. A client's `typing` frame is relayed at most once
  * per TYPING_INTERVAL_MS per socket and conversation, only while the conversation's stream
- * says its sender is a member and not to a direct peer who blocked them; it reaches the
+ * says its sender is a member who may send now (not silenced, not a plain member of an
+ * announcement-only group, not in a dissolved group) and not to a direct peer who blocked
+ * them; it reaches the
  * conversation's subscribers on this node at once and the other nodes over the signal bus.
  */
 import { TYPING_INTERVAL_MS } from './limits.js';
@@ -10,8 +12,11 @@ import type { Signal } from './signals.js';
 
 export interface TypingOptions {
   readonly clients: PushClients;
-  /** Whether the conversation's stream (not what this node has followed so far) says the user is a member. */
-  readonly isMember: (conversationId: string, userId: string) => Promise<boolean>;
+  /**
+   * Whether the conversation's stream (not what this node has followed so far) says the user
+   * is a member who may send now: typing what one may not send is not relayed.
+   */
+  readonly maySend: (conversationId: string, userId: string) => Promise<boolean>;
   readonly hasBlocked: (blockerId: string, blockedId: string) => Promise<boolean>;
   /** Answers a frame about a conversation the socket is not subscribed to. */
   readonly notFound: (client: PushClient, conversationId: string) => void;
@@ -35,8 +40,8 @@ export class Typing {
     // The stream, not what this node has followed so far, says whether they are still a
     // member: a kick not delivered yet silences them already (the kick's event ends the
     // subscription when it arrives). At most one read a second per socket and conversation.
-    const member = await this.options.isMember(conversationId, userId);
-    if (!member || client.subscriptions.get(conversationId) !== subscription) return;
+    const maySend = await this.options.maySend(conversationId, userId);
+    if (!maySend || client.subscriptions.get(conversationId) !== subscription) return;
     // As a message to them would be refused: silently, as for anyone else.
     if (subscription.peer !== undefined && (await this.options.hasBlocked(subscription.peer, userId))) return;
     this.relay(conversationId, userId);

@@ -6,7 +6,7 @@ import { Typing } from './typing.js';
 
 const conversationId = 'c';
 
-/** A node's sockets, its typing relay over scripted membership and blocks, and what it did. */
+/** A node's sockets, its typing relay over scripted membership (members who may send) and blocks, and what it did. */
 function node(options: { members?: string[]; blocks?: [blocker: string, blocked: string][] } = {}) {
   const clients = new PushClients();
   const published: Signal[] = [];
@@ -15,7 +15,7 @@ function node(options: { members?: string[]; blocks?: [blocker: string, blocked:
   const members = new Set(options.members ?? ['ann', 'bob', 'cat']);
   const typing = new Typing({
     clients,
-    isMember: (_, userId) => Promise.resolve(members.has(userId)),
+    maySend: (_, userId) => Promise.resolve(members.has(userId)),
     hasBlocked: (blocker, blocked) =>
       Promise.resolve((options.blocks ?? []).some(([a, b]) => a === blocker && b === blocked)),
     notFound: (client, id) => refused.push(`${client.caller.userId} ${id}`),

@@ -101,6 +101,27 @@ export type ConversationCommand = { readonly actorId: string } & (
 const isAdmin = (role: Role | undefined): boolean => role === 'owner' || role === 'admin';
 
 /** What a command is decided with that takes I/O to know: the caller looks it up before deciding. */
+/**
+ * What a group's moderation lets a member write at `now`: nothing while silenced, and
+ * nothing but as owner or admin in an announcement-only group. The refusal, or undefined
+ * when they may write. Sends and edits are decided with it, and push relays a member's
+ * typing only when it lets them write (typing what one may not send is noise to the rest).
+ */
+export function moderationRefusal(state: Conversation, userId: string, now: Date): ConversationError | undefined {
+  if (state.kind !== 'group') return undefined;
+  const until = state.silenced.get(userId);
+  if (until !== undefined && Date.parse(until) > now.getTime()) {
+    return new ConversationError('CONVERSATION.SILENCED', `You are silenced in this group until ${until}`);
+  }
+  if (state.announcementOnly && !isAdmin(state.members.get(userId)?.role)) {
+    return new ConversationError(
+      'CONVERSATION.ANNOUNCEMENT_ONLY',
+      'Only the owner and admins send messages in this announcement-only group',
+    );
+  }
+  return undefined;
+}
+
 export interface Facts {
   /** Users who have blocked the actor (the caller loads the direct conversation's other member). */
   readonly blockedBy: ReadonlySet<string>;
@@ -259,22 +280,9 @@ function decideRules(command: ConversationCommand, state: Conversation): Convers
     const strangers = mentions.userIds.filter((id) => !state.members.has(id));
     if (strangers.length > 0) throw new ConversationError('CONVERSATION.INVALID', 'Mentions must name members');
   };
-  /**
-   * What a group's moderation lets the actor write at `now`: nothing while silenced, and
-   * nothing but as owner or admin in an announcement-only group.
-   */
   const checkMayWrite = (now: Date): void => {
-    if (state.kind !== 'group') return;
-    const until = state.silenced.get(actor);
-    if (until !== undefined && Date.parse(until) > now.getTime()) {
-      throw new ConversationError('CONVERSATION.SILENCED', `You are silenced in this group until ${until}`);
-    }
-    if (state.announcementOnly && !isAdmin(me.role)) {
-      throw new ConversationError(
-        'CONVERSATION.ANNOUNCEMENT_ONLY',
-        'Only the owner and admins send messages in this announcement-only group',
-      );
-    }
+    const refusal = moderationRefusal(state, actor, now);
+    if (refusal) throw refusal;
   };
   /**
    * Whom an admin may moderate (silence, ban): another user, and, if a member, one of lower

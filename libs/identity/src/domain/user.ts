@@ -20,6 +20,8 @@ export interface User {
   readonly blocked: ReadonlySet<string>;
   /** System roles (auditor, operator) held now. */
   readonly systemRoles: ReadonlySet<SystemRole>;
+  /** System roles revoked from this user at some time (the configuration's grant does not undo a revocation). */
+  readonly revokedSystemRoles: ReadonlySet<SystemRole>;
 }
 
 export const initialUser = (userId: string): User => ({
@@ -32,6 +34,7 @@ export const initialUser = (userId: string): User => ({
   passwordHash: null,
   blocked: new Set(),
   systemRoles: new Set(),
+  revokedSystemRoles: new Set(),
 });
 
 export function evolveUser(state: User, event: UserEvent): User {
@@ -61,7 +64,7 @@ export function evolveUser(state: User, event: UserEvent): User {
     case 'SystemRoleRevoked': {
       const systemRoles = new Set(state.systemRoles);
       systemRoles.delete(event.data.role);
-      return { ...state, systemRoles };
+      return { ...state, systemRoles, revokedSystemRoles: new Set(state.revokedSystemRoles).add(event.data.role) };
     }
     default: {
       const unhandled: never = event;
@@ -167,6 +170,17 @@ export function grantSystemRole({ role, by }: ChangeSystemRole, state: User): Us
   if (!state.registered) throw new IdentityError('USER.NOT_FOUND', 'No such user');
   if (state.systemRoles.has(role)) return [];
   return [{ type: 'SystemRoleGranted', data: { userId: state.userId, role, by } }];
+}
+
+/**
+ * The configuration's grant (HERALD_INITIAL_OPERATOR), decided at every start: nothing when
+ * the user holds the role, and nothing when it was ever revoked from them, so that a
+ * revocation holds although the variable still names them (a grant by a person,
+ * grantSystemRole, gives it back).
+ */
+export function grantConfiguredSystemRole({ role, by }: ChangeSystemRole, state: User): UserEvent[] {
+  if (state.revokedSystemRoles.has(role)) return [];
+  return grantSystemRole({ role, by }, state);
 }
 
 /** Revokes a system role; nothing when the user does not hold it. */

@@ -402,4 +402,42 @@ describe('webhooks', () => {
     const nobody = new WebhookAdapter(secret, new SafeHttp({ allowedHosts: [closed.host] }));
     expect((await nobody.send({ kind: 'webhook', url: `${closed.origin}/bot` }, notification)).kind).toBe('retry');
   });
+
+  it('a failure is told without the URL or its host (the notifier logs the reason; a host may be a secret too)', async () => {
+    const closed = await httpStub(() => undefined);
+    await new Promise<void>((resolve) => closed.server.close(() => resolve()));
+    const port = closed.host.split(':')[1]!;
+    const host = `hook-secret-4f9a.localhost:${port}`;
+    const nobody = new WebhookAdapter(secret, new SafeHttp({ allowedHosts: [host] }));
+    const outcome = await nobody.send({ kind: 'webhook', url: `http://${host}/bot/secret-path` }, notification);
+    expect(outcome.kind).toBe('retry');
+    expect('reason' in outcome ? outcome.reason : '').not.toMatch(/hook-secret|secret-path/);
+  });
+
+  it('a receiver that never finishes its answer (a byte now and then, or without end) holds a delivery no longer than the timeout', async () => {
+    // Each would otherwise hold one of the notifier's delivery slots for as long as it likes:
+    // enough of them (a few accounts' devices) and nobody is notified any more.
+    const trickling = await httpStub((_seen, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      const drip = setInterval(() => response.write('.'), 50);
+      response.on('close', () => clearInterval(drip));
+    });
+    const flooding = await httpStub((_seen, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = (): void => {
+        while (response.write(chunk));
+        response.once('drain', pump);
+      };
+      pump();
+    });
+    for (const stub of [trickling, flooding]) {
+      closing(stub.server);
+      const quick = new WebhookAdapter(secret, new SafeHttp({ allowedHosts: [stub.host] }, 500));
+      const started = Date.now();
+      const outcome = await quick.send({ kind: 'webhook', url: `${stub.origin}/bot` }, notification);
+      expect(Date.now() - started, stub.origin).toBeLessThan(2_000);
+      expect(['retry', 'delivered']).toContain(outcome.kind);
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * HTTP/1.1 requests to URLs users gave (webhooks, Web Push endpoints), with keep-alive and
  * the SSRF rule applied when connecting: the name is resolved and every address it
  * resolves to must be public, unless its `host:port` is allowed (WEBHOOK_ALLOWED_HOSTS).
- * A user's URL never reaches a log; errors name the origin at most.
+ * A user's URL never reaches a log, its host included (a host can be a secret as well as a
+ * path can): errors say what failed (Node's error code, or our own reason), never where.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
@@ -48,6 +49,17 @@ export class SafeHttp {
     const allowed = this.policy.allowedHosts.includes(target.host.toLowerCase());
     const secure = target.protocol === 'https:';
     return new Promise<Answer>((resolve, reject) => {
+      // The whole exchange, answer included, within the timeout: an idle timeout alone lets a
+      // receiver that sends a byte now and then (or an endless answer) hold a delivery slot
+      // for as long as it likes.
+      const deadline = setTimeout(
+        () => request.destroy(new Error(`no complete answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      const settle = (outcome: () => void): void => {
+        clearTimeout(deadline);
+        outcome();
+      };
       const request = (secure ? httpsRequest : httpRequest)(
         target,
         {
@@ -60,23 +72,29 @@ export class SafeHttp {
         (response) => {
           const chunks: Buffer[] = [];
           let bytes = 0;
-          response.on('data', (chunk: Buffer) => {
-            if (bytes < MAX_ANSWER_BYTES) chunks.push(chunk);
-            bytes += chunk.length;
+          const answer = (): Answer => ({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
           });
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              headers: response.headers,
-              body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
-            }),
+          response.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            bytes += chunk.length;
+            // Enough to read an error code from: the rest is not waited for.
+            if (bytes >= MAX_ANSWER_BYTES) {
+              settle(() => resolve(answer()));
+              response.destroy();
+            }
+          });
+          response.on('end', () => settle(() => resolve(answer())));
+          response.on('error', (error) =>
+            settle(() => reject(new RequestFailed(`the answer failed: ${whatFailed(error)}`))),
           );
-          response.on('error', (error) => reject(new RequestFailed(`${target.origin}: ${error.message}`)));
         },
       );
       request.on('timeout', () => request.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       request.on('error', (error: Error & { refused?: boolean }) =>
-        reject(new RequestFailed(`${target.origin}: ${error.message}`, error.refused === true)),
+        settle(() => reject(new RequestFailed(`the request failed: ${whatFailed(error)}`, error.refused === true))),
       );
       request.end(body);
     });
@@ -86,6 +104,15 @@ export class SafeHttp {
     this.http.destroy();
     this.https.destroy();
   }
+}
+
+/**
+ * What went wrong, without where: Node's messages name the host or address (`getaddrinfo
+ * ENOTFOUND <host>`, `connect ECONNREFUSED <address>`), so a system error is told by its
+ * code; Herald's own errors (timeouts, the SSRF refusal) name no target and are told as they are.
+ */
+function whatFailed(error: Error & { code?: unknown }): string {
+  return typeof error.code === 'string' ? error.code : error.message;
 }
 
 /** dns.lookup, refusing names that resolve to a non-public address (checked on every connection). */

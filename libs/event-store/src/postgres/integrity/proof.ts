@@ -5,7 +5,7 @@
  * digest an auditor keeps). examples/verify-proof/ checks one without Herald's code.
  */
 import type pg from 'pg';
-import { decodeCheckpoint, encodeCheckpoint, isCheckpoint } from '../../checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, isCheckpointInRange } from '../../checkpoint.js';
 import { InvalidArgument } from '../../errors.js';
 import { auditPath, formatDigest, leafHash } from '../../integrity/merkle.js';
 import { leafOf } from './sealer.js';
@@ -77,7 +77,7 @@ export async function inclusionProof(pool: pg.Pool | pg.ClientBase, ref: string)
   if (UUID.test(ref)) {
     where = 'event_id = $1::uuid';
     values = [ref];
-  } else if (isCheckpoint(ref) && ref.charAt(17) <= '7') {
+  } else if (isCheckpointInRange(ref)) {
     const [tx, pos] = decodeCheckpoint(ref);
     where = 'tx_id = $1::text::xid8 AND global_position = $2::bigint';
     values = [tx.toString(), pos.toString()];
