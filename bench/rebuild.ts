@@ -56,7 +56,7 @@ Object.defineProperty(pg.Client.prototype, 'query', {
   },
 });
 
-/** CPU seconds of the server's processes (the postmaster's children), when it runs on this machine. */
+/** CPU seconds of the server's processes (the postmaster and its children), when it runs on this machine. */
 function postgresCpu(postmaster: number | null): number | null {
   if (postmaster === null) return null;
   const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
@@ -68,10 +68,13 @@ function postgresCpu(postmaster: number | null): number | null {
     } catch {
       continue; // gone meanwhile
     }
-    // Fields after the command's closing parenthesis: state, ppid, ..., utime (14th), stime (15th).
+    // Fields after the command's closing parenthesis: state, ppid, ..., utime (14th), stime
+    // (15th), and the CPU of children waited for (16th, 17th): the postmaster's count the
+    // backends and workers that exited meanwhile.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pid) !== postmaster && Number(fields[1]) !== postmaster) continue;
-    total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    if (Number(pid) === postmaster)
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
+    else if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / ticks;
   }
   return total;
 }
