@@ -59,6 +59,11 @@ export interface SegmentResult {
    * which a single pass would have closed only after checking the next segment's first row.
    */
   readonly brokenAt?: 'first-row' | 'row' | 'end';
+  /**
+   * Of `seals`, those closed as the segment ended: one pass closes them only after checking
+   * the next segment's first row, so they do not count when that row is broken.
+   */
+  readonly sealsAtEnd: number;
 }
 
 /** 64-bit unsigned decimal text as 16 hex digits (Number below 2^53, BigInt beyond). */
@@ -83,27 +88,24 @@ function recompute(row: Raw, previous: string | null, salts: PersonalSalts | nul
  */
 function checkLink(row: Raw, previous: string | null, checkpoint: string): BrokenLink | undefined {
   const [streamId, revision, eventId, type, version, data, metadata, personal, , , hash] = row;
-  const where = { streamId, revision: Number(revision), checkpoint };
-  if (hash === '') return { ...where, reason: 'the event has no hash' };
+  const at = (reason: string): BrokenLink => ({ streamId, revision: Number(revision), checkpoint, reason });
+  if (hash === '') return at('the event has no hash');
   let salts: PersonalSalts | null;
   try {
     salts = personal === null ? null : (JSON.parse(personal) as PersonalSalts);
   } catch (error) {
-    if (error instanceof SyntaxError) return { ...where, reason: `the event was altered: ${error.message}` };
+    if (error instanceof SyntaxError) return at(`the event was altered: ${error.message}`);
     throw error;
   }
   const content =
     salts === null || (typeof salts === 'object' && !Array.isArray(salts))
       ? contentHashOfText({ eventId, type, schemaVersion: Number(version), data, metadata, personal: salts })
       : undefined;
-  if (content !== undefined && eventHash(streamId, where.revision, content, previous) === hash) return undefined;
+  if (content !== undefined && eventHash(streamId, Number(revision), content, previous) === hash) return undefined;
   const expected = recompute(row, previous, salts);
-  if (typeof expected !== 'string') return { ...where, reason: `the event was altered: ${expected.reason}` };
+  if (typeof expected !== 'string') return at(`the event was altered: ${expected.reason}`);
   if (expected !== hash) {
-    return {
-      ...where,
-      reason: 'the event was altered (its content, place or predecessor differs from what was hashed)',
-    };
+    return at('the event was altered (its content, place or predecessor differs from what was hashed)');
   }
   return undefined;
 }
@@ -147,10 +149,12 @@ export async function verifySegment(
   let sealsChecked = 0;
   let unsealed = 0;
   let firstRow = true;
+  let sealsAtEnd = 0;
   const result = (broken?: BrokenLink, brokenAt?: SegmentResult['brokenAt']): SegmentResult => ({
     events,
     seals: sealsChecked,
     unsealed,
+    sealsAtEnd,
     ...(broken ? { broken, brokenAt: brokenAt! } : {}),
   });
 
@@ -206,10 +210,16 @@ export async function verifySegment(
     }
   };
 
-  // Streams' newest checked events (LRU: a Map's order is least recently used first).
+  // Streams' newest checked events, updated in place; past the bound the longest known is
+  // forgotten (a forgotten predecessor is looked up: the same stored hash, one query later).
   const streams = new Map<string, { revision: number; hash: string }>();
   const remember = (streamId: string, revision: number, hash: string): void => {
-    streams.delete(streamId);
+    const known = streams.get(streamId);
+    if (known) {
+      known.revision = revision;
+      known.hash = hash;
+      return;
+    }
     streams.set(streamId, { revision, hash });
     if (streams.size > STREAM_CACHE) streams.delete(streams.keys().next().value!);
   };
@@ -294,7 +304,9 @@ export async function verifySegment(
     progress?.(rows.length);
   }
   // Seals whose range ends within the segment, closed with what the log holds.
+  const before = sealsChecked;
   const end = await advanceSeals(`${to}\u0000`);
+  sealsAtEnd = sealsChecked - before;
   if (end) return result(end, 'end');
   if (segment.final && digest && (linkTo?.number ?? 0) < digest.sealNumber) {
     return result(

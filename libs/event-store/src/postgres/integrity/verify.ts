@@ -125,14 +125,24 @@ async function verifyRange(
       events += r.events;
       seals += r.seals;
       unsealed += r.unsealed;
-      if (!r.broken) continue;
+      if (!r.broken) {
+        // One pass would have met the next segment's first row before closing these seals.
+        const n = runs[k + 1] ? await runs[k + 1]!.result : undefined;
+        if (n?.broken && n.brokenAt === 'first-row') {
+          return { ok: false, events, seals: seals - r.sealsAtEnd, unsealed, from, to, broken: n.broken };
+        }
+        continue;
+      }
       let broken = r.broken;
       // A seal found broken as its segment ended is closed by one pass only after it has
       // checked the next event, the next segment's first: a broken link there comes first.
       const next = r.brokenAt === 'end' ? runs[k + 1] : undefined;
       if (next) {
         const n = await next.result;
-        if (n.broken && n.brokenAt === 'first-row') broken = n.broken;
+        if (n.broken && n.brokenAt === 'first-row') {
+          broken = n.broken;
+          seals -= r.sealsAtEnd;
+        }
       }
       return { ok: false, events, seals, unsealed, from, to, broken };
     }
@@ -148,7 +158,7 @@ async function verifyRange(
  * elsewhere would make a segment's check of its first seal's link differ from one pass's.
  * Events after the newest seal go with the last segment.
  */
-async function split(client: pg.PoolClient, whole: Segment, threads: number): Promise<Segment[]> {
+export async function split(client: pg.ClientBase, whole: Segment, threads: number): Promise<Segment[]> {
   const { rows } = await client.query<{ n: string; after: string; last: string; count: number }>(
     `SELECT seal_number::text AS n, after_checkpoint AS after, last_checkpoint AS last, event_count AS count
        FROM herald_seals WHERE seal_number >= $1 AND last_checkpoint <= $2 ORDER BY seal_number`,
