@@ -70,7 +70,8 @@ async function exportLog(options: ExportOptions): Promise<void> {
   await withDatabase(async ({ url }) => {
     await migrateDatabase(url, EVENT_STORE_MIGRATIONS);
     const store = new PostgresEventStore({ connectionString: url, poolSize: 1 });
-    const pool = createPool({ connectionString: url, max: 1, applicationName: 'herald-cli-export' });
+    // Two windows built at once (two backends), and the look-up of where the next ones end.
+    const pool = createPool({ connectionString: url, max: 3, applicationName: 'herald-cli-export' });
     const out: Writable = options.out ? createWriteStream(options.out) : process.stdout;
     const shown = progress('export');
     let done = 0;
@@ -81,7 +82,7 @@ async function exportLog(options: ExportOptions): Promise<void> {
         correlationId: randomUUID(),
         now: new Date(),
       });
-      const log = new PostgresAuditLog(pool);
+      const log = new PostgresAuditLog(pool, { windowsAtOnce: 2 });
       for await (const chunk of log.ndjson(auditLogQueryOf(parsed.data), (n) => shown.update((done += n)))) {
         if (!out.write(chunk)) await once(out, 'drain');
       }
