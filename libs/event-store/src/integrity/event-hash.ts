@@ -360,6 +360,16 @@ function keysOf(pointer: string): readonly string[] {
   return keys;
 }
 
+/** The value a pointer names in `root`, or undefined. */
+export function valueAt(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const key of keysOf(pointer)) {
+    if (!isObject(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
 /** The object or array holding the value a pointer names, and its key there. */
 function locate(root: unknown, pointer: string): { parent: Record<string, unknown>; key: string } {
   const keys = keysOf(pointer);
