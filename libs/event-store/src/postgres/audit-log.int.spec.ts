@@ -27,10 +27,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => pool.end());
 
-async function exported(windowsAtOnce: number, query: AuditLogQuery = {}): Promise<{ text: string; counted: number }> {
+async function exported(
+  windowsAtOnce: number,
+  query: AuditLogQuery = {},
+  window?: number,
+): Promise<{ text: string; counted: number }> {
   let counted = 0;
   let text = '';
-  for await (const chunk of new PostgresAuditLog(pool, { windowsAtOnce }).ndjson(query, (n) => (counted += n))) {
+  const log = new PostgresAuditLog(pool, { windowsAtOnce, ...(window ? { window } : {}) });
+  for await (const chunk of log.ndjson(query, (n) => (counted += n))) {
     text += chunk;
   }
   return { text, counted };
@@ -42,6 +47,7 @@ describe('the audit export with several windows built at once', () => {
     expect(one.counted).toBe(ROWS);
     expect(one.text.split('\n').length).toBe(ROWS + 1);
     for (const atOnce of [2, 3]) expect(await exported(atOnce)).toEqual(one);
+    expect(await exported(2, {}, 500)).toEqual(one);
 
     // A range and a filter: the same too.
     const lines = one.text.trimEnd().split('\n');

@@ -89,7 +89,15 @@ export class PostgresAuditLog {
    */
   constructor(
     private readonly pool: pg.Pool,
-    private readonly options: { readonly windowsAtOnce?: number } = {},
+    private readonly options: {
+      readonly windowsAtOnce?: number;
+      /**
+       * Rows a window of a log read in checkpoint order scans (default AUDIT_WINDOW): a
+       * smaller one keeps the process's memory lower (its lines and the buffers they pass
+       * through), for a statement more per window.
+       */
+      readonly window?: number;
+    } = {},
   ) {}
 
   /** The newest checkpoint every reader can see (nothing can commit behind it). */
@@ -184,6 +192,7 @@ export class PostgresAuditLog {
     count: (events: number) => void,
   ): AsyncGenerator<string> {
     const atOnce = this.options.windowsAtOnce!;
+    const size = this.options.window ?? AUDIT_WINDOW;
     const read = <T extends pg.QueryResultRow>(query: pg.QueryConfig): Promise<T[]> => {
       const reading = guard(async () => (await this.pool.query<T>(query)).rows);
       // A reader that stops early leaves windows unawaited: their failure must not become
@@ -199,10 +208,10 @@ export class PostgresAuditLog {
     const fill = async (): Promise<void> => {
       while (!done && building.length < atOnce) {
         if (ends.length === 0) {
-          ends = await read<{ tx: string; pos: string }>(auditWindowEndsQuery(from, upTo, AUDIT_WINDOW, 16));
+          ends = await read<{ tx: string; pos: string }>(auditWindowEndsQuery(from, upTo, size, 16));
         }
         const end = ends.shift();
-        building.push(read<AuditWindow>(auditLogByCheckpointQuery(from, end ?? upTo, AUDIT_WINDOW, filter)));
+        building.push(read<AuditWindow>(auditLogByCheckpointQuery(from, end ?? upTo, size, filter)));
         if (end) from = end;
         else done = true;
       }
