@@ -9,6 +9,11 @@
  * export) and its peak RSS (VmHWM from /proc, read until it exits). Several runs
  * (BENCH_RUNS, 3); the last line is one JSON object with the medians. Targets (issue 14):
  * at least 100,000 events/s in at most 200 MB.
+ *
+ * Also per run, the CPU spent per event by the export process and by its PostgreSQL
+ * backends (from /proc, sampled every 50 ms: the server must be on this machine; 0 when it
+ * is not). BENCH_EXPORT_CLIS (paths of built CLIs' main.js, comma-separated) runs each in
+ * turn on the same log, e.g. an older commit's beside this one's, measured in the same go.
  */
 import { configFromProcess } from '@herald/config';
 import { migrateDatabase } from '@herald/database';
@@ -16,6 +21,7 @@ import { EVENT_STORE_MIGRATIONS } from '@herald/event-store';
 import pg from 'pg';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchDatabase, machine, report, round } from './report.js';
 
@@ -25,7 +31,20 @@ const STREAMS = 10_000;
 /** Rows per seeding transaction (as group commits write them, larger). */
 const SEED_TX = 20_000;
 
-const cli = fileURLToPath(new URL('../apps/cli/src/main.js', import.meta.url));
+const CLIS = (
+  process.env.BENCH_EXPORT_CLIS ?? fileURLToPath(new URL('../apps/cli/src/main.js', import.meta.url))
+).split(',');
+const TICKS = 100;
+
+/** user + system CPU seconds of a process so far, or undefined once it is gone. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The mix by n % 100: what a chat log holds. */
 const SEED_SQL = `
@@ -54,10 +73,12 @@ const SEED_SQL = `
 interface RunFigures {
   exportPerSec: number;
   exportPeakRssMb: number;
+  exportCpuUsPerEvent: number;
+  postgresCpuUsPerEvent: number;
 }
 
 /** One `herald export` to /dev/null: its rate and its peak resident memory. */
-function exportOnce(url: string): Promise<RunFigures & { events: number }> {
+function exportOnce(cli: string, url: string, db: pg.Client): Promise<RunFigures & { events: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [cli, 'export', '--out', '/dev/null'], {
@@ -75,7 +96,28 @@ function exportOnce(url: string): Promise<RunFigures & { events: number }> {
         // Exited between two samples: the last one stands.
       }
     };
-    const timer = setInterval(sample, 50);
+    // The export's own CPU and its backends' (by application name), as last seen.
+    let ownCpu = 0;
+    const backends = new Map<number, number>();
+    let sampling = false;
+    const sampleCpu = (): void => {
+      ownCpu = cpuSeconds(child.pid!) ?? ownCpu;
+      if (sampling) return;
+      sampling = true;
+      db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'herald-cli-export'`)
+        .then(({ rows }) => {
+          for (const { pid } of rows) {
+            const seconds = cpuSeconds(pid);
+            if (seconds !== undefined) backends.set(pid, seconds);
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => (sampling = false));
+    };
+    const timer = setInterval(() => {
+      sample();
+      sampleCpu();
+    }, 50);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearInterval(timer);
@@ -83,7 +125,14 @@ function exportOnce(url: string): Promise<RunFigures & { events: number }> {
       const exported = /exported (\d+) events/.exec(stderr);
       if (code !== 0 || !exported) return reject(new Error(`herald export exited ${code}: ${stderr}`));
       const events = Number(exported[1]);
-      resolve({ events, exportPerSec: Math.round(events / seconds), exportPeakRssMb: round(peakKb / 1024, 1) });
+      const postgres = [...backends.values()].reduce((a, b) => a + b, 0);
+      resolve({
+        events,
+        exportPerSec: Math.round(events / seconds),
+        exportPeakRssMb: round(peakKb / 1024, 1),
+        exportCpuUsPerEvent: round((ownCpu * 1e6) / events, 2),
+        postgresCpuUsPerEvent: round((postgres * 1e6) / events, 2),
+      });
     });
   });
 }
@@ -107,14 +156,21 @@ async function main(): Promise<void> {
     }
     await db.query('VACUUM ANALYZE herald_events');
     console.log(`seeded ${EVENTS} events in ${round((performance.now() - seeding) / 1000, 1)} s; ${machine()}`);
-    const runs: RunFigures[] = [];
+    const runs = CLIS.map((): RunFigures[] => []);
     for (let run = 0; run < RUNS; run++) {
-      const { events, ...figures } = await exportOnce(url.toString());
-      console.log(`run ${run + 1}: ${events} events`);
-      runs.push(figures);
+      // Alternating, so that drift on a shared machine falls on each alike.
+      for (const [i, cli] of CLIS.entries()) {
+        const { events, ...figures } = await exportOnce(cli, url.toString(), db);
+        console.log(
+          `run ${run + 1}${CLIS.length > 1 ? ` of ${cli}` : ''}: ${events} events, load ${loadavg()[0]!.toFixed(1)}`,
+        );
+        runs[i]!.push(figures);
+      }
     }
-    const medians = report(runs);
-    console.log(JSON.stringify(medians));
+    for (const [i, cli] of CLIS.entries()) {
+      if (CLIS.length > 1) console.log(cli);
+      console.log(JSON.stringify(report(runs[i]!)));
+    }
   } finally {
     await db.end();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -5,7 +5,12 @@
  */
 import { ConfigError, configFromProcess, type HeraldConfig } from '@herald/config';
 import { runningEmbeddedPostgresUrl, startEmbeddedPostgres } from '@herald/database';
-import { openConfiguredEventStore, openEventStore, type EventStore } from '@herald/event-store';
+import {
+  openConfiguredEventStore,
+  openEventStore,
+  type EventStore,
+  type PostgresEventStoreOptions,
+} from '@herald/event-store';
 import { CliError, EXIT } from './cli-error.js';
 
 export interface CliDatabase {
@@ -53,6 +58,7 @@ export async function withDatabase<T>(
 export async function withEventStore<T>(
   work: (store: EventStore) => Promise<T>,
   say?: (line: string) => void,
+  postgres: Pick<PostgresEventStoreOptions, 'auditReads'> = {},
 ): Promise<T> {
   const run = async (store: EventStore): Promise<T> => {
     try {
@@ -65,5 +71,8 @@ export async function withEventStore<T>(
   if (config.eventStore.kind === 'eventstoredb') {
     return run(await openEventStore({ kind: 'eventstoredb', connectionString: config.eventStore.url }));
   }
-  return withDatabase(async ({ url }) => run(await openConfiguredEventStore(config, url, { poolSize: 2 })), say);
+  return withDatabase(
+    async ({ url }) => run(await openConfiguredEventStore(config, url, { poolSize: 2, ...postgres })),
+    say,
+  );
 }

@@ -7,19 +7,21 @@ import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './cli-error.js';
 import { COMMANDS } from './commands/index.js';
 
-export function heraldProgram(): Command {
+/** The program with the command `argv` names, or with every command (for --help, or a name it does not know). */
+export async function heraldProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('herald')
     .description("Herald's command line for operators and auditors")
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  const named = COMMANDS.find((command) => command.names.includes(argv[0] ?? ''));
+  for (const command of named ? [named] : COMMANDS) (await command.load())(program);
   // Sub-commands inherit the parent's error handling.
   return program;
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
-    await heraldProgram().parseAsync([...argv], { from: 'user' });
+    await (await heraldProgram(argv)).parseAsync([...argv], { from: 'user' });
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -37,13 +37,17 @@ describe('herald verify and herald proof', () => {
       await store.append(streams[i % 2]!, [e], 'any');
     }
     await store.close();
-    const sealer = new Sealer({ connectionString: url, intervalMs: 60_000 });
+    // Three seals (4, 4 and 2 events): `--threads 3` checks them in three worker threads.
+    const sealer = new Sealer({ connectionString: url, intervalMs: 60_000, maxEvents: 4 });
     await sealer.sealAll();
     await sealer.stop();
 
     const intact = run('verify');
     expect(intact.status).toBe(0);
-    expect(intact.stdout).toMatch(/^ok: 10 events, 1 seals verified/);
+    expect(intact.stdout).toMatch(/^ok: 10 events, 3 seals verified/);
+    expect(run('verify', '--threads', '3').stdout).toBe(intact.stdout);
+    expect(run('verify', '--threads', '1').stdout).toBe(intact.stdout);
+    expect(run('verify', '--threads', '0').status).toBe(2);
     const digest = /newest digest \(keep it outside Herald\): (\S+)/.exec(intact.stdout)![1]!;
     expect(run('verify', '--digest', digest).status).toBe(0);
     expect(run('verify', '--stream', streams[0]!).stdout).toMatch(/^ok: 5 events/);
@@ -51,7 +55,7 @@ describe('herald verify and herald proof', () => {
     expect(json).toMatchObject({ ok: true, events: 10, latestDigest: digest });
 
     // A proof, checked offline against the digest kept.
-    const proof = run('proof', ids[3]!);
+    const proof = run('proof', ids[9]!); // in the newest seal, the digest's
     expect(proof.status).toBe(0);
     const file = join(mkdtempSync(join(tmpdir(), 'herald-cli-')), 'proof.json');
     writeFileSync(file, proof.stdout);
@@ -83,6 +87,8 @@ describe('herald verify and herald proof', () => {
     const broken = run('verify');
     expect(broken.status).toBe(1);
     expect(broken.stdout).toContain(`BROKEN at stream ${streams[0]}, revision 3, checkpoint ${rows[0]!.cp}:`);
+    // In the second of three worker threads' segments: the same report as one thread's.
+    for (const threads of ['1', '3']) expect(run('verify', '--threads', threads).stdout).toBe(broken.stdout);
     expect(run('verify', '--stream', streams[1]!).status).toBe(0);
     expect(run('verify', '--digest', digest).status).toBe(1);
   });

@@ -110,15 +110,20 @@ export async function writeExport(
 async function exportLog(options: ExportOptions): Promise<void> {
   const request = exportParams(options);
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  await withEventStore(async (store) => {
-    const out: Writable = options.out ? createWriteStream(options.out) : process.stdout;
-    const shown = progress('export');
-    const done = await writeExport(store, request, out, (n) => shown.update(n));
-    shown.stop();
-    if (options.out) {
-      out.end();
-      await once(out, 'finish');
-    }
-    say(`exported ${done} events${options.out ? ` to ${options.out}` : ''}`);
-  }, say);
+  await withEventStore(
+    async (store) => {
+      const out: Writable = options.out ? createWriteStream(options.out) : process.stdout;
+      const shown = progress('export');
+      const done = await writeExport(store, request, out, (n) => shown.update(n));
+      shown.stop();
+      if (options.out) {
+        out.end();
+        await once(out, 'finish');
+      }
+      say(`exported ${done} events${options.out ? ` to ${options.out}` : ''}`);
+      // Two windows built at once (two backends), of 500 rows: ~160 MB at most (docs/benchmarks.md).
+    },
+    say,
+    { auditReads: { windowsAtOnce: 2, window: 500 } },
+  );
 }

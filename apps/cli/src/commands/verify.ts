@@ -30,6 +30,7 @@ interface VerifyFlags {
   readonly to?: string;
   readonly digest?: string;
   readonly json?: boolean;
+  readonly threads?: string;
 }
 
 const checkpoint = (flag: string, value: string | undefined): Checkpoint | undefined => {
@@ -51,6 +52,10 @@ export function verifyOptions(flags: VerifyFlags): VerifyOptions {
   if (flags.stream !== undefined && (flags.from ?? flags.to ?? flags.digest) !== undefined) {
     throw new CliError('--stream checks one stream whole: it takes no --from, --to or --digest', EXIT.usage);
   }
+  const threads = flags.threads === undefined ? undefined : Number(flags.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    throw new CliError('--threads must be a whole number from 1 to 64', EXIT.usage);
+  }
   const from = checkpoint('--from', flags.from);
   const to = checkpoint('--to', flags.to);
   if (from && to && from >= to) throw new CliError('--from must be before --to', EXIT.usage);
@@ -59,6 +64,7 @@ export function verifyOptions(flags: VerifyFlags): VerifyOptions {
     ...(from ? { from } : {}),
     ...(to ? { to } : {}),
     ...(digest ? { digest } : {}),
+    ...(threads !== undefined ? { threads } : {}),
   };
 }
 
@@ -103,6 +109,12 @@ export function registerVerify(program: Command): void {
     .addOption(new Option('--to <checkpoint>', 'check events up to this checkpoint (widened to whole seals)'))
     .addOption(new Option('--digest <digest>', 'a digest kept earlier: checks the log from its start through it'))
     .addOption(new Option('--json', 'print the report as one JSON object'))
+    .addOption(
+      new Option(
+        '--threads <n>',
+        'worker threads checking the log side by side, each a run of whole seals (default: one per core)',
+      ),
+    )
     .action(async (flags: VerifyFlags) => {
       const options = verifyOptions(flags);
       const { eventStore } = loadConfig();

@@ -76,6 +76,158 @@ export function contentHash(event: EventContent, parsed?: unknown): string {
   );
 }
 
+/**
+ * The content hash computed on the data's JSON text itself, each personal value's text
+ * replaced in place by its digest, without parsing and re-serializing the data (the cost
+ * of writing and verifying). Equal to `contentHash` whenever the data text is what
+ * `JSON.stringify` writes, as the store holds it; undefined when a personal value cannot be
+ * found in the text that way (escaped keys, whitespace, an erased value that is not null):
+ * the caller then uses `contentHash`, which decides. A verifier may accept an event whose
+ * stored hash this reproduces (the writer hashed exactly this text), and must ask
+ * `contentHash` about any other.
+ * `valueText(pointer, text)`: a writer's check that a value's text is what it salted
+ * (false: undefined is returned).
+ */
+export function contentHashOfText(
+  event: EventContent,
+  valueText?: (pointer: string, text: string) => boolean,
+): string | undefined {
+  const personal = event.personal;
+  let data = event.data;
+  let pointersJson = '[]';
+  if (personal !== null) {
+    const pointers = Object.keys(personal);
+    if (pointers.length > 1) pointers.sort();
+    pointersJson = JSON.stringify(pointers);
+    if (pointers.length > 0) {
+      const spans: [number, number, string][] = [];
+      for (const pointer of pointers) {
+        const span = valueSpan(data, keysOf(pointer));
+        if (span === undefined) return undefined;
+        const text = data.slice(span[0], span[1]);
+        const entry = personal[pointer]!;
+        let digest: string;
+        if (typeof entry === 'string') {
+          if (valueText && !valueText(pointer, text)) return undefined;
+          digest = sha256Hex(entry + text);
+        } else {
+          if (text !== 'null' || typeof entry !== 'object' || entry === null || typeof entry.erased !== 'string') {
+            return undefined;
+          }
+          digest = entry.erased;
+        }
+        spans.push([span[0], span[1], digest]);
+      }
+      if (spans.length > 1) spans.sort((a, b) => a[0] - b[0]);
+      let spliced = '';
+      let at = 0;
+      for (const [start, end, digest] of spans) {
+        if (start < at) return undefined;
+        spliced += `${data.slice(at, start)}"${digest}"`;
+        at = end;
+      }
+      data = spliced + data.slice(at);
+    }
+  }
+  return sha256Hex(
+    `["herald-content-v1","${event.eventId}",${JSON.stringify(event.type)},${event.schemaVersion},${data},${event.metadata},${pointersJson}]`,
+  );
+}
+
+/**
+ * Where the value a pointer's keys name lies in compact JSON text (no whitespace, keys
+ * without escapes): [start, end), or undefined when it is not found that way.
+ */
+function valueSpan(text: string, keys: readonly string[]): [number, number] | undefined {
+  if (keys.length === 0) return undefined;
+  let at = 0;
+  for (const key of keys) {
+    const open = text.charCodeAt(at);
+    if (open === 0x7b /* { */) {
+      at++;
+      if (text.charCodeAt(at) === 0x7d /* } */) return undefined;
+      for (;;) {
+        if (text.charCodeAt(at) !== 0x22 /* " */) return undefined;
+        const close = stringEnd(text, at);
+        if (close < 0) return undefined;
+        // A key with escapes never matches here: contentHash decides for it.
+        const matches = close - at - 1 === key.length && text.startsWith(key, at + 1);
+        if (text.charCodeAt(close + 1) !== 0x3a /* : */) return undefined;
+        at = close + 2;
+        if (matches) break;
+        at = valueEnd(text, at);
+        if (at < 0) return undefined;
+        const next = text.charCodeAt(at);
+        if (next !== 0x2c /* , */) return undefined;
+        at++;
+      }
+    } else if (open === 0x5b /* [ */) {
+      if (!/^(?:0|[1-9]\d*)$/.test(key)) return undefined;
+      let index = Number(key);
+      at++;
+      if (text.charCodeAt(at) === 0x5d /* ] */) return undefined;
+      while (index > 0) {
+        at = valueEnd(text, at);
+        if (at < 0 || text.charCodeAt(at) !== 0x2c) return undefined;
+        at++;
+        index--;
+      }
+    } else return undefined;
+  }
+  const end = valueEnd(text, at);
+  return end < 0 ? undefined : [at, end];
+}
+
+/** The index of the quote closing the string opening at `at`, or -1. */
+function stringEnd(text: string, at: number): number {
+  let i = at + 1;
+  for (;;) {
+    const q = text.indexOf('"', i);
+    if (q < 0) return -1;
+    let slashes = 0;
+    for (let j = q - 1; text.charCodeAt(j) === 0x5c /* \ */; j--) slashes++;
+    if (slashes % 2 === 0) return q;
+    i = q + 1;
+  }
+}
+
+/** The index just after the JSON value starting at `at` (compact text), or -1. */
+function valueEnd(text: string, at: number): number {
+  const c = text.charCodeAt(at);
+  if (c === 0x22) {
+    const q = stringEnd(text, at);
+    return q < 0 ? -1 : q + 1;
+  }
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    let i = at;
+    while (i < text.length) {
+      const d = text.charCodeAt(i);
+      if (d === 0x22) {
+        const q = stringEnd(text, i);
+        if (q < 0) return -1;
+        i = q + 1;
+        continue;
+      }
+      if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+  // A number, true, false or null: up to the next delimiter.
+  let i = at;
+  while (i < text.length) {
+    const d = text.charCodeAt(i);
+    if (d === 0x2c || d === 0x7d || d === 0x5d) break;
+    i++;
+  }
+  return i === at ? -1 : i;
+}
+
 /** An event's hash: its place in its stream, its content hash and its predecessor's hash. */
 export function eventHash(streamId: string, revision: number, content: string, previous: string | null): string {
   return sha256Hex(
@@ -206,6 +358,16 @@ function keysOf(pointer: string): readonly string[] {
     if (pointerKeys.size < 10_000) pointerKeys.set(pointer, keys);
   }
   return keys;
+}
+
+/** The value a pointer names in `root`, or undefined. */
+export function valueAt(root: unknown, pointer: string): unknown {
+  let node = root;
+  for (const key of keysOf(pointer)) {
+    if (!isObject(node)) return undefined;
+    node = node[key];
+  }
+  return node;
 }
 
 /** The object or array holding the value a pointer names, and its key there. */

@@ -20,6 +20,11 @@ export interface VerifyOptions {
   readonly to?: Checkpoint;
   /** A digest kept earlier: checks the log from its start through this digest's seal, and that seal against it. */
   readonly digest?: Digest;
+  /**
+   * The PostgreSQL log's whole-range check: how many worker threads check its segments
+   * (whole seals) side by side; default the machine's cores; 1 checks in this thread.
+   */
+  readonly threads?: number;
   /** Called after each page: events checked, and the estimated total when known. */
   readonly onProgress?: (checked: number, total: number | undefined) => void;
 }

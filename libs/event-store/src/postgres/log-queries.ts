@@ -236,6 +236,24 @@ export function auditLogByCheckpointQuery(
   );
 }
 
+/**
+ * Where the next `count` windows of `scan` rows in checkpoint order end, after `after` and
+ * up to `upTo`: every `scan`-th key of the primary key's index (an index-only scan, no row
+ * built), so that several windows can be built at once, each by its own connection.
+ */
+export function auditWindowEndsQuery(after: AuditPosition, upTo: AuditPosition, scan: number, count: number): Query {
+  return {
+    text: `SELECT tx_id::text AS tx, global_position::text AS pos FROM (
+             SELECT tx_id, global_position, row_number() OVER (ORDER BY tx_id, global_position) AS n
+               FROM herald_events
+              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)
+                AND (tx_id, global_position) <= ($3::text::xid8, $4::bigint)
+              ORDER BY tx_id, global_position LIMIT $5) AS k
+            WHERE n % $6 = 0 ORDER BY n`,
+    values: [after.tx, after.pos, upTo.tx, upTo.pos, scan * count, scan],
+  };
+}
+
 const AT = (param: string) => `('epoch'::timestamptz + ${param}::bigint * interval '1 microsecond')`;
 
 /**

@@ -38,7 +38,7 @@ import { cataloguePersonalFields } from '../integrity/catalogue-personal.js';
 import { backfillHashes } from './backfill.js';
 import { prepareEvents, type PersonalFields } from '../integrity/chain.js';
 import { AppendQueue } from './append-queue.js';
-import { PostgresAuditLog } from './audit-log.js';
+import { PostgresAuditLog, type AuditReadOptions } from './audit-log.js';
 import { BatchWriter } from './batch-write.js';
 import { guard } from './guard.js';
 import { KnownRevisions } from './known-revisions.js';
@@ -77,6 +77,12 @@ export interface PostgresEventStoreOptions {
    * the chain's cost; `herald verify` reports such events as broken. Not a configuration.
    */
   readonly hashing?: boolean;
+  /**
+   * How the audit reads (`auditLog`) build their windows: `herald export` asks for two at
+   * once, in windows of 500 rows (docs/benchmarks.md, "Audit export"); the API keeps one,
+   * read ahead.
+   */
+  readonly auditReads?: AuditReadOptions;
 }
 
 /** Connections of the audit reads: concurrent exports beyond this wait for one. */
@@ -104,11 +110,13 @@ export class PostgresEventStore implements EventStore {
    */
   private audit: { pool: pg.Pool; log: PostgresAuditLog } | undefined;
   private readonly auditPool: () => pg.Pool;
+  private readonly auditReads: AuditReadOptions | undefined;
   /** null: events are written without hashes. */
   private readonly personalFields: PersonalFields | null;
 
   constructor(options: PostgresEventStoreOptions) {
     this.connectionString = options.connectionString;
+    this.auditReads = options.auditReads;
     this.personalFields = options.hashing === false ? null : (options.personalFields ?? cataloguePersonalFields);
     this.pool = createPool({
       connectionString: options.connectionString,
@@ -236,7 +244,7 @@ export class PostgresEventStore implements EventStore {
     if (this.closed) throw new EventStoreUnavailable('the event store is closed');
     if (!this.audit) {
       const pool = this.auditPool();
-      this.audit = { pool, log: new PostgresAuditLog(pool) };
+      this.audit = { pool, log: new PostgresAuditLog(pool, this.auditReads) };
     }
     return this.audit.log;
   }

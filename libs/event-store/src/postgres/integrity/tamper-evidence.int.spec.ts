@@ -7,6 +7,8 @@ import { parseDigest } from '../../integrity/merkle.js';
 import { PostgresEventStore } from '../postgres-event-store.js';
 import { Sealer } from './sealer.js';
 import { TamperEvidence } from './tamper-evidence.js';
+import { split } from './verify.js';
+import { START } from '../../checkpoint.js';
 
 interface World {
   readonly url: string;
@@ -296,5 +298,89 @@ describe('tamper evidence on PostgreSQL', () => {
     await w.sealer.sealAll();
     expect(await w.evidence.verify()).toMatchObject({ ok: true, events: 37, seals: 2 });
     expect((await row(w, w.streams[0]!, 0)).personal).toMatch(/"\/text"/);
+  });
+
+  describe('split between threads by whole seals', () => {
+    /**
+     * Six seals of six events, checked by three segments of two seals each: events 1-12
+     * (round 0, and round 1 of the first stream), 13-24, 25-36 in checkpoint order.
+     */
+    async function sixSeals(): Promise<World> {
+      const w = await world();
+      const sealer = new Sealer({ connectionString: w.url, intervalMs: 60_000, maxEvents: 6 });
+      try {
+        expect((await sealer.sealAll()).map((s) => s.eventCount)).toEqual([6, 6, 6, 6, 6, 6]);
+      } finally {
+        await sealer.stop();
+      }
+      return w;
+    }
+    const tamper = (w: World, stream: string, revision: number) =>
+      w.sql.query(
+        `UPDATE herald_events SET metadata = '{"actorId":"someone-else"}' WHERE stream_id = $1 AND stream_revision = $2`,
+        [stream, revision],
+      );
+    /** Three threads report exactly what one pass does. */
+    async function split3(w: World) {
+      const one = await w.evidence.verify({ threads: 1 });
+      const three = await w.evidence.verify({ threads: 3 });
+      expect(three).toEqual(one);
+      return three;
+    }
+
+    it('cuts the log into segments of whole seals, and verifies it intact', async () => {
+      const w = await sixSeals();
+      const seals = await w.sealer.sealAll(); // nothing new
+      expect(seals).toEqual([]);
+      const segments = await split(
+        w.sql,
+        { from: START, to: (await row(w, w.streams[2]!, 11)).cp, firstSeal: 1, final: true },
+        3,
+      );
+      expect(segments.map((s) => [s.firstSeal, s.linkTo?.number ?? null, s.final])).toEqual([
+        [1, null, false],
+        [3, 2, false],
+        [5, 4, true],
+      ]);
+      expect(segments[1]!.from).toBe(segments[0]!.to);
+      expect(segments[0]!.to).toBe((await row(w, w.streams[0]!, 5)).cp);
+      expect(segments[2]!.from).toBe((await row(w, w.streams[1]!, 8)).cp);
+      expect(await split3(w)).toMatchObject({ ok: true, events: 36, seals: 6, unsealed: 0 });
+    });
+
+    it("names a tampered event inside a segment's range, and at either side of a boundary", async () => {
+      const cases: [stream: number, revision: number, checkedBefore: number][] = [
+        [1, 4, 13], // inside the second segment
+        [0, 5, 11], // the last event of the first segment
+        [1, 3, 12], // the first event of the second segment
+        [2, 6, 24], // the first event of the third segment
+      ];
+      for (const [stream, revision, checkedBefore] of cases) {
+        const w = await sixSeals();
+        const target = await row(w, w.streams[stream]!, revision);
+        await tamper(w, w.streams[stream]!, revision);
+        const report = await split3(w);
+        expect(report.broken).toMatchObject({ streamId: w.streams[stream], revision, checkpoint: target.cp });
+        expect(report.events).toBe(checkedBefore);
+      }
+    });
+
+    it('names a seal altered at a boundary, unless the next segment’s first event is broken too (one pass meets it first)', async () => {
+      const w = await sixSeals();
+      await w.sql.query(`UPDATE herald_seals SET merkle_root = decode(repeat('00', 32), 'hex') WHERE seal_number = 2`);
+      const report = await split3(w);
+      expect(report.broken).toMatchObject({ sealNumber: 2 });
+      expect(report.broken?.reason).toMatch(/seal 2: the events in its range were rewritten or reordered/);
+      expect(report).toMatchObject({ events: 12, seals: 1 });
+
+      await tamper(w, w.streams[1]!, 3);
+      const both = await split3(w);
+      expect(both.broken).toMatchObject({ streamId: w.streams[1], revision: 3 });
+
+      // A seal deleted where a cut would be: the segments are cut elsewhere, the gap named.
+      const w2 = await sixSeals();
+      await w2.sql.query(`DELETE FROM herald_seals WHERE seal_number = 3`);
+      expect((await split3(w2)).broken?.reason).toMatch(/seal 3 is missing/);
+    });
   });
 });

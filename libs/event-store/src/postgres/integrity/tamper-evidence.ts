@@ -13,8 +13,10 @@ import { verifyLog } from './verify.js';
 
 export class TamperEvidence {
   private readonly pool: pg.Pool;
+  private readonly connectionString: string;
 
   constructor(options: { readonly connectionString: string; readonly timeouts?: DatabaseTimeouts }) {
+    this.connectionString = options.connectionString;
     // Two connections: a verify's pass and a proof may run together.
     this.pool = createPool({
       connectionString: options.connectionString,
@@ -24,9 +26,9 @@ export class TamperEvidence {
     });
   }
 
-  /** Checks chains and seals (see verify.ts); the first broken link, if any, is in the report. */
+  /** Checks chains and seals (see verify.ts; the whole log in worker threads of its own); the first broken link, if any, is in the report. */
   verify(options?: VerifyOptions): Promise<VerifyReport> {
-    return verifyLog(this.pool, options);
+    return verifyLog(this.pool, this.connectionString, options);
   }
 
   /** The Merkle path from one event (its id or checkpoint) to a seal; NotSealedYet, EventNotFound or InvalidArgument otherwise. */

@@ -1,99 +1,47 @@
 /**
- * `herald verify`'s check (ADR 030), on the PostgreSQL log. One pass over the log in
+ * `herald verify`'s check (ADR 030), on the PostgreSQL log. A pass over the log in
  * checkpoint order, in keyset pages (constant memory), checks both:
  * - each event's chain link: its hash recomputed from its stored content and its stream
  *   predecessor's stored hash (found in a bounded cache of streams seen, or looked up for a
  *   page at once) equals its stored hash; a missing predecessor is a deleted event;
  * - each seal: the Merkle root over its range's events, its count, its hash, and its link to
  *   the previous seal; and a digest the auditor kept, when given, equals its seal.
- * One stream alone is checked in revision order. The first broken link stops the check.
+ * The range is split by whole seals into segments checked side by side in worker threads
+ * (verify-segment.ts; each segment links its first seal to the stored seal before it, and
+ * looks up its first events' predecessors), and their results are put together as one pass
+ * in checkpoint order would have found them: the first broken link in the log, with what
+ * was checked before it. One stream alone is checked in revision order.
  */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import { decodeCheckpoint, encodeCheckpoint, START, type Checkpoint } from '../../checkpoint.js';
-import type { PersonalSalts } from '../../integrity/event-hash.js';
-import { leafHash, MerkleRoot, sealHash } from '../../integrity/merkle.js';
-import {
-  recomputeHash,
-  verifyStreamChain,
-  type BrokenLink,
-  type VerifyOptions,
-  type VerifyReport,
-} from '../../integrity/verify-chain.js';
+import { encodeCheckpoint, START } from '../../checkpoint.js';
+import { verifyStreamChain, type VerifyOptions, type VerifyReport } from '../../integrity/verify-chain.js';
 import { readChainRows } from '../chain-reader.js';
 import { headCheckpointQuery } from '../log-queries.js';
-import { LEAF_COLUMNS, querySeals, type StoredSeal } from './seals.js';
+import { querySeals } from './seals.js';
+import {
+  verifySegment,
+  verifySegmentAlone,
+  type Segment,
+  type SegmentResult,
+  type WorkerMessage,
+} from './verify-segment.js';
 
 const PAGE = 10_000;
-/** Streams whose newest checked event the pass remembers (about 150 bytes each). */
-const STREAM_CACHE = 100_000;
 
-/** Raw columns, in this order (row mode `array`, no type parsing: the text is what the hash covers). */
-const EVENT_SELECT = `SELECT stream_id, stream_revision::text, event_id::text, type, schema_version::text,
-  data::text, metadata::text, personal::text, ${LEAF_COLUMNS} FROM herald_events`;
-type Raw = [
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string,
-  string | null,
-  string,
-  string,
-  string,
-  string,
-  string,
-];
-const RAW_TYPES = { getTypeParser: () => (value: string) => value };
-
-export async function verifyLog(pool: pg.Pool, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyLog(
+  pool: pg.Pool,
+  connectionString: string,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
   const client = await pool.connect();
   try {
     if (options.stream !== undefined) return await verifyStream(client, options);
-    // A second connection looks up predecessors while the first reads the next page ahead.
-    const lookups = await pool.connect();
-    try {
-      return await verifyRange(client, lookups, options);
-    } finally {
-      lookups.release();
-    }
+    return await verifyRange(pool, client, connectionString, options);
   } finally {
     client.release();
   }
-}
-
-/** The stored hash an event should have, or what is wrong with it. */
-function recompute(row: Raw, previous: string | null): string | BrokenLink {
-  const [streamId, revision, eventId, type, version, data, metadata, personal] = row;
-  let salts: PersonalSalts | null;
-  try {
-    salts = personal === null ? null : (JSON.parse(personal) as PersonalSalts);
-  } catch (error) {
-    if (error instanceof SyntaxError) return { reason: error.message };
-    throw error;
-  }
-  return recomputeHash(
-    streamId,
-    Number(revision),
-    { eventId, type, schemaVersion: Number(version), data, metadata, personal: salts },
-    previous,
-  );
-}
-
-function checkLink(row: Raw, previous: string | null): BrokenLink | undefined {
-  const [streamId, revision, , , , , , , , , checkpoint, hash] = row;
-  const where = { streamId, revision: Number(revision), checkpoint };
-  if (hash === '') return { ...where, reason: 'the event has no hash' };
-  const expected = recompute(row, previous);
-  if (typeof expected !== 'string') return { ...where, reason: `the event was altered: ${expected.reason}` };
-  if (expected !== hash) {
-    return {
-      ...where,
-      reason: 'the event was altered (its content, place or predecessor differs from what was hashed)',
-    };
-  }
-  return undefined;
 }
 
 /** One stream: the same check as every adapter's (integrity/verify-chain.ts), on this connection. */
@@ -105,33 +53,11 @@ function verifyStream(client: pg.PoolClient, options: VerifyOptions): Promise<Ve
   return verifyStreamChain(reader, options.stream!, options);
 }
 
-/** Seals in number order from a first one, a page at a time. */
-class SealCursor {
-  private buffer: StoredSeal[] = [];
-  private next: number;
-  constructor(
-    private readonly client: pg.PoolClient,
-    first: number,
-  ) {
-    this.next = first;
-  }
-  async peek(): Promise<StoredSeal | undefined> {
-    if (this.buffer.length === 0) {
-      this.buffer = await querySeals(this.client, 'WHERE seal_number >= $1 ORDER BY seal_number LIMIT 1000', [
-        this.next,
-      ]);
-    }
-    return this.buffer[0];
-  }
-  take(): void {
-    const seal = this.buffer.shift();
-    if (seal) this.next = seal.number + 1;
-  }
-}
-
+/** A checkpoint range widened to whole seals, split into segments of whole seals. */
 async function verifyRange(
+  pool: pg.Pool,
   client: pg.PoolClient,
-  lookups: pg.PoolClient,
+  connectionString: string,
   options: VerifyOptions,
 ): Promise<VerifyReport> {
   const head = (await client.query<{ tx: string; pos: string }>(headCheckpointQuery())).rows[0];
@@ -151,166 +77,204 @@ async function verifyRange(
   if (lastSeal && lastSeal.afterCheckpoint < to && lastSeal.lastCheckpoint > to) to = lastSeal.lastCheckpoint;
   if (options.digest && options.digest.lastCheckpoint > to) to = options.digest.lastCheckpoint;
 
-  let events = 0;
-  let sealsChecked = 0;
-  let unsealed = 0;
-  const report = (broken?: BrokenLink): VerifyReport => ({
-    ok: broken === undefined,
-    events,
-    seals: sealsChecked,
-    unsealed,
-    from,
-    to,
-    ...(broken ? { broken } : {}),
-  });
-
   const total = from === START && options.to === undefined ? await estimatedEvents(client) : undefined;
-  const seals = new SealCursor(client, firstSeal?.number ?? Number.MAX_SAFE_INTEGER);
-  // The seal being rebuilt, and the hash the next seal must link to.
-  let current: { seal: StoredSeal; tree: MerkleRoot } | undefined;
-  let linkTo: { number: number; hash: string; last: string } | undefined;
+  let linkTo: Segment['linkTo'];
   if (firstSeal && firstSeal.number > 1) {
     const before = (await querySeals(client, 'WHERE seal_number = $1', [firstSeal.number - 1]))[0];
     if (before) linkTo = { number: before.number, hash: before.sealHash, last: before.lastCheckpoint };
   }
-
-  /** Checks the seal being rebuilt once all its events went by. */
-  const closeSeal = (): BrokenLink | undefined => {
-    const { seal, tree } = current!;
-    current = undefined;
-    const at = { sealNumber: seal.number, checkpoint: seal.lastCheckpoint };
-    const expectedNumber = linkTo ? linkTo.number + 1 : 1;
-    if (seal.number !== expectedNumber) return { ...at, reason: `seal ${expectedNumber} is missing` };
-    if (seal.afterCheckpoint !== (linkTo?.last ?? START) || seal.previousHash !== (linkTo?.hash ?? null)) {
-      return { ...at, reason: `seal ${seal.number} does not follow seal ${expectedNumber - 1}` };
-    }
-    if (tree.size !== seal.eventCount) {
-      return {
-        ...at,
-        reason: `seal ${seal.number} covers ${seal.eventCount} events, the log holds ${tree.size} in its range (events were deleted or added)`,
-      };
-    }
-    const root = tree.root().toString('hex');
-    if (root !== seal.merkleRoot) {
-      return { ...at, reason: `seal ${seal.number}: the events in its range were rewritten or reordered` };
-    }
-    const hash = sealHash({ ...seal, merkleRoot: root });
-    if (hash !== seal.sealHash) return { ...at, reason: `seal ${seal.number} was altered` };
-    if (options.digest?.sealNumber === seal.number) {
-      if (hash !== options.digest.sealHash || seal.lastCheckpoint !== options.digest.lastCheckpoint) {
-        return { ...at, reason: `seal ${seal.number} differs from the digest: history before it was rewritten` };
-      }
-    }
-    linkTo = { number: seal.number, hash, last: seal.lastCheckpoint };
-    sealsChecked++;
-    return undefined;
+  const whole: Segment = {
+    from,
+    to,
+    firstSeal: firstSeal?.number ?? Number.MAX_SAFE_INTEGER,
+    ...(linkTo ? { linkTo } : {}),
+    ...(options.digest ? { digest: options.digest } : {}),
+    final: true,
   };
+  const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
+  const segments = firstSeal && threads > 1 ? await split(client, whole, threads) : [whole];
 
-  /** Opens the seals the log has reached, closing those it has passed. */
-  const advanceSeals = async (checkpoint: string): Promise<BrokenLink | undefined> => {
-    for (;;) {
-      if (current && checkpoint <= current.seal.lastCheckpoint) return undefined;
-      if (current) {
-        const broken = closeSeal();
-        if (broken) return broken;
-      }
-      const next = await seals.peek();
-      if (!next || next.afterCheckpoint >= checkpoint || next.afterCheckpoint >= to) return undefined;
-      seals.take();
-      current = { seal: next, tree: new MerkleRoot() };
-    }
+  let checked = 0;
+  const onEvents = (n: number): void => {
+    checked += n;
+    options.onProgress?.(checked, total);
   };
-
-  // Streams' newest checked events (LRU: a Map's order is least recently used first).
-  const streams = new Map<string, { revision: number; hash: string }>();
-  const remember = (streamId: string, revision: number, hash: string): void => {
-    streams.delete(streamId);
-    streams.set(streamId, { revision, hash });
-    if (streams.size > STREAM_CACHE) streams.delete(streams.keys().next().value!);
-  };
-
-  const [toTx, toPos] = decodeCheckpoint(to as Checkpoint);
-  const page = (afterTx: string, afterPos: string): Promise<pg.QueryResult<Raw>> =>
-    client.query<Raw>({
-      text: `${EVENT_SELECT}
-              WHERE (tx_id, global_position) > ($1::text::xid8, $2::bigint)
-                AND (tx_id, global_position) <= ($3::text::xid8, $4::bigint)
-              ORDER BY tx_id, global_position LIMIT ${PAGE}`,
-      values: [afterTx, afterPos, toTx.toString(), toPos.toString()],
-      rowMode: 'array',
-      types: RAW_TYPES,
-    });
-  const [fromTx, fromPos] = decodeCheckpoint(from as Checkpoint);
-  let pending: Promise<pg.QueryResult<Raw>> | undefined = page(fromTx.toString(), fromPos.toString());
-  while (pending) {
-    const { rows }: pg.QueryResult<Raw> = await pending;
-    // The next page is read while this one is checked (the server works while this process hashes).
-    const last = rows[rows.length - 1];
-    pending = rows.length === PAGE && last ? page(last[8], last[9]) : undefined;
-    // Awaited on the next turn; a check that stops early leaves it to finish on its own.
-    pending?.catch(() => undefined);
-    // Predecessors neither remembered nor earlier in this page: looked up at once.
-    const seen = new Map<string, number>();
-    const missing = new Map<string, [string, number]>();
-    for (const row of rows) {
-      const revision = Number(row[1]);
-      const known = seen.get(row[0]) ?? streams.get(row[0])?.revision;
-      if (revision > 0 && known !== revision - 1) missing.set(`${row[0]}\u0000${revision - 1}`, [row[0], revision - 1]);
-      seen.set(row[0], revision);
+  let runs: SegmentRun[];
+  if (segments.length === 1) {
+    // One segment: checked here, on the pool's two connections (one reads ahead, one looks up).
+    const lookups = await pool.connect();
+    try {
+      const result = await verifySegment(client, lookups, whole, onEvents);
+      runs = [{ result: Promise.resolve(result), stop: () => Promise.resolve() }];
+    } finally {
+      lookups.release();
     }
-    const found = new Map<string, string>();
-    if (missing.size > 0) {
-      const keys = [...missing.values()];
-      const lookup = await lookups.query<{ stream_id: string; stream_revision: string; hash: string }>(
-        `SELECT e.stream_id, e.stream_revision::text, coalesce(encode(e.hash, 'hex'), '') AS hash
-           FROM unnest($1::text[], $2::bigint[]) AS k(s, r)
-           JOIN herald_events e ON e.stream_id = k.s AND e.stream_revision = k.r`,
-        [keys.map((k) => k[0]), keys.map((k) => k[1])],
-      );
-      for (const r of lookup.rows) found.set(`${r.stream_id}\u0000${r.stream_revision}`, r.hash);
-    }
+  } else {
+    runs = segments.map((segment) =>
+      FROM_SOURCES ? sideBySide(connectionString, segment, onEvents) : inWorker(connectionString, segment, onEvents),
+    );
+  }
 
-    for (const row of rows) {
-      const [streamId, revisionText, , , , , , , , , checkpoint, hash, recordedUs] = row;
-      const revision = Number(revisionText);
-      let previous: string | null = null;
-      if (revision > 0) {
-        const cached = streams.get(streamId);
-        const prior = cached?.revision === revision - 1 ? cached.hash : found.get(`${streamId}\u0000${revision - 1}`);
-        if (prior === undefined) {
-          return report({
-            streamId,
-            revision: revision - 1,
-            checkpoint,
-            reason: `revision ${revision - 1} is missing (deleted)`,
-          });
+  // Put together as one pass would have: the first segment with a broken link decides.
+  let events = 0;
+  let seals = 0;
+  let unsealed = 0;
+  try {
+    for (const [k, run] of runs.entries()) {
+      const r = await run.result;
+      events += r.events;
+      seals += r.seals;
+      unsealed += r.unsealed;
+      if (!r.broken) {
+        // One pass would have met the next segment's first row before closing these seals.
+        const n = runs[k + 1] ? await runs[k + 1]!.result : undefined;
+        if (n?.broken && n.brokenAt === 'first-row') {
+          return { ok: false, events, seals: seals - r.sealsAtEnd, unsealed, from, to, broken: n.broken };
         }
-        previous = prior;
+        continue;
       }
-      const broken = checkLink(row, previous);
-      if (broken) return report(broken);
-      remember(streamId, revision, hash);
-      if (!current || checkpoint > current.seal.lastCheckpoint) {
-        const sealBroken = await advanceSeals(checkpoint);
-        if (sealBroken) return report(sealBroken);
+      let broken = r.broken;
+      // A seal found broken as its segment ended is closed by one pass only after it has
+      // checked the next event, the next segment's first: a broken link there comes first.
+      const next = r.brokenAt === 'end' ? runs[k + 1] : undefined;
+      if (next) {
+        const n = await next.result;
+        if (n.broken && n.brokenAt === 'first-row') {
+          broken = n.broken;
+          seals -= r.sealsAtEnd;
+        }
       }
-      if (current && checkpoint > current.seal.afterCheckpoint) {
-        current.tree.push(leafHash({ checkpoint, recordedAtMicros: recordedUs, hash }));
-      } else unsealed++;
-      events++;
+      return { ok: false, events, seals, unsealed, from, to, broken };
     }
-    options.onProgress?.(events, total);
+    return { ok: true, events, seals, unsealed, from, to };
+  } finally {
+    await Promise.all(runs.map((run) => run.stop()));
   }
-  // Seals whose range ends within the checked range, closed with what the log holds.
-  const end = await advanceSeals(`${to}\u0000`);
-  if (end) return report(end);
-  if (options.digest && (linkTo?.number ?? 0) < options.digest.sealNumber) {
-    return report({
-      sealNumber: options.digest.sealNumber,
-      reason: `seal ${options.digest.sealNumber} of the digest is missing: history before it was deleted`,
+}
+
+/**
+ * Segments of about equal counts of sealed events, cut only between seals that follow each
+ * other (the next seal numbered one more and starting where the previous ends): a cut
+ * elsewhere would make a segment's check of its first seal's link differ from one pass's.
+ * Events after the newest seal go with the last segment.
+ */
+export async function split(client: pg.ClientBase, whole: Segment, threads: number): Promise<Segment[]> {
+  const { rows } = await client.query<{ n: string; after: string; last: string; count: number }>(
+    `SELECT seal_number::text AS n, after_checkpoint AS after, last_checkpoint AS last, event_count AS count
+       FROM herald_seals WHERE seal_number >= $1 AND last_checkpoint <= $2 ORDER BY seal_number`,
+    [whole.firstSeal, whole.to],
+  );
+  const seals = rows.map((r) => ({ number: Number(r.n), after: r.after, last: r.last, count: r.count }));
+  const total = seals.reduce((n, s) => n + s.count, 0);
+  const cuts: number[] = [];
+  let sum = 0;
+  const candidates: { index: number; sum: number }[] = [];
+  for (const [i, seal] of seals.entries()) {
+    sum += seal.count;
+    const next = seals[i + 1];
+    if (next && next.number === seal.number + 1 && next.after === seal.last && seal.last > whole.from) {
+      candidates.push({ index: i, sum });
+    }
+  }
+  for (let j = 1; j < threads; j++) {
+    const target = (total * j) / threads;
+    let best: { index: number; sum: number } | undefined;
+    for (const c of candidates) {
+      if (cuts.length > 0 && c.index <= cuts[cuts.length - 1]!) continue;
+      if (!best || Math.abs(c.sum - target) < Math.abs(best.sum - target)) best = c;
+    }
+    if (best) cuts.push(best.index);
+  }
+  if (cuts.length === 0) return [whole];
+  const segments: Segment[] = [];
+  let from = whole.from;
+  let firstSeal = whole.firstSeal;
+  let linkTo = whole.linkTo;
+  for (const index of cuts) {
+    const seal = seals[index]!;
+    const stored = (await querySeals(client, 'WHERE seal_number = $1', [seal.number]))[0]!;
+    segments.push({
+      from,
+      to: seal.last,
+      firstSeal,
+      ...(linkTo ? { linkTo } : {}),
+      ...(whole.digest ? { digest: whole.digest } : {}),
+      final: false,
     });
+    from = seal.last;
+    firstSeal = seal.number + 1;
+    // What one pass would link the next seal to once this one checked out (if it does not,
+    // this segment reports it first).
+    linkTo = { number: stored.number, hash: stored.sealHash, last: stored.lastCheckpoint };
   }
-  return report();
+  segments.push({ ...whole, from, firstSeal, ...(linkTo ? { linkTo } : {}) });
+  return segments;
+}
+
+interface SegmentRun {
+  readonly result: Promise<SegmentResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Run from the TypeScript sources (the test suite), a worker thread could not load them:
+ * the segments are then checked side by side in this thread, on connections of their own —
+ * the same segments, put together the same way. The built code (dist/, what `herald
+ * verify` runs, and the CLI's end-to-end tests) checks each in a worker thread.
+ */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+function sideBySide(connectionString: string, segment: Segment, onEvents: (n: number) => void): SegmentRun {
+  const result = verifySegmentAlone(connectionString, segment, onEvents);
+  result.catch(() => undefined);
+  // Not stopped early: it ends with its segment.
+  return {
+    result,
+    stop: () =>
+      result.then(
+        () => undefined,
+        () => undefined,
+      ),
+  };
+}
+
+/** A segment checked in a worker thread of its own, on its own two connections. */
+function inWorker(connectionString: string, segment: Segment, onEvents: (n: number) => void): SegmentRun {
+  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), {
+    workerData: { connectionString, segment },
+  });
+  let settled = false;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const result = new Promise<SegmentResult>((resolve, reject) => {
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.kind === 'progress') onEvents(message.events);
+      else if (message.kind === 'done') {
+        settled = true;
+        resolve(message.result);
+      } else {
+        settled = true;
+        reject(new Error(message.error));
+      }
+    });
+    worker.on('error', (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(`a verify worker stopped (exit code ${code}) before its result`));
+    });
+  });
+  // Awaited in segment order; one left unread when an earlier segment decides must not go unhandled.
+  result.catch(() => undefined);
+  return {
+    result,
+    // A worker that answered closes its connections and ends by itself (terminating one
+    // while it does can abort the process); one still checking is no longer needed.
+    stop: async () => {
+      if (!settled) await worker.terminate();
+      await exited;
+    },
+  };
 }
 
 async function estimatedEvents(client: pg.PoolClient): Promise<number | undefined> {
