@@ -6,6 +6,7 @@ import { MEMBERSHIP, membershipProjection } from './membership.projection.js';
 
 export * from './membership.entities.js';
 export * from './membership.handlers.js';
+export * from './membership.limits.js';
 export * from './membership.migrations.js';
 export * from './membership.projection.js';
 export * from './membership.queries.js';

@@ -48,15 +48,13 @@ const Details = z.object({
 });
 export type ConversationDetails = z.output<typeof Details>;
 
-/** A conversation's details and how many current members it has. */
+/** A conversation's details and how many current members it has (a counter: one row read, whatever the group's size). */
 export async function conversationDetails(db: Sql, conversationId: string): Promise<ConversationDetails | null> {
   const [row] = await select(
     db,
     Details,
     `SELECT conversation_id AS "conversationId", kind, name, description, announcement, dissolved,
-            last_seq::int AS "lastSeq", created_at AS "createdAt",
-            (SELECT count(*) FROM rm_membership_v1_members m
-              WHERE m.conversation_id = $1 AND m.left_seq IS NULL)::int AS "memberCount"
+            last_seq::int AS "lastSeq", created_at AS "createdAt", member_count::int AS "memberCount"
        FROM rm_membership_v1_conversations WHERE conversation_id = $1`,
     [conversationId],
   );
@@ -132,26 +130,42 @@ const CURSOR_AT = `('epoch'::timestamptz + $3::bigint * interval '1 microsecond'
  * The conversations a user is a member of, most recently active first, a page at a time
  * (`cursor`: where the page before ended). A conversation active while one pages moves to
  * the front: the pages after it no longer hold it, the next first page does.
+ *
+ * Two ranges, merged (ADR 036): the conversations that are not large, down the index of the
+ * user's rows in this order (their rows carry the activity), from the cursor on; and the large
+ * groups the user is in, read with their activity from the conversation rows. A page costs
+ * `limit` index entries plus the user's large groups, however many conversations the user has.
  */
 export async function conversationsOf(
   db: Sql,
   userId: string,
   page: { cursor?: ActivityPosition; limit: number },
 ): Promise<{ conversations: ListedConversation[]; nextCursor: ActivityPosition | null }> {
-  // After the cursor in this order: less recent, or as recent with a greater id.
-  const keyset = page.cursor
-    ? `AND (c.last_activity_at < ${CURSOR_AT} OR (c.last_activity_at = ${CURSOR_AT} AND c.conversation_id > $4))`
-    : '';
+  // After the cursor in this order: less recent, or as recent with a greater id. The first
+  // bound alone is what an index range can start from; the second drops the ties before it.
+  const after = (at: string, id: string): string =>
+    page.cursor ? `AND ${at} <= ${CURSOR_AT} AND (${at} < ${CURSOR_AT} OR ${id} > $4)` : '';
   const rows = await select(
     db,
     Listed,
-    `SELECT c.conversation_id, c.kind, c.name, m.role, c.dissolved, c.last_seq::int AS last_seq,
+    `WITH page AS (
+       (SELECT m.conversation_id, m.activity_at AS at FROM rm_membership_v1_members m
+         WHERE m.user_id = $1 AND m.left_seq IS NULL AND m.activity_at IS NOT NULL ${after('m.activity_at', 'm.conversation_id')}
+         ORDER BY m.activity_at DESC, m.conversation_id LIMIT $2)
+       UNION ALL
+       (SELECT m.conversation_id, c.last_activity_at AS at
+          FROM rm_membership_v1_members m JOIN rm_membership_v1_conversations c USING (conversation_id)
+         WHERE m.user_id = $1 AND m.left_seq IS NULL AND m.activity_at IS NULL ${after('c.last_activity_at', 'c.conversation_id')}
+         ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2)
+       ORDER BY at DESC, conversation_id LIMIT $2)
+     SELECT c.conversation_id, c.kind, c.name, m.role, c.dissolved, c.last_seq::int AS last_seq,
             m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
             c.message_count::int AS message_count, c.last_activity_at, c.last_message_id, c.last_sender_id, c.last_preview,
             (extract(epoch FROM c.last_activity_at) * 1000000)::bigint::text AS activity_micros
-       FROM rm_membership_v1_members m JOIN rm_membership_v1_conversations c USING (conversation_id)
-      WHERE m.user_id = $1 AND m.left_seq IS NULL ${keyset}
-      ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2`,
+       FROM page p
+       JOIN rm_membership_v1_members m ON m.user_id = $1 AND m.conversation_id = p.conversation_id
+       JOIN rm_membership_v1_conversations c ON c.conversation_id = p.conversation_id
+      ORDER BY p.at DESC, p.conversation_id`,
     [userId, page.limit + 1, ...(page.cursor ? [page.cursor.activityMicros, page.cursor.conversationId] : [])],
   );
   const { rows: shown, nextCursor } = toPage(rows, page.limit, (last) => ({
