@@ -8,6 +8,7 @@
 import { projectionSpec, type InStream } from '@herald/testing';
 import { streamIdOf, type EventIn } from '@herald/events';
 import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { membership, LARGE_GROUP } from './index.js';
 import { conversationDetails, conversationsOf } from './membership.queries.js';
@@ -146,12 +147,12 @@ describe('membership.v1: a group of 100,000 members', () => {
     const projection = membership.projection();
     // The backend's pending counts carry earlier transactions' until they are flushed: the
     // difference across the apply, in one transaction, is the apply's.
-    const counts = async (manager: Parameters<Parameters<typeof db.transaction>[0]>[0]) => {
-      const [row] = (await manager.query(
+    const counts = async (manager: EntityManager) => {
+      const [row] = await manager.query<{ written: number; read: number }[]>(
         `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::int AS written,
                 coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::int AS read
            FROM pg_stat_xact_user_tables WHERE relname LIKE 'rm\\_membership\\_v1\\_%'`,
-      )) as { written: number; read: number }[];
+      );
       return row!;
     };
     return db.transaction(async (manager) => {

@@ -31,6 +31,8 @@ export interface FrameRouterOptions {
   readonly typing: Pick<Typing, 'typed'>;
   readonly presence: Pick<PresenceWatch, 'watch'>;
   readonly userChannel: Pick<UserChannel, 'follow'>;
+  /** The user did something (typed, watched presence, followed their channel): active for fan-outs (fanout.ts). */
+  readonly acted?: (userId: string) => void;
 }
 
 export class FrameRouter implements FrameHandling {
@@ -73,6 +75,8 @@ export class FrameRouter implements FrameHandling {
 
   /** `paid`: the tokens the frame was charged already (frameCost). */
   private async route(client: PushClient, frame: ClientFrame, paid: number): Promise<void> {
+    // A sync is what a client sends by itself at each reconnect: not a sign of the user.
+    if (frame.type !== 'sync' && frame.type !== 'auth') this.options.acted?.(client.caller.userId);
     switch (frame.type) {
       case 'sync': {
         const entries = [...frame.conversations];

@@ -182,6 +182,11 @@ export class PushClients {
     for (const set of this.bySession.values()) yield* set;
   }
 
+  /** The conversation's subscribers, as the live set (fanout.ts walks it without a copy). */
+  subscribersOf(conversationId: string): ReadonlySet<PushClient> | undefined {
+    return this.byConversation.get(conversationId);
+  }
+
   inConversation(conversationId: string): readonly PushClient[] {
     return [...(this.byConversation.get(conversationId) ?? [])];
   }

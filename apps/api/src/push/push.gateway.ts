@@ -35,6 +35,7 @@ import { GetStreamMembership, type StreamMembership } from '../conversations/con
 import { ProjectionsService } from '../projections.service.js';
 import { CONFIG, DATABASE_URL, EVENT_STORE } from '../tokens.js';
 import { FairGate } from './budgets.js';
+import { Activity } from './fanout.js';
 import { FrameRouter } from './frame-router.js';
 import { CLOSE } from './frames.js';
 import { Handshake, type Admitted } from './handshake.js';
@@ -65,6 +66,8 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly heartbeat: Heartbeat;
   private readonly heartbeatMs: number;
   private readonly meter: PushMeter;
+  /** Who acted lately, among the users with a socket here: their sockets come first in a large fan-out. */
+  private readonly activity = new Activity();
 
   constructor(
     private readonly adapter: HttpAdapterHost,
@@ -117,7 +120,15 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     const membership = (conversationId: string, userId: string): Promise<StreamMembership | undefined> =>
       queryBus.execute(new GetStreamMembership(conversationId, userId));
     const gate = new FairGate(MAX_CONCURRENT_CATCH_UPS);
-    this.subscriptions = new Subscriptions({ membership, store, clients, gate, logger });
+    const activity = this.activity;
+    this.subscriptions = new Subscriptions({
+      membership,
+      store,
+      clients,
+      gate,
+      logger,
+      active: (userId, now) => activity.active(userId, now),
+    });
     this.userChannel = new UserChannel({ store, clients, gate });
     this.typing = new Typing({
       clients,
@@ -134,6 +145,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       typing: this.typing,
       presence: presenceWatch,
       userChannel: this.userChannel,
+      acted: (userId) => activity.acted(userId, Date.now()),
     });
     this.heartbeat = new Heartbeat(() => clients.all(), config.wsHeartbeatMs);
     live.on((event) => this.live(event));
@@ -188,6 +200,7 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private disconnected(client: PushClient): void {
     clearTimeout(client.expiry);
     this.clients.closed(client);
+    if (this.clients.socketsOf(client.caller.userId) === 0) this.activity.forget(client.caller.userId);
     this.presence.unwatch(client);
     this.presence.closed(client.caller.userId);
   }
@@ -213,6 +226,9 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private live(event: RecordedEvent): void {
+    // Whoever wrote the event (a message, a read marker, a join...) is active, if connected here.
+    const actor = event.metadata.actorId;
+    if (this.clients.socketsOf(actor) > 0) this.activity.acted(actor, Date.now());
     const sessionId = event.type === 'SessionRevoked' ? idOfStream('session', event.streamId) : undefined;
     if (sessionId !== undefined) {
       for (const client of this.clients.ofSession(sessionId))

@@ -3,13 +3,15 @@
  * conversation once the conversation's stream says it is a member (so neither an event nor
  * a typing signal reaches it before), and starts its feed (conversation-feed.ts: the
  * catch-up, then live) over this node's store, budgets and read gate; each live event of a
- * conversation goes to its subscribers' feeds, read and serialized once.
+ * conversation goes to its subscribers' feeds, read and serialized once, at once or in
+ * chunks, active subscribers first (fanout.ts).
  */
 import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
 import type { JsonLogger } from '@herald/nest';
 import type { FairGate } from './budgets.js';
-import { ConversationFeed, feedEvent, type FeedPorts } from './conversation-feed.js';
+import { ConversationFeed, feedEvent, type FeedEvent, type FeedPorts } from './conversation-feed.js';
+import { Fanout, FANOUT_CHUNK } from './fanout.js';
 import { REFUSAL_LOG_INTERVAL_MS } from './limits.js';
 import type { PushClient, PushClients, Subscription } from './push-client.js';
 
@@ -29,10 +31,30 @@ export interface SubscriptionsOptions {
   /** Catch-up reads in flight on this process. */
   readonly gate: FairGate;
   readonly logger: Pick<JsonLogger, 'emit'>;
+  /** Whether the user acted lately: their sockets get a large conversation's events first (fanout.ts). */
+  readonly active?: (userId: string, now: number) => boolean;
+  /** Deliveries per turn of the event loop in a large conversation's fan-out. */
+  readonly chunk?: number;
+  /** Where a fan-out's next chunk runs: setImmediate. */
+  readonly later?: (work: () => void) => void;
 }
 
 export class Subscriptions {
-  constructor(private readonly options: SubscriptionsOptions) {}
+  private readonly fanout: Fanout<PushClient, FeedEvent>;
+
+  constructor(private readonly options: SubscriptionsOptions) {
+    const { clients, active } = options;
+    this.fanout = new Fanout<PushClient, FeedEvent>(
+      {
+        subscribers: (conversationId) => clients.subscribersOf(conversationId),
+        active: (client, now) => active?.(client.caller.userId, now) ?? false,
+        deliver: (client, conversationId, event) => client.subscriptions.get(conversationId)?.feed.live(event),
+        now: Date.now,
+        later: options.later ?? ((work) => setImmediate(work)),
+      },
+      options.chunk ?? FANOUT_CHUNK,
+    );
+  }
 
   /** Resolves false when the conversation was refused (no such conversation, or not a member). */
   async subscribe(client: PushClient, conversationId: string, claimed: number): Promise<boolean> {
@@ -70,10 +92,9 @@ export class Subscriptions {
 
   /** A conversation's live event, to the feeds of its subscribers here. */
   live(conversationId: string, event: RecordedEvent): void {
-    const clients = this.options.clients.inConversation(conversationId);
-    if (clients.length === 0) return;
-    const ready = feedEvent(conversationId, event);
-    for (const client of clients) client.subscriptions.get(conversationId)?.feed.live(ready);
+    // Read and serialized only when some socket here will have it.
+    if (!this.fanout.busy(conversationId) && !this.options.clients.subscribersOf(conversationId)?.size) return;
+    this.fanout.live(conversationId, feedEvent(conversationId, event));
   }
 
   /** Answers a frame about a conversation the socket may not see: the same for none and not a member. */
