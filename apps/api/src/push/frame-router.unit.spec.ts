@@ -19,7 +19,9 @@ function routerOf(burst: number, member: (conversationId: string) => boolean = (
   const charged: number[] = [];
   const handled: string[] = [];
   const logged: string[] = [];
+  const acted: string[] = [];
   const router = new FrameRouter({
+    acted: (userId) => acted.push(userId),
     limits: {
       perUser: {
         take: (key, now, cost = 1) => {
@@ -51,7 +53,7 @@ function routerOf(burst: number, member: (conversationId: string) => boolean = (
       type: 'sync',
       conversations: Object.fromEntries(Array.from({ length: count }, (_, i) => [conversation(i), 0])),
     });
-  return { receive, sync, charged, handled, logged, sent, client, ws };
+  return { receive, sync, charged, handled, logged, sent, client, ws, acted };
 }
 
 describe('client frames: charged, parsed, routed', () => {
@@ -124,5 +126,18 @@ describe('client frames: charged, parsed, routed', () => {
     await receive({ type: 'typing', conversationId: conversation(1) });
     expect(charged).toEqual([]);
     expect(handled).toEqual([]);
+  });
+});
+
+describe('client frames: what counts as the user acting (fanout.ts: active first)', () => {
+  it('typing, presence and syncUser do; sync and auth, which clients send by themselves, do not', async () => {
+    const { receive, acted } = routerOf(100);
+    await receive({ type: 'sync', conversations: { [conversation(1)]: 3 } });
+    await receive({ type: 'auth', accessToken: 'token' });
+    expect(acted).toEqual([]);
+    await receive({ type: 'typing', conversationId: conversation(1) });
+    await receive({ type: 'presence', userIds: [ME] });
+    await receive({ type: 'syncUser', seq: 0 });
+    expect(acted).toEqual([ME, ME, ME]);
   });
 });
