@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { membership, LARGE_GROUP } from './index.js';
-import { conversationDetails, conversationsOf } from './membership.queries.js';
+import { conversationDetails, conversationsOf, notificationAudience } from './membership.queries.js';
 
 const spec = projectionSpec([membership]);
 const none = { userIds: [], all: false };
@@ -196,5 +196,27 @@ describe('membership.v1: a group of 100,000 members', () => {
       );
     }
     expect((await conversationDetails(db, g.c))?.memberCount).toBe(MEMBERS);
+  });
+});
+
+describe("membership.v1: the notifier's audience", () => {
+  it('is the current members, or only those with a row in the table named (the devices), found by the database', async () => {
+    const [owner, bob, cy, dan] = users(4);
+    const g = conversation(owner!, [bob!, cy!, dan!]);
+    await spec
+      .given(g.created)
+      .when(g.left(dan!))
+      .then(async (db) => {
+        await db.query('CREATE TABLE IF NOT EXISTS spec_devices (user_id uuid NOT NULL)');
+        await db.query('INSERT INTO spec_devices VALUES ($1), ($2)', [bob, dan]);
+        const ids = async (among?: { table: string; column: string }) =>
+          new Set((await notificationAudience(db, [g.c], among)).map((m) => m.userId));
+        expect(await ids()).toEqual(new Set([owner, bob, cy]));
+        expect(await ids({ table: 'spec_devices', column: 'user_id' })).toEqual(new Set([bob]));
+        await expect(notificationAudience(db, [g.c], { table: 'x; DROP TABLE y', column: 'user_id' })).rejects.toThrow(
+          'not an identifier',
+        );
+        await db.query('DELETE FROM spec_devices');
+      });
   });
 });

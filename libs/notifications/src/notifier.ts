@@ -59,6 +59,8 @@ export interface Audience {
   readonly members: (
     db: Sql,
     conversationIds: readonly string[],
+    /** Only members with a row in this table of the notifier's (its devices): the database filters, not the notifier. */
+    among: { readonly table: string; readonly column: string },
   ) => Promise<readonly { conversationId: string; userId: string; joinedSeq: number; muted: boolean }[]>;
   /** For each pair, whether either blocked the other. */
   readonly relations: (
@@ -181,7 +183,12 @@ async function waitForAudience(db: Sql, readModel: string, position: Checkpoint)
 
 /** Decides and queues the batch's notifications; returns those queued for sending at once, leased to the dispatcher. */
 async function notify(manager: EntityManager, sent: readonly Sent[], options: NotifierOptions): Promise<OutboxRow[]> {
-  const members = await options.audience.members(manager, [...new Set(sent.map((s) => s.conversationId))]);
+  // Members with a device only: in a group of 100,000 members the database finds the few,
+  // rather than every member coming here to be looked up (ADR 036).
+  const members = await options.audience.members(manager, [...new Set(sent.map((s) => s.conversationId))], {
+    table: 'notify_devices',
+    column: 'user_id',
+  });
   if (members.length === 0) return [];
   const devices = z.array(DeviceRow).parse(
     await manager.query(
