@@ -29,12 +29,19 @@
  * - rssMb: Herald's peak resident set during the runs.
  *
  * Environment: BENCH_RUNS (3), the sizes and rates above, BENCH_SERVER (another build's
- * main.js, e.g. main's, for a before/after), DATABASE_URL.
+ * main.js, e.g. main's, for a before/after), BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/profiles`), DATABASE_URL.
  */
 import { PostgresEventStore, type NewEvent } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
 import { AccessTokens, hashPassword, IdentityService } from '@herald/identity';
-import { conversationsOf, notificationAudience } from '@herald/projections';
+import {
+  conversationDetails,
+  conversationsOf,
+  MAIN_INBOX_PAGE,
+  MAIN_MEMBER_COUNT,
+  notificationAudience,
+} from '@herald/projections';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -171,7 +178,8 @@ async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (
 }
 
 async function startHerald(script: string, serverEnv: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [script], {
+  const nodeArgs = env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...env, ...serverEnv },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -541,6 +549,45 @@ async function audienceRead(
   }
 }
 
+/**
+ * memberCount and an inbox page at the SQL level, main's statements (7d1edc6: a count of the
+ * member rows; every conversation of the user joined and sorted) against this build's
+ * queries, on the same database in the same go: p50 and p99 of QUERY_REPEATS each.
+ */
+const QUERY_REPEATS = 200;
+async function queriesBeforeAfter(
+  databaseUrl: string,
+  bigId: string,
+  userId: string,
+): Promise<Record<string, { p50: number; p99: number }>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const db = {
+    query: async (sql: string, params: unknown[]): Promise<unknown> => (await client.query(sql, params)).rows,
+  };
+  const timed = async (work: () => Promise<unknown>): Promise<{ p50: number; p99: number }> => {
+    await work();
+    const ms: number[] = [];
+    for (let i = 0; i < QUERY_REPEATS; i++) {
+      const began = performance.now();
+      await work();
+      ms.push(performance.now() - began);
+    }
+    ms.sort((a, b) => a - b);
+    return { p50: round(percentile(ms, 50), 2), p99: round(percentile(ms, 99), 2) };
+  };
+  try {
+    return {
+      memberCountMain: await timed(() => client.query(MAIN_MEMBER_COUNT, [bigId])),
+      memberCountNow: await timed(() => conversationDetails(db, bigId)),
+      inboxFirstPageMain: await timed(() => client.query(MAIN_INBOX_PAGE, [userId, PAGE + 1])),
+      inboxFirstPageNow: await timed(() => conversationsOf(db, userId, { limit: PAGE })),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -600,6 +647,9 @@ async function main(): Promise<void> {
       console.log(
         `\nthe notifier's audience read of the big group: members with a device ${audience.withDevices.rows} rows in ${audience.withDevices.ms} ms; every member ${audience.all.rows} rows in ${audience.all.ms} ms`,
       );
+      const queries = await queriesBeforeAfter(database.url, world.big.id, world.users[0]!.userId);
+      console.log(`\nSQL only, ${QUERY_REPEATS} times each, ms (main's statement against this build's):`);
+      for (const [name, { p50, p99 }] of Object.entries(queries)) console.log(`  ${name}: p50 ${p50}, p99 ${p99}`);
       console.log(`\nEXPLAIN ANALYZE of an inbox page of the user in ${INBOX_CONVERSATIONS + 2} conversations:`);
       for (const line of await explainInbox(database.url, world.users[0]!.userId).catch((e: Error) => [e.message]))
         console.log(`  ${line}`);

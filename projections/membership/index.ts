@@ -4,6 +4,7 @@ import { GetConversationHandler, GetMembersHandler } from './membership.handlers
 import { MEMBERSHIP_MIGRATIONS } from './membership.migrations.js';
 import { MEMBERSHIP, membershipProjection } from './membership.projection.js';
 
+export * from './membership.baseline.js';
 export * from './membership.entities.js';
 export * from './membership.handlers.js';
 export * from './membership.limits.js';
