@@ -16,9 +16,10 @@
  * Per run, in the same go: first the small groups alone (BENCH_SMALL_RATE sends/s, 200, by
  * the first half of each group's members, so that the other half stay idle), then the same
  * with BENCH_BIG_RATE (5) sends/s into the big group and, alongside, `GET /conversations/:big`
- * (memberCount), pages of the owner's inbox (GET /conversations, 50 a page, five pages deep
- * then from the top again), and joins and leaves of the big group, each at BENCH_PROBE_RATE
- * (10) per second. Each phase lasts BENCH_SECONDS (20).
+ * (memberCount) and pages of the owner's inbox (GET /conversations, 50 a page, five pages deep
+ * then from the top again), each at BENCH_PROBE_RATE (10) per second, and a join and a leave
+ * of the big group BENCH_JOIN_RATE (1) times a second (each one event pushed to every
+ * connected member, as a message is). Each phase lasts BENCH_SECONDS (20).
  *
  * - bigSendP99Ms: a send into the big group, request to answer;
  * - bigFanoutP99Ms: a send into the big group to the last connected member receiving it;
@@ -63,6 +64,7 @@ const INBOX_CONVERSATIONS = Number(env.BENCH_INBOX_CONVERSATIONS ?? 10_000);
 const SMALL_RATE = Number(env.BENCH_SMALL_RATE ?? 200);
 const BIG_RATE = Number(env.BENCH_BIG_RATE ?? 5);
 const PROBE_RATE = Number(env.BENCH_PROBE_RATE ?? 10);
+const JOIN_RATE = Number(env.BENCH_JOIN_RATE ?? 1);
 const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const GROUP_SIZE = 10;
 const PAGE = 50;
@@ -215,6 +217,22 @@ function rssMb(pid: number): number {
 
 // ---------------------------------------------------------------- load generator
 
+/** Herald's own gauges (prom-client's process metrics on /metrics): event-loop delay p99 and GC time so far. */
+async function processGauges(port: number): Promise<{ lagP99Ms: number; gcMs: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (pattern: RegExp): number => [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return {
+    lagP99Ms: round(value(/^nodejs_eventloop_lag_p99_seconds (\S+)$/gm) * 1000, 1),
+    gcMs: value(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm) * 1000,
+  };
+}
+
+/** utime + stime of a process, in clock ticks (100 per second on Linux). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 type Figures = {
   bigSendP99Ms: number;
   bigFanoutP99Ms: number;
@@ -225,6 +243,9 @@ type Figures = {
   inboxPageP99Ms: number;
   joinLeaveP99Ms: number;
   rssMb: number;
+  serverCpuPct: number;
+  eventLoopLagP99Ms: number;
+  gcMsPerSec: number;
   bigSends: number;
   missingPushes: number;
   failedRequests: number;
@@ -405,6 +426,9 @@ class Load {
     const inboxPage: number[] = [];
     const joinLeave: number[] = [];
     let peak = 0;
+    const gaugesBefore = await processGauges(this.port);
+    const ticksBefore = cpuTicks(pid);
+    const phaseBegan = performance.now();
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 200);
     const work: Promise<unknown>[] = [];
     const random = seededRandom(17);
@@ -454,13 +478,16 @@ class Load {
             const joiner = world.joiners[i % world.joiners.length]!;
             joinLeave.push(await this.timed('POST', `/conversations/${world.big.id}/join`, joiner.token, { token }));
             joinLeave.push(await this.timed('POST', `/conversations/${world.big.id}/leave`, joiner.token));
-            await sleep(2000 / PROBE_RATE);
+            await sleep(1000 / JOIN_RATE);
           }
         })(),
       );
     }
     await sleep(SECONDS * 1000);
     await Promise.all(work);
+    const phaseSeconds = (performance.now() - phaseBegan) / 1000;
+    const serverCpuPct = round(((cpuTicks(pid) - ticksBefore) / 100 / phaseSeconds) * 100);
+    const gauges = await processGauges(this.port);
     const missing = (): number => this.sends.reduce((sum, s) => sum + s.expected - s.received, 0);
     const deadline = Date.now() + DRAIN_MS;
     while (missing() > 0 && Date.now() < deadline) await sleep(100);
@@ -487,6 +514,9 @@ class Load {
           inboxPageP99Ms: p99(inboxPage),
           joinLeaveP99Ms: p99(joinLeave),
           rssMb: round(peak),
+          serverCpuPct,
+          eventLoopLagP99Ms: gauges.lagP99Ms,
+          gcMsPerSec: round((gauges.gcMs - gaugesBefore.gcMs) / phaseSeconds),
           bigSends: big.length,
           missingPushes: missing(),
           failedRequests: this.failed,
@@ -595,7 +625,7 @@ async function main(): Promise<void> {
   console.log(
     `a group of ${BIG_MEMBERS} members (${CONNECTED} connected), ${Math.floor(CONNECTED / GROUP_SIZE)} groups of ${GROUP_SIZE}, ` +
       `an inbox of ${INBOX_CONVERSATIONS} more; ${SMALL_RATE} sends/s to small groups, ${BIG_RATE}/s to the big one, ` +
-      `probes ${PROBE_RATE}/s; ${SECONDS} s per phase, ${RUNS} runs`,
+      `probes ${PROBE_RATE}/s, a join and a leave ${JOIN_RATE}/s; ${SECONDS} s per phase, ${RUNS} runs`,
   );
   const database = await benchDatabase(env.DATABASE_URL);
   const dataDir = await mkdtemp(join(tmpdir(), 'herald-bench-biggroup-'));

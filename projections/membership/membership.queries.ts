@@ -158,10 +158,14 @@ export async function conversationsOf(
          WHERE m.user_id = $1 AND m.left_seq IS NULL AND m.activity_at IS NOT NULL ${after('m.activity_at', 'm.conversation_id')}
          ORDER BY m.activity_at DESC, m.conversation_id LIMIT $2)
        UNION ALL
-       (SELECT c.conversation_id, c.last_activity_at AS at
-          FROM large JOIN rm_membership_v1_conversations c USING (conversation_id)
-         WHERE true ${after('c.last_activity_at', 'c.conversation_id')}
-         ORDER BY c.last_activity_at DESC, c.conversation_id LIMIT $2)
+       (SELECT l.conversation_id, l.at
+          FROM (SELECT large.conversation_id,
+                       -- A key lookup per large group (a join may hash every conversation instead).
+                       (SELECT c.last_activity_at FROM rm_membership_v1_conversations c
+                         WHERE c.conversation_id = large.conversation_id) AS at
+                  FROM large) l
+         WHERE l.at IS NOT NULL ${after('l.at', 'l.conversation_id')}
+         ORDER BY l.at DESC, l.conversation_id LIMIT $2)
        ORDER BY at DESC, conversation_id LIMIT $2)
      SELECT c.conversation_id, c.kind, c.name, m.role, c.dissolved, c.last_seq::int AS last_seq,
             m.muted AND (m.muted_until IS NULL OR m.muted_until > now()) AS muted,
