@@ -219,7 +219,10 @@ function rssMb(pid: number): number {
 
 /** Herald's own gauges (prom-client's process metrics on /metrics): event-loop delay p99 and GC time so far. */
 async function processGauges(port: number): Promise<{ lagP99Ms: number; gcMs: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  // Figures to explain the others, not figures of their own: a scrape that fails reads as none.
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
   const value = (pattern: RegExp): number => [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
   return {
     lagP99Ms: round(value(/^nodejs_eventloop_lag_p99_seconds (\S+)$/gm) * 1000, 1),
