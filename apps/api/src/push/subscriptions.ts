@@ -9,7 +9,8 @@ import type { EventStore, RecordedEvent } from '@herald/event-store';
 import { streamIdOf } from '@herald/events';
 import type { JsonLogger } from '@herald/nest';
 import type { FairGate } from './budgets.js';
-import { ConversationFeed, feedEvent, type FeedPorts } from './conversation-feed.js';
+import { ConversationFeed, feedEvent, type FeedEvent, type FeedPorts } from './conversation-feed.js';
+import type { ServerFrame } from './frames.js';
 import { REFUSAL_LOG_INTERVAL_MS } from './limits.js';
 import type { PushClient, PushClients, Subscription } from './push-client.js';
 
@@ -57,7 +58,6 @@ export class Subscriptions {
         claimed,
         head: membership.seq,
         ports: this.portsOf(client),
-        ended: () => this.options.clients.unsubscribed(client, conversationId, subscription),
       }),
       typingAt: previous?.typingAt ?? 0,
       peer: membership.peer,
@@ -100,48 +100,67 @@ export class Subscriptions {
     });
   }
 
+  /** The ports of all of the socket's conversation feeds: made with its first subscription, kept while it is open. */
   private portsOf(client: PushClient): FeedPorts {
-    const { clients, gate, store } = this.options;
-    return feedPorts(client, clients, gate, async (conversationId, from, limit) =>
-      (await store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
-        feedEvent(conversationId, event),
-      ),
-    );
+    const { clients, gate } = this.options;
+    return (client.conversationPorts ??= new SocketPorts(client, clients, gate, this.read, (feed) =>
+      clients.unsubscribed(client, feed),
+    ));
   }
+
+  /** One reader for every socket: a page of a conversation's stream, read and serialized once. */
+  private readonly read: FeedPorts['read'] = async (conversationId, from, limit) =>
+    (await this.options.store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
+      feedEvent(conversationId, event),
+    );
 }
 
 /**
  * A socket's catch-ups (of conversations, and of the user's own channel): each page waits
  * until neither the socket's nor the user's byte budget is in debt, then for a slot of the
  * process's gate (held only while reading and serializing), and is charged to both once sent.
+ * Methods, not closures: one small object per socket and kind of feed (ADR 037).
  */
-export function feedPorts(
-  client: PushClient,
-  clients: PushClients,
-  gate: FairGate,
-  read: FeedPorts['read'],
-): FeedPorts {
-  const userId = client.caller.userId;
-  return {
-    open: () => client.open,
-    paced: async () => {
-      for (;;) {
-        const now = Date.now();
-        const wait = Math.max(client.catchUpBytes.waitMs(now), clients.budgetOf(userId)?.waitMs(now) ?? 0);
-        if (wait === 0) return;
-        await sleep(wait);
-      }
-    },
-    slot: () => gate.acquire(userId),
-    read,
-    charge: (bytes) => {
+export class SocketPorts implements FeedPorts {
+  constructor(
+    private readonly client: PushClient,
+    private readonly clients: PushClients,
+    private readonly gate: FairGate,
+    readonly read: FeedPorts['read'],
+    readonly ended: FeedPorts['ended'],
+  ) {}
+
+  open(): boolean {
+    return this.client.open;
+  }
+
+  async paced(): Promise<void> {
+    const { client, clients } = this;
+    for (;;) {
       const now = Date.now();
-      client.catchUpBytes.charge(bytes, now);
-      clients.budgetOf(userId)?.charge(bytes, now);
-    },
-    write: (event) => client.write(event.frame),
-    send: (frame) => client.send(frame),
-  };
+      const wait = Math.max(client.catchUpBytes.waitMs(now), clients.budgetOf(client.caller.userId)?.waitMs(now) ?? 0);
+      if (wait === 0) return;
+      await sleep(wait);
+    }
+  }
+
+  slot(): Promise<() => void> {
+    return this.gate.acquire(this.client.caller.userId);
+  }
+
+  charge(bytes: number): void {
+    const now = Date.now();
+    this.client.catchUpBytes.charge(bytes, now);
+    this.clients.budgetOf(this.client.caller.userId)?.charge(bytes, now);
+  }
+
+  write(event: FeedEvent): void {
+    this.client.write(event.frame);
+  }
+
+  send(frame: ServerFrame): void {
+    this.client.send(frame);
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
