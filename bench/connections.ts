@@ -31,7 +31,8 @@
  * dist. The last line is one JSON object: this tree's medians.
  *
  * Environment: BENCH_RUNS (3), BENCH_SOCKETS, BENCH_STEPS, BENCH_CLIENT_PROCESSES,
- * BENCH_OLD_DIST, DATABASE_URL.
+ * BENCH_OLD_DIST, BENCH_SERVER_NODE_ARGS (for profiling the server, e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/profiles`), DATABASE_URL.
  */
 import { ConversationService, type ConversationCommand } from '@herald/conversations';
 import { PostgresEventStore } from '@herald/event-store';
@@ -157,7 +158,8 @@ async function startServer(script: string, serverEnv: Record<string, string>, po
   const began = performance.now();
   const inspectPort = await freePort();
   // `--inspect-port` only names the port SIGUSR1 opens the inspector on: nothing runs until then.
-  const child = spawn(process.execPath, [`--inspect-port=127.0.0.1:${inspectPort}`, script], {
+  const nodeArgs = env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, `--inspect-port=127.0.0.1:${inspectPort}`, script], {
     env: { ...env, ...serverEnv },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

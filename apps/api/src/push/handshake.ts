@@ -18,7 +18,8 @@ import { decodeJwt } from 'jose';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CLOSE } from './frames.js';
-import { MAX_SOCKETS_PER_USER } from './limits.js';
+import { FairGate } from './budgets.js';
+import { MAX_CONCURRENT_HANDSHAKES, MAX_SOCKETS_PER_USER, MAX_WAITING_HANDSHAKES } from './limits.js';
 import type { Peer, PushClient, PushClients } from './push-client.js';
 
 /** A handshake let through: the socket may be opened as `caller`. */
@@ -37,14 +38,24 @@ export interface HandshakeOptions {
   readonly clients: Pick<PushClients, 'socketsOf' | 'reauthenticated'>;
   /** TRUST_PROXY's proxies: behind them, the client is who X-Forwarded-For names. */
   readonly trust: ProxyTrust;
+  /** Handshakes authenticated at once, and waiting (MAX_CONCURRENT_HANDSHAKES, MAX_WAITING_HANDSHAKES). */
+  readonly maxConcurrent?: number;
+  readonly maxWaiting?: number;
 }
 
 export class Handshake {
+  /** Handshakes being authenticated, and waiting to be. */
+  private readonly admissions: FairGate;
   private readonly expiries = new Expiries((client) =>
     client.socket.close(CLOSE.tokenExpired, 'access token expired: reconnect, or send auth before'),
   );
 
-  constructor(private readonly options: HandshakeOptions) {}
+  constructor(private readonly options: HandshakeOptions) {
+    this.admissions = new FairGate(
+      options.maxConcurrent ?? MAX_CONCURRENT_HANDSHAKES,
+      options.maxWaiting ?? MAX_WAITING_HANDSHAKES,
+    );
+  }
 
   /** Who the upgrade is from, or undefined when it was refused (answered with an HTTP status). */
   async admit(request: IncomingMessage, socket: Duplex): Promise<Admitted | undefined> {
@@ -69,8 +80,15 @@ export class Handshake {
     }
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('access_token') ?? undefined);
+    // A reconnect storm waits its turn here (by client IP, in turn), a bounded line: past it,
+    // come back in a second. Nothing of the socket is made before its turn.
+    const admission = this.admissions.tryAcquire(ip ?? '');
+    if (!admission) return refuse(socket, 503, 'Service Unavailable', { 'retry-after': '1' });
+    const release = await admission;
     let caller: AccessClaims;
     try {
+      // Gone while it waited: nothing to authenticate.
+      if (socket.destroyed) return undefined;
       if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'no token');
       caller = await identity.authenticate(token, new Date());
     } catch (error) {
@@ -87,6 +105,8 @@ export class Handshake {
       }
       this.refused(error.code, undefined, { ip, correlationId });
       return refuse(socket, 401, 'Unauthorized');
+    } finally {
+      release();
     }
     // Counted here and when the socket opens, with no await between (the ws library
     // completes a handshake without one when no verifyClient is set): concurrent handshakes

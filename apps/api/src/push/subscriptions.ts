@@ -27,7 +27,7 @@ export interface SubscriptionsOptions {
   readonly membership: (conversationId: string, userId: string) => Promise<Membership | undefined>;
   readonly store: Pick<EventStore, 'readStream'>;
   readonly clients: PushClients;
-  /** Catch-up reads in flight on this process. */
+  /** The reads of syncs in flight on this process (membership checks, catch-up pages). */
   readonly gate: FairGate;
   readonly logger: Pick<JsonLogger, 'emit'>;
 }
@@ -42,7 +42,15 @@ export class Subscriptions {
     // subscriber set, and nothing of the conversation (event, typing) can reach it. For an
     // outsider this is all a sync costs: one state read, cached when the conversation exists
     // (an id that is none is read again each time: the caller charges refusals for it).
-    const membership = await this.options.membership(conversationId, userId);
+    // A read like a catch-up page's: it waits for a slot of the process's gate, in its user's turn.
+    const release = await this.options.gate.acquire(userId);
+    let membership: Membership | undefined;
+    try {
+      if (!client.open) return true;
+      membership = await this.options.membership(conversationId, userId);
+    } finally {
+      release();
+    }
     if (!client.open) return true;
     if (!membership) {
       // Not a member (any more): whatever subscription the socket had ends too.

@@ -52,7 +52,14 @@ export class UserChannel {
   async follow(client: PushClient, claimed: number): Promise<void> {
     const { store, clients, gate } = this.options;
     const userId = client.caller.userId;
-    const head = await headOf(store, userId);
+    // A read like a catch-up page's: in its user's turn at the process's gate.
+    const release = await gate.acquire(userId);
+    let head: number;
+    try {
+      head = await headOf(store, userId);
+    } finally {
+      release();
+    }
     if (!client.open) return;
     const feed = new ConversationFeed({
       conversationId: userId,
