@@ -127,7 +127,7 @@ describe('the WebSocket heartbeat', () => {
     vi.advanceTimersByTime(INTERVAL);
     for (const s of sockets.slice(1)) s.pong();
     vi.advanceTimersByTime(INTERVAL);
-    expect(sockets.map(({ ws }) => ws.terminated)).toEqual([1, ...Array(99).fill(0)]);
+    expect(sockets.map(({ ws }) => ws.terminated)).toEqual([1, ...new Array<number>(99).fill(0)]);
     expect(vi.getTimerCount()).toBe(1);
     heartbeat.stop();
   });
