@@ -32,7 +32,9 @@
  *
  * Environment: BENCH_RUNS (3), BENCH_SOCKETS, BENCH_STEPS, BENCH_CLIENT_PROCESSES,
  * BENCH_OLD_DIST, BENCH_SERVER_NODE_ARGS (for profiling the server, e.g. `--cpu-prof
- * --cpu-prof-dir=/tmp/profiles`), DATABASE_URL.
+ * --cpu-prof-dir=/tmp/profiles`), BENCH_HEAP_SNAPSHOTS (a directory: a heap snapshot of the
+ * server at the baseline and at each step is written there, to see where the bytes go),
+ * DATABASE_URL.
  */
 import { ConversationService, type ConversationCommand } from '@herald/conversations';
 import { PostgresEventStore } from '@herald/event-store';
@@ -40,7 +42,7 @@ import { AccessTokens, hashPassword, IdentityService } from '@herald/identity';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -198,11 +200,28 @@ class Inspector {
   private next = 1;
   private readonly pending = new Map<number, (result: unknown) => void>();
 
+  /** Chunks of the heap snapshot being taken. */
+  private chunks: string[] = [];
+
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
-      const message = JSON.parse(data.toString('utf8')) as { id?: number; result?: unknown };
+      const message = JSON.parse(data.toString('utf8')) as {
+        id?: number;
+        result?: unknown;
+        method?: string;
+        params?: { chunk: string };
+      };
+      if (message.method === 'HeapProfiler.addHeapSnapshotChunk') this.chunks.push(message.params!.chunk);
       if (message.id !== undefined) this.pending.get(message.id)?.(message.result);
     });
+  }
+
+  /** Writes a heap snapshot of the server to `path` (BENCH_HEAP_SNAPSHOTS: where the bytes go). */
+  async snapshot(path: string): Promise<void> {
+    this.chunks = [];
+    await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    await writeFile(path, this.chunks.join(''));
+    this.chunks = [];
   }
 
   static async open(server: Server): Promise<Inspector> {
@@ -333,6 +352,8 @@ async function run(
   try {
     await sleep(2_000);
     const baseline = await inspector.memory(pid);
+    const snapshots = env.BENCH_HEAP_SNAPSHOTS;
+    if (snapshots) await inspector.snapshot(join(snapshots, `${label.replaceAll(' ', '-')}-0.heapsnapshot`));
     const fds = fileDescriptors(pid);
     const top = Math.min(SOCKETS, Math.floor((fds.limit - fds.open - FD_RESERVE) / 10) * 10);
     const steps = [...STEPS.filter((step) => step < top), top];
@@ -349,6 +370,7 @@ async function run(
       opened = step;
       await sleep(3_000);
       last = await inspector.memory(pid);
+      if (snapshots) await inspector.snapshot(join(snapshots, `${label.replaceAll(' ', '-')}-${step}.heapsnapshot`));
       console.log(
         `  ${step} sockets (opened and synced in ${round(openedIn / 1000, 1)} s): RSS ${mb(last.rss)} MB, ` +
           `per socket: RSS ${kb((last.rss - baseline.rss) / step)} KB, heap ${kb((last.heapUsed - baseline.heapUsed) / step)} KB, ` +
