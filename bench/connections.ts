@@ -63,6 +63,7 @@ type RunFigures = {
   sockets: number;
   rssPerSocketKb: number;
   heapPerSocketKb: number;
+  heapTotalPerSocketKb: number;
   externalPerSocketKb: number;
   baselineRssMb: number;
   rssMb: number;
@@ -74,6 +75,8 @@ type RunFigures = {
 interface Memory {
   readonly rss: number;
   readonly heapUsed: number;
+  /** What V8 holds for its heap, used or not. */
+  readonly heapTotal: number;
   readonly external: number;
 }
 
@@ -257,8 +260,8 @@ class Inspector {
       expression: 'JSON.stringify(process.memoryUsage())',
       returnByValue: true,
     })) as { result: { value: string } };
-    const usage = JSON.parse(result.result.value) as { heapUsed: number; external: number };
-    return { rss: rssBytes(pid), heapUsed: usage.heapUsed, external: usage.external };
+    const usage = JSON.parse(result.result.value) as { heapUsed: number; heapTotal: number; external: number };
+    return { rss: rssBytes(pid), heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external };
   }
 
   close(): void {
@@ -373,7 +376,8 @@ async function run(
       if (snapshots) await inspector.snapshot(join(snapshots, `${label.replaceAll(' ', '-')}-${step}.heapsnapshot`));
       console.log(
         `  ${step} sockets (opened and synced in ${round(openedIn / 1000, 1)} s): RSS ${mb(last.rss)} MB, ` +
-          `per socket: RSS ${kb((last.rss - baseline.rss) / step)} KB, heap ${kb((last.heapUsed - baseline.heapUsed) / step)} KB, ` +
+          `per socket: RSS ${kb((last.rss - baseline.rss) / step)} KB, heap ${kb((last.heapUsed - baseline.heapUsed) / step)} KB ` +
+          `(V8 holds ${kb((last.heapTotal - baseline.heapTotal) / step)} KB), ` +
           `external ${kb((last.external - baseline.external) / step)} KB`,
       );
     }
@@ -393,6 +397,7 @@ async function run(
       sockets: opened,
       rssPerSocketKb: kb((last.rss - baseline.rss) / opened),
       heapPerSocketKb: kb((last.heapUsed - baseline.heapUsed) / opened),
+      heapTotalPerSocketKb: kb((last.heapTotal - baseline.heapTotal) / opened),
       externalPerSocketKb: kb((last.external - baseline.external) / opened),
       baselineRssMb: mb(baseline.rss),
       rssMb: mb(last.rss),

@@ -74,6 +74,11 @@ export interface FeedOptions {
   /** The conversation's last seq when the client was found a member. */
   readonly head: number;
   readonly ports: FeedPorts;
+  /**
+   * `head` was read after the feed's live events were being kept (they are given to `live`
+   * before `start`): a client that has it is caught up without reading the stream.
+   */
+  readonly headFresh?: boolean;
   readonly pageSize?: number;
   readonly maxCatchUp?: number;
   readonly frames?: FeedFrames;
@@ -97,6 +102,7 @@ export class ConversationFeed {
   private ended = false;
   private readonly pageSize: number;
   private readonly maxCatchUp: number;
+  private readonly headFresh: boolean;
 
   /** Keeps what it needs of `options`, not the object: an idle feed holds its own fields only. */
   constructor(options: FeedOptions) {
@@ -109,6 +115,7 @@ export class ConversationFeed {
     this.memberAt = options.head;
     this.pageSize = options.pageSize ?? CATCH_UP_PAGE;
     this.maxCatchUp = options.maxCatchUp ?? MAX_CATCH_UP;
+    this.headFresh = options.headFresh ?? false;
   }
 
   /** Whether the feed still delivers (not ended, the socket open). */
@@ -129,7 +136,9 @@ export class ConversationFeed {
         this.lastSeq = head;
         this.ports.send(this.frames.resync(this.conversationId, head, `more than ${this.maxCatchUp} events missed`));
       }
-      await this.catchUp();
+      // Nothing after a fresh head but what came live (queued): no read. Else the read
+      // covers what was committed before the feed kept live events, and the seam the rest.
+      if (!(this.headFresh && this.lastSeq >= head)) await this.catchUp();
     } catch (error) {
       this.end();
       throw error;

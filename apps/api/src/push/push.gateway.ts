@@ -127,7 +127,10 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     const membership = (conversationId: string, userId: string): Promise<StreamMembership | undefined> =>
       queryBus.execute(new GetStreamMembership(conversationId, userId));
     const gate = new FairGate(MAX_CONCURRENT_CATCH_UPS);
-    this.subscriptions = new Subscriptions({ membership, store, clients, gate, logger });
+    // A sync's membership read starts after the call (a fresh head: no catch-up read for a current client).
+    const freshMembership = (conversationId: string, userId: string): Promise<StreamMembership | undefined> =>
+      queryBus.execute(new GetStreamMembership(conversationId, userId, true));
+    this.subscriptions = new Subscriptions({ membership: freshMembership, store, clients, gate, logger });
     this.userChannel = new UserChannel({ store, clients, gate });
     this.typing = new Typing({
       clients,

@@ -23,7 +23,11 @@ export interface Membership {
 }
 
 export interface SubscriptionsOptions {
-  /** The user's membership of the conversation, from its stream; undefined when none (or no such conversation). */
+  /**
+   * The user's membership of the conversation, from its stream; undefined when none (or no
+   * such conversation). Read after the call (not a read already on its way): its seq covers
+   * every event committed before the call.
+   */
   readonly membership: (conversationId: string, userId: string) => Promise<Membership | undefined>;
   readonly store: Pick<EventStore, 'readStream'>;
   readonly clients: PushClients;
@@ -33,6 +37,9 @@ export interface SubscriptionsOptions {
 }
 
 export class Subscriptions {
+  /** Live events of conversations whose membership check is on its way, by conversation: one list per check. */
+  private readonly early = new Map<string, Set<FeedEvent[]>>();
+
   constructor(private readonly options: SubscriptionsOptions) {}
 
   /** Resolves false when the conversation was refused (no such conversation, or not a member). */
@@ -45,11 +52,20 @@ export class Subscriptions {
     // A read like a catch-up page's: it waits for a slot of the process's gate, in its user's turn.
     const release = await this.options.gate.acquire(userId);
     let membership: Membership | undefined;
+    // The conversation's live events from before the membership read on, kept for the feed
+    // (nothing reaches the socket before it is found a member): with them, the read's seq is
+    // a head the client needs nothing before if it has it, and a client that is current is
+    // caught up without a read of the stream (ADR 037).
+    const early: FeedEvent[] = [];
+    const waiting = this.early.get(conversationId) ?? new Set<FeedEvent[]>();
     try {
       if (!client.open) return true;
+      this.early.set(conversationId, waiting.add(early));
       membership = await this.options.membership(conversationId, userId);
     } finally {
       release();
+      waiting.delete(early);
+      if (waiting.size === 0 && this.early.get(conversationId) === waiting) this.early.delete(conversationId);
     }
     if (!client.open) return true;
     if (!membership) {
@@ -59,28 +75,29 @@ export class Subscriptions {
       return false;
     }
     const previous = client.subscriptions.get(conversationId);
-    const subscription: Subscription = {
-      feed: new ConversationFeed({
-        conversationId,
-        userId,
-        claimed,
-        head: membership.seq,
-        ports: this.portsOf(client),
-      }),
-      typingAt: previous?.typingAt ?? 0,
-      peer: membership.peer,
-    };
+    const feed = new ConversationFeed({
+      conversationId,
+      userId,
+      claimed,
+      head: membership.seq,
+      headFresh: true,
+      ports: this.portsOf(client),
+    });
+    for (const event of early) feed.live(event);
+    const subscription: Subscription = { feed, typingAt: previous?.typingAt ?? 0, peer: membership.peer };
     this.options.clients.subscribed(client, conversationId, subscription);
     previous?.feed.end();
-    await subscription.feed.start();
+    await feed.start();
     return true;
   }
 
-  /** A conversation's live event, to the feeds of its subscribers here. */
+  /** A conversation's live event, to the feeds of its subscribers here (and those being checked). */
   live(conversationId: string, event: RecordedEvent): void {
     const clients = this.options.clients.inConversation(conversationId);
-    if (clients.length === 0) return;
+    const waiting = this.early.get(conversationId);
+    if (clients.length === 0 && !waiting) return;
     const ready = feedEvent(conversationId, event);
+    if (waiting) for (const early of waiting) early.push(ready);
     for (const client of clients) client.subscriptions.get(conversationId)?.feed.live(ready);
   }
 

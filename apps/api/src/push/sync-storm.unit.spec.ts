@@ -32,7 +32,7 @@ const message = (i: number, seq: number): RecordedEvent => ({
  * reads (membership checks and catch-up pages) answer a turn later, and are counted: in
  * flight now, and the most at once.
  */
-function node(length: number) {
+function node(length: number, duringMembership?: (subscriptions: Subscriptions) => void) {
   const clients = new PushClients();
   const gate = new FairGate(SLOTS);
   const reads = { now: 0, most: 0, total: 0, mostQueued: 0 };
@@ -46,8 +46,12 @@ function node(length: number) {
     return answer();
   };
   const streams = Array.from({ length: CONVERSATIONS }, (_, i) => Array.from({ length }, (_, seq) => message(i, seq)));
-  const subscriptions = new Subscriptions({
-    membership: () => read(() => ({ seq: length - 1, peer: undefined })),
+  const subscriptions: Subscriptions = new Subscriptions({
+    membership: () =>
+      read(() => {
+        duringMembership?.(subscriptions);
+        return { seq: length - 1, peer: undefined };
+      }),
     store: {
       readStream: (streamId, options) =>
         read(() => {
@@ -67,7 +71,7 @@ function node(length: number) {
     done.push(userId);
     return { client, received };
   };
-  return { sync, reads, gate };
+  return { sync, reads, gate, subscriptions };
 }
 
 const syncedOf = (received: readonly Record<string, unknown>[]) => received.filter((f) => f.type === 'synced').length;
@@ -112,5 +116,29 @@ describe('a reconnect storm: every socket syncing at once', () => {
     // one ends with the storm's last, not a whole storm after it.
     expect(done.indexOf('late')).toBeGreaterThan(-1);
     expect(done.length - done.indexOf('late')).toBeLessThan(100);
+  });
+
+  it('a client that has the head is synced after the membership read alone, with no read of the stream', async () => {
+    const { sync, reads } = node(40);
+    const done: string[] = [];
+    const storm = await Promise.all(Array.from({ length: 50 }, (_, u) => sync(`user${u}`, 39, done)));
+    expect(reads.total).toBe(50 * CONVERSATIONS);
+    for (const { received } of storm)
+      expect(received.map((f) => [f.type, f.seq].join(' '))).toEqual(Array(CONVERSATIONS).fill('synced 39'));
+  });
+
+  it('an event committed while the membership is read reaches the client once, after the seq it has, with no read of the stream', async () => {
+    let delivered = false;
+    const { sync, reads } = node(40, (subscriptions) => {
+      // The conversation's next event comes live while the check is on its way (once).
+      if (delivered) return;
+      delivered = true;
+      subscriptions.live(conversationId(0), message(0, 40));
+    });
+    const { received } = await sync('ann', 39, []);
+    expect(
+      received.filter((f) => f.conversationId === conversationId(0)).map((f) => [f.type, f.seq].join(' ')),
+    ).toEqual(['event 40', 'synced 40']);
+    expect(reads.total).toBe(CONVERSATIONS);
   });
 });
