@@ -69,6 +69,8 @@ type RunFigures = {
   rssMb: number;
   reconnectAllMs: number;
   reconnectRefused: number;
+  /** Clients not synced again within the clients' deadline (then reconnectAllMs is that deadline). */
+  reconnectFailed: number;
   reconnectPeakRssMb: number;
 };
 
@@ -317,17 +319,18 @@ class Clients {
     }
   }
 
-  async reconnect(port: number): Promise<{ ms: number; refused: number }> {
+  async reconnect(port: number): Promise<{ ms: number; refused: number; failed: number }> {
     const answers = await this.ask(() => ({ type: 'reconnect', port }));
     let ms = 0;
     let refused = 0;
+    let failed = 0;
     for (const answer of answers) {
       if (answer.type !== 'reconnected') continue;
-      if (answer.failed > 0) throw new Error(`${answer.failed} clients did not reconnect`);
+      failed += answer.failed;
       ms = Math.max(ms, answer.ms);
       refused += answer.refused;
     }
-    return { ms, refused };
+    return { ms, refused, failed };
   }
 
   async close(): Promise<void> {
@@ -390,7 +393,7 @@ async function run(
     const storm = await clients.reconnect(port);
     clearInterval(sampling);
     console.log(
-      `  restarted: ${opened} sockets reconnected and synced in ${storm.ms} ms (${storm.refused} handshakes refused and retried), peak RSS ${mb(peakRss)} MB`,
+      `  restarted: ${opened - storm.failed} of ${opened} sockets reconnected and synced in ${storm.ms} ms (${storm.refused} handshakes refused and retried; ${storm.failed} not synced by the deadline), peak RSS ${mb(peakRss)} MB`,
     );
     await clients.close();
     return {
@@ -403,6 +406,7 @@ async function run(
       rssMb: mb(last.rss),
       reconnectAllMs: storm.ms,
       reconnectRefused: storm.refused,
+      reconnectFailed: storm.failed,
       reconnectPeakRssMb: mb(peakRss),
     };
   } finally {
