@@ -8,8 +8,10 @@
  *   its conversations at the seq it has; answered once every one was sent `synced` for all.
  * - `reconnect`: every client whose socket closed (the server restarted) connects again at
  *   once and syncs from the seqs it has; a refused handshake (HTTP 503/429 with Retry-After,
- *   or a connection refused) is retried after the delay asked, with jitter. Answered with
- *   how long until the last one was synced again, and how many handshakes were refused.
+ *   or a connection refused) is retried after the delay asked, with jitter, and so is a
+ *   sync answered PUSH.UNAVAILABLE (try again) or an attempt not over in a minute. Answered
+ *   with how long until the last one was synced again, how many attempts were refused, and
+ *   how many syncs were answered PUSH.UNAVAILABLE.
  * - `close`: closes every client.
  *
  * The clients answer pings (the `ws` library does), and send nothing else: idle sockets.
@@ -30,13 +32,23 @@ export type ToClients =
 
 export type FromClients =
   | { readonly type: 'opened'; readonly open: number; readonly failed: number; readonly error?: string }
-  | { readonly type: 'reconnected'; readonly ms: number; readonly refused: number; readonly failed: number }
+  | {
+      readonly type: 'reconnected';
+      readonly ms: number;
+      readonly refused: number;
+      readonly failed: number;
+      readonly unavailable: number;
+    }
   | { readonly type: 'closed' };
 
 /** Handshakes one process has in flight while opening (the step's sockets, not a storm). */
 const OPENING = 200;
 /** A reconnect that is still not synced after this long counts as failed. */
 const RECONNECT_DEADLINE_MS = 180_000;
+/** One attempt (handshake and sync) that has not ended after this long is given up and retried. */
+const ATTEMPT_MS = 60_000;
+/** Syncs answered PUSH.UNAVAILABLE (then retried). */
+let unavailable = 0;
 
 class Client {
   socket: WebSocket | undefined;
@@ -81,10 +93,22 @@ class Client {
           }
         } else if (text.startsWith('{"type":"event"')) {
           // Nothing is sent in this benchmark: a client that has the head is sent no history.
+        } else if (text.includes('"PUSH.UNAVAILABLE"')) {
+          // The server could not do it now (its database pool was exhausted): a client tries
+          // again, here by reconnecting after a second.
+          unavailable++;
+          socket.terminate();
+          settle(false, 1_000);
         } else {
           console.error(`unexpected frame: ${text.slice(0, 200)}`);
         }
       });
+      // However the server answers (or not), an attempt ends: one that hangs is retried.
+      const timeout = setTimeout(() => {
+        socket.terminate();
+        settle(false, 1_000);
+      }, ATTEMPT_MS);
+      socket.once('close', () => clearTimeout(timeout));
       socket.once('close', () => {
         this.synced = false;
         settle(false, 500);
@@ -128,6 +152,7 @@ async function reconnect(port: number): Promise<FromClients> {
   const deadline = Date.now() + RECONNECT_DEADLINE_MS;
   let refused = 0;
   let failed = 0;
+  unavailable = 0;
   // Every client at once: the storm after a restart.
   await Promise.all(
     clients.map(async (client) => {
@@ -144,7 +169,7 @@ async function reconnect(port: number): Promise<FromClients> {
       }
     }),
   );
-  return { type: 'reconnected', ms: Math.round(performance.now() - began), refused, failed };
+  return { type: 'reconnected', ms: Math.round(performance.now() - began), refused, failed, unavailable };
 }
 
 async function close(): Promise<FromClients> {

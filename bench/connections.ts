@@ -69,6 +69,8 @@ type RunFigures = {
   rssMb: number;
   reconnectAllMs: number;
   reconnectRefused: number;
+  /** Syncs answered PUSH.UNAVAILABLE in the storm (the client reconnected and tried again). */
+  reconnectUnavailable: number;
   /** Clients not synced again within the clients' deadline (then reconnectAllMs is that deadline). */
   reconnectFailed: number;
   reconnectPeakRssMb: number;
@@ -319,18 +321,20 @@ class Clients {
     }
   }
 
-  async reconnect(port: number): Promise<{ ms: number; refused: number; failed: number }> {
+  async reconnect(port: number): Promise<{ ms: number; refused: number; failed: number; unavailable: number }> {
     const answers = await this.ask(() => ({ type: 'reconnect', port }));
     let ms = 0;
     let refused = 0;
     let failed = 0;
+    let unavailable = 0;
     for (const answer of answers) {
       if (answer.type !== 'reconnected') continue;
       failed += answer.failed;
+      unavailable += answer.unavailable;
       ms = Math.max(ms, answer.ms);
       refused += answer.refused;
     }
-    return { ms, refused, failed };
+    return { ms, refused, failed, unavailable };
   }
 
   async close(): Promise<void> {
@@ -393,7 +397,7 @@ async function run(
     const storm = await clients.reconnect(port);
     clearInterval(sampling);
     console.log(
-      `  restarted: ${opened - storm.failed} of ${opened} sockets reconnected and synced in ${storm.ms} ms (${storm.refused} handshakes refused and retried; ${storm.failed} not synced by the deadline), peak RSS ${mb(peakRss)} MB`,
+      `  restarted: ${opened - storm.failed} of ${opened} sockets reconnected and synced in ${storm.ms} ms (${storm.refused} attempts refused and retried, of which ${storm.unavailable} syncs answered PUSH.UNAVAILABLE; ${storm.failed} not synced by the deadline), peak RSS ${mb(peakRss)} MB`,
     );
     await clients.close();
     return {
@@ -406,6 +410,7 @@ async function run(
       rssMb: mb(last.rss),
       reconnectAllMs: storm.ms,
       reconnectRefused: storm.refused,
+      reconnectUnavailable: storm.unavailable,
       reconnectFailed: storm.failed,
       reconnectPeakRssMb: mb(peakRss),
     };
