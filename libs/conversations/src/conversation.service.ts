@@ -104,6 +104,8 @@ export class ConversationService {
   private readonly queues = new Map<string, Pending[]>();
   /** Catch-up reads in flight, shared by concurrent state() callers. */
   private readonly reading = new Map<string, Promise<Conversation>>();
+  /** The reads freshState() callers wait for: each starts once the one in flight has ended. */
+  private readonly nextReading = new Map<string, Promise<Conversation>>();
   /** What a withheld command (a block) is answered, as fast as a write. */
   private readonly withheldAnswers: WithheldAnswers;
 
@@ -321,6 +323,28 @@ export class ConversationService {
       .then(({ state }) => state)
       .finally(() => this.reading.delete(conversationId));
     this.reading.set(conversationId, read);
+    return read;
+  }
+
+  /**
+   * As `state`, from a read that starts after this call, so that it includes every event
+   * committed before the call: a push subscriber that listens from before the call needs
+   * no read of its own for what came before (apps/api push, ADR 037). Concurrent callers
+   * share the next read rather than the one on its way, which may have started before them.
+   */
+  freshState(conversationId: string): Promise<Conversation> {
+    const next = this.nextReading.get(conversationId);
+    if (next) return next;
+    const inFlight = this.reading.get(conversationId);
+    if (!inFlight) return this.state(conversationId);
+    const read = inFlight
+      .catch(() => undefined)
+      .then(() => {
+        // From here on a caller shares the read in flight, which starts now: after it called.
+        this.nextReading.delete(conversationId);
+        return this.state(conversationId);
+      });
+    this.nextReading.set(conversationId, read);
     return read;
   }
 }

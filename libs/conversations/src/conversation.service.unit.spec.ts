@@ -264,6 +264,33 @@ describe('conversation service (in memory)', () => {
     expect(reads).toHaveBeenCalledTimes(1);
   });
 
+  it('freshState() answers from a read that starts after the call, never one already on its way; its callers share it', async () => {
+    const { store, owner, bob, cy, service, instance } = setUp();
+    const id = randomUUID();
+    await createGroup(service, id, owner, [bob]);
+    // A read on its way (started before the invitation below), held until the test lets it go.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const read = store.readStream.bind(store);
+    const reads = vi.spyOn(store, 'readStream').mockImplementation(async (...args) => {
+      const events = await read(...args);
+      if (reads.mock.calls.length === 1) await held;
+      return events;
+    });
+    const early = service.state(id);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    reads.mockClear();
+    await instance().execute(id, { type: 'InviteMember', actorId: owner, userId: cy }, context(owner));
+    const fresh = Promise.all(range(5).map(() => service.freshState(id)));
+    letGo();
+    // The early read missed the invitation; the fresh ones have it, from one read after it.
+    expect((await early).invited.has(cy)).toBe(false);
+    expect((await fresh).map((state) => state.invited.has(cy))).toEqual(range(5).map(() => true));
+    expect(reads.mock.calls.length).toBe(1);
+    // With no read on its way, freshState() is state().
+    expect((await service.freshState(id)).seq).toBe(1);
+  });
+
   it('a cache too small for two conversations evicts one and reads it again: answers stay right', async () => {
     const { owner, bob, people } = setUp();
     const store = new InMemoryEventStore();

@@ -19,6 +19,8 @@ export class GetStreamMembership extends Query<StreamMembership | undefined> {
   constructor(
     readonly conversationId: string,
     readonly userId: string,
+    /** Read after the query is made (not joining a read already on its way): `ConversationService.freshState`. */
+    readonly fresh = false,
   ) {
     super();
   }
@@ -28,8 +30,10 @@ export class GetStreamMembership extends Query<StreamMembership | undefined> {
 export class GetStreamMembershipHandler implements IQueryHandler<GetStreamMembership> {
   constructor(private readonly conversations: ConversationService) {}
 
-  async execute({ conversationId, userId }: GetStreamMembership): Promise<StreamMembership | undefined> {
-    const state = await this.conversations.state(conversationId);
+  async execute({ conversationId, userId, fresh }: GetStreamMembership): Promise<StreamMembership | undefined> {
+    const state = await (fresh
+      ? this.conversations.freshState(conversationId)
+      : this.conversations.state(conversationId));
     if (!state.members.has(userId)) return undefined;
     const peer = state.kind === 'direct' ? [...state.members.keys()].find((id) => id !== userId) : undefined;
     return {

@@ -100,7 +100,7 @@ export function webSocketAsyncApi(): JsonSchema {
         address: '/ws',
         title: 'Push',
         description:
-          'One socket of a user, authenticated in the handshake with an access token (`Authorization: Bearer`, or `?access_token=` for browsers, whose Origin must be allowed). It lives as long as the token, unless the client sends a fresh one in an `auth` frame.',
+          'One socket of a user, authenticated in the handshake with an access token (`Authorization: Bearer`, or `?access_token=` for browsers, whose Origin must be allowed). It lives as long as the token, unless the client sends a fresh one in an `auth` frame. A handshake is refused with an HTTP status, before any frame: 401 (no valid token), 403 (Origin not allowed), 429 with Retry-After (over the IP rate limit, or the user has 20 sockets open on the instance), 503 with Retry-After: 1 (the database failed, or the instance is taking in more handshakes than it lets wait, as in a reconnect storm: come back after it, with jitter).',
         messages: Object.fromEntries(
           [...client, ...server].map((frame) => [frame.key, { $ref: `#/components/messages/${frame.key}` }]),
         ),

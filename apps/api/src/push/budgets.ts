@@ -1,9 +1,11 @@
 /**
- * What the push gateway's catch-ups may cost: bytes per second per socket and per user
- * (token buckets that may go into debt, and make the next page wait until paid), and a
- * bound on catch-up reads in flight per process, granted round-robin across users so that
- * one user's many catch-ups cannot keep another's waiting behind them. Plain TypeScript,
- * no I/O: the clock comes in with each call.
+ * What the push gateway's work may cost: catch-up bytes per second per socket and per user
+ * (token buckets that may go into debt, and make the next page wait until paid), and
+ * bounds on work in flight per process, granted round-robin across users (or client IPs)
+ * so that one's many requests cannot keep another's waiting behind them: the reads a sync
+ * makes (membership, catch-up pages: one gate), and the handshakes being authenticated
+ * (another gate, whose line is bounded too: a reconnect storm waits in it, or past it is
+ * told to come back). Plain TypeScript, no I/O: the clock comes in with each call.
  */
 
 /**
@@ -42,36 +44,51 @@ export class ByteBudget {
 }
 
 /**
- * At most `slots` holders at a time; waiters are served one user at a time in turn (each
- * user's waiters in order), so a user queueing a hundred reads delays another user's by
- * one read at most, not a hundred.
+ * At most `slots` holders at a time; waiters are served one key (user, or client IP) at a
+ * time in turn (each key's waiters in order), so a user queueing a hundred reads delays
+ * another user's by one read at most, not a hundred. At most `maxWaiting` wait (then
+ * `tryAcquire` refuses): what a line costs is bounded by it.
  */
 export class FairGate {
   private busy = 0;
-  /** Waiters by user, users in the order they are served next. */
+  private count = 0;
+  /** Waiters by key, keys in the order they are served next. */
   private readonly waiting = new Map<string, (() => void)[]>();
 
-  constructor(private readonly slots: number) {}
+  constructor(
+    private readonly slots: number,
+    private readonly maxWaiting = Number.POSITIVE_INFINITY,
+  ) {}
 
-  /** Resolves with the release function once a slot is held. */
-  async acquire(userId: string): Promise<() => void> {
+  /** Resolves with the release function once a slot is held (waits however long the line is). */
+  async acquire(key: string): Promise<() => void> {
     if (this.busy < this.slots && this.waiting.size === 0) {
       this.busy++;
       return this.releaser();
     }
     await new Promise<void>((resolve) => {
-      const queue = this.waiting.get(userId);
+      this.count++;
+      const queue = this.waiting.get(key);
       if (queue) queue.push(resolve);
-      else this.waiting.set(userId, [resolve]);
+      else this.waiting.set(key, [resolve]);
     });
     return this.releaser();
   }
 
-  /** Readers waiting for a slot. */
+  /** As `acquire`, or undefined (nothing held, nothing queued) when `maxWaiting` wait already. */
+  tryAcquire(key: string): Promise<() => void> | undefined {
+    if (this.busy >= this.slots && this.count >= this.maxWaiting) return undefined;
+    return this.acquire(key);
+  }
+
+  /** Holders now. */
+  get held(): number {
+    return this.busy;
+  }
+
+  /** Waiting for a slot. */
   get queued(): number {
-    let count = 0;
-    for (const queue of this.waiting.values()) count += queue.length;
-    return count;
+    return this.count;
   }
 
   private releaser(): () => void {
@@ -87,11 +104,12 @@ export class FairGate {
   private next(): void {
     const first = this.waiting.entries().next();
     if (first.done) return;
-    const [userId, queue] = first.value;
+    const [key, queue] = first.value;
     const resolve = queue.shift()!;
-    // The user goes to the back of the line: the others are served before their next one.
-    this.waiting.delete(userId);
-    if (queue.length > 0) this.waiting.set(userId, queue);
+    // The key goes to the back of the line: the others are served before its next one.
+    this.waiting.delete(key);
+    if (queue.length > 0) this.waiting.set(key, queue);
+    this.count--;
     this.busy++;
     resolve();
   }

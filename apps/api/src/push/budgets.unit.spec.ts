@@ -57,4 +57,19 @@ describe('fair gate', () => {
     await settle();
     expect(got).toBe(true);
   });
+
+  it('with a bounded line: past maxWaiting waiters, tryAcquire refuses (nothing held, nothing queued) until the line moves', async () => {
+    const gate = new FairGate(2, 3);
+    const holders = [gate.tryAcquire('a'), gate.tryAcquire('b')];
+    const waiters = ['c', 'd', 'e'].map((key) => gate.tryAcquire(key));
+    expect(waiters.every((w) => w !== undefined)).toBe(true);
+    expect(gate.tryAcquire('f')).toBeUndefined();
+    expect([gate.held, gate.queued]).toEqual([2, 3]);
+    (await holders[0]!)();
+    await settle();
+    // One moved from the line to a slot: there is room for one more.
+    expect([gate.held, gate.queued]).toEqual([2, 2]);
+    expect(gate.tryAcquire('f')).toBeDefined();
+    expect(gate.tryAcquire('g')).toBeUndefined();
+  });
 });

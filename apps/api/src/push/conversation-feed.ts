@@ -29,7 +29,11 @@ export interface FeedEvent {
   readonly frame: Buffer;
 }
 
-/** What a feed needs of the outside world: all of one socket's feeds share them. */
+/**
+ * What a feed needs of the outside world: one object for all of a socket's feeds of a kind
+ * (its conversations, its own channel), not one per feed, so that an idle subscription is
+ * its feed's few fields and nothing more (ADR 037).
+ */
 export interface FeedPorts {
   /** Whether the socket is still open: a closed one is read for no more. */
   open(): boolean;
@@ -44,18 +48,21 @@ export interface FeedPorts {
   /** Sends an event's frame. */
   write(event: FeedEvent): void;
   send(frame: ServerFrame): void;
+  /** The feed ended (a removal, or `end()`): the socket is no subscriber any more. Called once per feed. */
+  ended(feed: ConversationFeed): void;
 }
 
-/** The frames a feed says where it stands with: a conversation's by default. */
+/** The frames a feed says where it stands with (`key`: the feed's conversation id, or user id): a conversation's by default. */
 export interface FeedFrames {
-  synced(seq: number): ServerFrame;
-  resync(seq: number, reason: string): ServerFrame;
+  synced(key: string, seq: number): ServerFrame;
+  resync(key: string, seq: number, reason: string): ServerFrame;
 }
 
-export const conversationFrames = (conversationId: string): FeedFrames => ({
-  synced: (seq) => ({ type: 'synced', conversationId, seq }),
-  resync: (seq, reason) => ({ type: 'resync', conversationId, seq, reason }),
-});
+/** One object for every feed: the frames are built when sent, from the feed's key. */
+export const CONVERSATION_FRAMES: FeedFrames = {
+  synced: (conversationId, seq) => ({ type: 'synced', conversationId, seq }),
+  resync: (conversationId, seq, reason) => ({ type: 'resync', conversationId, seq, reason }),
+};
 
 export interface FeedOptions {
   /** The stream's key for `ports.read`: a conversation's id (or, for a user's channel, the user's). */
@@ -67,8 +74,11 @@ export interface FeedOptions {
   /** The conversation's last seq when the client was found a member. */
   readonly head: number;
   readonly ports: FeedPorts;
-  /** Called once when the feed ends (a removal, or `end()`): the socket is no subscriber any more. */
-  readonly ended: () => void;
+  /**
+   * `head` was read after the feed's live events were being kept (they are given to `live`
+   * before `start`): a client that has it is caught up without reading the stream.
+   */
+  readonly headFresh?: boolean;
   readonly pageSize?: number;
   readonly maxCatchUp?: number;
   readonly frames?: FeedFrames;
@@ -76,33 +86,41 @@ export interface FeedOptions {
 
 export class ConversationFeed {
   readonly conversationId: string;
+  private readonly userId: string;
+  private readonly ports: FeedPorts;
+  private readonly frames: FeedFrames;
   /** The last seq sent to the client. */
   private lastSeq: number;
-  /** Live events that arrived while the catch-up was reading; undefined once live. */
-  private queued: FeedEvent[] | undefined = [];
   /**
    * The seq at which the client was found a member. A removal of theirs up to it is history
    * (they came back since); after it, it ends the feed.
    */
   private readonly memberAt: number;
+  /** Reading what the client missed: live events wait in `queued` (made when the first comes). */
+  private catchingUp = true;
+  private queued: FeedEvent[] | undefined;
   private ended = false;
   private readonly pageSize: number;
   private readonly maxCatchUp: number;
-  private readonly frames: FeedFrames;
+  private readonly headFresh: boolean;
 
-  constructor(private readonly options: FeedOptions) {
-    this.frames = options.frames ?? conversationFrames(options.conversationId);
+  /** Keeps what it needs of `options`, not the object: an idle feed holds its own fields only. */
+  constructor(options: FeedOptions) {
     this.conversationId = options.conversationId;
+    this.userId = options.userId;
+    this.ports = options.ports;
+    this.frames = options.frames ?? CONVERSATION_FRAMES;
     // A client cannot have seqs that do not exist yet: it goes on from the last one there is.
     this.lastSeq = Math.min(options.claimed, options.head);
     this.memberAt = options.head;
     this.pageSize = options.pageSize ?? CATCH_UP_PAGE;
     this.maxCatchUp = options.maxCatchUp ?? MAX_CATCH_UP;
+    this.headFresh = options.headFresh ?? false;
   }
 
   /** Whether the feed still delivers (not ended, the socket open). */
   get active(): boolean {
-    return !this.ended && this.options.ports.open();
+    return !this.ended && this.ports.open();
   }
 
   /**
@@ -112,27 +130,30 @@ export class ConversationFeed {
    * the feed and rejects.
    */
   async start(): Promise<void> {
-    const { head } = this.options;
+    const head = this.memberAt;
     try {
       if (head - this.lastSeq > this.maxCatchUp) {
         this.lastSeq = head;
-        this.options.ports.send(this.frames.resync(head, `more than ${this.maxCatchUp} events missed`));
+        this.ports.send(this.frames.resync(this.conversationId, head, `more than ${this.maxCatchUp} events missed`));
       }
-      await this.catchUp();
+      // Nothing after a fresh head but what came live (queued): no read. Else the read
+      // covers what was committed before the feed kept live events, and the seam the rest.
+      if (!(this.headFresh && this.lastSeq >= head)) await this.catchUp();
     } catch (error) {
       this.end();
       throw error;
     }
     if (this.ended) return;
     const queued = this.queued ?? [];
+    this.catchingUp = false;
     this.queued = undefined;
     for (const event of queued) this.deliver(event);
-    if (!this.ended) this.options.ports.send(this.frames.synced(this.lastSeq));
+    if (!this.ended) this.ports.send(this.frames.synced(this.conversationId, this.lastSeq));
   }
 
   /** A live event of the conversation, in log order. */
   live(event: FeedEvent): void {
-    if (this.queued) this.queued.push(event);
+    if (this.catchingUp) (this.queued ??= []).push(event);
     else this.deliver(event);
   }
 
@@ -140,7 +161,7 @@ export class ConversationFeed {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    this.options.ended();
+    this.ports.ended(this);
   }
 
   /**
@@ -149,7 +170,7 @@ export class ConversationFeed {
    * the live events queued meanwhile take over.
    */
   private async catchUp(): Promise<void> {
-    const { ports, conversationId } = this.options;
+    const { ports, conversationId } = this;
     for (;;) {
       await ports.paced();
       if (!this.active) return;
@@ -180,14 +201,14 @@ export class ConversationFeed {
     if (event.seq > this.lastSeq + 1) {
       // Cannot happen while this node follows the log in order; say so rather than skip.
       this.lastSeq = event.seq;
-      this.options.ports.send(this.frames.resync(event.seq, 'gap'));
+      this.ports.send(this.frames.resync(this.conversationId, event.seq, 'gap'));
     } else if (event.seq === this.lastSeq + 1) {
       this.lastSeq = event.seq;
-      this.options.ports.write(event);
+      this.ports.write(event);
     }
     // Whoever left or was kicked gets the event that says so (unless they had it), and
     // nothing after it; looked at whatever was sent, so that no path can skip it.
-    if (event.removes === this.options.userId && event.seq > this.memberAt) this.end();
+    if (event.removes === this.userId && event.seq > this.memberAt) this.end();
   }
 }
 

@@ -49,6 +49,7 @@ function feedOf(script: Script) {
     charge: (bytes) => charged.push(bytes),
     write: (e) => sent.push(e.frame.toString()),
     send: (frame) => sent.push('seq' in frame ? `${frame.type} ${frame.seq}` : frame.type),
+    ended: () => ends++,
   };
   const options: FeedOptions = {
     conversationId,
@@ -56,7 +57,6 @@ function feedOf(script: Script) {
     claimed: script.claimed,
     head: script.head ?? script.stream.length - 1,
     ports,
-    ended: () => ends++,
     pageSize: script.pageSize ?? 16,
     maxCatchUp: script.maxCatchUp ?? 500,
     ...(script.frames ? { frames: script.frames } : {}),
@@ -190,8 +190,8 @@ describe('a conversation feed: catch-up then live, by seq', () => {
 
   it("a feed given its own frames (a user's channel) says synced and resync with them", async () => {
     const frames: FeedOptions['frames'] = {
-      synced: (seq) => ({ type: 'userSynced', seq }),
-      resync: (seq, reason) => ({ type: 'userResync', seq, reason }),
+      synced: (_, seq) => ({ type: 'userSynced', seq }),
+      resync: (_, seq, reason) => ({ type: 'userResync', seq, reason }),
     };
     const { feed, sent } = feedOf({ stream: stream(12), claimed: 0, maxCatchUp: 10, frames });
     await feed.start();

@@ -18,17 +18,19 @@ export interface Pausable {
   resume(): void;
 }
 
-export interface FrameQueueOptions<F> {
+/**
+ * Where a queue's frames go, and what it slows down: the socket's client itself (methods,
+ * not closures, so a socket costs no function objects for its queue: ADR 037).
+ */
+export interface FrameSink<F> {
+  /** What the queue pauses and resumes: the socket's reading. */
   readonly socket: Pausable;
-  /** Frames waiting at which the socket is not read any more. */
-  readonly max: number;
   /** Handles one frame; the next waits until it has settled. */
-  readonly handle: (frame: F) => Promise<void>;
+  handle(frame: F): Promise<void>;
   /** `max` frames are waiting and more were read: called once a pause, to answer the client. */
-  readonly overflow: () => void;
+  overflow(): void;
   /** A frame's handling threw: the queue goes on. */
-  readonly failed: (error: unknown) => void;
-  readonly now?: () => number;
+  failed(error: unknown): void;
 }
 
 export class FrameQueue<F> {
@@ -38,13 +40,15 @@ export class FrameQueue<F> {
   private dropping = false;
   /** Over a rate limit until then: the socket is not read, and frames it had sent are dropped unanswered. */
   private limitedUntil = 0;
-  /** The last frame's handling: the next one starts after it. */
-  private handling: Promise<void> = Promise.resolve();
-  private readonly now: () => number;
+  /** The last frame's handling, while one is: the next one starts after it. */
+  private handling: Promise<void> | undefined;
 
-  constructor(private readonly options: FrameQueueOptions<F>) {
-    this.now = options.now ?? Date.now;
-  }
+  /** `max`: frames waiting at which the socket is not read any more. */
+  constructor(
+    private readonly sink: FrameSink<F>,
+    private readonly max: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Whether the client is over a rate limit now. */
   get limited(): boolean {
@@ -56,26 +60,29 @@ export class FrameQueue<F> {
     // Read before the socket was paused, while the client is over a limit: dropped unread
     // (the answer saying when to come back was sent once).
     if (this.limited) return;
-    const { max, socket } = this.options;
+    const { max, sink } = this;
     if (this.waiting >= max) {
       // Once per pause: a backlog read in one go is not answered frame by frame.
       if (this.dropping) return;
       this.dropping = true;
-      return this.options.overflow();
+      return sink.overflow();
     }
     this.waiting++;
-    if (this.waiting === max) socket.pause();
-    this.handling = this.handling
+    if (this.waiting === max) sink.socket.pause();
+    const handling = (this.handling ?? Promise.resolve())
       .then(() => turn())
-      .then(() => (this.limited ? undefined : this.options.handle(frame)))
-      .catch((error: unknown) => this.options.failed(error))
+      .then(() => (this.limited ? undefined : sink.handle(frame)))
+      .catch((error: unknown) => sink.failed(error))
       .finally(() => {
         this.waiting--;
+        // Idle: the settled chain is let go, so an idle socket holds no promise.
+        if (this.handling === handling) this.handling = undefined;
         if (this.waiting === 0 && !this.limited) {
           this.dropping = false;
-          socket.resume();
+          sink.socket.resume();
         }
       });
+    this.handling = handling;
   }
 
   /**
@@ -87,19 +94,15 @@ export class FrameQueue<F> {
     const now = this.now();
     if (now < this.limitedUntil) return false;
     this.limitedUntil = now + ms;
-    this.options.socket.pause();
+    this.sink.socket.pause();
     setTimeout(() => {
-      if (this.waiting < this.options.max) this.options.socket.resume();
+      if (this.waiting < this.max) this.sink.socket.resume();
     }, ms).unref();
     return true;
   }
 
   /** Resolves once every frame received so far is handled (for tests). */
   async drained(): Promise<void> {
-    let last: Promise<void>;
-    do {
-      last = this.handling;
-      await last;
-    } while (last !== this.handling);
+    while (this.handling) await this.handling;
   }
 }

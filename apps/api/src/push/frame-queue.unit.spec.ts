@@ -6,18 +6,20 @@ function queueOf(max: number, handle: (frame: number) => Promise<void> = () => P
   const log: string[] = [];
   let clock = 0;
   const socket = { paused: false, pause: () => (socket.paused = true), resume: () => (socket.paused = false) };
-  const queue = new FrameQueue<number>({
-    socket,
-    max,
-    handle: async (frame) => {
-      log.push(`start ${frame}`);
-      await handle(frame);
-      log.push(`end ${frame}`);
+  const queue = new FrameQueue<number>(
+    {
+      socket,
+      handle: async (frame) => {
+        log.push(`start ${frame}`);
+        await handle(frame);
+        log.push(`end ${frame}`);
+      },
+      overflow: () => log.push('overflow'),
+      failed: (error) => log.push(`failed: ${error instanceof Error ? error.message : String(error)}`),
     },
-    overflow: () => log.push('overflow'),
-    failed: (error) => log.push(`failed: ${error instanceof Error ? error.message : String(error)}`),
-    now: () => clock,
-  });
+    max,
+    () => clock,
+  );
   return { queue, log, socket, tick: (ms: number) => (clock += ms) };
 }
 

@@ -18,7 +18,8 @@ import { decodeJwt } from 'jose';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CLOSE } from './frames.js';
-import { MAX_SOCKETS_PER_USER } from './limits.js';
+import { FairGate } from './budgets.js';
+import { MAX_CONCURRENT_HANDSHAKES, MAX_SOCKETS_PER_USER, MAX_WAITING_HANDSHAKES } from './limits.js';
 import type { Peer, PushClient, PushClients } from './push-client.js';
 
 /** A handshake let through: the socket may be opened as `caller`. */
@@ -37,10 +38,24 @@ export interface HandshakeOptions {
   readonly clients: Pick<PushClients, 'socketsOf' | 'reauthenticated'>;
   /** TRUST_PROXY's proxies: behind them, the client is who X-Forwarded-For names. */
   readonly trust: ProxyTrust;
+  /** Handshakes authenticated at once, and waiting (MAX_CONCURRENT_HANDSHAKES, MAX_WAITING_HANDSHAKES). */
+  readonly maxConcurrent?: number;
+  readonly maxWaiting?: number;
 }
 
 export class Handshake {
-  constructor(private readonly options: HandshakeOptions) {}
+  /** Handshakes being authenticated, and waiting to be. */
+  private readonly admissions: FairGate;
+  private readonly expiries = new Expiries((client) =>
+    client.socket.close(CLOSE.tokenExpired, 'access token expired: reconnect, or send auth before'),
+  );
+
+  constructor(private readonly options: HandshakeOptions) {
+    this.admissions = new FairGate(
+      options.maxConcurrent ?? MAX_CONCURRENT_HANDSHAKES,
+      options.maxWaiting ?? MAX_WAITING_HANDSHAKES,
+    );
+  }
 
   /** Who the upgrade is from, or undefined when it was refused (answered with an HTTP status). */
   async admit(request: IncomingMessage, socket: Duplex): Promise<Admitted | undefined> {
@@ -65,8 +80,15 @@ export class Handshake {
     }
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('access_token') ?? undefined);
+    // A reconnect storm waits its turn here (by client IP, in turn), a bounded line: past it,
+    // come back in a second. Nothing of the socket is made before its turn.
+    const admission = this.admissions.tryAcquire(ip ?? '');
+    if (!admission) return refuse(socket, 503, 'Service Unavailable', { 'retry-after': '1' });
+    const release = await admission;
     let caller: AccessClaims;
     try {
+      // Gone while it waited: nothing to authenticate.
+      if (socket.destroyed) return undefined;
       if (!token) throw new IdentityError('AUTH.INVALID_TOKEN', 'no token');
       caller = await identity.authenticate(token, new Date());
     } catch (error) {
@@ -83,6 +105,8 @@ export class Handshake {
       }
       this.refused(error.code, undefined, { ip, correlationId });
       return refuse(socket, 401, 'Unauthorized');
+    } finally {
+      release();
     }
     // Counted here and when the socket opens, with no await between (the ws library
     // completes a handshake without one when no verifyClient is set): concurrent handshakes
@@ -133,14 +157,13 @@ export class Handshake {
    * than the access token it was opened or last re-authenticated with.
    */
   expireWith(client: PushClient, token: string): void {
-    clearTimeout(client.expiry);
     const { exp } = decodeJwt(token);
-    const inMs = exp === undefined ? 0 : exp * 1000 - Date.now();
-    client.expiry = setTimeout(
-      () => client.socket.close(CLOSE.tokenExpired, 'access token expired: reconnect, or send auth before'),
-      Math.max(0, inMs),
-    );
-    client.expiry.unref();
+    this.expiries.arm(client, exp === undefined ? 0 : exp * 1000);
+  }
+
+  /** The socket closed: its expiry is forgotten. */
+  forget(client: PushClient): void {
+    this.expiries.disarm(client);
   }
 
   /** A refused token, logged as REST logs a 401: who (when known), where from, why; never the token. */
@@ -160,4 +183,101 @@ function refuse(socket: Duplex, status: number, text: string, headers: Record<st
     .join('');
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
   return undefined;
+}
+
+/**
+ * When each socket's access token expires: one min-heap of the sockets by `expiresAt`, and
+ * one timer armed for the earliest, so that a socket costs a slot in an array, not a timer
+ * of its own (ADR 037). A socket re-authenticated moves in the heap; one closed leaves it.
+ */
+export class Expiries {
+  private readonly heap: PushClient[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (Infinity: none armed). */
+  private timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly expired: (client: PushClient) => void,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Sockets whose expiry is armed. */
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** The socket's token expires at `at` (ms since the epoch), replacing what it had. */
+  arm(client: PushClient, at: number): void {
+    client.expiresAt = at;
+    if (client.expiryIndex < 0) {
+      client.expiryIndex = this.heap.length;
+      this.heap.push(client);
+    }
+    this.fix(client.expiryIndex);
+    this.schedule();
+  }
+
+  disarm(client: PushClient): void {
+    const index = client.expiryIndex;
+    if (index < 0) return;
+    const last = this.heap.pop()!;
+    client.expiryIndex = -1;
+    if (last !== client) {
+      this.heap[index] = last;
+      last.expiryIndex = index;
+      this.fix(index);
+    }
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = this.now();
+    for (let first = this.heap[0]; first && first.expiresAt <= now; first = this.heap[0]) {
+      this.disarm(first);
+      this.expired(first);
+    }
+    this.schedule();
+  }
+
+  /** The timer fires at the earliest expiry (none when no socket has one). */
+  private schedule(): void {
+    const first = this.heap[0];
+    const at = first?.expiresAt ?? Number.POSITIVE_INFINITY;
+    if (at === this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (!first) return;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - this.now()));
+    this.timer.unref();
+  }
+
+  /** Moves the entry at `index` up or down to where its expiry belongs. */
+  private fix(index: number): void {
+    const heap = this.heap;
+    let i = index;
+    const item = heap[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.expiresAt <= item.expiresAt) break;
+      this.place(heap[parent]!, i);
+      i = parent;
+    }
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && heap[right]!.expiresAt < heap[left]!.expiresAt ? right : left;
+      if (heap[child]!.expiresAt >= item.expiresAt) break;
+      this.place(heap[child]!, i);
+      i = child;
+    }
+    this.place(item, i);
+  }
+
+  private place(client: PushClient, index: number): void {
+    this.heap[index] = client;
+    client.expiryIndex = index;
+  }
 }

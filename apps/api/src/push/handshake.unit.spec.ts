@@ -2,8 +2,10 @@ import { IdentityError, type AccessClaims } from '@herald/identity';
 import { proxyTrust, RateLimiter } from '@herald/nest';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { Handshake } from './handshake.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Expiries, Handshake } from './handshake.js';
+import type { PushClient } from './push-client.js';
+import { fakeClient } from './push.testing.js';
 import { MAX_SOCKETS_PER_USER } from './limits.js';
 
 const USER = '5f0c7a52-8a3b-4d1e-9c6f-3e2d1b0a9f87';
@@ -13,11 +15,25 @@ const claims: AccessClaims = { userId: USER, sessionId: 's' };
  * A handshake over tokens 'good' (the user's), 'bad' (refused) and 'down' (the database
  * failed), an IP budget of `ipBurst`, and `sockets` already open for the user.
  */
-function handshakeOf(options: { ipBurst?: number; sockets?: number; trustedProxies?: string[] } = {}) {
+function handshakeOf(
+  options: {
+    ipBurst?: number;
+    sockets?: number;
+    trustedProxies?: string[];
+    /** Authentication answers when the test says (`authenticating`), rather than at once. */
+    held?: boolean;
+    maxConcurrent?: number;
+    maxWaiting?: number;
+  } = {},
+) {
   const logged: { message: string; fields: Record<string, unknown> | undefined }[] = [];
+  const authenticating: (() => void)[] = [];
   const handshake = new Handshake({
+    ...(options.maxConcurrent !== undefined ? { maxConcurrent: options.maxConcurrent } : {}),
+    ...(options.maxWaiting !== undefined ? { maxWaiting: options.maxWaiting } : {}),
     identity: {
       authenticate: (token) => {
+        if (options.held) return new Promise((resolve) => authenticating.push(() => resolve(claims)));
         if (token === 'good') return Promise.resolve(claims);
         if (token === 'down') return Promise.reject(new Error('database unreachable'));
         return Promise.reject(new IdentityError('AUTH.INVALID_TOKEN', 'bad signature'));
@@ -30,14 +46,14 @@ function handshakeOf(options: { ipBurst?: number; sockets?: number; trustedProxi
     trust: proxyTrust(options.trustedProxies ?? []),
   });
   /** Answers the upgrade's HTTP status line (101: admitted) and what it was admitted as. */
-  const upgrade = async (url: string, headers: Record<string, string> = {}) => {
+  const upgrade = async (url: string, headers: Record<string, string> = {}, remoteAddress = '203.0.113.7') => {
     let answer = 'HTTP/1.1 101';
     const socket = { end: (text: string) => (answer = text) } as unknown as Duplex;
-    const request = { url, headers, socket: { remoteAddress: '203.0.113.7' } } as unknown as IncomingMessage;
+    const request = { url, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
     const admitted = await handshake.admit(request, socket);
     return { status: Number(answer.split(' ')[1]), answer, admitted };
   };
-  return { upgrade, logged };
+  return { upgrade, logged, authenticating };
 }
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -128,5 +144,110 @@ describe('the WebSocket handshake', () => {
     const { upgrade } = handshakeOf({ sockets: MAX_SOCKETS_PER_USER });
     expect((await upgrade('/ws', bearer('good'))).status).toBe(429);
     expect((await handshakeOf({ sockets: MAX_SOCKETS_PER_USER - 1 }).upgrade('/ws', bearer('good'))).status).toBe(101);
+  });
+
+  describe('a reconnect storm', () => {
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+    it('is authenticated a bounded number at a time; the others wait their turn, and all get in', async () => {
+      const { upgrade, authenticating } = handshakeOf({ held: true, maxConcurrent: 3, maxWaiting: 100 });
+      const storm = Array.from({ length: 50 }, () => upgrade('/ws', bearer('good')));
+      let admitted = 0;
+      for (let round = 0; admitted < 50; round++) {
+        await settle();
+        // Never more authentications in flight than the bound.
+        expect(authenticating.length).toBeLessThanOrEqual(3);
+        const batch = authenticating.splice(0);
+        for (const answer of batch) answer();
+        admitted += batch.length;
+        expect(round).toBeLessThan(100);
+      }
+      expect((await Promise.all(storm)).map((s) => s.status)).toEqual(Array(50).fill(101));
+    });
+
+    it('past the line, a handshake is refused at once with 503 and Retry-After: 1, and comes in when it tries again', async () => {
+      const { upgrade, authenticating } = handshakeOf({ held: true, maxConcurrent: 2, maxWaiting: 3 });
+      const waiting = Array.from({ length: 5 }, () => upgrade('/ws', bearer('good')));
+      await settle();
+      const refused = await upgrade('/ws', bearer('good'));
+      expect(refused.status).toBe(503);
+      expect(refused.answer).toContain('retry-after: 1');
+      expect(authenticating.length).toBe(2);
+      while (authenticating.length > 0) {
+        for (const answer of authenticating.splice(0)) answer();
+        await settle();
+      }
+      expect((await Promise.all(waiting)).map((s) => s.status)).toEqual(Array(5).fill(101));
+      // The line is empty again: the one refused gets in now.
+      const again = upgrade('/ws', bearer('good'));
+      await settle();
+      authenticating.splice(0).forEach((answer) => answer());
+      expect((await again).status).toBe(101);
+    });
+
+    it('is served by client IP in turn: a late client is not kept behind one address that queued many', async () => {
+      const { upgrade, authenticating } = handshakeOf({ held: true, maxConcurrent: 1, maxWaiting: 100 });
+      const order: string[] = [];
+      const from = (ip: string, name: string) =>
+        upgrade('/ws', bearer('good'), ip).then(() => {
+          order.push(name);
+        });
+      const storm = Array.from({ length: 10 }, (_, i) => from('198.51.100.1', `storm${i}`));
+      await settle();
+      const late = from('198.51.100.2', 'late');
+      while (order.length < 11) {
+        await settle();
+        authenticating.splice(0).forEach((answer) => answer());
+      }
+      await Promise.all([...storm, late]);
+      // One of the storm's was being authenticated and one was first in line: then the late client's turn.
+      expect(order.indexOf('late')).toBeLessThanOrEqual(2);
+    });
+  });
+});
+
+describe("the sockets' token expiries: one heap, one timer", () => {
+  afterEach(() => vi.useRealTimers());
+
+  function expiries() {
+    vi.useFakeTimers({ now: 0 });
+    const expired: string[] = [];
+    const heap = new Expiries((client: PushClient) => expired.push(client.caller.userId));
+    return { heap, expired };
+  }
+
+  it('closes each socket at its own expiry, in order, with one timer for all of them', () => {
+    const { heap, expired } = expiries();
+    const users = Array.from({ length: 200 }, (_, i) => fakeClient(`user${i}`).client);
+    // Armed in a shuffled order: each expires at (i + 1) seconds.
+    for (const i of [...users.keys()].sort((a, b) => ((a * 7919) % 200) - ((b * 7919) % 200))) {
+      heap.arm(users[i]!, (i + 1) * 1000);
+    }
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(999);
+    expect(expired).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(expired).toEqual(['user0']);
+    vi.advanceTimersByTime(199_000);
+    expect(expired).toEqual(users.map((u) => u.caller.userId));
+    expect(heap.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a socket re-armed (a fresh token) moves to its new expiry; one closed is forgotten and not kept', () => {
+    const { heap, expired } = expiries();
+    const [ann, bob, cat] = ['ann', 'bob', 'cat'].map((u) => fakeClient(u).client);
+    heap.arm(ann!, 1_000);
+    heap.arm(bob!, 2_000);
+    heap.arm(cat!, 3_000);
+    heap.arm(ann!, 5_000);
+    heap.disarm(bob!);
+    expect(heap.size).toBe(2);
+    expect(bob!.expiryIndex).toBe(-1);
+    vi.advanceTimersByTime(4_000);
+    expect(expired).toEqual(['cat']);
+    vi.advanceTimersByTime(1_000);
+    expect(expired).toEqual(['cat', 'ann']);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

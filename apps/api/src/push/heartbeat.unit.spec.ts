@@ -113,4 +113,22 @@ describe('the WebSocket heartbeat', () => {
     expect(ann.ws.pings).toBe(1);
     expect(ann.ws.terminated).toBe(0);
   });
+
+  it('one timer and one pong listener for every socket: an idle socket has nothing of its own between beats', () => {
+    const { heartbeat, socket } = node();
+    const sockets = Array.from({ length: 100 }, (_, i) => socket(`user${i}`));
+    heartbeat.start();
+    expect(vi.getTimerCount()).toBe(1);
+    const [first] = sockets[0]!.ws.listeners('pong');
+    expect(sockets.every(({ ws }) => ws.listeners('pong').length === 1 && ws.listeners('pong')[0] === first)).toBe(
+      true,
+    );
+    // Each pong still marks its own socket alive: the one that did not answer is dropped.
+    vi.advanceTimersByTime(INTERVAL);
+    for (const s of sockets.slice(1)) s.pong();
+    vi.advanceTimersByTime(INTERVAL);
+    expect(sockets.map(({ ws }) => ws.terminated)).toEqual([1, ...new Array<number>(99).fill(0)]);
+    expect(vi.getTimerCount()).toBe(1);
+    heartbeat.stop();
+  });
 });

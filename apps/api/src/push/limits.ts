@@ -22,8 +22,22 @@ export const CATCH_UP_SOCKET_BURST_BYTES = 1024 * 1024;
 /** Catch-up bytes all of one user's sockets on a node may be sent a second, and saved up. */
 export const CATCH_UP_USER_BYTES_PER_SECOND = 1024 * 1024;
 export const CATCH_UP_USER_BURST_BYTES = 2 * 1024 * 1024;
-/** Catch-up reads in flight per process, whoever asks; the others wait their user's turn. */
-export const MAX_CONCURRENT_CATCH_UPS = 4;
+/**
+ * Reads a sync makes in flight per process (a membership check, a catch-up page, a user
+ * channel's head), whoever asks; the others wait their user's turn. A socket waits for one
+ * at a time (its frames are handled one at a time), so the line holds at most one read per
+ * socket syncing. With MAX_CONCURRENT_HANDSHAKES, 16 of the 20 connections of the default
+ * pool (DATABASE_POOL_SIZE) at most: the rest stay free for commands and the projections
+ * (whose locks are renewed through it) while a reconnect storm is taken in.
+ */
+export const MAX_CONCURRENT_CATCH_UPS = 8;
+/**
+ * Handshakes being authenticated at once per process (a token check and, when not cached,
+ * a session read), and at most waiting their turn (served by client IP in turn): past
+ * those, a handshake (a reconnect storm's) is refused with HTTP 503 and `Retry-After: 1`.
+ */
+export const MAX_CONCURRENT_HANDSHAKES = 8;
+export const MAX_WAITING_HANDSHAKES = 5_000;
 /** A socket's refusals are logged at most once in this interval (with how many were not). */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 /** Bytes a socket may have waiting to be sent before it counts as too slow. */

@@ -7,8 +7,8 @@
 import type { AccessClaims } from '@herald/identity';
 import { WebSocket } from 'ws';
 import { ByteBudget } from './budgets.js';
-import type { ConversationFeed } from './conversation-feed.js';
-import { FrameQueue } from './frame-queue.js';
+import type { ConversationFeed, FeedPorts } from './conversation-feed.js';
+import { FrameQueue, type FrameSink } from './frame-queue.js';
 import { CLOSE, type ServerFrame } from './frames.js';
 import {
   CATCH_UP_SOCKET_BURST_BYTES,
@@ -59,12 +59,27 @@ export interface PushMeter {
 
 const UNMETERED: PushMeter = { frames: { inc: () => undefined }, slowConsumers: { inc: () => undefined } };
 
-export class PushClient {
+/** Each socket's client: what the listeners every socket shares (push.gateway.ts, heartbeat.ts) find it by. */
+const CLIENT_OF = new WeakMap<WebSocket, PushClient>();
+
+/** The client of a socket opened here (undefined for one that never was). */
+export const clientOf = (socket: WebSocket): PushClient | undefined => CLIENT_OF.get(socket);
+
+/**
+ * One socket. What an idle one holds is its fields and its subscriptions' feeds: no closure,
+ * no timer, no buffer of its own (ADR 037); its frame queue's handlers are its methods.
+ */
+export class PushClient implements FrameSink<RawFrame> {
   readonly subscriptions = new Map<string, Subscription>();
   /** The user's own channel on this socket (`syncUser`), once asked for. */
   userFeed: ConversationFeed | undefined;
-  /** Closes the socket when its access token expires. */
-  expiry: NodeJS.Timeout | undefined;
+  /** What the socket's conversation feeds, and its own channel's, share (subscriptions.ts): made once each. */
+  conversationPorts: FeedPorts | undefined;
+  userPorts: FeedPorts | undefined;
+  /** When its access token expires (ms): the close is armed in the handshake's Expiries. */
+  expiresAt = Number.POSITIVE_INFINITY;
+  /** Its place in the Expiries' heap (-1: none). */
+  expiryIndex = -1;
   /** This socket's catch-up bytes. */
   readonly catchUpBytes: ByteBudget;
   /** When a refusal was last logged for this socket, and how many were not since. */
@@ -82,24 +97,33 @@ export class PushClient {
     readonly peer: Peer,
     /** Who the socket is, and the session whose access token it holds (an `auth` frame may change the session). */
     public caller: AccessClaims,
-    handling: FrameHandling,
+    private readonly handling: FrameHandling,
     now = Date.now(),
     private readonly meter: PushMeter = UNMETERED,
   ) {
     this.catchUpBytes = new ByteBudget(CATCH_UP_SOCKET_BYTES_PER_SECOND, CATCH_UP_SOCKET_BURST_BYTES, now);
     this.presenceTokensAt = now;
-    this.frames = new FrameQueue<RawFrame>({
-      socket,
-      max: MAX_WAITING_FRAMES,
-      handle: (frame) => handling.handle(this, frame),
-      overflow: () =>
-        this.send({
-          type: 'error',
-          code: 'PUSH.RATE_LIMITED',
-          message: `${MAX_WAITING_FRAMES} frames waiting: frames dropped until they are handled`,
-        }),
-      failed: (error) => handling.failed(this, error),
+    this.frames = new FrameQueue<RawFrame>(this, MAX_WAITING_FRAMES);
+    CLIENT_OF.set(socket, this);
+  }
+
+  /** A frame of the client's, its turn come (FrameSink). */
+  handle(frame: RawFrame): Promise<void> {
+    return this.handling.handle(this, frame);
+  }
+
+  /** MAX_WAITING_FRAMES are waiting and more came (FrameSink). */
+  overflow(): void {
+    this.send({
+      type: 'error',
+      code: 'PUSH.RATE_LIMITED',
+      message: `${MAX_WAITING_FRAMES} frames waiting: frames dropped until they are handled`,
     });
+  }
+
+  /** A frame's handling threw (FrameSink). */
+  failed(error: unknown): void {
+    this.handling.failed(this, error);
   }
 
   get open(): boolean {
@@ -160,6 +184,8 @@ export class PushClients {
     return this.open;
   }
 
+  /** Every socket, for the heartbeat's sweep: iterated in place, nothing made per socket. */
+  private readonly everyone = new Set<PushClient>();
   private readonly byConversation = new Map<string, Set<PushClient>>();
   private readonly bySession = new Map<string, Set<PushClient>>();
   /** Sockets that follow their user's own channel, by user. */
@@ -178,8 +204,8 @@ export class PushClients {
   }
 
   /** Every socket, each once. */
-  *all(): Iterable<PushClient> {
-    for (const set of this.bySession.values()) yield* set;
+  all(): ReadonlySet<PushClient> {
+    return this.everyone;
   }
 
   /** The conversation's subscribers, as the live set (fanout.ts walks it without a copy). */
@@ -217,6 +243,7 @@ export class PushClients {
 
   opened(client: PushClient, now = Date.now()): void {
     this.open++;
+    this.everyone.add(client);
     add(this.bySession, client.caller.sessionId, client);
     const user = this.byUser.get(client.caller.userId);
     if (user) user.sockets++;
@@ -229,6 +256,7 @@ export class PushClients {
 
   closed(client: PushClient): void {
     this.open--;
+    this.everyone.delete(client);
     remove(this.bySession, client.caller.sessionId, client);
     const user = this.byUser.get(client.caller.userId);
     if (user && --user.sockets === 0) this.byUser.delete(client.caller.userId);
@@ -248,9 +276,10 @@ export class PushClients {
     add(this.byConversation, conversationId, client);
   }
 
-  /** Ends the socket's subscription to the conversation if it is still `subscription`. */
-  unsubscribed(client: PushClient, conversationId: string, subscription: Subscription): void {
-    if (client.subscriptions.get(conversationId) !== subscription) return;
+  /** Ends the socket's subscription to the feed's conversation if it is still that `feed`. */
+  unsubscribed(client: PushClient, feed: ConversationFeed): void {
+    const conversationId = feed.conversationId;
+    if (client.subscriptions.get(conversationId)?.feed !== feed) return;
     client.subscriptions.delete(conversationId);
     remove(this.byConversation, conversationId, client);
   }

@@ -11,7 +11,7 @@ function subscribe(clients: PushClients, client: PushClient, conversationId: str
     feed: idleFeed({
       conversationId,
       userId: client.caller.userId,
-      ended: () => clients.unsubscribed(client, conversationId, subscription),
+      ended: () => clients.unsubscribed(client, subscription.feed),
     }),
     typingAt: 0,
     peer: undefined,

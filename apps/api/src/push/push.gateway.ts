@@ -44,11 +44,21 @@ import { MAX_CONCURRENT_CATCH_UPS, MAX_PAYLOAD } from './limits.js';
 import { Presence, type MayWatch } from './presence.js';
 import { MayWatchPresence } from './presence-visibility.js';
 import { PresenceWatch } from './presence-watch.js';
-import { PushClient, PushClients, type PushMeter } from './push-client.js';
+import { clientOf, PushClient, PushClients, type PushMeter } from './push-client.js';
 import { SignalBus, type Signal } from './signals.js';
 import { Subscriptions } from './subscriptions.js';
 import { Typing } from './typing.js';
 import { UserChannel } from './user-channel.js';
+
+/** Every socket's frames, to its client's queue. */
+function received(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  clientOf(this)?.frames.push({ data, isBinary });
+}
+
+/** Every socket's error listener: a socket that failed is let go. */
+function failed(this: WebSocket): void {
+  this.terminate();
+}
 
 @Injectable()
 export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -121,8 +131,11 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
       queryBus.execute(new GetStreamMembership(conversationId, userId));
     const gate = new FairGate(MAX_CONCURRENT_CATCH_UPS);
     const activity = this.activity;
+    // A sync's membership read starts after the call (a fresh head: no catch-up read for a current client).
+    const freshMembership = (conversationId: string, userId: string): Promise<StreamMembership | undefined> =>
+      queryBus.execute(new GetStreamMembership(conversationId, userId, true));
     this.subscriptions = new Subscriptions({
-      membership,
+      membership: freshMembership,
       store,
       clients,
       gate,
@@ -192,13 +205,21 @@ export class PushGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.handshake.expireWith(client, token);
     this.presence.opened(caller.userId);
     this.heartbeat.watch(client);
-    socket.on('message', (data, isBinary) => client.frames.push({ data, isBinary }));
-    socket.on('close', () => this.disconnected(client));
-    socket.on('error', () => socket.terminate());
+    // The same three listeners for every socket (no closures per socket: ADR 037).
+    socket.on('message', received);
+    socket.on('close', this.closed);
+    socket.on('error', failed);
   }
 
+  /** Every socket's close listener. */
+  private readonly closed = ((gateway: PushGateway) =>
+    function closed(this: WebSocket): void {
+      const client = clientOf(this);
+      if (client) gateway.disconnected(client);
+    })(this);
+
   private disconnected(client: PushClient): void {
-    clearTimeout(client.expiry);
+    this.handshake.forget(client);
     this.clients.closed(client);
     if (this.clients.socketsOf(client.caller.userId) === 0) this.activity.forget(client.caller.userId);
     this.presence.unwatch(client);

@@ -82,7 +82,7 @@ export function idleFeed(options: { conversationId: string; userId: string; ende
       charge: () => undefined,
       write: () => undefined,
       send: () => undefined,
+      ended: options.ended ?? (() => undefined),
     },
-    ended: options.ended ?? (() => undefined),
   });
 }

@@ -12,6 +12,7 @@ import type { JsonLogger } from '@herald/nest';
 import type { FairGate } from './budgets.js';
 import { ConversationFeed, feedEvent, type FeedEvent, type FeedPorts } from './conversation-feed.js';
 import { Fanout, FANOUT_CHUNK } from './fanout.js';
+import type { ServerFrame } from './frames.js';
 import { REFUSAL_LOG_INTERVAL_MS } from './limits.js';
 import type { PushClient, PushClients, Subscription } from './push-client.js';
 
@@ -24,11 +25,15 @@ export interface Membership {
 }
 
 export interface SubscriptionsOptions {
-  /** The user's membership of the conversation, from its stream; undefined when none (or no such conversation). */
+  /**
+   * The user's membership of the conversation, from its stream; undefined when none (or no
+   * such conversation). Read after the call (not a read already on its way): its seq covers
+   * every event committed before the call.
+   */
   readonly membership: (conversationId: string, userId: string) => Promise<Membership | undefined>;
   readonly store: Pick<EventStore, 'readStream'>;
   readonly clients: PushClients;
-  /** Catch-up reads in flight on this process. */
+  /** The reads of syncs in flight on this process (membership checks, catch-up pages). */
   readonly gate: FairGate;
   readonly logger: Pick<JsonLogger, 'emit'>;
   /** Whether the user acted lately: their sockets get a large conversation's events first (fanout.ts). */
@@ -40,6 +45,9 @@ export interface SubscriptionsOptions {
 }
 
 export class Subscriptions {
+  /** Live events of conversations whose membership check is on its way, by conversation: one list per check. */
+  private readonly early = new Map<string, Set<FeedEvent[]>>();
+
   private readonly fanout: Fanout<PushClient, FeedEvent>;
 
   constructor(private readonly options: SubscriptionsOptions) {
@@ -63,7 +71,24 @@ export class Subscriptions {
     // subscriber set, and nothing of the conversation (event, typing) can reach it. For an
     // outsider this is all a sync costs: one state read, cached when the conversation exists
     // (an id that is none is read again each time: the caller charges refusals for it).
-    const membership = await this.options.membership(conversationId, userId);
+    // A read like a catch-up page's: it waits for a slot of the process's gate, in its user's turn.
+    const release = await this.options.gate.acquire(userId);
+    let membership: Membership | undefined;
+    // The conversation's live events from before the membership read on, kept for the feed
+    // (nothing reaches the socket before it is found a member): with them, the read's seq is
+    // a head the client needs nothing before if it has it, and a client that is current is
+    // caught up without a read of the stream (ADR 037).
+    const early: FeedEvent[] = [];
+    const waiting = this.early.get(conversationId) ?? new Set<FeedEvent[]>();
+    try {
+      if (!client.open) return true;
+      this.early.set(conversationId, waiting.add(early));
+      membership = await this.options.membership(conversationId, userId);
+    } finally {
+      release();
+      waiting.delete(early);
+      if (waiting.size === 0 && this.early.get(conversationId) === waiting) this.early.delete(conversationId);
+    }
     if (!client.open) return true;
     if (!membership) {
       // Not a member (any more): whatever subscription the socket had ends too.
@@ -72,29 +97,30 @@ export class Subscriptions {
       return false;
     }
     const previous = client.subscriptions.get(conversationId);
-    const subscription: Subscription = {
-      feed: new ConversationFeed({
-        conversationId,
-        userId,
-        claimed,
-        head: membership.seq,
-        ports: this.portsOf(client),
-        ended: () => this.options.clients.unsubscribed(client, conversationId, subscription),
-      }),
-      typingAt: previous?.typingAt ?? 0,
-      peer: membership.peer,
-    };
+    const feed = new ConversationFeed({
+      conversationId,
+      userId,
+      claimed,
+      head: membership.seq,
+      headFresh: true,
+      ports: this.portsOf(client),
+    });
+    for (const event of early) feed.live(event);
+    const subscription: Subscription = { feed, typingAt: previous?.typingAt ?? 0, peer: membership.peer };
     this.options.clients.subscribed(client, conversationId, subscription);
     previous?.feed.end();
-    await subscription.feed.start();
+    await feed.start();
     return true;
   }
 
-  /** A conversation's live event, to the feeds of its subscribers here. */
+  /** A conversation's live event, to the feeds of its subscribers here (and those being checked). */
   live(conversationId: string, event: RecordedEvent): void {
-    // Read and serialized only when some socket here will have it.
-    if (!this.fanout.busy(conversationId) && !this.options.clients.subscribersOf(conversationId)?.size) return;
-    this.fanout.live(conversationId, feedEvent(conversationId, event));
+    // Read and serialized only when some socket here will have it (or one being checked).
+    const waiting = this.early.get(conversationId);
+    if (!waiting && !this.fanout.busy(conversationId) && !this.options.clients.subscribersOf(conversationId)?.size) return;
+    const ready = feedEvent(conversationId, event);
+    if (waiting) for (const early of waiting) early.push(ready);
+    this.fanout.live(conversationId, ready);
   }
 
   /** Answers a frame about a conversation the socket may not see: the same for none and not a member. */
@@ -121,48 +147,67 @@ export class Subscriptions {
     });
   }
 
+  /** The ports of all of the socket's conversation feeds: made with its first subscription, kept while it is open. */
   private portsOf(client: PushClient): FeedPorts {
-    const { clients, gate, store } = this.options;
-    return feedPorts(client, clients, gate, async (conversationId, from, limit) =>
-      (await store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
-        feedEvent(conversationId, event),
-      ),
-    );
+    const { clients, gate } = this.options;
+    return (client.conversationPorts ??= new SocketPorts(client, clients, gate, this.read, (feed) =>
+      clients.unsubscribed(client, feed),
+    ));
   }
+
+  /** One reader for every socket: a page of a conversation's stream, read and serialized once. */
+  private readonly read: FeedPorts['read'] = async (conversationId, from, limit) =>
+    (await this.options.store.readStream(streamIdOf('conversation', conversationId), { from, limit })).map((event) =>
+      feedEvent(conversationId, event),
+    );
 }
 
 /**
  * A socket's catch-ups (of conversations, and of the user's own channel): each page waits
  * until neither the socket's nor the user's byte budget is in debt, then for a slot of the
  * process's gate (held only while reading and serializing), and is charged to both once sent.
+ * Methods, not closures: one small object per socket and kind of feed (ADR 037).
  */
-export function feedPorts(
-  client: PushClient,
-  clients: PushClients,
-  gate: FairGate,
-  read: FeedPorts['read'],
-): FeedPorts {
-  const userId = client.caller.userId;
-  return {
-    open: () => client.open,
-    paced: async () => {
-      for (;;) {
-        const now = Date.now();
-        const wait = Math.max(client.catchUpBytes.waitMs(now), clients.budgetOf(userId)?.waitMs(now) ?? 0);
-        if (wait === 0) return;
-        await sleep(wait);
-      }
-    },
-    slot: () => gate.acquire(userId),
-    read,
-    charge: (bytes) => {
+export class SocketPorts implements FeedPorts {
+  constructor(
+    private readonly client: PushClient,
+    private readonly clients: PushClients,
+    private readonly gate: FairGate,
+    readonly read: FeedPorts['read'],
+    readonly ended: FeedPorts['ended'],
+  ) {}
+
+  open(): boolean {
+    return this.client.open;
+  }
+
+  async paced(): Promise<void> {
+    const { client, clients } = this;
+    for (;;) {
       const now = Date.now();
-      client.catchUpBytes.charge(bytes, now);
-      clients.budgetOf(userId)?.charge(bytes, now);
-    },
-    write: (event) => client.write(event.frame),
-    send: (frame) => client.send(frame),
-  };
+      const wait = Math.max(client.catchUpBytes.waitMs(now), clients.budgetOf(client.caller.userId)?.waitMs(now) ?? 0);
+      if (wait === 0) return;
+      await sleep(wait);
+    }
+  }
+
+  slot(): Promise<() => void> {
+    return this.gate.acquire(this.client.caller.userId);
+  }
+
+  charge(bytes: number): void {
+    const now = Date.now();
+    this.client.catchUpBytes.charge(bytes, now);
+    this.clients.budgetOf(this.client.caller.userId)?.charge(bytes, now);
+  }
+
+  write(event: FeedEvent): void {
+    this.client.write(event.frame);
+  }
+
+  send(frame: ServerFrame): void {
+    this.client.send(frame);
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -19,10 +19,10 @@
 import { StreamNotFound, type EventStore, type RecordedEvent } from '@herald/event-store';
 import { idOfStream, readEvent, streamIdOf } from '@herald/events';
 import type { FairGate } from './budgets.js';
-import { ConversationFeed, type FeedEvent, type FeedFrames } from './conversation-feed.js';
+import { ConversationFeed, type FeedEvent, type FeedFrames, type FeedPorts } from './conversation-feed.js';
 import type { ServerFrame } from './frames.js';
 import type { PushClient, PushClients } from './push-client.js';
-import { feedPorts } from './subscriptions.js';
+import { SocketPorts } from './subscriptions.js';
 
 export interface UserChannelOptions {
   readonly store: Pick<EventStore, 'readStream'>;
@@ -31,8 +31,8 @@ export interface UserChannelOptions {
 }
 
 const USER_FRAMES: FeedFrames = {
-  synced: (seq) => ({ type: 'userSynced', seq }),
-  resync: (seq, reason) => ({ type: 'userResync', seq, reason }),
+  synced: (_, seq) => ({ type: 'userSynced', seq }),
+  resync: (_, seq, reason) => ({ type: 'userResync', seq, reason }),
 };
 
 /** Conversation events noticed to the users they name (a send: to its sender's other devices). */
@@ -52,27 +52,38 @@ export class UserChannel {
   async follow(client: PushClient, claimed: number): Promise<void> {
     const { store, clients, gate } = this.options;
     const userId = client.caller.userId;
-    const head = await headOf(store, userId);
+    // A read like a catch-up page's: in its user's turn at the process's gate.
+    const release = await gate.acquire(userId);
+    let head: number;
+    try {
+      head = await headOf(store, userId);
+    } finally {
+      release();
+    }
     if (!client.open) return;
-    const feed: ConversationFeed = new ConversationFeed({
+    const feed = new ConversationFeed({
       conversationId: userId,
       userId,
       claimed,
       head,
       frames: USER_FRAMES,
-      ports: feedPorts(client, clients, gate, async (owner, from, limit) => {
-        try {
-          return (await store.readStream(streamIdOf('receipts', owner), { from, limit })).map(userFeedEvent);
-        } catch (error) {
-          if (error instanceof StreamNotFound) return [];
-          throw error;
-        }
-      }),
-      ended: () => clients.unfollowed(client, feed),
+      ports: (client.userPorts ??= new SocketPorts(client, clients, gate, this.read, (ended) =>
+        clients.unfollowed(client, ended),
+      )),
     });
     clients.followed(client, feed);
     await feed.start();
   }
+
+  /** One reader for every socket: a page of a user's receipts stream (none yet: empty). */
+  private readonly read: FeedPorts['read'] = async (owner, from, limit) => {
+    try {
+      return (await this.options.store.readStream(streamIdOf('receipts', owner), { from, limit })).map(userFeedEvent);
+    } catch (error) {
+      if (error instanceof StreamNotFound) return [];
+      throw error;
+    }
+  };
 
   /** An event of the log, live: to the channels of the users it concerns on this node. */
   live(event: RecordedEvent): void {
