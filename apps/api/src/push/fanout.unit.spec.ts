@@ -69,8 +69,8 @@ function node() {
           written.push([conversationId, userId, e.seq]);
         },
         send: () => undefined,
+        ended: () => sets.get(conversationId)?.delete(sub),
       },
-      ended: () => sets.get(conversationId)?.delete(sub),
     });
     const sub: Sub = { userId, feed, received };
     await feed.start();
