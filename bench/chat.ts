@@ -661,7 +661,26 @@ async function statements<T>(databaseUrl: string, label: string, seconds: number
   await client.connect();
   try {
     await client.query('SELECT pg_stat_statements_reset()');
+    const scans = (): Promise<pg.QueryResult<{ relname: string; seq: string; rows: string }>> =>
+      client.query(
+        `SELECT relname, seq_scan::text AS seq, seq_tup_read::text AS rows FROM pg_stat_user_tables ORDER BY relname`,
+      );
+    const scansBefore = new Map((await scans()).rows.map((r) => [r.relname, r]));
     const result = await work();
+    // PostgreSQL publishes a backend's table counters at most once a second.
+    await sleep(1_100);
+    const scanned = (await scans()).rows
+      .map((r) => {
+        const before = scansBefore.get(r.relname);
+        return {
+          table: r.relname,
+          scans: Number(r.seq) - Number(before?.seq ?? 0),
+          rows: Number(r.rows) - Number(before?.rows ?? 0),
+        };
+      })
+      .filter((r) => r.rows > 0)
+      .sort((a, b) => b.rows - a.rows)
+      .slice(0, 5);
     const { rows } = await client.query<{ calls: string; ms: number; query: string }>(
       `SELECT calls::text, total_exec_time AS ms, query FROM pg_stat_statements
         WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY pg_stat_statements.calls DESC LIMIT ${Number(env.BENCH_STATEMENTS_TOP ?? 25)}`,
@@ -676,6 +695,11 @@ async function statements<T>(databaseUrl: string, label: string, seconds: number
     console.log(
       `\nstatements, ${label}: ${round(calls / seconds)} calls/s, ${round(ms / seconds, 1)} ms/s of execution`,
     );
+    for (const r of scanned) {
+      console.log(
+        `  sequential scans of ${r.table}: ${round(r.scans / seconds, 1)}/s reading ${round(r.rows / seconds)} rows/s`,
+      );
+    }
     for (const row of rows) {
       const query = row.query.replace(/\s+/g, ' ').slice(0, 110);
       console.log(
