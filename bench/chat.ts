@@ -549,6 +549,8 @@ function cpuTicks(pid: number): number {
 interface Postgres {
   ticks(): number;
   liveTicks(): number;
+  /** Live processes' ticks by what they are (backend, walwriter, checkpointer, autovacuum ...). */
+  ticksByKind(): Map<string, number>;
 }
 
 async function postgresOf(databaseUrl: string): Promise<Postgres> {
@@ -587,6 +589,22 @@ async function postgresOf(databaseUrl: string): Promise<Postgres> {
   };
   return {
     liveTicks,
+    ticksByKind: () => {
+      const kinds = new Map<string, number>([['postmaster', cpuTicks(postmaster)]]);
+      for (const pid of children()) {
+        try {
+          const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+          // "postgres: walwriter", "postgres: postgres herald [local] idle": a backend.
+          const kind = /\[local\]|\d+\.\d+\.\d+\.\d+/.test(title) ? 'backends' : title.replace(/^postgres:\s*/, '');
+          kinds.set(kind, (kinds.get(kind) ?? 0) + cpuTicks(pid));
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+      const reaped = statFields(postmaster);
+      kinds.set('exited (reaped by the postmaster)', Number(reaped[13]) + Number(reaped[14]));
+      return kinds;
+    },
     ticks: () => {
       // The reaped children's first: a child reaped between the two reads is then counted
       // twice (a tick or two) rather than not at all.
@@ -628,11 +646,20 @@ async function measure(
   for (let r = 0; r < RUNS; r++) {
     for (const pace of paces) {
       const before = await seqScanRows(databaseUrl);
+      const kindsBefore = postgres.ticksByKind();
       const figures = STATEMENTS
         ? await statements(databaseUrl, `${label}: ${pace.rate} sends/s`, pace.seconds, () =>
             load.run(pids, postgres, pace.rate, pace.seconds),
           )
         : await load.run(pids, postgres, pace.rate, pace.seconds);
+      if (STATEMENTS) {
+        // Over the run and the statements' second after it: an upper bound of each kind's share.
+        const parts = [...postgres.ticksByKind()]
+          .map(([kind, ticks]) => [kind, ticks - (kindsBefore.get(kind) ?? 0)] as const)
+          .filter(([, ticks]) => ticks > 0)
+          .map(([kind, ticks]) => `${kind} ${round((ticks / TICKS_PER_SECOND / pace.seconds) * 100, 1)}%`);
+        console.log(`  PostgreSQL CPU by process (% of a core): ${parts.join(', ')}`);
+      }
       // PostgreSQL publishes a backend's counters at most once a second.
       await sleep(2_000);
       const after = await seqScanRows(databaseUrl);
