@@ -556,14 +556,14 @@ interface Postgres {
 async function postgresOf(databaseUrl: string): Promise<Postgres> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  let backend: number;
+  let postmaster: number;
   try {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    backend = rows[0]!.pid;
+    // Read while the backend lives: it exits when this client ends.
+    postmaster = Number(statFields(rows[0]!.pid)[1]);
   } finally {
     await client.end();
   }
-  const postmaster = Number(statFields(backend)[1]);
   const children = (): number[] => {
     const pids: number[] = [];
     for (const entry of readdirSync('/proc')) {
