@@ -27,6 +27,26 @@
  * each small group offline with a webhook device at an endpoint in this process, sends
  * paced at BENCH_NOTIFY_RATE (1,400/s) to small groups: notificationsPerSec.
  *
+ * Cost of a send (issue 17): after each run at saturation, a run at a fixed BENCH_FIXED_RATE
+ * (1,000 sends/s) for BENCH_FIXED_SECONDS (10) gives p99 send→push at that rate, for Herald
+ * and the baseline alike. cpuMsPerSend is Herald's process plus PostgreSQL in CPU-ms per
+ * answered send at saturation. PostgreSQL's CPU counts every process of the benchmark's
+ * server, backends that exited during the run included: the live processes' utime+stime plus
+ * the postmaster's cutime+cstime (the reaped children's), differenced over the window.
+ * otherCpuPct cross-checks it: machine CPU less the load generator, Herald and PostgreSQL
+ * (near 0 on a quiet machine; other work on the machine shows there).
+ *
+ * `npm run bench:chat:small` (BENCH_SHAPE=small): the 200-user shape of issue 17 (20 groups of
+ * 10, every member connected, no big group), runs at BENCH_RATES (200,1000) sends/s instead of
+ * saturation, no notification run; the last line gives cpuMsPerSend200, cpuMsPerSend1000,
+ * databaseCpuPct200, p50Ms200, p50Ms1000 (and p99s).
+ *
+ * BENCH_STATEMENTS=1 (embedded database only): PostgreSQL runs with pg_stat_statements, and
+ * each run prints the statements it ran most, with calls and server time per second, and
+ * those of an idle window (BENCH_IDLE_SECONDS, 10) before the first run.
+ * BENCH_SERVER_DIST: another build's dist directory whose apps/api/src/main.js is the Herald
+ * measured (an older commit, same go, same load generator).
+ *
  * Environment: BENCH_RUNS (3), BENCH_USERS, BENCH_BIG_GROUP, BENCH_RATE, BENCH_BIG_RATE,
  * BENCH_SECONDS, BENCH_IN_FLIGHT (1000), BENCH_SKIP_BASELINE, BENCH_PROJECTOR (run the
  * projections in a second Herald process, the measured one standing by), BENCH_SPLIT (then,
@@ -51,15 +71,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { measureNotifications, webhookEndpoint, type NotificationFigures } from './chat-notifications.js';
+import { startEmbeddedPostgres } from '@herald/database';
 import { benchDatabase, freePort, machine, report, round } from './report.js';
 
 const env = process.env;
+const SMALL = env.BENCH_SHAPE === 'small';
 const RUNS = Number(env.BENCH_RUNS ?? 3);
-const USERS = Number(env.BENCH_USERS ?? 2_000);
+const USERS = Number(env.BENCH_USERS ?? (SMALL ? 200 : 2_000));
 const GROUP_SIZE = 10;
-const BIG_GROUP = Number(env.BENCH_BIG_GROUP ?? 5_000);
+const BIG_GROUP = Number(env.BENCH_BIG_GROUP ?? (SMALL ? 2 : 5_000));
 const RATE = Number(env.BENCH_RATE ?? 5_000);
-const BIG_RATE = Number(env.BENCH_BIG_RATE ?? 5);
+const BIG_RATE = Number(env.BENCH_BIG_RATE ?? (SMALL ? 0 : 5));
+/** The small shape's paced rates (sends/s), each measured RUNS times. */
+const RATES = (env.BENCH_RATES ?? '200,1000').split(',').map(Number);
+const FIXED_RATE = Number(env.BENCH_FIXED_RATE ?? 1_000);
+const FIXED_SECONDS = Number(env.BENCH_FIXED_SECONDS ?? 10);
+const IDLE_SECONDS = Number(env.BENCH_IDLE_SECONDS ?? 10);
+const STATEMENTS = Boolean(env.BENCH_STATEMENTS);
 const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const IN_FLIGHT = Number(env.BENCH_IN_FLIGHT ?? 1_000);
 const DRAIN_MS = 5_000;
@@ -79,9 +107,16 @@ type RunFigures = {
   failedSends: number;
   missingPushes: number;
   serverCpuPct: number;
+  /** Every process of the benchmark's PostgreSQL, exited backends included. */
   databaseCpuPct: number;
+  /** The old figure: the PostgreSQL processes alive at the end of the window only. */
+  databaseLiveCpuPct: number;
   loadGeneratorCpuPct: number;
   machineCpuPct: number;
+  /** Machine CPU not accounted for by the load generator, the server and PostgreSQL. */
+  otherCpuPct: number;
+  /** (Server + PostgreSQL) CPU-milliseconds per answered send. */
+  cpuMsPerSend: number;
   /** Rows of the event log PostgreSQL read by sequential scan, per second of the run. */
   logSeqScanRowsPerSec: number;
   /** The same for the read models' tables. */
@@ -304,8 +339,12 @@ class Load {
 
   async run(
     serverPids: readonly number[],
+    postgres: Postgres,
+    rate: number,
+    seconds: number,
   ): Promise<Omit<RunFigures, 'logSeqScanRowsPerSec' | 'readModelSeqScanRowsPerSec'>> {
-    const total = Math.ceil((RATE + BIG_RATE) * SECONDS * 1.05) + 10;
+    const bigRate = rate === RATE ? BIG_RATE : (BIG_RATE * rate) / RATE;
+    const total = Math.ceil((rate + bigRate) * seconds * 1.05) + 10;
     this.sentAt = new Float64Array(total);
     this.expected = new Uint32Array(total);
     this.received = new Uint32Array(total);
@@ -319,7 +358,7 @@ class Load {
     let inFlight = 0;
     let peakRss = 0;
     const smallMembers = GROUP_SIZE;
-    const bigShare = BIG_RATE / (RATE + BIG_RATE);
+    const bigShare = bigRate / (rate + bigRate);
 
     const send = (n: number): void => {
       const big = Math.random() < bigShare;
@@ -370,7 +409,8 @@ class Load {
 
     const serverTicks = (): number => serverPids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
     const cpuBefore = serverTicks();
-    const databaseBefore = databaseTicks();
+    const databaseBefore = postgres.ticks();
+    const liveBefore = postgres.liveTicks();
     const loadBefore = process.cpuUsage();
     const machineBefore = machineTicks();
     const start = performance.now();
@@ -386,12 +426,12 @@ class Load {
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
         const elapsed = (performance.now() - start) / 1000;
-        if (elapsed >= SECONDS) {
+        if (elapsed >= seconds) {
           clearInterval(tick);
           resolve();
           return;
         }
-        const due = Math.floor(elapsed * (RATE + BIG_RATE));
+        const due = Math.floor(elapsed * (rate + bigRate));
         while (sent < due) {
           if (inFlight >= IN_FLIGHT) notSent++;
           else send(sent);
@@ -401,10 +441,11 @@ class Load {
     });
     this.counting = false;
     const cpu = serverTicks() - cpuBefore;
-    const database = databaseTicks() - databaseBefore;
+    const database = postgres.ticks() - databaseBefore;
+    const live = postgres.liveTicks() - liveBefore;
     const load = process.cpuUsage(loadBefore);
     const machineNow = machineTicks();
-    const seconds = (performance.now() - start) / 1000;
+    const window = (performance.now() - start) / 1000;
     const deadline = Date.now() + DRAIN_MS;
     const missing = (): number => {
       let m = 0;
@@ -413,23 +454,28 @@ class Load {
     };
     while ((inFlight > 0 || missing() > 0) && Date.now() < deadline) await sleep(100);
     clearInterval(rss);
+    const pct = (ticks: number): number => (ticks / TICKS_PER_SECOND / window) * 100;
+    const loadPct = ((load.user + load.system) / 1e6 / window) * 100;
+    const machinePct =
+      ((machineNow.busy - machineBefore.busy) / (machineNow.total - machineBefore.total)) * 100 * cpus().length;
     return {
-      sendsPerSec: round(answered / seconds),
+      sendsPerSec: round(answered / window),
       sendToPushP50Ms: percentile(this.histogram, 50),
       sendToPushP99Ms: percentile(this.histogram, 99),
       sendAnsweredP50Ms: percentile(this.answers, 50),
       sendAnsweredP99Ms: percentile(this.answers, 99),
-      pushesPerSec: round(this.pushesInWindow / seconds),
+      pushesPerSec: round(this.pushesInWindow / window),
       peakRssMb: round(peakRss),
       notSent,
       failedSends: failed,
       missingPushes: missing(),
-      serverCpuPct: round((cpu / 100 / seconds) * 100),
-      databaseCpuPct: round((database / 100 / seconds) * 100),
-      loadGeneratorCpuPct: round(((load.user + load.system) / 1e6 / seconds) * 100),
-      machineCpuPct: round(
-        ((machineNow.busy - machineBefore.busy) / (machineNow.total - machineBefore.total)) * 100 * cpus().length,
-      ),
+      serverCpuPct: round(pct(cpu)),
+      databaseCpuPct: round(pct(database)),
+      databaseLiveCpuPct: round(pct(live)),
+      loadGeneratorCpuPct: round(loadPct),
+      machineCpuPct: round(machinePct),
+      otherCpuPct: round(machinePct - loadPct - pct(cpu) - pct(database)),
+      cpuMsPerSend: answered > 0 ? round((((cpu + database) / TICKS_PER_SECOND) * 1000) / answered, 3) : Number.NaN,
     };
   }
 
@@ -478,29 +524,110 @@ function machineTicks(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** Fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime. */
+function statFields(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+}
+
 /** utime + stime of a process, in clock ticks (100 per second on Linux). */
 function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = statFields(pid);
   return Number(fields[11]) + Number(fields[12]);
 }
 
 /**
- * The same for every PostgreSQL process on the machine (the benchmark's database is the only
- * one running). A backend that exits within the run takes its ticks with it: the pools
- * keep theirs open.
+ * The benchmark's PostgreSQL server, by its postmaster (the parent of a backend), so that
+ * another server on the machine (a test suite's) does not count. `ticks()` counts every
+ * process it ran: its live processes' utime+stime plus the postmaster's cutime+cstime, where
+ * the kernel adds the times of each child it reaped. Differenced over a window, that counts
+ * the backends that exited within it too (a pool closing an idle connection), which
+ * `liveTicks()`, the live processes alone, misses.
  */
-function databaseTicks(): number {
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') ticks += cpuTicks(Number(entry));
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return ticks;
+interface Postgres {
+  ticks(): number;
+  liveTicks(): number;
+  /** Live processes' ticks by what they are (backend, walwriter, checkpointer, autovacuum ...). */
+  ticksByKind(): Map<string, number>;
 }
+
+async function postgresOf(databaseUrl: string): Promise<Postgres> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  let postmaster: number;
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    // Read while the backend lives: it exits when this client ends.
+    postmaster = Number(statFields(rows[0]!.pid)[1]);
+  } finally {
+    await client.end();
+  }
+  const children = (): number[] => {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (Number(statFields(Number(entry))[1]) === postmaster) pids.push(Number(entry));
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return pids;
+  };
+  const liveTicks = (): number => {
+    let ticks = cpuTicks(postmaster);
+    for (const pid of children()) {
+      try {
+        ticks += cpuTicks(pid);
+      } catch {
+        // Exited between the listing and the read: the postmaster's cutime has it now.
+      }
+    }
+    return ticks;
+  };
+  return {
+    liveTicks,
+    ticksByKind: () => {
+      const kinds = new Map<string, number>([['postmaster', cpuTicks(postmaster)]]);
+      for (const pid of children()) {
+        try {
+          const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+          // "postgres: walwriter", "postgres: postgres herald [local] idle": a backend.
+          const kind = /\[local\]|\d+\.\d+\.\d+\.\d+/.test(title) ? 'backends' : title.replace(/^postgres:\s*/, '');
+          kinds.set(kind, (kinds.get(kind) ?? 0) + cpuTicks(pid));
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+      const reaped = statFields(postmaster);
+      kinds.set('exited (reaped by the postmaster)', Number(reaped[13]) + Number(reaped[14]));
+      return kinds;
+    },
+    ticks: () => {
+      // The reaped children's first: a child reaped between the two reads is then counted
+      // twice (a tick or two) rather than not at all.
+      const fields = statFields(postmaster);
+      return Number(fields[13]) + Number(fields[14]) + liveTicks();
+    },
+  };
+}
+
+/** One kind of run in a go: a paced rate for so long, its medians reported under `key`. */
+interface Pace {
+  readonly key: string;
+  readonly rate: number;
+  readonly seconds: number;
+}
+
+/** The runs of a go, in the order they run: each kind once per round, RUNS rounds. */
+const PACES: readonly Pace[] = SMALL
+  ? RATES.map((rate) => ({ key: String(rate), rate, seconds: SECONDS }))
+  : [
+      { key: 'saturation', rate: RATE, seconds: SECONDS },
+      { key: 'fixed', rate: FIXED_RATE, seconds: FIXED_SECONDS },
+    ];
 
 async function measure(
   label: string,
@@ -508,26 +635,132 @@ async function measure(
   servers: ChildProcess | readonly ChildProcess[],
   world: World,
   databaseUrl: string,
-): Promise<RunFigures> {
+  paces: readonly Pace[] = PACES.slice(0, 1),
+): Promise<Record<string, RunFigures>> {
   const load = new Load(ports, world);
   const pids = (Array.isArray(servers) ? servers : [servers]).map((s: ChildProcess) => s.pid!);
+  const postgres = await postgresOf(databaseUrl);
   await load.connect();
-  const runs: RunFigures[] = [];
+  if (STATEMENTS) await statements(databaseUrl, `${label}: idle`, IDLE_SECONDS, () => sleep(IDLE_SECONDS * 1000));
+  const runs = new Map<string, RunFigures[]>(paces.map((pace) => [pace.key, []]));
   for (let r = 0; r < RUNS; r++) {
-    const before = await seqScanRows(databaseUrl);
-    const figures = await load.run(pids);
-    // PostgreSQL publishes a backend's counters at most once a second.
-    await sleep(2_000);
-    const after = await seqScanRows(databaseUrl);
-    runs.push({
-      ...figures,
-      logSeqScanRowsPerSec: round((after.log - before.log) / SECONDS),
-      readModelSeqScanRowsPerSec: round((after.readModels - before.readModels) / SECONDS),
-    });
+    for (const pace of paces) {
+      const before = await seqScanRows(databaseUrl);
+      const kindsBefore = postgres.ticksByKind();
+      const figures = STATEMENTS
+        ? await statements(databaseUrl, `${label}: ${pace.rate} sends/s`, pace.seconds, () =>
+            load.run(pids, postgres, pace.rate, pace.seconds),
+          )
+        : await load.run(pids, postgres, pace.rate, pace.seconds);
+      if (STATEMENTS) {
+        // Over the run and the statements' second after it: an upper bound of each kind's share.
+        const parts = [...postgres.ticksByKind()]
+          .map(([kind, ticks]) => [kind, ticks - (kindsBefore.get(kind) ?? 0)] as const)
+          .filter(([, ticks]) => ticks > 0)
+          .map(([kind, ticks]) => `${kind} ${round((ticks / TICKS_PER_SECOND / pace.seconds) * 100, 1)}%`);
+        console.log(`  PostgreSQL CPU by process (% of a core): ${parts.join(', ')}`);
+      }
+      // PostgreSQL publishes a backend's counters at most once a second.
+      await sleep(2_000);
+      const after = await seqScanRows(databaseUrl);
+      runs.get(pace.key)!.push({
+        ...figures,
+        logSeqScanRowsPerSec: round((after.log - before.log) / pace.seconds),
+        readModelSeqScanRowsPerSec: round((after.readModels - before.readModels) / pace.seconds),
+      });
+    }
   }
   await load.close();
-  console.log(`\n${label}`);
-  return report(runs);
+  const medians: Record<string, RunFigures> = {};
+  for (const pace of paces) {
+    console.log(`\n${label}: ${pace.key === 'saturation' ? `${pace.rate} sends/s asked` : `${pace.rate} sends/s`}`);
+    medians[pace.key] = report(runs.get(pace.key)!);
+  }
+  return medians;
+}
+
+/**
+ * BENCH_STATEMENTS: runs `work` between two readings of pg_stat_statements and prints the
+ * statements that ran most in between, per second of `seconds`.
+ */
+async function statements<T>(databaseUrl: string, label: string, seconds: number, work: () => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_stat_statements_reset()');
+    const scans = (): Promise<pg.QueryResult<{ relname: string; seq: string; rows: string }>> =>
+      client.query(
+        `SELECT relname, seq_scan::text AS seq, seq_tup_read::text AS rows FROM pg_stat_user_tables ORDER BY relname`,
+      );
+    const scansBefore = new Map((await scans()).rows.map((r) => [r.relname, r]));
+    const result = await work();
+    // PostgreSQL publishes a backend's table counters at most once a second.
+    await sleep(1_100);
+    const scanned = (await scans()).rows
+      .map((r) => {
+        const before = scansBefore.get(r.relname);
+        return {
+          table: r.relname,
+          scans: Number(r.seq) - Number(before?.seq ?? 0),
+          rows: Number(r.rows) - Number(before?.rows ?? 0),
+        };
+      })
+      .filter((r) => r.rows > 0)
+      .sort((a, b) => b.rows - a.rows)
+      .slice(0, 5);
+    const { rows } = await client.query<{ calls: string; ms: number; query: string }>(
+      `SELECT calls::text, total_exec_time AS ms, query FROM pg_stat_statements
+        WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY pg_stat_statements.calls DESC LIMIT ${Number(env.BENCH_STATEMENTS_TOP ?? 25)}`,
+    );
+    let calls = 0;
+    let ms = 0;
+    const all = await client.query<{ calls: string; ms: number }>(
+      `SELECT coalesce(sum(calls), 0)::text AS calls, coalesce(sum(total_exec_time), 0) AS ms FROM pg_stat_statements`,
+    );
+    calls = Number(all.rows[0]!.calls);
+    ms = all.rows[0]!.ms;
+    console.log(
+      `\nstatements, ${label}: ${round(calls / seconds)} calls/s, ${round(ms / seconds, 1)} ms/s of execution`,
+    );
+    for (const r of scanned) {
+      console.log(
+        `  sequential scans of ${r.table}: ${round(r.scans / seconds, 1)}/s reading ${round(r.rows / seconds)} rows/s`,
+      );
+    }
+    for (const row of rows) {
+      const query = row.query.replace(/\s+/g, ' ').slice(0, 110);
+      console.log(
+        `${String(round(Number(row.calls) / seconds, 1)).padStart(9)}/s ${String(round(row.ms / seconds, 2)).padStart(8)} ms/s  ${query}`,
+      );
+    }
+    return result;
+  } finally {
+    await client.end();
+  }
+}
+
+/** BENCH_STATEMENTS: an embedded PostgreSQL that loads pg_stat_statements (a restart after ALTER SYSTEM). */
+async function statementsDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'herald-bench-statements-'));
+  let server = await startEmbeddedPostgres({ dataDir: dir, persistent: true });
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  await client.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
+  await client.query(`ALTER SYSTEM SET pg_stat_statements.track_utility = on`);
+  await client.end();
+  await server.stop();
+  server = await startEmbeddedPostgres({ dataDir: dir, persistent: true });
+  const again = new pg.Client({ connectionString: server.url });
+  await again.connect();
+  await again.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await again.end();
+  return {
+    url: server.url,
+    stop: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
@@ -558,13 +791,14 @@ async function measureSplit(
     for (const port of [port1, port2]) {
       apis.push(await startServer(dist('api'), { ...heraldEnv(port), RUN_PROJECTIONS: 'false' }, () => herald(port)));
     }
-    return await measure(
+    const medians = await measure(
       'Herald split: 2 API processes (RUN_PROJECTIONS=false) + apps/projector',
       [port1, port2],
       [...apis, projector],
       world,
       databaseUrl,
     );
+    return medians.saturation!;
   } finally {
     for (const api of apis) await stopServer(api);
     await stopServer(projector);
@@ -573,12 +807,32 @@ async function measureSplit(
 
 // ---------------------------------------------------------------- main
 
+/** The small shape's last line: per rate, Herald's cost and latency (and the baseline's p50). */
+function smallLine(
+  herald: Record<string, RunFigures>,
+  baseline: Record<string, RunFigures> | undefined,
+): Record<string, number | null> {
+  const line: Record<string, number | null> = {};
+  for (const rate of RATES) {
+    const f = herald[String(rate)]!;
+    line[`sendsPerSec${rate}`] = f.sendsPerSec;
+    line[`cpuMsPerSend${rate}`] = f.cpuMsPerSend;
+    line[`databaseCpuPct${rate}`] = f.databaseCpuPct;
+    line[`serverCpuPct${rate}`] = f.serverCpuPct;
+    line[`p50Ms${rate}`] = f.sendToPushP50Ms;
+    line[`p99Ms${rate}`] = f.sendToPushP99Ms;
+    line[`missingPushes${rate}`] = f.missingPushes;
+    if (baseline) line[`baselineP50Ms${rate}`] = baseline[String(rate)]!.sendToPushP50Ms;
+  }
+  return line;
+}
+
 async function main(): Promise<void> {
   console.log(machine());
   console.log(
     `${USERS} users in groups of ${GROUP_SIZE} plus one group of ${BIG_GROUP}; ${RATE} sends/s to small groups and ${BIG_RATE}/s to the big one, ${SECONDS} s per run, ${RUNS} runs`,
   );
-  const database = await benchDatabase(env.DATABASE_URL);
+  const database = STATEMENTS ? await statementsDatabase() : await benchDatabase(env.DATABASE_URL);
   const dataDir = await mkdtemp(join(tmpdir(), 'herald-bench-chat-'));
   const jwtSecret = randomBytes(32).toString('hex');
   try {
@@ -586,7 +840,7 @@ async function main(): Promise<void> {
     const world = await seed(database.url, jwtSecret);
     console.log(`seeded in ${round((performance.now() - began) / 1000, 1)} s`);
 
-    let baseline: RunFigures | undefined;
+    let baseline: Record<string, RunFigures> | undefined;
     if (!env.BENCH_SKIP_BASELINE && !ONLY_NOTIFY) {
       const port = await freePort();
       const server = await startServer(
@@ -595,7 +849,7 @@ async function main(): Promise<void> {
         async () => (await fetch(`http://127.0.0.1:${port}/`)).status === 404,
       );
       try {
-        baseline = await measure('baseline: bare node:http + ws broadcast', port, server, world, database.url);
+        baseline = await measure('baseline: bare node:http + ws broadcast', port, server, world, database.url, PACES);
       } finally {
         await stopServer(server);
       }
@@ -604,7 +858,10 @@ async function main(): Promise<void> {
     const port = await freePort();
     let projectorPort = await freePort();
     while (projectorPort === port) projectorPort = await freePort();
-    const main = new URL('../apps/api/src/main.js', import.meta.url).pathname;
+    const main = env.BENCH_SERVER_DIST
+      ? join(env.BENCH_SERVER_DIST, 'apps/api/src/main.js')
+      : new URL('../apps/api/src/main.js', import.meta.url).pathname;
+    if (env.BENCH_SERVER_DIST) console.log(`Herald measured: ${main}`);
     const endpoint = await webhookEndpoint(randomBytes(32).toString('hex'));
     const heraldEnv = (on: number): Record<string, string> => ({
       // The offline-notification run's bots: a webhook on loopback, every message notified.
@@ -627,11 +884,11 @@ async function main(): Promise<void> {
     const server = await startServer(main, heraldEnv(port), async () =>
       projector ? (await herald(projectorPort)) && (await fetch(`http://127.0.0.1:${port}/health`)).ok : herald(port),
     );
-    let figures: RunFigures | undefined;
+    let heraldRuns: Record<string, RunFigures> | undefined;
     let notifications: NotificationFigures | undefined;
     try {
-      if (!ONLY_NOTIFY) figures = await measure('Herald', port, server, world, database.url);
-      if (!env.BENCH_SKIP_NOTIFY) {
+      if (!ONLY_NOTIFY) heraldRuns = await measure('Herald', port, server, world, database.url, PACES);
+      if (!env.BENCH_SKIP_NOTIFY && !SMALL) {
         const runs: NotificationFigures[] = [];
         for (let r = 0; r < RUNS; r++) {
           runs.push(
@@ -656,13 +913,19 @@ async function main(): Promise<void> {
       if (projector) await stopServer(projector);
       await endpoint.close();
     }
-    if (!figures) {
+    if (!heraldRuns) {
       console.log(JSON.stringify({ notificationsPerSec: notifications?.notificationsPerSec ?? null }));
       return;
     }
+    if (SMALL) {
+      console.log(JSON.stringify(smallLine(heraldRuns, baseline)));
+      return;
+    }
+    const figures = heraldRuns.saturation!;
+    const fixed = heraldRuns.fixed!;
     if (baseline) {
       console.log(
-        `\nHerald / baseline: sends ${round((figures.sendsPerSec / baseline.sendsPerSec) * 100)}%, pushes ${round((figures.pushesPerSec / baseline.pushesPerSec) * 100)}%`,
+        `\nHerald / baseline: sends ${round((figures.sendsPerSec / baseline.saturation!.sendsPerSec) * 100)}%, pushes ${round((figures.pushesPerSec / baseline.saturation!.pushesPerSec) * 100)}%`,
       );
     }
     let split: RunFigures | undefined;
@@ -674,9 +937,16 @@ async function main(): Promise<void> {
     }
     const { sendsPerSec, sendToPushP50Ms, sendToPushP99Ms, pushesPerSec, peakRssMb } = figures;
     const { serverCpuPct, databaseCpuPct, logSeqScanRowsPerSec, readModelSeqScanRowsPerSec } = figures;
+    const baselineSendsPerSec = baseline?.saturation?.sendsPerSec ?? null;
     console.log(
       JSON.stringify({
         sendsPerSec,
+        baselineSendsPerSec,
+        sendsRatio: baselineSendsPerSec ? round(sendsPerSec / baselineSendsPerSec, 3) : null,
+        cpuMsPerSend: figures.cpuMsPerSend,
+        [`sendToPushP99MsAt${FIXED_RATE}`]: fixed.sendToPushP99Ms,
+        [`baselineSendToPushP99MsAt${FIXED_RATE}`]: baseline?.fixed?.sendToPushP99Ms ?? null,
+        [`sendToPushP50MsAt${FIXED_RATE}`]: fixed.sendToPushP50Ms,
         sendToPushP50Ms,
         sendToPushP99Ms,
         pushesPerSec,

@@ -169,8 +169,24 @@ export interface ReadEvent {
   readonly data: Record<string, unknown>;
 }
 
+/**
+ * Events read already, by the stored event's object: the followers of one process (each read
+ * model, the relay, the live push) share the log tail's event objects, and each reads every
+ * event, so each event is upcast and validated once rather than once per follower (issue 17).
+ * Only what checked is kept; a stored event is never changed after it was read from the store.
+ */
+const readAlready = new WeakMap<StoredEventShape, ReadEvent>();
+
 /** Upcasts a stored event to its type's current version and validates it; throws CatalogueError. */
 export function readEvent(event: StoredEventShape): ReadEvent {
+  const known = readAlready.get(event);
+  if (known) return known;
+  const read = readUncached(event);
+  readAlready.set(event, read);
+  return read;
+}
+
+function readUncached(event: StoredEventShape): ReadEvent {
   const definition = byType.get(event.type);
   if (!definition) throw new CatalogueError('EVENT.UNKNOWN_TYPE', `unknown event type ${JSON.stringify(event.type)}`);
   const version = event.schemaVersion;

@@ -398,6 +398,12 @@ export const LEASE_MS = 60_000;
 const PAGE = 512;
 /** How often the dispatcher looks at the outbox for what is due (at once again after a full page). */
 const CLAIM_EVERY_MS = 50;
+/**
+ * While nothing is handed over, claimed or in flight, the looks for due rows back off,
+ * doubling up to this (issue 17: an idle server's statements). A hand-over wakes the loop
+ * at once; a retry or a collapsed window comes due at most this much late.
+ */
+const IDLE_CLAIM_MAX_MS = 1_000;
 const MAX_BACKOFF_MS = 5 * 60_000;
 
 const OutboxRow = z.object({
@@ -469,6 +475,7 @@ export class Dispatcher implements HandOff {
     let lastFlush = 0;
     let lastClaim = 0;
     let backlog = false;
+    let claimEvery = CLAIM_EVERY_MS;
     while (!signal.aborted) {
       try {
         if (!this.options.active()) {
@@ -483,23 +490,28 @@ export class Dispatcher implements HandOff {
           active = true;
           lastClaim = 0;
         }
-        if (Date.now() - lastFlush >= 100) {
+        if (Date.now() - lastFlush >= Math.max(100, claimEvery)) {
           await this.flushWindows();
           lastFlush = Date.now();
         }
+        const handedOver = this.queued.size > 0;
         this.sendQueued();
         const room = CONCURRENCY - this.inFlight.size;
-        if (room > 0 && (backlog || Date.now() - lastClaim >= CLAIM_EVERY_MS)) {
+        if (room > 0 && (backlog || Date.now() - lastClaim >= claimEvery)) {
           const limit = Math.min(PAGE, room);
           const rows = await this.claim(limit);
           lastClaim = Date.now();
           for (const row of rows) this.dispatch(row);
           // As many as asked: more are due, claimed as soon as request slots free up.
           backlog = rows.length === limit;
+          const idle = rows.length === 0 && !handedOver && this.inFlight.size === 0;
+          claimEvery = idle ? Math.min(IDLE_CLAIM_MAX_MS, claimEvery * 2) : CLAIM_EVERY_MS;
           if (backlog && this.inFlight.size < CONCURRENCY) continue;
+        } else if (handedOver) {
+          claimEvery = CLAIM_EVERY_MS;
         }
         // Woken by a hand-over or by recorded results freeing request slots.
-        await this.sleep(CLAIM_EVERY_MS);
+        await this.sleep(claimEvery);
       } catch (error) {
         if (signal.aborted) break;
         this.options.log('warn', `notifier: dispatch failed: ${describe(error)}; retrying`);

@@ -57,7 +57,8 @@ export class Notifier {
         collapseSeconds: config.collapseSeconds,
         handOff: this.dispatcher,
       }),
-      { log, gatherMs: 10 },
+      // As the read models gather (READ_MODEL_GATHER_MS): fewer, larger transactions at low rates (issue 17).
+      { log, gatherMs: 50 },
     );
   }
 

@@ -14,9 +14,15 @@ import type { KnownRevisions } from './known-revisions.js';
 import { recordedEventsSql, streamHeadsSql } from './log-queries.js';
 import type { Notifier } from './notifier.js';
 import { literal, lockStreams } from './stream-locks.js';
-import { planBatch, type RecordedRow, type StreamState } from './write-plan.js';
+import { planBatch, type BatchRows, type RecordedRow, type StreamState, type WritePlan } from './write-plan.js';
 
 const MAX_BATCH_RETRIES = 5;
+
+interface InsertedRow {
+  tx: string;
+  pos: string;
+  event_id: string;
+}
 
 interface StreamRow {
   stream_id: string;
@@ -84,10 +90,31 @@ export class BatchWriter {
         }
       }
       const toRead = streamIds.filter((id) => !streams.has(id));
-      // One round trip (simple protocol, several statements): open the transaction, lock
-      // the streams, read the revisions not known, and find event ids recorded already
-      // (idempotent retries). Stream ids and event ids were validated (letters, digits,
-      // _ . : -) and are escaped as well.
+      // The common case, one round trip: every revision is known here and nothing is
+      // checked before COMMIT (no fault injection). The batch is planned without looking
+      // for recorded event ids: a retried append's ids, or a revision another process took
+      // meanwhile, break a unique key, the transaction rolls back, and the batch runs again
+      // reading everything (write()): retries stay idempotent, at one more round trip.
+      if (toRead.length === 0 && trustKnownRevisions && !this.beforeCommit) {
+        // Planned on a copy: the plan moves the revisions, and the other path starts afresh.
+        const planned = new Map([...streams].map(([id, stream]) => [id, { ...stream }]));
+        const { rows, outcomes } = planBatch(batch, planned, new Map());
+        // Only when every event is written: an append that fails or repeats goes the other way.
+        if (rows.id.length === batch.reduce((n, p) => n + p.events.length, 0)) {
+          const results = (await client.query(
+            `BEGIN;
+             ${lockStreams(client, streamIds)};
+             ${insertSql(client, rows)};
+             COMMIT;`,
+          )) as unknown as pg.QueryResult[];
+          const inserted = results[2] as pg.QueryResult<InsertedRow>;
+          return this.committed(batch, planned, rows, outcomes, inserted.rows);
+        }
+      }
+      // Otherwise (one round trip to open the transaction, simple protocol, several
+      // statements): open the transaction, lock the streams, read the revisions not known,
+      // and find event ids recorded already (idempotent retries). Stream ids and event ids
+      // were validated (letters, digits, _ . : -) and are escaped as well.
       const results = (await client.query(
         `BEGIN;
          ${lockStreams(client, streamIds)};
@@ -102,69 +129,103 @@ export class BatchWriter {
 
       const { rows, outcomes } = planBatch(batch, streams, recorded);
 
-      let positions: { tx: string; pos: string }[] = [];
+      let inserted: InsertedRow[] = [];
       if (rows.id.length > 0) {
-        // Appending revives a soft-deleted stream (streams without settings have no row).
-        const written = [...new Set(rows.stream)];
-        const inserted = await client.query<{ tx: string; pos: string; event_id: string }>({
-          // Prepared once per connection: the plan is reused by every batch.
-          name: 'herald-append-chained',
-          text: `WITH revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]) AND deleted)
-           INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata, hash, personal)
-           SELECT s, r, i, t, v, d, m, decode(h, 'hex'), p
-             FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[], $9::text[], $10::json[])
-                  AS u(s, r, i, t, v, d, m, h, p)
-           RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text`,
-          values: [
-            rows.stream,
-            rows.revision,
-            rows.id,
-            rows.type,
-            rows.version,
-            rows.data,
-            rows.metadata,
-            written,
-            rows.hash,
-            rows.personal,
-          ],
-        });
-        const byId = new Map(inserted.rows.map((r) => [r.event_id, r]));
-        positions = rows.id.map((id) => byId.get(id)!);
+        inserted = (
+          await client.query<InsertedRow>({
+            // Prepared once per connection: the plan is reused by every batch.
+            name: 'herald-append-chained',
+            text: `${REVIVE_AND_INSERT}
+             SELECT s, r, i, t, v, d, m, decode(h, 'hex'), p
+               FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[], $9::text[], $10::json[])
+                    AS u(s, r, i, t, v, d, m, h, p)
+             ${RETURNING}`,
+            values: [
+              rows.stream,
+              rows.revision,
+              rows.id,
+              rows.type,
+              rows.version,
+              rows.data,
+              rows.metadata,
+              [...new Set(rows.stream)],
+              rows.hash,
+              rows.personal,
+            ],
+          })
+        ).rows;
       }
       await this.beforeCommit?.();
       // No NOTIFY inside this transaction: PostgreSQL serializes the commits of notifying
       // transactions (a database-wide lock held through the WAL flush), which would undo
-      // the group commit. Followers are told after the commit instead (below).
+      // the group commit. Followers are told after the commit instead (committed()).
       await client.query('COMMIT');
-      for (const [id, stream] of streams) this.knownRevisions.remember(id, stream.revision, stream.hash);
-      if (rows.id.length > 0) this.notifier.publish(this.pool);
-
-      return () => {
-        for (const [index, outcome] of outcomes.entries()) {
-          const pending = batch[index]!;
-          switch (outcome.kind) {
-            case 'row': {
-              const at = positions[outcome.row]!;
-              pending.resolve({
-                nextExpectedRevision: rows.revision[outcome.row]!,
-                checkpoint: encodeCheckpoint(BigInt(at.tx), BigInt(at.pos)),
-              });
-              break;
-            }
-            case 'done':
-              pending.resolve(outcome.result);
-              break;
-            case 'fail':
-              pending.reject(outcome.error);
-              break;
-            default:
-              outcome satisfies never;
-          }
-        }
-      };
+      return this.committed(batch, streams, rows, outcomes, inserted);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
   }
+
+  /** After COMMIT: remembers the revisions, tells followers, and returns the function that settles the appends. */
+  private committed(
+    batch: readonly PendingAppend[],
+    streams: ReadonlyMap<string, StreamState>,
+    rows: BatchRows,
+    outcomes: WritePlan['outcomes'],
+    inserted: readonly InsertedRow[],
+  ): () => void {
+    for (const [id, stream] of streams) this.knownRevisions.remember(id, stream.revision, stream.hash);
+    if (rows.id.length > 0) this.notifier.publish(this.pool);
+    const byId = new Map(inserted.map((r) => [r.event_id, r]));
+    const positions = rows.id.map((id) => byId.get(id)!);
+    return () => {
+      for (const [index, outcome] of outcomes.entries()) {
+        const pending = batch[index]!;
+        switch (outcome.kind) {
+          case 'row': {
+            const at = positions[outcome.row]!;
+            pending.resolve({
+              nextExpectedRevision: rows.revision[outcome.row]!,
+              checkpoint: encodeCheckpoint(BigInt(at.tx), BigInt(at.pos)),
+            });
+            break;
+          }
+          case 'done':
+            pending.resolve(outcome.result);
+            break;
+          case 'fail':
+            pending.reject(outcome.error);
+            break;
+          default:
+            outcome satisfies never;
+        }
+      }
+    };
+  }
+}
+
+/** Appending revives a soft-deleted stream (streams without settings have no row). */
+const REVIVE_AND_INSERT = `WITH revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]) AND deleted)
+  INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata, hash, personal)`;
+
+const RETURNING = 'RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text';
+
+/**
+ * The insert of the one-round-trip path, its values written into the statement (simple
+ * protocol, so that BEGIN, the locks, the insert and COMMIT travel together): each string
+ * escaped by the driver, numbers as numbers.
+ */
+function insertSql(client: pg.ClientBase, rows: BatchRows): string {
+  const text = (values: readonly (string | null)[], type: string): string =>
+    `ARRAY[${values.map((v) => (v === null ? 'NULL' : client.escapeLiteral(v))).join(',')}]::${type}[]`;
+  const numbers = (values: readonly number[], type: string): string =>
+    `ARRAY[${values.map((v) => String(Math.trunc(v))).join(',')}]::${type}[]`;
+  return `${REVIVE_AND_INSERT.replace('$8::text[]', text([...new Set(rows.stream)], 'text'))}
+    SELECT s, r, i, t, v, d, m, decode(h, 'hex'), p
+      FROM unnest(${text(rows.stream, 'text')}, ${numbers(rows.revision, 'bigint')}, ${text(rows.id, 'uuid')},
+                  ${text(rows.type, 'text')}, ${numbers(rows.version, 'int')}, ${text(rows.data, 'json')},
+                  ${text(rows.metadata, 'json')}, ${text(rows.hash, 'text')}, ${text(rows.personal, 'json')})
+           AS u(s, r, i, t, v, d, m, h, p)
+    ${RETURNING}`;
 }

@@ -54,6 +54,19 @@ function fakePool(fail: (attempt: number) => object | undefined, revision = 0) {
       if (text.startsWith('BEGIN')) {
         const error = fail(++fake.attempts);
         if (error) return Promise.reject(Object.assign(new Error('fake failure'), error));
+        if (text.includes('INSERT INTO herald_events')) {
+          // The one-round-trip path: BEGIN; locks; the insert; COMMIT.
+          const ids = /ARRAY\[([^\]]*)\]::uuid\[\]/
+            .exec(text)![1]!
+            .split(',')
+            .map((s) => s.slice(1, -1));
+          return Promise.resolve([
+            {},
+            {},
+            { rows: ids.map((id, i) => ({ tx: '9', pos: String(90 + i), event_id: id })) },
+            {},
+          ]);
+        }
         const streams = [...text.matchAll(/unnest\(ARRAY\[([^\]]*)\]::text\[\]\) AS id\b/g)].at(-1)?.[1] ?? '';
         const toRead = streams === '' ? [] : streams.split(',').map((s) => s.slice(1, -1));
         return Promise.resolve([
@@ -95,14 +108,35 @@ describe('BatchWriter', () => {
     expect(settled[1]).toMatchObject({ actual: 5 });
   });
 
-  it('reuses a revision it knows instead of reading it', async () => {
+  it('reuses a revision it knows instead of reading it, and then writes in one round trip', async () => {
+    const { fake, pool } = fakePool(() => undefined);
+    const known = new KnownRevisions();
+    known.remember('s-1', 3, null);
+    const { batchWriter, published } = writer(pool, known);
+    const settled: unknown[] = [];
+    (await batchWriter.write([pending('s-1', 3, settled)]))();
+    expect(fake.statements).toHaveLength(1);
+    expect(fake.statements[0]).toMatch(
+      /^BEGIN;[\s\S]*pg_advisory_xact_lock[\s\S]*INSERT INTO herald_events[\s\S]*COMMIT;$/,
+    );
+    expect(fake.statements[0]).not.toMatch(/stream_revision DESC/);
+    expect(known.get('s-1')?.revision).toBe(4);
+    expect(published.count).toBe(1);
+    expect(settled[0]).toEqual({ nextExpectedRevision: 4, checkpoint: encodeCheckpoint(9n, 90n) });
+  });
+
+  it('writes in one round trip only when every event of the batch is written', async () => {
     const { fake, pool } = fakePool(() => undefined);
     const known = new KnownRevisions();
     known.remember('s-1', 3, null);
     const { batchWriter } = writer(pool, known);
-    await batchWriter.write([pending('s-1', 3, [])]);
-    expect(fake.statements[0]).toMatch(/unnest\(ARRAY\[\]::text\[\]\) AS id\b/);
-    expect(known.get('s-1')?.revision).toBe(4);
+    const settled: unknown[] = [];
+    // The second append expects revision 3 too: it fails on the first one's write.
+    (await batchWriter.write([pending('s-1', 3, settled), pending('s-1', 3, settled)]))();
+    expect(fake.statements[0]).not.toMatch(/INSERT INTO herald_events/);
+    expect(fake.statements.at(-1)).toBe('COMMIT');
+    expect(settled[0]).toMatchObject({ nextExpectedRevision: 4 });
+    expect(settled[1]).toMatchObject({ actual: 4 });
   });
 
   it('reads a known revision that contradicts an expectation: it may be behind', async () => {
@@ -123,7 +157,7 @@ describe('BatchWriter', () => {
     (await batchWriter.write([pending('s-1', 0, settled)]))();
     const begins = fake.statements.filter((s) => s.startsWith('BEGIN'));
     expect(begins).toHaveLength(2);
-    expect(begins[0]).toMatch(/unnest\(ARRAY\[\]::text\[\]\) AS id\b/);
+    expect(begins[0]).toMatch(/INSERT INTO herald_events/);
     expect(begins[1]).toMatch(/unnest\(ARRAY\['s-1'\]::text\[\]\) AS id\b/);
     expect(fake.statements).toContain('ROLLBACK');
     expect(settled[0]).toMatchObject({ nextExpectedRevision: 1 });

@@ -52,6 +52,8 @@ export class LogTail {
   private end: Checkpoint | undefined;
   private reading: Promise<TailEnd> | undefined;
   private lastEnd: TailEnd | undefined;
+  /** When the newest read began (Date.now()). */
+  private lastReadAt = 0;
   private readonly cursors = new Set<Cursor>();
 
   constructor(
@@ -104,8 +106,24 @@ export class LogTail {
     return { page: { events, checkpoint: this.end! }, atEnd: true };
   }
 
-  /** Reads the log after the tail's end: one read at a time, shared by all who ask meanwhile. */
-  extend(): Promise<TailEnd> {
+  /**
+   * Reads the log after the tail's end: one read at a time, shared by all who ask meanwhile.
+   * With `unlessWithinMs` (a subscriber whose wait for news ran out: it polls), no read
+   * when the newest one reached the horizon with nothing held, began less than that long
+   * ago and no notification came since: each subscriber's poll timer runs on its own, and
+   * the tail is read once per poll interval, not once per subscriber.
+   */
+  extend(unlessWithinMs = 0, now = Date.now()): Promise<TailEnd> {
+    const last = this.lastEnd;
+    if (
+      !this.reading &&
+      last?.caughtUp &&
+      !last.held &&
+      last.generation === this.generation() &&
+      now - this.lastReadAt < unlessWithinMs
+    ) {
+      return Promise.resolve(last);
+    }
     this.reading ??= this.readNext().finally(() => {
       this.reading = undefined;
       if (this.cursors.size === 0) this.reset(undefined);
@@ -116,6 +134,7 @@ export class LogTail {
   private async readNext(): Promise<TailEnd> {
     const from = this.end!;
     const generation = this.generation();
+    this.lastReadAt = Date.now();
     const { page, held, caughtUp } = await this.read(from);
     this.events.push(...page.events);
     if (page.checkpoint > from) this.end = page.checkpoint;

@@ -102,4 +102,33 @@ describe('LogTail', () => {
     tail.leave(late);
     expect(tail.place({ from: at(6) })).toBe('behind');
   });
+
+  it('shares a recent read among subscribers that poll: once per interval, unless a notification came or events were held', async () => {
+    const fake = fakeLog();
+    let generation = 0;
+    const tail = new LogTail(fake.read, () => generation, 100);
+    const a: Cursor = { from: at(0) };
+    const b: Cursor = { from: at(0) };
+    tail.follow(a);
+    tail.follow(b);
+    expect(tail.place(a, true)).toBe('inside');
+    await tail.extend();
+    expect(fake.reads).toBe(1);
+    const readAt = Date.now();
+    // b's poll timer runs out just after a's read: the read is shared.
+    await tail.extend(250, readAt + 100);
+    expect(fake.reads).toBe(1);
+    // A poll after the interval reads.
+    await tail.extend(250, readAt + 300);
+    expect(fake.reads).toBe(2);
+    // A notification since the newest read: it reads at once.
+    generation++;
+    fake.log.push(recorded(1, 'a-1'));
+    await tail.extend(250, Date.now());
+    expect(fake.reads).toBe(3);
+    expect(tail.take(a, 10, undefined).page.events.map((e) => e.eventId)).toEqual(['e1']);
+    // Not a poll (no interval given): it reads.
+    await tail.extend();
+    expect(fake.reads).toBe(4);
+  });
 });

@@ -80,7 +80,8 @@ export class Subscriptions {
           if (!atEnd) continue;
           const end = tail.state;
           if (end?.caughtUp) await waitForNews(end.held, end.generation);
-          if (!signal?.aborted && !closed()) await tail.extend();
+          // A poll (no news came) shares the newest read of the tail if it is recent enough.
+          if (!signal?.aborted && !closed()) await tail.extend(end?.caughtUp && !end.held ? pollIntervalMs : 0);
         } else if (place === 'ahead') {
           await tail.extend();
         } else {

@@ -25,7 +25,14 @@ function recorded(n: number): RecordedEvent {
  * say `held` as scripted, and news of commits whose waits are recorded. After `maxWaits`
  * waits the subscription is aborted.
  */
-function fakeSource(options: { events?: number; held?: boolean[]; pollIntervalMs?: number; maxWaits?: number }) {
+function fakeSource(options: {
+  events?: number;
+  held?: boolean[];
+  pollIntervalMs?: number;
+  maxWaits?: number;
+  /** Waits run their time out (a poll), rather than ending at once. */
+  sleeps?: boolean;
+}) {
   const controller = new AbortController();
   const fake = {
     log: Array.from({ length: options.events ?? 0 }, (_, i) => recorded(i + 1)),
@@ -38,7 +45,7 @@ function fakeSource(options: { events?: number; held?: boolean[]; pollIntervalMs
       wait: (timeoutMs: number): Promise<void> => {
         fake.waits.push(timeoutMs);
         if (fake.waits.length >= (options.maxWaits ?? 1)) controller.abort();
-        return Promise.resolve();
+        return options.sleeps ? new Promise((resolve) => setTimeout(resolve, timeoutMs)) : Promise.resolve();
       },
     } satisfies Wakeups,
     readPage: (read: ReadAllOptions): Promise<TailRead> => {
@@ -119,6 +126,8 @@ describe('Subscriptions', () => {
       held: [true, true, true, false, true],
       pollIntervalMs: 50,
       maxWaits: 4,
+      // The poll after the read that found nothing held reads again only once its interval passed.
+      sleeps: true,
     });
     await collect(subscriptions.follow({ signal: fake.signal }));
     // The first read (on its own) and the tail's reads: held, held, not held, held.
