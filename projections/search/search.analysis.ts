@@ -65,6 +65,22 @@ export function indexTerms(text: string): string {
   return out.join(' ');
 }
 
+/**
+ * A text's index forms for PostgreSQL: `terms`, every token (the words of its tsvector);
+ * `substrings`, only the tokens that are not CJK (what pg_trgm searches inside: a CJK
+ * query never asks for substrings, its bigrams answer it, so CJK tokens there were dead
+ * weight); `stemmed`, what the language's configuration reads: the terms when any token is
+ * not CJK, else nothing (stemming leaves bigrams as they are, so a CJK-only text's stemmed
+ * vector would only repeat its `simple` one).
+ */
+export function indexForms(text: string): { terms: string; substrings: string; stemmed: string } {
+  const tokens: string[] = [];
+  for (const [word] of normalize(text).matchAll(WORD)) tokens.push(...wordTokens(word, false));
+  const terms = tokens.join(' ');
+  const latin = tokens.filter((t) => !isCjk(t));
+  return { terms, substrings: latin.join(' '), stemmed: latin.length > 0 ? terms : '' };
+}
+
 /** One part of a query: its tokens must stand next to each other; `prefix`: the last may begin a longer one. */
 export interface QueryGroup {
   readonly tokens: readonly string[];
@@ -128,19 +144,25 @@ const lexeme = (token: string): string => `'${token.replace(/\\/g, '\\\\').repla
 
 /**
  * The groups as tsquery text: each group a phrase (`<->`), prefixes marked `:*`, all
- * joined by `&`. With `prefix: false`, no `:*` (for a stemming configuration). Empty when
- * there is nothing to ask.
+ * joined by `&`. With `prefix: false`, no `:*` (for a stemming configuration); with
+ * `phrases: false`, a phrase's tokens joined by `&` instead (a query the GIN index answers
+ * exactly, without reading each row's positions: it finds a superset of the phrases).
+ * Empty when there is nothing to ask.
  */
-export function toTsquery(groups: readonly QueryGroup[], options: { prefix: boolean }): string {
+export function toTsquery(groups: readonly QueryGroup[], options: { prefix: boolean; phrases?: boolean }): string {
+  const join = options.phrases === false ? ' & ' : ' <-> ';
   return groups
     .map((g) => {
       const parts = g.tokens.map((t, i) =>
         options.prefix && g.prefix && i === g.tokens.length - 1 ? `${lexeme(t)}:*` : lexeme(t),
       );
-      return parts.length === 1 ? parts[0]! : `(${parts.join(' <-> ')})`;
+      return parts.length === 1 ? parts[0]! : `(${parts.join(join)})`;
     })
     .join(' & ');
 }
+
+/** Whether a query has a phrase (a group of several tokens), which a GIN index cannot decide alone. */
+export const hasPhrase = (groups: readonly QueryGroup[]): boolean => groups.some((g) => g.tokens.length > 1);
 
 /**
  * The substrings (LIKE patterns, for pg_trgm) a query also matches by, when every group is

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { highlight, indexTerms, normalize, parseQuery, substringPatterns, toTsquery } from './search.analysis.js';
+import {
+  hasPhrase,
+  highlight,
+  indexForms,
+  indexTerms,
+  normalize,
+  parseQuery,
+  substringPatterns,
+  toTsquery,
+} from './search.analysis.js';
 
 describe('search analysis', () => {
   it('normalizes case, widths and Latin accents, and keeps other scripts', () => {
@@ -14,6 +23,20 @@ describe('search analysis', () => {
     expect(indexTerms('메시지 신뢰성')).toBe('메시 시지 지 신뢰 뢰성 성');
     expect(indexTerms("don't  panic: a&b <-> c:*")).toBe('don t panic a b c');
     expect(indexTerms('x'.repeat(65))).toBe('');
+  });
+
+  it('keeps for substrings only the tokens that are not CJK, and stems only a text that has one', () => {
+    expect(indexForms('新的iPhone用户')).toEqual({
+      terms: '新的 的 iphone 用户 户',
+      substrings: 'iphone',
+      stemmed: '新的 的 iphone 用户 户',
+    });
+    expect(indexForms('消息可靠')).toEqual({ terms: '消息 息可 可靠 靠', substrings: '', stemmed: '' });
+    expect(indexForms('Meetings today')).toEqual({
+      terms: 'meetings today',
+      substrings: 'meetings today',
+      stemmed: 'meetings today',
+    });
   });
 
   it('parses words (prefixes), quoted phrases and CJK runs (bigram phrases), never syntax', () => {
@@ -35,6 +58,10 @@ describe('search analysis', () => {
     const groups = parseQuery('reli "a b" 消息');
     expect(toTsquery(groups, { prefix: true })).toBe("'reli':* & ('a' <-> 'b') & '消息'");
     expect(toTsquery(groups, { prefix: false })).toBe("'reli' & ('a' <-> 'b') & '消息'");
+    // For the GIN index: a phrase's tokens as words.
+    expect(toTsquery(groups, { prefix: true, phrases: false })).toBe("'reli':* & ('a' & 'b') & '消息'");
+    expect(hasPhrase(groups)).toBe(true);
+    expect(hasPhrase(parseQuery('reli 消'))).toBe(false);
     expect(substringPatterns(parseQuery('liab deliv'))).toEqual(['%liab%', '%deliv%']);
     expect(substringPatterns(parseQuery('li'))).toEqual([]);
     expect(substringPatterns(parseQuery('"liab"'))).toEqual([]);

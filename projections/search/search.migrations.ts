@@ -1,9 +1,9 @@
 /**
  * search.v1's table: every version of every message's text, with its span of seqs (from
  * the send or edit that wrote it, until the edit or deletion that ended it), its tokens
- * (search.analysis.ts) and their tsvector. A GIN index on the tsvector answers words,
- * prefixes and phrases (CJK as bigram phrases); a pg_trgm GIN index on the tokens answers
- * substrings of Latin words. The extension is created here when the server has it (the
+ * that are not CJK (`terms`, search.analysis.ts indexForms) and the tsvector of all its
+ * tokens. A GIN index on the tsvector answers words, prefixes and phrases (CJK as bigram
+ * phrases); a pg_trgm GIN index on `terms` answers substrings of Latin words. The extension is created here when the server has it (the
  * embedded server does), and its absence stops the migration saying so.
  */
 import type { Migration } from '@herald/database';

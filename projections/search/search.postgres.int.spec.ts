@@ -124,6 +124,46 @@ describe('PostgreSQL: the bounded candidates', () => {
     expect(await pages(many, 2)).toEqual(seen);
   });
 
+  it('on the plan for many conversations, a phrase keeps to the spans and to the version standing at a leaving', async () => {
+    // Over 100 scopes without counts: the statement for many messages, where a phrase is asked
+    // of the GIN index as its words and tested as a phrase only on the rows of the spans.
+    const [c, other] = [randomUUID(), randomUUID()];
+    const send = (conversationId: string, seq: number, text: string) => ({
+      kind: 'sent' as const,
+      document: {
+        conversationId,
+        messageId: randomUUID(),
+        seq,
+        senderId: randomUUID(),
+        sentAt: new Date(Date.UTC(2026, 1, 1, 0, seq)).toISOString(),
+        hasAttachment: false,
+        text,
+      },
+    });
+    const kept = send(c, 1, 'quarterly 报告可靠 plan review');
+    const edited = send(c, 2, 'quarterly plan draft 报告可靠');
+    const later = send(c, 5, 'quarterly plan later 报告可靠');
+    const elsewhere = send(other, 1, 'quarterly plan review 报告可靠');
+    await index.write([kept, edited, later, elsewhere]);
+    await index.write([{ kind: 'edited', messageId: edited.document.messageId, seq: 4, text: 'nothing of it' }]);
+    const others = Array.from({ length: 150 }, () => all(randomUUID())[0]!);
+    const find = async (q: string, leftSeq: number | null): Promise<string[]> =>
+      (
+        await index.search({ groups: parseQuery(q), scopes: [{ conversationId: c, leftSeq }, ...others], limit: 20 })
+      ).hits
+        .map((h) => h.messageId)
+        .sort();
+    const id = (d: { document: { messageId: string } }): string => d.document.messageId;
+    // Left at seq 3: the versions standing then, nothing sent after, nothing elsewhere.
+    expect(await find('"quarterly plan"', 3)).toEqual([id(edited)]);
+    expect(await find('"plan review"', 3)).toEqual([id(kept)]);
+    expect(await find('报告可靠', 3)).toEqual([id(kept), id(edited)].sort());
+    expect(await find('"review plan"', 3)).toEqual([]);
+    // A member now: the current versions.
+    expect(await find('"quarterly plan"', null)).toEqual([id(later)]);
+    expect(await find('报告可靠', null)).toEqual([id(kept), id(later)].sort());
+  });
+
   it('the bound counts over every conversation in the spans, newest first across them', async () => {
     const [a, b] = [await conversation(4, 'across'), await conversation(4, 'across')];
     const scopes = [...all(a.c), ...all(b.c)];

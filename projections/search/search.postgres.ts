@@ -7,7 +7,7 @@
  */
 import { SEARCH_LANGUAGES, type SearchLanguage } from '@herald/config';
 import { z } from 'zod';
-import { highlight, indexTerms, substringPatterns, toTsquery } from './search.analysis.js';
+import { hasPhrase, highlight, indexForms, substringPatterns, toTsquery } from './search.analysis.js';
 import type {
   SearchChange,
   SearchDocument,
@@ -20,11 +20,14 @@ import { select, type Sql } from '../sql.js';
 
 export { SEARCH_LANGUAGES, type SearchLanguage };
 
-/** The tsvector of a version: its tokens as they are, and stemmed in the language when there is one. */
-const vectorOf = (terms: string, language: SearchLanguage): string =>
+/**
+ * The tsvector of a version: its tokens as they are, and stemmed in the language when there
+ * is one (`stemmed`: empty for a CJK-only text, see indexForms).
+ */
+const vectorOf = (terms: string, stemmed: string, language: SearchLanguage): string =>
   language === 'simple'
     ? `to_tsvector('simple', ${terms})`
-    : `to_tsvector('simple', ${terms}) || to_tsvector('${language}', ${terms})`;
+    : `to_tsvector('simple', ${terms}) || to_tsvector('${language}', ${stemmed})`;
 
 const Hit = z.object({
   conversation_id: z.string(),
@@ -84,14 +87,19 @@ export class PostgresSearchIndex implements SearchIndex {
     if (sent.length > 0) await this.insert(sent);
   }
 
-  /** New messages in one statement; a message already there (a replay) stays as it is. */
+  /**
+   * New messages in one statement; a message already there (a replay) stays as it is. The
+   * `terms` column holds the tokens pg_trgm searches inside (indexForms' `substrings`); the
+   * tsvector is made from all of them.
+   */
   private async insert(documents: readonly SearchDocument[]): Promise<void> {
     const column = <T>(pick: (d: SearchDocument) => T): T[] => documents.map(pick);
+    const forms = documents.map((d) => indexForms(d.text));
     await this.db.query(
       `INSERT INTO rm_search_v1_documents (message_id, from_seq, conversation_id, seq, sender_id, sent_at, has_attachment, text, terms, tsv)
-       SELECT message_id, seq, conversation_id, seq, sender_id, sent_at, has_attachment, text, terms, ${vectorOf('terms', this.language)}
-         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::boolean[], $7::text[], $8::text[])
-           AS u(message_id, seq, conversation_id, sender_id, sent_at, has_attachment, text, terms)
+       SELECT message_id, seq, conversation_id, seq, sender_id, sent_at, has_attachment, text, substrings, ${vectorOf('terms', 'stemmed', this.language)}
+         FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::boolean[], $7::text[], $8::text[], $9::text[], $10::text[])
+           AS u(message_id, seq, conversation_id, sender_id, sent_at, has_attachment, text, terms, substrings, stemmed)
        ON CONFLICT DO NOTHING`,
       [
         column((d) => d.messageId),
@@ -101,23 +109,26 @@ export class PostgresSearchIndex implements SearchIndex {
         column((d) => d.sentAt),
         column((d) => d.hasAttachment),
         column((d) => d.text),
-        column((d) => indexTerms(d.text)),
+        forms.map((f) => f.terms),
+        forms.map((f) => f.substrings),
+        forms.map((f) => f.stemmed),
       ],
     );
   }
 
   /** Ends the current version at this seq and starts the edited one, when the edit is newer than it. */
   private async edit(messageId: string, seq: number, text: string): Promise<void> {
+    const forms = indexForms(text);
     await this.db.query(
       `WITH ended AS (
          UPDATE rm_search_v1_documents SET until_seq = $2
           WHERE message_id = $1 AND until_seq IS NULL AND from_seq < $2
           RETURNING conversation_id, seq, sender_id, sent_at, has_attachment)
        INSERT INTO rm_search_v1_documents (message_id, from_seq, conversation_id, seq, sender_id, sent_at, has_attachment, text, terms, tsv)
-       SELECT $1, $2, conversation_id, seq, sender_id, sent_at, has_attachment, $3, $4::text, ${vectorOf('$4::text', this.language)}
+       SELECT $1, $2, conversation_id, seq, sender_id, sent_at, has_attachment, $3, $5::text, ${vectorOf('$4::text', '$6::text', this.language)}
          FROM ended
        ON CONFLICT DO NOTHING`,
-      [messageId, seq, text, indexTerms(text)],
+      [messageId, seq, text, forms.terms, forms.substrings, forms.stemmed],
     );
   }
 
@@ -149,16 +160,26 @@ export class PostgresSearchIndex implements SearchIndex {
     const simple = toTsquery(request.groups, { prefix: true });
     if (scopes.length === 0 || simple === '') return { hits: [], nextCursor: null };
     const stemmed = this.language === 'simple' ? '' : toTsquery(request.groups, { prefix: false });
+    // A phrase is asked of the GIN index as its words (`&`), which the index answers without
+    // reading any row; the phrase itself (positions, read from each row's tsvector) is tested
+    // only on the rows the caller may read. Asked whole, the index made PostgreSQL read the
+    // positions of every row holding the words, in every conversation (docs/benchmarks.md).
+    const phrase = !substrings && hasPhrase(request.groups);
+    const words = (prefix: boolean, phrases: boolean): string => toTsquery(request.groups, { prefix, phrases });
+    const tsquery = (a: string, b: string): string =>
+      stemmed === ''
+        ? `to_tsquery('simple', ${a})`
+        : `(to_tsquery('simple', ${a}) || to_tsquery('${this.language}', ${b}))`;
 
-    // The tsquery first, as text: the statement then holds it as a constant, which the walk
-    // by time (below) tests row by row without building it again.
+    // The tsqueries first, as text: the statement then holds them as constants, which the
+    // walk by time (below) tests row by row without building them again.
     const [built] = await select(
       this.db,
-      z.object({ q: z.string() }),
+      z.object({ q: z.string(), words: z.string() }),
       stemmed === ''
-        ? `SELECT to_tsquery('simple', $1)::text AS q`
-        : `SELECT (to_tsquery('simple', $1) || to_tsquery('${this.language}', $2))::text AS q`,
-      stemmed === '' ? [simple] : [simple, stemmed],
+        ? `SELECT ${tsquery('$1', '')}::text AS q, ${tsquery('$2', '')}::text AS words`
+        : `SELECT ${tsquery('$1', '$2')}::text AS q, ${tsquery('$3', '$4')}::text AS words`,
+      stemmed === '' ? [simple, words(true, !phrase)] : [simple, stemmed, words(true, !phrase), words(false, !phrase)],
     );
     if (!built) return { hits: [], nextCursor: null };
 
@@ -171,14 +192,17 @@ export class PostgresSearchIndex implements SearchIndex {
     const current = scopes.filter((s) => s.leftSeq === null);
     const departed = scopes.filter((s) => s.leftSeq !== null);
     const left = `(${p(departed.map((s) => s.leftSeq))}::bigint[])[array_position(${p(departed.map((s) => s.conversationId))}::uuid[], d.conversation_id)]`;
-    const where = [
-      substrings ? `d.terms LIKE ALL (${p(substringPatterns(request.groups))}::text[])` : `d.tsv @@ ${query}`,
-      // The span the caller may read: the current versions, or the ones standing at their
-      // leaving. Tests of each row, not a join: a join would not keep the walk's order.
-      `((d.conversation_id = ANY (${p(current.map((s) => s.conversationId))}::uuid[]) AND d.until_seq IS NULL)
+    const match = substrings
+      ? `d.terms LIKE ALL (${p(substringPatterns(request.groups))}::text[])`
+      : `d.tsv @@ ${phrase ? `${p(built.words)}::tsquery` : query}`;
+    // The span the caller may read: the current versions, or the ones standing at their
+    // leaving. Tests of each row, not a join: a join would not keep the walk's order.
+    let span = `((d.conversation_id = ANY (${p(current.map((s) => s.conversationId))}::uuid[]) AND d.until_seq IS NULL)
         OR (d.conversation_id = ANY (${p(departed.map((s) => s.conversationId))}::uuid[])
-            AND d.seq <= ${left} AND d.from_seq <= ${left} AND (d.until_seq IS NULL OR d.until_seq > ${left})))`,
-    ];
+            AND d.seq <= ${left} AND d.from_seq <= ${left} AND (d.until_seq IS NULL OR d.until_seq > ${left})))`;
+    // CASE: the span first, then the phrase (PostgreSQL orders plain conditions as it likes).
+    if (phrase) span = `CASE WHEN ${span} THEN d.tsv @@ ${query} ELSE false END`;
+    const where = [match, span];
     if (request.senderId !== undefined) where.push(`d.sender_id = ${p(request.senderId)}::uuid`);
     if (request.sentBefore !== undefined) where.push(`d.sent_at < ${p(request.sentBefore)}::timestamptz`);
     if (request.sentAfter !== undefined) where.push(`d.sent_at > ${p(request.sentAfter)}::timestamptz`);
@@ -190,11 +214,11 @@ export class PostgresSearchIndex implements SearchIndex {
       where.push(`(d.sent_at, d.message_id) >= (${p(floor.sentAt)}::timestamptz, ${p(floor.messageId)}::uuid)`);
     const limit = floor ? 2 * this.candidates : this.candidates;
     const newest = `ORDER BY d.sent_at DESC, d.message_id DESC LIMIT ${p(limit)}`;
+    // Ranked once chosen (each candidate's tsvector read once, not every match's).
     const after = request.cursor
-      ? `WHERE (c.score, c.sent_at, c.message_id) < (${p(request.cursor.score)}::float8, ${p(request.cursor.sentAt)}::timestamptz, ${p(request.cursor.messageId)}::uuid)`
+      ? `WHERE (r.score, r.sent_at, r.message_id) < (${p(request.cursor.score)}::float8, ${p(request.cursor.sentAt)}::timestamptz, ${p(request.cursor.messageId)}::uuid)`
       : '';
-    const columns = `d.conversation_id, d.message_id, d.seq, d.sender_id, d.sent_at, d.has_attachment, d.text,
-              ts_rank(d.tsv, ${query})::float8 AS score`;
+    const columns = `d.conversation_id, d.message_id, d.seq, d.sender_id, d.sent_at, d.has_attachment, d.text, d.tsv`;
     // Few messages to read (a user in tens of conversations): read them by conversation and
     // test each, rather than let the GIN index gather a common word's matches over the
     // whole table. Many: the GIN index's matches tested against the spans and sorted (a rare
@@ -202,15 +226,16 @@ export class PostgresSearchIndex implements SearchIndex {
     // until it has the candidates (a common word); the planner chooses by the word's frequency.
     const candidates = isSmall(scopes)
       ? `WITH d AS MATERIALIZED (SELECT d.* FROM rm_search_v1_documents d
-                                WHERE d.conversation_id = ANY (${p(scopes.map((s) => s.conversationId))}::uuid[]) AND ${where[1]}),
-            c AS MATERIALIZED (SELECT ${columns} FROM d WHERE ${[where[0], ...where.slice(2)].join(' AND ')} ${newest})`
+                                WHERE d.conversation_id = ANY (${p(scopes.map((s) => s.conversationId))}::uuid[]) AND ${span}),
+            c AS MATERIALIZED (SELECT ${columns} FROM d WHERE ${[match, ...where.slice(2)].join(' AND ')} ${newest})`
       : `WITH c AS MATERIALIZED (SELECT ${columns} FROM rm_search_v1_documents d WHERE ${where.join(' AND ')} ${newest})`;
     const statement = `${candidates}
-         SELECT c.conversation_id, c.message_id, c.seq::text AS seq, c.sender_id, c.sent_at, c.has_attachment, c.text, c.score,
+         SELECT r.conversation_id, r.message_id, r.seq::text AS seq, r.sender_id, r.sent_at, r.has_attachment, r.text, r.score,
                 o.sent_at AS floor_sent_at, o.message_id AS floor_message_id
-           FROM c CROSS JOIN (SELECT sent_at, message_id FROM c ORDER BY sent_at, message_id LIMIT 1) o
+           FROM (SELECT c.*, ts_rank(c.tsv, ${query})::float8 AS score FROM c) r
+          CROSS JOIN (SELECT sent_at, message_id FROM c ORDER BY sent_at, message_id LIMIT 1) o
            ${after}
-          ORDER BY c.score DESC, c.sent_at DESC, c.message_id DESC LIMIT ${p(request.limit + 1)}`;
+          ORDER BY r.score DESC, r.sent_at DESC, r.message_id DESC LIMIT ${p(request.limit + 1)}`;
     if (this.explain) {
       const plan = await select(
         this.db,
