@@ -342,7 +342,11 @@ class Clients {
   }
 
   stop(): void {
-    for (const child of this.processes) child.kill();
+    for (const child of this.processes) {
+      child.kill();
+      // The IPC channel would keep this process alive after the go.
+      if (child.connected) child.disconnect();
+    }
   }
 }
 
