@@ -25,10 +25,19 @@ const kicked = (seq: number, userId: string): RecordedEvent => ({
 });
 
 /** A node whose store holds the group's `stream`, whose members are `members`; sockets record what they receive. */
-function node(stream: RecordedEvent[], members: Set<string>) {
+function node(stream: RecordedEvent[], members: Set<string>, fanout?: { chunk: number; active: Set<string> }) {
   const clients = new PushClients();
   const logged: Record<string, unknown>[] = [];
+  /** A large conversation's next chunks, run by the test (setImmediate in the app). */
+  const later: (() => void)[] = [];
   const subscriptions = new Subscriptions({
+    ...(fanout
+      ? {
+          chunk: fanout.chunk,
+          active: (userId: string) => fanout.active.has(userId),
+          later: (work: () => void) => later.push(work),
+        }
+      : {}),
     membership: (conversationId, userId) =>
       Promise.resolve(
         conversationId === group && members.has(userId) ? { seq: stream.length - 1, peer: undefined } : undefined,
@@ -47,7 +56,7 @@ function node(stream: RecordedEvent[], members: Set<string>) {
     clients.opened(client);
     return { client, received };
   };
-  return { subscriptions, clients, socket, logged };
+  return { subscriptions, clients, socket, logged, later };
 }
 
 const summary = (frames: readonly Record<string, unknown>[]) => frames.map((f) => [f.type, f.seq ?? f.code].join(' '));
@@ -111,5 +120,29 @@ describe('subscriptions: membership first', () => {
     for (let i = 0; i < 3; i++) await subscriptions.subscribe(b.client, group, 0);
     expect(logged).toEqual([{ userId: bob, correlationId: `socket of ${bob}`, conversationId: group }]);
     expect(summary(b.received)).toHaveLength(3);
+  });
+});
+
+describe('subscriptions: a conversation with more subscribers than a chunk', () => {
+  it('its live events reach every member in chunks, active users first, once each and in seq order', async () => {
+    const users = Array.from(
+      { length: 7 },
+      (_, i) => `00000000-0000-4000-8000-0000000000${String(i).padStart(2, '0')}`,
+    );
+    const active = new Set([users[4]!, users[6]!]);
+    const { subscriptions, socket, later } = node([kicked(0, admin)], new Set(users), { chunk: 2, active });
+    const sockets = users.map((userId) => ({ userId, ...socket(userId) }));
+    for (const s of sockets) await subscriptions.subscribe(s.client, group, 0);
+    const order: string[] = [];
+    subscriptions.live(group, kicked(1, admin));
+    // Nothing yet: the fan-out runs on later turns; an event meanwhile waits for it.
+    expect(sockets.every((s) => summary(s.received).join() === 'synced 0')).toBe(true);
+    subscriptions.live(group, kicked(2, admin));
+    while (later.length > 0) {
+      later.shift()!();
+      for (const s of sockets) if (s.received.length === 2 && !order.includes(s.userId)) order.push(s.userId);
+    }
+    for (const s of sockets) expect(summary(s.received)).toEqual(['synced 0', 'event 1', 'event 2']);
+    expect(new Set(order.slice(0, 2))).toEqual(active);
   });
 });
