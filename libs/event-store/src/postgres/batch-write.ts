@@ -13,7 +13,7 @@ import type { PendingAppend } from './append-queue.js';
 import type { KnownRevisions } from './known-revisions.js';
 import { recordedEventsSql, streamHeadsSql } from './log-queries.js';
 import type { Notifier } from './notifier.js';
-import { literal, lockStreams } from './stream-locks.js';
+import { literal, lockStreams, lockStreamsCte } from './stream-locks.js';
 import { planBatch, type BatchRows, type RecordedRow, type StreamState, type WritePlan } from './write-plan.js';
 
 const MAX_BATCH_RETRIES = 5;
@@ -92,22 +92,30 @@ export class BatchWriter {
       const toRead = streamIds.filter((id) => !streams.has(id));
       // The common case, one round trip: every revision is known here and nothing is
       // checked before COMMIT (no fault injection). The batch is planned without looking
-      // for recorded event ids: a retried append's ids, or a revision another process took
-      // meanwhile, break a unique key, the transaction rolls back, and the batch runs again
-      // reading everything (write()): retries stay idempotent, at one more round trip.
+      // for recorded event ids, and written by one prepared statement outside an explicit
+      // transaction: it takes the streams' locks, inserts, and commits (fsync'd) before
+      // it answers. A retried append's ids, or a revision another process took meanwhile,
+      // break a unique key, the statement rolls back, and the batch runs again reading
+      // everything (write()): retries stay idempotent, at one more round trip.
       if (toRead.length === 0 && trustKnownRevisions && !this.beforeCommit) {
         // Planned on a copy: the plan moves the revisions, and the other path starts afresh.
         const planned = new Map([...streams].map(([id, stream]) => [id, { ...stream }]));
         const { rows, outcomes } = planBatch(batch, planned, new Map());
         // Only when every event is written: an append that fails or repeats goes the other way.
         if (rows.id.length === batch.reduce((n, p) => n + p.events.length, 0)) {
-          const results = (await client.query(
-            `BEGIN;
-             ${lockStreams(client, streamIds)};
-             ${insertSql(client, rows)};
-             COMMIT;`,
-          )) as unknown as pg.QueryResult[];
-          const inserted = results[2] as pg.QueryResult<InsertedRow>;
+          const inserted = await client.query<InsertedRow>({
+            // Prepared once per connection: parsed and planned once, not per batch.
+            name: 'herald-append-one-trip',
+            text: `WITH ${lockStreamsCte('$8::text[]')},
+                   ${REVIVE}
+              ${INSERT}
+              SELECT s, r, i, t, v, d, m, decode(h, 'hex'), p
+                FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[], $9::text[], $10::json[])
+                     AS u(s, r, i, t, v, d, m, h, p)
+               WHERE (SELECT n FROM stream_locks) >= 0
+              ${RETURNING}`,
+            values: values(rows, streamIds),
+          });
           return this.committed(batch, planned, rows, outcomes, inserted.rows);
         }
       }
@@ -135,23 +143,13 @@ export class BatchWriter {
           await client.query<InsertedRow>({
             // Prepared once per connection: the plan is reused by every batch.
             name: 'herald-append-chained',
-            text: `${REVIVE_AND_INSERT}
+            text: `WITH ${REVIVE}
+             ${INSERT}
              SELECT s, r, i, t, v, d, m, decode(h, 'hex'), p
                FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::int[], $6::json[], $7::json[], $9::text[], $10::json[])
                     AS u(s, r, i, t, v, d, m, h, p)
              ${RETURNING}`,
-            values: [
-              rows.stream,
-              rows.revision,
-              rows.id,
-              rows.type,
-              rows.version,
-              rows.data,
-              rows.metadata,
-              [...new Set(rows.stream)],
-              rows.hash,
-              rows.personal,
-            ],
+            values: values(rows, [...new Set(rows.stream)]),
           })
         ).rows;
       }
@@ -206,26 +204,24 @@ export class BatchWriter {
 }
 
 /** Appending revives a soft-deleted stream (streams without settings have no row). */
-const REVIVE_AND_INSERT = `WITH revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]) AND deleted)
-  INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata, hash, personal)`;
+const REVIVE = `revived AS (UPDATE herald_streams SET deleted = false WHERE stream_id = ANY($8::text[]) AND deleted)`;
+
+const INSERT = `INSERT INTO herald_events (stream_id, stream_revision, event_id, type, schema_version, data, metadata, hash, personal)`;
 
 const RETURNING = 'RETURNING tx_id::text AS tx, global_position::text AS pos, event_id::text';
 
-/**
- * The insert of the one-round-trip path, its values written into the statement (simple
- * protocol, so that BEGIN, the locks, the insert and COMMIT travel together): each string
- * escaped by the driver, numbers as numbers.
- */
-function insertSql(client: pg.ClientBase, rows: BatchRows): string {
-  const text = (values: readonly (string | null)[], type: string): string =>
-    `ARRAY[${values.map((v) => (v === null ? 'NULL' : client.escapeLiteral(v))).join(',')}]::${type}[]`;
-  const numbers = (values: readonly number[], type: string): string =>
-    `ARRAY[${values.map((v) => String(Math.trunc(v))).join(',')}]::${type}[]`;
-  return `${REVIVE_AND_INSERT.replace('$8::text[]', text([...new Set(rows.stream)], 'text'))}
-    SELECT s, r, i, t, v, d, m, decode(h, 'hex'), p
-      FROM unnest(${text(rows.stream, 'text')}, ${numbers(rows.revision, 'bigint')}, ${text(rows.id, 'uuid')},
-                  ${text(rows.type, 'text')}, ${numbers(rows.version, 'int')}, ${text(rows.data, 'json')},
-                  ${text(rows.metadata, 'json')}, ${text(rows.hash, 'text')}, ${text(rows.personal, 'json')})
-           AS u(s, r, i, t, v, d, m, h, p)
-    ${RETURNING}`;
+/** The insert's parameters: the rows column by column ($1–$7, $9, $10) and the streams written ($8). */
+function values(rows: BatchRows, streams: readonly string[]): unknown[] {
+  return [
+    rows.stream,
+    rows.revision,
+    rows.id,
+    rows.type,
+    rows.version,
+    rows.data,
+    rows.metadata,
+    streams,
+    rows.hash,
+    rows.personal,
+  ];
 }

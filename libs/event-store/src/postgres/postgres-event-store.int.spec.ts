@@ -1,5 +1,5 @@
 import { READ_MODEL_APPLICATION_NAME } from '@herald/database';
-import { testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
+import { eventually, testDatabaseUrl, testEvent as event, uniqueId } from '@herald/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { EventStoreUnavailable, StreamNotFound } from '../errors.js';
@@ -106,6 +106,54 @@ describe('PostgreSQL adapter', () => {
       expect((await store.readStream(streamId)).length).toBe(2);
     } finally {
       await Promise.all([readModel.end(), other.end()]);
+      await store.close();
+    }
+  });
+
+  it('an append of a stream whose revision it knows is one statement that takes the stream lock before it writes, and commits before it answers', async () => {
+    const url = testDatabaseUrl();
+    const applicationName = uniqueId('herald-one-trip-');
+    const store = new PostgresEventStore({ connectionString: url, poolSize: 2, applicationName });
+    await store.migrate();
+    const holder = new pg.Client(url);
+    const watcher = new pg.Client(url);
+    await Promise.all([holder.connect(), watcher.connect()]);
+    const streamId = `${uniqueId('onetrip')}-1`;
+    try {
+      await store.append(streamId, [event('A')], 'no_stream');
+      // Another writer holds the stream's lock (the key stream-locks.ts uses).
+      await holder.query(`SELECT pg_advisory_lock(${0x48524c44}, hashtext($1))`, [streamId]);
+      const appended = store.append(streamId, [event('B')], 0);
+      // The one statement waits on the lock, and has written nothing meanwhile.
+      await eventually(async () => {
+        const { rows } = await watcher.query<{ query: string }>(
+          `SELECT query FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+          [applicationName],
+        );
+        return rows.some((r) => r.query.includes('stream_locks') && r.query.includes('INSERT INTO herald_events'));
+      });
+      const written = await watcher.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM herald_events WHERE stream_id = $1',
+        [streamId],
+      );
+      expect(written.rows[0]!.n).toBe(1);
+      await holder.query(`SELECT pg_advisory_unlock(${0x48524c44}, hashtext($1))`, [streamId]);
+      expect((await appended).nextExpectedRevision).toBe(1);
+      // Committed when it answered: another connection sees it at once.
+      const after = await watcher.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM herald_events WHERE stream_id = $1',
+        [streamId],
+      );
+      expect(after.rows[0]!.n).toBe(2);
+      // A retry of an append already written (same event id, any revision, so the known
+      // revision is trusted): the one statement breaks the unique key, the batch runs again
+      // the reading way and answers the first write.
+      const retried = event('C');
+      const first = await store.append(streamId, [retried], 1);
+      expect(await store.append(streamId, [retried], 'any')).toEqual(first);
+      expect((await store.readStream(streamId)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    } finally {
+      await Promise.all([holder.end(), watcher.end()]);
       await store.close();
     }
   });
