@@ -47,6 +47,7 @@ import {
   searchProjection,
   searchTableSize,
   SEARCH_CANDIDATES,
+  tablePrefix,
 } from '@herald/projections';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
   let indexing = 0;
   const rebuild = process.env.BENCH_BUILD === 'rebuild' && !reuse;
   const BUILD_SCHEMA = 'herald_build_search_bench';
-  const built = rebuild ? await cloneTables(db, 'public', BUILD_SCHEMA, 'rm_search_v1_') : undefined;
+  const built = rebuild ? await cloneTables(db, 'public', BUILD_SCHEMA, tablePrefix(projection)) : undefined;
   for (let i = 0; reuse ? false : i < MESSAGES; i += BATCH) {
     const events = Array.from({ length: Math.min(BATCH, MESSAGES - i) }, () => {
       const c = Math.floor(next() * CONVERSATIONS);

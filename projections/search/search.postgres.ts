@@ -7,7 +7,7 @@
  */
 import { SEARCH_LANGUAGES, type SearchLanguage } from '@herald/config';
 import { z } from 'zod';
-import { hasPhrase, highlight, indexForms, substringPatterns, toTsquery } from './search.analysis.js';
+import { hasPhrase, highlight, indexForms, isCjk, substringPatterns, toTsquery } from './search.analysis.js';
 import type {
   SearchChange,
   SearchDocument,
@@ -160,11 +160,18 @@ export class PostgresSearchIndex implements SearchIndex {
     const simple = toTsquery(request.groups, { prefix: true });
     if (scopes.length === 0 || simple === '') return { hits: [], nextCursor: null };
     const stemmed = this.language === 'simple' ? '' : toTsquery(request.groups, { prefix: false });
-    // A phrase is asked of the GIN index as its words (`&`), which the index answers without
-    // reading any row; the phrase itself (positions, read from each row's tsvector) is tested
-    // only on the rows the caller may read. Asked whole, the index made PostgreSQL read the
-    // positions of every row holding the words, in every conversation (docs/benchmarks.md).
-    const phrase = !substrings && hasPhrase(request.groups);
+    // A CJK phrase is asked of the GIN index as its bigrams (`&`), which the index answers
+    // without reading any row; the phrase itself (positions, read from each row's tsvector)
+    // is tested only on the rows the caller may read. Asked whole, the index made PostgreSQL
+    // read the positions of every row holding the bigrams, in every conversation. Bigrams
+    // found together nearly always stand together, so the planner's estimate of the `&` is
+    // the phrase's; not so for two Latin words (`"meeting tomorrow"`: 78 phrases among
+    // thousands of messages with both), where that estimate made it walk the whole table by
+    // time (1 s): a phrase with Latin words is asked whole (docs/benchmarks.md).
+    const phrase =
+      !substrings &&
+      hasPhrase(request.groups) &&
+      request.groups.every((g) => g.tokens.length === 1 || g.tokens.every(isCjk));
     const words = (prefix: boolean, phrases: boolean): string => toTsquery(request.groups, { prefix, phrases });
     const tsquery = (a: string, b: string): string =>
       stemmed === ''
