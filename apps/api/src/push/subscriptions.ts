@@ -117,7 +117,8 @@ export class Subscriptions {
   live(conversationId: string, event: RecordedEvent): void {
     // Read and serialized only when some socket here will have it (or one being checked).
     const waiting = this.early.get(conversationId);
-    if (!waiting && !this.fanout.busy(conversationId) && !this.options.clients.subscribersOf(conversationId)?.size) return;
+    if (!waiting && !this.fanout.busy(conversationId) && !this.options.clients.subscribersOf(conversationId)?.size)
+      return;
     const ready = feedEvent(conversationId, event);
     if (waiting) for (const early of waiting) early.push(ready);
     this.fanout.live(conversationId, ready);
