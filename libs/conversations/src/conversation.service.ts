@@ -113,7 +113,7 @@ export class ConversationService {
     private readonly store: EventStore,
     /** Users named must exist; what a user the other member blocked does in a direct conversation is withheld. */
     private readonly people: People = EVERYONE_EXISTS_NOBODY_BLOCKS,
-    /** What the cached states may hold in all: members, recent messages and sends (about 200 bytes each). */
+    /** What the cached states may hold in all: members, recent messages and sends (about 390 bytes each: docs/profiles/rss-growth.md). */
     cacheEntries = 1_000_000,
     /**
      * Keys withheld sends' message ids: the same on every instance (derived from the server
