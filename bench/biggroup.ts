@@ -53,7 +53,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { WebSocket } from 'ws';
-import { benchDatabase, freePort, machine, percentile, report, round, seededRandom } from './report.js';
+import { benchDatabase, freePort, inBatches, machine, percentile, report, round, seededRandom } from './report.js';
 
 const env = process.env;
 const RUNS = Number(env.BENCH_RUNS ?? 3);
@@ -163,20 +163,6 @@ async function seed(databaseUrl: string, jwtSecret: string): Promise<World> {
   );
   await store.close();
   return { users, joiners, small, big: { id: bigId, members: users, seq: bigSeq } };
-}
-
-async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return results;
 }
 
 async function startHerald(script: string, serverEnv: Record<string, string>, port: number): Promise<ChildProcess> {

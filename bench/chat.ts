@@ -72,7 +72,7 @@ import pg from 'pg';
 import { WebSocket } from 'ws';
 import { measureNotifications, webhookEndpoint, type NotificationFigures } from './chat-notifications.js';
 import { startEmbeddedPostgres } from '@herald/database';
-import { benchDatabase, freePort, machine, report, round } from './report.js';
+import { benchDatabase, freePort, inBatches, machine, report, round } from './report.js';
 
 const env = process.env;
 const SMALL = env.BENCH_SHAPE === 'small';
@@ -216,20 +216,6 @@ async function seed(databaseUrl: string, jwtSecret: string): Promise<World> {
   const big = await create(users.slice(0, BIG_GROUP), 'Everyone');
   await store.close();
   return { users: connected, small, big };
-}
-
-async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return results;
 }
 
 /** Starts a server process and waits until `ready` answers true. */

@@ -53,7 +53,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import type { BenchUser, FromClients, ToClients } from './connections-clients.js';
-import { benchDatabase, freePort, machine, report, round } from './report.js';
+import { benchDatabase, freePort, inBatches, machine, report, round } from './report.js';
 
 const env = process.env;
 const RUNS = Number(env.BENCH_RUNS ?? 3);
@@ -145,20 +145,6 @@ async function seed(databaseUrl: string, jwtSecret: string): Promise<BenchUser[]
     }
     return { token, conversations: synced };
   });
-}
-
-async function inBatches<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return results;
 }
 
 // ---------------------------------------------------------------- the server
