@@ -43,7 +43,7 @@ export const READ_MODELS: readonly ReadModel[] = [
  * without a checkpoint may see them that much older, and one with a checkpoint does not
  * wait for it (docs/benchmarks.md: the transactions it saves).
  */
-export const READ_MODEL_GATHER_MS = 50;
+export const READ_MODEL_GATHER_MS = 20;
 
 /** Every read model's migrations, in order. */
 export const readModelMigrations = (): Migration[] => READ_MODELS.flatMap((m) => m.migrations);
